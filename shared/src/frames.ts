@@ -1,0 +1,116 @@
+/**
+ * Burrow wire protocol v1: the frames both sides exchange, independent of how they are encoded.
+ *
+ * Sequenced frames (`data` and `close`) carry a per-direction sequence number starting at 1. They are
+ * kept by the sender until the peer acknowledges them, and a receiver drops any seq it already
+ * delivered; that is what makes a transport switch a plain resume. `close` is sequenced too so that it
+ * always arrives after every message sent before it.
+ */
+
+/** Protocol version spoken by this codec. */
+export const PROTOCOL_VERSION = 1;
+
+/** The largest sequence number; seqs are JavaScript-safe integers so they survive JSON. */
+export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+
+/** A message payload: text, or bytes. Binary stays binary on WebSocket and is base64 elsewhere. */
+export type Payload = string | Uint8Array;
+
+/** First frame of every session and of every resume: who the session is and the terms it runs on. */
+export interface OpenFrame {
+  readonly t: 'open';
+  /** Protocol version the server speaks. */
+  readonly v: number;
+  /** Session id; public, appears in URLs. */
+  readonly sid: string;
+  /** Session token; a secret that proves every later request. */
+  readonly token: string;
+  /** Highest client seq the server holds: the client resends everything above it. */
+  readonly ack: number;
+  /** True when this `open` continues an existing session rather than starting one. */
+  readonly resumed: boolean;
+  /** The subprotocol the server picked, or '' for none. */
+  readonly protocol: string;
+  /** How often the client must show life (ms); the server answers each ping with a pong. */
+  readonly heartbeat: number;
+  /** How long either side waits past a missed heartbeat before it declares the transport dead (ms). */
+  readonly heartbeatTimeout: number;
+  /** Largest payload the server accepts in one message (bytes). */
+  readonly maxPayload: number;
+  /** How long the server keeps a session without any transport before it expires (ms). */
+  readonly resumeWindow: number;
+}
+
+/** One application message. */
+export interface DataFrame {
+  readonly t: 'd';
+  readonly seq: number;
+  readonly data: Payload;
+}
+
+/** Ends the session. Sequenced so it arrives after every message sent before it. */
+export interface CloseFrame {
+  readonly t: 'close';
+  readonly seq: number;
+  /** Absent when the closer gave no code; the peer then reports 1005. */
+  readonly code?: number;
+  readonly reason?: string;
+}
+
+/** Cumulative acknowledgement: every seq up to and including `ack` was received. */
+export interface AckFrame {
+  readonly t: 'ack';
+  readonly ack: number;
+}
+
+/** Heartbeat request; the receiver answers with a pong on its downstream. */
+export interface PingFrame {
+  readonly t: 'ping';
+}
+
+/** Heartbeat answer. */
+export interface PongFrame {
+  readonly t: 'pong';
+}
+
+/** Frames that take a sequence number and are kept until acknowledged. */
+export type SequencedFrame = DataFrame | CloseFrame;
+
+/** Every frame of protocol v1. */
+export type Frame = OpenFrame | DataFrame | CloseFrame | AckFrame | PingFrame | PongFrame;
+
+/** Frame type tags, for exhaustive switches. */
+export type FrameType = Frame['t'];
+
+/** Is `n` usable as a sequence number (1..MAX_SEQ)? */
+export function isSeq(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_SEQ;
+}
+
+/** Is `n` usable as a cumulative ack (0..MAX_SEQ)? */
+export function isAck(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_SEQ;
+}
+
+/** Size of a payload in bytes as the limits count it (UTF-8 for text). */
+export function payloadSize(data: Payload): number {
+  return typeof data === 'string' ? utf8Length(data) : data.byteLength;
+}
+
+/** UTF-8 byte length of a string without encoding it. Lone surrogates count as U+FFFD (3 bytes). */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}

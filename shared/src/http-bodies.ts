@@ -1,0 +1,157 @@
+/**
+ * Bodies of the HTTP transports. Every body is one JSON object, so a field can be added later without
+ * breaking older peers.
+ *
+ *   POST {path}/sessions            request  {"v":1,"protocols":["chat"]}      response: an open frame
+ *   POST {path}/sessions/:sid/send  request  {"token":"…","ack":7,"frames":[…]}  response {"ack":12}
+ *   GET  {path}/sessions/:sid/poll  response {"frames":[…]}
+ *   errors                          response {"error":"session_unknown","message":"…","close":4001}
+ */
+import { CloseCode } from './close-codes.js';
+import { PROTOCOL_VERSION, type Frame, isAck } from './frames.js';
+import { type DecodeOptions, frameFromJson, frameToJson, parseJson } from './json-codec.js';
+import { fail, ok, type ProtocolError, type Result } from './result.js';
+
+export interface HandshakeRequest {
+  readonly v: number;
+  readonly protocols: readonly string[];
+}
+
+export interface SendRequest {
+  /** Session token; also accepted as the `token` query parameter. */
+  readonly token?: string;
+  /** Cumulative ack of server frames the client delivered; piggybacks on every upstream batch. */
+  readonly ack?: number;
+  readonly frames: readonly Frame[];
+}
+
+export interface SendResponse {
+  /** Highest client seq the server holds. */
+  readonly ack: number;
+}
+
+export interface ErrorBody {
+  readonly error: string;
+  readonly message: string;
+  readonly close: number;
+}
+
+export interface BatchLimits extends DecodeOptions {
+  /** Most frames in one batch. */
+  readonly maxFrames?: number;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** RFC 6455 token characters; a subprotocol must be one. */
+const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Is `p` a valid subprotocol name (an RFC 7230 token)? */
+export function isProtocolToken(p: unknown): p is string {
+  return typeof p === 'string' && p.length <= 256 && TOKEN_RE.test(p);
+}
+
+export function encodeHandshakeRequest(protocols: readonly string[]): string {
+  return JSON.stringify({ v: PROTOCOL_VERSION, protocols });
+}
+
+export function decodeHandshakeRequest(text: string): Result<HandshakeRequest> {
+  if (text === '') return ok({ v: PROTOCOL_VERSION, protocols: [] });
+  const parsed = parseJson(text);
+  if (!parsed.ok) return parsed;
+  const v = parsed.value;
+  if (!isObject(v)) return fail('bad_request', 'handshake body must be an object', CloseCode.ProtocolError, 400);
+  const version = v.v === undefined ? PROTOCOL_VERSION : v.v;
+  if (version !== PROTOCOL_VERSION) {
+    return fail('unsupported_version', `protocol version ${PROTOCOL_VERSION} only`, CloseCode.UnsupportedVersion, 400);
+  }
+  const protocols = v.protocols === undefined ? [] : v.protocols;
+  if (!Array.isArray(protocols) || protocols.length > 64 || !protocols.every(isProtocolToken)) {
+    return fail('bad_request', 'protocols must be an array of at most 64 tokens', CloseCode.ProtocolError, 400);
+  }
+  return ok({ v: version, protocols: protocols as string[] });
+}
+
+export function encodeSendRequest(req: SendRequest): string {
+  const o: Record<string, unknown> = { frames: req.frames.map(frameToJson) };
+  if (req.token !== undefined) o.token = req.token;
+  if (req.ack !== undefined) o.ack = req.ack;
+  return JSON.stringify(o);
+}
+
+export function decodeSendRequest(text: string, limits: BatchLimits): Result<SendRequest> {
+  const parsed = parseJson(text);
+  if (!parsed.ok) return parsed;
+  const v = parsed.value;
+  if (!isObject(v)) return fail('bad_request', 'send body must be an object', CloseCode.ProtocolError, 400);
+  if (v.token !== undefined && typeof v.token !== 'string') {
+    return fail('bad_request', 'token must be a string', CloseCode.ProtocolError, 400);
+  }
+  if (v.ack !== undefined && !isAck(v.ack)) return fail('bad_seq', 'ack must be an integer >= 0', CloseCode.ProtocolError, 400);
+  const frames = decodeFrameArray(v.frames, limits);
+  if (!frames.ok) return frames;
+  return ok({
+    ...(v.token !== undefined ? { token: v.token as string } : {}),
+    ...(v.ack !== undefined ? { ack: v.ack as number } : {}),
+    frames: frames.value,
+  });
+}
+
+export function encodeSendResponse(res: SendResponse): string {
+  return JSON.stringify(res);
+}
+
+export function decodeSendResponse(text: string): Result<SendResponse> {
+  const parsed = parseJson(text);
+  if (!parsed.ok) return parsed;
+  const v = parsed.value;
+  if (!isObject(v) || !isAck(v.ack)) return fail('bad_request', 'send response needs ack', CloseCode.ProtocolError, 400);
+  return ok({ ack: v.ack });
+}
+
+/** A poll response body from frames already encoded as JSON text, joined without re-encoding. */
+export function encodePollResponse(encodedFrames: readonly string[]): string {
+  return `{"frames":[${encodedFrames.join(',')}]}`;
+}
+
+export function decodePollResponse(text: string, limits: BatchLimits): Result<readonly Frame[]> {
+  const parsed = parseJson(text);
+  if (!parsed.ok) return parsed;
+  const v = parsed.value;
+  if (!isObject(v)) return fail('bad_request', 'poll body must be an object', CloseCode.ProtocolError, 400);
+  return decodeFrameArray(v.frames, limits);
+}
+
+function decodeFrameArray(list: unknown, limits: BatchLimits): Result<Frame[]> {
+  if (!Array.isArray(list)) return fail('bad_request', 'frames must be an array', CloseCode.ProtocolError, 400);
+  const max = limits.maxFrames ?? Infinity;
+  if (list.length > max) return fail('body_too_large', `at most ${max} frames per batch`, CloseCode.TooBig, 413);
+  const out: Frame[] = [];
+  for (const item of list) {
+    const f = frameFromJson(item, limits);
+    if (!f.ok) return f;
+    out.push(f.value);
+  }
+  return ok(out);
+}
+
+export function encodeError(e: ProtocolError): string {
+  const body: ErrorBody = { error: e.code, message: e.message, close: e.close };
+  return JSON.stringify(body);
+}
+
+/** Reads an error body; anything unreadable becomes a generic error with the given status. */
+export function decodeError(text: string, status: number): ErrorBody {
+  const parsed = parseJson(text);
+  if (parsed.ok && isObject(parsed.value) && typeof parsed.value.error === 'string') {
+    const v = parsed.value;
+    return {
+      error: v.error as string,
+      message: typeof v.message === 'string' ? v.message : '',
+      close: typeof v.close === 'number' ? v.close : CloseCode.Abnormal,
+    };
+  }
+  return { error: 'bad_request', message: `HTTP ${status}`, close: CloseCode.Abnormal };
+}

@@ -1,0 +1,163 @@
+/**
+ * JSON encoding of frames, used by the HTTP transports (SSE events, poll batches, POST batches) and for
+ * the rare control frames on WebSocket. Decoding validates shape and ranges and never throws: bad input
+ * becomes a `ProtocolError` that the transport maps to a status or close code.
+ *
+ * Wire shapes:
+ *   {"t":"open","v":1,"sid":"…","token":"…","ack":0,"resumed":false,"protocol":"",…limits}
+ *   {"t":"d","seq":1,"text":"hi"}            {"t":"d","seq":2,"bin":"AAEC"}   (binary as base64)
+ *   {"t":"close","seq":3,"code":1000,"reason":"bye"}   (code and reason optional)
+ *   {"t":"ack","ack":2}   {"t":"ping"}   {"t":"pong"}
+ */
+import { decodeBase64, encodeBase64 } from './base64.js';
+import { CloseCode, isWireCloseCode, MAX_CLOSE_REASON_BYTES } from './close-codes.js';
+import { type Frame, isAck, isSeq, type OpenFrame, utf8Length } from './frames.js';
+import { fail, ok, type Result } from './result.js';
+
+/** Who sent the frame being decoded; some frames only flow one way. */
+export type Sender = 'client' | 'server';
+
+export interface DecodeOptions {
+  /** Which side sent the frame; `open` is only valid from the server. */
+  readonly from: Sender;
+  /** Largest payload accepted, in bytes. Default: no limit beyond the body size. */
+  readonly maxPayload?: number;
+}
+
+type Json = Record<string, unknown>;
+
+/** The JSON-ready object for a frame. */
+export function frameToJson(frame: Frame): Json {
+  switch (frame.t) {
+    case 'd':
+      return typeof frame.data === 'string'
+        ? { t: 'd', seq: frame.seq, text: frame.data }
+        : { t: 'd', seq: frame.seq, bin: encodeBase64(frame.data) };
+    case 'close': {
+      const o: Json = { t: 'close', seq: frame.seq };
+      if (frame.code !== undefined) o.code = frame.code;
+      if (frame.reason) o.reason = frame.reason;
+      return o;
+    }
+    default:
+      return frame as unknown as Json;
+  }
+}
+
+/** One frame as JSON text. */
+export function encodeJsonFrame(frame: Frame): string {
+  return JSON.stringify(frameToJson(frame));
+}
+
+/** Parses JSON text without letting an exception escape. */
+export function parseJson(text: string): Result<unknown> {
+  try {
+    return ok(JSON.parse(text) as unknown);
+  } catch {
+    return fail('bad_json', 'body is not valid JSON', CloseCode.ProtocolError, 400);
+  }
+}
+
+/** One frame from JSON text. */
+export function decodeJsonFrame(text: string, opts: DecodeOptions): Result<Frame> {
+  const parsed = parseJson(text);
+  return parsed.ok ? frameFromJson(parsed.value, opts) : parsed;
+}
+
+function badFrame(message: string): Result<never> {
+  return fail('bad_frame', message, CloseCode.ProtocolError, 400);
+}
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A frame from an already-parsed JSON value, validated. */
+export function frameFromJson(v: unknown, opts: DecodeOptions): Result<Frame> {
+  if (!isObject(v)) return badFrame('frame is not an object');
+  // Own-property reads only: a frame is data, never a prototype chain to walk.
+  const t = Object.prototype.hasOwnProperty.call(v, 't') ? v.t : undefined;
+  switch (t) {
+    case 'd':
+      return dataFromJson(v, opts);
+    case 'close':
+      return closeFromJson(v);
+    case 'ack':
+      return isAck(v.ack) ? ok({ t: 'ack', ack: v.ack }) : fail('bad_seq', 'ack must be an integer >= 0', CloseCode.ProtocolError, 400);
+    case 'ping':
+      return ok({ t: 'ping' });
+    case 'pong':
+      return ok({ t: 'pong' });
+    case 'open':
+      return opts.from === 'server' ? openFromJson(v) : badFrame('open is only sent by the server');
+    default:
+      return fail('unknown_frame_type', 'unknown frame type', CloseCode.ProtocolError, 400);
+  }
+}
+
+function dataFromJson(v: Json, opts: DecodeOptions): Result<Frame> {
+  if (!isSeq(v.seq)) return fail('bad_seq', 'seq must be an integer >= 1', CloseCode.ProtocolError, 400);
+  const max = opts.maxPayload ?? Infinity;
+  if (typeof v.text === 'string' && v.bin === undefined) {
+    // Cheap bound first: a UTF-16 unit is at most 3 UTF-8 bytes, at least 1.
+    if (v.text.length > max || (v.text.length * 3 > max && utf8Length(v.text) > max)) return tooLarge(max);
+    return ok({ t: 'd', seq: v.seq, data: v.text });
+  }
+  if (typeof v.bin === 'string' && v.text === undefined) {
+    if (Math.floor(v.bin.length / 4) * 3 - 2 > max) return tooLarge(max);
+    const bytes = decodeBase64(v.bin);
+    if (!bytes) return badFrame('bin is not valid base64');
+    if (bytes.byteLength > max) return tooLarge(max);
+    return ok({ t: 'd', seq: v.seq, data: bytes });
+  }
+  return badFrame('data frame needs exactly one of text or bin');
+}
+
+function tooLarge(max: number): Result<never> {
+  return fail('payload_too_large', `payload exceeds ${max} bytes`, CloseCode.TooBig, 413);
+}
+
+function closeFromJson(v: Json): Result<Frame> {
+  if (!isSeq(v.seq)) return fail('bad_seq', 'seq must be an integer >= 1', CloseCode.ProtocolError, 400);
+  if (v.code !== undefined && !(typeof v.code === 'number' && isWireCloseCode(v.code))) {
+    return badFrame('close code is not valid on the wire');
+  }
+  if (v.reason !== undefined) {
+    if (typeof v.reason !== 'string' || utf8Length(v.reason) > MAX_CLOSE_REASON_BYTES) {
+      return badFrame('close reason must be a string of at most 123 UTF-8 bytes');
+    }
+    if (v.code === undefined && v.reason !== '') return badFrame('close reason needs a code');
+  }
+  return ok({
+    t: 'close',
+    seq: v.seq,
+    ...(v.code !== undefined ? { code: v.code as number } : {}),
+    ...(v.reason ? { reason: v.reason as string } : {}),
+  });
+}
+
+function openFromJson(v: Json): Result<Frame> {
+  const strings = ['sid', 'token', 'protocol'] as const;
+  const numbers = ['v', 'heartbeat', 'heartbeatTimeout', 'maxPayload', 'resumeWindow'] as const;
+  for (const k of strings) if (typeof v[k] !== 'string') return badFrame(`open.${k} must be a string`);
+  for (const k of numbers) {
+    const n = v[k];
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return badFrame(`open.${k} must be a number >= 0`);
+  }
+  if (!isAck(v.ack)) return fail('bad_seq', 'open.ack must be an integer >= 0', CloseCode.ProtocolError, 400);
+  if (typeof v.resumed !== 'boolean') return badFrame('open.resumed must be a boolean');
+  const frame: OpenFrame = {
+    t: 'open',
+    v: v.v as number,
+    sid: v.sid as string,
+    token: v.token as string,
+    ack: v.ack,
+    resumed: v.resumed,
+    protocol: v.protocol as string,
+    heartbeat: v.heartbeat as number,
+    heartbeatTimeout: v.heartbeatTimeout as number,
+    maxPayload: v.maxPayload as number,
+    resumeWindow: v.resumeWindow as number,
+  };
+  return ok(frame);
+}

@@ -1,0 +1,44 @@
+/** A value or a protocol error; decoders return this instead of throwing. */
+export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ProtocolError };
+
+/**
+ * Why a frame or request was refused. `code` is a stable machine-readable string; `close` is the
+ * WebSocket close code it maps to and `status` the HTTP status, so every transport reports it the same.
+ */
+export interface ProtocolError {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly close: number;
+  readonly status: number;
+}
+
+/** Every error code the protocol defines. Documented in the README. */
+export type ErrorCode =
+  | 'bad_json'
+  | 'bad_frame'
+  | 'unknown_frame_type'
+  | 'bad_seq'
+  | 'payload_too_large'
+  | 'body_too_large'
+  | 'bad_content_type'
+  | 'bad_request'
+  | 'bad_method'
+  | 'not_found'
+  | 'session_unknown'
+  | 'poll_replaced'
+  | 'buffer_overflow'
+  | 'no_acceptable_protocol'
+  | 'unsupported_version'
+  | 'origin_forbidden'
+  | 'unauthorized'
+  | 'overloaded'
+  | 'timeout'
+  | 'internal';
+
+export function ok<T>(value: T): Result<T> {
+  return { ok: true, value };
+}
+
+export function fail<T>(code: ErrorCode, message: string, close: number, status: number): Result<T> {
+  return { ok: false, error: { code, message, close, status } };
+}

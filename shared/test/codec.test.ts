@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  CloseCode,
+  decodeBase64,
+  decodeHandshakeRequest,
+  decodeJsonFrame,
+  decodePollResponse,
+  decodeSendRequest,
+  decodeWsMessage,
+  encodeBase64,
+  encodeJsonFrame,
+  encodePollResponse,
+  encodeSendRequest,
+  encodeWsFrame,
+  type Frame,
+  MAX_SEQ,
+  utf8Length,
+} from '@burrow/shared';
+
+const bytes = (...b: number[]) => new Uint8Array(b);
+
+/** Frames that must survive both encodings unchanged. */
+const roundTrips: Array<[string, Frame]> = [
+  ['text data', { t: 'd', seq: 1, data: 'hello' }],
+  ['empty text', { t: 'd', seq: 2, data: '' }],
+  ['text with colon, braces, newlines, CR', { t: 'd', seq: 3, data: '{"a":1}:\r\n\u2028' }],
+  ['astral and lone surrogate text', { t: 'd', seq: 4, data: '😀 \ud800' }],
+  ['binary', { t: 'd', seq: 5, data: bytes(0, 1, 2, 255) }],
+  ['empty binary', { t: 'd', seq: 6, data: bytes() }],
+  ['max seq', { t: 'd', seq: MAX_SEQ, data: 'x' }],
+  ['close with code and reason', { t: 'close', seq: 7, code: 4000, reason: 'bye' }],
+  ['close without code', { t: 'close', seq: 8 }],
+  ['ack', { t: 'ack', ack: 0 }],
+  ['ping', { t: 'ping' }],
+  ['pong', { t: 'pong' }],
+];
+
+describe('codec round trips', () => {
+  for (const [name, frame] of roundTrips) {
+    it(`json: ${name}`, () => {
+      const r = decodeJsonFrame(encodeJsonFrame(frame), { from: 'client' });
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.deepEqual(r.value, frame);
+    });
+    it(`websocket: ${name}`, () => {
+      const r = decodeWsMessage(encodeWsFrame(frame), { from: 'client' });
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.deepEqual(r.value, frame);
+    });
+  }
+
+  it('open frame from the server', () => {
+    const open: Frame = {
+      t: 'open', v: 1, sid: 'abcdefghijklmnop', token: 't', ack: 3, resumed: true, protocol: 'chat',
+      heartbeat: 20000, heartbeatTimeout: 10000, maxPayload: 1048576, resumeWindow: 30000,
+    };
+    const r = decodeJsonFrame(encodeJsonFrame(open), { from: 'server' });
+    assert.ok(r.ok);
+    assert.deepEqual(r.value, open);
+  });
+
+  it('binary stays binary on websocket: 8-byte header then the bytes', () => {
+    const msg = encodeWsFrame({ t: 'd', seq: 258, data: bytes(9, 8) });
+    assert.ok(msg instanceof Uint8Array);
+    assert.equal(msg.byteLength, 10);
+    assert.deepEqual([...msg.subarray(8)], [9, 8]);
+  });
+
+  it('text data on websocket carries no JSON', () => {
+    assert.equal(encodeWsFrame({ t: 'd', seq: 12, data: 'a"b' }), '12:a"b');
+  });
+});
+
+/** Malformed input: every one must come back as an error value with the expected code, never a throw. */
+const badJson: Array<[string, string, string, number]> = [
+  ['not JSON', '{', 'bad_json', 400],
+  ['truncated', '{"t":"d","seq":1,"te', 'bad_json', 400],
+  ['array', '[]', 'bad_frame', 400],
+  ['null', 'null', 'bad_frame', 400],
+  ['number', '42', 'bad_frame', 400],
+  ['unknown type', '{"t":"x"}', 'unknown_frame_type', 400],
+  ['no type', '{}', 'unknown_frame_type', 400],
+  ['__proto__ type', '{"t":"__proto__"}', 'unknown_frame_type', 400],
+  ['inherited-looking type', '{"__proto__":{"t":"ping"}}', 'unknown_frame_type', 400],
+  ['seq zero', '{"t":"d","seq":0,"text":"a"}', 'bad_seq', 400],
+  ['seq negative', '{"t":"d","seq":-1,"text":"a"}', 'bad_seq', 400],
+  ['seq fractional', '{"t":"d","seq":1.5,"text":"a"}', 'bad_seq', 400],
+  ['seq beyond 2^53', '{"t":"d","seq":9007199254740992,"text":"a"}', 'bad_seq', 400],
+  ['seq as string', '{"t":"d","seq":"1","text":"a"}', 'bad_seq', 400],
+  ['text and bin', '{"t":"d","seq":1,"text":"a","bin":""}', 'bad_frame', 400],
+  ['neither text nor bin', '{"t":"d","seq":1}', 'bad_frame', 400],
+  ['text not a string', '{"t":"d","seq":1,"text":5}', 'bad_frame', 400],
+  ['bad base64', '{"t":"d","seq":1,"bin":"@@@@"}', 'bad_frame', 400],
+  ['ack negative', '{"t":"ack","ack":-1}', 'bad_seq', 400],
+  ['close code 1005 on the wire', '{"t":"close","seq":1,"code":1005}', 'bad_frame', 400],
+  ['close code 999', '{"t":"close","seq":1,"code":999}', 'bad_frame', 400],
+  ['close reason too long', `{"t":"close","seq":1,"code":1000,"reason":"${'é'.repeat(62)}"}`, 'bad_frame', 400],
+  ['close reason without code', '{"t":"close","seq":1,"reason":"x"}', 'bad_frame', 400],
+  ['open from the client', '{"t":"open"}', 'bad_frame', 400],
+];
+
+describe('codec rejects malformed frames (BAD-INPUTS 11, 12)', () => {
+  for (const [name, text, code, status] of badJson) {
+    it(`json: ${name} -> ${code}`, () => {
+      const r = decodeJsonFrame(text, { from: 'client' });
+      assert.equal(r.ok, false);
+      if (!r.ok) {
+        assert.equal(r.error.code, code);
+        assert.equal(r.error.status, status);
+      }
+    });
+  }
+
+  it('deep nesting (100k "[") is an error value, not a stack overflow', () => {
+    const r = decodeJsonFrame('['.repeat(100_000), { from: 'client' });
+    assert.equal(r.ok, false);
+  });
+
+  it('payload over maxPayload -> payload_too_large / 1009 / 413', () => {
+    for (const text of [
+      JSON.stringify({ t: 'd', seq: 1, text: 'x'.repeat(11) }),
+      JSON.stringify({ t: 'd', seq: 1, text: 'é'.repeat(6) }),
+      JSON.stringify({ t: 'd', seq: 1, bin: encodeBase64(new Uint8Array(11)) }),
+    ]) {
+      const r = decodeJsonFrame(text, { from: 'client', maxPayload: 10 });
+      assert.equal(r.ok, false, text);
+      if (!r.ok) {
+        assert.equal(r.error.code, 'payload_too_large');
+        assert.equal(r.error.close, CloseCode.TooBig);
+        assert.equal(r.error.status, 413);
+      }
+    }
+    assert.ok(decodeJsonFrame(JSON.stringify({ t: 'd', seq: 1, text: 'x'.repeat(10) }), { from: 'client', maxPayload: 10 }).ok);
+  });
+
+  const badWs: Array<[string, string | Uint8Array]> = [
+    ['empty text', ''],
+    ['no colon', '12'],
+    ['leading zero seq', '01:a'],
+    ['seq zero', '0:a'],
+    ['sign', '-1:a'],
+    ['letters', 'ab:c'],
+    ['17-digit seq', '12345678901234567:a'],
+    ['binary shorter than header', bytes(1, 2, 3)],
+    ['binary seq NaN', new Uint8Array([0x7f, 0xf8, 0, 0, 0, 0, 0, 0])],
+    ['binary seq 0', new Uint8Array(8)],
+  ];
+  for (const [name, msg] of badWs) {
+    it(`websocket: ${name}`, () => {
+      const r = decodeWsMessage(msg, { from: 'client' });
+      assert.equal(r.ok, false);
+      if (!r.ok) assert.equal(r.error.close, CloseCode.ProtocolError);
+    });
+  }
+});
+
+describe('HTTP bodies', () => {
+  it('send request round trip with token and ack', () => {
+    const frames: Frame[] = [{ t: 'd', seq: 1, data: 'a' }, { t: 'd', seq: 2, data: bytes(1) }, { t: 'ping' }];
+    const r = decodeSendRequest(encodeSendRequest({ token: 'tok', ack: 4, frames }), { from: 'client' });
+    assert.ok(r.ok);
+    assert.deepEqual(r.value, { token: 'tok', ack: 4, frames });
+  });
+
+  it('send request over maxFrames -> 413', () => {
+    const body = encodeSendRequest({ frames: [{ t: 'ping' }, { t: 'ping' }, { t: 'ping' }] });
+    const r = decodeSendRequest(body, { from: 'client', maxFrames: 2 });
+    assert.ok(!r.ok && r.error.status === 413);
+  });
+
+  it('one bad frame fails the whole batch (nothing half-applied)', () => {
+    const r = decodeSendRequest('{"frames":[{"t":"d","seq":1,"text":"a"},{"t":"zzz"}]}', { from: 'client' });
+    assert.ok(!r.ok && r.error.code === 'unknown_frame_type');
+  });
+
+  it('poll response joins pre-encoded frames', () => {
+    const frames: Frame[] = [{ t: 'd', seq: 1, data: 'x' }, { t: 'pong' }];
+    const r = decodePollResponse(encodePollResponse(frames.map(encodeJsonFrame)), { from: 'server' });
+    assert.ok(r.ok);
+    assert.deepEqual(r.value, frames);
+  });
+
+  const handshakes: Array<[string, string, boolean]> = [
+    ['empty body', '', true],
+    ['protocols', '{"v":1,"protocols":["chat","v2.json"]}', true],
+    ['wrong version', '{"v":2}', false],
+    ['protocol with space', '{"protocols":["a b"]}', false],
+    ['protocols not array', '{"protocols":"chat"}', false],
+  ];
+  for (const [name, body, good] of handshakes) {
+    it(`handshake: ${name}`, () => assert.equal(decodeHandshakeRequest(body).ok, good));
+  }
+});
+
+describe('helpers', () => {
+  it('utf8Length matches TextEncoder', () => {
+    for (const s of ['', 'abc', 'é', '€', '😀', '\ud800', 'a\udc00b', 'x😀y\u0800']) {
+      assert.equal(utf8Length(s), new TextEncoder().encode(s).byteLength, JSON.stringify(s));
+    }
+  });
+  it('base64 round trip and rejection', () => {
+    const all = new Uint8Array(256).map((_, i) => i);
+    assert.deepEqual(decodeBase64(encodeBase64(all)), all);
+    assert.equal(decodeBase64('abc'), undefined);
+    assert.equal(decodeBase64('ab c'), undefined);
+  });
+});
