@@ -1,0 +1,127 @@
+/**
+ * Fallback detection against a proxy that misbehaves the way restrictive networks do. Each test shows
+ * which transport the client ends on; time-to-open per case is printed by `npm run bench:fallback`.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { BurrowSocket } from '@burrow/client';
+import { startBurrowServer, type TestServer } from './fixtures/burrow-server.js';
+import { type RigOptions, startRigProxy } from './fixtures/rig-proxy.js';
+import { once } from './fixtures/wait.js';
+
+/** A Storage-like memory for remembered transports, shared by the sockets of one "page". */
+function memoryStorage(): Storage {
+  const m = new Map<string, string>();
+  return {
+    get length() { return m.size; },
+    clear: () => m.clear(),
+    getItem: (k) => m.get(k) ?? null,
+    key: (i) => [...m.keys()][i] ?? null,
+    removeItem: (k) => void m.delete(k),
+    setItem: (k, v) => void m.set(k, String(v)),
+  };
+}
+
+describe('fallback', () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startBurrowServer();
+  });
+  after(() => srv.close());
+
+  async function openThrough(rig: RigOptions, options: Record<string, unknown> = {}) {
+    const proxy = await startRigProxy({ port: srv.port }, rig);
+    const s = new BurrowSocket(`ws://127.0.0.1:${proxy.port}/burrow`, undefined, { remember: false, ...options });
+    await once(s, 'open');
+    return { s, proxy };
+  }
+
+  async function echoes(s: BurrowSocket) {
+    const got = once<MessageEvent>(s, 'message');
+    s.send('ping-through');
+    assert.equal((await got).data, 'ping-through');
+  }
+
+  const cases: Array<[string, RigOptions, string]> = [
+    ['upgrade refused (403)', { upgrade: 'refuse' }, 'sse'],
+    ['upgrade hangs', { upgrade: 'hang' }, 'sse'],
+    ['socket opens but the open frame never arrives', { upgrade: 'silent' }, 'sse'],
+    ['responses buffered until complete and upgrade refused', { upgrade: 'refuse', buffer: true }, 'polling'],
+    ['nothing wrong', { upgrade: 'pass' }, 'websocket'],
+  ];
+  for (const [name, rig, expected] of cases) {
+    it(`${name} -> ${expected}`, async () => {
+      const { s, proxy } = await openThrough(rig, { upgrade: false });
+      try {
+        assert.equal(s.transport, expected);
+        await echoes(s);
+      } finally {
+        s.close();
+        await proxy.close();
+      }
+    });
+  }
+
+  it('a remembered fallback opens directly on it: no WebSocket attempt on the next load', async () => {
+    const storage = memoryStorage();
+    const proxy = await startRigProxy({ port: srv.port }, { upgrade: 'refuse' });
+    try {
+      const url = `ws://127.0.0.1:${proxy.port}/burrow`;
+      const first = new BurrowSocket(url, undefined, { remember: storage, upgrade: false });
+      await once(first, 'open');
+      assert.equal(first.transport, 'sse');
+      assert.equal(proxy.seen.upgrades, 1);
+      first.close();
+      const second = new BurrowSocket(url, undefined, { remember: storage, upgrade: false });
+      await once(second, 'open');
+      assert.equal(second.transport, 'sse');
+      assert.equal(proxy.seen.upgrades, 1, 'no new upgrade attempt');
+      await echoes(second);
+      second.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a fallen-back session upgrades to WebSocket when it becomes possible, losing and repeating nothing', async () => {
+    const proxy = await startRigProxy({ port: srv.port }, { upgrade: 'refuse' });
+    try {
+      const s = new BurrowSocket(`ws://127.0.0.1:${proxy.port}/burrow`, undefined, { remember: false, upgradeDelay: 20 });
+      await once(s, 'open');
+      assert.equal(s.transport, 'sse');
+      let closed = false;
+      s.addEventListener('close', () => (closed = true));
+      // Echo traffic with 10 messages always in flight, kept going until 100 messages after the
+      // switch, so the switch certainly happens mid-stream.
+      const got: string[] = [];
+      let sent = 0;
+      let upgradedAt = -1;
+      s.addEventListener('transport', () => {
+        if (s.transport === 'websocket' && upgradedAt < 0) upgradedAt = got.length;
+      });
+      const done = new Promise<void>((resolve) =>
+        s.addEventListener('message', (e) => {
+          got.push((e as MessageEvent).data as string);
+          if (got.length === 50) proxy.set({ upgrade: 'pass' });
+          if (upgradedAt >= 0 && got.length >= upgradedAt + 100) {
+            if (got.length === sent) resolve();
+            return;
+          }
+          s.send(`m${++sent}`);
+        }),
+      );
+      for (let i = 0; i < 10; i++) s.send(`m${++sent}`);
+      await done;
+      assert.equal(s.transport, 'websocket');
+      assert.ok(upgradedAt >= 50, `upgraded after the proxy allowed it (at ${upgradedAt})`);
+      assert.deepEqual(got, Array.from({ length: sent }, (_, i) => `m${i + 1}`));
+      assert.equal(closed, false);
+      const closing = once(s, 'close');
+      s.close(1000);
+      await closing;
+      assert.deepEqual(srv.received.get(s.sessionId), got);
+    } finally {
+      await proxy.close();
+    }
+  });
+});

@@ -1,0 +1,82 @@
+// The Burrow chat demo: the classic WebSocket chat (handles and messages) on Burrow, single node,
+// in-memory store. `startChat()` is used by `npm start` and by the e2e tests.
+import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import express from 'express';
+import { createBurrow } from '@burrow/server';
+
+const page = new URL('./index.html', import.meta.url);
+const MAX_NAME = 32;
+const MAX_TEXT = 2000;
+
+/**
+ * Starts the chat on `host:port` (port 0 picks a free one). Resolves with its URL and a `close()`.
+ * @param {{ port?: number, host?: string, burrowOptions?: object }} [opts]
+ */
+export async function startChat({ port = 3000, host = '127.0.0.1', burrowOptions = {} } = {}) {
+  const burrow = createBurrow({ path: '/burrow', ...burrowOptions });
+  /** Sessions of this node, for the broadcast; one node, so this is everyone. */
+  const members = new Map();
+
+  const broadcast = (msg) => {
+    const text = JSON.stringify(msg);
+    for (const s of members.values()) s.send(text).catch(() => {});
+  };
+
+  burrow.on('connection', (session) => {
+    members.set(session.id, session);
+    session.send(JSON.stringify({ type: 'welcome', online: members.size })).catch(() => {});
+  });
+  burrow.on('message', (session, data) => {
+    if (typeof data !== 'string') return;
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (msg?.type === 'hello' && typeof msg.name === 'string') {
+      const name = msg.name.trim().slice(0, MAX_NAME) || 'anonymous';
+      session.data = { ...session.data, name };
+      broadcast({ type: 'joined', name, online: members.size });
+    } else if (msg?.type === 'say' && typeof msg.text === 'string') {
+      const text = msg.text.slice(0, MAX_TEXT);
+      const name = session.data?.name ?? 'anonymous';
+      broadcast({ type: 'say', name, text, at: Date.now() });
+    }
+  });
+  burrow.on('close', (session) => {
+    if (!members.delete(session.id)) return;
+    const name = session.data?.name;
+    if (name) broadcast({ type: 'left', name, online: members.size });
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(burrow.middleware());
+  const html = await readFile(page, 'utf8');
+  app.get('/', (_req, res) => {
+    res.set('Content-Type', 'text/html; charset=utf-8');
+    res.set('Content-Security-Policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:");
+    res.send(html);
+  });
+
+  const server = createServer(app);
+  burrow.attach(server);
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const addr = server.address();
+  const url = `http://${host === '127.0.0.1' ? 'localhost' : host}:${addr.port}`;
+  return {
+    url,
+    port: addr.port,
+    burrow,
+    async close() {
+      await burrow.close();
+      server.closeAllConnections?.();
+      await new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}

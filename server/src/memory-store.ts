@@ -1,0 +1,239 @@
+/**
+ * The default store: everything in this process. Single node only (or several Burrow instances in one
+ * process, which is how the tests simulate a cluster). Plain `Map`s, never object keys, so a session
+ * id like `__proto__` is just a string. Frames are kept as the session core handed them, with their
+ * cached encodings, so the WebSocket fast path costs one array push per message.
+ */
+import type {
+  AppendLimits,
+  AppendResult,
+  CloseResult,
+  InboundResult,
+  NewFrame,
+  OutboundFrame,
+  SessionRecord,
+  Store,
+  WakeEvent,
+} from './store.js';
+import { payloadSize } from '@burrow/shared';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+interface Entry {
+  record: Mutable<SessionRecord>;
+  /** Unacknowledged frames; `log[head]` has seq `record.outAck + 1`. */
+  log: OutboundFrame[];
+  head: number;
+  bytes: number;
+  ttl: number;
+  timer: NodeJS.Timeout;
+  listeners: Set<(event: WakeEvent) => void>;
+  /** Events waiting for delivery; delivered on the next turn of the event loop, in order. */
+  pending: WakeEvent[] | undefined;
+}
+
+/** Compact the log array once this many trimmed slots pile up at its head. */
+const COMPACT_AT = 1024;
+
+/** In-process {@link Store}. Expiry timers are unref()'d so they never hold the process open. */
+export class MemoryStore implements Store {
+  readonly #sessions = new Map<string, Entry>();
+  readonly #expiredListeners: ((record: SessionRecord) => void)[] = [];
+
+  async create(record: SessionRecord, ttlMs: number): Promise<void> {
+    if (this.#sessions.has(record.id)) throw new Error('session id collision');
+    const entry: Entry = {
+      record: { ...record },
+      log: [],
+      head: 0,
+      bytes: 0,
+      ttl: ttlMs,
+      timer: this.#expireTimer(record.id, ttlMs),
+      listeners: new Set(),
+      pending: undefined,
+    };
+    this.#sessions.set(record.id, entry);
+  }
+
+  async get(sid: string): Promise<SessionRecord | undefined> {
+    const e = this.#sessions.get(sid);
+    return e ? { ...e.record } : undefined;
+  }
+
+  async touch(sid: string, ttlMs: number, activity: boolean): Promise<SessionRecord | undefined> {
+    const e = this.#sessions.get(sid);
+    if (!e) return undefined;
+    if (activity) e.record.activity++;
+    if (ttlMs === e.ttl) e.timer.refresh();
+    else {
+      clearTimeout(e.timer);
+      e.ttl = ttlMs;
+      e.timer = this.#expireTimer(sid, ttlMs);
+    }
+    return { ...e.record };
+  }
+
+  async delete(sid: string): Promise<void> {
+    const e = this.#sessions.get(sid);
+    if (!e) return;
+    clearTimeout(e.timer);
+    this.#sessions.delete(sid);
+  }
+
+  async setData(sid: string, data: unknown): Promise<boolean> {
+    const e = this.#sessions.get(sid);
+    if (!e) return false;
+    e.record.data = data;
+    return true;
+  }
+
+  async append(sid: string, frames: readonly NewFrame[], limits: AppendLimits): Promise<AppendResult> {
+    const e = this.#sessions.get(sid);
+    if (!e) return { ok: false, reason: 'unknown' };
+    if (e.record.closed) return { ok: false, reason: 'closed' };
+    let bytes = 0;
+    for (const f of frames) bytes += payloadSize(f.data);
+    const count = e.log.length - e.head;
+    if (count + frames.length > limits.maxBufferedMessages || e.bytes + bytes > limits.maxBufferedBytes) {
+      return { ok: false, reason: 'overflow' };
+    }
+    const out: OutboundFrame[] = [];
+    for (const f of frames) {
+      const seq = ++e.record.outSeq;
+      const stored: OutboundFrame = { frame: { t: 'd', seq, data: f.data }, size: payloadSize(f.data) };
+      e.log.push(stored);
+      out.push(stored);
+    }
+    e.bytes += bytes;
+    this.#publish(e, { type: 'append', lastSeq: e.record.outSeq });
+    return { ok: true, frames: out };
+  }
+
+  async appendClose(sid: string, by: 'client' | 'server', code: number | undefined, reason: string | undefined): Promise<CloseResult> {
+    const e = this.#sessions.get(sid);
+    if (!e) return { ok: false, reason: 'unknown' };
+    if (e.record.closed) return { ok: true, first: false, record: { ...e.record } };
+    e.record.closed = { by, ...(code !== undefined ? { code } : {}), ...(reason ? { reason } : {}) };
+    const seq = ++e.record.outSeq;
+    const frame: OutboundFrame = {
+      frame: { t: 'close', seq, ...(code !== undefined ? { code } : {}), ...(reason ? { reason } : {}) },
+      size: 0,
+    };
+    e.log.push(frame);
+    this.#publish(e, { type: 'append', lastSeq: seq });
+    return { ok: true, first: true, frame, record: { ...e.record } };
+  }
+
+  async read(sid: string, afterSeq: number, maxFrames: number, maxBytes: number): Promise<readonly OutboundFrame[]> {
+    const e = this.#sessions.get(sid);
+    if (!e) return [];
+    // log[head] has seq outAck+1, so the index of seq s is head + (s - outAck - 1).
+    let i = e.head + Math.max(0, afterSeq - e.record.outAck);
+    const out: OutboundFrame[] = [];
+    let bytes = 0;
+    for (; i < e.log.length && out.length < maxFrames; i++) {
+      const f = e.log[i]!;
+      if (out.length > 0 && bytes + f.size > maxBytes) break;
+      bytes += f.size;
+      out.push(f);
+    }
+    return out;
+  }
+
+  async ack(sid: string, ack: number): Promise<boolean> {
+    const e = this.#sessions.get(sid);
+    if (!e) return false;
+    // Never past what was assigned: an ack for unsent frames must not trim frames appended later.
+    const upTo = Math.min(ack, e.record.outSeq);
+    while (e.record.outAck < upTo) {
+      const f = e.log[e.head];
+      if (f) e.bytes -= f.size;
+      e.log[e.head] = undefined as unknown as OutboundFrame;
+      e.head++;
+      e.record.outAck++;
+    }
+    if (e.head >= COMPACT_AT || (e.head > 0 && e.head === e.log.length)) {
+      e.log = e.log.slice(e.head);
+      e.head = 0;
+    }
+    return true;
+  }
+
+  async acceptInbound(sid: string, seq: number): Promise<InboundResult> {
+    const e = this.#sessions.get(sid);
+    if (!e) return { status: 'unknown', ack: 0 };
+    const r = e.record;
+    if (seq === r.inAck + 1) {
+      r.inAck = seq;
+      return { status: 'new', ack: seq };
+    }
+    return { status: seq <= r.inAck ? 'dup' : 'gap', ack: r.inAck };
+  }
+
+  async publish(sid: string, event: WakeEvent): Promise<void> {
+    const e = this.#sessions.get(sid);
+    if (e) this.#publish(e, event);
+  }
+
+  subscribe(sid: string, listener: (event: WakeEvent) => void): () => void {
+    const e = this.#sessions.get(sid);
+    if (!e) return () => {};
+    e.listeners.add(listener);
+    return () => e.listeners.delete(listener);
+  }
+
+  onExpired(listener: (record: SessionRecord) => void): () => void {
+    this.#expiredListeners.push(listener);
+    return () => {
+      const i = this.#expiredListeners.indexOf(listener);
+      if (i >= 0) this.#expiredListeners.splice(i, 1);
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const e of this.#sessions.values()) clearTimeout(e.timer);
+    this.#sessions.clear();
+  }
+
+  /** Number of records held (for tests and metrics). */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  #expireTimer(sid: string, ttlMs: number): NodeJS.Timeout {
+    const t = setTimeout(() => this.#expire(sid), ttlMs);
+    t.unref();
+    return t;
+  }
+
+  #expire(sid: string): void {
+    const e = this.#sessions.get(sid);
+    if (!e) return;
+    this.#sessions.delete(sid);
+    // Exactly one listener hears of each expiry, as a networked store's claim would ensure.
+    const listener = this.#expiredListeners[0];
+    listener?.({ ...e.record });
+  }
+
+  /**
+   * Wake-ups are delivered on the next turn, coalesced: the node that appended has already written
+   * its frames by then, so its own wake-up finds nothing to do and costs no read.
+   */
+  #publish(e: Entry, event: WakeEvent): void {
+    if (e.listeners.size === 0) return;
+    if (e.pending) {
+      const last = e.pending[e.pending.length - 1];
+      if (event.type === 'append' && last?.type === 'append') e.pending[e.pending.length - 1] = event;
+      else e.pending.push(event);
+      return;
+    }
+    e.pending = [event];
+    setImmediate(() => {
+      const events = e.pending ?? [];
+      e.pending = undefined;
+      for (const ev of events) {
+        for (const l of [...e.listeners]) l(ev);
+      }
+    });
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Options of `createBurrow` and their defaults. Every limit is a named option so a deployment can
+ * tune it; the defaults are what the protocol documentation promises.
+ */
+import type { IncomingMessage } from 'node:http';
+import { DEFAULT_PATH } from '@burrow/shared';
+import { MemoryStore } from './memory-store.js';
+import type { Store } from './store.js';
+
+/** Bounds that keep one session, one request and one node from using unbounded memory. */
+export interface BurrowLimits {
+  /** Largest message payload in bytes, either direction. Default 1 MiB. */
+  readonly maxPayload: number;
+  /** Largest upstream POST body in bytes. Default 8 MiB. */
+  readonly maxBatchBytes: number;
+  /** Most frames in one upstream POST. Default 4096. */
+  readonly maxBatchFrames: number;
+  /** Most payload bytes in one poll response (at least one frame is always sent). Default 1 MiB. */
+  readonly maxPollBytes: number;
+  /** Most unacknowledged outbound frames per session. Default 20000. */
+  readonly maxBufferedMessages: number;
+  /** Most unacknowledged outbound payload bytes per session. Default 16 MiB. */
+  readonly maxBufferedBytes: number;
+  /** Most live sessions on this node; new ones beyond it get 503 / close 1013. Default 10000. */
+  readonly maxSessions: number;
+}
+
+/**
+ * Picks a subprotocol from those the client offered, like `ws`'s `handleProtocols`. Return the pick,
+ * or `false` when none is acceptable (the open then fails as a browser WebSocket's would).
+ */
+export type HandleProtocols = (protocols: Set<string>, req: IncomingMessage) => string | false;
+
+/** Options of {@link createBurrow}. Everything is optional. */
+export interface BurrowOptions {
+  /** Mount path of every endpoint. Default `/burrow`. */
+  path?: string;
+  /** Where session state lives. Default: a new {@link MemoryStore} (single node). */
+  store?: Store;
+  /**
+   * Origins allowed to talk to this server (`https://example.com`, exact scheme, host and port; or a
+   * RegExp tested against the `Origin` header). Unset: every origin. A request without `Origin` (a
+   * non-browser client, or a same-origin GET) is always allowed.
+   */
+  allowedOrigins?: readonly (string | RegExp)[];
+  /** Subprotocol selection. Default: the first one offered. */
+  handleProtocols?: HandleProtocols;
+  /** Size and count limits; each one defaults separately. */
+  limits?: Partial<BurrowLimits>;
+  /** The client pings after this much silence (ms). Default 20000. */
+  heartbeat?: number;
+  /** Grace past a missed heartbeat before a transport is declared dead (ms). Default 10000. */
+  heartbeatTimeout?: number;
+  /** How long a poll is held while there is nothing to send (ms). Must stay under 25 s. Default 20000. */
+  pollTimeout?: number;
+  /** How long a session survives without a transport (ms). Default 60000. */
+  resumeWindow?: number;
+  /** Longest delay before an ack is sent on WebSocket (ms). Default 50. */
+  ackDelay?: number;
+  /** How long a closed session's record is kept so the peer can fetch the close echo (ms). Default 5000. */
+  closeLinger?: number;
+  /** Longest time to receive a POST body (ms); a slower trickle gets 408. Default 10000. */
+  bodyTimeout?: number;
+  /** Directory holding `burrow.esm.js` and `burrow.global.js`. Default: `@burrow/client`'s `dist`. */
+  clientBundleDir?: string;
+}
+
+/** Options with every default applied. */
+export interface ResolvedOptions {
+  readonly path: string;
+  readonly store: Store;
+  /** True when the store was created here, so `close()` may close it. */
+  readonly ownsStore: boolean;
+  readonly allowedOrigins: readonly (string | RegExp)[] | undefined;
+  readonly handleProtocols: HandleProtocols;
+  readonly limits: BurrowLimits;
+  readonly heartbeat: number;
+  readonly heartbeatTimeout: number;
+  readonly pollTimeout: number;
+  readonly resumeWindow: number;
+  readonly ackDelay: number;
+  readonly closeLinger: number;
+  readonly bodyTimeout: number;
+  readonly clientBundleDir: string | undefined;
+}
+
+export const DEFAULT_LIMITS: BurrowLimits = {
+  maxPayload: 1024 * 1024,
+  maxBatchBytes: 8 * 1024 * 1024,
+  maxBatchFrames: 4096,
+  maxPollBytes: 1024 * 1024,
+  maxBufferedMessages: 20000,
+  maxBufferedBytes: 16 * 1024 * 1024,
+  maxSessions: 10000,
+};
+
+/** Browsers and proxies give up on a request idle for ~30 s; a poll must answer well before. */
+const MAX_POLL_TIMEOUT = 25000;
+
+const firstProtocol: HandleProtocols = (protocols) => {
+  for (const p of protocols) return p;
+  return false;
+};
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`burrow: option ${name} must be a positive number`);
+  }
+  return value;
+}
+
+/** Applies defaults and rejects values that would break the protocol. */
+export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
+  const path = (o.path ?? DEFAULT_PATH).replace(/\/+$/, '');
+  if (!path.startsWith('/')) throw new TypeError('burrow: option path must start with "/"');
+  const l = o.limits ?? {};
+  const limits: BurrowLimits = {
+    maxPayload: positive('limits.maxPayload', l.maxPayload, DEFAULT_LIMITS.maxPayload),
+    maxBatchBytes: positive('limits.maxBatchBytes', l.maxBatchBytes, DEFAULT_LIMITS.maxBatchBytes),
+    maxBatchFrames: positive('limits.maxBatchFrames', l.maxBatchFrames, DEFAULT_LIMITS.maxBatchFrames),
+    maxPollBytes: positive('limits.maxPollBytes', l.maxPollBytes, DEFAULT_LIMITS.maxPollBytes),
+    maxBufferedMessages: positive('limits.maxBufferedMessages', l.maxBufferedMessages, DEFAULT_LIMITS.maxBufferedMessages),
+    maxBufferedBytes: positive('limits.maxBufferedBytes', l.maxBufferedBytes, DEFAULT_LIMITS.maxBufferedBytes),
+    maxSessions: positive('limits.maxSessions', l.maxSessions, DEFAULT_LIMITS.maxSessions),
+  };
+  const pollTimeout = positive('pollTimeout', o.pollTimeout, 20000);
+  if (pollTimeout >= MAX_POLL_TIMEOUT) throw new TypeError(`burrow: pollTimeout must be under ${MAX_POLL_TIMEOUT} ms`);
+  return {
+    path,
+    store: o.store ?? new MemoryStore(),
+    ownsStore: o.store === undefined,
+    allowedOrigins: o.allowedOrigins,
+    handleProtocols: o.handleProtocols ?? firstProtocol,
+    limits,
+    heartbeat: positive('heartbeat', o.heartbeat, 20000),
+    heartbeatTimeout: positive('heartbeatTimeout', o.heartbeatTimeout, 10000),
+    pollTimeout,
+    resumeWindow: positive('resumeWindow', o.resumeWindow, 60000),
+    ackDelay: positive('ackDelay', o.ackDelay, 50),
+    closeLinger: positive('closeLinger', o.closeLinger, 5000),
+    bodyTimeout: positive('bodyTimeout', o.bodyTimeout, 10000),
+    clientBundleDir: o.clientBundleDir,
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * The contract between the session core and wherever session state lives. Every method is async so a
+ * networked store (Redis: one Lua script or pipeline per call) fits behind it; a call that must be
+ * atomic across nodes says so. The store never sees a transport, a request or a socket.
+ *
+ * Expiry is kept by the store (a TTL refreshed with `touch`), never by comparing node clocks.
+ */
+import type { Payload, SequencedFrame, WsMessage } from '@burrow/shared';
+
+/** What the store keeps about one session. */
+export interface SessionRecord {
+  readonly id: string;
+  /** sha256 of the token, hex. The token itself is never stored. */
+  readonly tokenHash: string;
+  /** The subprotocol picked at creation, or ''. */
+  readonly protocol: string;
+  /** Application data (`session.data`); must survive JSON. */
+  readonly data: unknown;
+  /** Highest client seq accepted in order (the server's inbound ack). */
+  readonly inAck: number;
+  /** Highest server seq assigned. */
+  readonly outSeq: number;
+  /** Highest server seq the client acknowledged; the log holds `outAck+1 .. outSeq`. */
+  readonly outAck: number;
+  /** Bumped by every client-driven `touch`, so a node can tell the client is alive elsewhere. */
+  readonly activity: number;
+  /** Set once the session is closed (by either side); the record then only lingers for the echo. */
+  readonly closed?: { readonly code?: number; readonly reason?: string; readonly by: 'client' | 'server' };
+}
+
+/** A server → client sequenced frame in the outbound log. */
+export interface OutboundFrame {
+  readonly frame: SequencedFrame;
+  /** Payload bytes as the buffer limits count them. */
+  readonly size: number;
+  /**
+   * Encodings cached by the session core on first write, so a resend or a second transport never
+   * re-encodes. A store may keep them (in memory) or drop them (across the network).
+   */
+  ws?: WsMessage;
+  json?: string;
+}
+
+/** A frame to append; the store assigns its seq. */
+export type NewFrame = { readonly t: 'd'; readonly data: Payload };
+
+/** Buffer bounds `append` enforces. */
+export interface AppendLimits {
+  readonly maxBufferedMessages: number;
+  readonly maxBufferedBytes: number;
+}
+
+export type AppendResult =
+  | { readonly ok: true; readonly frames: readonly OutboundFrame[] }
+  | { readonly ok: false; readonly reason: 'overflow' | 'unknown' | 'closed' };
+
+export type CloseResult =
+  | { readonly ok: true; readonly first: boolean; readonly frame?: OutboundFrame; readonly record: SessionRecord }
+  | { readonly ok: false; readonly reason: 'unknown' };
+
+/** Outcome of `acceptInbound`, with the inbound ack after it. */
+export interface InboundResult {
+  readonly status: 'new' | 'dup' | 'gap' | 'unknown';
+  readonly ack: number;
+}
+
+/**
+ * Events on a session's channel, for the node holding the live downstream:
+ * - `append`: frames up to `lastSeq` exist (maybe appended by another node);
+ * - `attach`: the downstream moved to `owner` (any other holder must let go);
+ * - `pong`: a ping arrived elsewhere; answer it on the downstream.
+ */
+export type WakeEvent =
+  | { readonly type: 'append'; readonly lastSeq: number }
+  | { readonly type: 'attach'; readonly owner: string }
+  | { readonly type: 'pong' };
+
+/** Storage of sessions. `MemoryStore` is the default; a networked store makes nodes share sessions. */
+export interface Store {
+  /** Creates a record that expires after `ttlMs` unless touched. */
+  create(record: SessionRecord, ttlMs: number): Promise<void>;
+  get(sid: string): Promise<SessionRecord | undefined>;
+  /** Resets the TTL; `activity` also bumps `record.activity` (client-driven requests). */
+  touch(sid: string, ttlMs: number, activity: boolean): Promise<SessionRecord | undefined>;
+  /** Removes the record and its log at once. */
+  delete(sid: string): Promise<void>;
+  setData(sid: string, data: unknown): Promise<boolean>;
+  /**
+   * Appends frames to the outbound log, assigning consecutive seqs atomically, and publishes an
+   * `append` wake event. Refuses the whole batch when it would pass either buffer bound.
+   */
+  append(sid: string, frames: readonly NewFrame[], limits: AppendLimits): Promise<AppendResult>;
+  /**
+   * Marks the session closed and appends the close frame, atomically and only once: the first caller
+   * gets `first: true` and the frame; later callers (the other side's echo, a second node) `first: false`.
+   * Ignores the buffer bounds: a close must always be deliverable.
+   */
+  appendClose(sid: string, by: 'client' | 'server', code: number | undefined, reason: string | undefined): Promise<CloseResult>;
+  /** Up to `maxFrames` / `maxBytes` frames with seq > `afterSeq`, oldest first; at least one if any exist. */
+  read(sid: string, afterSeq: number, maxFrames: number, maxBytes: number): Promise<readonly OutboundFrame[]>;
+  /**
+   * Client acknowledged every seq up to `ack`: trims the log. Clamped to the highest assigned seq so an
+   * ack for frames never sent trims nothing extra. Returns false when the session is unknown.
+   */
+  ack(sid: string, ack: number): Promise<boolean>;
+  /**
+   * Inbound de-duplication, atomic: seq `inAck+1` is `new` (and becomes the ack), lower is `dup`, higher
+   * is `gap`.
+   */
+  acceptInbound(sid: string, seq: number): Promise<InboundResult>;
+  /** Sends an event to every subscriber of the session (also used internally by `append`). */
+  publish(sid: string, event: WakeEvent): Promise<void>;
+  /** Listens to the session's channel; returns the unsubscribe function. */
+  subscribe(sid: string, listener: (event: WakeEvent) => void): () => void;
+  /**
+   * Called with the last state of each record whose TTL ran out. Each expiry reaches exactly one
+   * listener across all nodes (a networked store claims it), so `close` is emitted once.
+   */
+  onExpired(listener: (record: SessionRecord) => void): () => void;
+  /** Releases timers and connections. */
+  close?(): Promise<void>;
+}
