@@ -1,0 +1,440 @@
+/**
+ * BurrowSocket: the W3C `WebSocket` API, as Chromium implements it, over a Burrow session that may
+ * run on WebSocket, SSE or long polling and survives transport switches and reconnects unseen.
+ */
+import { CloseCode, isAppCloseCode, isProtocolToken, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, utf8Length } from '@burrow/shared';
+import { Connection, type ConnectionEvents } from './connection.js';
+import { baseUrl, CloseEventImpl, MessageEventImpl, scheduleTask, toUSVString } from './platform.js';
+import type { BurrowSocketOptions, TransportName } from './types.js';
+
+/** `readyState` values, as in the W3C WebSocket. */
+type ReadyState = 0 | 1 | 2 | 3;
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+/** The only moves `readyState` may make. */
+const READY_TRANSITIONS: Readonly<Record<ReadyState, readonly ReadyState[]>> = {
+  0: [OPEN, CLOSING, CLOSED],
+  1: [CLOSING, CLOSED],
+  2: [CLOSED],
+  3: [],
+};
+
+/** What {@link BurrowSocket.binaryType} accepts. */
+export type BurrowBinaryType = 'blob' | 'arraybuffer';
+
+/**
+ * Fired on a {@link BurrowSocket} as `transport` when the live transport changes: once right after
+ * `open` (with `previous` = ''), then on every switch (fallback after a loss, or the background
+ * upgrade to WebSocket). Switches never cause `open` or `close` events.
+ */
+export class TransportEvent extends Event {
+  /** The transport now carrying the session. */
+  readonly transport: TransportName;
+  /** The transport before, or '' for the first. */
+  readonly previous: TransportName | '';
+  constructor(type: string, transport: TransportName, previous: TransportName | '') {
+    super(type);
+    this.transport = transport;
+    this.previous = previous;
+  }
+}
+
+function syntaxError(message: string): DOMException {
+  return new DOMException(message, 'SyntaxError');
+}
+
+/** The WebSocket constructor's URL steps (WHATWG): parse, http(s) → ws(s), only ws(s), no fragment. */
+function parseSocketUrl(url: string | URL): URL {
+  const text = String(url);
+  let u: URL;
+  try {
+    u = new URL(text, baseUrl());
+  } catch {
+    throw syntaxError(`Failed to construct 'WebSocket': The URL '${text}' is invalid.`);
+  }
+  if (u.protocol === 'http:') u.protocol = 'ws:';
+  else if (u.protocol === 'https:') u.protocol = 'wss:';
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
+    throw syntaxError(
+      `Failed to construct 'WebSocket': The URL's scheme must be either 'http', 'https', 'ws', or 'wss'. '${u.protocol.slice(0, -1)}' is not allowed.`,
+    );
+  }
+  // `hash` is '' for an empty fragment too ("ws://h/#"); a '#' can only survive in href as the fragment.
+  if (u.href.includes('#')) {
+    throw syntaxError(
+      `Failed to construct 'WebSocket': The URL contains a fragment identifier ('${u.hash.slice(1)}'). Fragment identifiers are not allowed in WebSocket URLs.`,
+    );
+  }
+  return u;
+}
+
+function parseProtocols(protocols: string | string[] | undefined): string[] {
+  if (protocols === undefined) return [];
+  const list =
+    typeof protocols !== 'string' && typeof (protocols as Iterable<unknown>)?.[Symbol.iterator] === 'function'
+      ? Array.from(protocols as Iterable<unknown>, String)
+      : [String(protocols)];
+  const seen = new Set<string>();
+  for (const p of list) {
+    if (!isProtocolToken(p)) throw syntaxError(`Failed to construct 'WebSocket': The subprotocol '${p}' is invalid.`);
+    if (seen.has(p)) throw syntaxError(`Failed to construct 'WebSocket': The subprotocol '${p}' is duplicated.`);
+    seen.add(p);
+  }
+  return list;
+}
+
+/** WebIDL `[Clamp] unsigned short`. */
+function clampUnsignedShort(v: unknown): number {
+  const n = Number(v);
+  if (Number.isNaN(n)) return 0;
+  const c = Math.min(65535, Math.max(0, n));
+  const f = Math.floor(c);
+  const diff = c - f;
+  // Round half to even, as WebIDL's [Clamp] does.
+  return diff > 0.5 || (diff === 0.5 && f % 2 === 1) ? f + 1 : f;
+}
+
+/** One item of the send pipeline: data (a Blob until read) or the close request behind it. */
+type Outgoing =
+  | { kind: 'data'; size: number; payload: Payload | undefined }
+  | { kind: 'close'; code: number | undefined; reason: string | undefined };
+
+type HandlerName = 'open' | 'message' | 'error' | 'close';
+type Handler = ((this: BurrowSocket, ev: Event) => unknown) | null;
+
+/**
+ * A W3C `WebSocket` look-alike that runs one Burrow session over WebSocket, SSE or long polling.
+ *
+ * @example
+ * ```ts
+ * const socket = new BurrowSocket('wss://example.com/burrow', 'chat');
+ * socket.onmessage = (ev) => console.log(ev.data);
+ * socket.addEventListener('transport', () => console.log('now on', socket.transport));
+ * ```
+ *
+ * Events: `open`, `message` (MessageEvent), `error`, `close` (CloseEvent), and Burrow's
+ * `transport` ({@link TransportEvent}). All are dispatched as tasks, never inside a method call.
+ */
+export class BurrowSocket extends EventTarget {
+  static readonly CONNECTING = 0 as const;
+  static readonly OPEN = 1 as const;
+  static readonly CLOSING = 2 as const;
+  static readonly CLOSED = 3 as const;
+
+  #readyState: ReadyState = CONNECTING;
+  readonly #url: string;
+  readonly #origin: string;
+  #protocol = '';
+  #transport: TransportName | '' = '';
+  #sessionId = '';
+  #binaryType: BurrowBinaryType = 'blob';
+  readonly #conn: Connection;
+  /** Sends not yet handed to the engine: a Blob being read, and whatever queued behind it. */
+  readonly #pipeline: Outgoing[] = [];
+  #pipelineBytes = 0;
+  /** Bytes passed to send() after close: they only grow bufferedAmount, as in browsers. */
+  #lateBytes = 0;
+  readonly #handlers = new Map<HandlerName, { fn: Handler; listener: ((ev: Event) => void) | null }>();
+
+  /**
+   * @param url `ws:`, `wss:`, `http:` or `https:` URL of the server's mount path, e.g. `wss://host/burrow`.
+   *   Relative URLs resolve against the document in browsers. Its query is sent on every request.
+   * @param protocols subprotocols to offer; `protocol` reports the server's pick.
+   * @param options transports, timeouts, reconnect and platform pieces; see {@link BurrowSocketOptions}.
+   * @throws DOMException `SyntaxError` for an invalid URL, a scheme other than ws(s)/http(s), a
+   *   fragment, or an invalid or duplicated subprotocol.
+   */
+  constructor(url: string | URL, protocols?: string | string[], options: BurrowSocketOptions = {}) {
+    super();
+    const u = parseSocketUrl(url);
+    const list = parseProtocols(protocols);
+    this.#url = u.href;
+    this.#origin = u.origin;
+    this.#conn = new Connection({ url: u, protocols: list, options }, this.#engineEvents());
+    this.#conn.start();
+  }
+
+  get CONNECTING(): 0 {
+    return CONNECTING;
+  }
+  get OPEN(): 1 {
+    return OPEN;
+  }
+  get CLOSING(): 2 {
+    return CLOSING;
+  }
+  get CLOSED(): 3 {
+    return CLOSED;
+  }
+
+  /** 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
+  get readyState(): ReadyState {
+    return this.#readyState;
+  }
+
+  /** The URL, with http(s) reported as ws(s) as browsers do. */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** The subprotocol the server picked; '' before open or when none. */
+  get protocol(): string {
+    return this.#protocol;
+  }
+
+  /** Always '': no WebSocket extensions are negotiated end to end. */
+  get extensions(): string {
+    return '';
+  }
+
+  /** Bytes passed to send() not yet written by any transport (on HTTP: until the POST carrying them is answered). */
+  get bufferedAmount(): number {
+    return this.#conn.bufferedAmount + this.#pipelineBytes + this.#lateBytes;
+  }
+
+  /** How binary messages are delivered: 'blob' (default) or 'arraybuffer'. Other values are ignored. */
+  get binaryType(): BurrowBinaryType {
+    return this.#binaryType;
+  }
+  set binaryType(v: BurrowBinaryType) {
+    if (v === 'blob' || v === 'arraybuffer') this.#binaryType = v;
+  }
+
+  /** The transport carrying the session now: 'websocket', 'sse', 'polling', or '' when none is open. */
+  get transport(): TransportName | '' {
+    return this.#transport;
+  }
+
+  /** The session id once open ('' before); kept after close for diagnostics. */
+  get sessionId(): string {
+    return this.#sessionId;
+  }
+
+  get onopen(): Handler {
+    return this.#getHandler('open');
+  }
+  set onopen(fn: Handler) {
+    this.#setHandler('open', fn);
+  }
+  get onmessage(): Handler {
+    return this.#getHandler('message');
+  }
+  set onmessage(fn: Handler) {
+    this.#setHandler('message', fn);
+  }
+  get onerror(): Handler {
+    return this.#getHandler('error');
+  }
+  set onerror(fn: Handler) {
+    this.#setHandler('error', fn);
+  }
+  get onclose(): Handler {
+    return this.#getHandler('close');
+  }
+  set onclose(fn: Handler) {
+    this.#setHandler('close', fn);
+  }
+
+  /**
+   * Sends a message. Strings go as text, everything else as binary; the bytes are copied now, and
+   * Blobs keep their place in the order while they are read.
+   * @throws DOMException `InvalidStateError` while CONNECTING. After close() the data is dropped and
+   *   only grows `bufferedAmount`, as in browsers.
+   */
+  send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
+    if (this.#readyState === CONNECTING) {
+      throw new DOMException("Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.", 'InvalidStateError');
+    }
+    let item: Outgoing & { kind: 'data' };
+    let blob: Blob | undefined;
+    if (typeof Blob === 'function' && data instanceof Blob) {
+      blob = data;
+      item = { kind: 'data', size: data.size, payload: undefined };
+    } else if (ArrayBuffer.isView(data)) {
+      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+      item = { kind: 'data', size: bytes.byteLength, payload: bytes };
+    } else if (data instanceof ArrayBuffer || Object.prototype.toString.call(data) === '[object SharedArrayBuffer]') {
+      const bytes = new Uint8Array(data as ArrayBufferLike).slice();
+      item = { kind: 'data', size: bytes.byteLength, payload: bytes };
+    } else {
+      const text = toUSVString(String(data));
+      item = { kind: 'data', size: utf8Length(text), payload: text };
+    }
+    if (this.#readyState !== OPEN) {
+      this.#lateBytes += item.size;
+      return;
+    }
+    this.#push(item);
+    if (blob) {
+      blob.arrayBuffer().then(
+        (buf) => {
+          item.payload = new Uint8Array(buf);
+          this.#pump();
+        },
+        // A Blob that cannot be read fails the connection, as in browsers.
+        () => this.#failLocally(),
+      );
+    }
+  }
+
+  /**
+   * Closes the socket. While CONNECTING the attempt is abandoned (`error`, then `close` 1006);
+   * while OPEN a close frame follows everything sent so far and `close` fires with the server's echo.
+   * @param code 1000 or 3000–4999, else DOMException `InvalidAccessError`.
+   * @param reason at most 123 UTF-8 bytes, else DOMException `SyntaxError`.
+   */
+  close(code?: number, reason?: string): void {
+    let c: number | undefined;
+    if (code !== undefined) {
+      c = clampUnsignedShort(code);
+      if (!isAppCloseCode(c)) {
+        throw new DOMException(
+          `Failed to execute 'close' on 'WebSocket': The close code must be either 1000, or between 3000 and 4999. ${c} is neither.`,
+          'InvalidAccessError',
+        );
+      }
+    }
+    let r: string | undefined;
+    if (reason !== undefined) {
+      r = toUSVString(String(reason));
+      if (utf8Length(r) > MAX_CLOSE_REASON_BYTES) {
+        throw syntaxError(`Failed to execute 'close' on 'WebSocket': The close reason must not be greater than ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes.`);
+      }
+    }
+    if (this.#readyState === CLOSING || this.#readyState === CLOSED) return;
+    if (this.#readyState === CONNECTING) {
+      this.#failLocally();
+      return;
+    }
+    this.#setState(CLOSING);
+    // A reason without a code is sent with 1000, as the WHATWG spec says.
+    if (c === undefined && r) c = CloseCode.Normal;
+    this.#push({ kind: 'close', code: c, reason: r || undefined });
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  #setState(next: ReadyState): void {
+    if (next === this.#readyState) return;
+    if (!READY_TRANSITIONS[this.#readyState].includes(next)) {
+      throw new Error(`BurrowSocket: illegal readyState transition ${this.#readyState} -> ${next}`);
+    }
+    this.#readyState = next;
+  }
+
+  #engineEvents(): ConnectionEvents {
+    return {
+      open: (open: OpenFrame, transport: TransportName) => {
+        scheduleTask(() => {
+          if (this.#readyState !== CONNECTING) return;
+          this.#protocol = open.protocol;
+          this.#sessionId = open.sid;
+          this.#transport = transport;
+          this.#setState(OPEN);
+          this.dispatchEvent(new Event('open'));
+          // Same task: the first `transport` event always follows `open`, even if onopen closes.
+          this.dispatchEvent(new TransportEvent('transport', transport, ''));
+        });
+      },
+      message: (data: Payload) => {
+        scheduleTask(() => {
+          // Checked at dispatch, as the spec does: nothing is delivered once close() was called.
+          if (this.#readyState !== OPEN) return;
+          this.dispatchEvent(new MessageEventImpl('message', { data: this.#toAppData(data), origin: this.#origin }));
+        });
+      },
+      transport: (name: TransportName, previous: TransportName) => {
+        scheduleTask(() => {
+          if (this.#readyState === CLOSED || this.#readyState === CONNECTING) return;
+          this.#transport = name;
+          this.dispatchEvent(new TransportEvent('transport', name, previous));
+        });
+      },
+      closing: () => {
+        scheduleTask(() => {
+          if (this.#readyState === OPEN) this.#setState(CLOSING);
+        });
+      },
+      close: (code: number, reason: string, wasClean: boolean) => {
+        scheduleTask(() => this.#closed(code, reason, wasClean));
+      },
+    };
+  }
+
+  #closed(code: number, reason: string, wasClean: boolean): void {
+    if (this.#readyState === CLOSED) return;
+    this.#setState(CLOSED);
+    this.#transport = '';
+    // Data still waiting for a Blob read will never be sent; it stays counted, as in browsers.
+    if (!wasClean) this.dispatchEvent(new Event('error'));
+    this.dispatchEvent(new CloseEventImpl('close', { wasClean, code, reason }));
+  }
+
+  /** Fails the connection locally: CLOSING now, then `error` and `close` 1006 as a task. */
+  #failLocally(): void {
+    if (this.#readyState === CLOSED) return;
+    this.#conn.abort();
+    if (this.#readyState !== CLOSING) this.#setState(CLOSING);
+    scheduleTask(() => this.#closed(CloseCode.Abnormal, '', false));
+  }
+
+  #toAppData(data: Payload): string | ArrayBuffer | Blob {
+    if (typeof data === 'string') return data;
+    // slice(): an exactly-sized buffer, never a view into a larger frame buffer.
+    if (this.#binaryType === 'arraybuffer') return data.slice().buffer;
+    return new Blob([data as Uint8Array<ArrayBuffer>]);
+  }
+
+  #push(item: Outgoing): void {
+    if (item.kind === 'data') this.#pipelineBytes += item.size;
+    this.#pipeline.push(item);
+    this.#pump();
+  }
+
+  /** Hands ready items to the engine in order; stops at a Blob still being read. */
+  #pump(): void {
+    while (this.#pipeline.length > 0) {
+      const head = this.#pipeline[0]!;
+      if (head.kind === 'data') {
+        if (head.payload === undefined) return;
+        this.#pipeline.shift();
+        this.#pipelineBytes -= head.size;
+        this.#conn.send(head.payload);
+      } else {
+        this.#pipeline.shift();
+        this.#conn.close(head.code, head.reason);
+      }
+    }
+  }
+
+  #getHandler(type: HandlerName): Handler {
+    return this.#handlers.get(type)?.fn ?? null;
+  }
+
+  /**
+   * Event handler attributes as in HTML: the listener is added where the first non-null value was
+   * set, replacing the value keeps that place, and null removes it.
+   */
+  #setHandler(type: HandlerName, fn: Handler): void {
+    const value = typeof fn === 'function' ? fn : null;
+    let entry = this.#handlers.get(type);
+    if (!entry) {
+      entry = { fn: null, listener: null };
+      this.#handlers.set(type, entry);
+    }
+    entry.fn = value;
+    if (value && !entry.listener) {
+      const e = entry;
+      entry.listener = (ev: Event) => {
+        e.fn?.call(this, ev);
+      };
+      this.addEventListener(type, entry.listener);
+    } else if (!value && entry.listener) {
+      this.removeEventListener(type, entry.listener);
+      entry.listener = null;
+    }
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * @packageDocumentation
+ * Burrow's browser client: {@link BurrowSocket}, a W3C WebSocket look-alike that falls back to SSE
+ * and long polling. Platform pieces come from globalThis; no Node built-ins are imported here.
+ */
+export { BurrowSocket, TransportEvent, type BurrowBinaryType } from './burrow-socket.js';
+export type {
+  BurrowSocketOptions,
+  EventSourceConstructor,
+  EventSourceLike,
+  FetchFunction,
+  RememberStorage,
+  TransportName,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './types.js';

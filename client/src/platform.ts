@@ -1,0 +1,127 @@
+/**
+ * Platform pieces: defaults for WebSocket/EventSource/fetch, a task scheduler for W3C event
+ * dispatch, and event classes Node 20 lacks. Browser-safe: everything comes from globalThis.
+ */
+import type { EventSourceConstructor, FetchFunction, WebSocketConstructor } from './types.js';
+
+interface PlatformDefaults {
+  WebSocket?: WebSocketConstructor;
+  EventSource?: EventSourceConstructor;
+}
+
+const defaults: PlatformDefaults = {};
+
+/**
+ * Sets the constructors used when the options name none. The Node entry calls this with `ws` and
+ * `eventsource`; the browser entry leaves it alone so the globals are used.
+ */
+export function setPlatformDefaults(d: PlatformDefaults): void {
+  if (d.WebSocket) defaults.WebSocket = d.WebSocket;
+  if (d.EventSource) defaults.EventSource = d.EventSource;
+}
+
+const g = globalThis as unknown as {
+  WebSocket?: WebSocketConstructor;
+  EventSource?: EventSourceConstructor;
+  fetch?: FetchFunction;
+  setImmediate?: (fn: () => void) => unknown;
+  location?: { href: string };
+};
+
+export function defaultWebSocket(): WebSocketConstructor | undefined {
+  return defaults.WebSocket ?? g.WebSocket;
+}
+
+export function defaultEventSource(): EventSourceConstructor | undefined {
+  return defaults.EventSource ?? g.EventSource;
+}
+
+/** fetch, called as a plain function: a browser's fetch throws when `this` is not the global. */
+export function resolveFetch(f: FetchFunction | undefined): FetchFunction | undefined {
+  const fn = f ?? g.fetch;
+  return fn ? (input, init) => fn(input, init) : undefined;
+}
+
+/** The document's base URL in a browser (relative socket URLs resolve against it), else undefined. */
+export function baseUrl(): string | undefined {
+  try {
+    return g.location?.href;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Queues `fn` as a macrotask, FIFO. W3C events are dispatched as tasks, so microtasks a handler
+ * queues run before the next event. setImmediate in Node; a MessageChannel in browsers, which,
+ * unlike setTimeout, is not clamped to 4 ms after nesting.
+ */
+export const scheduleTask: (fn: () => void) => void = (() => {
+  if (typeof g.setImmediate === 'function') {
+    const si = g.setImmediate;
+    return (fn: () => void) => void si(fn);
+  }
+  if (typeof MessageChannel === 'function') {
+    const queue: Array<() => void> = [];
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => queue.shift()?.();
+    return (fn: () => void) => {
+      queue.push(fn);
+      ch.port2.postMessage(null);
+    };
+  }
+  return (fn: () => void) => void setTimeout(fn, 0);
+})();
+
+/** Init of {@link CloseEvent}, as in the DOM. */
+export interface BurrowCloseEventInit extends EventInit {
+  wasClean?: boolean;
+  code?: number;
+  reason?: string;
+}
+
+/** The DOM `CloseEvent`, for platforms without one (Node 20). */
+class CloseEventShim extends Event {
+  readonly wasClean: boolean;
+  readonly code: number;
+  readonly reason: string;
+  constructor(type: string, init: BurrowCloseEventInit = {}) {
+    super(type, init);
+    this.wasClean = init.wasClean ?? false;
+    this.code = init.code ?? 0;
+    this.reason = init.reason ?? '';
+  }
+}
+
+/** `CloseEvent`: the platform's when it has one, else a compatible class. */
+export const CloseEventImpl: new (type: string, init?: BurrowCloseEventInit) => CloseEvent =
+  typeof (globalThis as { CloseEvent?: unknown }).CloseEvent === 'function'
+    ? CloseEvent
+    : (CloseEventShim as unknown as new (type: string, init?: BurrowCloseEventInit) => CloseEvent);
+
+/** The DOM `MessageEvent`, for platforms without one. */
+class MessageEventShim extends Event {
+  readonly data: unknown;
+  readonly origin: string;
+  readonly lastEventId = '';
+  readonly source = null;
+  readonly ports: readonly unknown[] = [];
+  constructor(type: string, init: { data?: unknown; origin?: string } = {}) {
+    super(type);
+    this.data = init.data ?? null;
+    this.origin = init.origin ?? '';
+  }
+}
+
+/** `MessageEvent`: the platform's when it has one, else a compatible class. */
+export const MessageEventImpl: new (type: string, init?: MessageEventInit) => MessageEvent =
+  typeof (globalThis as { MessageEvent?: unknown }).MessageEvent === 'function'
+    ? MessageEvent
+    : (MessageEventShim as unknown as new (type: string, init?: MessageEventInit) => MessageEvent);
+
+/** String → well-formed (lone surrogates become U+FFFD), as WebIDL's USVString conversion does. */
+export function toUSVString(s: string): string {
+  const wf = (s as { toWellFormed?: () => string }).toWellFormed;
+  if (typeof wf === 'function') return wf.call(s);
+  return s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}

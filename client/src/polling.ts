@@ -1,0 +1,96 @@
+/**
+ * The `polling` transport: long-poll `GET P/sessions/:sid/poll?token&ack` down (one at a time, the
+ * next sent as soon as one answers, carrying the new ack), POSTed batches up. A poll never removes
+ * frames on the server (only acks do), so a lost poll response loses nothing.
+ */
+import { decodePollResponse, type Frame } from '@burrow/shared';
+import { downFromAnswer, HttpUpstream, request, sessionUrl } from './http.js';
+import type { DownReason, SessionRef, Transport, TransportContext, TransportHandlers } from './types.js';
+
+export class PollingTransport implements Transport {
+  readonly name = 'polling' as const;
+  private readonly upstream: HttpUpstream;
+  private readonly abort = new AbortController();
+  private done = false;
+
+  /**
+   * @param knownAck the server's ack when already known (a session fresh from the handshake, to
+   *   which nothing was sent yet); otherwise an empty POST asks for it first.
+   */
+  constructor(
+    private readonly ctx: TransportContext,
+    private readonly session: SessionRef,
+    private readonly handlers: TransportHandlers,
+    knownAck: number | undefined,
+  ) {
+    this.upstream = new HttpUpstream(ctx, session, handlers, false, (why) => this.down(why));
+    if (knownAck !== undefined) {
+      queueMicrotask(() => this.opened(knownAck));
+    } else {
+      void this.upstream.probeAck().then((r) => (typeof r === 'number' ? this.opened(r) : this.down(r)));
+    }
+  }
+
+  send(frames: readonly Frame[]): void {
+    if (!this.done) this.upstream.send(frames);
+  }
+
+  close(): void {
+    if (this.done) return;
+    this.done = true;
+    this.cleanup();
+  }
+
+  private opened(ack: number): void {
+    if (this.done) return;
+    this.handlers.onOpen(ack);
+    void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    const limits = { from: 'server' as const, ...(this.ctx.maxPayload ? { maxPayload: this.ctx.maxPayload } : {}) };
+    while (!this.done) {
+      let status: number;
+      let text: string;
+      let why: DownReason | undefined;
+      try {
+        // No client-side timeout: the poll is held by design, and the engine drops the transport
+        // when nothing arrives for heartbeat + heartbeatTimeout (its pings make the server answer).
+        const a = await request(
+          this.ctx.fetch,
+          sessionUrl(this.ctx, this.session, 'poll', { ack: this.ctx.ack() }),
+          { method: 'GET' },
+          0,
+          this.abort.signal,
+        );
+        status = a.status;
+        text = a.text;
+        if (status !== 200) why = downFromAnswer(a);
+      } catch {
+        return this.down({ kind: 'failed', detail: 'poll request failed' });
+      }
+      if (this.done) return;
+      if (why) return this.down(why);
+      const r = decodePollResponse(text, limits);
+      if (!r.ok) return this.down({ kind: 'failed', detail: r.error.message });
+      this.handlers.onAlive();
+      for (const f of r.value) {
+        if (this.done) return;
+        if (f.t === 'open') return this.down({ kind: 'failed', detail: 'open frame in a poll' });
+        this.handlers.onFrame(f);
+      }
+    }
+  }
+
+  private down(why: DownReason): void {
+    if (this.done) return;
+    this.done = true;
+    this.cleanup();
+    this.handlers.onDown(why);
+  }
+
+  private cleanup(): void {
+    this.upstream.close();
+    this.abort.abort();
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Types shared by the socket, the session engine and the transports. Platform pieces (WebSocket,
+ * EventSource, fetch) are described structurally so the browser's natives, `ws` and `eventsource`
+ * all fit without this package importing any of them.
+ */
+import type { Frame, OpenFrame } from '@burrow/shared';
+
+/** The wire protocols a session can run on. */
+export type TransportName = 'websocket' | 'sse' | 'polling';
+
+/** Every transport name, in the default fallback order. */
+export const TRANSPORT_NAMES: readonly TransportName[] = ['websocket', 'sse', 'polling'];
+
+/** The part of a W3C `WebSocket` the client uses. Both the browser's and `ws`'s fit. */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly protocol: string;
+  readonly readyState: number;
+  /** Bytes the platform socket still holds; absent on minimal fakes. */
+  readonly bufferedAmount?: number;
+  onopen: ((ev: unknown) => unknown) | null;
+  onmessage: ((ev: { data: unknown }) => unknown) | null;
+  onerror: ((ev: unknown) => unknown) | null;
+  onclose: ((ev: { code: number; reason: string }) => unknown) | null;
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** A `WebSocket` constructor (the browser's global, or `ws`'s). */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+/** The part of a W3C `EventSource` the client uses. */
+export interface EventSourceLike {
+  onmessage: ((ev: { data: string }) => unknown) | null;
+  onerror: ((ev: { code?: number }) => unknown) | null;
+  close(): void;
+}
+
+/** An `EventSource` constructor. The init object is passed through (`eventsource` reads `fetch` from it). */
+export type EventSourceConstructor = new (url: string, init?: Record<string, unknown>) => EventSourceLike;
+
+/** The `fetch` the HTTP transports use. */
+export type FetchFunction = (input: string, init?: RequestInit) => Promise<Response>;
+
+/** Where the transport that worked is remembered: `localStorage` fits. */
+export interface RememberStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem?(key: string): void;
+}
+
+/** Options of {@link BurrowSocket}; every one is optional. */
+export interface BurrowSocketOptions {
+  /** Transports to use, in fallback order; a subset is allowed. Default `['websocket', 'sse', 'polling']`. */
+  transports?: readonly TransportName[];
+  /** WebSocket constructor. Default: `globalThis.WebSocket` (the Node entry uses `ws`). */
+  WebSocket?: WebSocketConstructor;
+  /** EventSource constructor. Default: `globalThis.EventSource` (the Node entry uses `eventsource`). */
+  EventSource?: EventSourceConstructor;
+  /** fetch for the HTTP transports. Default: `globalThis.fetch`. Also handed to `EventSource` as `init.fetch`. */
+  fetch?: FetchFunction;
+  /**
+   * How long a WebSocket may take to deliver its `open` frame before the next transport is tried (ms).
+   * Default 1500 for the first attempt; later attempts use `clamp(4 * rtt + 500, 1000, 3000)` once a
+   * ping round trip was measured. Setting it fixes the value for every attempt.
+   */
+  connectTimeout?: number;
+  /** How long the SSE stream may take to deliver its first event before polling takes over (ms). Default 1500. */
+  sseTimeout?: number;
+  /** Base of the reconnect backoff (ms); attempt n waits `random(0, min(max, base * 2^n))`. Default 250. */
+  reconnectDelay?: number;
+  /** Cap of the reconnect backoff (ms). Default 10000. */
+  reconnectDelayMax?: number;
+  /** Whether a session on SSE or polling probes WebSocket in the background and upgrades. Default true. */
+  upgrade?: boolean;
+  /** Delay before the first upgrade probe (ms); doubles after each failed probe, up to 60 s. Default 1000. */
+  upgradeDelay?: number;
+  /**
+   * Remember the transport that worked, per origin+path, and start there next time. `true` uses
+   * `localStorage` when the platform has one, else an in-memory map for this process; `false`
+   * disables; or pass any Storage-like object. Default true.
+   */
+  remember?: boolean | RememberStorage;
+  /** How long a remembered transport is trusted (ms). Default 24 h. */
+  rememberFor?: number;
+}
+
+/** Why a transport stopped (or never started). */
+export type DownReason =
+  /** It failed or was lost: try the next transport, or resume. */
+  | { readonly kind: 'failed'; readonly detail: string }
+  /** It did not come up in time. */
+  | { readonly kind: 'timeout'; readonly detail: string }
+  /** The server is overloaded (1013 / 503): retry no sooner than `retryAfter` ms. */
+  | { readonly kind: 'overloaded'; readonly retryAfter: number }
+  /** The server refused for good: end the socket with `code`. */
+  | { readonly kind: 'fatal'; readonly code: number; readonly detail: string };
+
+/** What a transport reports. Never called synchronously from the transport's constructor. */
+export interface TransportHandlers {
+  /**
+   * Frames can flow both ways. `ack` is the highest client seq the server holds (resend after it);
+   * `open` is the open frame when the transport received one (WebSocket).
+   */
+  onOpen(ack: number, open?: OpenFrame): void;
+  /** A frame arrived on the downstream. */
+  onFrame(frame: Frame): void;
+  /** Something arrived that carried no frame (an empty poll): the downstream is alive. */
+  onAlive(): void;
+  /**
+   * The server confirmed client frames up to `ack` outside the downstream (an HTTP POST answer).
+   * Kept apart from `onFrame` because it proves nothing about the downstream's liveness.
+   */
+  onAcked(ack: number): void;
+  /** Upstream frames up to `seq` have left: handed to the socket (WebSocket) or answered (HTTP POST). */
+  onWritten(seq: number): void;
+  /** The transport is finished; it makes no further calls. */
+  onDown(why: DownReason): void;
+}
+
+/** One live or starting transport. Knows frames, not sessions. */
+export interface Transport {
+  readonly name: TransportName;
+  /** Sends frames upstream, in order. Ack frames may be folded into the next request on HTTP. */
+  send(frames: readonly Frame[]): void;
+  /** Stops it for good without reporting `onDown`. */
+  close(): void;
+}
+
+/** The session a transport resumes. */
+export interface SessionRef {
+  readonly sid: string;
+  readonly token: string;
+}
+
+/** Everything a transport needs from the engine. */
+export interface TransportContext {
+  /** `ws:`/`wss:` base URL of the mount path (no trailing slash), with the app's own query kept. */
+  readonly wsBase: URL;
+  /** `http:`/`https:` base URL of the mount path. */
+  readonly httpBase: URL;
+  readonly protocols: readonly string[];
+  readonly session: SessionRef | null;
+  /** Current cumulative ack of server frames delivered to the app. */
+  ack(): number;
+  /** Largest payload the server takes (from `open`), for decoding limits and batch sizes. */
+  readonly maxPayload: number | undefined;
+  /** Timeout for the transport to come up (ms). */
+  readonly openTimeout: number;
+  /** Timeout for one HTTP request that is not a held poll (ms). */
+  readonly requestTimeout: number;
+  readonly fetch: FetchFunction;
+}

@@ -1,0 +1,157 @@
+/**
+ * The `websocket` transport: `GET P/ws` with upgrade (`?sid&token&ack` to resume). The first server
+ * message must be `open`; until it arrives the transport is not up, so a proxy that accepts the
+ * upgrade but never delivers a frame is caught by the open timeout.
+ */
+import { CloseCode, decodeWsMessage, encodeWsFrame, type Frame, type WsMessage } from '@burrow/shared';
+import { endpointUrl } from './http.js';
+import type { Transport, TransportContext, TransportHandlers, WebSocketConstructor, WebSocketLike } from './types.js';
+
+/** Close codes that end the session rather than just this transport (resuming would only repeat them). */
+const FATAL_CODES = new Set<number>([
+  CloseCode.ProtocolError,
+  CloseCode.Unsupported,
+  CloseCode.InvalidPayload,
+  CloseCode.Policy,
+  CloseCode.TooBig,
+  CloseCode.SessionUnknown,
+  CloseCode.UnsupportedVersion,
+]);
+
+const noop = (): void => {};
+
+export class WebSocketTransport implements Transport {
+  readonly name = 'websocket' as const;
+  private readonly ws: WebSocketLike;
+  private opened = false;
+  private done = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Highest seq handed to the socket but not yet reported written, and the timer that checks it. */
+  private unflushed = 0;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    WS: WebSocketConstructor,
+    private readonly ctx: TransportContext,
+    private readonly handlers: TransportHandlers,
+  ) {
+    const s = ctx.session;
+    const params: Record<string, string | number> = s ? { sid: s.sid, token: s.token, ack: ctx.ack() } : {};
+    const url = endpointUrl(ctx.wsBase, `${ctx.wsBase.pathname}/ws`, params);
+    // Constructing can throw synchronously (bad URL for this platform, blocked port...): report it
+    // as a failure, asynchronously like every other callback.
+    let ws: WebSocketLike | undefined;
+    try {
+      ws = ctx.protocols.length > 0 ? new WS(url, [...ctx.protocols]) : new WS(url);
+    } catch (e) {
+      queueMicrotask(() => this.down({ kind: 'failed', detail: `WebSocket constructor threw: ${String(e)}` }));
+    }
+    this.ws = ws ?? ({ close: noop } as unknown as WebSocketLike);
+    if (!ws) return;
+    ws.binaryType = 'arraybuffer';
+    ws.onmessage = (ev) => this.message(ev.data);
+    // The close event that follows carries the code; an error alone (ws's unexpected-response) still ends it.
+    ws.onerror = () => this.down({ kind: 'failed', detail: 'WebSocket error' });
+    ws.onclose = (ev) => this.closed(ev.code);
+    this.timer = setTimeout(() => this.down({ kind: 'timeout', detail: 'no open frame in time' }), ctx.openTimeout);
+  }
+
+  send(frames: readonly Frame[]): void {
+    if (this.done) return;
+    let last = 0;
+    try {
+      for (const f of frames) {
+        this.ws.send(encodeWsFrame(f));
+        if (f.t === 'd' || f.t === 'close') last = f.seq;
+      }
+    } catch {
+      return this.down({ kind: 'failed', detail: 'WebSocket send threw' });
+    }
+    if (last > 0) {
+      this.unflushed = last;
+      this.flushTimer ??= setTimeout(this.flush, 0);
+    }
+  }
+
+  /**
+   * Reports frames written only once the platform socket has let go of them, and never in the task
+   * that sent them: Chromium's bufferedAmount still counts a message right after send(), and
+   * BurrowSocket's must say the same.
+   */
+  private readonly flush = (): void => {
+    this.flushTimer = undefined;
+    if (this.done || this.unflushed === 0) return;
+    if ((this.ws.bufferedAmount ?? 0) > 0) {
+      this.flushTimer = setTimeout(this.flush, 10);
+      return;
+    }
+    const seq = this.unflushed;
+    this.unflushed = 0;
+    this.handlers.onWritten(seq);
+  };
+
+  close(): void {
+    if (this.done) return;
+    this.done = true;
+    this.cleanup();
+  }
+
+  private message(data: unknown): void {
+    if (this.done) return;
+    let msg: WsMessage;
+    if (typeof data === 'string') msg = data;
+    else if (data instanceof ArrayBuffer) msg = new Uint8Array(data);
+    else if (ArrayBuffer.isView(data)) msg = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    else return this.down({ kind: 'failed', detail: 'unexpected WebSocket message type' });
+    const r = decodeWsMessage(msg, { from: 'server', ...(this.ctx.maxPayload ? { maxPayload: this.ctx.maxPayload } : {}) });
+    if (!r.ok) return this.down({ kind: 'failed', detail: r.error.message });
+    const f = r.value;
+    if (!this.opened) {
+      if (f.t !== 'open') return this.down({ kind: 'failed', detail: 'first message is not open' });
+      this.opened = true;
+      clearTimeout(this.timer);
+      // A server that picked a subprotocol we never offered: a browser fails such a socket.
+      const p = this.ws.protocol;
+      if (p && !this.ctx.protocols.includes(p)) {
+        return this.down({ kind: 'fatal', code: CloseCode.Abnormal, detail: 'server picked a subprotocol that was not offered' });
+      }
+      return this.handlers.onOpen(f.ack, f);
+    }
+    if (f.t === 'open') return this.down({ kind: 'failed', detail: 'second open frame' });
+    this.handlers.onFrame(f);
+  }
+
+  private closed(code: number): void {
+    if (this.done) return;
+    if (code === CloseCode.TryAgainLater) return this.down({ kind: 'overloaded', retryAfter: 0 });
+    if (code === CloseCode.SessionUnknown || (this.opened && FATAL_CODES.has(code))) {
+      return this.down({ kind: 'fatal', code, detail: `WebSocket closed with ${code}` });
+    }
+    // Before `open` anything else is a refused or broken upgrade: the engine falls back at once.
+    this.down({ kind: 'failed', detail: `WebSocket closed with ${code}` });
+  }
+
+  private down(why: Parameters<TransportHandlers['onDown']>[0]): void {
+    if (this.done) return;
+    this.done = true;
+    this.cleanup();
+    this.handlers.onDown(why);
+  }
+
+  private cleanup(): void {
+    clearTimeout(this.timer);
+    clearTimeout(this.flushTimer);
+    const ws = this.ws;
+    // No-op handlers rather than null: `ws` emits 'error' when closed while connecting, and an
+    // EventEmitter 'error' with no listener throws.
+    ws.onmessage = noop;
+    ws.onerror = noop;
+    ws.onclose = noop;
+    ws.onopen = noop;
+    try {
+      ws.close(1000);
+    } catch {
+      // Already closed, or a platform that rejects close() in this state: nothing to do.
+    }
+  }
+}
