@@ -6,6 +6,7 @@ import express from 'express';
 import { createBurrow } from '@burrow/server';
 
 const page = new URL('./index.html', import.meta.url);
+const script = new URL('./chat.js', import.meta.url);
 const MAX_NAME = 32;
 const MAX_TEXT = 2000;
 
@@ -54,7 +55,11 @@ export async function startChat({ port = 3000, host = '127.0.0.1', burrowOptions
   const app = express();
   app.disable('x-powered-by');
   app.use(burrow.middleware());
-  const html = await readFile(page, 'utf8');
+  const [html, js] = await Promise.all([readFile(page, 'utf8'), readFile(script, 'utf8')]);
+  app.get('/chat.js', (_req, res) => {
+    res.set('Content-Type', 'text/javascript; charset=utf-8');
+    res.send(js);
+  });
   app.get('/', (_req, res) => {
     res.set('Content-Type', 'text/html; charset=utf-8');
     res.set('Content-Security-Policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:");
