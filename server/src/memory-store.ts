@@ -92,7 +92,7 @@ export class MemoryStore implements Store {
     if (!e) return { ok: false, reason: 'unknown' };
     if (e.record.closed) return { ok: false, reason: 'closed' };
     let bytes = 0;
-    for (const f of frames) bytes += payloadSize(f.data);
+    for (const f of frames) bytes += f.size ?? payloadSize(f.data);
     const count = e.log.length - e.head;
     if (count + frames.length > limits.maxBufferedMessages || e.bytes + bytes > limits.maxBufferedBytes) {
       return { ok: false, reason: 'overflow' };
@@ -100,7 +100,7 @@ export class MemoryStore implements Store {
     const out: OutboundFrame[] = [];
     for (const f of frames) {
       const seq = ++e.record.outSeq;
-      const stored: OutboundFrame = { frame: { t: 'd', seq, data: f.data }, size: payloadSize(f.data) };
+      const stored: OutboundFrame = { frame: { t: 'd', seq, data: f.data }, size: f.size ?? payloadSize(f.data) };
       e.log.push(stored);
       out.push(stored);
     }

@@ -42,7 +42,12 @@ export interface OutboundFrame {
 }
 
 /** A frame to append; the store assigns its seq. */
-export type NewFrame = { readonly t: 'd'; readonly data: Payload };
+export interface NewFrame {
+  readonly t: 'd';
+  readonly data: Payload;
+  /** Payload bytes, when the caller already knows them (saves a UTF-8 scan). */
+  readonly size?: number;
+}
 
 /** Buffer bounds `append` enforces. */
 export interface AppendLimits {

@@ -1,0 +1,233 @@
+/**
+ * The Burrow server: routing of every endpoint under the mount path, the WebSocket upgrade hook, and
+ * the events applications listen to. Handlers are registered here, never per connection, because the
+ * next message of a session may arrive on another node.
+ */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CloseCode, SESSION_ID_RE } from '@burrow/shared';
+import { isBundleRoute, serveBundle } from './bundle.js';
+import { Errors } from './errors.js';
+import { handleHandshake } from './handshake.js';
+import { hasBody, rejectSocket, sendError } from './http.js';
+import { type BurrowOptions, resolveOptions, type ResolvedOptions } from './options.js';
+import { handlePoll } from './polling.js';
+import { handleSend } from './send.js';
+import type { Session, TransportName } from './session.js';
+import { SessionRegistry } from './sessions.js';
+import { handleSse } from './sse.js';
+import { WebSocketTransport } from './websocket.js';
+
+/** Events of a {@link Burrow}. */
+export interface BurrowEvents {
+  /** A new session (not a resume or a transport switch). */
+  connection: [session: Session];
+  /** A message from a client, on whichever node received it; binary arrives as a Buffer. */
+  message: [session: Session, data: string | Buffer];
+  /** The session ended: closed by either side (1005 when the client gave no code), expired (4002) or over a limit. */
+  close: [session: Session, code: number, reason: string];
+  /** The session moved to another transport on this node. */
+  transport: [session: Session, name: TransportName];
+  /** An error no request could be told about (store failure, a throwing handler). */
+  error: [err: Error];
+}
+
+/** `(req, res, next)`: Express-compatible; `next` is called for requests outside the mount path. */
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => boolean;
+
+type Route = (req: IncomingMessage, res: ServerResponse, rest: string, query: URLSearchParams) => Promise<void> | void;
+
+/** A Burrow server on this node. Create it with {@link createBurrow}. */
+export class Burrow extends EventEmitter<BurrowEvents> {
+  /** The options in effect, defaults applied. */
+  readonly options: ResolvedOptions;
+  readonly #registry: SessionRegistry;
+  readonly #ws: WebSocketTransport;
+  readonly #servers = new Map<Server, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>();
+  #closing: Promise<void> | undefined;
+
+  constructor(options: BurrowOptions = {}) {
+    super();
+    this.options = resolveOptions(options);
+    this.#registry = new SessionRegistry(this.options, {
+      connection: (s) => this.emit('connection', s),
+      message: (s, d) => this.emit('message', s, d),
+      close: (s, c, r) => this.emit('close', s, c, r),
+      transport: (s, n) => this.emit('transport', s, n),
+      error: (err) => this.#error(err),
+    });
+    this.#ws = new WebSocketTransport(this.#registry);
+  }
+
+  /** Live sessions on this node. */
+  get sessions(): number {
+    return this.#registry.size;
+  }
+
+  /**
+   * The framework-free `node:http` handler. Returns false (and calls `next`) for paths outside the
+   * mount path; answers everything under it.
+   */
+  readonly handler: RequestHandler = (req, res, next) => this.handle(req, res, next);
+
+  /** See {@link Burrow.handler}. */
+  handle(req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): boolean {
+    const { pathname, query } = splitUrl((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/');
+    const rest = this.#relative(pathname);
+    if (rest === undefined) {
+      next?.();
+      return false;
+    }
+    Promise.resolve()
+      .then(() => this.#route(req, res, rest, new URLSearchParams(query)))
+      .catch((err: unknown) => {
+        this.#error(err);
+        if (!res.headersSent) sendError(res, Errors.internal());
+        else res.destroy();
+      });
+    return true;
+  }
+
+  /** Express middleware (the same handler). */
+  middleware(): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
+    return (req, res, next) => {
+      this.handle(req, res, next);
+    };
+  }
+
+  /**
+   * Serves WebSocket upgrades to `{path}/ws` on `server`. Upgrades elsewhere under the path get 400;
+   * upgrades outside it are left to other listeners, or refused with 400 when Burrow is the only one.
+   */
+  attach(server: Server): this {
+    if (this.#servers.has(server)) return this;
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      const { pathname, query } = splitUrl(req.url ?? '/');
+      const rest = this.#relative(pathname);
+      if (rest === undefined) {
+        if (server.listenerCount('upgrade') === 1) rejectSocket(socket, Errors.badRequest('no WebSocket endpoint here'));
+        return;
+      }
+      if (!this.#originAllowed(req)) return rejectSocket(socket, Errors.originForbidden());
+      if (this.#closing) return rejectSocket(socket, Errors.goingAway());
+      if (rest !== '/ws' || req.method !== 'GET') return rejectSocket(socket, Errors.badRequest('WebSocket upgrades go to /ws'));
+      this.#ws.handleUpgrade(req, socket, head, new URLSearchParams(query)).catch((err: unknown) => {
+        this.#error(err);
+        rejectSocket(socket, Errors.internal());
+      });
+    };
+    server.on('upgrade', onUpgrade);
+    this.#servers.set(server, onUpgrade);
+    return this;
+  }
+
+  /** Ends every transport on this node with 1001 and stops all timers. Sessions live on in the store. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const [server, listener] of this.#servers) server.off('upgrade', listener);
+      this.#servers.clear();
+      this.#registry.closeAll(CloseCode.GoingAway, 'server going away');
+      await this.#ws.close();
+      if (this.options.ownsStore) await this.options.store.close?.();
+    })();
+    return this.#closing;
+  }
+
+  #relative(pathname: string): string | undefined {
+    const p = this.options.path;
+    if (pathname === p) return '';
+    if (pathname.startsWith(p) && pathname.charCodeAt(p.length) === 0x2f /* / */) return pathname.slice(p.length);
+    return undefined;
+  }
+
+  #originAllowed(req: IncomingMessage): boolean {
+    const allowed = this.options.allowedOrigins;
+    const origin = req.headers.origin;
+    if (!allowed || origin === undefined) return true;
+    let normalized: string | undefined;
+    try {
+      const u = new URL(origin);
+      normalized = u.origin === 'null' ? undefined : u.origin;
+    } catch {
+      normalized = undefined;
+    }
+    for (const a of allowed) {
+      if (typeof a === 'string') {
+        if (normalized !== undefined && normalized === normalizeOrigin(a)) return true;
+      } else if (a.test(origin)) return true;
+    }
+    return false;
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse, rest: string, query: URLSearchParams): Promise<void> {
+    if (!this.#originAllowed(req)) return sendError(res, Errors.originForbidden());
+    if (req.headers.upgrade !== undefined) {
+      return sendError(res, Errors.badRequest('no upgrade on this route'), { Connection: 'close' });
+    }
+    const method = req.method ?? 'GET';
+    if ((method === 'GET' || method === 'HEAD') && hasBody(req)) {
+      return sendError(res, Errors.badRequest('a GET has no body'), { Connection: 'close' });
+    }
+    const route = this.#match(rest);
+    if (!route) return sendError(res, Errors.notFound());
+    if (!route.methods.includes(method)) return sendError(res, Errors.badMethod(), { Allow: route.methods.join(', ') });
+    if (this.#closing) return sendError(res, Errors.goingAway());
+    return route.run(req, res, rest, query);
+  }
+
+  #match(rest: string): { methods: readonly string[]; run: Route } | undefined {
+    const reg = this.#registry;
+    if (rest === '/ws') {
+      return {
+        methods: ['GET'],
+        run: (_req, res) => sendError(res, { ...Errors.badRequest('WebSocket upgrade required'), status: 426 }, { Upgrade: 'websocket' }),
+      };
+    }
+    if (rest === '/sessions') return { methods: ['POST'], run: (req, res) => handleHandshake(reg, req, res) };
+    if (isBundleRoute(rest)) {
+      return { methods: ['GET', 'HEAD'], run: (req, res) => serveBundle(this.options.clientBundleDir, rest, req, res) };
+    }
+    const parts = rest.split('/');
+    if (parts.length !== 4 || parts[1] !== 'sessions') return undefined;
+    const sid = parts[2]!;
+    const handler = SESSION_ROUTES.get(parts[3]!);
+    if (!handler) return undefined;
+    return {
+      methods: parts[3] === 'send' ? ['POST'] : ['GET'],
+      // Checked before any store lookup: `__proto__`, `../x` or 10 KB of junk never reach it.
+      run: (req, res, _rest, query) => (SESSION_ID_RE.test(sid) ? handler(reg, req, res, sid, query) : sendError(res, Errors.sessionUnknown())),
+    };
+  }
+
+  #error(err: unknown): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+    else process.emitWarning(`burrow: ${e.stack ?? e.message}`);
+  }
+}
+
+/** Per-session endpoints. A Map, so a path segment like `__proto__` is just a miss. */
+const SESSION_ROUTES = new Map([
+  ['sse', handleSse],
+  ['poll', handlePoll],
+  ['send', handleSend],
+]);
+
+function splitUrl(url: string): { pathname: string; query: string } {
+  const q = url.indexOf('?');
+  return q < 0 ? { pathname: url, query: '' } : { pathname: url.slice(0, q), query: url.slice(q + 1) };
+}
+
+function normalizeOrigin(o: string): string | undefined {
+  try {
+    return new URL(o).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Creates a Burrow server. Mount it with `middleware()` / `handler` and `attach(httpServer)`. */
+export function createBurrow(options: BurrowOptions = {}): Burrow {
+  return new Burrow(options);
+}

@@ -1,0 +1,23 @@
+/**
+ * @packageDocumentation
+ * Burrow server: one ordered, exactly-once session per client over WebSocket, SSE or long polling,
+ * sticky-free across nodes through a shared store.
+ */
+export { Burrow, createBurrow, type BurrowEvents, type RequestHandler } from './burrow.js';
+export { burrowExpress } from './express.js';
+export { Session, type SendData, type TransportName } from './session.js';
+export { MemoryStore } from './memory-store.js';
+export type {
+  Store,
+  SessionRecord,
+  OutboundFrame,
+  NewFrame,
+  AppendLimits,
+  AppendResult,
+  CloseResult,
+  InboundResult,
+  WakeEvent,
+} from './store.js';
+export { DEFAULT_LIMITS, type BurrowOptions, type BurrowLimits, type HandleProtocols } from './options.js';
+export { BurrowError, type BurrowErrorCode } from './errors.js';
+export { CloseCode } from '@burrow/shared';

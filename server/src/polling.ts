@@ -1,0 +1,78 @@
+/**
+ * The `polling` transport's downstream: `GET {path}/sessions/:sid/poll?token=&ack=N`, held until
+ * frames exist or `pollTimeout` passes. A poll never removes frames (only acks do), so a response lost
+ * on the way costs nothing: the next poll carries the same ack and gets the same frames.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CloseCode, encodeJsonFrame, encodePollResponse, type AckFrame, type PongFrame } from '@burrow/shared';
+import { jsonOf } from './encoding.js';
+import { Errors } from './errors.js';
+import { parseAck, sendError, sendJson } from './http.js';
+import type { Downstream, SessionCore } from './session.js';
+import type { SessionRegistry } from './sessions.js';
+import type { OutboundFrame } from './store.js';
+
+class PollDownstream implements Downstream {
+  readonly transport = 'polling' as const;
+  readonly batchFrames: number;
+  readonly batchBytes: number;
+  readonly #res: ServerResponse;
+  readonly #core: SessionCore;
+  readonly #timer: NodeJS.Timeout;
+  #done = false;
+
+  constructor(res: ServerResponse, core: SessionCore, batchFrames: number, batchBytes: number, pollTimeout: number) {
+    this.#res = res;
+    this.#core = core;
+    this.batchFrames = batchFrames;
+    this.batchBytes = batchBytes;
+    this.#timer = setTimeout(() => this.#answer(200, encodePollResponse([])), pollTimeout);
+    this.#timer.unref();
+    res.on('close', () => this.#finish());
+  }
+
+  /** One batch per poll: answering ends it. */
+  write(frames: readonly OutboundFrame[]): void {
+    this.#answer(200, encodePollResponse(frames.map(jsonOf)));
+  }
+
+  control(frame: AckFrame | PongFrame): void {
+    this.#answer(200, encodePollResponse([encodeJsonFrame(frame)]));
+  }
+
+  end(code: number): void {
+    if (code === CloseCode.TransportReplaced) this.#error(Errors.pollReplaced());
+    else if (code === CloseCode.GoingAway) this.#error(Errors.goingAway());
+    else if (code === CloseCode.SessionUnknown) this.#error(Errors.sessionUnknown());
+    else this.#answer(200, encodePollResponse([]));
+  }
+
+  #answer(status: number, body: string): void {
+    if (this.#finish()) sendJson(this.#res, status, body);
+  }
+
+  #error(err: Parameters<typeof sendError>[1]): void {
+    if (this.#finish()) sendError(this.#res, err);
+  }
+
+  /** Detaches once; true the first time, when the response is still ours to write. */
+  #finish(): boolean {
+    if (this.#done) return false;
+    this.#done = true;
+    clearTimeout(this.#timer);
+    this.#core.detach(this);
+    return !this.#res.writableEnded;
+  }
+}
+
+export async function handlePoll(reg: SessionRegistry, _req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> {
+  const ack = parseAck(query.get('ack'));
+  if (ack === undefined) return sendError(res, Errors.badRequest('ack must be an integer >= 0'));
+  const found = await reg.resume(sid, query.get('token'));
+  if (!found) return sendError(res, Errors.sessionUnknown());
+  if (res.destroyed) return;
+  const { core, record } = found;
+  const o = reg.options;
+  const d = new PollDownstream(res, core, o.limits.maxBatchFrames, o.limits.maxPollBytes, o.pollTimeout);
+  await core.attach(d, ack, record.outSeq);
+}

@@ -1,0 +1,27 @@
+/**
+ * The upstream of the HTTP transports: `POST {path}/sessions/:sid/send` with a batch of client frames.
+ * The batch is applied in order after any earlier batch of the session; a retried batch is harmless
+ * (the store's seq check drops what was already applied) and the answer is the inbound ack.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { decodeSendRequest, encodeSendResponse, type Frame } from '@burrow/shared';
+import { Errors } from './errors.js';
+import { acceptableContentType, readBody, sendError, sendJson } from './http.js';
+import type { SessionRegistry } from './sessions.js';
+
+export async function handleSend(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> {
+  if (!acceptableContentType(req)) return sendError(res, Errors.badContentType(), { Connection: 'close' });
+  const o = reg.options;
+  const body = await readBody(req, o.limits.maxBatchBytes, o.bodyTimeout);
+  if (!body.ok) return sendError(res, body.error, { Connection: 'close' });
+  const decoded = decodeSendRequest(body.text, { from: 'client', maxPayload: o.limits.maxPayload, maxFrames: o.limits.maxBatchFrames });
+  if (!decoded.ok) return sendError(res, decoded.error);
+  const batch = decoded.value;
+  const found = await reg.resume(sid, query.get('token') ?? batch.token);
+  if (!found) return sendError(res, Errors.sessionUnknown());
+  const frames: Frame[] = batch.ack !== undefined ? [{ t: 'ack', ack: batch.ack }, ...batch.frames] : [...batch.frames];
+  // A gap stops the batch; the ack in the answer tells the client where to resend from.
+  const out = await found.core.inbound(frames, true);
+  if (out.error) return sendError(res, out.error);
+  sendJson(res, 200, encodeSendResponse({ ack: out.ack }));
+}

@@ -1,0 +1,543 @@
+/**
+ * Sessions. `Session` is the handle application code holds; `SessionCore` is this node's live state of
+ * one session: the attached downstream, how far it has been written, heartbeat and ack timers, and the
+ * serial queue that applies inbound frames one at a time in seq order. Everything durable goes through
+ * the store, so any node can pick a session up where another left it.
+ */
+import { CloseCode, type AckFrame, type Frame, type PongFrame, type ProtocolError, type SequencedFrame } from '@burrow/shared';
+import { BurrowError, protocolError } from './errors.js';
+import type { ResolvedOptions } from './options.js';
+import type { OutboundFrame, SessionRecord, Store, WakeEvent } from './store.js';
+
+/** How bytes move right now. */
+export type TransportName = 'websocket' | 'sse' | 'polling';
+
+/** What `session.send()` accepts. */
+export type SendData = string | Uint8Array | ArrayBuffer | ArrayBufferView;
+
+/** A transport's downstream half, as the session core drives it. */
+export interface Downstream {
+  readonly transport: TransportName;
+  /** Bounds of one read from the log for this downstream. */
+  readonly batchFrames: number;
+  readonly batchBytes: number;
+  /** Writes sequenced frames, in seq order. */
+  write(frames: readonly OutboundFrame[]): void;
+  /** Writes an unsequenced frame. */
+  control(frame: AckFrame | PongFrame): void;
+  /** Ends the transport (replaced, dead, shutting down, session over); the session itself lives on. */
+  end(code: number, reason: string): void;
+}
+
+/** What a session core needs from the Burrow that owns it. */
+export interface SessionHost {
+  readonly options: ResolvedOptions;
+  readonly store: Store;
+  /** Unique per Burrow instance; prefixes downstream owner ids. */
+  readonly nodeId: string;
+  emitMessage(session: Session, data: string | Buffer): void;
+  emitClose(session: Session, code: number, reason: string): void;
+  emitTransport(session: Session, name: TransportName): void;
+  emitError(err: unknown): void;
+  /** The core is done on this node; drop it from the live map. */
+  forget(core: SessionCore): void;
+}
+
+/** Send an ack at once after this many frames delivered but not yet acknowledged. */
+const ACK_EVERY = 128;
+
+/** Outcome of applying an inbound batch. */
+export interface InboundOutcome {
+  /** The inbound ack after the batch. */
+  readonly ack: number;
+  /** Set when the batch broke the protocol or the session is gone. */
+  readonly error?: ProtocolError;
+}
+
+let ownerCounter = 0;
+
+/** Node-local state of one session. Internal: transports and the Burrow use it, apps see `Session`. */
+export class SessionCore {
+  readonly id: string;
+  readonly protocol: string;
+  readonly handle: Session;
+  readonly host: SessionHost;
+  data: unknown;
+  /** Known closed (by either side); no more `message` events, no more sends. */
+  closed: boolean;
+  /** Both close frames exchanged: the downstream ends once our last frame is written. */
+  #closeDone = false;
+  #closeTimer: NodeJS.Timeout | undefined;
+
+  #downstream: Downstream | undefined;
+  #owner = '';
+  #transport: TransportName | null = null;
+  /** Highest seq written to the current downstream. */
+  #sentSeq = 0;
+  #pumping = false;
+  #pumpAgain = false;
+  #unsubscribe: (() => void) | undefined;
+  #pendingPong = false;
+
+  /** Inbound frames are applied strictly one batch at a time. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #inAck: number;
+  #ackedOnWire: number;
+  #ackTimer: NodeJS.Timeout | undefined;
+
+  #lastSeen = Date.now();
+  #activity: number;
+  #tick: NodeJS.Timeout | undefined;
+  #idle: NodeJS.Timeout | undefined;
+
+  constructor(host: SessionHost, record: SessionRecord) {
+    this.host = host;
+    this.id = record.id;
+    this.protocol = record.protocol;
+    this.data = record.data;
+    this.closed = record.closed !== undefined;
+    this.#inAck = record.inAck;
+    this.#ackedOnWire = record.inAck;
+    this.#activity = record.activity;
+    this.handle = new Session(this);
+    this.#startIdle();
+  }
+
+  get transport(): TransportName | null {
+    return this.#transport;
+  }
+
+  /** Highest client seq applied in order (what an `open` or a POST answer reports). */
+  get inAck(): number {
+    return this.#inAck;
+  }
+
+  get attached(): boolean {
+    return this.#downstream !== undefined;
+  }
+
+  /** Fresh state from a request's record lookup. */
+  refresh(record: SessionRecord): void {
+    this.data = record.data;
+    if (record.closed) this.closed = true;
+    if (record.inAck > this.#inAck) this.#inAck = record.inAck;
+  }
+
+  /** Any sign of life from the client on this node. */
+  seen(): void {
+    this.#lastSeen = Date.now();
+  }
+
+  // ---- downstream ------------------------------------------------------------------------------
+
+  /**
+   * Makes `d` the session's downstream, replacing any other (here or on another node), trims the log
+   * to the client's ack and writes everything after it.
+   */
+  async attach(d: Downstream, clientAck: number, outSeq: number): Promise<void> {
+    const old = this.#downstream;
+    this.#downstream = d;
+    this.#owner = `${this.host.nodeId}:${++ownerCounter}`;
+    this.#sentSeq = Math.min(clientAck, outSeq);
+    this.#lastSeen = Date.now();
+    if (old) old.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
+    if (this.#idle) clearTimeout(this.#idle);
+    this.#idle = undefined;
+    this.#unsubscribe ??= this.host.store.subscribe(this.id, (ev) => this.#onWake(ev));
+    if (d.transport !== 'polling') this.#startTick();
+    if (this.#transport !== d.transport) {
+      this.#transport = d.transport;
+      this.host.emitTransport(this.handle, d.transport);
+    }
+    const store = this.host.store;
+    await Promise.all([store.ack(this.id, clientAck), store.publish(this.id, { type: 'attach', owner: this.#owner })]);
+    if (this.#downstream !== d) return;
+    if (this.#pendingPong) {
+      this.#pendingPong = false;
+      d.control({ t: 'pong' });
+    }
+    await this.#pump();
+  }
+
+  /** `d` is gone (closed by the peer, replaced, timed out). No-op if it is no longer current. */
+  detach(d: Downstream): void {
+    if (this.#downstream !== d) return;
+    this.#downstream = undefined;
+    this.#stopTick();
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    this.#startIdle();
+    // The resume window counts from the moment the last transport went away.
+    if (!this.closed) this.#guard(this.host.store.touch(this.id, this.host.options.resumeWindow, false));
+  }
+
+  #onWake(ev: WakeEvent): void {
+    const d = this.#downstream;
+    if (!d) return;
+    if (ev.type === 'append') {
+      if (ev.lastSeq > this.#sentSeq) void this.#pump();
+    } else if (ev.type === 'attach') {
+      // Our own attaches are handled locally; another node taking over means we let go.
+      if (!ev.owner.startsWith(`${this.host.nodeId}:`)) d.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
+    } else d.control({ t: 'pong' });
+  }
+
+  /** Frames this node just appended: written straight to the downstream when they are next in line. */
+  #deliver(frames: readonly OutboundFrame[]): void {
+    const d = this.#downstream;
+    const first = frames[0];
+    if (!d || !first) return;
+    if (!this.#pumping && first.frame.seq === this.#sentSeq + 1) this.#write(d, frames);
+    else void this.#pump();
+  }
+
+  #write(d: Downstream, frames: readonly OutboundFrame[]): void {
+    const last = frames[frames.length - 1];
+    if (!last) return;
+    this.#sentSeq = last.frame.seq;
+    d.write(frames);
+    if (last.frame.t === 'close' && this.#closeDone && this.#downstream === d) d.end(CloseCode.Normal, 'session closed');
+  }
+
+  /** Reads whatever the downstream has not been given yet from the log and writes it. */
+  async #pump(): Promise<void> {
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#pumpAgain = false;
+        const d = this.#downstream;
+        if (!d) break;
+        const after = this.#sentSeq;
+        const frames = await this.host.store.read(this.id, after, d.batchFrames, d.batchBytes);
+        if (this.#downstream !== d || this.#sentSeq !== after) {
+          this.#pumpAgain = true;
+          continue;
+        }
+        if (frames.length === 0) break;
+        this.#write(d, frames);
+        // A full batch means there may be more; a poll has detached by now, which ends the loop.
+        if (frames.length >= d.batchFrames) this.#pumpAgain = true;
+      } while (this.#pumpAgain);
+    } catch (err) {
+      this.host.emitError(err);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /** A ping: answered on the downstream, wherever it is. */
+  pong(): void {
+    const d = this.#downstream;
+    if (d) d.control({ t: 'pong' });
+    else {
+      this.#pendingPong = true;
+      this.#guard(this.host.store.publish(this.id, { type: 'pong' }));
+    }
+  }
+
+  // ---- heartbeat and expiry ------------------------------------------------------------------------
+
+  #startTick(): void {
+    if (this.#tick) return;
+    const o = this.host.options;
+    const every = Math.max(10, Math.min(o.heartbeatTimeout / 2, o.resumeWindow / 3));
+    this.#tick = setInterval(() => void this.#onTick(), every);
+    this.#tick.unref();
+  }
+
+  #stopTick(): void {
+    if (this.#tick) clearInterval(this.#tick);
+    this.#tick = undefined;
+  }
+
+  async #onTick(): Promise<void> {
+    const d = this.#downstream;
+    if (!d) return;
+    const o = this.host.options;
+    try {
+      // Refreshes the TTL while a transport is attached, and tells us whether the client showed life
+      // on another node (an SSE client's POSTs may land anywhere).
+      const rec = await this.host.store.touch(this.id, o.resumeWindow, false);
+      if (!rec) {
+        d.end(CloseCode.SessionUnknown, 'session expired');
+        return;
+      }
+      if (rec.activity !== this.#activity) {
+        this.#activity = rec.activity;
+        this.#lastSeen = Date.now();
+      }
+      if (this.#downstream === d && Date.now() - this.#lastSeen > o.heartbeat + o.heartbeatTimeout) {
+        d.end(CloseCode.Abnormal, 'heartbeat timeout');
+      }
+    } catch (err) {
+      this.host.emitError(err);
+    }
+  }
+
+  /** With no transport here, the core is only a cache; drop it once the session could have expired. */
+  #startIdle(): void {
+    if (this.#idle) clearTimeout(this.#idle);
+    const o = this.host.options;
+    this.#idle = setTimeout(() => {
+      if (!this.#downstream) this.dispose();
+    }, o.resumeWindow + o.closeLinger);
+    this.#idle.unref();
+  }
+
+  /** Stops everything this node runs for the session and forgets it. */
+  dispose(code: number = CloseCode.GoingAway, reason = 'server going away'): void {
+    const d = this.#downstream;
+    if (d) {
+      this.detach(d);
+      d.end(code, reason);
+    }
+    this.#stopTick();
+    for (const t of [this.#idle, this.#ackTimer, this.#closeTimer]) if (t) clearTimeout(t);
+    this.#idle = this.#ackTimer = this.#closeTimer = undefined;
+    this.host.forget(this);
+  }
+
+  // ---- outbound --------------------------------------------------------------------------------------
+
+  async send(input: SendData): Promise<void> {
+    if (this.closed) throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
+    const max = this.host.options.limits.maxPayload;
+    let data: string | Uint8Array;
+    let size: number;
+    let header: Uint8Array | undefined;
+    if (typeof input === 'string') {
+      data = input;
+      size = Buffer.byteLength(input);
+    } else {
+      const src = toBytes(input);
+      size = src.byteLength;
+      if (size <= max) {
+        // One copy, into a buffer that already has room for the WebSocket seq header: the stored
+        // payload is immune to later mutation by the caller and the WebSocket encoding is free.
+        header = new Uint8Array(8 + size);
+        header.set(src, 8);
+        data = header.subarray(8);
+      } else data = src;
+    }
+    if (size > max) throw new BurrowError('payload_too_large', `payload exceeds ${max} bytes`, CloseCode.TooBig);
+    const r = await this.host.store.append(this.id, [{ t: 'd', data, size }], this.host.options.limits);
+    if (!r.ok) {
+      if (r.reason === 'overflow') {
+        await this.closeBy('server', CloseCode.BufferOverflow, 'outbound buffer full');
+        throw new BurrowError('buffer_overflow', 'outbound buffer full: the peer stopped reading', CloseCode.BufferOverflow);
+      }
+      this.closed = true;
+      if (r.reason === 'closed') throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
+      throw new BurrowError('session_unknown', 'session expired', CloseCode.SessionUnknown);
+    }
+    const f = r.frames[0];
+    if (header && f) {
+      new DataView(header.buffer).setFloat64(0, f.frame.seq, false);
+      f.ws = header;
+    }
+    this.#deliver(r.frames);
+  }
+
+  /**
+   * Ends the session from this side, or records the peer's close. Emits `close` exactly once across
+   * all nodes (the store's `appendClose` decides who is first) and queues the close frame.
+   */
+  async closeBy(by: 'client' | 'server', code: number | undefined, reason: string | undefined): Promise<void> {
+    const r = await this.host.store.appendClose(this.id, by, code, reason);
+    this.closed = true;
+    if (!r.ok) return this.dispose(CloseCode.SessionUnknown, 'session unknown');
+    const o = this.host.options;
+    if (r.first) {
+      if (by === 'client') this.#closeDone = true;
+      this.host.emitClose(this.handle, code ?? CloseCode.NoStatus, reason ?? '');
+      if (r.frame) this.#deliver([r.frame]);
+      if (by === 'client') {
+        await this.host.store.touch(this.id, o.closeLinger, false);
+      } else {
+        // The client echoes our close; if it never does, stop waiting for it after closeLinger.
+        this.#closeTimer = setTimeout(() => {
+          const d = this.#downstream;
+          if (d && !this.#closeDone) d.end(code ?? CloseCode.Normal, reason ?? '');
+        }, o.closeLinger);
+        this.#closeTimer.unref();
+      }
+    } else if (by === 'client' && r.record.closed?.by === 'server') {
+      // The echo of our close: the handshake is complete.
+      this.#closeDone = true;
+      await this.host.store.touch(this.id, o.closeLinger, false);
+      const d = this.#downstream;
+      if (d) d.end(CloseCode.Normal, 'session closed');
+    }
+  }
+
+  /** A violated limit or a protocol error: the session ends with `code` and the transport with it. */
+  async fail(code: number, reason: string): Promise<void> {
+    const d = this.#downstream;
+    await this.closeBy('server', code, reason);
+    this.#closeDone = true;
+    await this.host.store.touch(this.id, this.host.options.closeLinger, false);
+    if (d) d.end(code, reason);
+  }
+
+  // ---- inbound ---------------------------------------------------------------------------------------
+
+  /** Applies a batch of client frames after every batch queued before it. */
+  inbound(frames: readonly Frame[], stopAtGap: boolean): Promise<InboundOutcome> {
+    const run = this.#queue.then(() => this.#apply(frames, stopAtGap));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #apply(frames: readonly Frame[], stopAtGap: boolean): Promise<InboundOutcome> {
+    const store = this.host.store;
+    let ack = -1;
+    for (const f of frames) {
+      switch (f.t) {
+        case 'd':
+        case 'close': {
+          const r = await store.acceptInbound(this.id, f.seq);
+          if (r.status === 'unknown') return { ack: this.#inAck, error: unknownSession() };
+          if (r.ack > this.#inAck) this.#inAck = r.ack;
+          if (r.status === 'gap') {
+            if (stopAtGap) return this.#flushAck(ack);
+            return { ack: this.#inAck, error: protocolError('bad_seq', `expected seq ${r.ack + 1}, got ${f.seq}`, 400, CloseCode.ProtocolError) };
+          }
+          if (r.status === 'new') {
+            if (f.t === 'close') await this.closeBy('client', f.code, f.reason);
+            else if (!this.closed) this.#delivered(f);
+          }
+          break;
+        }
+        case 'ack':
+          if (f.ack > ack) ack = f.ack;
+          break;
+        case 'ping':
+          this.pong();
+          break;
+        case 'pong':
+          break;
+        default:
+          return { ack: this.#inAck, error: protocolError('bad_frame', `unexpected ${f.t} frame from a client`, 400, CloseCode.ProtocolError) };
+      }
+    }
+    return this.#flushAck(ack);
+  }
+
+  async #flushAck(ack: number): Promise<InboundOutcome> {
+    if (ack >= 0) await this.host.store.ack(this.id, ack);
+    return { ack: this.#inAck };
+  }
+
+  #delivered(f: Extract<SequencedFrame, { t: 'd' }>): void {
+    const data = typeof f.data === 'string' ? f.data : Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength);
+    this.host.emitMessage(this.handle, data);
+    // On WebSocket the server acks on a short timer, or at once after a burst.
+    if (this.#downstream?.transport !== 'websocket') return;
+    if (this.#inAck - this.#ackedOnWire >= ACK_EVERY) this.#sendAck();
+    else if (!this.#ackTimer) {
+      this.#ackTimer = setTimeout(() => this.#sendAck(), this.host.options.ackDelay);
+      this.#ackTimer.unref();
+    }
+  }
+
+  #sendAck(): void {
+    if (this.#ackTimer) clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    const d = this.#downstream;
+    if (!d || this.#inAck <= this.#ackedOnWire) return;
+    this.#ackedOnWire = this.#inAck;
+    d.control({ t: 'ack', ack: this.#inAck });
+  }
+
+  /** Runs a store call whose result nobody waits for; failures become `error` events. */
+  #guard(p: Promise<unknown>): void {
+    p.catch((err: unknown) => this.host.emitError(err));
+  }
+}
+
+function unknownSession(): ProtocolError {
+  return protocolError('session_unknown', 'unknown or expired session', 404, CloseCode.SessionUnknown);
+}
+
+function toBytes(input: Uint8Array | ArrayBuffer | ArrayBufferView): Uint8Array {
+  if (input instanceof Uint8Array) return input;
+  if (ArrayBuffer.isView(input)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  return new Uint8Array(input);
+}
+
+/** Returns `p` with a no-op rejection handler attached: an unawaited failure never crashes the process,
+ * and a caller who awaits it still sees the rejection. */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}
+
+/**
+ * One logical, ordered, bidirectional channel with one client. The same session survives transport
+ * switches, reconnects and moves between nodes; register handlers on the Burrow, not on a session.
+ */
+export class Session {
+  readonly #core: SessionCore;
+
+  /** @internal Created by the server. */
+  constructor(core: SessionCore) {
+    this.#core = core;
+  }
+
+  /** Session id (public; appears in URLs). */
+  get id(): string {
+    return this.#core.id;
+  }
+
+  /** The subprotocol picked at the handshake, or ''. */
+  get protocol(): string {
+    return this.#core.protocol;
+  }
+
+  /** The transport this node is serving the session on, or null when none is attached here. */
+  get transport(): TransportName | null {
+    return this.#core.transport;
+  }
+
+  /** True once either side closed the session. */
+  get closed(): boolean {
+    return this.#core.closed;
+  }
+
+  /** Application data, persisted in the store (so it must survive JSON when the store is networked). */
+  get data(): unknown {
+    return this.#core.data;
+  }
+
+  set data(value: unknown) {
+    this.#core.data = value;
+    this.#core.host.store.setData(this.#core.id, value).catch((err: unknown) => this.#core.host.emitError(err));
+  }
+
+  /**
+   * Queues a message. Resolves once it is in the session's outbound log (delivery follows, exactly
+   * once, on whatever transport the client has). Rejects with a {@link BurrowError}:
+   * `payload_too_large`, `buffer_overflow` (the session is then closed with 4003), `session_closed`.
+   * An unawaited rejection is handled and never crashes the process.
+   */
+  send(data: SendData): Promise<void> {
+    return handled(this.#core.send(data));
+  }
+
+  /**
+   * Closes the session: emits `close` once and sends a close frame, which the client echoes. Without
+   * a code the frame carries none and both sides report 1005, as `ws.close()` and browsers do.
+   */
+  close(code?: number, reason = ''): Promise<void> {
+    if (code === undefined) return handled(this.#core.closeBy('server', undefined, undefined));
+    if (!Number.isInteger(code) || !(code === 1000 || (code >= 3000 && code <= 4999))) {
+      return handled(Promise.reject(new RangeError('close code must be 1000 or 3000-4999')));
+    }
+    if (Buffer.byteLength(reason) > 123) return handled(Promise.reject(new RangeError('close reason over 123 bytes')));
+    return handled(this.#core.closeBy('server', code, reason));
+  }
+}

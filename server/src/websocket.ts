@@ -1,0 +1,194 @@
+/**
+ * The `websocket` transport: `GET {path}/ws` with an upgrade. A new session needs no extra round trip
+ * (the first message is `open`); `?sid=&token=&ack=` resumes one. Data frames use the compact
+ * WebSocket encoding (no JSON); frames written here come straight from the outbound log.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { CloseCode, decodeWsMessage, encodeJsonFrame, type AckFrame, type PongFrame } from '@burrow/shared';
+import { wsMessageOf } from './encoding.js';
+import { Errors } from './errors.js';
+import { parseAck, rejectSocket } from './http.js';
+import type { Downstream, SessionCore } from './session.js';
+import type { SessionRegistry } from './sessions.js';
+import type { OutboundFrame } from './store.js';
+
+/** Longest `"<seq>:"` prefix of a text data message: 16 digits and a colon. */
+const MAX_TEXT_PREFIX = 17;
+
+/** Frames per read from the log when catching a socket up. */
+const BATCH_FRAMES = 1024;
+
+/** Longest close reason on the wire, in bytes. */
+const MAX_REASON = 123;
+
+class WebSocketDownstream implements Downstream {
+  readonly transport = 'websocket' as const;
+  readonly batchFrames = BATCH_FRAMES;
+  readonly batchBytes: number;
+  readonly #ws: WebSocket;
+  readonly #core: SessionCore;
+
+  constructor(ws: WebSocket, core: SessionCore, batchBytes: number) {
+    this.#ws = ws;
+    this.#core = core;
+    this.batchBytes = batchBytes;
+  }
+
+  write(frames: readonly OutboundFrame[]): void {
+    for (const f of frames) this.#ws.send(wsMessageOf(f));
+  }
+
+  control(frame: AckFrame | PongFrame): void {
+    this.#ws.send(encodeJsonFrame(frame));
+  }
+
+  end(code: number, reason: string): void {
+    this.#core.detach(this);
+    closeSocket(this.#ws, code, reason);
+  }
+}
+
+/** Closes a socket with a code and a reason trimmed to the wire limit; a dead link is just cut. */
+function closeSocket(ws: WebSocket, code: number, reason: string): void {
+  if (code === CloseCode.Abnormal || code === CloseCode.NoStatus) {
+    ws.terminate();
+    return;
+  }
+  let r = reason;
+  while (Buffer.byteLength(r) > MAX_REASON) r = r.slice(0, -1);
+  ws.close(code, r);
+}
+
+/** Offered subprotocols, from `Sec-WebSocket-Protocol` (the same parse `ws` does, but lenient). */
+function offeredProtocols(req: IncomingMessage): Set<string> {
+  const header = req.headers['sec-websocket-protocol'];
+  const out = new Set<string>();
+  if (typeof header !== 'string') return out;
+  for (const p of header.split(',')) {
+    const t = p.trim();
+    if (t) out.add(t);
+  }
+  return out;
+}
+
+export class WebSocketTransport {
+  readonly #registry: SessionRegistry;
+  readonly #wss: WebSocketServer;
+  /** The subprotocol picked for each pending upgrade, handed to `ws` by its `handleProtocols`. */
+  readonly #picks = new WeakMap<IncomingMessage, string | false>();
+
+  constructor(registry: SessionRegistry) {
+    this.#registry = registry;
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      // Room for the seq prefix; the payload itself is checked exactly per message. `ws` closes 1009
+      // on a larger declared length before allocating anything.
+      maxPayload: registry.options.limits.maxPayload + MAX_TEXT_PREFIX,
+      handleProtocols: (_protocols, req) => this.#picks.get(req) ?? false,
+    });
+  }
+
+  /** Handles an upgrade to `{path}/ws` (origin and path already checked). */
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams): Promise<void> {
+    // Until `ws` owns the socket, a reset must not become an uncaught error.
+    socket.on('error', () => socket.destroy());
+    const reg = this.#registry;
+    const offered = offeredProtocols(req);
+    const sid = query.get('sid');
+
+    if (sid === null) {
+      let pick: string | false = false;
+      if (offered.size > 0) {
+        pick = reg.options.handleProtocols(offered, req);
+        if (pick === false || !offered.has(pick)) return rejectSocket(socket, Errors.noProtocol());
+      }
+      if (reg.full) return this.#acceptAndClose(req, socket, head, CloseCode.TryAgainLater, 'too many sessions');
+      const { core, token } = await reg.create(pick || '');
+      this.#picks.set(req, pick);
+      this.#wss.handleUpgrade(req, socket, head, (ws) => {
+        // `connection` first, so the app hears of the session before any `transport` or `message`.
+        reg.announce(core);
+        this.#serve(ws, core, token, false, 0, 0);
+      });
+      return;
+    }
+
+    const ack = parseAck(query.get('ack'));
+    if (ack === undefined) return this.#acceptAndClose(req, socket, head, CloseCode.ProtocolError, 'bad_seq: ack must be an integer >= 0');
+    const found = await reg.resume(sid, query.get('token'));
+    if (!found) return this.#acceptAndClose(req, socket, head, CloseCode.SessionUnknown, 'session_unknown');
+    const { core, record } = found;
+    this.#picks.set(req, record.protocol !== '' && offered.has(record.protocol) ? record.protocol : false);
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      this.#serve(ws, core, query.get('token') ?? '', true, ack, record.outSeq);
+    });
+  }
+
+  /**
+   * Refusals that the client must tell apart from a refused upgrade (which means "try another
+   * transport") complete the upgrade and close with a code.
+   */
+  #acceptAndClose(req: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string): void {
+    this.#picks.set(req, false);
+    this.#wss.handleUpgrade(req, socket, head, (ws) => closeSocket(ws, code, reason));
+  }
+
+  #serve(ws: WebSocket, core: SessionCore, token: string, resumed: boolean, clientAck: number, outSeq: number): void {
+    const reg = this.#registry;
+    const maxPayload = reg.options.limits.maxPayload;
+    const d = new WebSocketDownstream(ws, core, reg.options.limits.maxPollBytes);
+    ws.on('error', () => {});
+    ws.on('close', () => core.detach(d));
+
+    // `open` first, then whatever the client has not acknowledged, then live frames.
+    ws.send(encodeJsonFrame(reg.openFrame(core, token, resumed, core.inAck)));
+    void core.attach(d, clientAck, outSeq).catch((err: unknown) => reg.emitError(err));
+
+    const fail = (code: number, reason: string): void => {
+      void core.fail(code, reason).catch((err: unknown) => reg.emitError(err));
+    };
+
+    ws.on('message', (raw: Buffer, isBinary: boolean) => {
+      core.seen();
+      const msg = isBinary ? raw : raw.toString('utf8');
+      const r = decodeWsMessage(msg, { from: 'client', maxPayload });
+      if (!r.ok) return fail(r.error.close, `${r.error.code}: ${r.error.message}`);
+      const frame = r.value;
+      if (!isBinary && frame.t === 'd' && raw.length - (String(frame.seq).length + 1) > maxPayload) {
+        return fail(CloseCode.TooBig, `payload_too_large: payload exceeds ${maxPayload} bytes`);
+      }
+      core.inbound([frame], false).then(
+        (out) => {
+          if (out.error) fail(out.error.close, `${out.error.code}: ${out.error.message}`);
+        },
+        (err: unknown) => {
+          reg.emitError(err);
+          fail(CloseCode.Internal, 'internal error');
+        },
+      );
+    });
+  }
+
+  /** Closes every socket (the sessions were already told) and waits for them to go. */
+  async close(): Promise<void> {
+    const pending = [...this.#wss.clients].map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (ws.readyState === ws.CLOSED) return resolve();
+          // A peer that never answers the close handshake is cut. Not unref()'d: close() waits on
+          // it, and an unref()'d timer would let the process idle out with close() never settling.
+          const cut = setTimeout(() => ws.terminate(), 1000);
+          ws.once('close', () => {
+            clearTimeout(cut);
+            resolve();
+          });
+          if (ws.readyState === ws.OPEN) ws.close(CloseCode.GoingAway, 'server going away');
+        }),
+    );
+    await Promise.all(pending);
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+  }
+}

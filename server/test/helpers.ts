@@ -1,0 +1,126 @@
+// Test helpers: a Burrow on 127.0.0.1:0, a raw WebSocket client with an awaitable message queue,
+// and an event waiter. Nothing here sleeps; everything waits for the event it needs.
+import { once, type EventEmitter } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket } from 'ws';
+import { createBurrow, type Burrow, type BurrowOptions } from '../src/index.js';
+
+export interface TestServer {
+  burrow: Burrow;
+  server: Server;
+  http: string;
+  ws: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(options: BurrowOptions = {}, burrow = createBurrow(options)): Promise<TestServer> {
+  const server = createServer((req, res) => {
+    if (!burrow.handle(req, res)) {
+      res.writeHead(404).end('not burrow');
+    }
+  });
+  burrow.attach(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const base = `127.0.0.1:${port}${burrow.options.path}`;
+  return {
+    burrow,
+    server,
+    http: `http://${base}`,
+    ws: `ws://${base}`,
+    async close() {
+      await burrow.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** Collects items pushed by an event source; `next()` waits for the next one. */
+export class Inbox<T> {
+  readonly #items: T[] = [];
+  readonly #waiters: ((v: T) => void)[] = [];
+  push(v: T): void {
+    const w = this.#waiters.shift();
+    if (w) w(v);
+    else this.#items.push(v);
+  }
+  next(): Promise<T> {
+    const v = this.#items.shift();
+    if (v !== undefined) return Promise.resolve(v);
+    return new Promise((r) => this.#waiters.push(r));
+  }
+  get pending(): number {
+    return this.#items.length;
+  }
+}
+
+export type WsIn = { kind: 'text'; text: string } | { kind: 'binary'; bytes: Buffer };
+
+export interface RawClient {
+  ws: WebSocket;
+  inbox: Inbox<WsIn>;
+  closed: Promise<{ code: number; reason: string }>;
+  /** Next message that is not an ack/pong control frame. */
+  nextFrame(): Promise<WsIn>;
+  /** Next JSON control frame. */
+  nextJson(): Promise<Record<string, unknown>>;
+}
+
+export async function connectWs(url: string, protocols?: string | string[]): Promise<RawClient> {
+  const ws = new WebSocket(url, protocols);
+  const inbox = new Inbox<WsIn>();
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    inbox.push(isBinary ? { kind: 'binary', bytes: data } : { kind: 'text', text: data.toString('utf8') });
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+  });
+  ws.on('error', () => {});
+  await Promise.race([once(ws, 'open'), closed]);
+  return {
+    ws,
+    inbox,
+    closed,
+    async nextFrame() {
+      for (;;) {
+        const m = await inbox.next();
+        if (m.kind === 'text' && (m.text.startsWith('{"t":"ack"') || m.text === '{"t":"pong"}')) continue;
+        return m;
+      }
+    },
+    async nextJson() {
+      for (;;) {
+        const m = await inbox.next();
+        if (m.kind === 'text' && m.text.startsWith('{')) return JSON.parse(m.text) as Record<string, unknown>;
+      }
+    },
+  };
+}
+
+/** Resolves with the args of the next `event` on `emitter` that passes `filter`. */
+export function waitFor<A extends unknown[]>(emitter: EventEmitter, event: string, filter: (...args: A) => boolean = () => true): Promise<A> {
+  return new Promise((resolve) => {
+    const on = (...args: unknown[]): void => {
+      if (filter(...(args as A))) {
+        emitter.off(event, on);
+        resolve(args as A);
+      }
+    };
+    emitter.on(event, on);
+  });
+}
+
+export async function postJson(url: string, body: unknown, contentType = 'text/plain;charset=UTF-8'): Promise<{ status: number; json: any; headers: Headers }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
+
+export async function getJson(url: string, init?: RequestInit): Promise<{ status: number; json: any; headers: Headers }> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : undefined, headers: res.headers };
+}

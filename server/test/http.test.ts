@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, before, test } from 'node:test';
+import { createBurrow, MemoryStore, type Session } from '../src/index.js';
+import { getJson, postJson, startServer, waitFor, type TestServer } from './helpers.js';
+
+let srv: TestServer;
+
+before(async () => {
+  srv = await startServer({ allowedOrigins: ['https://example.com'], pollTimeout: 15000 });
+  srv.burrow.on('message', (session, data) => void session.send(data));
+});
+
+after(() => srv.close());
+
+async function handshake(base = srv.http, protocols: string[] = []): Promise<{ sid: string; token: string }> {
+  const r = await postJson(`${base}/sessions`, { v: 1, protocols });
+  assert.equal(r.status, 200);
+  assert.equal(r.json.t, 'open');
+  return r.json;
+}
+
+test('routing: 404, 405 with Allow, bad session ids, GET with a body, upgrade on an HTTP route', async () => {
+  let r = await getJson(`${srv.http}/nope`);
+  assert.deepEqual([r.status, r.json.error], [404, 'not_found']);
+  assert.match(r.headers.get('content-type')!, /application\/json/);
+  r = await getJson(`${srv.http}/sessions`);
+  assert.deepEqual([r.status, r.json.error, r.headers.get('allow')], [405, 'bad_method', 'POST']);
+  r = await getJson(`${srv.http}/sessions/AAAAAAAAAAAAAAAAAAAAAA/send`);
+  assert.deepEqual([r.status, r.headers.get('allow')], [405, 'POST']);
+  for (const sid of ['__proto__', 'constructor', '..%2Fx', 'x'.repeat(10000)]) {
+    r = await getJson(`${srv.http}/sessions/${sid}/poll?token=x`);
+    assert.deepEqual([r.status, r.json.error, r.json.close], [404, 'session_unknown', 4001], sid.slice(0, 20));
+  }
+  r = await getJson(`${srv.http}/ws`);
+  assert.equal(r.status, 426);
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request(`${srv.http}/sessions/AAAAAAAAAAAAAAAAAAAAAA/poll`, { method: 'GET', headers: { 'content-length': '5' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.on('error', reject);
+    req.end('hello');
+  });
+  assert.equal(status, 400);
+  // Outside the mount path, the app's own handler answers.
+  const outside = await fetch(`${srv.http.replace('/burrow', '')}/elsewhere`);
+  assert.equal(await outside.text(), 'not burrow');
+});
+
+test('origins: exact match only, on every request', async () => {
+  for (const origin of ['https://evil-example.com', 'https://example.com.evil.org', 'http://example.com']) {
+    const r = await getJson(`${srv.http}/sessions/AAAAAAAAAAAAAAAAAAAAAA/poll`, { headers: { origin } });
+    assert.deepEqual([r.status, r.json.error], [403, 'origin_forbidden'], origin);
+  }
+  const ok = await fetch(`${srv.http}/sessions`, { method: 'POST', headers: { origin: 'https://example.com', 'content-type': 'text/plain' }, body: '{"v":1}' });
+  assert.equal(ok.status, 200);
+});
+
+test('handshake: content type, version, protocols; bodies over the limit get 413', async () => {
+  let r = await postJson(`${srv.http}/sessions`, { v: 1 }, 'application/x-www-form-urlencoded');
+  assert.deepEqual([r.status, r.json.error], [400, 'bad_content_type']);
+  r = await postJson(`${srv.http}/sessions`, { v: 2 });
+  assert.deepEqual([r.status, r.json.error, r.json.close], [400, 'unsupported_version', 4005]);
+  const open = await postJson(`${srv.http}/sessions`, { v: 1, protocols: ['b', 'a'] }, 'application/json');
+  assert.deepEqual([open.json.protocol, open.json.resumed, open.json.ack], ['b', false, 0]);
+  const { sid, token } = open.json;
+  r = await postJson(`${srv.http}/sessions/${sid}/send?token=${token}`, 'x'.repeat(9 * 1024 * 1024));
+  assert.deepEqual([r.status, r.json.error], [413, 'body_too_large']);
+});
+
+test('polling + send: round trip, retried batch delivered once, bogus ack trims nothing, 409 on a second poll', async () => {
+  const { sid, token } = await handshake();
+  const got: string[] = [];
+  const onMessage = (s: Session, d: string | Buffer): void => {
+    if (s.id === sid) got.push(String(d));
+  };
+  srv.burrow.on('message', onMessage);
+  const batch = { frames: [{ t: 'd', seq: 1, text: 'one' }, { t: 'd', seq: 2, bin: 'AAEC' }] };
+  let r = await postJson(`${srv.http}/sessions/${sid}/send?token=${token}`, batch);
+  assert.deepEqual([r.status, r.json], [200, { ack: 2 }]);
+  // The same batch again (a retry after a lost response): acknowledged, not delivered twice.
+  r = await postJson(`${srv.http}/sessions/${sid}/send`, { ...batch, token });
+  assert.deepEqual(r.json, { ack: 2 });
+  assert.deepEqual(got, ['one', '\u0000\u0001\u0002']);
+  srv.burrow.off('message', onMessage);
+
+  const poll = await getJson(`${srv.http}/sessions/${sid}/poll?token=${token}&ack=0`);
+  assert.equal(poll.status, 200);
+  assert.deepEqual(poll.json.frames, [
+    { t: 'd', seq: 1, text: 'one' },
+    { t: 'd', seq: 2, bin: 'AAEC' },
+  ]);
+  // Polling never removes frames: the same ack gets the same frames.
+  assert.deepEqual((await getJson(`${srv.http}/sessions/${sid}/poll?token=${token}&ack=1`)).json.frames, [{ t: 'd', seq: 2, bin: 'AAEC' }]);
+
+  // An ack for seqs never sent trims what exists and nothing appended later.
+  r = await postJson(`${srv.http}/sessions/${sid}/send?token=${token}`, { ack: 1000, frames: [] });
+  assert.equal(r.status, 200);
+  r = await postJson(`${srv.http}/sessions/${sid}/send?token=${token}`, { frames: [{ t: 'd', seq: 3, text: 'three' }] });
+  assert.deepEqual(r.json, { ack: 3 });
+  assert.deepEqual((await getJson(`${srv.http}/sessions/${sid}/poll?token=${token}&ack=0`)).json.frames, [{ t: 'd', seq: 3, text: 'three' }]);
+});
+
+test('polling: a newer poll answers the held one with 409, then gets the next frame', async () => {
+  const { sid, token } = await handshake();
+  const attached = waitFor<[Session]>(srv.burrow, 'transport', (s) => s.id === sid);
+  const first = getJson(`${srv.http}/sessions/${sid}/poll?token=${token}&ack=0`);
+  await attached;
+  const second = getJson(`${srv.http}/sessions/${sid}/poll?token=${token}&ack=0`);
+  const replaced = await first;
+  assert.deepEqual([replaced.status, replaced.json.error, replaced.json.close], [409, 'poll_replaced', 4004]);
+  const r = await postJson(`${srv.http}/sessions/${sid}/send?token=${token}`, { frames: [{ t: 'd', seq: 1, text: 'three' }] });
+  assert.deepEqual(r.json, { ack: 1 });
+  assert.deepEqual((await second).json.frames, [{ t: 'd', seq: 1, text: 'three' }]);
+});
+
+test('wrong token and bad frames are refused without disturbing the session', async () => {
+  const { sid, token } = await handshake();
+  let r = await postJson(`${srv.http}/sessions/${sid}/send?token=wrong`, { frames: [] });
+  assert.deepEqual([r.status, r.json.error], [404, 'session_unknown']);
+  r = await postJson(`${srv.http}/sessions/${sid}/send?token=${token}`, '{"frames":[{"t":"zz"}]}');
+  assert.deepEqual([r.status, r.json.error, r.json.close], [400, 'unknown_frame_type', 1002]);
+  r = await postJson(`${srv.http}/sessions/${sid}/send?token=${token}`, '['.repeat(100000));
+  assert.deepEqual([r.status, r.json.error], [400, 'bad_json']);
+  // A gap: applied up to it, and the ack says where to resend from.
+  r = await postJson(`${srv.http}/sessions/${sid}/send?token=${token}`, { frames: [{ t: 'd', seq: 1, text: 'a' }, { t: 'd', seq: 3, text: 'c' }] });
+  assert.deepEqual([r.status, r.json], [200, { ack: 1 }]);
+});
+
+test('SSE: headers, padding, first ack event, frames with id, Last-Event-ID resume', async () => {
+  const { sid, token } = await handshake();
+  await postJson(`${srv.http}/sessions/${sid}/send?token=${token}`, { frames: [{ t: 'd', seq: 1, text: 'hi' }] });
+  const ac = new AbortController();
+  const res = await fetch(`${srv.http}/sessions/${sid}/sse?token=${token}&ack=0`, { signal: ac.signal });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type')!, /^text\/event-stream/);
+  assert.equal(res.headers.get('cache-control'), 'no-cache, no-transform');
+  assert.equal(res.headers.get('x-accel-buffering'), 'no');
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  while (!text.includes('id: 1\n')) text += (await reader.read()).value ?? '';
+  assert.ok(text.startsWith(`:${' '.repeat(2048)}\n\n`));
+  assert.ok(text.includes('data: {"t":"ack","ack":1}\n\n'));
+  assert.ok(text.includes('id: 1\ndata: {"t":"d","seq":1,"text":"hi"}\n\n'));
+  // A ping over POST is answered with a pong on the stream.
+  await postJson(`${srv.http}/sessions/${sid}/send?token=${token}`, { frames: [{ t: 'ping' }] });
+  while (!text.includes('data: {"t":"pong"}')) text += (await reader.read()).value ?? '';
+  ac.abort();
+
+  await postJson(`${srv.http}/sessions/${sid}/send?token=${token}`, { frames: [{ t: 'd', seq: 2, text: 'again' }] });
+  const res2 = await fetch(`${srv.http}/sessions/${sid}/sse?token=${token}&ack=0`, { headers: { 'last-event-id': '1' } });
+  const reader2 = res2.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text2 = '';
+  while (!text2.includes('id: 2\n')) text2 += (await reader2.read()).value ?? '';
+  assert.ok(!text2.includes('id: 1\n'));
+  await reader2.cancel();
+});
+
+test('two nodes sharing a store: send on one, poll on the other, close once', async () => {
+  const store = new MemoryStore();
+  const a = await startServer({}, createBurrow({ store }));
+  const b = await startServer({}, createBurrow({ store }));
+  const { sid, token } = await handshake(a.http);
+  const poll = getJson(`${a.http}/sessions/${sid}/poll?token=${token}&ack=0`);
+  const messageOnB = waitFor<[Session, string]>(b.burrow, 'message');
+  await waitFor(a.burrow, 'transport');
+  const r = await postJson(`${b.http}/sessions/${sid}/send?token=${token}`, { frames: [{ t: 'd', seq: 1, text: 'via b' }] });
+  assert.deepEqual(r.json, { ack: 1 });
+  const [session, data] = await messageOnB;
+  assert.equal(data, 'via b');
+  await session.send('from b');
+  // The held poll on node A learns of B's append through the store's wake-up.
+  assert.deepEqual((await poll).json.frames, [{ t: 'd', seq: 1, text: 'from b' }]);
+  const closes: number[] = [];
+  a.burrow.on('close', (_s, code) => closes.push(code));
+  b.burrow.on('close', (_s, code) => closes.push(code));
+  await postJson(`${a.http}/sessions/${sid}/send?token=${token}`, { ack: 1, frames: [{ t: 'close', seq: 2, code: 4000, reason: 'done' }] });
+  await postJson(`${b.http}/sessions/${sid}/send?token=${token}`, { frames: [{ t: 'close', seq: 2, code: 4000, reason: 'done' }] });
+  // The echo is there to fetch.
+  assert.deepEqual((await getJson(`${b.http}/sessions/${sid}/poll?token=${token}&ack=1`)).json.frames, [{ t: 'close', seq: 2, code: 4000, reason: 'done' }]);
+  assert.deepEqual(closes, [4000]);
+  await a.close();
+  await b.close();
+  await store.close();
+});
+
+test('bundle routes answer 404 JSON when the bundle is not built', async () => {
+  const s = await startServer({ clientBundleDir: '/nonexistent' });
+  const r = await getJson(`${s.http}/client.js`);
+  assert.deepEqual([r.status, r.json.error], [404, 'not_found']);
+  await s.close();
+});

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MemoryStore } from '../src/memory-store.js';
+import type { SessionRecord, WakeEvent } from '../src/store.js';
+
+const limits = { maxBufferedMessages: 3, maxBufferedBytes: 100 };
+
+function record(id = 'AAAAAAAAAAAAAAAAAAAAAA'): SessionRecord {
+  return { id, tokenHash: 'ab', protocol: '', data: undefined, inAck: 0, outSeq: 0, outAck: 0, activity: 0 };
+}
+
+test('append assigns consecutive seqs; read, ack and the buffer bounds', async () => {
+  const s = new MemoryStore();
+  await s.create(record(), 60000);
+  const a = await s.append('AAAAAAAAAAAAAAAAAAAAAA', [{ t: 'd', data: 'a' }, { t: 'd', data: 'b' }], limits);
+  assert.ok(a.ok);
+  assert.deepEqual(a.frames.map((f) => f.frame.seq), [1, 2]);
+  assert.deepEqual((await s.read('AAAAAAAAAAAAAAAAAAAAAA', 0, 10, 1000)).map((f) => f.frame.seq), [1, 2]);
+  assert.deepEqual((await s.read('AAAAAAAAAAAAAAAAAAAAAA', 1, 10, 1000)).map((f) => f.frame.seq), [2]);
+  // Two more would pass maxBufferedMessages: refused whole.
+  assert.deepEqual(await s.append('AAAAAAAAAAAAAAAAAAAAAA', [{ t: 'd', data: 'c' }, { t: 'd', data: 'd' }], limits), { ok: false, reason: 'overflow' });
+  // An ack beyond what was sent trims only what exists, and frames appended later survive it.
+  await s.ack('AAAAAAAAAAAAAAAAAAAAAA', 99);
+  assert.equal((await s.get('AAAAAAAAAAAAAAAAAAAAAA'))!.outAck, 2);
+  const c = await s.append('AAAAAAAAAAAAAAAAAAAAAA', [{ t: 'd', data: 'c' }], limits);
+  assert.ok(c.ok);
+  assert.equal(c.frames[0]!.frame.seq, 3);
+  assert.deepEqual((await s.read('AAAAAAAAAAAAAAAAAAAAAA', 0, 10, 1000)).map((f) => f.frame.seq), [3]);
+  // Bytes bound, and at least one frame per read even past maxBytes.
+  assert.deepEqual(await s.append('AAAAAAAAAAAAAAAAAAAAAA', [{ t: 'd', data: 'x'.repeat(100) }], limits), { ok: false, reason: 'overflow' });
+  assert.equal((await s.read('AAAAAAAAAAAAAAAAAAAAAA', 0, 10, 0)).length, 1);
+  await s.close();
+});
+
+test('acceptInbound: new, dup, gap, unknown', async () => {
+  const s = new MemoryStore();
+  await s.create(record(), 60000);
+  const id = 'AAAAAAAAAAAAAAAAAAAAAA';
+  assert.deepEqual(await s.acceptInbound(id, 1), { status: 'new', ack: 1 });
+  assert.deepEqual(await s.acceptInbound(id, 1), { status: 'dup', ack: 1 });
+  assert.deepEqual(await s.acceptInbound(id, 3), { status: 'gap', ack: 1 });
+  assert.deepEqual(await s.acceptInbound(id, 2), { status: 'new', ack: 2 });
+  assert.equal((await s.acceptInbound('__proto__', 1)).status, 'unknown');
+  await s.close();
+});
+
+test('appendClose is first once and ignores the buffer bounds; data after it is refused', async () => {
+  const s = new MemoryStore();
+  const id = 'AAAAAAAAAAAAAAAAAAAAAA';
+  await s.create(record(), 60000);
+  const a = await s.appendClose(id, 'server', 4000, 'x');
+  assert.ok(a.ok && a.first);
+  assert.equal(a.frame!.frame.seq, 1);
+  const b = await s.appendClose(id, 'client', 4000, 'x');
+  assert.ok(b.ok && !b.first);
+  assert.deepEqual(await s.append(id, [{ t: 'd', data: 'late' }], limits), { ok: false, reason: 'closed' });
+  await s.close();
+});
+
+test('wake-ups are coalesced and delivered after the append returns; expiry reaches one listener', async () => {
+  const s = new MemoryStore();
+  const id = 'AAAAAAAAAAAAAAAAAAAAAA';
+  await s.create(record(), 60000);
+  const events: WakeEvent[] = [];
+  let done!: () => void;
+  const delivered = new Promise<void>((r) => (done = r));
+  s.subscribe(id, (e) => {
+    events.push(e);
+    done();
+  });
+  await s.append(id, [{ t: 'd', data: 'a' }], limits);
+  await s.append(id, [{ t: 'd', data: 'b' }], limits);
+  assert.equal(events.length, 0);
+  await delivered;
+  assert.deepEqual(events, [{ type: 'append', lastSeq: 2 }]);
+
+  const expired: string[] = [];
+  let onExpired!: () => void;
+  const gone = new Promise<void>((r) => (onExpired = r));
+  s.onExpired((r) => {
+    expired.push(`first:${r.id}`);
+    onExpired();
+  });
+  s.onExpired((r) => expired.push(`second:${r.id}`));
+  await s.touch(id, 1, false);
+  // Store timers are unref()'d; keep the loop alive while we wait for the expiry itself.
+  const keepAlive = setInterval(() => {}, 1000);
+  await gone;
+  clearInterval(keepAlive);
+  assert.deepEqual(expired, [`first:${id}`]);
+  assert.equal(await s.get(id), undefined);
+  await s.close();
+});
