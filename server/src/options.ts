@@ -47,7 +47,7 @@ export interface BurrowOptions {
   handleProtocols?: HandleProtocols;
   /** Size and count limits; each one defaults separately. */
   limits?: Partial<BurrowLimits>;
-  /** The client pings after this much silence (ms). Default 20000. */
+  /** The client pings after this much silence, and an idle SSE stream gets a comment (ms). Must stay under 25 s. Default 20000. */
   heartbeat?: number;
   /** Grace past a missed heartbeat before a transport is declared dead (ms). Default 10000. */
   heartbeatTimeout?: number;
@@ -94,8 +94,11 @@ export const DEFAULT_LIMITS: BurrowLimits = {
   maxSessions: 10000,
 };
 
-/** Browsers and proxies give up on a request idle for ~30 s; a poll must answer well before. */
-const MAX_POLL_TIMEOUT = 25000;
+/**
+ * Common idle cutters fire at 30 s and up (nginx 60 s, Heroku 55 s, many corporate proxies 30 s): a
+ * held poll must answer, and an idle stream must carry a heartbeat, before this.
+ */
+export const MAX_IDLE_INTERVAL = 25000;
 
 const firstProtocol: HandleProtocols = (protocols) => {
   for (const p of protocols) return p;
@@ -125,7 +128,9 @@ export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
     maxSessions: positive('limits.maxSessions', l.maxSessions, DEFAULT_LIMITS.maxSessions),
   };
   const pollTimeout = positive('pollTimeout', o.pollTimeout, 20000);
-  if (pollTimeout >= MAX_POLL_TIMEOUT) throw new TypeError(`burrow: pollTimeout must be under ${MAX_POLL_TIMEOUT} ms`);
+  if (pollTimeout >= MAX_IDLE_INTERVAL) throw new TypeError(`burrow: pollTimeout must be under ${MAX_IDLE_INTERVAL} ms`);
+  const heartbeat = positive('heartbeat', o.heartbeat, 20000);
+  if (heartbeat >= MAX_IDLE_INTERVAL) throw new TypeError(`burrow: heartbeat must be under ${MAX_IDLE_INTERVAL} ms`);
   return {
     path,
     store: o.store ?? new MemoryStore(),
@@ -133,7 +138,7 @@ export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
     allowedOrigins: o.allowedOrigins,
     handleProtocols: o.handleProtocols ?? firstProtocol,
     limits,
-    heartbeat: positive('heartbeat', o.heartbeat, 20000),
+    heartbeat,
     heartbeatTimeout: positive('heartbeatTimeout', o.heartbeatTimeout, 10000),
     pollTimeout,
     resumeWindow: positive('resumeWindow', o.resumeWindow, 60000),

@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createBurrow } from '@burrow/server';
+
+describe('options', () => {
+  it('every default limit is set and the idle intervals stay under 25 s (nginx 60 s, Heroku 55 s, proxies 30 s)', async () => {
+    const burrow = createBurrow();
+    const o = burrow.options;
+    assert.deepEqual(
+      { ...o.limits },
+      {
+        maxPayload: 1048576, maxBatchBytes: 8388608, maxBatchFrames: 4096, maxPollBytes: 1048576,
+        maxBufferedMessages: 20000, maxBufferedBytes: 16777216, maxSessions: 10000,
+      },
+    );
+    assert.ok(o.pollTimeout < 25000, `pollTimeout ${o.pollTimeout}`);
+    assert.ok(o.heartbeat < 25000, `heartbeat ${o.heartbeat}`);
+    assert.equal(o.resumeWindow, 60000);
+    await burrow.close();
+  });
+
+  it('refuses a poll hold or heartbeat that an idle cutter would beat', () => {
+    assert.throws(() => createBurrow({ pollTimeout: 25000 }), /pollTimeout must be under 25000/);
+    assert.throws(() => createBurrow({ heartbeat: 30000 }), /heartbeat must be under 25000/);
+  });
+
+  it('refuses nonsense limits with a named error', () => {
+    assert.throws(() => createBurrow({ limits: { maxPayload: -1 } }), /limits.maxPayload must be a positive number/);
+    assert.throws(() => createBurrow({ path: 'burrow' }), /path must start with/);
+  });
+});
