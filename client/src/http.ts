@@ -80,6 +80,8 @@ export function downFromAnswer(a: HttpAnswer): DownReason {
   const err = decodeError(a.text, a.status);
   if (a.status === 503 || err.close === CloseCode.TryAgainLater) return { kind: 'overloaded', retryAfter: a.retryAfter };
   if (a.status === 404) return { kind: 'fatal', code: CloseCode.SessionUnknown, detail: err.error };
+  // 410 state_lost: the server's store lost the session (restarted empty); it cannot be resumed.
+  if (a.status === 410) return { kind: 'fatal', code: CloseCode.StateLost, detail: err.error };
   // 409 poll_replaced: a newer transport took the downstream; never reaches the app.
   if (a.status === 409 || a.status >= 500 || a.status < 400) return { kind: 'failed', detail: `HTTP ${a.status} ${err.error}` };
   // 400 / 403 / 413: a definitive refusal. 1006 when the body names no code (e.g. no_acceptable_protocol).

@@ -68,6 +68,7 @@ export class SseTransport implements Transport {
     // Browsers expose no status; `eventsource` does, and a 404 or 503 is worth telling apart.
     const status = ev?.code;
     if (status === 404) return this.down({ kind: 'fatal', code: CloseCode.SessionUnknown, detail: 'SSE 404' });
+    if (status === 410) return this.down({ kind: 'fatal', code: CloseCode.StateLost, detail: 'SSE 410 state_lost' });
     if (status === 503) return this.down({ kind: 'overloaded', retryAfter: 0 });
     this.down({ kind: 'failed', detail: status ? `SSE HTTP ${status}` : 'SSE error' });
   }

@@ -16,6 +16,7 @@ const FATAL_CODES = new Set<number>([
   CloseCode.TooBig,
   CloseCode.SessionUnknown,
   CloseCode.UnsupportedVersion,
+  CloseCode.StateLost,
 ]);
 
 const noop = (): void => {};
@@ -98,6 +99,11 @@ export class WebSocketTransport implements Transport {
 
   private message(data: unknown): void {
     if (this.done) return;
+    // Anything arriving is a later task than our send: settle bufferedAmount before the app hears it.
+    if (this.unflushed !== 0) {
+      clearTimeout(this.flushTimer);
+      this.flush();
+    }
     let msg: WsMessage;
     if (typeof data === 'string') msg = data;
     else if (data instanceof ArrayBuffer) msg = new Uint8Array(data);
@@ -124,7 +130,8 @@ export class WebSocketTransport implements Transport {
   private closed(code: number): void {
     if (this.done) return;
     if (code === CloseCode.TryAgainLater) return this.down({ kind: 'overloaded', retryAfter: 0 });
-    if (code === CloseCode.SessionUnknown || (this.opened && FATAL_CODES.has(code))) {
+    // 4001 / 4006 answer a resume even before `open`: the session is gone, no transport can help.
+    if (code === CloseCode.SessionUnknown || code === CloseCode.StateLost || (this.opened && FATAL_CODES.has(code))) {
       return this.down({ kind: 'fatal', code, detail: `WebSocket closed with ${code}` });
     }
     // Before `open` anything else is a refused or broken upgrade: the engine falls back at once.

@@ -1,5 +1,7 @@
-// The Burrow chat demo: the classic WebSocket chat (handles and messages) on Burrow, single node,
-// in-memory store. `startChat()` is used by `npm start` and by the e2e tests.
+// The Burrow chat demo: the classic WebSocket chat (handles and messages) on Burrow. Messages go out
+// with `burrow.broadcast()`, which reaches every open session through the store, so the same code
+// works on one node (in-memory store) or several behind a balancer (a shared store such as Redis).
+// `startChat()` is used by `npm start` and by the e2e tests.
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import express from 'express';
@@ -16,19 +18,22 @@ const MAX_TEXT = 2000;
  */
 export async function startChat({ port = 3000, host = '127.0.0.1', burrowOptions = {} } = {}) {
   const burrow = createBurrow({ path: '/burrow', ...burrowOptions });
-  /** Sessions of this node, for the broadcast; one node, so this is everyone. */
-  const members = new Map();
+  const store = burrow.options.store;
 
-  const broadcast = (msg) => {
-    const text = JSON.stringify(msg);
-    for (const s of members.values()) s.send(text).catch(() => {});
-  };
+  /** Open sessions on every node sharing the store. */
+  const online = async () => (await store.members(undefined)).length;
 
-  burrow.on('connection', (session) => {
-    members.set(session.id, session);
-    session.send(JSON.stringify({ type: 'welcome', online: members.size })).catch(() => {});
+  /** To every open session, on whichever node serves it; a failure (store down) only loses this notice. */
+  const broadcast = (msg) => burrow.broadcast(JSON.stringify(msg)).catch(() => {});
+
+  burrow.on('connection', async (session) => {
+    try {
+      await session.send(JSON.stringify({ type: 'welcome', online: await online() }));
+    } catch {
+      // Closed already, or the store is down: nothing to tell.
+    }
   });
-  burrow.on('message', (session, data) => {
+  burrow.on('message', async (session, data) => {
     if (typeof data !== 'string') return;
     let msg;
     try {
@@ -39,17 +44,16 @@ export async function startChat({ port = 3000, host = '127.0.0.1', burrowOptions
     if (msg?.type === 'hello' && typeof msg.name === 'string') {
       const name = msg.name.trim().slice(0, MAX_NAME) || 'anonymous';
       session.data = { ...session.data, name };
-      broadcast({ type: 'joined', name, online: members.size });
+      broadcast({ type: 'joined', name, online: await online().catch(() => undefined) });
     } else if (msg?.type === 'say' && typeof msg.text === 'string') {
       const text = msg.text.slice(0, MAX_TEXT);
       const name = session.data?.name ?? 'anonymous';
       broadcast({ type: 'say', name, text, at: Date.now() });
     }
   });
-  burrow.on('close', (session) => {
-    if (!members.delete(session.id)) return;
+  burrow.on('close', async (session) => {
     const name = session.data?.name;
-    if (name) broadcast({ type: 'left', name, online: members.size });
+    if (name) broadcast({ type: 'left', name, online: await online().catch(() => undefined) });
   });
 
   const app = express();

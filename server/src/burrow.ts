@@ -8,16 +8,39 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, SESSION_ID_RE } from '@burrow/shared';
 import { isBundleRoute, serveBundle } from './bundle.js';
-import { Errors } from './errors.js';
+import { Errors, isStoreFailure, STORE_RETRY_AFTER } from './errors.js';
 import { handleHandshake } from './handshake.js';
-import { hasBody, rejectSocket, sendError } from './http.js';
+import { hasBody, rejectSocket, sendError, sendJson } from './http.js';
 import { type BurrowOptions, resolveOptions, type ResolvedOptions } from './options.js';
 import { handlePoll } from './polling.js';
 import { handleSend } from './send.js';
-import type { Session, TransportName } from './session.js';
+import { checkRoom, type SendData } from './outbound.js';
+import { handled, type Session, type TransportName } from './session.js';
 import { SessionRegistry } from './sessions.js';
 import { handleSse } from './sse.js';
+import type { StoreStatus } from './store.js';
 import { WebSocketTransport } from './websocket.js';
+
+/** What `burrow.health()` and `GET {path}/health` report. */
+export interface BurrowHealth {
+  /** The node can serve sessions: its store is reachable and it is not shutting down. */
+  readonly ok: boolean;
+  readonly store: StoreStatus;
+  /** Live sessions on this node. */
+  readonly sessions: number;
+}
+
+/** Fan-out to a room (see {@link Burrow.to}). */
+export interface RoomTarget {
+  readonly room: string;
+  /**
+   * Appends `data` to the outbound log of every member of the room, on whatever node serves each, so
+   * each gets it exactly once, in order with its other messages. Resolves with how many sessions it was
+   * queued for. A member whose outbound buffer is full is closed with 4003 (the others still get it).
+   * Rejects with a {@link BurrowError}: `payload_too_large`, `store_unavailable`.
+   */
+  send(data: SendData): Promise<{ delivered: number }>;
+}
 
 /** Events of a {@link Burrow}. */
 export interface BurrowEvents {
@@ -66,6 +89,27 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   }
 
   /**
+   * The members of `room` (across nodes). Throws a TypeError for an invalid room name (not a
+   * non-empty string of at most 256 characters).
+   */
+  to(room: string): RoomTarget {
+    checkRoom(room);
+    const reg = this.#registry;
+    return { room, send: (data) => handled(reg.fanout(room, data)) };
+  }
+
+  /** Like `to(room).send(data)` for every open session, on every node. */
+  broadcast(data: SendData): Promise<{ delivered: number }> {
+    return handled(this.#registry.fanout(undefined, data));
+  }
+
+  /** This node's health; also served (no token needed) as `GET {path}/health`: 200 when ok, else 503. */
+  health(): BurrowHealth {
+    const store = this.#registry.storeStatus;
+    return { ok: store !== 'down' && this.#closing === undefined, store, sessions: this.#registry.size };
+  }
+
+  /**
    * The framework-free `node:http` handler. Returns false (and calls `next`) for paths outside the
    * mount path; answers everything under it.
    */
@@ -83,8 +127,10 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       .then(() => this.#route(req, res, rest, new URLSearchParams(query)))
       .catch((err: unknown) => {
         this.#error(err);
-        if (!res.headersSent) sendError(res, Errors.internal());
-        else res.destroy();
+        // A store call that failed mid-request: the client retries later; the session is intact.
+        if (res.headersSent) res.destroy();
+        else if (isStoreFailure(err)) sendError(res, Errors.storeUnavailable(), { 'Retry-After': STORE_RETRY_AFTER });
+        else sendError(res, Errors.internal());
       });
     return true;
   }
@@ -169,14 +215,21 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if ((method === 'GET' || method === 'HEAD') && hasBody(req)) {
       return sendError(res, Errors.badRequest('a GET has no body'), { Connection: 'close' });
     }
+    if (rest === '/health') {
+      if (method !== 'GET' && method !== 'HEAD') return sendError(res, Errors.badMethod(), { Allow: 'GET, HEAD' });
+      const h = this.health();
+      return sendJson(res, h.ok ? 200 : 503, JSON.stringify(h));
+    }
     const route = this.#match(rest);
     if (!route) return sendError(res, Errors.notFound());
     if (!route.methods.includes(method)) return sendError(res, Errors.badMethod(), { Allow: route.methods.join(', ') });
     if (this.#closing) return sendError(res, Errors.goingAway());
+    // Every route but the bundle needs the store; fail fast rather than wait on a dead one.
+    if (route.store && this.#registry.storeDown) return sendError(res, Errors.storeUnavailable(), { 'Retry-After': STORE_RETRY_AFTER });
     return route.run(req, res, rest, query);
   }
 
-  #match(rest: string): { methods: readonly string[]; run: Route } | undefined {
+  #match(rest: string): { methods: readonly string[]; run: Route; store?: boolean } | undefined {
     const reg = this.#registry;
     if (rest === '/ws') {
       return {
@@ -184,7 +237,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
         run: (_req, res) => sendError(res, { ...Errors.badRequest('WebSocket upgrade required'), status: 426 }, { Upgrade: 'websocket' }),
       };
     }
-    if (rest === '/sessions') return { methods: ['POST'], run: (req, res) => handleHandshake(reg, req, res) };
+    if (rest === '/sessions') return { methods: ['POST'], store: true, run: (req, res) => handleHandshake(reg, req, res) };
     if (isBundleRoute(rest)) {
       return { methods: ['GET', 'HEAD'], run: (req, res) => serveBundle(this.options.clientBundleDir, rest, req, res) };
     }
@@ -195,8 +248,14 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (!handler) return undefined;
     return {
       methods: parts[3] === 'send' ? ['POST'] : ['GET'],
+      store: true,
       // Checked before any store lookup: `__proto__`, `../x` or 10 KB of junk never reach it.
-      run: (req, res, _rest, query) => (SESSION_ID_RE.test(sid) ? handler(reg, req, res, sid, query) : sendError(res, Errors.sessionUnknown())),
+      run: (req, res, _rest, query) => {
+        if (!SESSION_ID_RE.test(sid)) return sendError(res, Errors.sessionUnknown());
+        // Held here when the store lost its state: say so (410, close 4006) rather than 404.
+        if (reg.isLost(sid)) return sendError(res, Errors.stateLost());
+        return handler(reg, req, res, sid, query);
+      },
     };
   }
 

@@ -13,6 +13,7 @@ import type {
   OutboundFrame,
   SessionRecord,
   Store,
+  StoreStatus,
   WakeEvent,
 } from './store.js';
 import { payloadSize } from '@burrow/shared';
@@ -30,6 +31,8 @@ interface Entry {
   listeners: Set<(event: WakeEvent) => void>;
   /** Events waiting for delivery; delivered on the next turn of the event loop, in order. */
   pending: WakeEvent[] | undefined;
+  /** Rooms this session is in (created on first join). */
+  rooms: Set<string> | undefined;
 }
 
 /** Compact the log array once this many trimmed slots pile up at its head. */
@@ -39,6 +42,8 @@ const COMPACT_AT = 1024;
 export class MemoryStore implements Store {
   readonly #sessions = new Map<string, Entry>();
   readonly #expiredListeners: ((record: SessionRecord) => void)[] = [];
+  /** room -> session ids; a room with no members is removed. */
+  readonly #rooms = new Map<string, Set<string>>();
 
   async create(record: SessionRecord, ttlMs: number): Promise<void> {
     if (this.#sessions.has(record.id)) throw new Error('session id collision');
@@ -51,6 +56,7 @@ export class MemoryStore implements Store {
       timer: this.#expireTimer(record.id, ttlMs),
       listeners: new Set(),
       pending: undefined,
+      rooms: undefined,
     };
     this.#sessions.set(record.id, entry);
   }
@@ -78,6 +84,7 @@ export class MemoryStore implements Store {
     if (!e) return;
     clearTimeout(e.timer);
     this.#sessions.delete(sid);
+    this.#dropMemberships(sid, e);
   }
 
   async setData(sid: string, data: unknown): Promise<boolean> {
@@ -90,6 +97,10 @@ export class MemoryStore implements Store {
   async append(sid: string, frames: readonly NewFrame[], limits: AppendLimits): Promise<AppendResult> {
     const e = this.#sessions.get(sid);
     if (!e) return { ok: false, reason: 'unknown' };
+    return this.#append(e, frames, limits);
+  }
+
+  #append(e: Entry, frames: readonly NewFrame[], limits: AppendLimits): AppendResult {
     if (e.record.closed) return { ok: false, reason: 'closed' };
     let bytes = 0;
     for (const f of frames) bytes += f.size ?? payloadSize(f.data);
@@ -190,9 +201,79 @@ export class MemoryStore implements Store {
     };
   }
 
+  // ---- rooms ----
+
+  async join(sid: string, room: string): Promise<boolean> {
+    const e = this.#sessions.get(sid);
+    if (!e) return false;
+    (e.rooms ??= new Set()).add(room);
+    let set = this.#rooms.get(room);
+    if (!set) this.#rooms.set(room, (set = new Set()));
+    set.add(sid);
+    return true;
+  }
+
+  async leave(sid: string, room: string): Promise<void> {
+    this.#sessions.get(sid)?.rooms?.delete(room);
+    const set = this.#rooms.get(room);
+    if (!set) return;
+    set.delete(sid);
+    if (set.size === 0) this.#rooms.delete(room);
+  }
+
+  async rooms(sid: string): Promise<readonly string[]> {
+    const r = this.#sessions.get(sid)?.rooms;
+    return r ? [...r] : [];
+  }
+
+  async members(room: string | undefined): Promise<readonly string[]> {
+    const out: string[] = [];
+    if (room === undefined) {
+      for (const [sid, e] of this.#sessions) if (!e.record.closed) out.push(sid);
+      return out;
+    }
+    const set = this.#rooms.get(room);
+    if (!set) return out;
+    for (const sid of set) if (this.#sessions.get(sid)?.record.closed === undefined) out.push(sid);
+    return out;
+  }
+
+  async appendEach(sids: readonly string[], frame: NewFrame, limits: AppendLimits): Promise<ReadonlyMap<string, AppendResult>> {
+    const out = new Map<string, AppendResult>();
+    const one = [frame];
+    for (const sid of sids) {
+      if (out.has(sid)) continue;
+      const e = this.#sessions.get(sid);
+      out.set(sid, e ? this.#append(e, one, limits) : { ok: false, reason: 'unknown' });
+    }
+    return out;
+  }
+
+  // ---- health: an in-process store is always up ----
+
+  status(): StoreStatus {
+    return 'up';
+  }
+
+  onStatus(_listener: (status: StoreStatus) => void): () => void {
+    return () => {};
+  }
+
   async close(): Promise<void> {
     for (const e of this.#sessions.values()) clearTimeout(e.timer);
     this.#sessions.clear();
+    this.#rooms.clear();
+  }
+
+  #dropMemberships(sid: string, e: Entry): void {
+    if (!e.rooms) return;
+    for (const room of e.rooms) {
+      const set = this.#rooms.get(room);
+      if (!set) continue;
+      set.delete(sid);
+      if (set.size === 0) this.#rooms.delete(room);
+    }
+    e.rooms = undefined;
   }
 
   /** Number of records held (for tests and metrics). */
@@ -210,6 +291,7 @@ export class MemoryStore implements Store {
     const e = this.#sessions.get(sid);
     if (!e) return;
     this.#sessions.delete(sid);
+    this.#dropMemberships(sid, e);
     // Exactly one listener hears of each expiry, as a networked store's claim would ensure.
     const listener = this.#expiredListeners[0];
     listener?.({ ...e.record });

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CloseCode, encodeJsonFrame, encodePollResponse, type AckFrame, type PongFrame } from '@burrow/shared';
 import { jsonOf } from './encoding.js';
-import { Errors } from './errors.js';
+import { Errors, STORE_RETRY_AFTER } from './errors.js';
 import { parseAck, sendError, sendJson } from './http.js';
 import type { Downstream, SessionCore } from './session.js';
 import type { SessionRegistry } from './sessions.js';
@@ -44,6 +44,8 @@ class PollDownstream implements Downstream {
     if (code === CloseCode.TransportReplaced) this.#error(Errors.pollReplaced());
     else if (code === CloseCode.GoingAway) this.#error(Errors.goingAway());
     else if (code === CloseCode.SessionUnknown) this.#error(Errors.sessionUnknown());
+    else if (code === CloseCode.StateLost) this.#error(Errors.stateLost());
+    else if (code === CloseCode.TryAgainLater) this.#error(Errors.storeUnavailable(), { 'Retry-After': STORE_RETRY_AFTER });
     else this.#answer(200, encodePollResponse([]));
   }
 
@@ -51,8 +53,8 @@ class PollDownstream implements Downstream {
     if (this.#finish()) sendJson(this.#res, status, body);
   }
 
-  #error(err: Parameters<typeof sendError>[1]): void {
-    if (this.#finish()) sendError(this.#res, err);
+  #error(err: Parameters<typeof sendError>[1], headers?: Record<string, string>): void {
+    if (this.#finish()) sendError(this.#res, err, headers);
   }
 
   /** Detaches once; true the first time, when the response is still ours to write. */

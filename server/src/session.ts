@@ -5,15 +5,15 @@
  * the store, so any node can pick a session up where another left it.
  */
 import { CloseCode, type AckFrame, type Frame, type PongFrame, type ProtocolError, type SequencedFrame } from '@burrow/shared';
-import { BurrowError, protocolError } from './errors.js';
+import { BurrowError, protocolError, storeUnavailable } from './errors.js';
 import type { ResolvedOptions } from './options.js';
+import { checkRoom, preparePayload, type SendData } from './outbound.js';
 import type { OutboundFrame, SessionRecord, Store, WakeEvent } from './store.js';
 
 /** How bytes move right now. */
 export type TransportName = 'websocket' | 'sse' | 'polling';
 
-/** What `session.send()` accepts. */
-export type SendData = string | Uint8Array | ArrayBuffer | ArrayBufferView;
+export type { SendData } from './outbound.js';
 
 /** A transport's downstream half, as the session core drives it. */
 export interface Downstream {
@@ -35,6 +35,8 @@ export interface SessionHost {
   readonly store: Store;
   /** Unique per Burrow instance; prefixes downstream owner ids. */
   readonly nodeId: string;
+  /** The store reports itself `down`: calls would fail, so fail fast without making them. */
+  readonly storeDown: boolean;
   emitMessage(session: Session, data: string | Buffer): void;
   emitClose(session: Session, code: number, reason: string): void;
   emitTransport(session: Session, name: TransportName): void;
@@ -150,7 +152,11 @@ export class SessionCore {
       this.host.emitTransport(this.handle, d.transport);
     }
     const store = this.host.store;
-    await Promise.all([store.ack(this.id, clientAck), store.publish(this.id, { type: 'attach', owner: this.#owner })]);
+    try {
+      await Promise.all([store.ack(this.id, clientAck), store.publish(this.id, { type: 'attach', owner: this.#owner })]);
+    } catch (err) {
+      return this.transportFailed(d, err);
+    }
     if (this.#downstream !== d) return;
     if (this.#pendingPong) {
       this.#pendingPong = false;
@@ -182,6 +188,20 @@ export class SessionCore {
     } else d.control({ t: 'pong' });
   }
 
+  /**
+   * A store call failed while serving `d`: the transport ends with 1013 (the client resumes later,
+   * with backoff) and the session lives on. Never throws.
+   */
+  transportFailed(d: Downstream | undefined, err: unknown): void {
+    this.host.emitError(err);
+    if (d && this.#downstream === d) d.end(CloseCode.TryAgainLater, 'store unavailable');
+  }
+
+  /** Frames appended by this node outside `send()` (a room fan-out): written at once when next in line. */
+  deliverAppended(frames: readonly OutboundFrame[]): void {
+    this.#deliver(frames);
+  }
+
   /** Frames this node just appended: written straight to the downstream when they are next in line. */
   #deliver(frames: readonly OutboundFrame[]): void {
     const d = this.#downstream;
@@ -206,10 +226,11 @@ export class SessionCore {
       return;
     }
     this.#pumping = true;
+    let d: Downstream | undefined;
     try {
       do {
         this.#pumpAgain = false;
-        const d = this.#downstream;
+        d = this.#downstream;
         if (!d) break;
         const after = this.#sentSeq;
         const frames = await this.host.store.read(this.id, after, d.batchFrames, d.batchBytes);
@@ -223,7 +244,7 @@ export class SessionCore {
         if (frames.length >= d.batchFrames) this.#pumpAgain = true;
       } while (this.#pumpAgain);
     } catch (err) {
-      this.host.emitError(err);
+      this.transportFailed(d, err);
     } finally {
       this.#pumping = false;
     }
@@ -274,7 +295,7 @@ export class SessionCore {
         d.end(CloseCode.Abnormal, 'heartbeat timeout');
       }
     } catch (err) {
-      this.host.emitError(err);
+      this.transportFailed(d, err);
     }
   }
 
@@ -305,25 +326,8 @@ export class SessionCore {
 
   async send(input: SendData): Promise<void> {
     if (this.closed) throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
-    const max = this.host.options.limits.maxPayload;
-    let data: string | Uint8Array;
-    let size: number;
-    let header: Uint8Array | undefined;
-    if (typeof input === 'string') {
-      data = input;
-      size = Buffer.byteLength(input);
-    } else {
-      const src = toBytes(input);
-      size = src.byteLength;
-      if (size <= max) {
-        // One copy, into a buffer that already has room for the WebSocket seq header: the stored
-        // payload is immune to later mutation by the caller and the WebSocket encoding is free.
-        header = new Uint8Array(8 + size);
-        header.set(src, 8);
-        data = header.subarray(8);
-      } else data = src;
-    }
-    if (size > max) throw new BurrowError('payload_too_large', `payload exceeds ${max} bytes`, CloseCode.TooBig);
+    const { data, size, header } = preparePayload(input, this.host.options.limits.maxPayload);
+    if (this.host.storeDown) throw storeUnavailable();
     const r = await this.host.store.append(this.id, [{ t: 'd', data, size }], this.host.options.limits);
     if (!r.ok) {
       if (r.reason === 'overflow') {
@@ -377,10 +381,38 @@ export class SessionCore {
   /** A violated limit or a protocol error: the session ends with `code` and the transport with it. */
   async fail(code: number, reason: string): Promise<void> {
     const d = this.#downstream;
-    await this.closeBy('server', code, reason);
-    this.#closeDone = true;
-    await this.host.store.touch(this.id, this.host.options.closeLinger, false);
+    try {
+      await this.closeBy('server', code, reason);
+      this.#closeDone = true;
+      await this.host.store.touch(this.id, this.host.options.closeLinger, false);
+    } catch (err) {
+      // The store cannot record the close: drop the transport (1013); the session is unchanged.
+      return this.transportFailed(d, err);
+    }
     if (d) d.end(code, reason);
+  }
+
+  // ---- rooms -----------------------------------------------------------------------------------------
+
+  async join(room: string): Promise<void> {
+    checkRoom(room);
+    if (this.closed) throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
+    if (this.host.storeDown) throw storeUnavailable();
+    if (!(await this.host.store.join(this.id, room))) {
+      this.closed = true;
+      throw new BurrowError('session_unknown', 'session expired', CloseCode.SessionUnknown);
+    }
+  }
+
+  async leave(room: string): Promise<void> {
+    checkRoom(room);
+    if (this.host.storeDown) throw storeUnavailable();
+    await this.host.store.leave(this.id, room);
+  }
+
+  async rooms(): Promise<readonly string[]> {
+    if (this.host.storeDown) throw storeUnavailable();
+    return this.host.store.rooms(this.id);
   }
 
   // ---- inbound ---------------------------------------------------------------------------------------
@@ -463,15 +495,9 @@ function unknownSession(): ProtocolError {
   return protocolError('session_unknown', 'unknown or expired session', 404, CloseCode.SessionUnknown);
 }
 
-function toBytes(input: Uint8Array | ArrayBuffer | ArrayBufferView): Uint8Array {
-  if (input instanceof Uint8Array) return input;
-  if (ArrayBuffer.isView(input)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-  return new Uint8Array(input);
-}
-
 /** Returns `p` with a no-op rejection handler attached: an unawaited failure never crashes the process,
  * and a caller who awaits it still sees the rejection. */
-function handled<T>(p: Promise<T>): Promise<T> {
+export function handled<T>(p: Promise<T>): Promise<T> {
   p.catch(() => {});
   return p;
 }
@@ -521,11 +547,32 @@ export class Session {
   /**
    * Queues a message. Resolves once it is in the session's outbound log (delivery follows, exactly
    * once, on whatever transport the client has). Rejects with a {@link BurrowError}:
-   * `payload_too_large`, `buffer_overflow` (the session is then closed with 4003), `session_closed`.
+   * `payload_too_large`, `buffer_overflow` (the session is then closed with 4003), `session_closed`,
+   * `store_unavailable` (the store is down: nothing was queued; the session is intact).
    * An unawaited rejection is handled and never crashes the process.
    */
   send(data: SendData): Promise<void> {
     return handled(this.#core.send(data));
+  }
+
+  /**
+   * Adds the session to `room` (across nodes: membership lives in the store and dies with the
+   * session), so `burrow.to(room).send()` on any node reaches it. Rejects with a TypeError for a bad
+   * room name (empty, not a string, over 256 characters) and a {@link BurrowError}: `session_closed`,
+   * `session_unknown`, `store_unavailable`.
+   */
+  join(room: string): Promise<void> {
+    return handled(this.#core.join(room));
+  }
+
+  /** Removes the session from `room` (a no-op when it is not in it). */
+  leave(room: string): Promise<void> {
+    return handled(this.#core.leave(room));
+  }
+
+  /** The rooms the session is in. */
+  rooms(): Promise<readonly string[]> {
+    return handled(this.#core.rooms());
   }
 
   /**

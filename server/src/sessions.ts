@@ -3,11 +3,18 @@
  * session cores. Transports talk to this, never to the store.
  */
 import { randomBytes } from 'node:crypto';
-import { PROTOCOL_VERSION, SESSION_ID_RE, type OpenFrame } from '@burrow/shared';
+import { CloseCode, PROTOCOL_VERSION, SESSION_ID_RE, type OpenFrame } from '@burrow/shared';
+import { storeUnavailable } from './errors.js';
+import { GuardedStore } from './guarded-store.js';
 import { hashToken, newSessionId, newToken, tokenMatches } from './ids.js';
+import { MemoryStore } from './memory-store.js';
 import type { ResolvedOptions } from './options.js';
+import { preparePayload, type SendData } from './outbound.js';
 import { type Session, SessionCore, type SessionHost, type TransportName } from './session.js';
-import type { SessionRecord, Store } from './store.js';
+import type { SessionRecord, Store, StoreStatus } from './store.js';
+
+/** Reason of the close emitted for sessions whose state the store lost. */
+const STATE_LOST_REASON = 'session state lost';
 
 /** Where the registry reports to (the Burrow's events). */
 export interface RegistryEvents {
@@ -25,12 +32,43 @@ export class SessionRegistry implements SessionHost {
   readonly #live = new Map<string, SessionCore>();
   readonly #events: RegistryEvents;
   readonly #stopExpiry: () => void;
+  readonly #stopStatus: () => void;
+  /** The store as configured (its status is read from here). */
+  readonly #raw: Store;
+  /**
+   * Sessions this node held when the store lost its state: sid -> time their tombstone expires.
+   * Insertion order is expiry order; bounded by `maxSessions`.
+   */
+  readonly #tombstones = new Map<string, number>();
 
   constructor(options: ResolvedOptions, events: RegistryEvents) {
     this.options = options;
-    this.store = options.store;
+    this.#raw = options.store;
+    // A networked store's failures become `store_unavailable` (503 / 1013); MemoryStore cannot fail.
+    this.store = options.store instanceof MemoryStore ? options.store : new GuardedStore(options.store);
     this.#events = events;
     this.#stopExpiry = this.store.onExpired((record) => this.#expired(record));
+    this.#stopStatus = this.#raw.onStatus((status) => {
+      if (status === 'lost') this.#lost();
+    });
+  }
+
+  /** The store's health as this node sees it. */
+  get storeStatus(): StoreStatus {
+    return this.#raw.status();
+  }
+
+  get storeDown(): boolean {
+    return this.#raw.status() === 'down';
+  }
+
+  /** Was `sid` held here when the store lost its state (within the resume window)? */
+  isLost(sid: string): boolean {
+    const until = this.#tombstones.get(sid);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.#tombstones.delete(sid);
+    return false;
   }
 
   /** Sessions live on this node. */
@@ -110,6 +148,7 @@ export class SessionRegistry implements SessionHost {
   /** Ends every transport on this node with `code`; the sessions live on in the store. */
   closeAll(code: number, reason: string): void {
     this.#stopExpiry();
+    this.#stopStatus();
     for (const core of [...this.#live.values()]) core.dispose(code, reason);
   }
 
@@ -127,6 +166,78 @@ export class SessionRegistry implements SessionHost {
 
   emitError(err: unknown): void {
     this.#events.error(err);
+  }
+
+  // ---- rooms -----------------------------------------------------------------------------------------
+
+  /**
+   * One message to every member of `room` (every open session when undefined), on whatever node
+   * serves each: one append per session through its own seq'd log. A member whose buffer is full is
+   * closed with 4003; the others still get the message.
+   */
+  async fanout(room: string | undefined, input: SendData): Promise<{ delivered: number }> {
+    const { data, size } = preparePayload(input, this.options.limits.maxPayload);
+    if (this.storeDown) throw storeUnavailable();
+    const sids = await this.store.members(room);
+    if (sids.length === 0) return { delivered: 0 };
+    const results = await this.store.appendEach(sids, { t: 'd', data, size }, this.options.limits);
+    let delivered = 0;
+    for (const [sid, r] of results) {
+      if (r.ok) {
+        delivered++;
+        // Held here: written at once; elsewhere the store's wake-up reaches the holder.
+        this.#live.get(sid)?.deliverAppended(r.frames);
+      } else if (r.reason === 'overflow') {
+        this.#overflowed(sid).catch((err: unknown) => this.emitError(err));
+      }
+    }
+    return { delivered };
+  }
+
+  /** A fan-out found `sid`'s buffer full: the session ends with 4003, from whichever node this is. */
+  async #overflowed(sid: string): Promise<void> {
+    let core = this.#live.get(sid);
+    let transient = false;
+    if (!core) {
+      const record = await this.store.get(sid);
+      if (!record || record.closed) return;
+      core = new SessionCore(this, record);
+      transient = true;
+    }
+    try {
+      await core.closeBy('server', CloseCode.BufferOverflow, 'outbound buffer full');
+    } finally {
+      // A core made only to record the close: the node holding the transport delivers the frame.
+      if (transient) core.dispose();
+    }
+  }
+
+  // ---- store health ------------------------------------------------------------------------------------
+
+  /**
+   * The store restarted empty: no session this node holds can resume without a gap. Each ends with
+   * 4006 (`close` emitted once here), its transport too, and later requests for it answer 410.
+   */
+  #lost(): void {
+    const until = Date.now() + this.options.resumeWindow;
+    for (const core of [...this.#live.values()]) {
+      this.#tombstone(core.id, until);
+      const wasClosed = core.closed;
+      core.closed = true;
+      core.dispose(CloseCode.StateLost, STATE_LOST_REASON);
+      if (!wasClosed) this.emitClose(core.handle, CloseCode.StateLost, STATE_LOST_REASON);
+    }
+  }
+
+  #tombstone(sid: string, until: number): void {
+    const now = Date.now();
+    const max = this.options.limits.maxSessions;
+    this.#tombstones.delete(sid);
+    for (const [old, t] of this.#tombstones) {
+      if (t > now && this.#tombstones.size < max) break;
+      this.#tombstones.delete(old);
+    }
+    this.#tombstones.set(sid, until);
   }
 
   #expired(record: SessionRecord): void {

@@ -80,6 +80,15 @@ export type WakeEvent =
   | { readonly type: 'attach'; readonly owner: string }
   | { readonly type: 'pong' };
 
+/**
+ * Health of a networked store as the nodes see it:
+ * - `up`: commands go through;
+ * - `down`: unreachable — calls fail fast (no offline queue) and the node reports itself unhealthy;
+ * - `lost`: reachable again but its data set is not the one sessions were written to (restarted
+ *   empty): every session this node serves must close with 4006 rather than resume with a gap.
+ */
+export type StoreStatus = 'up' | 'down' | 'lost';
+
 /** Storage of sessions. `MemoryStore` is the default; a networked store makes nodes share sessions. */
 export interface Store {
   /** Creates a record that expires after `ttlMs` unless touched. */
@@ -122,6 +131,29 @@ export interface Store {
    * listener across all nodes (a networked store claims it), so `close` is emitted once.
    */
   onExpired(listener: (record: SessionRecord) => void): () => void;
+  // ---- rooms: fan-out that reaches every member on every node, exactly once ----
+
+  /** Adds the session to `room`; false when the session is unknown. Memberships die with the session. */
+  join(sid: string, room: string): Promise<boolean>;
+  leave(sid: string, room: string): Promise<void>;
+  /** Rooms the session is in. */
+  rooms(sid: string): Promise<readonly string[]>;
+  /** Session ids in `room`, or of every open session when `room` is undefined. */
+  members(room: string | undefined): Promise<readonly string[]>;
+  /**
+   * Appends one frame to each session's log, each append atomic and bounded like `append` (and each
+   * publishing its wake event), all in one round trip where the store is networked (a pipeline of
+   * single-session scripts, so it also works when sessions live on different Redis Cluster slots).
+   */
+  appendEach(sids: readonly string[], frame: NewFrame, limits: AppendLimits): Promise<ReadonlyMap<string, AppendResult>>;
+
+  // ---- health ----
+
+  /** Current status; an in-process store is always `up`. */
+  status(): StoreStatus;
+  /** Called on every status change. */
+  onStatus(listener: (status: StoreStatus) => void): () => void;
+
   /** Releases timers and connections. */
   close?(): Promise<void>;
 }

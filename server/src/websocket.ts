@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, decodeWsMessage, encodeJsonFrame, type AckFrame, type PongFrame } from '@burrow/shared';
 import { wsMessageOf } from './encoding.js';
-import { Errors } from './errors.js';
+import { Errors, isStoreFailure } from './errors.js';
 import { parseAck, rejectSocket } from './http.js';
 import type { Downstream, SessionCore } from './session.js';
 import type { SessionRegistry } from './sessions.js';
@@ -98,6 +98,25 @@ export class WebSocketTransport {
     const reg = this.#registry;
     const offered = offeredProtocols(req);
     const sid = query.get('sid');
+    if (sid !== null && reg.isLost(sid)) return this.#acceptAndClose(req, socket, head, CloseCode.StateLost, 'state_lost: session state lost');
+    // The store is unreachable: the client retries later (1013), the session, if any, is intact.
+    if (reg.storeDown) return this.#storeUnavailable(req, socket, head);
+    try {
+      await this.#upgrade(req, socket, head, query, offered, sid);
+    } catch (err) {
+      if (!isStoreFailure(err)) throw err;
+      reg.emitError(err);
+      this.#storeUnavailable(req, socket, head);
+    }
+  }
+
+  #storeUnavailable(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (socket.destroyed) return;
+    this.#acceptAndClose(req, socket, head, CloseCode.TryAgainLater, 'store_unavailable: retry later');
+  }
+
+  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams, offered: Set<string>, sid: string | null): Promise<void> {
+    const reg = this.#registry;
 
     if (sid === null) {
       let pick: string | false = false;
@@ -147,11 +166,15 @@ export class WebSocketTransport {
     ws.send(encodeJsonFrame(reg.openFrame(core, token, resumed, core.inAck)));
     void core.attach(d, clientAck, outSeq).catch((err: unknown) => reg.emitError(err));
 
+    /** A store call failed: this socket is done (1013) and nothing more it sent is applied. */
+    let broken = false;
     const fail = (code: number, reason: string): void => {
+      if (broken) return;
       void core.fail(code, reason).catch((err: unknown) => reg.emitError(err));
     };
 
     ws.on('message', (raw: Buffer, isBinary: boolean) => {
+      if (broken) return;
       core.seen();
       const msg = isBinary ? raw : raw.toString('utf8');
       const r = decodeWsMessage(msg, { from: 'client', maxPayload });
@@ -165,6 +188,14 @@ export class WebSocketTransport {
           if (out.error) fail(out.error.close, `${out.error.code}: ${out.error.message}`);
         },
         (err: unknown) => {
+          if (isStoreFailure(err)) {
+            if (broken) return;
+            broken = true;
+            // The session lives on: the client resumes (with backoff) and resends from our ack.
+            core.transportFailed(d, err);
+            if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) closeSocket(ws, CloseCode.TryAgainLater, 'store unavailable');
+            return;
+          }
           reg.emitError(err);
           fail(CloseCode.Internal, 'internal error');
         },

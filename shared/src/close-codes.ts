@@ -35,6 +35,8 @@ export const CloseCode = {
   TransportReplaced: 4004,
   /** The client speaks a protocol version the server does not. */
   UnsupportedVersion: 4005,
+  /** The store lost the session's state (e.g. Redis restarted empty): it cannot resume without a gap. */
+  StateLost: 4006,
 } as const;
 
 export type CloseCodeName = keyof typeof CloseCode;

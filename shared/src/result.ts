@@ -12,28 +12,33 @@ export interface ProtocolError {
   readonly status: number;
 }
 
-/** Every error code the protocol defines. Documented in the README. */
-export type ErrorCode =
-  | 'bad_json'
-  | 'bad_frame'
-  | 'unknown_frame_type'
-  | 'bad_seq'
-  | 'payload_too_large'
-  | 'body_too_large'
-  | 'bad_content_type'
-  | 'bad_request'
-  | 'bad_method'
-  | 'not_found'
-  | 'session_unknown'
-  | 'poll_replaced'
-  | 'buffer_overflow'
-  | 'no_acceptable_protocol'
-  | 'unsupported_version'
-  | 'origin_forbidden'
-  | 'unauthorized'
-  | 'overloaded'
-  | 'timeout'
-  | 'internal';
+/** Every error code the protocol defines, as carried in `{"error": …}` bodies. Documented in docs/PROTOCOL.md. */
+export const ERROR_CODES = [
+  'bad_json',
+  'bad_frame',
+  'unknown_frame_type',
+  'bad_seq',
+  'payload_too_large',
+  'body_too_large',
+  'bad_content_type',
+  'bad_request',
+  'bad_method',
+  'not_found',
+  'session_unknown',
+  'poll_replaced',
+  'buffer_overflow',
+  'no_acceptable_protocol',
+  'unsupported_version',
+  'origin_forbidden',
+  'unauthorized',
+  'overloaded',
+  'store_unavailable',
+  'state_lost',
+  'timeout',
+  'internal',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export function ok<T>(value: T): Result<T> {
   return { ok: true, value };
