@@ -1,0 +1,292 @@
+/**
+ * The rig suite: one `rigSuite(name)` per restrictive network (e2e/tests/rigs-<name>.test.ts). In each
+ * rig, in real Chromium:
+ *   - the drop-in page (the chat page with its one `new WebSocket` line swapped) with the default
+ *     client ends on the transport the rig allows, exchanges 500 messages each way (checked on the page
+ *     and in the server app, nothing lost or repeated) across the rig's cut, and never sees close/error;
+ *   - the same with each transport the rig lets through forced (`transports: [t]`) on the test page;
+ *   - where WebSocket fails, a second page load opens on the remembered transport with no WebSocket
+ *     attempt (Playwright's `websocket` event and the proxy's access log);
+ *   - a check that the rig really misbehaves as claimed.
+ */
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { haveChromium, launchChromium } from '../tests/fixtures/browser.js';
+import { differingLines, pageSources, startNativeEcho } from './app.js';
+import { RIGS, type Rig, type RigName, startRig, type Transport } from './rigs.js';
+
+export const N = 500;
+const HALF = N / 2;
+const TEST_TIMEOUT = 90_000;
+const WAIT = 45_000; // upper bound for any single wait: a hang fails, it never synchronises
+
+type Win = { socket: any; received: string[]; events: string[]; openedAt: number; startedAt: number };
+
+export async function waitOpen(page: Page): Promise<void> {
+  await page.waitForFunction(() => (window as unknown as Win).events?.length > 0, null, { timeout: WAIT });
+  const events = await page.evaluate(() => (window as unknown as Win).events);
+  assert.deepEqual(events, ['open'], 'the page opened without error/close');
+}
+
+const transportOf = (page: Page) => page.evaluate(() => (window as unknown as Win).socket.transport as string);
+
+/** Waits (bounded) for the page's socket to be on `expected`, then asserts it. */
+async function assertTransport(page: Page, expected: Transport, what: string): Promise<void> {
+  await page
+    .waitForFunction((t) => (window as unknown as Win).socket.transport === t, expected, { timeout: 10_000 })
+    .catch(() => {});
+  assert.equal(await transportOf(page), expected, what);
+}
+
+const sendRange = (page: Page, from: number, to: number) =>
+  page.evaluate(([a, b]) => {
+    for (let i = a; i <= b; i++) (window as unknown as Win).socket.send(`m${i}`);
+  }, [from, to] as const);
+
+const range = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i + 1));
+
+/** GET /hold through the rig: resolves with the status once the idle-cutting proxy gives up on it. */
+function idleWitness(origin: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${origin}/hold`, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * The behaviour every rig must show: open on `expected`, 500 messages each way through the rig's cut,
+ * the app sees no close or error, the server app got every message once, in order.
+ */
+async function exchangeAcrossCut(rig: Rig, ctx: BrowserContext, path: string, expected: Transport): Promise<void> {
+  const page = await ctx.newPage();
+  const sockets: string[] = [];
+  page.on('websocket', (ws) => sockets.push(ws.url()));
+  await page.goto(rig.origin + path);
+  await waitOpen(page);
+  assert.equal(await transportOf(page), expected, 'transport at open');
+  const sid: string = await page.evaluate(() => (window as unknown as Win).socket.sessionId);
+  assert.ok(sid, 'session id');
+  const got = () => rig.app.received.get(sid) ?? [];
+
+  if (rig.def.cut === 'relay-cut') rig.cutter!.arm(2048, 3);
+  await sendRange(page, 1, HALF);
+  await rig.app.until(() => got().length >= HALF / 2, 'the server app got a first part of the messages', WAIT);
+  if (rig.def.cut === 'server-kill') {
+    assert.ok(rig.app.killConnections() > 0, 'the cut dropped live connections');
+  } else if (rig.def.cut === 'idle') {
+    // Let everything settle, then stay idle until the proxy provably cut an idle request (>= 3 s).
+    await rig.app.until(() => got().length >= HALF, 'first half at the server', WAIT);
+    await page.waitForFunction((n) => (window as unknown as Win).received.length >= n, HALF, { timeout: WAIT });
+    assert.equal(await idleWitness(rig.origin), 504, 'nginx cut the idle witness request');
+  }
+  await sendRange(page, HALF + 1, N);
+  await rig.app.until(() => got().length >= N, `the server app got ${N} messages`, WAIT);
+  await page.waitForFunction((n) => (window as unknown as Win).received.length >= n, N, { timeout: WAIT });
+  if (rig.def.cut === 'relay-cut') await rig.cutter!.waitForCuts(3, WAIT);
+
+  assert.deepEqual(got(), range(N, (i) => `m${i}`), 'server app: every message once, in order');
+  const { received, events } = await page.evaluate(() => {
+    const w = window as unknown as Win;
+    return { received: w.received, events: w.events };
+  });
+  assert.deepEqual(received, range(N, (i) => `echo:m${i}`), 'page: every message once, in order');
+  assert.deepEqual(events, ['open'], 'page saw no close or error');
+  assert.equal(rig.app.closes.get(sid), undefined, 'server app saw no close');
+  await assertTransport(page, expected, 'transport at the end');
+  if (rig.def.cut === 'idle' && expected === 'websocket') {
+    assert.equal(sockets.length, 1, 'the heartbeat kept the one WebSocket alive through the idle period');
+  }
+  await page.close();
+}
+
+export function rigSuite(name: RigName): void {
+  const def = RIGS[name];
+  const skip = !haveChromium() ? 'no Chromium' : !def.needs() ? `${name} rig: binary not installed` : false;
+  describe(`rig ${name}: ${def.title}`, { skip }, () => {
+    let rig: Rig;
+    let browser: Browser;
+    before(async () => {
+      rig = await startRig(name);
+      browser = await launchChromium({ args: rig.browserArgs });
+    });
+    after(async () => {
+      await browser?.close();
+      await rig?.close();
+    });
+    const withContext = async (fn: (ctx: BrowserContext) => Promise<void>) => {
+      const ctx = await browser.newContext();
+      try {
+        await fn(ctx);
+      } finally {
+        await ctx.close();
+      }
+    };
+
+    it(`drop-in page, default client: ends on ${def.expected}, ${N} each way across the ${def.cut}, no close`, { timeout: TEST_TIMEOUT }, () =>
+      withContext((ctx) => exchangeAcrossCut(rig, ctx, '/', def.expected)));
+
+    for (const t of def.allowed) {
+      it(`test page forced to ${t}: ${N} each way across the ${def.cut}, no close`, { timeout: TEST_TIMEOUT }, () =>
+        withContext((ctx) =>
+          exchangeAcrossCut(rig, ctx, `/harness.html?options=${encodeURIComponent(JSON.stringify({ transports: [t] }))}`, t),
+        ));
+    }
+
+    if (def.expected !== 'websocket') {
+      it(`second page load opens directly on the remembered ${def.expected}: no WebSocket attempt`, { timeout: TEST_TIMEOUT }, () =>
+        withContext(async (ctx) => {
+          // upgrade off: no background WebSocket probe, so any WebSocket seen would be the opening attempt.
+          const path = `/harness.html?options=${encodeURIComponent(JSON.stringify({ upgrade: false }))}`;
+          const first = await ctx.newPage();
+          const firstWs: string[] = [];
+          first.on('websocket', (ws) => firstWs.push(ws.url()));
+          await first.goto(rig.origin + path);
+          await waitOpen(first);
+          assert.equal(await transportOf(first), def.expected, 'first load falls back');
+          assert.equal(firstWs.length, 1, 'first load tried WebSocket once');
+          await waitForLog(() => rig.wsAttemptsLogged() >= 1, 'the proxy logged the WebSocket attempt');
+          const logged = rig.wsAttemptsLogged();
+          await first.close();
+
+          const second = await ctx.newPage();
+          const secondWs: string[] = [];
+          second.on('websocket', (ws) => secondWs.push(ws.url()));
+          await second.goto(rig.origin + path);
+          await waitOpen(second);
+          assert.equal(await transportOf(second), def.expected, 'second load opens on the remembered transport');
+          await second.evaluate(() => (window as unknown as Win).socket.send('after-reload'));
+          await second.waitForFunction(() => (window as unknown as Win).received.includes('echo:after-reload'), null, { timeout: WAIT });
+          assert.deepEqual(secondWs, [], 'no WebSocket attempt on the second load');
+          assert.equal(rig.wsAttemptsLogged(), logged, 'the proxy logged no new WebSocket attempt');
+        }));
+    }
+
+    rigChecks(name, () => rig, () => browser);
+  });
+}
+
+async function waitForLog(predicate: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 50)); // re-reading a log file until a line appears
+  }
+}
+
+/** Checks that each rig really misbehaves the way it claims (and the page proof for the pass rig). */
+function rigChecks(name: RigName, rig: () => Rig, browser: () => Browser): void {
+  switch (name) {
+    case 'pass':
+      it('the Burrow page differs from the WebSocket page in exactly one line', () => {
+        const { native, burrow, harness } = pageSources();
+        const lines = differingLines(native, burrow);
+        assert.equal(lines.length, 1, `differing lines: ${lines.join(', ')}`);
+        const at = lines[0]! - 1;
+        assert.match(native.split('\n')[at]!, /new WebSocket\(url\)/);
+        assert.match(burrow.split('\n')[at]!, /new Burrow\.BurrowSocket\(url\)/);
+        assert.equal(differingLines(native, harness).length, 1);
+      });
+      it(`the WebSocket page as written works against a plain ws server (${N} each way)`, { timeout: TEST_TIMEOUT }, async () => {
+        const echo = await startNativeEcho();
+        const ctx = await browser().newContext();
+        try {
+          const page = await ctx.newPage();
+          await page.goto(`${rig().app.origin}/native.html?url=${encodeURIComponent(echo.url)}`);
+          await waitOpen(page);
+          assert.equal(await transportOf(page), undefined, 'a platform WebSocket (no Burrow extras)');
+          await sendRange(page, 1, N);
+          await page.waitForFunction((n) => (window as unknown as Win).received.length >= n, N, { timeout: WAIT });
+          assert.deepEqual(echo.received, range(N, (i) => `m${i}`));
+          assert.deepEqual(await page.evaluate(() => (window as unknown as Win).received), range(N, (i) => `echo:m${i}`));
+        } finally {
+          await ctx.close();
+          await echo.close();
+        }
+      });
+      break;
+    case 'blackhole':
+      it('the black hole accepted the upgrades and answered nothing', () => {
+        assert.ok(rig().seen.blackHoleAccepted!() >= 1);
+      });
+      break;
+    case 'silent':
+      it('the silent relay passed upgrades (101) through', () => {
+        assert.ok(rig().seen.silentUpgrades!() >= 1);
+        assert.ok(rig().nginx!.accessLog().some((l) => l.includes('GET /burrow/ws') && l.includes('" 101 ')), 'nginx logged a 101');
+      });
+      break;
+    case 'refuse':
+      it('nginx answered the upgrades with 403', () => {
+        assert.ok(rig().nginx!.accessLog().some((l) => l.includes('GET /burrow/ws') && l.includes('" 403 ')));
+      });
+      break;
+    case 'squid':
+      it('Squid denied the WebSocket CONNECT and proxied the HTTP transports', () => {
+        const log = rig().squid!.accessLog();
+        assert.ok(log.some((l) => l.includes('TCP_DENIED/403') && l.includes(' CONNECT ')), 'CONNECT denied');
+        assert.ok(log.some((l) => l.includes('/burrow/sessions')), 'HTTP transports went through Squid');
+      });
+      break;
+    case 'buffer':
+      it('nginx really holds an SSE stream until it ends (and the app alone streams it)', { timeout: TEST_TIMEOUT }, async () => {
+        const r = rig();
+        assert.equal(await firstSseChunkBeforeEnd(r, r.app.origin, true), true, 'direct: SSE streams');
+        assert.equal(await firstSseChunkBeforeEnd(r, r.origin, false), false, 'through nginx: nothing before the response ended');
+      });
+      break;
+    case 'midcut':
+      it('the relay cut connections in the middle of a message', () => {
+        assert.ok(rig().cutter!.cuts.count >= 3);
+      });
+      break;
+    default:
+      break;
+  }
+}
+
+/**
+ * Opens an SSE downstream through `origin` and has the server write frames. `streaming`: wait for the
+ * first body bytes. Otherwise end that response from the server side (a poll straight to the app
+ * replaces the SSE downstream) and then wait. Resolves whether the first body bytes reached the
+ * reader before the server had ended the response.
+ */
+async function firstSseChunkBeforeEnd(rig: Rig, origin: string, streaming: boolean): Promise<boolean> {
+  const app = rig.app;
+  const open = (await (await fetch(`${origin}/burrow/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain' },
+    body: JSON.stringify({ v: 1 }),
+  })).json()) as { sid: string; token: string };
+  const q = `token=${encodeURIComponent(open.token)}&ack=0`;
+  let attached: ((s: any, t: string) => void) | undefined;
+  const sessionReady = new Promise<any>((resolve) => {
+    attached = (s: any, t: string) => {
+      if (s.id === open.sid && t === 'sse') resolve(s);
+    };
+    app.burrow.on('transport', attached as any);
+  });
+  const firstChunk = new Promise<boolean>((resolve, reject) => {
+    const req = request(`${origin}/burrow/sessions/${open.sid}/sse?${q}`, (res) => {
+      res.once('data', () => {
+        resolve(!app.sseEnded.has(open.sid));
+        res.destroy();
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const session = await sessionReady;
+  app.burrow.off('transport', attached as any);
+  for (let i = 0; i < 3; i++) await session.send(`held-${i}`);
+  if (streaming) return firstChunk; // the control: the bytes come while the response is still open
+  // End the SSE response from the server side; a buffering proxy releases the bytes only now.
+  const poll = await fetch(`${app.origin}/burrow/sessions/${open.sid}/poll?${q}`);
+  await poll.text();
+  return firstChunk;
+}
