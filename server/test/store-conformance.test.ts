@@ -1,0 +1,60 @@
+/**
+ * The store conformance kit run against both stores: MemoryStore (one instance as both nodes) and
+ * RedisStore (two instances, i.e. two nodes, on the machine's Redis at 127.0.0.1:6379 under a prefix of
+ * their own, removed afterwards). Starts that Redis when it is not running.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { MemoryStore } from '../src/memory-store.js';
+import { RedisStore } from '../src/redis-store.js';
+import { runStoreConformance } from '../src/testing.js';
+
+runStoreConformance('MemoryStore', async () => {
+  const store = new MemoryStore();
+  return { a: store, b: store, cleanup: () => store.close() };
+});
+
+const URL = 'redis://127.0.0.1:6379';
+
+async function ensureRedis(): Promise<void> {
+  const probe = new Redis(URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    await probe.ping();
+    probe.disconnect();
+    return;
+  } catch {
+    probe.disconnect();
+  }
+  execFileSync('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no']);
+}
+
+runStoreConformance('RedisStore', async () => {
+  await ensureRedis();
+  const prefix = `burrow-test-${randomBytes(6).toString('hex')}`;
+  // A short sweep period keeps expiry prompt even when Redis's active expiry is slow to notice a key.
+  const opts = { redis: URL, prefix, sweepIntervalMs: 200 };
+  const a = new RedisStore(opts);
+  const b = new RedisStore(opts);
+  await Promise.all([a.ready(), b.ready()]);
+  return {
+    a,
+    b,
+    async cleanup() {
+      await Promise.all([a.close(), b.close()]);
+      const admin = new Redis(URL);
+      try {
+        let cursor = '0';
+        do {
+          const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+          cursor = next;
+          if (keys.length) await admin.del(...keys);
+        } while (cursor !== '0');
+      } finally {
+        admin.disconnect();
+      }
+    },
+  };
+});
