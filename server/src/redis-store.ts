@@ -531,7 +531,16 @@ export class RedisStore implements Store {
       set = new Set();
       this.#channels.set(channel, set);
       // Offline (or failing), #onSubReady subscribes every channel in the map on the next connect.
-      if (this.#sub.status === 'ready') this.#sub.subscribe(channel).catch((err: unknown) => this.#onError(err));
+      // Until Redis confirms the SUBSCRIBE, appends from other nodes go unheard; the caller read the
+      // log before that, so wake its listeners once confirmed and let them read again.
+      if (this.#sub.status === 'ready') {
+        this.#sub
+          .subscribe(channel)
+          .then(() => {
+            for (const l of this.#channels.get(channel) ?? []) l({ type: 'append', lastSeq: Number.MAX_SAFE_INTEGER });
+          })
+          .catch((err: unknown) => this.#onError(err));
+      }
     }
     // A wrapper per call, so the same function subscribed twice needs two unsubscribes.
     const wrapped = (ev: WakeEvent): void => listener(ev);

@@ -170,8 +170,9 @@ export class SessionCore {
     if (this.#downstream !== d) return;
     this.#downstream = undefined;
     this.#stopTick();
-    this.#unsubscribe?.();
-    this.#unsubscribe = undefined;
+    // The wake-up subscription stays until the core is disposed: a polling client detaches after
+    // every response, and re-subscribing per poll costs two store commands and opens a window in
+    // which an append from another node goes unheard until the poll times out.
     this.#startIdle();
     // The resume window counts from the moment the last transport went away.
     if (!this.closed) this.#guard(this.host.store.touch(this.id, this.host.options.resumeWindow, false));
@@ -238,7 +239,9 @@ export class SessionCore {
           this.#pumpAgain = true;
           continue;
         }
-        if (frames.length === 0) break;
+        // Not `break`: a wake-up that came in while the read was in flight only set #pumpAgain, and
+        // dropping it leaves a held poll asleep until its timeout.
+        if (frames.length === 0) continue;
         this.#write(d, frames);
         // A full batch means there may be more; a poll has detached by now, which ends the loop.
         if (frames.length >= d.batchFrames) this.#pumpAgain = true;
@@ -317,6 +320,8 @@ export class SessionCore {
       d.end(code, reason);
     }
     this.#stopTick();
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
     for (const t of [this.#idle, this.#ackTimer, this.#closeTimer]) if (t) clearTimeout(t);
     this.#idle = this.#ackTimer = this.#closeTimer = undefined;
     this.host.forget(this);
