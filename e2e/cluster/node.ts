@@ -1,0 +1,206 @@
+/**
+ * One Burrow node of the cluster rig, as its own process:
+ *
+ *   node --conditions=burrow-src --import tsx e2e/cluster/node.ts --name=n1 --port=0 \
+ *     --redis=redis://127.0.0.1:6380 --prefix=burrow-test: [--store=memory] [--clock-skew-ms=600000] \
+ *     [--heartbeat=2000 --heartbeat-timeout=2000 --poll-timeout=3000 --resume-window=8000 --close-linger=2000]
+ *
+ * It runs the scriptable echo app of `e2e/tests/fixtures/burrow-server.ts` (echo; "quiet:…" only
+ * records; "flood:N" sends "s1".."sN"; "cmd:close:CODE:REASON" closes) plus "join:ROOM" (session.join)
+ * and "room:ROOM:TEXT" (burrow.to(room).send(TEXT)). Every response carries `X-Burrow-Node: <name>`.
+ *
+ * stdout is JSON lines (synchronous on a pipe, so a `kill -9` loses nothing already printed):
+ *   {"ready": port}
+ *   {"node","kind":"http","method","path","sid"}     one per HTTP request (path without the query: no token)
+ *   {"node","kind":"upgrade","path","sid"}           one per WebSocket upgrade ("sid" only on a resume)
+ *   {"node","kind":"open","sid","transport"}         `connection` event (the node that created the session)
+ *   {"node","kind":"msg","sid","m","t"}              every message the app received; `t` = CLOCK_MONOTONIC ns
+ *                                                    (system-wide, so lines of different nodes can be ordered)
+ *   {"node","kind":"close","sid","code","reason"}    `close` event
+ *   {"node","kind":"error","message"}                `error` event
+ *
+ * Control endpoints (straight to a node's port, never through nginx):
+ *   POST /_ctl/room?room=R&n=N&prefix=P   awaits burrow.to(R).send(`${P}${i}`) for i = 1..N, in order
+ *   POST /_ctl/broadcast?text=T            burrow.broadcast(T)
+ */
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+const args = new Map<string, string>();
+for (const a of process.argv.slice(2)) {
+  const m = /^--([^=]+)(?:=(.*))?$/.exec(a);
+  if (m) args.set(m[1]!, m[2] ?? 'true');
+}
+const arg = (k: string, env: string, fallback?: string): string | undefined => args.get(k) ?? process.env[env] ?? fallback;
+const num = (k: string, env: string): number | undefined => {
+  const v = arg(k, env);
+  return v === undefined ? undefined : Number(v);
+};
+
+const name = arg('name', 'BURROW_NODE_NAME', `node-${process.pid}`)!;
+const skew = num('clock-skew-ms', 'BURROW_CLOCK_SKEW_MS') ?? 0;
+if (skew) {
+  // Before anything of Burrow is loaded: every Date.now() of this process (and `new Date()`) is skewed.
+  const realNow = Date.now.bind(Date);
+  const RealDate = Date;
+  Date.now = () => realNow() + skew;
+  globalThis.Date = class extends RealDate {
+    constructor(...a: unknown[]) {
+      if (a.length === 0) super(realNow() + skew);
+      else super(...(a as [number]));
+    }
+    static override now() {
+      return realNow() + skew;
+    }
+  } as DateConstructor;
+}
+
+const write = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify(o) + '\n');
+const log = (o: Record<string, unknown>) => write({ node: name, ...o });
+
+const { createBurrow } = await import('@burrow/server');
+type BurrowOptions = import('@burrow/server').BurrowOptions;
+
+const storeKind = arg('store', 'BURROW_STORE', 'redis');
+let store: BurrowOptions['store'];
+if (storeKind === 'redis') {
+  const { RedisStore } = await import('@burrow/server/redis');
+  store = new RedisStore({ redis: arg('redis', 'BURROW_REDIS', 'redis://127.0.0.1:6379')!, prefix: arg('prefix', 'BURROW_PREFIX', 'burrow:')! });
+}
+
+const opts: BurrowOptions = { path: '/burrow', ...(store ? { store } : {}) };
+const timings: Array<[keyof BurrowOptions, string, string]> = [
+  ['heartbeat', 'heartbeat', 'BURROW_HEARTBEAT'],
+  ['heartbeatTimeout', 'heartbeat-timeout', 'BURROW_HEARTBEAT_TIMEOUT'],
+  ['pollTimeout', 'poll-timeout', 'BURROW_POLL_TIMEOUT'],
+  ['resumeWindow', 'resume-window', 'BURROW_RESUME_WINDOW'],
+  ['closeLinger', 'close-linger', 'BURROW_CLOSE_LINGER'],
+  ['ackDelay', 'ack-delay', 'BURROW_ACK_DELAY'],
+];
+for (const [key, flag, env] of timings) {
+  const v = num(flag, env);
+  if (v !== undefined) (opts as Record<string, unknown>)[key] = v;
+}
+const burrow = createBurrow(opts);
+// Rooms / broadcast / health come from the core; typed loosely so this rig also loads against a core
+// that does not have them yet (the commands then fail loudly in the log).
+const b = burrow as unknown as {
+  to(room: string): { send(data: string): Promise<unknown> };
+  broadcast(data: string): Promise<unknown>;
+};
+
+burrow.on('connection', (session) => log({ kind: 'open', sid: session.id, transport: (session as unknown as { transport?: string }).transport }));
+burrow.on('message', (session, data) => {
+  const m = typeof data === 'string' ? data : `<binary ${data.length}>`;
+  log({ kind: 'msg', sid: session.id, m: m.length > 200 ? m.slice(0, 200) : m, t: process.hrtime.bigint().toString() });
+  if (typeof data !== 'string') {
+    session.send(data).catch(() => {});
+  } else if (data.startsWith('flood:')) {
+    const n = Number(data.slice(6));
+    let i = 0;
+    const slice = () => {
+      for (let k = 0; k < 20 && i < n; k++) session.send(`s${++i}`).catch((e) => log({ kind: 'send-error', sid: session.id, message: String(e) }));
+      if (i < n) setImmediate(slice);
+    };
+    slice();
+  } else if (data.startsWith('cmd:close:')) {
+    const [, , code, reason] = data.split(':');
+    session.close(Number(code), reason);
+  } else if (data.startsWith('quiet:')) {
+    // recorded only
+  } else if (data.startsWith('join:')) {
+    const room = data.slice(5);
+    (session as unknown as { join(r: string): Promise<unknown> })
+      .join(room)
+      .then(() => session.send(`joined:${room}`))
+      .catch((e) => log({ kind: 'error', sid: session.id, message: `join: ${String(e)}` }));
+  } else if (data.startsWith('room:')) {
+    const i = data.indexOf(':', 5);
+    b.to(data.slice(5, i))
+      .send(data.slice(i + 1))
+      .catch((e) => log({ kind: 'error', sid: session.id, message: `room send: ${String(e)}` }));
+  } else {
+    session.send(data).catch((e) => log({ kind: 'send-error', sid: session.id, message: String(e) }));
+  }
+});
+burrow.on('close', (session, code, reason) => log({ kind: 'close', sid: session.id, code, reason }));
+burrow.on('error', (err: unknown) => log({ kind: 'error', message: String((err as Error)?.stack ?? err) }));
+
+const SID_IN_PATH = /\/sessions\/([^/?]+)/;
+function sidOf(req: IncomingMessage): string | undefined {
+  const url = req.url ?? '';
+  const m = SID_IN_PATH.exec(url);
+  if (m) return decodeURIComponent(m[1]!);
+  const q = url.indexOf('?');
+  return q < 0 ? undefined : (new URLSearchParams(url.slice(q + 1)).get('sid') ?? undefined);
+}
+const pathOf = (req: IncomingMessage): string => (req.url ?? '').split('?')[0] ?? '';
+
+async function control(req: IncomingMessage, url: URL): Promise<[number, unknown]> {
+  if (url.pathname === '/_ctl/room') {
+    const room = url.searchParams.get('room')!;
+    const n = Number(url.searchParams.get('n') ?? 1);
+    const prefix = url.searchParams.get('prefix') ?? '';
+    const pace = Number(url.searchParams.get('pace') ?? 0);
+    let sent = 0;
+    const errors: string[] = [];
+    for (let i = 1; i <= n; i++) {
+      try {
+        await b.to(room).send(`${prefix}${i}`);
+        sent++;
+      } catch (e) {
+        errors.push(`${i}: ${String(e)}`);
+        if (errors.length > 5) break;
+      }
+      if (pace && i % pace === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    return [errors.length ? 500 : 200, { node: name, sent, errors }];
+  }
+  if (url.pathname === '/_ctl/broadcast') {
+    await b.broadcast(url.searchParams.get('text') ?? '');
+    return [200, { node: name }];
+  }
+  void req;
+  return [404, { error: 'no such control' }];
+}
+
+const server = createServer((req, res) => {
+  res.setHeader('X-Burrow-Node', name);
+  const path = pathOf(req);
+  if (path.startsWith('/_ctl/')) {
+    control(req, new URL(req.url ?? '/', 'http://x')).then(
+      ([status, body]) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
+      (e) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ node: name, error: String(e) })),
+    );
+    return;
+  }
+  log({ kind: 'http', method: req.method, path, sid: sidOf(req) });
+  if (!burrow.handle(req, res)) res.writeHead(404).end();
+});
+server.on('upgrade', (req) => log({ kind: 'upgrade', path: pathOf(req), sid: sidOf(req) }));
+burrow.attach(server);
+
+const port = Number(arg('port', 'PORT', '0'));
+server.listen(port, '127.0.0.1', () => write({ ready: (server.address() as AddressInfo).port, node: name, pid: process.pid }));
+
+const stop = () => {
+  server.closeAllConnections();
+  burrow.close().finally(() => process.exit(0));
+  setTimeout(() => process.exit(0), 2000).unref();
+};
+process.on('SIGTERM', stop);
+// The rig holds our stdin open; when it goes away (the test runner died), so do we.
+if (!process.stdin.isTTY) {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+  process.stdin.resume();
+}
+process.on('SIGINT', stop);
+process.on('uncaughtException', (e) => {
+  log({ kind: 'crash', message: String(e?.stack ?? e) });
+  process.exit(70);
+});
+process.on('unhandledRejection', (e) => {
+  log({ kind: 'crash', message: `unhandledRejection: ${String((e as Error)?.stack ?? e)}` });
+  process.exit(70);
+});

@@ -1,0 +1,61 @@
+/**
+ * `npm run demo:cluster`: the chat demo on three nodes sharing one Redis, behind nginx with plain
+ * round-robin (no affinity) on http://localhost:3000 (PORT to change it). Uses the Redis on
+ * 127.0.0.1:6379 when it answers PING, else starts a throwaway one. Ctrl-C stops everything.
+ *
+ * Open two tabs, force different transports (?transport=sse, ?transport=polling): every request of a
+ * tab may land on another node and the chat does not notice. Kill a node (its pid is printed) and the
+ * tabs carry on.
+ */
+import { fileURLToPath } from 'node:url';
+import { type NodeProc, freePort, killProcess, redisCommand, spawnNode, startNginx, startRedis } from '../../e2e/cluster/procs.js';
+
+const PORT = Number(process.env.PORT ?? 3000);
+const NODES = Number(process.env.NODES ?? 3);
+const script = fileURLToPath(new URL('./chat-node.ts', import.meta.url));
+const cleanups: Array<() => Promise<void>> = [];
+let stopping = false;
+const stop = async (code = 0) => {
+  if (stopping) return;
+  stopping = true;
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+  process.exit(code);
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
+
+try {
+  let redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  if (!process.env.REDIS_URL && (await redisCommand(6379, 'PING')) !== '+PONG') {
+    const redis = await startRedis();
+    cleanups.push(() => redis.dispose());
+    redisUrl = redis.url;
+    console.log(`started redis-server on ${redis.url} (nothing answered on 6379)`);
+  } else {
+    console.log(`using Redis at ${redisUrl}`);
+  }
+  const nodes: NodeProc[] = [];
+  for (let i = 1; i <= NODES; i++) {
+    const node = await spawnNode({
+      name: `node${i}`,
+      port: await freePort(),
+      redisUrl,
+      prefix: 'burrow-chat-demo:',
+      script,
+      onText: (t) => process.stderr.write(`[node${i}] ${t}`),
+    });
+    nodes.push(node);
+    cleanups.push(() => killProcess(node.child, 'SIGTERM'));
+    node.child.once('exit', (code, signal) => {
+      if (!stopping) console.log(`node${i} (pid ${node.pid}) exited (${code ?? signal}); the others carry on`);
+    });
+  }
+  const nginx = await startNginx(nodes.map((n) => n.port), PORT);
+  cleanups.push(() => nginx.stop());
+  for (const n of nodes) console.log(`  ${n.name}: http://127.0.0.1:${n.port}  pid ${n.pid}`);
+  console.log(`\nBurrow chat on ${nodes.length} nodes behind nginx (round-robin, no affinity): http://localhost:${PORT}`);
+  console.log(`force a transport: http://localhost:${PORT}/?transport=sse or ?transport=polling   (Ctrl-C stops everything)`);
+} catch (e) {
+  console.error(e);
+  await stop(1);
+}
