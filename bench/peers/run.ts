@@ -1,0 +1,349 @@
+/**
+ * The side-by-side benchmark: `npm run bench` (full, under 10 minutes on 2 cores) or
+ * `npm run bench -- --quick` (smoke, under 2 minutes). Optional `--only=ws,burrow-ws,...`.
+ *
+ * Each server kind runs in its own process pinned to core 0 (`taskset -c 0`); a separate load process
+ * pinned to core 1 drives it. Rounds are interleaved (every kind once per round, in a rotated order)
+ * and repeated; the report gives the median and min–max over rounds. Results go to
+ * bench/results/latest.{md,json,svg}.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { execFileSync } from 'node:child_process';
+import { FALLBACK_LIBS, KINDS, type Kind } from './kinds.js';
+import type { Job } from './load.js';
+import { render, type Results } from './report.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const outDir = join(root, 'bench', 'results');
+const quick = process.argv.includes('--quick');
+const onlyArg = process.argv.find((a) => a.startsWith('--only='));
+const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : undefined;
+const ncpu = cpus().length;
+const pin = ncpu >= 2;
+let started = Date.now();
+/**
+ * Past this (counted after the wait for a quiet machine, which is at most 10 s / 45 s), remaining
+ * steps are skipped and reported as skipped, so the suite stays bounded: < 2 min quick, < 10 min full.
+ */
+const BUDGET_MS = quick ? 95_000 : 500_000;
+
+const cfg = quick
+  ? {
+      rounds: 1,
+      opens: 3,
+      satSessions: 100,
+      satWindow: 16,
+      satWarmMs: 300,
+      satMs: 800,
+      latRate: 1000,
+      latMs: 800,
+      latSessions: [100],
+      bcastSessions: 100,
+      bcastRounds: 10,
+      memory: [{ n: 1000, kinds: ['ws', 'burrow-ws', 'burrow-sse', 'socketio-ws', 'sockjs-ws'] as Kind[] }],
+      fallbackRuns: 1,
+    }
+  : {
+      rounds: 3,
+      opens: 5,
+      satSessions: 100,
+      satWindow: 16,
+      satWarmMs: 500,
+      satMs: 2000,
+      latRate: 1000,
+      latMs: 2000,
+      latSessions: [100, 1000],
+      bcastSessions: 1000,
+      bcastRounds: 20,
+      memory: [
+        { n: 1000, kinds: KINDS.map((k) => k.kind) },
+        { n: 10000, kinds: ['ws', 'burrow-ws', 'burrow-sse', 'socketio-ws', 'sockjs-ws'] as Kind[] },
+      ],
+      fallbackRuns: 3,
+    };
+
+const kinds = KINDS.map((k) => k.kind).filter((k) => !only || only.has(k));
+const nodeArgs = ['--conditions=burrow-src', '--import', 'tsx'];
+const children = new Set<ChildProcess>();
+
+function pinned(core: number, args: string[]): ChildProcess {
+  const cmd = pin ? 'taskset' : process.execPath;
+  const full = pin ? ['-c', String(core), process.execPath, ...args] : args;
+  const child = spawn(cmd, full, { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  child.on('error', () => children.delete(child));
+  return child;
+}
+
+interface ServerHandle {
+  port: number;
+  ctl: number;
+  /** user+sys CPU of the server process so far, ms (from /proc). */
+  cpuMs(): number;
+  stop(): Promise<void>;
+}
+
+/** Starts a server; a server that cannot start (e.g. a broken source tree) is an error result, not a crash. */
+async function tryServer(kind: Kind): Promise<ServerHandle | { error: string }> {
+  try {
+    return await startServer(kind);
+  } catch (err) {
+    log(`  ${kind}: ${String(err)}`);
+    return { error: String(err) };
+  }
+}
+
+async function startServer(kind: Kind): Promise<ServerHandle> {
+  const child = pinned(0, ['--expose-gc', ...nodeArgs, join(here, 'servers.ts'), kind]);
+  const rl = createInterface({ input: child.stdout! });
+  const first = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${kind}: server did not start`)), 20_000);
+    rl.once('line', (l) => {
+      clearTimeout(t);
+      resolve(l);
+    });
+    child.once('exit', (code) => reject(new Error(`${kind}: server exited ${code}`)));
+  });
+  const { port, ctl } = JSON.parse(first) as { port: number; ctl: number };
+  return {
+    port,
+    ctl,
+    cpuMs: () => procCpuMs(child.pid),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+        child.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function runLoad<T>(job: Job, timeoutMs: number): Promise<T | { error: string }> {
+  const child = pinned(1, [...nodeArgs, join(here, 'load.ts'), JSON.stringify(job)]);
+  child.stdin!.end();
+  let out = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (c: string) => (out += c));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await new Promise((r) => child.once('exit', r));
+  clearTimeout(timer);
+  const last = out.trim().split('\n').at(-1) ?? '';
+  try {
+    return JSON.parse(last) as T;
+  } catch {
+    return { error: `load process gave no result (${out.slice(-300)})` };
+  }
+}
+
+/** Each section may run until its share of the budget is used, so a slow one cannot starve the rest. */
+let sectionEnd = BUDGET_MS;
+/** Busy CPU time of the whole machine so far, ms (all cores; /proc/stat counts in 1/100 s). */
+function busyMs(): number {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return (total - idle) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+function procCpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** Waits (bounded) until the rest of the machine is mostly idle; records how busy it was. */
+async function waitForQuiet(): Promise<void> {
+  const limit = Date.now() + (quick ? 10_000 : 45_000);
+  for (;;) {
+    const b0 = busyMs();
+    await new Promise((r) => setTimeout(r, 2000));
+    const pct = ((busyMs() - b0) / 2000) * 100;
+    results.meta.backgroundBeforePct = Math.round(pct);
+    if (pct < 25 || Date.now() > limit) {
+      log(`machine busy ${pct.toFixed(0)} % of a core before start${pct < 25 ? '' : ' (gave up waiting)'}`);
+      return;
+    }
+    log(`machine busy ${pct.toFixed(0)} % of a core: waiting for it to calm down`);
+  }
+}
+
+const overBudget = (): boolean => Date.now() - started > sectionEnd;
+const log = (s: string): void => void process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${s}\n`);
+
+function machine() {
+  const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? '?';
+  let nproc = String(ncpu);
+  try {
+    nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
+  } catch {
+    /* cpus() then */
+  }
+  const pkg = (name: string): string => {
+    try {
+      return (JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      return '?';
+    }
+  };
+  return {
+    nproc,
+    node: process.version,
+    cpu: cpuModel,
+    pinned: pin ? 'server: taskset -c 0, load: taskset -c 1' : 'not pinned (1 core)',
+    versions: { ws: pkg('ws'), 'socket.io': pkg('socket.io'), 'socket.io-client': pkg('socket.io-client'), sockjs: pkg('sockjs'), 'sockjs-client': pkg('sockjs-client') },
+  };
+}
+
+const results: Results = {
+  meta: {
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    machine: machine(),
+    loadavgBefore: loadavg().map((x) => x.toFixed(2)).join(' '),
+    loadavgAfter: '',
+    durationS: 0,
+    backgroundBeforePct: 0,
+    waitedS: 0,
+    config: cfg,
+    skipped: [],
+  },
+  suites: {},
+  memory: {},
+  fallback: {},
+};
+
+process.on('SIGINT', () => {
+  for (const c of children) c.kill('SIGKILL');
+  process.exit(130);
+});
+
+try {
+  await waitForQuiet();
+  const waited = Date.now() - started;
+  started = Date.now();
+  results.meta.waitedS = Math.round(waited / 1000);
+  sectionEnd = BUDGET_MS * 0.68;
+  // 1. Interleaved rounds: open time, CPU per echo, paced latency, broadcast.
+  for (let r = 0; r < cfg.rounds; r++) {
+    const order = kinds.map((_, i) => kinds[(i + r * 3) % kinds.length]!);
+    for (const kind of order) {
+      if (overBudget()) {
+        results.meta.skipped.push(`round ${r + 1} ${kind}`);
+        continue;
+      }
+      log(`round ${r + 1}/${cfg.rounds} ${kind}`);
+      const srv = await tryServer(kind);
+      if ('error' in srv) {
+        (results.suites[kind] ??= []).push(srv);
+        continue;
+      }
+      const b0 = busyMs();
+      const t0 = Date.now();
+      const res = await runLoad<Record<string, unknown>>(
+        {
+          mode: 'suite',
+          kind,
+          port: srv.port,
+          ctl: srv.ctl,
+          opens: cfg.opens,
+          satSessions: cfg.satSessions,
+          satWindow: cfg.satWindow,
+          satWarmMs: cfg.satWarmMs,
+          satMs: cfg.satMs,
+          latRate: cfg.latRate,
+          latMs: cfg.latMs,
+          latSessions: cfg.latSessions,
+          bcastSessions: cfg.bcastSessions,
+          bcastRounds: cfg.bcastRounds,
+        },
+        120_000,
+      );
+      const serverMs = srv.cpuMs();
+      const wall = Date.now() - t0;
+      await srv.stop();
+      if ('error' in res) log(`  ${kind}: ${String(res.error).slice(0, 300)}`);
+      else {
+        // CPU used by everything else on the machine during this step, in % of one core.
+        const other = busyMs() - b0 - serverMs - Number(res.loadCpuUs ?? 0) / 1000;
+        res.backgroundCpuPct = Math.max(0, (other / wall) * 100);
+        log(`  background CPU ${(res.backgroundCpuPct as number).toFixed(0)} % of a core`);
+      }
+      (results.suites[kind] ??= []).push(res);
+    }
+  }
+
+  // 2. Memory per idle session: a fresh server per (kind, N).
+  sectionEnd = BUDGET_MS * 0.88;
+  for (const { n, kinds: memKinds } of cfg.memory) {
+    for (const kind of memKinds.filter((k) => kinds.includes(k))) {
+      if (overBudget()) {
+        results.meta.skipped.push(`memory ${kind} N=${n}`);
+        continue;
+      }
+      log(`memory ${kind} N=${n}`);
+      const srv = await tryServer(kind);
+      if ('error' in srv) {
+        (results.memory[kind] ??= {})[n] = srv;
+        continue;
+      }
+      const res = await runLoad<Record<string, unknown>>({ mode: 'memory', kind, port: srv.port, ctl: srv.ctl, n }, 150_000);
+      await srv.stop();
+      if ('error' in res) log(`  ${kind}: ${String(res.error).slice(0, 300)}`);
+      (results.memory[kind] ??= {})[n] = res;
+    }
+  }
+
+  sectionEnd = BUDGET_MS;
+  // 3. Time to open through a proxy that passes, refuses (403) or black-holes the upgrade.
+  for (const { lib, server } of FALLBACK_LIBS) {
+    if (only && !only.has(server)) continue;
+    if (overBudget()) {
+      results.meta.skipped.push(`fallback ${lib}`);
+      continue;
+    }
+    log(`fallback ${lib}`);
+    const srv = await tryServer(server);
+    if ('error' in srv) {
+      results.fallback[lib] = srv;
+      continue;
+    }
+    const res = await runLoad<Record<string, unknown>>(
+      { mode: 'fallback', lib, port: srv.port, runs: cfg.fallbackRuns, faults: ['pass', 'refuse', 'hang'] },
+      120_000,
+    );
+    await srv.stop();
+    if ('error' in res) log(`  ${lib}: ${String(res.error).slice(0, 300)}`);
+    results.fallback[lib] = res;
+  }
+} finally {
+  for (const c of children) c.kill('SIGKILL');
+}
+
+results.meta.loadavgAfter = loadavg().map((x) => x.toFixed(2)).join(' ');
+results.meta.durationS = Math.round((Date.now() - started) / 1000) + results.meta.waitedS;
+mkdirSync(outDir, { recursive: true });
+const { markdown, svg } = render(results);
+writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(results, null, 1)}\n`);
+writeFileSync(join(outDir, 'latest.md'), markdown);
+writeFileSync(join(outDir, 'latest.svg'), svg);
+process.stdout.write(markdown);
+log(`done in ${results.meta.durationS}s: bench/results/latest.{md,json,svg}`);

@@ -1,0 +1,206 @@
+/**
+ * One benchmark server per process: `node --expose-gc --conditions=burrow-src --import tsx
+ * bench/peers/servers.ts <kind>`. Every kind is an echo server on 127.0.0.1 (port chosen by the OS)
+ * plus a control server on a second port that the load process uses to read this process's CPU time and
+ * RSS, force a GC and start a broadcast. The first stdout line is `{"port":P,"ctl":C}`.
+ *
+ * Burrow uses its public API only: createBurrow, handle, attach, on('message') echo.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { BENCH_PATHS, type Kind } from './kinds.js';
+
+const kind = process.argv[2] as Kind;
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/** What every kind provides to the control server. */
+interface Impl {
+  sessions(): number;
+  /** Sends `msg` once to every live session. */
+  broadcast(msg: string): void;
+}
+
+const server = createServer();
+server.keepAliveTimeout = 60_000;
+server.headersTimeout = 65_000;
+server.requestTimeout = 0;
+let impl: Impl;
+
+if (kind === 'ws') {
+  const { WebSocketServer } = await import('ws');
+  const wss = new WebSocketServer({ server, perMessageDeflate: false });
+  wss.on('connection', (ws) => {
+    ws.on('error', () => {});
+    ws.on('message', (data, isBinary) => ws.send(isBinary ? data : data.toString(), { binary: isBinary }));
+  });
+  impl = { sessions: () => wss.clients.size, broadcast: (m) => wss.clients.forEach((c) => c.send(m)) };
+} else if (kind.startsWith('burrow-')) {
+  const { createBurrow } = await import('@burrow/server');
+  const burrow = createBurrow({ path: BENCH_PATHS.burrow, limits: { maxSessions: 20_000 } });
+  const live = new Set<{ send(d: string): Promise<void> }>();
+  burrow.on('connection', (s) => live.add(s));
+  burrow.on('close', (s) => live.delete(s));
+  burrow.on('message', (s, data) => void s.send(data));
+  burrow.on('error', () => {});
+  server.on('request', (req, res) => {
+    if (!burrow.handle(req, res)) res.writeHead(404).end();
+  });
+  burrow.attach(server);
+  impl = {
+    sessions: () => burrow.sessions,
+    broadcast: (m) => {
+      for (const s of live) void s.send(m);
+    },
+  };
+} else if (kind.startsWith('socketio-')) {
+  const { Server } = await import('socket.io');
+  const io = new Server(server, { transports: ['polling', 'websocket'], serveClient: false, pingInterval: 25_000, pingTimeout: 20_000 });
+  io.on('connection', (socket) => {
+    socket.on('m', (d: string) => socket.emit('m', d));
+  });
+  impl = { sessions: () => io.engine.clientsCount, broadcast: (m) => void io.emit('m', m) };
+} else if (kind.startsWith('sockjs-')) {
+  const sockjs = (await import('sockjs')).default;
+  const echo = sockjs.createServer({ prefix: BENCH_PATHS.sockjs, log: () => {}, disconnect_delay: 5_000 });
+  const conns = new Set<{ write(d: string): boolean }>();
+  echo.on('connection', (conn) => {
+    if (!conn) return;
+    conns.add(conn);
+    conn.on('data', (d: string) => conn.write(d));
+    conn.on('close', () => conns.delete(conn));
+  });
+  echo.installHandlers(server);
+  server.on('request', (req, res) => {
+    // sockjs answers its prefix itself; anything else is ours to refuse.
+    if (!req.url?.startsWith(BENCH_PATHS.sockjs)) res.writeHead(404).end();
+  });
+  impl = { sessions: () => conns.size, broadcast: (m) => conns.forEach((c) => c.write(m)) };
+} else if (kind === 'http-sse') {
+  // The floor for Burrow's SSE: POST /open → id; GET /sse?id= streams; POST /send?id= carries a JSON
+  // array of messages, each echoed as one `data:` event, and is answered 204. No seqs, acks or log.
+  const streams = new Map<string, ServerResponse>();
+  let next = 0;
+  server.on('request', (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const id = url.searchParams.get('id') ?? '';
+    if (req.method === 'POST' && url.pathname === '/open') {
+      const sid = String(++next);
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end(sid);
+    } else if (req.method === 'GET' && url.pathname === '/sse') {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+      res.socket?.setNoDelay(true);
+      res.write(':ok\n\n');
+      streams.set(id, res);
+      res.on('close', () => streams.delete(id));
+    } else if (req.method === 'POST' && url.pathname === '/send') {
+      readBody(req, (body) => {
+        let out = '';
+        for (const m of JSON.parse(body) as string[]) out += `data: ${m}\n\n`;
+        streams.get(id)?.write(out);
+        res.writeHead(204).end();
+      });
+    } else res.writeHead(404).end();
+  });
+  impl = { sessions: () => streams.size, broadcast: (m) => streams.forEach((r) => r.write(`data: ${m}\n\n`)) };
+} else if (kind === 'http-poll') {
+  // The floor for long polling: POST /open → id; GET /poll?id= is held until something is queued
+  // (or 20 s), then answered with a JSON array; POST /send?id= queues a JSON array and answers 204.
+  interface P { queue: string[]; held: ServerResponse | undefined; timer: NodeJS.Timeout | undefined }
+  const polls = new Map<string, P>();
+  let next = 0;
+  const flush = (p: P): void => {
+    const res = p.held;
+    if (!res || p.queue.length === 0) return;
+    p.held = undefined;
+    clearTimeout(p.timer);
+    const body = JSON.stringify(p.queue);
+    p.queue = [];
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(body);
+  };
+  server.on('request', (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const id = url.searchParams.get('id') ?? '';
+    if (req.method === 'POST' && url.pathname === '/open') {
+      const sid = String(++next);
+      polls.set(sid, { queue: [], held: undefined, timer: undefined });
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end(sid);
+      return;
+    }
+    const p = polls.get(id);
+    if (!p) return void res.writeHead(404).end();
+    if (req.method === 'GET' && url.pathname === '/poll') {
+      p.held = res;
+      p.timer = setTimeout(() => {
+        if (p.held === res) {
+          p.held = undefined;
+          res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 2 }).end('[]');
+        }
+      }, 20_000);
+      res.on('close', () => {
+        if (p.held === res) p.held = undefined;
+      });
+      flush(p);
+    } else if (req.method === 'POST' && url.pathname === '/send') {
+      readBody(req, (body) => {
+        for (const m of JSON.parse(body) as string[]) p.queue.push(m);
+        flush(p);
+        res.writeHead(204).end();
+      });
+    } else if (req.method === 'POST' && url.pathname === '/close') {
+      polls.delete(id);
+      res.writeHead(204).end();
+    } else res.writeHead(404).end();
+  });
+  impl = {
+    sessions: () => polls.size,
+    broadcast: (m) =>
+      polls.forEach((p) => {
+        p.queue.push(m);
+        flush(p);
+      }),
+  };
+} else {
+  throw new Error(`unknown kind ${kind}`);
+}
+
+function readBody(req: IncomingMessage, done: (body: string) => void): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
+}
+
+const ctl = createServer((req, res) => {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const json = (o: unknown): void => void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(o));
+  if (url.pathname === '/stats') {
+    const cpu = process.cpuUsage();
+    json({ cpuUs: cpu.user + cpu.system, rss: process.memoryUsage.rss(), sessions: impl.sessions() });
+  } else if (url.pathname === '/gc') {
+    gc?.();
+    gc?.();
+    setTimeout(() => {
+      gc?.();
+      json({ rss: process.memoryUsage.rss(), sessions: impl.sessions() });
+    }, 300);
+  } else if (url.pathname === '/bcast') {
+    // k rounds, each its own turn of the event loop, so the writes can drain between rounds.
+    const k = Math.min(1000, Number(url.searchParams.get('k') ?? 10));
+    let i = 0;
+    const round = (): void => {
+      const msg = `b${String(i).padStart(4, '0')}`.padEnd(64, '.');
+      impl.broadcast(msg);
+      if (++i < k) setImmediate(round);
+      else json({ sent: k, sessions: impl.sessions() });
+    };
+    round();
+  } else res.writeHead(404).end();
+});
+
+await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+await new Promise<void>((r) => ctl.listen(0, '127.0.0.1', r));
+const port = (server.address() as { port: number }).port;
+const ctlPort = (ctl.address() as { port: number }).port;
+process.stdout.write(`${JSON.stringify({ port, ctl: ctlPort })}\n`);
+// The runner ends us with SIGTERM; a lost runner (stdin closed) ends us too.
+process.stdin.resume();
+process.stdin.on('end', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0));
