@@ -5,9 +5,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeSendRequest, encodeSendResponse, type Frame } from '@burrow/shared';
-import { Errors } from './errors.js';
+import { CloseCode } from '@burrow/shared';
+import { Errors, protocolError } from './errors.js';
 import { acceptableContentType, readBody, sendError, sendJson } from './http.js';
 import type { SessionRegistry } from './sessions.js';
+import { carriesData, PAUSED_RETRY_AFTER } from './backpressure.js';
 
 export async function handleSend(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> {
   if (!acceptableContentType(req)) return sendError(res, Errors.badContentType(), { Connection: 'close' });
@@ -19,6 +21,15 @@ export async function handleSend(reg: SessionRegistry, req: IncomingMessage, res
   const batch = decoded.value;
   const found = await reg.resume(sid, query.get('token') ?? batch.token);
   if (!found) return sendError(res, Errors.sessionUnknown());
+  // onBufferFull 'pause': while the session's outbound buffer is full, only the ack is applied.
+  if (found.core.gate.paused && carriesData(batch.frames)) {
+    if (batch.ack !== undefined) await found.core.inbound([{ t: 'ack', ack: batch.ack }], true);
+    if (found.core.gate.paused) {
+      return sendError(res, protocolError('overloaded', 'outbound buffer full: retry later', 503, CloseCode.TryAgainLater), {
+        'Retry-After': PAUSED_RETRY_AFTER,
+      });
+    }
+  }
   const frames: Frame[] = batch.ack !== undefined ? [{ t: 'ack', ack: batch.ack }, ...batch.frames] : [...batch.frames];
   // A gap stops the batch; the ack in the answer tells the client where to resend from.
   const out = await found.core.inbound(frames, true);

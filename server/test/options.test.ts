@@ -11,8 +11,11 @@ describe('options', () => {
       {
         maxPayload: 1048576, maxBatchBytes: 8388608, maxBatchFrames: 4096, maxPollBytes: 1048576,
         maxBufferedMessages: 20000, maxBufferedBytes: 16777216, maxSessions: 10000,
+        maxHandshakesPerSecond: 1000, maxTotalBufferedBytes: 268435456,
       },
     );
+    assert.equal(o.onBufferFull, 'close');
+    assert.equal(o.authenticate, undefined);
     assert.ok(o.pollTimeout < 25000, `pollTimeout ${o.pollTimeout}`);
     assert.ok(o.heartbeat < 25000, `heartbeat ${o.heartbeat}`);
     assert.equal(o.resumeWindow, 60000);
