@@ -33,7 +33,7 @@ import {
   type TransportHandlers,
   type TransportName,
 } from './types.js';
-import { WebSocketTransport } from './websocket.js';
+import { SILENT_DETAIL, WebSocketTransport } from './websocket.js';
 
 /** Ack at most this long after delivering something (ms). */
 export const ACK_DELAY = 50;
@@ -47,6 +47,8 @@ const ECHO_TIMEOUT = 1_000;
 const INITIAL_RETRY_BUDGET = 30_000;
 /** Cap of the upgrade probe's backoff (ms). */
 const PROBE_DELAY_MAX = 60_000;
+/** A draining server's "move" (1012) is followed at once this many times in a row, then with backoff. */
+const QUICK_RESTARTS = 3;
 /** Timeout of an HTTP request before the server's heartbeat terms are known (ms). */
 const DEFAULT_REQUEST_TIMEOUT = 10_000;
 
@@ -134,6 +136,10 @@ export class Connection {
   private resumeIndex = 0;
   private backoffN = 0;
   private probeFailures = 0;
+  /** Why the current attempt's transport is not the one tried before it (sent as hints). */
+  private fallbackHint: { readonly from: TransportName; readonly reason: string } | null = null;
+  /** "Move" answers (1012) in a row since the last open. */
+  private restarts = 0;
   private readonly startedAt = now();
 
   // Outbound
@@ -270,9 +276,10 @@ export class Connection {
     return this.rtt === undefined ? 1500 : clamp(4 * this.rtt + 500, 1000, 3000);
   }
 
-  private context(openTimeout: number): TransportContext {
+  private context(openTimeout: number, hints?: Record<string, string>): TransportContext {
     const t = this.terms;
     return {
+      ...(hints && Object.keys(hints).length > 0 ? { hints } : {}),
       wsBase: this.wsBase,
       httpBase: this.httpBase,
       protocols: this.config.protocols,
@@ -313,8 +320,20 @@ export class Connection {
 
   // ---- attempts and the fallback chain --------------------------------------------------------
 
+  /** Hints for an attempt's first downstream request: why it starts (see docs/PROTOCOL.md). */
+  private attemptHints(): Record<string, string> {
+    const h: Record<string, string> = {};
+    if (this.fallbackHint) {
+      h.fallback = this.fallbackHint.reason;
+      h.from = this.fallbackHint.from;
+    }
+    if (this.link === 'reconnecting') h.resume = '1';
+    return h;
+  }
+
   private startRound(index: number): void {
     this.roundTried = 0;
+    this.fallbackHint = null;
     this.tryAt(index);
   }
 
@@ -327,7 +346,7 @@ export class Connection {
     this.attemptGen = gen;
     const h = this.handlersFor(gen);
     if (name === 'websocket') {
-      this.attempt = this.factories.websocket(this.context(this.connectTimeout()), h);
+      this.attempt = this.factories.websocket(this.context(this.connectTimeout(), this.attemptHints()), h);
       return;
     }
     if (this.session) {
@@ -351,9 +370,10 @@ export class Connection {
 
   private startHttp(name: 'sse' | 'polling', h: TransportHandlers): Transport {
     const session = this.session!;
-    if (name === 'sse') return this.factories.sse(this.context(this.opt.sseTimeout), session, h);
+    const hints = this.attemptHints();
+    if (name === 'sse') return this.factories.sse(this.context(this.opt.sseTimeout, hints), session, h);
     // Before the first open nothing sequenced was sent yet, so the server's ack is known to be 0.
-    return this.factories.polling(this.context(this.connectTimeout()), session, h, this.link === 'connecting' ? 0 : undefined);
+    return this.factories.polling(this.context(this.connectTimeout(), hints), session, h, this.link === 'connecting' ? 0 : undefined);
   }
 
   private protocolOk(p: string): boolean {
@@ -383,6 +403,8 @@ export class Connection {
     this.makeLive(gen, t);
     this.resumeIndex = this.cursor;
     this.backoffN = 0;
+    this.restarts = 0;
+    this.fallbackHint = null;
     clearTimeout(this.lostTimer);
     this.lostTimer = undefined;
     this.setLink('open');
@@ -406,7 +428,12 @@ export class Connection {
     this.attemptGen = 0;
     if (why.kind === 'fatal') return this.fail(why.code);
     if (why.kind === 'overloaded') return this.retryLater(why.retryAfter);
-    if (this.roundTried < this.chain.length) return this.tryAt(this.cursor + 1);
+    if (why.kind === 'restart') return this.restartSoon(why.retryAfter);
+    if (this.roundTried < this.chain.length) {
+      const from = this.chain[this.cursor]!;
+      this.fallbackHint = { from, reason: fallbackReason(from, why) };
+      return this.tryAt(this.cursor + 1);
+    }
     // A whole round failed. Before the first open that is a failed connection, as in a browser.
     if (this.link === 'connecting') return this.fail(CloseCode.Abnormal);
     this.retryLater(0);
@@ -423,6 +450,23 @@ export class Connection {
       this.retryTimer = undefined;
       this.startRound(this.link === 'connecting' ? this.initialIndex() : this.resumeIndex);
     }, delay);
+  }
+
+  /**
+   * The server asked us to move (1012 / 503 `service_restart`: a draining node). Not a failure: the
+   * next round starts at once (a little jitter spreads a node's clients), with no backoff growth — a
+   * few times in a row, then the normal backoff and `Retry-After` (e.g. a single node that drains).
+   */
+  private restartSoon(retryAfter: number): void {
+    if (++this.restarts > QUICK_RESTARTS) return this.retryLater(retryAfter);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = undefined;
+        this.startRound(this.link === 'connecting' ? this.initialIndex() : this.resumeIndex);
+      },
+      Math.random() * Math.min(this.opt.reconnectDelay, 100),
+    );
   }
 
   private makeLive(gen: number, t: Transport): void {
@@ -460,6 +504,7 @@ export class Connection {
       this.roundTried = 1;
       return;
     }
+    if (why.kind === 'restart') return this.restartSoon(why.retryAfter);
     this.retryLater(why.kind === 'overloaded' ? why.retryAfter : 0);
   }
 
@@ -475,7 +520,8 @@ export class Connection {
       if (this.link !== 'open' || this.ending !== 'none' || this.liveName === 'websocket') return;
       const gen = ++this.gen;
       this.probeGen = gen;
-      this.probe = this.factories.websocket(this.context(this.connectTimeout()), this.handlersFor(gen));
+      const from = this.liveName;
+      this.probe = this.factories.websocket(this.context(this.connectTimeout(), from ? { upgrade: from } : undefined), this.handlersFor(gen));
     }, delay);
   }
 
@@ -673,4 +719,11 @@ export class Connection {
     this.liveGen = this.attemptGen = this.probeGen = 0;
     for (const t of ts) t?.close();
   }
+}
+
+/** The reason a fallback reports to the server (`fallback=` on the next transport's first request). */
+function fallbackReason(from: TransportName, why: DownReason): string {
+  if (why.kind !== 'timeout') return 'refused';
+  if (from === 'sse') return 'buffered';
+  return from === 'websocket' && why.detail === SILENT_DETAIL ? 'silent' : 'timeout';
 }

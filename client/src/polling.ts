@@ -49,6 +49,8 @@ export class PollingTransport implements Transport {
 
   private async loop(): Promise<void> {
     const limits = { from: 'server' as const, ...(this.ctx.maxPayload ? { maxPayload: this.ctx.maxPayload } : {}) };
+    // The first poll carries the engine's hints (why this transport starts); later ones do not.
+    let hints = this.ctx.hints;
     while (!this.done) {
       let status: number;
       let text: string;
@@ -58,11 +60,12 @@ export class PollingTransport implements Transport {
         // when nothing arrives for heartbeat + heartbeatTimeout (its pings make the server answer).
         const a = await request(
           this.ctx.fetch,
-          sessionUrl(this.ctx, this.session, 'poll', { ack: this.ctx.ack() }),
+          sessionUrl(this.ctx, this.session, 'poll', { ack: this.ctx.ack(), ...hints }),
           { method: 'GET' },
           0,
           this.abort.signal,
         );
+        hints = undefined;
         status = a.status;
         text = a.text;
         if (status !== 200) why = downFromAnswer(a);

@@ -93,6 +93,8 @@ export type DownReason =
   | { readonly kind: 'timeout'; readonly detail: string }
   /** The server is overloaded (1013 / 503): retry no sooner than `retryAfter` ms. */
   | { readonly kind: 'overloaded'; readonly retryAfter: number }
+  /** The server asked the client to move (1012, or 503 `service_restart` while draining): resume at once elsewhere. */
+  | { readonly kind: 'restart'; readonly retryAfter: number }
   /** The server refused for good: end the socket with `code`. */
   | { readonly kind: 'fatal'; readonly code: number; readonly detail: string };
 
@@ -150,4 +152,9 @@ export interface TransportContext {
   /** Timeout for one HTTP request that is not a held poll (ms). */
   readonly requestTimeout: number;
   readonly fetch: FetchFunction;
+  /**
+   * Optional query parameters telling the server why this transport starts (metrics / lifecycle
+   * events): `fallback` + `from`, `upgrade`, `resume`. Sent on the first downstream request only.
+   */
+  readonly hints?: Readonly<Record<string, string>>;
 }

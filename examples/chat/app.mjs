@@ -51,6 +51,21 @@ export async function startChat({ port = 3000, host = '127.0.0.1', burrowOptions
       broadcast({ type: 'say', name, text, at: Date.now() });
     }
   });
+  // The live panel (/stats): sessions per transport on this node and messages per second, from events.
+  const transports = new Map(); // sid -> transport
+  const recent = []; // timestamps of messages in the last WINDOW ms
+  const WINDOW = 5000;
+  burrow.on('transport', (session, name) => transports.set(session.id, name));
+  burrow.on('message', () => recent.push(Date.now()));
+  burrow.on('close', (session) => transports.delete(session.id));
+  const stats = () => {
+    const now = Date.now();
+    while (recent.length > 0 && recent[0] < now - WINDOW) recent.shift();
+    const sessions = { websocket: 0, sse: 0, polling: 0 };
+    for (const t of transports.values()) sessions[t]++;
+    return { sessions, messagesPerSecond: Math.round((recent.length / (WINDOW / 1000)) * 10) / 10 };
+  };
+
   burrow.on('close', async (session) => {
     const name = session.data?.name;
     if (name) broadcast({ type: 'left', name, online: await online().catch(() => undefined) });
@@ -60,6 +75,10 @@ export async function startChat({ port = 3000, host = '127.0.0.1', burrowOptions
   app.disable('x-powered-by');
   app.use(burrow.middleware());
   const [html, js] = await Promise.all([readFile(page, 'utf8'), readFile(script, 'utf8')]);
+  app.get('/stats', (_req, res) => {
+    res.set('Cache-Control', 'no-store');
+    res.json(stats());
+  });
   app.get('/chat.js', (_req, res) => {
     res.set('Content-Type', 'text/javascript; charset=utf-8');
     res.send(js);

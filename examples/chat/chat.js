@@ -75,3 +75,18 @@ $('form').addEventListener('submit', (e) => {
   socket.send(JSON.stringify({ type: 'say', text }));
   $('text').value = '';
 });
+
+// The live panel: sessions per transport on this node and messages per second (GET /stats).
+async function refreshStats() {
+  try {
+    const res = await fetch('/stats', { cache: 'no-store' });
+    if (!res.ok) return;
+    const s = await res.json();
+    for (const t of ['websocket', 'sse', 'polling']) $(`stat-${t}`).textContent = String(s.sessions?.[t] ?? 0);
+    $('stat-rate').textContent = String(s.messagesPerSecond ?? 0);
+  } catch {
+    // The server is away: keep the last numbers.
+  }
+}
+refreshStats();
+setInterval(refreshStats, 2000);

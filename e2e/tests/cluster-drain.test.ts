@@ -1,0 +1,145 @@
+// Rolling deploy (BAD-INPUTS 22): three in-process nodes sharing one MemoryStore behind a round-robin
+// balancer with health checks and no affinity. Under load (WebSocket, SSE and polling clients sending
+// and receiving), node 0 is drained: every session moves to the other nodes, none ends, and no message
+// is lost, repeated or reordered either way. The drained node refuses new sessions (503 / 1012).
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { WebSocket } from 'ws';
+import { BurrowSocket } from '@burrow/client';
+import { createBurrow, MemoryStore, type Burrow } from '@burrow/server';
+import { startRoundRobinProxy, type RoundRobinProxy } from './fixtures/rr-proxy.js';
+
+interface ClusterNode {
+  burrow: Burrow;
+  server: Server;
+  port: number;
+}
+
+const TRANSPORTS = ['websocket', 'sse', 'polling'] as const;
+const PER_TRANSPORT = 8;
+
+async function until(what: string, fn: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('drain one node of three under load', () => {
+  const store = new MemoryStore();
+  /** What the app received, per session, across every node, in order. */
+  const received = new Map<string, number[]>();
+  const closes: string[] = [];
+  const nodes: ClusterNode[] = [];
+  let proxy: RoundRobinProxy;
+
+  before(async () => {
+    for (let i = 0; i < 3; i++) {
+      const burrow = createBurrow({ store, heartbeat: 2000, heartbeatTimeout: 2000, pollTimeout: 2000 });
+      burrow.on('message', (session, data) => {
+        const n = Number(String(data));
+        let list = received.get(session.id);
+        if (!list) received.set(session.id, (list = []));
+        list.push(n);
+        void session.send(`echo:${n}`);
+      });
+      burrow.on('close', (s, code) => closes.push(`${s.id} ${code}`));
+      burrow.on('error', () => {});
+      const server = createServer((req, res) => {
+        if (!burrow.handle(req, res)) res.writeHead(404).end();
+      });
+      burrow.attach(server);
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      nodes.push({ burrow, server, port: (server.address() as AddressInfo).port });
+    }
+    proxy = await startRoundRobinProxy(nodes.map((n) => n.port));
+  });
+
+  after(async () => {
+    await proxy.close();
+    for (const n of nodes) {
+      await n.burrow.close();
+      n.server.closeAllConnections();
+      await new Promise<void>((r) => n.server.close(() => r()));
+    }
+    await store.close?.();
+  });
+
+  test('every session moves, nothing is lost; the drained node refuses new work', async () => {
+    const url = `ws://127.0.0.1:${proxy.port}/burrow`;
+    const clients = await Promise.all(
+      TRANSPORTS.flatMap((t) =>
+        Array.from({ length: PER_TRANSPORT }, async () => {
+          const socket = new BurrowSocket(url, [], { transports: [t], upgrade: false, remember: false, reconnectDelay: 50 });
+          const echoes: number[] = [];
+          const state = { socket, t, echoes, sent: 0, closed: '' };
+          socket.onmessage = (e) => echoes.push(Number(String((e as MessageEvent).data).slice(5)));
+          socket.onclose = (e) => (state.closed = `closed ${(e as CloseEvent).code}`);
+          await new Promise<void>((resolve, reject) => {
+            socket.onopen = () => resolve();
+            socket.onerror = () => reject(new Error(`${t} failed to open`));
+          });
+          return state;
+        }),
+      ),
+    );
+
+    // Load: every client sends a numbered message every 20 ms; the app echoes each one.
+    let sending = true;
+    const pump = setInterval(() => {
+      if (!sending) return;
+      for (const c of clients) if (c.socket.readyState === BurrowSocket.OPEN) c.socket.send(String(++c.sent));
+    }, 20);
+
+    await new Promise((r) => setTimeout(r, 300));
+    const before0 = [...received.keys()].length;
+    assert.equal(before0, clients.length);
+
+    const result = await nodes[0]!.burrow.drain({ deadline: 5000 });
+    assert.equal(result.remaining, 0);
+    assert.ok(result.moved > 0, 'node 0 held some transports');
+
+    // The drained node: health 503, handshake 503 service_restart + Retry-After, WebSocket 1012.
+    const direct = `http://127.0.0.1:${nodes[0]!.port}/burrow`;
+    const health = await fetch(`${direct}/health`);
+    assert.equal(health.status, 503);
+    assert.equal(((await health.json()) as { draining?: boolean }).draining, true);
+    const hs = await fetch(`${direct}/sessions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"v":1}' });
+    assert.equal(hs.status, 503);
+    assert.ok(hs.headers.get('retry-after'));
+    assert.deepEqual(await hs.json(), { error: 'service_restart', message: 'this node is draining: reconnect, another node serves the session', close: 1012 });
+    const raw = new WebSocket(`${direct.replace('http:', 'ws:')}/ws`);
+    raw.on('error', () => {});
+    const [code] = (await once(raw, 'close')) as [number];
+    assert.equal(code, 1012);
+
+    // Keep the load on while the clients settle on nodes 1 and 2.
+    await new Promise((r) => setTimeout(r, 600));
+    sending = false;
+    clearInterval(pump);
+    await until('every echo', () => clients.every((c) => c.echoes.length === c.sent));
+
+    for (const c of clients) {
+      assert.equal(c.closed, '', `${c.t} session ended: ${c.closed}`);
+      const sid = c.socket.sessionId;
+      const expected = Array.from({ length: c.sent }, (_, i) => i + 1);
+      assert.deepEqual(received.get(sid), expected, `server got every message of ${c.t} ${sid} once, in order`);
+      assert.deepEqual(c.echoes, expected, `client got every echo of ${c.t} ${sid} once, in order`);
+    }
+    assert.deepEqual(closes, []);
+
+    // Nothing lives on node 0 any more; the others serve everyone.
+    const text = await nodes[0]!.burrow.metrics().text();
+    for (const t of TRANSPORTS) assert.match(text, new RegExp(`^burrow_sessions\\{transport="${t}"\\} 0$`, 'm'));
+    assert.match(text, /^burrow_draining 1$/m);
+
+    const done = Promise.all(clients.map((c) => new Promise((r) => c.socket.addEventListener('close', r))));
+    for (const c of clients) c.socket.close();
+    await done;
+  });
+});
