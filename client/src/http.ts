@@ -17,6 +17,9 @@ import {
 } from '@burrow/shared';
 import type { DownReason, FetchFunction, SessionRef, TransportContext, TransportHandlers } from './types.js';
 
+/** RFC 6455 1012 "Service Restart" (not in shared's CloseCode yet). */
+export const SERVICE_RESTART = CloseCode.ServiceRestart;
+
 /** A finished HTTP exchange. */
 export interface HttpAnswer {
   readonly status: number;
@@ -78,6 +81,8 @@ export async function request(
 /** What a non-200 answer means for the transport. */
 export function downFromAnswer(a: HttpAnswer): DownReason {
   const err = decodeError(a.text, a.status);
+  // 1012 service restart: this node is draining; resume now, the balancer picks another node.
+  if (err.close === SERVICE_RESTART) return { kind: 'restart', retryAfter: a.retryAfter };
   if (a.status === 503 || err.close === CloseCode.TryAgainLater) return { kind: 'overloaded', retryAfter: a.retryAfter };
   if (a.status === 404) return { kind: 'fatal', code: CloseCode.SessionUnknown, detail: err.error };
   // 410 state_lost: the server's store lost the session (restarted empty); it cannot be resumed.

@@ -28,7 +28,8 @@ export class SseTransport implements Transport {
   ) {
     this.upstream = new HttpUpstream(ctx, session, handlers, true, (why) => this.down(why));
     try {
-      const es = esInit ? new ES(sessionUrl(ctx, session, 'sse', { ack: ctx.ack() }), esInit) : new ES(sessionUrl(ctx, session, 'sse', { ack: ctx.ack() }));
+      const url = sessionUrl(ctx, session, 'sse', { ack: ctx.ack(), ...ctx.hints });
+      const es = esInit ? new ES(url, esInit) : new ES(url);
       es.onmessage = (ev) => this.message(ev.data);
       es.onerror = (ev) => this.error(ev);
       this.es = es;

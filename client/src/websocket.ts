@@ -4,7 +4,7 @@
  * upgrade but never delivers a frame is caught by the open timeout.
  */
 import { CloseCode, decodeWsMessage, encodeWsFrame, type Frame, type WsMessage } from '@burrow/shared';
-import { endpointUrl } from './http.js';
+import { endpointUrl, SERVICE_RESTART } from './http.js';
 import type { Transport, TransportContext, TransportHandlers, WebSocketConstructor, WebSocketLike } from './types.js';
 
 /** Close codes that end the session rather than just this transport (resuming would only repeat them). */
@@ -21,10 +21,15 @@ const FATAL_CODES = new Set<number>([
 
 const noop = (): void => {};
 
+/** Detail of a timeout where the socket opened but no `open` frame came (the fallback reason `silent`). */
+export const SILENT_DETAIL = 'socket open but no open frame';
+
 export class WebSocketTransport implements Transport {
   readonly name = 'websocket' as const;
   private readonly ws: WebSocketLike;
   private opened = false;
+  /** The platform socket opened (the upgrade was answered 101). */
+  private socketOpen = false;
   private done = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** Highest seq handed to the socket but not yet reported written, and the timer that checks it. */
@@ -37,7 +42,7 @@ export class WebSocketTransport implements Transport {
     private readonly handlers: TransportHandlers,
   ) {
     const s = ctx.session;
-    const params: Record<string, string | number> = s ? { sid: s.sid, token: s.token, ack: ctx.ack() } : {};
+    const params: Record<string, string | number> = { ...(s ? { sid: s.sid, token: s.token, ack: ctx.ack() } : {}), ...ctx.hints };
     const url = endpointUrl(ctx.wsBase, `${ctx.wsBase.pathname}/ws`, params);
     // Constructing can throw synchronously (bad URL for this platform, blocked port...): report it
     // as a failure, asynchronously like every other callback.
@@ -54,7 +59,14 @@ export class WebSocketTransport implements Transport {
     // The close event that follows carries the code; an error alone (ws's unexpected-response) still ends it.
     ws.onerror = () => this.down({ kind: 'failed', detail: 'WebSocket error' });
     ws.onclose = (ev) => this.closed(ev.code);
-    this.timer = setTimeout(() => this.down({ kind: 'timeout', detail: 'no open frame in time' }), ctx.openTimeout);
+    // The upgrade went through but no `open` frame follows: a proxy that swallows frames ("silent").
+    ws.onopen = () => {
+      this.socketOpen = true;
+    };
+    this.timer = setTimeout(
+      () => this.down({ kind: 'timeout', detail: this.socketOpen ? SILENT_DETAIL : 'no open frame in time' }),
+      ctx.openTimeout,
+    );
   }
 
   send(frames: readonly Frame[]): void {
@@ -130,6 +142,8 @@ export class WebSocketTransport implements Transport {
   private closed(code: number): void {
     if (this.done) return;
     if (code === CloseCode.TryAgainLater) return this.down({ kind: 'overloaded', retryAfter: 0 });
+    // 1012 service restart (a draining node): resume at once, on whatever node; not a fallback.
+    if (code === SERVICE_RESTART) return this.down({ kind: 'restart', retryAfter: 0 });
     // 4001 / 4006 answer a resume even before `open`: the session is gone, no transport can help.
     if (code === CloseCode.SessionUnknown || code === CloseCode.StateLost || (this.opened && FATAL_CODES.has(code))) {
       return this.down({ kind: 'fatal', code, detail: `WebSocket closed with ${code}` });

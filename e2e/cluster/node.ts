@@ -22,6 +22,7 @@
  * Control endpoints (straight to a node's port, never through nginx):
  *   POST /_ctl/room?room=R&n=N&prefix=P   awaits burrow.to(R).send(`${P}${i}`) for i = 1..N, in order
  *   POST /_ctl/broadcast?text=T            burrow.broadcast(T)
+ *   POST /_ctl/drain?deadline=MS           burrow.drain(): answers { moved, remaining } once done
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -82,17 +83,19 @@ for (const [key, flag, env] of timings) {
   if (v !== undefined) (opts as Record<string, unknown>)[key] = v;
 }
 const burrow = createBurrow(opts);
-// Rooms / broadcast / health come from the core; typed loosely so this rig also loads against a core
-// that does not have them yet (the commands then fail loudly in the log).
-const b = burrow as unknown as {
-  to(room: string): { send(data: string): Promise<unknown> };
-  broadcast(data: string): Promise<unknown>;
-};
+const b = burrow;
 
 burrow.on('connection', (session) => log({ kind: 'open', sid: session.id, transport: (session as unknown as { transport?: string }).transport }));
-burrow.on('message', (session, data) => {
+burrow.on('message', (session, data, info) => {
   const m = typeof data === 'string' ? data : `<binary ${data.length}>`;
-  log({ kind: 'msg', sid: session.id, m: m.length > 200 ? m.slice(0, 200) : m, t: process.hrtime.bigint().toString() });
+  log({
+    kind: 'msg',
+    sid: session.id,
+    m: m.length > 200 ? m.slice(0, 200) : m,
+    seq: info.seq,
+    redelivered: info.redelivered,
+    t: process.hrtime.bigint().toString(),
+  });
   if (typeof data !== 'string') {
     session.send(data).catch(() => {});
   } else if (data.startsWith('flood:')) {
@@ -155,6 +158,10 @@ async function control(req: IncomingMessage, url: URL): Promise<[number, unknown
       if (pace && i % pace === 0) await new Promise((r) => setTimeout(r, 1));
     }
     return [errors.length ? 500 : 200, { node: name, sent, errors }];
+  }
+  if (url.pathname === '/_ctl/drain') {
+    const result = await b.drain({ deadline: Number(url.searchParams.get('deadline') ?? 10_000) });
+    return [200, { node: name, ...result }];
   }
   if (url.pathname === '/_ctl/broadcast') {
     await b.broadcast(url.searchParams.get('text') ?? '');

@@ -146,6 +146,9 @@ export interface NodeLine {
   method?: string;
   path?: string;
   m?: string;
+  /** msg lines: the client seq and whether the node that took over a dead one redelivered it. */
+  seq?: number;
+  redelivered?: boolean;
   t?: string;
   code?: number;
   reason?: string;

@@ -15,11 +15,17 @@ import { type BurrowOptions, resolveOptions, type ResolvedOptions } from './opti
 import { handlePoll } from './polling.js';
 import { handleSend } from './send.js';
 import { checkRoom, type SendData } from './outbound.js';
-import { handled, type Session, type TransportName } from './session.js';
+import { handled, type MessageInfo, type Session, type TransportName } from './session.js';
 import { SessionRegistry } from './sessions.js';
 import { handleSse } from './sse.js';
 import type { StoreStatus } from './store.js';
 import { WebSocketTransport } from './websocket.js';
+import { DRAIN_RETRY_AFTER, drainTransports, refusedWhileDraining, serviceRestart, type DrainOptions, type DrainResult } from './drain.js';
+import { refusalOf } from './http.js';
+import { internals } from './internals.js';
+import { Lifecycle, resolveDebug, type FallbackInfo, type LimitInfo, type ResumeInfo, type UpgradeInfo } from './lifecycle.js';
+import { createMetrics, type BurrowMetrics, type MetricsOptions } from './metrics.js';
+import { answerPreflight, applyCors, isOriginAllowed } from './cors.js';
 
 /** What `burrow.health()` and `GET {path}/health` report. */
 export interface BurrowHealth {
@@ -28,6 +34,8 @@ export interface BurrowHealth {
   readonly store: StoreStatus;
   /** Live sessions on this node. */
   readonly sessions: number;
+  /** Present (true) while the node is draining (see `burrow.drain()`): balancers should stop routing here. */
+  readonly draining?: true;
 }
 
 /** Fan-out to a room (see {@link Burrow.to}). */
@@ -46,12 +54,27 @@ export interface RoomTarget {
 export interface BurrowEvents {
   /** A new session (not a resume or a transport switch). */
   connection: [session: Session];
-  /** A message from a client, on whichever node received it; binary arrives as a Buffer. */
-  message: [session: Session, data: string | Buffer];
+  /**
+   * A message from a client, on whichever node received it; binary arrives as a Buffer. Exactly once,
+   * in order, per session — across transport switches, reconnects and node switches. `info.seq` is the
+   * message's seq in its session; `info.redelivered` is true only when the node that accepted it was
+   * killed while handling it: the message is then delivered again, on the next node, with the same seq,
+   * never lost (a handler with durable effects makes itself idempotent with `(session.id, info.seq)`).
+   * Handlers that take two arguments keep working.
+   */
+  message: [session: Session, data: string | Buffer, info: MessageInfo];
   /** The session ended: closed by either side (1005 when the client gave no code), expired (4002) or over a limit. */
   close: [session: Session, code: number, reason: string];
   /** The session moved to another transport on this node. */
   transport: [session: Session, name: TransportName];
+  /** The client fell back from one transport to another (it says why on its first request there). */
+  fallback: [session: Session, info: FallbackInfo];
+  /** A session on SSE or polling upgraded to WebSocket (the client's background probe). */
+  upgrade: [session: Session, info: UpgradeInfo];
+  /** A client resumed its session after losing its transport (on this node). */
+  resume: [session: Session, info: ResumeInfo];
+  /** A bound was hit: `maxSessions` (no session), `maxPayload`, `maxBatchBytes`, `maxBuffered` (4003). */
+  limit: [session: Session | undefined, info: LimitInfo];
   /** An error no request could be told about (store failure, a throwing handler). */
   error: [err: Error];
 }
@@ -69,18 +92,33 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   readonly #ws: WebSocketTransport;
   readonly #servers = new Map<Server, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>();
   #closing: Promise<void> | undefined;
+  readonly #lifecycle: Lifecycle;
+  #drain: Promise<DrainResult> | undefined;
+  #metrics: BurrowMetrics | undefined;
 
   constructor(options: BurrowOptions = {}) {
     super();
     this.options = resolveOptions(options);
     this.#registry = new SessionRegistry(this.options, {
-      connection: (s) => this.emit('connection', s),
-      message: (s, d) => this.emit('message', s, d),
-      close: (s, c, r) => this.emit('close', s, c, r),
-      transport: (s, n) => this.emit('transport', s, n),
+      connection: (s) => {
+        this.#lifecycle.connection(s);
+        this.emit('connection', s);
+      },
+      message: (s, d, i) => this.emit('message', s, d, i),
+      close: (s, c, r) => {
+        this.emit('close', s, c, r);
+        this.#lifecycle.closed(s, c, r);
+      },
+      transport: (s, n) => {
+        this.#lifecycle.transport(s, n);
+        this.emit('transport', s, n);
+      },
       error: (err) => this.#error(err),
     });
     this.#ws = new WebSocketTransport(this.#registry);
+    this.#lifecycle = new Lifecycle(this, resolveDebug(options.debug), this.#registry.nodeId);
+    this.#registry.lifecycle = this.#lifecycle;
+    internals.set(this, { registry: this.#registry, lifecycle: this.#lifecycle });
   }
 
   /** Live sessions on this node. */
@@ -106,7 +144,9 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   /** This node's health; also served (no token needed) as `GET {path}/health`: 200 when ok, else 503. */
   health(): BurrowHealth {
     const store = this.#registry.storeStatus;
-    return { ok: store !== 'down' && this.#closing === undefined, store, sessions: this.#registry.size };
+    const draining = this.#registry.draining;
+    const ok = store !== 'down' && this.#closing === undefined && !draining;
+    return { ok, store, sessions: this.#registry.size, ...(draining ? { draining: true as const } : {}) };
   }
 
   /**
@@ -123,6 +163,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       next?.();
       return false;
     }
+    if (this.#lifecycle.watching) this.#watch(req, res, pathname);
     Promise.resolve()
       .then(() => this.#route(req, res, rest, new URLSearchParams(query)))
       .catch((err: unknown) => {
@@ -155,6 +196,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
         if (server.listenerCount('upgrade') === 1) rejectSocket(socket, Errors.badRequest('no WebSocket endpoint here'));
         return;
       }
+      if (this.#lifecycle.watching) this.#watch(req, socket, pathname);
       if (!this.#originAllowed(req)) return rejectSocket(socket, Errors.originForbidden());
       if (this.#closing) return rejectSocket(socket, Errors.goingAway());
       if (rest !== '/ws' || req.method !== 'GET') return rejectSocket(socket, Errors.badRequest('WebSocket upgrades go to /ws'));
@@ -166,6 +208,56 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     server.on('upgrade', onUpgrade);
     this.#servers.set(server, onUpgrade);
     return this;
+  }
+
+  /** True once `drain()` was called. */
+  get draining(): boolean {
+    return this.#registry.draining;
+  }
+
+  /**
+   * Moves this node's clients elsewhere (a rolling deploy): from now on handshakes and downstream
+   * requests get 503 `service_restart` + `Retry-After` and WebSocket upgrades close 1012, `GET
+   * {path}/health` answers 503; every live transport is told to move (WebSocket closed 1012, held poll
+   * answered, SSE ended) and its client resumes on whatever node the balancer picks, nothing lost.
+   * Resolves when no live transport is left here, or at the deadline (default 30 s). Call `close()`
+   * after it. Needs a shared store (e.g. RedisStore) for the sessions to survive the move.
+   */
+  drain(options: DrainOptions = {}): Promise<DrainResult> {
+    if (!this.#drain) {
+      this.#registry.draining = true;
+      this.#lifecycle.drain(`start sessions=${this.#registry.size}`);
+      this.#drain = drainTransports(this.#registry, options).then((r) => {
+        this.#lifecycle.drain(`done moved=${r.moved} remaining=${r.remaining}`);
+        return r;
+      });
+    }
+    return this.#drain;
+  }
+
+  /**
+   * Prometheus metrics of this node (needs the optional peer dependency `prom-client`, loaded only
+   * now). Returns the same instance on every call; see {@link createMetrics}.
+   */
+  metrics(options: MetricsOptions = {}): BurrowMetrics {
+    this.#metrics ??= createMetrics(this, options);
+    return this.#metrics;
+  }
+
+  /** A `node:http` / Express handler serving the metrics in the Prometheus text format. */
+  metricsHandler(options: MetricsOptions = {}): BurrowMetrics['handler'] {
+    return this.metrics(options).handler;
+  }
+
+  /** Reports the request's refusal (if it ends with one) to the lifecycle log, metrics and `limit`. */
+  #watch(req: IncomingMessage, target: ServerResponse | Duplex, path: string): void {
+    const report = (status: number): void => {
+      const err = refusalOf.get(target);
+      if (!err || status < 400 && status !== 101) return;
+      this.#lifecycle.refused({ status, error: err.code, close: err.close, method: req.method ?? 'GET', path });
+    };
+    if ('writeHead' in target) target.once('finish', () => report(target.statusCode));
+    else target.once('close', () => report(refusalOf.get(target)?.status ?? 0));
   }
 
   /** Ends every transport on this node with 1001 and stops all timers. Sessions live on in the store. */
@@ -188,25 +280,13 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   }
 
   #originAllowed(req: IncomingMessage): boolean {
-    const allowed = this.options.allowedOrigins;
-    const origin = req.headers.origin;
-    if (!allowed || origin === undefined) return true;
-    let normalized: string | undefined;
-    try {
-      const u = new URL(origin);
-      normalized = u.origin === 'null' ? undefined : u.origin;
-    } catch {
-      normalized = undefined;
-    }
-    for (const a of allowed) {
-      if (typeof a === 'string') {
-        if (normalized !== undefined && normalized === normalizeOrigin(a)) return true;
-      } else if (a.test(origin)) return true;
-    }
-    return false;
+    return isOriginAllowed(this.options.allowedOrigins, req.headers.origin);
   }
 
   async #route(req: IncomingMessage, res: ServerResponse, rest: string, query: URLSearchParams): Promise<void> {
+    // CORS: a preflight is answered here (204 / 403); every other answer carries Vary / Allow-Origin.
+    if (req.method === 'OPTIONS') return answerPreflight(this.options.allowedOrigins, req, res);
+    applyCors(this.options.allowedOrigins, req, res);
     if (!this.#originAllowed(req)) return sendError(res, Errors.originForbidden());
     if (req.headers.upgrade !== undefined) {
       return sendError(res, Errors.badRequest('no upgrade on this route'), { Connection: 'close' });
@@ -224,6 +304,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (!route) return sendError(res, Errors.notFound());
     if (!route.methods.includes(method)) return sendError(res, Errors.badMethod(), { Allow: route.methods.join(', ') });
     if (this.#closing) return sendError(res, Errors.goingAway());
+    if (this.#registry.draining && refusedWhileDraining(rest)) return sendError(res, serviceRestart(), { 'Retry-After': DRAIN_RETRY_AFTER });
     // Every route but the bundle needs the store; fail fast rather than wait on a dead one.
     if (route.store && this.#registry.storeDown) return sendError(res, Errors.storeUnavailable(), { 'Retry-After': STORE_RETRY_AFTER });
     return route.run(req, res, rest, query);
@@ -276,14 +357,6 @@ const SESSION_ROUTES = new Map([
 function splitUrl(url: string): { pathname: string; query: string } {
   const q = url.indexOf('?');
   return q < 0 ? { pathname: url, query: '' } : { pathname: url.slice(0, q), query: url.slice(q + 1) };
-}
-
-function normalizeOrigin(o: string): string | undefined {
-  try {
-    return new URL(o).origin;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Creates a Burrow server. Mount it with `middleware()` / `handler` and `attach(httpServer)`. */

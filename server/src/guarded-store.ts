@@ -10,6 +10,8 @@ import type {
   AppendLimits,
   AppendResult,
   CloseResult,
+  InboundData,
+  InboundReplay,
   InboundResult,
   NewFrame,
   OutboundFrame,
@@ -66,8 +68,15 @@ export class GuardedStore implements Store {
   ack(sid: string, ack: number): Promise<boolean> {
     return this.#call(() => this.#inner.ack(sid, ack));
   }
-  acceptInbound(sid: string, seq: number): Promise<InboundResult> {
-    return this.#call(() => this.#inner.acceptInbound(sid, seq));
+  acceptInbound(sid: string, seq: number, frame?: InboundData, force?: boolean): Promise<InboundResult> {
+    return this.#call(() => this.#inner.acceptInbound(sid, seq, frame, force));
+  }
+  confirmInbound(sid: string, seq: number): void {
+    this.#inner.confirmInbound?.(sid, seq);
+  }
+  replayInbound(sid: string): Promise<InboundReplay> {
+    const inner = this.#inner;
+    return inner.replayInbound ? this.#call(() => inner.replayInbound!(sid)) : Promise.resolve({});
   }
   publish(sid: string, event: WakeEvent): Promise<void> {
     return this.#call(() => this.#inner.publish(sid, event));

@@ -22,13 +22,18 @@ export function sendJson(res: ServerResponse, status: number, body: string, head
   res.end(body);
 }
 
+/** The error a response or a refused upgrade's socket was answered with (read by the lifecycle log and metrics). */
+export const refusalOf = new WeakMap<object, ProtocolError>();
+
 /** Answers with `{"error","message","close"}` and the error's status. */
 export function sendError(res: ServerResponse, err: ProtocolError, headers: Record<string, string> = {}): void {
+  refusalOf.set(res, err);
   sendJson(res, err.status, encodeError(err), headers);
 }
 
 /** Answers a raw socket (an upgrade we refuse) and destroys it. */
 export function rejectSocket(socket: Duplex, err: ProtocolError): void {
+  refusalOf.set(socket, err);
   if (socket.writable) {
     const body = encodeError(err);
     socket.write(

@@ -5,7 +5,10 @@
  */
 export { Burrow, createBurrow, type BurrowEvents, type BurrowHealth, type RequestHandler, type RoomTarget } from './burrow.js';
 export { burrowExpress } from './express.js';
-export { Session, type SendData, type TransportName } from './session.js';
+export { createMetrics, type BurrowMetrics, type MetricsOptions } from './metrics.js';
+export type { DrainOptions, DrainResult } from './drain.js';
+export type { FallbackInfo, FallbackReason, LimitInfo, ResumeInfo, UpgradeInfo } from './lifecycle.js';
+export { Session, type MessageInfo, type SendData, type TransportName } from './session.js';
 export { MemoryStore } from './memory-store.js';
 export type {
   Store,
@@ -16,9 +19,14 @@ export type {
   AppendResult,
   CloseResult,
   InboundResult,
+  InboundData,
+  InboundReplay,
+  JournalEntry,
   WakeEvent,
   StoreStatus,
 } from './store.js';
 export { DEFAULT_LIMITS, type BurrowOptions, type BurrowLimits, type HandleProtocols } from './options.js';
 export { BurrowError, type BurrowErrorCode } from './errors.js';
+export type { Authenticate, AuthenticateResult } from './auth.js';
+export type { BufferFullPolicy } from './backpressure.js';
 export { CloseCode } from '@burrow/shared';

@@ -44,6 +44,13 @@ export class MemoryStore implements Store {
   readonly #expiredListeners: ((record: SessionRecord) => void)[] = [];
   /** room -> session ids; a room with no members is removed. */
   readonly #rooms = new Map<string, Set<string>>();
+  /** Unacknowledged payload bytes of every log together (for `maxTotalBufferedBytes`). */
+  #totalBytes = 0;
+
+  /** Unacknowledged outbound payload bytes held for all sessions (for tests and metrics). */
+  get bufferedBytes(): number {
+    return this.#totalBytes;
+  }
 
   async create(record: SessionRecord, ttlMs: number): Promise<void> {
     if (this.#sessions.has(record.id)) throw new Error('session id collision');
@@ -84,6 +91,7 @@ export class MemoryStore implements Store {
     if (!e) return;
     clearTimeout(e.timer);
     this.#sessions.delete(sid);
+    this.#totalBytes -= e.bytes;
     this.#dropMemberships(sid, e);
   }
 
@@ -108,6 +116,9 @@ export class MemoryStore implements Store {
     if (count + frames.length > limits.maxBufferedMessages || e.bytes + bytes > limits.maxBufferedBytes) {
       return { ok: false, reason: 'overflow' };
     }
+    if (limits.maxTotalBufferedBytes !== undefined && this.#totalBytes + bytes > limits.maxTotalBufferedBytes) {
+      return { ok: false, reason: 'overflow' };
+    }
     const out: OutboundFrame[] = [];
     for (const f of frames) {
       const seq = ++e.record.outSeq;
@@ -116,6 +127,7 @@ export class MemoryStore implements Store {
       out.push(stored);
     }
     e.bytes += bytes;
+    this.#totalBytes += bytes;
     this.#publish(e, { type: 'append', lastSeq: e.record.outSeq });
     return { ok: true, frames: out };
   }
@@ -158,7 +170,10 @@ export class MemoryStore implements Store {
     const upTo = Math.min(ack, e.record.outSeq);
     while (e.record.outAck < upTo) {
       const f = e.log[e.head];
-      if (f) e.bytes -= f.size;
+      if (f) {
+        e.bytes -= f.size;
+        this.#totalBytes -= f.size;
+      }
       e.log[e.head] = undefined as unknown as OutboundFrame;
       e.head++;
       e.record.outAck++;
@@ -170,6 +185,11 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  /**
+   * No inbound journal: this store lives and dies with the node that emits the messages, so a commit
+   * can never outlive its `message` event; the frame is ignored, `replay` never returned, and
+   * `confirmInbound` / `replayInbound` are left out (the WebSocket fast path does nothing extra).
+   */
   async acceptInbound(sid: string, seq: number): Promise<InboundResult> {
     const e = this.#sessions.get(sid);
     if (!e) return { status: 'unknown', ack: 0 };
@@ -262,6 +282,7 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {
     for (const e of this.#sessions.values()) clearTimeout(e.timer);
     this.#sessions.clear();
+    this.#totalBytes = 0;
     this.#rooms.clear();
   }
 
@@ -291,6 +312,7 @@ export class MemoryStore implements Store {
     const e = this.#sessions.get(sid);
     if (!e) return;
     this.#sessions.delete(sid);
+    this.#totalBytes -= e.bytes;
     this.#dropMemberships(sid, e);
     // Exactly one listener hears of each expiry, as a networked store's claim would ensure.
     const listener = this.#expiredListeners[0];

@@ -4,6 +4,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { DEFAULT_PATH } from '@burrow/shared';
+import type { Authenticate } from './auth.js';
+import type { BufferFullPolicy } from './backpressure.js';
 import { MemoryStore } from './memory-store.js';
 import type { Store } from './store.js';
 
@@ -23,6 +25,14 @@ export interface BurrowLimits {
   readonly maxBufferedBytes: number;
   /** Most live sessions on this node; new ones beyond it get 503 / close 1013. Default 10000. */
   readonly maxSessions: number;
+  /** New sessions per second on this node (token bucket, burst = rate); over it 503 + Retry-After / close 1013. Default 1000. */
+  readonly maxHandshakesPerSecond: number;
+  /**
+   * Node-wide cap on unacknowledged outbound bytes held in this process (all sessions of an
+   * in-process store together). An append that would cross it is that session's overflow (4003, or a
+   * pause with `onBufferFull: 'pause'`). Stores that keep logs elsewhere (Redis) ignore it. Default 256 MiB.
+   */
+  readonly maxTotalBufferedBytes: number;
 }
 
 /**
@@ -45,6 +55,14 @@ export interface BurrowOptions {
   allowedOrigins?: readonly (string | RegExp)[];
   /** Subprotocol selection. Default: the first one offered. */
   handleProtocols?: HandleProtocols;
+  /**
+   * Runs once per new session (WebSocket upgrade without `sid`, `POST {path}/sessions`); may be async.
+   * Reject (401 / 403, WebSocket close 1008) or attach a user (`session.user`, persisted in the store).
+   * Resumes are proven by the session token and not re-authenticated. Default: everyone, no user.
+   */
+  authenticate?: Authenticate;
+  /** What a full outbound buffer does: `'close'` the session with 4003 (default), or `'pause'` reading from it. */
+  onBufferFull?: BufferFullPolicy;
   /** Size and count limits; each one defaults separately. */
   limits?: Partial<BurrowLimits>;
   /** The client pings after this much silence, and an idle SSE stream gets a comment (ms). Must stay under 25 s. Default 20000. */
@@ -63,6 +81,12 @@ export interface BurrowOptions {
   bodyTimeout?: number;
   /** Directory holding `burrow.esm.js` and `burrow.global.js`. Default: `@burrow/client`'s `dist`. */
   clientBundleDir?: string;
+  /**
+   * Debug log: one line per lifecycle event (connection, transport, fallback, upgrade, resume, limit,
+   * close, drain) and per refused request. `true` writes to stderr, a function gets each line. Default:
+   * on when the environment has `BURROW_DEBUG=1`.
+   */
+  debug?: boolean | ((line: string) => void);
 }
 
 /** Options with every default applied. */
@@ -73,6 +97,8 @@ export interface ResolvedOptions {
   readonly ownsStore: boolean;
   readonly allowedOrigins: readonly (string | RegExp)[] | undefined;
   readonly handleProtocols: HandleProtocols;
+  readonly authenticate: Authenticate | undefined;
+  readonly onBufferFull: BufferFullPolicy;
   readonly limits: BurrowLimits;
   readonly heartbeat: number;
   readonly heartbeatTimeout: number;
@@ -92,6 +118,8 @@ export const DEFAULT_LIMITS: BurrowLimits = {
   maxBufferedMessages: 20000,
   maxBufferedBytes: 16 * 1024 * 1024,
   maxSessions: 10000,
+  maxHandshakesPerSecond: 1000,
+  maxTotalBufferedBytes: 256 * 1024 * 1024,
 };
 
 /**
@@ -126,7 +154,12 @@ export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
     maxBufferedMessages: positive('limits.maxBufferedMessages', l.maxBufferedMessages, DEFAULT_LIMITS.maxBufferedMessages),
     maxBufferedBytes: positive('limits.maxBufferedBytes', l.maxBufferedBytes, DEFAULT_LIMITS.maxBufferedBytes),
     maxSessions: positive('limits.maxSessions', l.maxSessions, DEFAULT_LIMITS.maxSessions),
+    maxHandshakesPerSecond: positive('limits.maxHandshakesPerSecond', l.maxHandshakesPerSecond, DEFAULT_LIMITS.maxHandshakesPerSecond),
+    maxTotalBufferedBytes: positive('limits.maxTotalBufferedBytes', l.maxTotalBufferedBytes, DEFAULT_LIMITS.maxTotalBufferedBytes),
   };
+  if (o.authenticate !== undefined && typeof o.authenticate !== 'function') throw new TypeError('burrow: option authenticate must be a function');
+  const onBufferFull = o.onBufferFull ?? 'close';
+  if (onBufferFull !== 'close' && onBufferFull !== 'pause') throw new TypeError("burrow: option onBufferFull must be 'close' or 'pause'");
   const pollTimeout = positive('pollTimeout', o.pollTimeout, 20000);
   if (pollTimeout >= MAX_IDLE_INTERVAL) throw new TypeError(`burrow: pollTimeout must be under ${MAX_IDLE_INTERVAL} ms`);
   const heartbeat = positive('heartbeat', o.heartbeat, 20000);
@@ -137,6 +170,8 @@ export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
     ownsStore: o.store === undefined,
     allowedOrigins: o.allowedOrigins,
     handleProtocols: o.handleProtocols ?? firstProtocol,
+    authenticate: o.authenticate,
+    onBufferFull,
     limits,
     heartbeat,
     heartbeatTimeout: positive('heartbeatTimeout', o.heartbeatTimeout, 10000),

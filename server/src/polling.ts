@@ -76,5 +76,6 @@ export async function handlePoll(reg: SessionRegistry, _req: IncomingMessage, re
   const { core, record } = found;
   const o = reg.options;
   const d = new PollDownstream(res, core, o.limits.maxBatchFrames, o.limits.maxPollBytes, o.pollTimeout);
+  reg.lifecycle?.attached(core.handle, 'polling', query);
   await core.attach(d, ack, record.outSeq);
 }

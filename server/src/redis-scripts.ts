@@ -1,7 +1,7 @@
 /**
  * The Lua scripts behind {@link RedisStore}. Each one touches the keys of a single session only (they
  * share the `{sid}` hash tag), so every script runs in one Redis Cluster slot. Every session script
- * takes the same four keys:
+ * takes the same five keys:
  *
  *   KEYS[1] rec   HASH  tokenHash, protocol, data (JSON, absent = undefined), inAck, outSeq, outAck,
  *                       outBytes, activity, closedBy, closedCode, closedReason
@@ -9,6 +9,9 @@
  *   KEYS[3] rooms SET   rooms the session is in
  *   KEYS[4] ttl   STRING shadow key carrying the real TTL; rec/log/rooms live TTL + grace longer so the
  *                       node that claims the expiry still finds the record's last state
+ *   KEYS[5] journal HASH the inbound journal: seq -> owner node id .. ' ' .. entry (an accepted client
+ *                       data frame, encoded like a log entry) until its owner confirms it emitted it;
+ *                       only unconfirmed entries stay (a handful); TTL follows the record's
  *
  * A session exists while its `ttl` key does (an expired `ttl` key means "expiring: the claimer will
  * report it"). Numbers passed back into `redis.call` are always small deltas (HINCRBY), never big seqs,
@@ -30,6 +33,30 @@ local function sizeOf(e)
   if string.byte(e, 1) == 99 then return 0 end
   return #e - 1
 end
+-- The inbound journal. Drops the entries of \`owner\` up to \`confirm\` (a number or nil) and returns every
+-- other entry as {seq, owner, entry, ...}: the caller's own (a reply it never got) and other nodes'.
+local function journalScan(owner, confirm)
+  local j = redis.call('HGETALL', KEYS[5])
+  local out = {}
+  for i = 1, #j, 2 do
+    local v = j[i + 1]
+    local sp = string.find(v, ' ', 1, true)
+    local s = tonumber(j[i])
+    if not sp or not s then
+      redis.call('HDEL', KEYS[5], j[i])
+    else
+      local o = string.sub(v, 1, sp - 1)
+      if o == owner and confirm and s <= confirm then
+        redis.call('HDEL', KEYS[5], j[i])
+      else
+        out[#out + 1] = s
+        out[#out + 1] = o
+        out[#out + 1] = string.sub(v, sp + 1)
+      end
+    end
+  end
+  return out
+end
 `;
 
 export interface ScriptDef {
@@ -38,14 +65,14 @@ export interface ScriptDef {
 }
 
 function def(body: string): ScriptDef {
-  return { lua: ALIVE + body, numberOfKeys: 4 };
+  return { lua: ALIVE + body, numberOfKeys: 5 };
 }
 
 export const SCRIPTS = {
   /** ARGV: ttlMs, graceMs, field, value, ... → 1 created, 0 collision. */
   burrowCreate: def(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[5])
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]))
 redis.call('SET', KEYS[4], '1', 'PX', ARGV[1])
@@ -67,6 +94,7 @@ redis.call('PEXPIRE', KEYS[4], ttl)
 redis.call('PEXPIRE', KEYS[1], long)
 redis.call('PEXPIRE', KEYS[2], long)
 redis.call('PEXPIRE', KEYS[3], long)
+redis.call('PEXPIRE', KEYS[5], long)
 if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[1], 'activity', 1) end
 return redis.call('HGETALL', KEYS[1])
 `),
@@ -74,7 +102,7 @@ return redis.call('HGETALL', KEYS[1])
   /** → the rooms the session was in; every key of the session is gone after it. */
   burrowDelete: def(`
 local rooms = redis.call('SMEMBERS', KEYS[3])
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 return rooms
 `),
 
@@ -171,17 +199,76 @@ end
 return 1
 `),
 
-  /** ARGV: seq → {status (0 unknown, 1 new, 2 dup, 3 gap), inAck}. */
+  /**
+   * ARGV: seq, owner (this node's id), confirm ('' = none: the piggybacked "owner emitted its entries up
+   * to here"), entry ('' = journal nothing: a close frame), force ('1' = accept even behind another
+   * node's unconfirmed entry) → {status (0 unknown, 1 new, 2 dup, 3 gap, 4 wait), inAck, journal
+   * entries as journalScan returns them (before this one was added)...}. A new data frame goes into the
+   * journal, owned by \`owner\`, in the same step that makes it the ack. While another node holds an
+   * unconfirmed entry (accepted, maybe not yet emitted), the next seq waits (4): accepting it now could
+   * let this node emit it before that node emits the earlier one.
+   */
   burrowAccept: def(`
 if not alive() then return {0, 0} end
+local out = journalScan(ARGV[2], tonumber(ARGV[3]))
 local inAck = tonumber(redis.call('HGET', KEYS[1], 'inAck'))
 local seq = tonumber(ARGV[1])
-if seq == inAck + 1 then
-  redis.call('HINCRBY', KEYS[1], 'inAck', 1)
-  return {1, seq}
+local status = 3
+local foreign = false
+for i = 2, #out, 3 do
+  if out[i] ~= ARGV[2] then foreign = true end
 end
-if seq <= inAck then return {2, inAck} end
-return {3, inAck}
+if seq == inAck + 1 and foreign and ARGV[5] ~= '1' then
+  status = 4
+elseif seq == inAck + 1 then
+  redis.call('HINCRBY', KEYS[1], 'inAck', 1)
+  inAck = seq
+  status = 1
+  if ARGV[4] ~= '' then
+    redis.call('HSET', KEYS[5], ARGV[1], ARGV[2] .. ' ' .. ARGV[4])
+    followTtl(KEYS[5])
+  end
+elseif seq <= inAck then
+  status = 2
+end
+table.insert(out, 1, inAck)
+table.insert(out, 1, status)
+return out
+`),
+
+  /** ARGV: owner, confirm ('' = none) → nil (unknown) or the journal entries as journalScan returns them. */
+  burrowJournal: def(`
+if not alive() then return false end
+return journalScan(ARGV[1], tonumber(ARGV[2]))
+`),
+
+  /** ARGV: owner, upTo → 1. Drops the owner's journal entries up to \`upTo\` (it emitted them). */
+  burrowJournalConfirm: def(`
+local head = ARGV[1] .. ' '
+local upTo = tonumber(ARGV[2])
+local j = redis.call('HGETALL', KEYS[5])
+for i = 1, #j, 2 do
+  if string.sub(j[i + 1], 1, #head) == head and tonumber(j[i]) <= upTo then redis.call('HDEL', KEYS[5], j[i]) end
+end
+return 1
+`),
+
+  /**
+   * ARGV: newOwner, (deadOwner, seq)... → the seqs taken over: each entry still owned by its dead owner
+   * passes to \`newOwner\`, atomically, so exactly one node takes over (and then emits and confirms) it.
+   */
+  burrowJournalClaim: def(`
+if not alive() then return {} end
+local out = {}
+for i = 2, #ARGV - 1, 2 do
+  local v = redis.call('HGET', KEYS[5], ARGV[i + 1])
+  local head = ARGV[i] .. ' '
+  if v and string.sub(v, 1, #head) == head then
+    redis.call('HSET', KEYS[5], ARGV[i + 1], ARGV[1] .. ' ' .. string.sub(v, #head + 1))
+    out[#out + 1] = tonumber(ARGV[i + 1])
+  end
+end
+return out
 `),
 
   /** ARGV: room → 1, or 0 when unknown. */
@@ -201,7 +288,7 @@ if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return 1 end
 local rec = redis.call('HGETALL', KEYS[1])
 local rooms = redis.call('SMEMBERS', KEYS[3])
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5])
 return {rec, rooms}
 `),
 

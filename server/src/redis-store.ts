@@ -14,6 +14,9 @@
  *   {prefix}:room:{room}  SET    members of a room
  *   {prefix}:sessions     SET    every session (members(undefined), the expiry sweep)
  *   {prefix}:epoch        STRING random id set at first start: a different one means the data set was lost
+ *   {prefix}:{sid}:journal HASH  inbound journal: accepted client data frames not yet confirmed emitted
+ *   {prefix}:node:{id}    STRING liveness of a node (this store instance): set with a short TTL
+ *                                (`nodeTtlMs`), refreshed every third of it, deleted by `close()`
  *
  * Expiry is Redis's clock only. When a `ttl` key expires, Redis publishes `__keyevent@<db>__:expired`;
  * every node runs the claim script and only the first gets the record (and deletes the keys), so each
@@ -46,7 +49,10 @@ import type {
   AppendLimits,
   AppendResult,
   CloseResult,
+  InboundData,
+  InboundReplay,
   InboundResult,
+  JournalEntry,
   NewFrame,
   OutboundFrame,
   SessionRecord,
@@ -83,7 +89,15 @@ export interface RedisStoreOptions {
   readonly maxRetriesPerRequest?: number;
   /** Errors that have no caller to reject (background claims, sweeps, CONFIG). Default: ignored. */
   readonly onError?: (err: unknown) => void;
+  /**
+   * TTL of this node's liveness key (ms), refreshed every third of it. When it lapses (the process was
+   * killed), another node redelivers the messages this one accepted but may not have emitted. Default 5000.
+   */
+  readonly nodeTtlMs?: number;
 }
+
+/** Confirms of emitted inbound frames are flushed this long after the last one when no accept carries them. */
+const CONFIRM_DELAY_MS = 50;
 
 type Client = Redis | Cluster;
 type Arg = string | Buffer | number;
@@ -123,6 +137,12 @@ function decodeEntry(seq: number, e: Buffer): OutboundFrame {
     return { frame: { t: 'd', seq, data: bytes }, size: bytes.byteLength };
   }
   return { frame: { t: 'd', seq, data: e.toString('utf8', 1) }, size: e.byteLength - 1 };
+}
+
+/** A journal entry (encoded like a log entry) as the session core delivers it. */
+function journalEntry(seq: number, e: Buffer): JournalEntry {
+  const f = decodeEntry(seq, e).frame;
+  return { seq, data: f.t === 'd' ? f.data : '' };
 }
 
 function toStr(v: unknown): string | undefined {
@@ -241,6 +261,15 @@ export class RedisStore implements Store {
   readonly #sweepLockMs: number;
   #closed = false;
   readonly #detach: (() => void)[] = [];
+  /** This node (store instance): owner of the inbound journal entries it writes. No space in it. */
+  readonly #nodeId = randomBytes(12).toString('base64url');
+  readonly #nodeTtl: number;
+  readonly #nodeTimer: NodeJS.Timeout;
+  /** Per session, the highest inbound seq emitted here and not yet confirmed to Redis. */
+  readonly #confirms = new Map<string, number>();
+  #confirmTimer: NodeJS.Timeout | undefined;
+  /** Other nodes seen alive, until when (ms epoch) that is known without asking again. */
+  readonly #aliveUntil = new Map<string, number>();
 
   constructor(options: RedisStoreOptions = {}) {
     // 'burrow:' and 'burrow' name the same layout.
@@ -291,6 +320,10 @@ export class RedisStore implements Store {
     this.#on(this.#sub, 'message', (channel: string, message: string) => this.#onMessage(channel, message));
     if (this.#r.status === 'ready') void this.#onMainReady();
 
+    this.#nodeTtl = Math.max(30, options.nodeTtlMs ?? 5000);
+    this.#nodeTimer = setInterval(() => void this.#beat().catch((err: unknown) => this.#onError(err)), Math.floor(this.#nodeTtl / 3));
+    this.#nodeTimer.unref();
+
     const every = options.sweepIntervalMs ?? 30_000;
     this.#sweepLockMs = Math.max(100, Math.floor((every || 30_000) / 2));
     if (every > 0) {
@@ -307,9 +340,18 @@ export class RedisStore implements Store {
 
   // ---- keys ---------------------------------------------------------------------------------------
 
-  #keys(sid: string): [string, string, string, string] {
+  #keys(sid: string): [string, string, string, string, string] {
     const base = `${this.#prefix}:{${sid}}:`;
-    return [`${base}rec`, `${base}log`, `${base}rooms`, `${base}ttl`];
+    return [`${base}rec`, `${base}log`, `${base}rooms`, `${base}ttl`, `${base}journal`];
+  }
+
+  #nodeKey(id: string): string {
+    return `${this.#prefix}:node:{${id}}`;
+  }
+
+  /** This node's id: the owner of the inbound journal entries it writes. */
+  get nodeId(): string {
+    return this.#nodeId;
   }
 
   #channel(sid: string): string {
@@ -504,20 +546,135 @@ export class RedisStore implements Store {
     return (await this.#script(this.#r, 'burrowAck', ...this.#keys(sid), seqArg(ack))) === 1;
   }
 
-  async acceptInbound(sid: string, seq: number): Promise<InboundResult> {
-    const r = await this.#script(this.#r, 'burrowAccept', ...this.#keys(sid), seqArg(seq));
-    const [code, ack] = Array.isArray(r) ? (r as unknown[]) : [];
-    const n = typeof ack === 'number' ? ack : 0;
-    switch (code) {
-      case 1:
-        return { status: 'new', ack: n };
-      case 2:
-        return { status: 'dup', ack: n };
-      case 3:
-        return { status: 'gap', ack: n };
-      default:
-        return { status: 'unknown', ack: 0 };
+  async acceptInbound(sid: string, seq: number, frame?: InboundData, force = false): Promise<InboundResult> {
+    // One script: the piggybacked confirm, the seq check, the journal entry, and what to redeliver.
+    const confirm = this.#takeConfirm(sid);
+    let r: unknown;
+    try {
+      r = await this.#script(
+        this.#r,
+        'burrowAcceptBuffer',
+        ...this.#keys(sid),
+        seqArg(seq),
+        this.#nodeId,
+        confirm === undefined ? '' : seqArg(confirm),
+        frame ? encodeEntry(frame.data) : '',
+        force ? '1' : '',
+      );
+    } catch (err) {
+      if (confirm !== undefined) this.#keepConfirm(sid, confirm);
+      throw err;
     }
+    const flat = Array.isArray(r) ? (r as unknown[]) : [];
+    const [code, ack] = flat;
+    const n = typeof ack === 'number' ? ack : 0;
+    const status = code === 1 ? 'new' : code === 2 ? 'dup' : code === 3 ? 'gap' : code === 4 ? 'wait' : 'unknown';
+    if (status === 'unknown') return { status, ack: 0 };
+    if (flat.length <= 2) return { status, ack: n };
+    return { status, ack: n, ...(await this.#replayFrom(sid, flat.slice(2))) };
+  }
+
+  confirmInbound(sid: string, seq: number): void {
+    if (this.#closed) return;
+    this.#keepConfirm(sid, seq);
+    if (!this.#confirmTimer) {
+      this.#confirmTimer = setTimeout(() => void this.#flushConfirms(), CONFIRM_DELAY_MS);
+      this.#confirmTimer.unref();
+    }
+  }
+
+  async replayInbound(sid: string): Promise<InboundReplay> {
+    const confirm = this.#takeConfirm(sid);
+    let r: unknown;
+    try {
+      r = await this.#script(this.#r, 'burrowJournalBuffer', ...this.#keys(sid), this.#nodeId, confirm === undefined ? '' : seqArg(confirm));
+    } catch (err) {
+      if (confirm !== undefined) this.#keepConfirm(sid, confirm);
+      throw err;
+    }
+    return Array.isArray(r) && r.length > 0 ? this.#replayFrom(sid, r as unknown[]) : {};
+  }
+
+  #takeConfirm(sid: string): number | undefined {
+    const c = this.#confirms.get(sid);
+    if (c !== undefined) this.#confirms.delete(sid);
+    return c;
+  }
+
+  #keepConfirm(sid: string, seq: number): void {
+    const c = this.#confirms.get(sid);
+    if (c === undefined || seq > c) this.#confirms.set(sid, seq);
+  }
+
+  /** Sends every pending confirm in one round trip; a failed one is kept for the next accept (or flush). */
+  async #flushConfirms(): Promise<void> {
+    this.#confirmTimer = undefined;
+    if (this.#confirms.size === 0) return;
+    const pending = [...this.#confirms];
+    this.#confirms.clear();
+    let res: ({ ok: true; value: unknown } | { ok: false; error: unknown })[];
+    try {
+      res = await this.#batch(pending.map(([sid, seq]) => ['burrowJournalConfirm', ...this.#keys(sid), this.#nodeId, seqArg(seq)] as const));
+    } catch (err) {
+      res = pending.map(() => ({ ok: false, error: err }));
+    }
+    pending.forEach(([sid, seq], i) => {
+      const one = res[i];
+      if (!one || !one.ok) this.#keepConfirm(sid, seq);
+    });
+    const failed = res.find((x) => !x.ok);
+    if (failed && !failed.ok) this.#onError(failed.error);
+  }
+
+  /**
+   * Journal entries returned by a script ({seq, owner, entry}...): this node's own (a reply it never
+   * got: already its to deliver), and other nodes' — taken over, atomically, when their owner is dead.
+   */
+  async #replayFrom(sid: string, flat: readonly unknown[]): Promise<InboundReplay> {
+    const own: JournalEntry[] = [];
+    const foreign: { seq: number; owner: string; entry: Buffer }[] = [];
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      const seq = flat[i];
+      const owner = toStr(flat[i + 1]);
+      const entry = flat[i + 2];
+      if (typeof seq !== 'number' || owner === undefined || !Buffer.isBuffer(entry)) continue;
+      if (owner === this.#nodeId) own.push(journalEntry(seq, entry));
+      else foreign.push({ seq, owner, entry });
+    }
+    let recheckMs: number | undefined;
+    if (foreign.length > 0) {
+      const now = Date.now();
+      const owners = [...new Set(foreign.map((f) => f.owner))];
+      const unknown = owners.filter((o) => (this.#aliveUntil.get(o) ?? 0) <= now);
+      if (unknown.length > 0) {
+        const ttls = await this.#batchOrThrow(unknown.map((o) => ['pttl', this.#nodeKey(o)] as const));
+        unknown.forEach((o, i) => {
+          const t = Number(ttls[i]);
+          if (t === -2) this.#aliveUntil.delete(o);
+          else this.#aliveUntil.set(o, now + (t > 0 ? t : this.#nodeTtl));
+        });
+        if (this.#aliveUntil.size > 1000) for (const [o, until] of this.#aliveUntil) if (until <= now) this.#aliveUntil.delete(o);
+      }
+      const dead = foreign.filter((f) => (this.#aliveUntil.get(f.owner) ?? 0) <= now);
+      for (const f of foreign) {
+        const until = this.#aliveUntil.get(f.owner);
+        if (until !== undefined && until > now) recheckMs = Math.min(recheckMs ?? Infinity, until - now + 20);
+      }
+      if (dead.length > 0) {
+        const args = dead.flatMap((f) => [f.owner, seqArg(f.seq)]);
+        const taken = await this.#script(this.#r, 'burrowJournalClaim', ...this.#keys(sid), this.#nodeId, ...args);
+        const got = new Set(Array.isArray(taken) ? (taken as unknown[]) : []);
+        for (const f of dead) if (got.has(f.seq)) own.push(journalEntry(f.seq, f.entry));
+      }
+    }
+    own.sort((x, y) => x.seq - y.seq);
+    return { ...(own.length > 0 ? { replay: own } : {}), ...(recheckMs !== undefined ? { recheckMs } : {}) };
+  }
+
+  /** Marks this node alive for another `nodeTtlMs`. */
+  async #beat(): Promise<void> {
+    if (this.#closed || this.#r.status !== 'ready') return;
+    await this.#r.set(this.#nodeKey(this.#nodeId), '1', 'PX', this.#nodeTtl);
   }
 
   async publish(sid: string, event: WakeEvent): Promise<void> {
@@ -605,6 +762,14 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // A graceful stop: confirm what this node emitted, then leave, so other nodes redeliver at once
+    // whatever it accepted but never emitted (a reply that did not reach it).
+    clearInterval(this.#nodeTimer);
+    if (this.#confirmTimer) clearTimeout(this.#confirmTimer);
+    if (this.#r.status === 'ready') {
+      await this.#flushConfirms().catch(() => {});
+      await this.#r.del(this.#nodeKey(this.#nodeId)).catch(() => {});
+    }
     if (this.#sweepTimer) clearInterval(this.#sweepTimer);
     for (const off of this.#detach) off();
     this.#detach.length = 0;
@@ -710,6 +875,8 @@ export class RedisStore implements Store {
       if (this.#configure) await this.#enableKeyspaceEvents();
       const candidate = randomBytes(12).toString('base64url');
       const epoch = String(await this.#script(this.#r, 'burrowEpoch', `${this.#prefix}:epoch`, candidate));
+      // Alive before the first journal entry this node writes (and again after an outage).
+      await this.#beat();
       if (this.#closed || this.#r.status !== 'ready') return;
       const lost = this.#epoch !== undefined && epoch !== this.#epoch;
       this.#epoch = epoch;

@@ -8,7 +8,10 @@ import { CloseCode, type AckFrame, type Frame, type PongFrame, type ProtocolErro
 import { BurrowError, protocolError, storeUnavailable } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import { checkRoom, preparePayload, type SendData } from './outbound.js';
-import type { OutboundFrame, SessionRecord, Store, WakeEvent } from './store.js';
+import type { Tap } from './lifecycle.js';
+import { payloadSize } from '@burrow/shared';
+import type { InboundReplay, InboundResult, OutboundFrame, SessionRecord, Store, WakeEvent } from './store.js';
+import { InboundGate } from './backpressure.js';
 
 /** How bytes move right now. */
 export type TransportName = 'websocket' | 'sse' | 'polling';
@@ -37,12 +40,28 @@ export interface SessionHost {
   readonly nodeId: string;
   /** The store reports itself `down`: calls would fail, so fail fast without making them. */
   readonly storeDown: boolean;
-  emitMessage(session: Session, data: string | Buffer): void;
+  emitMessage(session: Session, data: string | Buffer, info: MessageInfo): void;
   emitClose(session: Session, code: number, reason: string): void;
   emitTransport(session: Session, name: TransportName): void;
   emitError(err: unknown): void;
+  /** Per-message counters when metrics are on. */
+  readonly tap?: Tap | undefined;
   /** The core is done on this node; drop it from the live map. */
   forget(core: SessionCore): void;
+}
+
+/**
+ * Third argument of the `message` event.
+ * - `seq`: the client's sequence number of the message in its session (1, 2, ...): with `session.id`,
+ *   a key that names the message on every node.
+ * - `redelivered`: `true` when the message is delivered again on this node because the node that
+ *   accepted it was killed (or lost its reply) while handling it: it may or may not have run the
+ *   handler there. A handler with durable effects makes itself idempotent with `(session.id, seq)`.
+ *   Always `false` in normal operation, across transport switches, reconnects and node switches.
+ */
+export interface MessageInfo {
+  readonly seq: number;
+  readonly redelivered: boolean;
 }
 
 /** Send an ack at once after this many frames delivered but not yet acknowledged. */
@@ -59,12 +78,19 @@ export interface InboundOutcome {
 let ownerCounter = 0;
 
 /** Node-local state of one session. Internal: transports and the Burrow use it, apps see `Session`. */
+/** Longest an inbound frame waits for another node to emit the frames before it (see #accept). */
+const ACCEPT_WAIT_MS = 12_000;
+
 export class SessionCore {
   readonly id: string;
   readonly protocol: string;
   readonly handle: Session;
   readonly host: SessionHost;
   data: unknown;
+  /** What `authenticate` attached at the handshake (persisted in the record). */
+  readonly user: unknown;
+  /** `onBufferFull: 'pause'`: closed while the outbound buffer is full (see backpressure.ts). */
+  readonly gate = new InboundGate();
   /** Known closed (by either side); no more `message` events, no more sends. */
   closed: boolean;
   /** Both close frames exchanged: the downstream ends once our last frame is written. */
@@ -73,6 +99,11 @@ export class SessionCore {
 
   #downstream: Downstream | undefined;
   #owner = '';
+  /**
+   * This node attached the session's latest downstream (no other node's `attach` heard since): the
+   * one node that speaks for the session when no store can decide, as when the store lost its state.
+   */
+  #lastOwner = false;
   #transport: TransportName | null = null;
   /** Highest seq written to the current downstream. */
   #sentSeq = 0;
@@ -86,8 +117,14 @@ export class SessionCore {
   #inAck: number;
   #ackedOnWire: number;
   #ackTimer: NodeJS.Timeout | undefined;
+  /** Inbound journal (networked stores): a look again at another live node's unconfirmed entries. */
+  #recheck: NodeJS.Timeout | undefined;
+  #journalChecked = false;
 
   #lastSeen = Date.now();
+  /** Highest outbound seq and client ack this node has seen (for the buffer gauge). */
+  #outHigh = 0;
+  #outAcked = 0;
   #activity: number;
   #tick: NodeJS.Timeout | undefined;
   #idle: NodeJS.Timeout | undefined;
@@ -97,6 +134,7 @@ export class SessionCore {
     this.id = record.id;
     this.protocol = record.protocol;
     this.data = record.data;
+    this.user = record.user;
     this.closed = record.closed !== undefined;
     this.#inAck = record.inAck;
     this.#ackedOnWire = record.inAck;
@@ -112,6 +150,21 @@ export class SessionCore {
   /** Highest client seq applied in order (what an `open` or a POST answer reports). */
   get inAck(): number {
     return this.#inAck;
+  }
+
+  /** When the client last showed life on this node (ms epoch). */
+  get lastSeen(): number {
+    return this.#lastSeen;
+  }
+
+  /** Outbound frames this node knows were queued but not yet acknowledged by the client. */
+  get unacked(): number {
+    return Math.max(0, this.#outHigh - this.#outAcked);
+  }
+
+  /** See #lastOwner. */
+  get lastOwner(): boolean {
+    return this.#lastOwner;
   }
 
   get attached(): boolean {
@@ -140,7 +193,10 @@ export class SessionCore {
     const old = this.#downstream;
     this.#downstream = d;
     this.#owner = `${this.host.nodeId}:${++ownerCounter}`;
+    this.#lastOwner = true;
     this.#sentSeq = Math.min(clientAck, outSeq);
+    if (outSeq > this.#outHigh) this.#outHigh = outSeq;
+    if (clientAck > this.#outAcked) this.#outAcked = clientAck;
     this.#lastSeen = Date.now();
     if (old) old.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
     if (this.#idle) clearTimeout(this.#idle);
@@ -154,6 +210,8 @@ export class SessionCore {
     const store = this.host.store;
     try {
       await Promise.all([store.ack(this.id, clientAck), store.publish(this.id, { type: 'attach', owner: this.#owner })]);
+      // A resume's (or a poll's) ack may drain a paused session's buffer.
+      if (this.gate.paused) await this.gate.check(store, this.id, this.host.options.limits);
     } catch (err) {
       return this.transportFailed(d, err);
     }
@@ -162,6 +220,9 @@ export class SessionCore {
       this.#pendingPong = false;
       d.control({ t: 'pong' });
     }
+    // A resume may follow the death of the node that accepted our last messages: redeliver what it
+    // never emitted (a poll checks once per core; its POSTs check on every accept anyway).
+    if (store.replayInbound && (d.transport !== 'polling' || !this.#journalChecked)) this.#replayJournal();
     await this.#pump();
   }
 
@@ -179,6 +240,7 @@ export class SessionCore {
   }
 
   #onWake(ev: WakeEvent): void {
+    if (ev.type === 'attach' && !ev.owner.startsWith(`${this.host.nodeId}:`)) this.#lastOwner = false;
     const d = this.#downstream;
     if (!d) return;
     if (ev.type === 'append') {
@@ -216,6 +278,8 @@ export class SessionCore {
     const last = frames[frames.length - 1];
     if (!last) return;
     this.#sentSeq = last.frame.seq;
+    if (last.frame.seq > this.#outHigh) this.#outHigh = last.frame.seq;
+    this.host.tap?.sent(d.transport, frames);
     d.write(frames);
     if (last.frame.t === 'close' && this.#closeDone && this.#downstream === d) d.end(CloseCode.Normal, 'session closed');
   }
@@ -322,8 +386,8 @@ export class SessionCore {
     this.#stopTick();
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
-    for (const t of [this.#idle, this.#ackTimer, this.#closeTimer]) if (t) clearTimeout(t);
-    this.#idle = this.#ackTimer = this.#closeTimer = undefined;
+    for (const t of [this.#idle, this.#ackTimer, this.#closeTimer, this.#recheck]) if (t) clearTimeout(t);
+    this.#idle = this.#ackTimer = this.#closeTimer = this.#recheck = undefined;
     this.host.forget(this);
   }
 
@@ -335,6 +399,11 @@ export class SessionCore {
     if (this.host.storeDown) throw storeUnavailable();
     const r = await this.host.store.append(this.id, [{ t: 'd', data, size }], this.host.options.limits);
     if (!r.ok) {
+      if (r.reason === 'overflow' && this.host.options.onBufferFull === 'pause') {
+        // Loud but not fatal: the caller hears of it, and this node stops reading the session until acks drain it.
+        this.gate.pause();
+        throw new BurrowError('buffer_overflow', 'outbound buffer full: reading from the session is paused', CloseCode.BufferOverflow);
+      }
       if (r.reason === 'overflow') {
         await this.closeBy('server', CloseCode.BufferOverflow, 'outbound buffer full');
         throw new BurrowError('buffer_overflow', 'outbound buffer full: the peer stopped reading', CloseCode.BufferOverflow);
@@ -436,7 +505,7 @@ export class SessionCore {
       switch (f.t) {
         case 'd':
         case 'close': {
-          const r = await store.acceptInbound(this.id, f.seq);
+          const r = await this.#accept(f);
           if (r.status === 'unknown') return { ack: this.#inAck, error: unknownSession() };
           if (r.ack > this.#inAck) this.#inAck = r.ack;
           if (r.status === 'gap') {
@@ -445,7 +514,14 @@ export class SessionCore {
           }
           if (r.status === 'new') {
             if (f.t === 'close') await this.closeBy('client', f.code, f.reason);
-            else if (!this.closed) this.#delivered(f);
+            else if (!this.closed) {
+              const tap = this.host.tap;
+              // Metrics: a POST is labelled with the downstream held here, else 'http'.
+              if (tap) tap.received(stopAtGap ? (this.#transport === 'sse' || this.#transport === 'polling' ? this.#transport : 'http') : 'websocket', payloadSize(f.data));
+              this.#delivered(f);
+            }
+            // Emitted (or dropped on purpose): its journal entry can go, piggybacked on the next call.
+            if (f.t === 'd') store.confirmInbound?.(this.id, f.seq);
           }
           break;
         }
@@ -464,14 +540,80 @@ export class SessionCore {
     return this.#flushAck(ack);
   }
 
+  /**
+   * Accepts one sequenced frame. While another node holds an earlier accepted frame it may not have
+   * emitted yet (`wait`: e.g. the client gave up on a POST that node is still applying and resent the
+   * rest here), emitting this one first would break seq order for the app, so it waits; a dead node's
+   * entries are taken over and emitted meanwhile. Past ACCEPT_WAIT_MS it accepts anyway rather than
+   * stall the session on a node that lives but never confirms.
+   */
+  async #accept(f: SequencedFrame): Promise<InboundResult> {
+    const store = this.host.store;
+    const frame = f.t === 'd' ? f : undefined;
+    const giveUpAt = Date.now() + ACCEPT_WAIT_MS;
+    let delay = 5;
+    for (;;) {
+      const r = await store.acceptInbound(this.id, f.seq, frame, Date.now() >= giveUpAt);
+      if (r.status !== 'wait') {
+        if (r.replay || r.recheckMs !== undefined) this.#redeliver(r);
+        return r;
+      }
+      if (r.replay) {
+        this.#redeliver({ replay: r.replay });
+        continue;
+      }
+      await new Promise((done) => setTimeout(done, Math.min(delay, r.recheckMs ?? delay)));
+      delay = Math.min(delay * 2, 100);
+    }
+  }
+
   async #flushAck(ack: number): Promise<InboundOutcome> {
-    if (ack >= 0) await this.host.store.ack(this.id, ack);
+    if (ack > this.#outAcked) this.#outAcked = ack;
+    if (ack >= 0) {
+      await this.host.store.ack(this.id, ack);
+      if (this.gate.paused) await this.gate.check(this.host.store, this.id, this.host.options.limits);
+    }
     return { ack: this.#inAck };
+  }
+
+  /**
+   * Journal entries the store handed to this node (their node died, or our reply was lost): emitted
+   * first, in seq order, flagged `redelivered`, then confirmed. Runs inside the inbound queue.
+   */
+  #redeliver(r: InboundReplay): void {
+    this.#journalChecked = true;
+    for (const e of r.replay ?? []) {
+      if (!this.closed) {
+        const data = typeof e.data === 'string' ? e.data : Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
+        this.host.emitMessage(this.handle, data, { seq: e.seq, redelivered: true });
+      }
+      this.host.store.confirmInbound?.(this.id, e.seq);
+    }
+    if (r.recheckMs !== undefined && !this.#recheck) {
+      this.#recheck = setTimeout(() => {
+        this.#recheck = undefined;
+        this.#replayJournal();
+      }, r.recheckMs);
+      this.#recheck.unref();
+    }
+  }
+
+  /** Asks the store for journal entries to redeliver, in the inbound queue (never beside an accept). */
+  #replayJournal(): void {
+    const store = this.host.store;
+    if (!store.replayInbound || this.closed) return;
+    this.#journalChecked = true;
+    const run = this.#queue.then(async () => {
+      if (this.host.storeDown) return;
+      this.#redeliver(await store.replayInbound!(this.id));
+    });
+    this.#queue = run.catch(() => undefined);
+    this.#guard(run);
   }
 
   #delivered(f: Extract<SequencedFrame, { t: 'd' }>): void {
     const data = typeof f.data === 'string' ? f.data : Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength);
-    this.host.emitMessage(this.handle, data);
+    this.host.emitMessage(this.handle, data, { seq: f.seq, redelivered: false });
     // On WebSocket the server acks on a short timer, or at once after a burst.
     if (this.#downstream?.transport !== 'websocket') return;
     if (this.#inAck - this.#ackedOnWire >= ACK_EVERY) this.#sendAck();
@@ -537,6 +679,11 @@ export class Session {
   /** True once either side closed the session. */
   get closed(): boolean {
     return this.#core.closed;
+  }
+
+  /** What the `authenticate` hook attached at the handshake (`undefined` without one); the same on every node. */
+  get user(): unknown {
+    return this.#core.user;
   }
 
   /** Application data, persisted in the store (so it must survive JSON when the store is networked). */

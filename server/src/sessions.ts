@@ -10,8 +10,9 @@ import { hashToken, newSessionId, newToken, tokenMatches } from './ids.js';
 import { MemoryStore } from './memory-store.js';
 import type { ResolvedOptions } from './options.js';
 import { preparePayload, type SendData } from './outbound.js';
-import { type Session, SessionCore, type SessionHost, type TransportName } from './session.js';
+import { type MessageInfo, type Session, SessionCore, type SessionHost, type TransportName } from './session.js';
 import type { SessionRecord, Store, StoreStatus } from './store.js';
+import type { Lifecycle, Tap } from './lifecycle.js';
 
 /** Reason of the close emitted for sessions whose state the store lost. */
 const STATE_LOST_REASON = 'session state lost';
@@ -19,7 +20,7 @@ const STATE_LOST_REASON = 'session state lost';
 /** Where the registry reports to (the Burrow's events). */
 export interface RegistryEvents {
   connection(session: Session): void;
-  message(session: Session, data: string | Buffer): void;
+  message(session: Session, data: string | Buffer, info: MessageInfo): void;
   close(session: Session, code: number, reason: string): void;
   transport(session: Session, name: TransportName): void;
   error(err: unknown): void;
@@ -27,7 +28,12 @@ export interface RegistryEvents {
 
 export class SessionRegistry implements SessionHost {
   readonly options: ResolvedOptions;
-  readonly store: Store;
+  /** Not readonly: metrics wrap it in a timing store when turned on (see {@link instrumentStore}). */
+  store: Store;
+  /** Lifecycle events and the debug log (set by the Burrow). */
+  lifecycle: Lifecycle | undefined;
+  /** This node is draining: no new sessions or downstreams (see drain.ts). */
+  draining = false;
   readonly nodeId = randomBytes(9).toString('base64url');
   readonly #live = new Map<string, SessionCore>();
   readonly #events: RegistryEvents;
@@ -71,6 +77,21 @@ export class SessionRegistry implements SessionHost {
     return false;
   }
 
+  /** Per-message counters when metrics are on. */
+  get tap(): Tap | undefined {
+    return this.lifecycle?.tap;
+  }
+
+  /** This node's session cores (live or cached). */
+  cores(): IterableIterator<SessionCore> {
+    return this.#live.values();
+  }
+
+  /** Wraps the store every core uses from now on (metrics' timing wrapper). */
+  instrumentStore(wrap: (store: Store) => Store): void {
+    this.store = wrap(this.store);
+  }
+
   /** Sessions live on this node. */
   get size(): number {
     return this.#live.size;
@@ -81,8 +102,8 @@ export class SessionRegistry implements SessionHost {
     return this.#live.size >= this.options.limits.maxSessions;
   }
 
-  /** Creates a session (the caller checked `full`). Emit `connection` with {@link announce}. */
-  async create(protocol: string): Promise<{ core: SessionCore; token: string }> {
+  /** Creates a session (the caller checked `full`). Emit `connection` with {@link announce}. `user`: from `authenticate`. */
+  async create(protocol: string, user?: unknown): Promise<{ core: SessionCore; token: string }> {
     const token = newToken();
     const record: SessionRecord = {
       id: newSessionId(),
@@ -93,6 +114,7 @@ export class SessionRegistry implements SessionHost {
       outSeq: 0,
       outAck: 0,
       activity: 0,
+      ...(user !== undefined ? { user } : {}),
     };
     await this.store.create(record, this.options.resumeWindow);
     const core = new SessionCore(this, record);
@@ -152,8 +174,8 @@ export class SessionRegistry implements SessionHost {
     for (const core of [...this.#live.values()]) core.dispose(code, reason);
   }
 
-  emitMessage(session: Session, data: string | Buffer): void {
-    this.#safely(() => this.#events.message(session, data));
+  emitMessage(session: Session, data: string | Buffer, info: MessageInfo): void {
+    this.#safely(() => this.#events.message(session, data, info));
   }
 
   emitClose(session: Session, code: number, reason: string): void {
@@ -188,7 +210,10 @@ export class SessionRegistry implements SessionHost {
         // Held here: written at once; elsewhere the store's wake-up reaches the holder.
         this.#live.get(sid)?.deliverAppended(r.frames);
       } else if (r.reason === 'overflow') {
-        this.#overflowed(sid).catch((err: unknown) => this.emitError(err));
+        // onBufferFull 'pause': the member held here stops being read until it drains (see backpressure.ts).
+        const live = this.options.onBufferFull === 'pause' ? this.#live.get(sid) : undefined;
+        if (live) live.gate.pause();
+        else this.#overflowed(sid).catch((err: unknown) => this.emitError(err));
       }
     }
     return { delivered };
@@ -216,7 +241,9 @@ export class SessionRegistry implements SessionHost {
 
   /**
    * The store restarted empty: no session this node holds can resume without a gap. Each ends with
-   * 4006 (`close` emitted once here), its transport too, and later requests for it answer 410.
+   * 4006, its transport too, and later requests for it answer 410. Several nodes may hold a core of
+   * one session (an SSE stream here, its POSTs there) and the store can no longer pick one, so only
+   * the node that attached its latest downstream emits `close`.
    */
   #lost(): void {
     const until = Date.now() + this.options.resumeWindow;
@@ -225,7 +252,7 @@ export class SessionRegistry implements SessionHost {
       const wasClosed = core.closed;
       core.closed = true;
       core.dispose(CloseCode.StateLost, STATE_LOST_REASON);
-      if (!wasClosed) this.emitClose(core.handle, CloseCode.StateLost, STATE_LOST_REASON);
+      if (!wasClosed && core.lastOwner) this.emitClose(core.handle, CloseCode.StateLost, STATE_LOST_REASON);
     }
   }
 

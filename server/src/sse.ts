@@ -92,5 +92,6 @@ export async function handleSse(reg: SessionRegistry, req: IncomingMessage, res:
   res.write(`data: ${encodeJsonFrame({ t: 'ack', ack: core.inAck })}\n\n`);
   const o = reg.options;
   const d = new SseDownstream(res, core, o.limits.maxPollBytes, o.heartbeat);
+  reg.lifecycle?.attached(core.handle, 'sse', query);
   await core.attach(d, ack, record.outSeq);
 }

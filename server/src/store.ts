@@ -16,6 +16,8 @@ export interface SessionRecord {
   readonly protocol: string;
   /** Application data (`session.data`); must survive JSON. */
   readonly data: unknown;
+  /** What the `authenticate` hook attached at the handshake (`session.user`); must survive JSON. Set once, at `create`. */
+  readonly user?: unknown;
   /** Highest client seq accepted in order (the server's inbound ack). */
   readonly inAck: number;
   /** Highest server seq assigned. */
@@ -53,6 +55,12 @@ export interface NewFrame {
 export interface AppendLimits {
   readonly maxBufferedMessages: number;
   readonly maxBufferedBytes: number;
+  /**
+   * Optional node-wide cap on the unacknowledged bytes an in-process store holds for all sessions
+   * together; an append that would cross it is refused as `overflow`. Stores that keep logs outside
+   * the process may ignore it.
+   */
+  readonly maxTotalBufferedBytes?: number;
 }
 
 export type AppendResult =
@@ -63,15 +71,46 @@ export type CloseResult =
   | { readonly ok: true; readonly first: boolean; readonly frame?: OutboundFrame; readonly record: SessionRecord }
   | { readonly ok: false; readonly reason: 'unknown' };
 
-/** Outcome of `acceptInbound`, with the inbound ack after it. */
-export interface InboundResult {
-  readonly status: 'new' | 'dup' | 'gap' | 'unknown';
+/** A client data frame offered to `acceptInbound`, recorded in the inbound journal when accepted. */
+export interface InboundData {
+  readonly data: Payload;
+}
+
+/** An accepted client data frame from the inbound journal, to be delivered again (see {@link Store.replayInbound}). */
+export interface JournalEntry {
+  readonly seq: number;
+  readonly data: Payload;
+}
+
+/** Journal entries a node must deliver (flagged redelivered), and when to look again. */
+export interface InboundReplay {
+  /**
+   * Entries now owned by the caller that no node is known to have delivered, oldest first: the caller
+   * emits them before anything else, then confirms them (`confirmInbound`). Absent when none.
+   */
+  readonly replay?: readonly JournalEntry[];
+  /**
+   * Unconfirmed entries of another node that is still alive remain (that node will deliver them, or
+   * die): call `replayInbound` again after this many ms. Absent when there are none.
+   */
+  readonly recheckMs?: number;
+}
+
+/** Outcome of `acceptInbound`, with the inbound ack after it (and any journal entries to redeliver). */
+export interface InboundResult extends InboundReplay {
+  /**
+   * `wait`: the seq is next, but another node holds an earlier accepted frame it may not have emitted
+   * yet; ask again (with `force` once waiting is pointless) so the app sees frames in seq order.
+   */
+  readonly status: 'new' | 'dup' | 'gap' | 'wait' | 'unknown';
   readonly ack: number;
 }
 
 /**
  * Events on a session's channel, for the node holding the live downstream:
- * - `append`: frames up to `lastSeq` exist (maybe appended by another node);
+ * - `append`: frames up to `lastSeq` exist (maybe appended by another node); `lastSeq` =
+ *   `Number.MAX_SAFE_INTEGER` means "you may have missed something: read again" (a store sends it
+ *   after a (re)subscription becomes effective);
  * - `attach`: the downstream moved to `owner` (any other holder must let go);
  * - `pong`: a ping arrived elsewhere; answer it on the downstream.
  */
@@ -120,8 +159,34 @@ export interface Store {
   /**
    * Inbound de-duplication, atomic: seq `inAck+1` is `new` (and becomes the ack), lower is `dup`, higher
    * is `gap`.
+   *
+   * **Inbound journal** (networked stores; optional — an in-process store dies with the node that
+   * emits, so it ignores `frame` and never returns `replay`). Committing a seq and emitting its
+   * `message` cannot be one atomic step when the node may be killed between the two, so a networked
+   * store records every accepted data `frame` in a per-session journal, owned by the calling node, in
+   * the same atomic step. The node confirms an entry once it has emitted it (`confirmInbound`).
+   * The same call also returns, in `replay`, the unconfirmed entries the caller must now deliver:
+   * those of a node that is no longer alive (taken over by the caller, atomically, so exactly one node
+   * gets each) and the caller's own whose reply never reached it. Calls for one session from one node
+   * must be serial (the session core's inbound queue) for the latter to be sound.
+   *
+   * While another node's entry is unconfirmed, the next seq answers `wait` and is not accepted, so
+   * the app hears frames in seq order even when consecutive batches land on different nodes; `force`
+   * accepts it anyway (the caller's last resort once it has waited long enough).
    */
-  acceptInbound(sid: string, seq: number): Promise<InboundResult>;
+  acceptInbound(sid: string, seq: number, frame?: InboundData, force?: boolean): Promise<InboundResult>;
+  /**
+   * The node emitted every accepted entry of `sid` up to `seq`: its journal entries up to there can go.
+   * Never costs a round trip of its own per message: a networked store piggybacks it on the session's
+   * next `acceptInbound` and flushes it on a short timer when the session goes quiet. Optional (see
+   * `acceptInbound`).
+   */
+  confirmInbound?(sid: string, seq: number): void;
+  /**
+   * The journal entries the caller must deliver now, as in `acceptInbound`'s `replay`, without
+   * offering a frame (a transport attached, or a recheck). Optional (see `acceptInbound`).
+   */
+  replayInbound?(sid: string): Promise<InboundReplay>;
   /** Sends an event to every subscriber of the session (also used internally by `append`). */
   publish(sid: string, event: WakeEvent): Promise<void>;
   /** Listens to the session's channel; returns the unsubscribe function. */

@@ -6,10 +6,16 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, decodeWsMessage, encodeJsonFrame, type AckFrame, type PongFrame } from '@burrow/shared';
+import { CloseCode, decodeWsMessage, encodeJsonFrame, type AckFrame, type Frame, type PongFrame } from '@burrow/shared';
+import { authenticateRequest } from './auth.js';
+import { WsHold } from './backpressure.js';
+import { takeHandshake } from './rate-limit.js';
 import { wsMessageOf } from './encoding.js';
 import { Errors, isStoreFailure } from './errors.js';
-import { parseAck, rejectSocket } from './http.js';
+import { parseAck, refusalOf, rejectSocket } from './http.js';
+import { SERVICE_RESTART, SERVICE_RESTART_REASON } from './drain.js';
+import { wsRefusalError } from './lifecycle.js';
+import type { ProtocolError } from '@burrow/shared';
 import type { Downstream, SessionCore } from './session.js';
 import type { SessionRegistry } from './sessions.js';
 import type { OutboundFrame } from './store.js';
@@ -99,6 +105,8 @@ export class WebSocketTransport {
     const offered = offeredProtocols(req);
     const sid = query.get('sid');
     if (sid !== null && reg.isLost(sid)) return this.#acceptAndClose(req, socket, head, CloseCode.StateLost, 'state_lost: session state lost');
+    // Draining (drain.ts): the client resumes at once on another node, no fallback, no backoff.
+    if (reg.draining) return this.#acceptAndClose(req, socket, head, SERVICE_RESTART, SERVICE_RESTART_REASON);
     // The store is unreachable: the client retries later (1013), the session, if any, is intact.
     if (reg.storeDown) return this.#storeUnavailable(req, socket, head);
     try {
@@ -125,11 +133,21 @@ export class WebSocketTransport {
         if (pick === false || !offered.has(pick)) return rejectSocket(socket, Errors.noProtocol());
       }
       if (reg.full) return this.#acceptAndClose(req, socket, head, CloseCode.TryAgainLater, 'too many sessions');
-      const { core, token } = await reg.create(pick || '');
+      // Accept-then-close 1008, unlike a refused upgrade (which a browser cannot tell from a proxy
+      // refusing WebSocket, and which makes the client fall back): the client sees the code and reason.
+      const auth = await authenticateRequest(reg.options.authenticate, req);
+      if (socket.destroyed) return;
+      if (!auth.ok) {
+        if (auth.error.status >= 500) return this.#acceptAndClose(req, socket, head, CloseCode.Internal, 'internal error');
+        return this.#acceptAndClose(req, socket, head, CloseCode.Policy, `${auth.error.code}: ${auth.error.message}`);
+      }
+      if (!takeHandshake(reg)) return this.#acceptAndClose(req, socket, head, CloseCode.TryAgainLater, 'overloaded: too many handshakes, retry later');
+      const { core, token } = await reg.create(pick || '', auth.user);
       this.#picks.set(req, pick);
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
         // `connection` first, so the app hears of the session before any `transport` or `message`.
         reg.announce(core);
+        reg.lifecycle?.attached(core.handle, 'websocket', query);
         this.#serve(ws, core, token, false, 0, 0);
       });
       return;
@@ -142,6 +160,7 @@ export class WebSocketTransport {
     const { core, record } = found;
     this.#picks.set(req, record.protocol !== '' && offered.has(record.protocol) ? record.protocol : false);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      reg.lifecycle?.attached(core.handle, 'websocket', query);
       this.#serve(ws, core, query.get('token') ?? '', true, ack, record.outSeq);
     });
   }
@@ -152,6 +171,7 @@ export class WebSocketTransport {
    */
   #acceptAndClose(req: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string): void {
     this.#picks.set(req, false);
+    refusalOf.set(socket, { code: wsRefusalError(code, reason) as ProtocolError['code'], message: reason, status: 101, close: code });
     this.#wss.handleUpgrade(req, socket, head, (ws) => closeSocket(ws, code, reason));
   }
 
@@ -183,6 +203,13 @@ export class WebSocketTransport {
       if (!isBinary && frame.t === 'd' && raw.length - (String(frame.seq).length + 1) > maxPayload) {
         return fail(CloseCode.TooBig, `payload_too_large: payload exceeds ${maxPayload} bytes`);
       }
+      if (hold.hold(frame, raw.length)) return;
+      apply(frame);
+    });
+
+    /** Applies one client frame, in order (held frames first, see backpressure.ts). */
+    function apply(frame: Frame): void {
+      if (broken) return;
       core.inbound([frame], false).then(
         (out) => {
           if (out.error) fail(out.error.close, `${out.error.code}: ${out.error.message}`);
@@ -200,7 +227,9 @@ export class WebSocketTransport {
           fail(CloseCode.Internal, 'internal error');
         },
       );
-    });
+    }
+    // onBufferFull 'pause': frames held while the session's outbound buffer is full.
+    const hold = new WsHold(ws, core.gate, reg.options.limits.maxBatchBytes, apply);
   }
 
   /** Closes every socket (the sessions were already told) and waits for them to go. */

@@ -346,6 +346,10 @@ describe('RedisStore: cost and layout', { timeout: 20_000 }, () => {
     assert.deepEqual(await cost(() => store.read(id, 0, 10, 100)), [1, 0]);
     assert.deepEqual(await cost(() => store.ack(id, 1)), [1, 0]);
     assert.deepEqual(await cost(() => store.acceptInbound(id, 1)), [1, 0]);
+    // A journaled data frame, and the confirm of the one before riding along: still one script.
+    assert.deepEqual(await cost(() => store.acceptInbound(id, 2, { data: 'x' })), [1, 0]);
+    store.confirmInbound(id, 2);
+    assert.deepEqual(await cost(() => store.acceptInbound(id, 3, { data: 'y' })), [1, 0]);
     assert.deepEqual(await cost(() => store.touch(id, LONG, true)), [1, 0]);
     assert.deepEqual(await cost(() => store.get(id)), [1, 0]);
     assert.deepEqual(await cost(() => store.setData(id, { a: 1 })), [1, 0]);
@@ -367,8 +371,16 @@ describe('RedisStore: cost and layout', { timeout: 20_000 }, () => {
     await store.create(record(id), LONG);
     await store.append(id, [{ t: 'd', data: 'x' }], roomy);
     await store.join(id, 'r1');
+    // An accepted, not yet confirmed client frame sits in the session's inbound journal.
+    await store.acceptInbound(id, 1, { data: 'in' });
     const keys = (await admin.keys('lay:*')).sort();
-    assert.deepEqual(keys, [`lay:epoch`, `lay:room:{r1}`, `lay:sessions`, `lay:{${id}}:log`, `lay:{${id}}:rec`, `lay:{${id}}:rooms`, `lay:{${id}}:ttl`].sort());
+    assert.deepEqual(
+      keys,
+      [`lay:epoch`, `lay:node:{${store.nodeId}}`, `lay:room:{r1}`, `lay:sessions`, `lay:{${id}}:journal`, `lay:{${id}}:log`, `lay:{${id}}:rec`, `lay:{${id}}:rooms`, `lay:{${id}}:ttl`].sort(),
+    );
+    assert.deepEqual(await admin.hgetallBuffer(`lay:{${id}}:journal`), { 1: Buffer.from(`${store.nodeId} tin`) });
+    assert.ok((await admin.pttl(`lay:{${id}}:journal`)) > LONG, 'the journal expires with the session');
+    assert.ok((await admin.pttl(`lay:node:{${store.nodeId}}`)) <= 5000, 'the node key is short-lived');
     // The log entry: a 1-byte tag and the UTF-8 bytes, so STRLEN - 1 is the payload size.
     assert.deepEqual(await admin.lrangeBuffer(`lay:{${id}}:log`, 0, -1), [Buffer.from('tx')]);
     // Every session key expires (TTL + grace), the shadow key at the TTL.

@@ -39,11 +39,37 @@ runStoreConformance('RedisStore', async () => {
   const a = new RedisStore(opts);
   const b = new RedisStore(opts);
   await Promise.all([a.ready(), b.ready()]);
+  const extra: RedisStore[] = [];
+  /** Connections handed to stores: a store never closes a connection it was given. */
+  const clients: Redis[] = [];
   return {
     a,
     b,
+    async node() {
+      // Our own connection, so a crash can cut it: nothing flushed, no goodbye.
+      const client = new Redis(URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+      clients.push(client);
+      const store = new RedisStore({ ...opts, redis: client, sweepIntervalMs: 0, nodeTtlMs: 300 });
+      extra.push(store);
+      await store.ready();
+      return {
+        store,
+        async crash() {
+          client.disconnect();
+          await store.close();
+          // Dead once its liveness key has lapsed (a short TTL here; 5 s by default).
+          const admin = new Redis(URL);
+          try {
+            while ((await admin.exists(`${prefix}:node:{${store.nodeId}}`)) === 1) await new Promise((r) => setTimeout(r, 20));
+          } finally {
+            admin.disconnect();
+          }
+        },
+      };
+    },
     async cleanup() {
-      await Promise.all([a.close(), b.close()]);
+      await Promise.all([a.close(), b.close(), ...extra.map((s) => s.close())]);
+      for (const c of clients) c.disconnect();
       const admin = new Redis(URL);
       try {
         let cursor = '0';

@@ -23,6 +23,8 @@ export const CloseCode = {
   TooBig: 1009,
   /** The server hit an unexpected condition. */
   Internal: 1011,
+  /** Service restart: the node is draining. Resume at once on another node; not a session end. */
+  ServiceRestart: 1012,
   /** The server is overloaded (sessions per node); try again later. */
   TryAgainLater: 1013,
   /** The session id is unknown, expired, or the token does not match (deliberately indistinguishable). */

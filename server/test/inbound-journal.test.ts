@@ -1,0 +1,168 @@
+/**
+ * The inbound journal end to end: two Burrow nodes on one Redis (RedisStore, a prefix of their own).
+ * The crash window of a kill -9 — the store committed a client frame, the node never emitted it — is
+ * made deterministic: node A's store lets `acceptInbound` reach Redis and then "loses" the reply, and
+ * A stops without any cleanup (its connection cut, its liveness key left to lapse on a short TTL).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { createBurrow, type MessageInfo } from '../src/index.js';
+import { RedisStore } from '../src/redis-store.js';
+import type { InboundData, InboundResult } from '../src/store.js';
+import { connectWs, startServer, type TestServer } from './helpers.js';
+
+const URL = 'redis://127.0.0.1:6379';
+const prefix = `burrow-journal-${randomBytes(6).toString('hex')}`;
+const NODE_TTL = 300;
+
+interface Got {
+  node: string;
+  sid: string;
+  text: string;
+  seq: number;
+  redelivered: boolean;
+}
+
+const servers: TestServer[] = [];
+const stores: RedisStore[] = [];
+/** Connections the tests hand to their stores: a store never closes a connection it was given. */
+const clients: Redis[] = [];
+
+/** A node; `lose(seq)` makes that accept commit in Redis and never answer. */
+async function node(name: string, got: Got[]) {
+  const client = new Redis(URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  clients.push(client);
+  const store = new RedisStore({ redis: client, prefix, sweepIntervalMs: 0, nodeTtlMs: NODE_TTL });
+  stores.push(store);
+  await store.ready();
+  let lose: number | undefined;
+  let committed: () => void = () => {};
+  const lost = new Promise<void>((r) => (committed = r));
+  const lossy = new Proxy(store, {
+    get(target, key) {
+      if (key === 'acceptInbound') {
+        return async (sid: string, seq: number, frame?: InboundData): Promise<InboundResult> => {
+          const r = await target.acceptInbound(sid, seq, frame);
+          if (seq !== lose) return r;
+          committed();
+          return new Promise<never>(() => {}); // the reply is lost in flight
+        };
+      }
+      const v: unknown = Reflect.get(target, key, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const burrow = createBurrow({ store: lossy, ackDelay: 5 });
+  burrow.on('message', (s, data, info: MessageInfo) => {
+    got.push({ node: name, sid: s.id, text: String(data), seq: info.seq, redelivered: info.redelivered });
+  });
+  burrow.on('error', () => {});
+  const srv = await startServer({}, burrow);
+  servers.push(srv);
+  return {
+    srv,
+    store,
+    lose(seq: number): Promise<void> {
+      lose = seq;
+      return lost;
+    },
+    /** kill -9: nothing flushed, no goodbye; returns once the liveness key has lapsed. */
+    async crash(): Promise<void> {
+      client.disconnect();
+      srv.server.closeAllConnections();
+      const admin = new Redis(URL);
+      try {
+        while ((await admin.exists(`${prefix}:node:{${store.nodeId}}`)) === 1) await new Promise((r) => setTimeout(r, 20));
+      } finally {
+        admin.disconnect();
+      }
+    },
+  };
+}
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+after(async () => {
+  for (const s of servers) await s.close().catch(() => {});
+  await Promise.all(stores.map((s) => s.close().catch(() => {})));
+  for (const c of clients) c.disconnect();
+  const admin = new Redis(URL);
+  let cursor = '0';
+  do {
+    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await admin.del(...keys);
+  } while (cursor !== '0');
+  admin.disconnect();
+});
+
+test('a node killed between commit and emit: the next node redelivers the message, flagged, never lost', async () => {
+  const got: Got[] = [];
+  const a = await node('A', got);
+  const b = await node('B', got);
+  const c = await connectWs(`${a.srv.ws}/ws`);
+  const open = await c.nextJson();
+  c.ws.send('1:m1');
+  c.ws.send('2:m2');
+  await until('m1, m2 on A', () => got.length === 2);
+  const committed = a.lose(3);
+  c.ws.send('3:m3');
+  await committed; // inAck = 3 in Redis; A never emits m3
+  await a.crash();
+  c.ws.terminate();
+
+  const r = await connectWs(`${b.srv.ws}/ws?sid=${String(open.sid)}&token=${String(open.token)}&ack=0`);
+  const reopen = await r.nextJson();
+  assert.equal(reopen.resumed, true);
+  assert.equal(reopen.ack, 3, 'B reports m3 accepted: the client trims it');
+  await until('m3 redelivered on B', () => got.some((g) => g.seq === 3));
+  r.ws.send('4:m4');
+  await until('m4 on B', () => got.some((g) => g.seq === 4));
+  await new Promise((res) => setTimeout(res, 200)); // a duplicate would arrive now
+
+  const mine = got.filter((g) => g.sid === open.sid);
+  assert.deepEqual(
+    mine.map((g) => [g.node, g.seq, g.text, g.redelivered]),
+    [
+      ['A', 1, 'm1', false],
+      ['A', 2, 'm2', false],
+      ['B', 3, 'm3', true],
+      ['B', 4, 'm4', false],
+    ],
+  );
+  r.ws.close();
+});
+
+test('a burst across a transport switch between two live nodes: no redelivery at all', async () => {
+  const got: Got[] = [];
+  const a = await node('A', got);
+  const b = await node('B', got);
+  const c = await connectWs(`${a.srv.ws}/ws`);
+  const open = await c.nextJson();
+  for (let i = 1; i <= 50; i++) c.ws.send(`${i}:m${i}`);
+  await until('the first half on A', () => got.length === 50);
+  // Straight to B, before A's confirms are flushed: B sees A's entries and leaves them to A.
+  const r = await connectWs(`${b.srv.ws}/ws?sid=${String(open.sid)}&token=${String(open.token)}&ack=0`);
+  const reopen = await r.nextJson();
+  assert.equal(reopen.ack, 50);
+  for (let i = 51; i <= 100; i++) r.ws.send(`${i}:m${i}`);
+  await until('the second half on B', () => got.length >= 100);
+  await new Promise((res) => setTimeout(res, NODE_TTL * 2)); // past any recheck
+  r.ws.send('101:m101');
+  await until('the last one', () => got.length >= 101);
+  await new Promise((res) => setTimeout(res, 100));
+
+  assert.equal(got.filter((g) => g.redelivered).length, 0, 'nothing redelivered');
+  assert.deepEqual(got.map((g) => g.seq), Array.from({ length: 101 }, (_, i) => i + 1));
+  assert.ok(got.slice(0, 50).every((g) => g.node === 'A') && got.slice(50).every((g) => g.node === 'B'));
+  c.ws.close();
+  r.ws.close();
+});
