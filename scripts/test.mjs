@@ -28,12 +28,17 @@ const groups = {
   e2e: find(join(root, 'e2e/tests')),
 };
 
+// Unit files run two at a time. E2e files run one at a time: they start real servers, proxies,
+// browsers and clusters, restart nodes on fixed ports and time fallbacks, and two at once on two
+// cores would race for ports and CPU.
+const concurrency = { unit: 2, e2e: 1, selected: 1 };
+
 function run(name, list) {
   if (list.length === 0) return 0;
   console.log(`\n# ${name}: ${list.length} files`);
   const r = spawnSync(
     process.execPath,
-    ['--conditions=burrow-src', '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...passThrough, ...list],
+    ['--conditions=burrow-src', '--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency[name] ?? 1}`, ...passThrough, ...list],
     { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
   );
   return r.status ?? 1;
