@@ -1,0 +1,97 @@
+/**
+ * The base of {@link Store} decorators: every async call goes through one `around(op, call)`, and the
+ * synchronous parts (subscriptions, status, the journal's confirm) go straight to the inner store. A
+ * decorator says what it adds in `around` and nothing else.
+ */
+import type {
+  AppendLimits,
+  AppendResult,
+  CloseResult,
+  InboundData,
+  InboundReplay,
+  InboundResult,
+  NewFrame,
+  OutboundFrame,
+  SessionRecord,
+  Store,
+  StoreStatus,
+  WakeEvent,
+} from './store.js';
+
+export abstract class WrappedStore implements Store {
+  protected constructor(protected readonly inner: Store) {}
+
+  /** Runs one call of the inner store; `op` names the Store method. */
+  protected abstract around<T>(op: string, call: () => Promise<T>): Promise<T>;
+
+  create(record: SessionRecord, ttlMs: number): Promise<void> {
+    return this.around('create', () => this.inner.create(record, ttlMs));
+  }
+  get(sid: string): Promise<SessionRecord | undefined> {
+    return this.around('get', () => this.inner.get(sid));
+  }
+  touch(sid: string, ttlMs: number, activity: boolean): Promise<SessionRecord | undefined> {
+    return this.around('touch', () => this.inner.touch(sid, ttlMs, activity));
+  }
+  delete(sid: string): Promise<void> {
+    return this.around('delete', () => this.inner.delete(sid));
+  }
+  setData(sid: string, data: unknown): Promise<boolean> {
+    return this.around('setData', () => this.inner.setData(sid, data));
+  }
+  append(sid: string, frames: readonly NewFrame[], limits: AppendLimits): Promise<AppendResult> {
+    return this.around('append', () => this.inner.append(sid, frames, limits));
+  }
+  appendClose(sid: string, by: 'client' | 'server', code: number | undefined, reason: string | undefined): Promise<CloseResult> {
+    return this.around('appendClose', () => this.inner.appendClose(sid, by, code, reason));
+  }
+  read(sid: string, afterSeq: number, maxFrames: number, maxBytes: number): Promise<readonly OutboundFrame[]> {
+    return this.around('read', () => this.inner.read(sid, afterSeq, maxFrames, maxBytes));
+  }
+  ack(sid: string, ack: number): Promise<boolean> {
+    return this.around('ack', () => this.inner.ack(sid, ack));
+  }
+  acceptInbound(sid: string, seq: number, frame?: InboundData, force?: boolean): Promise<InboundResult> {
+    return this.around('acceptInbound', () => this.inner.acceptInbound(sid, seq, frame, force));
+  }
+  confirmInbound(sid: string, seq: number): void {
+    this.inner.confirmInbound?.(sid, seq);
+  }
+  replayInbound(sid: string): Promise<InboundReplay> {
+    const inner = this.inner;
+    return inner.replayInbound ? this.around('replayInbound', () => inner.replayInbound!(sid)) : Promise.resolve({});
+  }
+  publish(sid: string, event: WakeEvent): Promise<void> {
+    return this.around('publish', () => this.inner.publish(sid, event));
+  }
+  subscribe(sid: string, listener: (event: WakeEvent) => void): () => void {
+    return this.inner.subscribe(sid, listener);
+  }
+  onExpired(listener: (record: SessionRecord) => void): () => void {
+    return this.inner.onExpired(listener);
+  }
+  join(sid: string, room: string): Promise<boolean> {
+    return this.around('join', () => this.inner.join(sid, room));
+  }
+  leave(sid: string, room: string): Promise<void> {
+    return this.around('leave', () => this.inner.leave(sid, room));
+  }
+  rooms(sid: string): Promise<readonly string[]> {
+    return this.around('rooms', () => this.inner.rooms(sid));
+  }
+  members(room: string | undefined): Promise<readonly string[]> {
+    return this.around('members', () => this.inner.members(room));
+  }
+  appendEach(sids: readonly string[], frame: NewFrame, limits: AppendLimits): Promise<ReadonlyMap<string, AppendResult>> {
+    return this.around('appendEach', () => this.inner.appendEach(sids, frame, limits));
+  }
+  status(): StoreStatus {
+    return this.inner.status();
+  }
+  onStatus(listener: (status: StoreStatus) => void): () => void {
+    return this.inner.onStatus(listener);
+  }
+  close(): Promise<void> {
+    return this.inner.close?.() ?? Promise.resolve();
+  }
+}
