@@ -95,51 +95,57 @@ describe('drain one node of three under load', () => {
       if (!sending) return;
       for (const c of clients) if (c.socket.readyState === BurrowSocket.OPEN) c.socket.send(String(++c.sent));
     }, 20);
+    try {
+      // Under load: every session has had messages echoed before the drain.
+      await until('every session echoing', () => clients.every((c) => c.echoes.length >= 3));
+      assert.equal([...received.keys()].length, clients.length);
 
-    await new Promise((r) => setTimeout(r, 300));
-    const before0 = [...received.keys()].length;
-    assert.equal(before0, clients.length);
+      const result = await nodes[0]!.burrow.drain({ deadline: 5000 });
+      assert.equal(result.remaining, 0);
+      assert.ok(result.moved > 0, 'node 0 held some transports');
 
-    const result = await nodes[0]!.burrow.drain({ deadline: 5000 });
-    assert.equal(result.remaining, 0);
-    assert.ok(result.moved > 0, 'node 0 held some transports');
+      // The drained node: health 503, handshake 503 service_restart + Retry-After, WebSocket 1012.
+      const direct = `http://127.0.0.1:${nodes[0]!.port}/burrow`;
+      const health = await fetch(`${direct}/health`);
+      assert.equal(health.status, 503);
+      assert.equal(((await health.json()) as { draining?: boolean }).draining, true);
+      const hs = await fetch(`${direct}/sessions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"v":1}' });
+      assert.equal(hs.status, 503);
+      assert.ok(hs.headers.get('retry-after'));
+      assert.deepEqual(await hs.json(), { error: 'service_restart', message: 'this node is draining: reconnect, another node serves the session', close: 1012 });
+      const raw = new WebSocket(`${direct.replace('http:', 'ws:')}/ws`);
+      raw.on('error', () => {});
+      const [code] = (await once(raw, 'close')) as [number];
+      assert.equal(code, 1012);
 
-    // The drained node: health 503, handshake 503 service_restart + Retry-After, WebSocket 1012.
-    const direct = `http://127.0.0.1:${nodes[0]!.port}/burrow`;
-    const health = await fetch(`${direct}/health`);
-    assert.equal(health.status, 503);
-    assert.equal(((await health.json()) as { draining?: boolean }).draining, true);
-    const hs = await fetch(`${direct}/sessions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"v":1}' });
-    assert.equal(hs.status, 503);
-    assert.ok(hs.headers.get('retry-after'));
-    assert.deepEqual(await hs.json(), { error: 'service_restart', message: 'this node is draining: reconnect, another node serves the session', close: 1012 });
-    const raw = new WebSocket(`${direct.replace('http:', 'ws:')}/ws`);
-    raw.on('error', () => {});
-    const [code] = (await once(raw, 'close')) as [number];
-    assert.equal(code, 1012);
+      // Keep the load on until every session has had more echoes after the drain, on nodes 1 and 2.
+      const atDrain = clients.map((c) => c.sent);
+      await until('echoes after the drain', () => clients.every((c, i) => c.echoes.length >= atDrain[i]! + 5));
+      sending = false;
+      clearInterval(pump);
+      await until('every echo', () => clients.every((c) => c.echoes.length === c.sent));
 
-    // Keep the load on while the clients settle on nodes 1 and 2.
-    await new Promise((r) => setTimeout(r, 600));
-    sending = false;
-    clearInterval(pump);
-    await until('every echo', () => clients.every((c) => c.echoes.length === c.sent));
+      for (const c of clients) {
+        assert.equal(c.closed, '', `${c.t} session ended: ${c.closed}`);
+        const sid = c.socket.sessionId;
+        const expected = Array.from({ length: c.sent }, (_, i) => i + 1);
+        assert.deepEqual(received.get(sid), expected, `server got every message of ${c.t} ${sid} once, in order`);
+        assert.deepEqual(c.echoes, expected, `client got every echo of ${c.t} ${sid} once, in order`);
+      }
+      assert.deepEqual(closes, []);
 
-    for (const c of clients) {
-      assert.equal(c.closed, '', `${c.t} session ended: ${c.closed}`);
-      const sid = c.socket.sessionId;
-      const expected = Array.from({ length: c.sent }, (_, i) => i + 1);
-      assert.deepEqual(received.get(sid), expected, `server got every message of ${c.t} ${sid} once, in order`);
-      assert.deepEqual(c.echoes, expected, `client got every echo of ${c.t} ${sid} once, in order`);
+      // Nothing lives on node 0 any more; the others serve everyone.
+      const text = await nodes[0]!.burrow.metrics().text();
+      for (const t of TRANSPORTS) assert.match(text, new RegExp(`^burrow_sessions\\{transport="${t}"\\} 0$`, 'm'));
+      assert.match(text, /^burrow_draining 1$/m);
+
+      const done = Promise.all(clients.map((c) => new Promise((r) => c.socket.addEventListener('close', r))));
+      for (const c of clients) c.socket.close();
+      await done;
+    } finally {
+      // A failed assertion must not leave the load running: the process would never exit.
+      clearInterval(pump);
+      for (const c of clients) if (c.socket.readyState !== BurrowSocket.CLOSED) c.socket.close();
     }
-    assert.deepEqual(closes, []);
-
-    // Nothing lives on node 0 any more; the others serve everyone.
-    const text = await nodes[0]!.burrow.metrics().text();
-    for (const t of TRANSPORTS) assert.match(text, new RegExp(`^burrow_sessions\\{transport="${t}"\\} 0$`, 'm'));
-    assert.match(text, /^burrow_draining 1$/m);
-
-    const done = Promise.all(clients.map((c) => new Promise((r) => c.socket.addEventListener('close', r))));
-    for (const c of clients) c.socket.close();
-    await done;
   });
 });

@@ -28,6 +28,20 @@ function readAll(s: Socket): Promise<string> {
   });
 }
 
+/** Resolves once the socket has received `text` (reads alongside readAll's listener). */
+function received(s: Socket, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = '';
+    const on = (c: string | Buffer): void => {
+      seen += typeof c === 'string' ? c : c.toString('latin1');
+      if (!seen.includes(text)) return;
+      s.off('data', on);
+      resolve();
+    };
+    s.on('data', on);
+  });
+}
+
 describe('slow headers (BAD-INPUTS 5)', () => {
   let srv: TestServer;
   before(async () => {
@@ -88,11 +102,12 @@ describe('compression (BAD-INPUTS 10)', () => {
   it('permessage-deflate is never negotiated, so no inflation bomb is possible; a compressed (RSV1) frame closes 1002 (BAD-INPUTS 10)', T, async () => {
     const s = await raw(srv);
     const out = readAll(s);
+    const upgraded = received(s, '\r\n\r\n');
     s.write(
       'GET /burrow/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n' +
         'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n',
     );
-    await new Promise((r) => setTimeout(r, 100));
+    await upgraded; // the 101 response head
     // A masked text frame with RSV1 (compressed) set: 0xC1, mask bit + length 3.
     const mask = Buffer.from([1, 2, 3, 4]);
     const payload = Buffer.from('1:x');

@@ -318,8 +318,10 @@ describe('limits', () => {
     const srv = await startServer({ pollTimeout: 4000 });
     try {
       const s = await httpOpen(srv);
+      // The first poll is held once its transport attached: only then can a newer one replace it.
+      const attached = new Promise((r) => srv.burrow.once('transport', r));
       const first = req(`${srv.http}/sessions/${s.sid}/poll?token=${s.token}&ack=0`);
-      await new Promise((r) => setTimeout(r, 50));
+      await attached;
       const second = req(`${srv.http}/sessions/${s.sid}/poll?token=${s.token}&ack=0`);
       const a = await first;
       assert.equal(a.status, 409);
@@ -419,7 +421,9 @@ describe('node-wide buffer cap', () => {
         assert.ok(store.bufferedBytes <= CAP, `total ${store.bufferedBytes} <= ${CAP}`);
       }
       assert.ok(delivered <= CAP / 1024, `${delivered} messages queued`);
-      await new Promise((r) => setTimeout(r, 50));
+      // The overflowing sessions close asynchronously: wait for the close events, not a fixed time.
+      const enough = (): boolean => [...closes.values()].filter((c) => c === 4003).length >= N - CAP / 1024;
+      if (!enough()) await waitFor(burrow, 'close', enough);
       const overflowed = [...closes.values()].filter((c) => c === 4003).length;
       assert.ok(overflowed >= N - CAP / 1024, `${overflowed} sessions closed 4003`);
       assert.ok(process.memoryUsage().rss < 1024 * 1024 * 1024);
