@@ -278,6 +278,7 @@ export class Connection {
 
   private context(openTimeout: number, hints?: Record<string, string>): TransportContext {
     const t = this.terms;
+    const maxPayload = t?.maxPayload || undefined;
     return {
       ...(hints && Object.keys(hints).length > 0 ? { hints } : {}),
       wsBase: this.wsBase,
@@ -285,7 +286,8 @@ export class Connection {
       protocols: this.config.protocols,
       session: this.session,
       ack: () => this.delivered,
-      maxPayload: t?.maxPayload || undefined,
+      maxPayload,
+      decode: { from: 'server', ...(maxPayload ? { maxPayload } : {}) },
       openTimeout,
       requestTimeout: t ? Math.max(DEFAULT_REQUEST_TIMEOUT, t.heartbeat + t.heartbeatTimeout) : DEFAULT_REQUEST_TIMEOUT,
       fetch: this.fetch ?? (() => Promise.reject(new Error('no fetch'))),

@@ -48,7 +48,6 @@ export class PollingTransport implements Transport {
   }
 
   private async loop(): Promise<void> {
-    const limits = { from: 'server' as const, ...(this.ctx.maxPayload ? { maxPayload: this.ctx.maxPayload } : {}) };
     // The first poll carries the engine's hints (why this transport starts); later ones do not.
     let hints = this.ctx.hints;
     while (!this.done) {
@@ -74,7 +73,7 @@ export class PollingTransport implements Transport {
       }
       if (this.done) return;
       if (why) return this.down(why);
-      const r = decodePollResponse(text, limits);
+      const r = decodePollResponse(text, this.ctx.decode);
       if (!r.ok) return this.down({ kind: 'failed', detail: r.error.message });
       this.handlers.onAlive();
       for (const f of r.value) {

@@ -52,7 +52,7 @@ export class SseTransport implements Transport {
 
   private message(data: string): void {
     if (this.done) return;
-    const r = decodeJsonFrame(data, { from: 'server', ...(this.ctx.maxPayload ? { maxPayload: this.ctx.maxPayload } : {}) });
+    const r = decodeJsonFrame(data, this.ctx.decode);
     if (!r.ok) return this.down({ kind: 'failed', detail: r.error.message });
     const f = r.value;
     if (!this.opened) {

@@ -3,7 +3,7 @@
  * EventSource, fetch) are described structurally so the browser's natives, `ws` and `eventsource`
  * all fit without this package importing any of them.
  */
-import type { Frame, OpenFrame } from '@burrow/shared';
+import type { DecodeOptions, Frame, OpenFrame } from '@burrow/shared';
 
 /** The wire protocols a session can run on. */
 export type TransportName = 'websocket' | 'sse' | 'polling';
@@ -147,6 +147,8 @@ export interface TransportContext {
   ack(): number;
   /** Largest payload the server takes (from `open`), for decoding limits and batch sizes. */
   readonly maxPayload: number | undefined;
+  /** How every server frame is decoded (sender and payload bound), built once per attempt. */
+  readonly decode: DecodeOptions;
   /** Timeout for the transport to come up (ms). */
   readonly openTimeout: number;
   /** Timeout for one HTTP request that is not a held poll (ms). */

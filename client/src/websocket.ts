@@ -121,7 +121,7 @@ export class WebSocketTransport implements Transport {
     else if (data instanceof ArrayBuffer) msg = new Uint8Array(data);
     else if (ArrayBuffer.isView(data)) msg = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     else return this.down({ kind: 'failed', detail: 'unexpected WebSocket message type' });
-    const r = decodeWsMessage(msg, { from: 'server', ...(this.ctx.maxPayload ? { maxPayload: this.ctx.maxPayload } : {}) });
+    const r = decodeWsMessage(msg, this.ctx.decode);
     if (!r.ok) return this.down({ kind: 'failed', detail: r.error.message });
     const f = r.value;
     if (!this.opened) {
