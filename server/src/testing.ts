@@ -1,21 +1,28 @@
 /**
- * `@burrow/server/testing`: the store conformance kit. `runStoreConformance` registers `node:test`
- * suites that hold a {@link Store} to every contract of `store.ts`, using two handles `a` and `b` on the
- * same data — two nodes of a networked store, or the same in-process store twice.
+ * `@burrow/server/testing`: the store conformance kit. `runStoreConformance` registers suites that
+ * hold a {@link Store} to every contract of `store.ts`, using two handles `a` and `b` on the same data
+ * — two nodes of a networked store, or the same in-process store twice. It imports no test runner:
+ * give it yours.
  *
  * ```ts
- * runStoreConformance('MyStore', async () => {
+ * // vitest (Jest alike, with its globals)
+ * import { afterAll, beforeAll, describe, it } from 'vitest';
+ * runStoreConformance({ describe, it, beforeAll, afterAll }, 'MyStore', async () => {
  *   const a = new MyStore(opts), b = new MyStore(opts);
  *   return { a, b, cleanup: async () => { await a.close?.(); await b.close?.(); } };
  * });
+ *
+ * // node:test
+ *  * runStoreConformance({ describe, it, beforeAll: before, afterAll: after }, 'MyStore', factory);
  * ```
+ *
+ * A store with an inbound journal passes `{ inboundJournal: true }` and a fixture with `node()`.
  *
  * Nothing waits on a timer for synchronisation: events are awaited, and "did not happen" is checked
  * against a later event that must come after it. Session ids are random, so the suites share a store.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
 import type { AppendLimits, NewFrame, SessionRecord, Store, WakeEvent } from './store.js';
 
 export interface StoreConformanceFixture {
@@ -32,8 +39,32 @@ export interface StoreConformanceFixture {
   cleanup(): Promise<void>;
 }
 
+type Body = () => Promise<void> | void;
+
+/**
+ * The part of a test runner the kit uses: vitest's and Jest's `{ describe, it, beforeAll, afterAll }`
+ * as they are; for node:test, `{ describe, it, beforeAll: before, afterAll: after }`.
+ */
+export interface TestRunner {
+  describe: { (name: string, fn: () => void): unknown; skip(name: string, fn: () => void): unknown };
+  /** `timeoutMs` is the kit's bound for one test (vitest and Jest take it; node:test ignores it). */
+  it(name: string, fn: Body, timeoutMs?: number): unknown;
+  beforeAll(fn: Body): unknown;
+  afterAll(fn: Body): unknown;
+}
+
+export interface StoreConformanceOptions {
+  /**
+   * The store keeps an inbound journal (`replayInbound`, `confirmInbound`): its suite runs, and the
+   * fixture must provide `node()`. Default false: that suite is registered as skipped.
+   */
+  inboundJournal?: boolean;
+}
+
 /** How long any awaited event may take before the test fails. */
 const WAIT_MS = 5000;
+/** A test's own bound: a few awaited events, plus store calls that should each take milliseconds. */
+const TEST_MS = 3 * WAIT_MS;
 /** Short TTL for expiry tests. */
 const TTL = 150;
 const LONG = 60_000;
@@ -83,18 +114,25 @@ function seqs(frames: readonly { frame: { seq: number } }[]): number[] {
   return frames.map((f) => f.frame.seq);
 }
 
-/** Registers the conformance suites for one store. */
-export function runStoreConformance(name: string, factory: () => Promise<StoreConformanceFixture>): void {
-  describe(`Store conformance: ${name}`, { timeout: 30_000 }, () => {
+/** Registers the conformance suites for one store with `runner`. */
+export function runStoreConformance(
+  runner: TestRunner,
+  name: string,
+  factory: () => Promise<StoreConformanceFixture>,
+  options: StoreConformanceOptions = {},
+): void {
+  const { describe, beforeAll, afterAll } = runner;
+  const it = (title: string, fn: Body): unknown => runner.it(title, fn, TEST_MS);
+  describe(`Store conformance: ${name}`, () => {
     let fx: StoreConformanceFixture;
     let a: Store;
     let b: Store;
-    before(async () => {
+    beforeAll(async () => {
       fx = await factory();
       a = fx.a;
       b = fx.b;
     });
-    after(async () => {
+    afterAll(async () => {
       await fx?.cleanup();
     });
 
@@ -323,13 +361,14 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreCo
       });
     });
 
-    describe('inbound journal', () => {
-      const journal = (): { node: NonNullable<StoreConformanceFixture['node']> } | undefined =>
-        fx.node && b.replayInbound ? { node: fx.node.bind(fx) } : undefined;
+    (options.inboundJournal ? describe : describe.skip)('inbound journal', () => {
+      const journal = (): { node: NonNullable<StoreConformanceFixture['node']> } => {
+        assert.ok(fx.node && b.replayInbound, 'inboundJournal: true needs fixture.node() and store.replayInbound');
+        return { node: fx.node.bind(fx) };
+      };
 
-      it('entries of a live owner are never returned and hold the next seq back; of a dead one, once, to one node', async (t) => {
+      it('entries of a live owner are never returned and hold the next seq back; of a dead one, once, to one node', async () => {
         const j = journal();
-        if (!j) return t.skip('no inbound journal');
         const id = sid();
         await a.create(record(id), LONG);
         const c = await j.node();
@@ -356,9 +395,8 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreCo
         assert.equal(next.replay, undefined);
       });
 
-      it('force accepts behind a live owner\'s entry (the caller\'s last resort)', async (t) => {
+      it('force accepts behind a live owner\'s entry (the caller\'s last resort)', async () => {
         const j = journal();
-        if (!j) return t.skip('no inbound journal');
         const id = sid();
         await a.create(record(id), LONG);
         const c = await j.node();
@@ -371,9 +409,8 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreCo
         b.confirmInbound?.(id, 2);
       });
 
-      it('binary entries come back as bytes; a close frame is not journaled', async (t) => {
+      it('binary entries come back as bytes; a close frame is not journaled', async () => {
         const j = journal();
-        if (!j) return t.skip('no inbound journal');
         const id = sid();
         await a.create(record(id), LONG);
         const c = await j.node();
@@ -384,9 +421,8 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreCo
         assert.deepEqual(r.replay?.map((e) => [e.seq, Buffer.from(e.data as Uint8Array).toString('hex')]), [[1, '0001ff']]);
       });
 
-      it('confirms piggyback on the next accept (no flush needed) and keep the journal bounded', async (t) => {
+      it('confirms piggyback on the next accept (no flush needed) and keep the journal bounded', async () => {
         const j = journal();
-        if (!j) return t.skip('no inbound journal');
         const id = sid();
         await a.create(record(id), LONG);
         const c = await j.node();
@@ -402,9 +438,8 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreCo
         assert.deepEqual((await a.replayInbound!(id)).replay, [{ seq: 50, data: 'm50' }]);
       });
 
-      it('a confirm with no accept after it is flushed on a short timer', async (t) => {
+      it('a confirm with no accept after it is flushed on a short timer', async () => {
         const j = journal();
-        if (!j) return t.skip('no inbound journal');
         const id = sid();
         await a.create(record(id), LONG);
         const c = await j.node();
@@ -415,9 +450,8 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreCo
         assert.equal((await a.replayInbound!(id)).replay, undefined);
       });
 
-      it('a reply that never reached its node: the same node gets the entry back on its next call', async (t) => {
+      it('a reply that never reached its node: the same node gets the entry back on its next call', async () => {
         const j = journal();
-        if (!j) return t.skip('no inbound journal');
         const id = sid();
         await a.create(record(id), LONG);
         const c = await j.node();
@@ -431,9 +465,8 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreCo
         await c.store.close?.();
       });
 
-      it('the journal goes with the session', async (t) => {
+      it('the journal goes with the session', async () => {
         const j = journal();
-        if (!j) return t.skip('no inbound journal');
         const id = sid();
         const id2 = sid();
         await a.create(record(id), LONG);
