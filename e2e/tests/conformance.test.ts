@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BurrowSocket } from '@burrow/client';
-import { startBurrowServer, type TestServer } from './fixtures/burrow-server.js';
+import { startTestServer, type TestServer } from '@burrow/test-support';
 import { once } from './fixtures/wait.js';
 
 const transports = ['websocket', 'sse', 'polling'] as const;
@@ -19,7 +19,7 @@ function pattern(n: number): Uint8Array {
 }
 
 function open(srv: TestServer, transport: Transport, binaryType: BinaryType = 'arraybuffer'): Promise<BurrowSocket> {
-  const s = new BurrowSocket(srv.url, undefined, { transports: [transport], remember: false });
+  const s = new BurrowSocket(srv.ws, undefined, { transports: [transport], remember: false });
   s.binaryType = binaryType;
   return new Promise((resolve, reject) => {
     s.addEventListener('open', () => resolve(s), { once: true });
@@ -54,14 +54,14 @@ for (const transport of transports) {
   describe(`conformance over ${transport}`, () => {
     let srv: TestServer;
     before(async () => {
-      srv = await startBurrowServer();
+      srv = await startTestServer({}, { app: true });
     });
     after(() => srv.close());
 
     it('opens on the forced transport and reports the W3C surface', async () => {
-      const s = new BurrowSocket(srv.url, undefined, { transports: [transport], remember: false });
+      const s = new BurrowSocket(srv.ws, undefined, { transports: [transport], remember: false });
       assert.equal(s.readyState, BurrowSocket.CONNECTING);
-      assert.equal(s.url, srv.url);
+      assert.equal(s.url, srv.ws);
       assert.equal(s.protocol, '');
       assert.equal(s.extensions, '');
       assert.equal(s.binaryType, 'blob');

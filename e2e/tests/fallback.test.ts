@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BurrowSocket } from '@burrow/client';
-import { startBurrowServer, type TestServer } from './fixtures/burrow-server.js';
+import { startTestServer, type TestServer } from '@burrow/test-support';
 import { type RigOptions, startRigProxy } from './fixtures/rig-proxy.js';
 import { once } from './fixtures/wait.js';
 
@@ -25,7 +25,7 @@ function memoryStorage(): Storage {
 describe('fallback', () => {
   let srv: TestServer;
   before(async () => {
-    srv = await startBurrowServer();
+    srv = await startTestServer({}, { app: true });
   });
   after(() => srv.close());
 

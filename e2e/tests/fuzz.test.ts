@@ -22,7 +22,7 @@ import {
 } from '@burrow/shared';
 import fc from 'fast-check';
 import WebSocket from 'ws';
-import { startBurrowServer, type TestServer } from './fixtures/burrow-server.js';
+import { startTestServer, type TestServer } from '@burrow/test-support';
 import { Canary, httpSession, type OpenJson } from './fixtures/raw-protocol.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -160,10 +160,10 @@ describe('fuzz: HTTP and WebSocket endpoints of a live server', () => {
   before(async () => {
     process.on('uncaughtException', onUncaught);
     process.on('unhandledRejection', onUncaught);
-    srv = await startBurrowServer({
+    srv = await startTestServer({
       pollTimeout: 50,
       limits: { maxPayload: 256, maxBatchBytes: 4096, maxBatchFrames: 16 },
-    });
+    }, { app: true });
     srv.burrow.on('error', (e) => errors.push(e));
     canary = await Canary.start(srv);
     live = await httpSession(srv);

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { IncomingMessage } from 'node:http';
-import { startBurrowServer, type TestServer } from './fixtures/burrow-server.js';
+import { startTestServer, type TestServer } from '@burrow/test-support';
 import {
   appWatch,
   assertError,
@@ -51,7 +51,7 @@ function handleProtocols(set: Set<string>, _req: IncomingMessage): string | fals
 
 let srv: TestServer;
 before(async () => {
-  srv = await startBurrowServer({
+  srv = await startTestServer({
     limits: LIMITS,
     heartbeat: HEARTBEAT,
     heartbeatTimeout: HEARTBEAT_TIMEOUT,
@@ -59,7 +59,7 @@ before(async () => {
     resumeWindow: RESUME_WINDOW,
     bodyTimeout: 400,
     handleProtocols,
-  });
+  }, { app: true });
 });
 after(() => srv?.close());
 
@@ -564,7 +564,7 @@ describe('heartbeats', () => {
 describe('heartbeats: idle transports', () => {
   let hb: TestServer;
   before(async () => {
-    hb = await startBurrowServer({ heartbeat: 150, heartbeatTimeout: 300, resumeWindow: 5000 });
+    hb = await startTestServer({ heartbeat: 150, heartbeatTimeout: 300, resumeWindow: 5000 }, { app: true });
   });
   after(() => hb?.close());
 
@@ -653,7 +653,7 @@ describe('close', () => {
   });
 
   it('a session with no transport for resumeWindow ends with close 4002', T, async () => {
-    const short = await startBurrowServer({ resumeWindow: 300, closeLinger: 100 });
+    const short = await startTestServer({ resumeWindow: 300, closeLinger: 100 }, { app: true });
     try {
       const s = await httpSession(short);
       const closed = await appWatch(short).closed(s.sid);
@@ -729,7 +729,7 @@ describe('HTTP transport details', () => {
   });
 
   it('poll: held until pollTimeout, then {"frames":[]}', T, async () => {
-    const quick = await startBurrowServer({ pollTimeout: 200 });
+    const quick = await startTestServer({ pollTimeout: 200 }, { app: true });
     try {
       const s = await httpSession(quick);
       const r = await poll(quick, s.sid, s.token, 0);
@@ -900,7 +900,7 @@ describe('bad input: malformed Burrow frames (BAD-INPUTS 11)', () => {
 describe('bad input: deep nesting and huge strings (BAD-INPUTS 12)', () => {
   let big: TestServer; // default limits, so the parser really sees the input
   before(async () => {
-    big = await startBurrowServer();
+    big = await startTestServer({}, { app: true });
   });
   after(() => big?.close());
   withCanary(() => big);
@@ -1175,7 +1175,7 @@ describe('bad input: bodies, content types and methods (BAD-INPUTS 14, 15, 4)', 
 describe('bad input: origins and upgrade headers (BAD-INPUTS 1, 2, 3)', () => {
   let guarded: TestServer;
   before(async () => {
-    guarded = await startBurrowServer({ allowedOrigins: ['http://example.com'] });
+    guarded = await startTestServer({ allowedOrigins: ['http://example.com'] }, { app: true });
   });
   after(() => guarded?.close());
   withCanary(() => guarded);
@@ -1315,7 +1315,7 @@ describe('bad input: WebSocket framing (BAD-INPUTS 6, 7, 8)', () => {
 describe('overload (BAD-INPUTS 29)', () => {
   let full: TestServer;
   before(async () => {
-    full = await startBurrowServer({ limits: { maxSessions: 2 } });
+    full = await startTestServer({ limits: { maxSessions: 2 } }, { app: true });
   });
   after(() => full?.close());
 

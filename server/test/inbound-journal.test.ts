@@ -11,7 +11,8 @@ import { Redis } from 'ioredis';
 import { createBurrow, type MessageInfo } from '../src/index.js';
 import { RedisStore } from '../src/redis-store.js';
 import type { InboundData, InboundResult } from '../src/store.js';
-import { connectWs, startServer, type TestServer } from './helpers.js';
+import { startTestServer, type TestServer } from '@burrow/test-support';
+import { connectWs } from './helpers.js';
 
 const URL = 'redis://127.0.0.1:6379';
 const prefix = `burrow-journal-${randomBytes(6).toString('hex')}`;
@@ -59,7 +60,7 @@ async function node(name: string, got: Got[]) {
     got.push({ node: name, sid: s.id, text: String(data), seq: info.seq, redelivered: info.redelivered });
   });
   burrow.on('error', () => {});
-  const srv = await startServer({}, burrow);
+  const srv = await startTestServer(burrow);
   servers.push(srv);
   return {
     srv,

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BurrowError, MemoryStore, type Session } from '../src/index.js';
-import { connectWs, postJson, type RawClient, startServer, type TestServer, waitFor } from './helpers.js';
+import { startTestServer, type TestServer } from '@burrow/test-support';
+import { connectWs, postJson, type RawClient, waitFor } from './helpers.js';
 
 interface Member {
   client: RawClient;
@@ -30,8 +31,8 @@ describe('rooms across two nodes sharing a store', () => {
   let a: TestServer;
   let b: TestServer;
   before(async () => {
-    a = await startServer({ store });
-    b = await startServer({ store });
+    a = await startTestServer({ store });
+    b = await startTestServer({ store });
   });
   after(async () => {
     await a.close();
@@ -104,8 +105,8 @@ describe('rooms across two nodes sharing a store', () => {
 
   it('a member whose buffer is full is closed with 4003; the others still get the message', async () => {
     const small = new MemoryStore();
-    const n1 = await startServer({ store: small, limits: { maxBufferedMessages: 3 } });
-    const n2 = await startServer({ store: small, limits: { maxBufferedMessages: 3 } });
+    const n1 = await startTestServer({ store: small, limits: { maxBufferedMessages: 3 } });
+    const n2 = await startTestServer({ store: small, limits: { maxBufferedMessages: 3 } });
     try {
       // A member that never reads: an HTTP session with no downstream, on node 1.
       const connected = waitFor<[Session]>(n1.burrow, 'connection');

@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { createBurrow, MemoryStore, type Session } from '../src/index.js';
 import { hashToken } from '../src/ids.js';
-import { connectWs, startServer, waitFor, type TestServer } from './helpers.js';
+import { startTestServer, type TestServer } from '@burrow/test-support';
+import { connectWs, waitFor } from './helpers.js';
 
 const T = { timeout: 5000 };
 const TRANSPORTS = ['websocket', 'sse', 'polling'] as const;
@@ -76,7 +77,7 @@ describe('authenticate (every transport)', () => {
   let calls = 0;
   const connected: Session[] = [];
   before(async () => {
-    srv = await startServer({
+    srv = await startTestServer({
       authenticate: async (r) => {
         calls++;
         await new Promise((res) => setImmediate(res));
@@ -177,7 +178,7 @@ describe('allowedOrigins and CORS (every transport)', () => {
   let srv: TestServer;
   const GOOD = 'https://app.example.com';
   before(async () => {
-    srv = await startServer({ allowedOrigins: [GOOD, /^https:\/\/[a-z]+\.trusted\.test$/] });
+    srv = await startTestServer({ allowedOrigins: [GOOD, /^https:\/\/[a-z]+\.trusted\.test$/] });
   });
   after(() => srv.close());
 
@@ -241,7 +242,7 @@ describe('allowedOrigins and CORS (every transport)', () => {
   });
 
   it('without allowedOrigins no CORS header is ever sent (browsers keep the HTTP transports same-origin)', T, async () => {
-    const open = await startServer();
+    const open = await startTestServer();
     try {
       const r = await post(`${open.http}/sessions`, '{"v":1}', { origin: 'https://elsewhere.test' });
       assert.equal(r.status, 200);
@@ -255,7 +256,7 @@ describe('allowedOrigins and CORS (every transport)', () => {
 describe('tokens', () => {
   let srv: TestServer;
   before(async () => {
-    srv = await startServer();
+    srv = await startTestServer();
   });
   after(() => srv.close());
 
@@ -296,7 +297,7 @@ describe('tokens', () => {
 
 describe('limits', () => {
   it('maxHandshakesPerSecond: over it the HTTP handshake answers 503 overloaded + Retry-After, a WebSocket closes 1013; resumes are not counted (BAD-INPUTS 29)', T, async () => {
-    const srv = await startServer({ limits: { maxHandshakesPerSecond: 2 } });
+    const srv = await startTestServer({ limits: { maxHandshakesPerSecond: 2 } });
     try {
       const a = await httpOpen(srv);
       await httpOpen(srv);
@@ -315,7 +316,7 @@ describe('limits', () => {
   });
 
   it('one poll per session: a newer poll answers the older one 409 poll_replaced', T, async () => {
-    const srv = await startServer({ pollTimeout: 4000 });
+    const srv = await startTestServer({ pollTimeout: 4000 });
     try {
       const s = await httpOpen(srv);
       // The first poll is held once its transport attached: only then can a newer one replace it.
@@ -340,7 +341,7 @@ describe("onBufferFull: 'pause'", () => {
   const got: string[] = [];
   const LIMIT = 10;
   before(async () => {
-    srv = await startServer({ onBufferFull: 'pause', limits: { maxBufferedMessages: LIMIT } });
+    srv = await startTestServer({ onBufferFull: 'pause', limits: { maxBufferedMessages: LIMIT } });
     srv.burrow.on('connection', (s) => sessions.set(s.id, s));
     srv.burrow.on('message', (_s, d) => got.push(String(d)));
   });
@@ -385,7 +386,7 @@ describe("onBufferFull: 'pause'", () => {
   });
 
   it("default 'close': a full buffer closes the session 4003", T, async () => {
-    const closing = await startServer({ limits: { maxBufferedMessages: 2 } });
+    const closing = await startTestServer({ limits: { maxBufferedMessages: 2 } });
     try {
       const conn = waitFor<[Session]>(closing.burrow, 'connection');
       const s = await httpOpen(closing);
@@ -407,7 +408,7 @@ describe('node-wide buffer cap', () => {
     const store = new MemoryStore();
     const CAP = 256 * 1024;
     const burrow = createBurrow({ store, limits: { maxTotalBufferedBytes: CAP, maxHandshakesPerSecond: 100000 } });
-    const srv = await startServer({}, burrow);
+    const srv = await startTestServer(burrow);
     const closes = new Map<string, number>();
     burrow.on('close', (s, code) => closes.set(s.id, code));
     try {
