@@ -1,6 +1,6 @@
 /** The session engine through BurrowSocket on a scripted fake WebSocket: seqs, acks, dedup, resume, close. */
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'vitest';
 import { BurrowSocket, type BurrowSocketOptions, TransportEvent } from '../src/index.js';
 import { FakeWS, fakeOptions, next, record, SID, TOKEN, until } from './helpers.js';
 

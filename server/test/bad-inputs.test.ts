@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { MemoryStore, type Session } from '../src/index.js';
 import { startTestServer, type TestServer } from '@burrow/test-support';
 import { postJson, waitFor } from './helpers.js';
@@ -40,11 +40,11 @@ function received(s: Socket, text: string): Promise<void> {
 
 describe('slow headers (BAD-INPUTS 5)', () => {
   let srv: TestServer;
-  before(async () => {
+  beforeAll(async () => {
     // The app's http.Server owns these (Burrow never changes them); docs/SECURITY.md says to set them.
     srv = await startTestServer({}, { http: { headersTimeout: 500, requestTimeout: 1000, connectionsCheckingInterval: 100 } });
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
   it('headers trickled one byte at a time are closed at the headers timeout with 408; hundreds of them do not stop the node (BAD-INPUTS 5)', T, async () => {
     const N = 200;
@@ -72,10 +72,10 @@ describe('slow headers (BAD-INPUTS 5)', () => {
 
 describe('compression (BAD-INPUTS 10)', () => {
   let srv: TestServer;
-  before(async () => {
+  beforeAll(async () => {
     srv = await startTestServer();
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
   it('permessage-deflate is never negotiated, so no inflation bomb is possible; a compressed (RSV1) frame closes 1002 (BAD-INPUTS 10)', T, async () => {
     const s = await raw(srv);
@@ -105,12 +105,12 @@ describe('slow clients keep memory bounded (BAD-INPUTS 19)', () => {
   let srv: TestServer;
   let store: MemoryStore;
   const sessions = new Map<string, Session>();
-  before(async () => {
+  beforeAll(async () => {
     store = new MemoryStore();
     srv = await startTestServer({ store, bodyTimeout: 300, limits: { maxBufferedBytes: MAX_BYTES, maxBufferedMessages: 100000 } });
     srv.burrow.on('connection', (s) => sessions.set(s.id, s));
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
   async function open(): Promise<{ sid: string; token: string }> {
     const r = await postJson(`${srv.http}/sessions`, { v: 1 });
@@ -173,10 +173,10 @@ describe('slow clients keep memory bounded (BAD-INPUTS 19)', () => {
 
 describe('hung link over HTTP (BAD-INPUTS 25)', () => {
   let srv: TestServer;
-  before(async () => {
+  beforeAll(async () => {
     srv = await startTestServer({ heartbeat: 200, heartbeatTimeout: 200, resumeWindow: 5000 });
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
   it('an SSE client gone silent (no POST, no FIN) loses the transport within heartbeat + timeout; the session resumes (BAD-INPUTS 25)', T, async () => {
     const r = await postJson(`${srv.http}/sessions`, { v: 1 });

@@ -1,6 +1,6 @@
 /** The per-request batch bounds: frames in one upstream POST, payload bytes in one poll response. */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import type { Session } from '../src/index.js';
 import { startTestServer } from '@burrow/test-support';
 import { getJson, postJson, waitFor } from './helpers.js';

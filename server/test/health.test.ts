@@ -1,7 +1,7 @@
 // Store health: a store that goes down (503 + Retry-After, 1013, store_unavailable) and one that
 // comes back empty ('lost': sessions end with 4006, later requests answer 410).
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { BurrowSocket } from '@burrow/client';
 import {
   BurrowError,

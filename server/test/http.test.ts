@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { MemoryStore, type Session } from '../src/index.js';
 import { startTestServer, type TestServer } from '@burrow/test-support';
 import { getJson, postJson, waitFor } from './helpers.js';
 
 let srv: TestServer;
 
-before(async () => {
+beforeAll(async () => {
   srv = await startTestServer({ allowedOrigins: ['https://example.com'], pollTimeout: 15000 });
   srv.burrow.on('message', (session, data) => void session.send(data));
 });
 
-after(() => srv.close());
+afterAll(() => srv.close());
 
 async function handshake(base = srv.http, protocols: string[] = []): Promise<{ sid: string; token: string }> {
   const r = await postJson(`${base}/sessions`, { v: 1, protocols });

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, test } from 'node:test';
+import { afterAll, test } from 'vitest';
 import { Redis } from 'ioredis';
 import { createBurrow, type MessageInfo } from '../src/index.js';
 import { RedisStore } from '../src/redis-store.js';
@@ -91,7 +91,7 @@ async function until(what: string, check: () => boolean): Promise<void> {
   }
 }
 
-after(async () => {
+afterAll(async () => {
   for (const s of servers) await s.close().catch(() => {});
   await Promise.all(stores.map((s) => s.close().catch(() => {})));
   for (const c of clients) c.disconnect();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import type { Session } from '../src/index.js';
 import { startTestServer } from '@burrow/test-support';
 import { connectWs, postJson, waitFor } from './helpers.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, describe, test } from 'node:test';
+import { afterAll, describe, test } from 'vitest';
 import { BurrowSocket } from '@burrow/client';
 import { startTestServer, type TestServer } from '@burrow/test-support';
 import { createBurrow, type BurrowOptions } from '../src/index.js';
@@ -85,7 +85,7 @@ function closed(socket: BurrowSocket): Promise<number> {
 
 describe('metrics', () => {
   const nodes: Node[] = [];
-  after(async () => {
+  afterAll(async () => {
     await Promise.all(nodes.map((n) => n.close()));
   });
 

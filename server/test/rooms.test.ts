@@ -1,6 +1,6 @@
 // Rooms and broadcast across two "nodes": two Burrow instances sharing one MemoryStore.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BurrowError, MemoryStore, type Session } from '../src/index.js';
 import { startTestServer, type TestServer } from '@burrow/test-support';
 import { connectWs, postJson, type RawClient, waitFor } from './helpers.js';
@@ -30,11 +30,11 @@ describe('rooms across two nodes sharing a store', () => {
   const store = new MemoryStore();
   let a: TestServer;
   let b: TestServer;
-  before(async () => {
+  beforeAll(async () => {
     a = await startTestServer({ store });
     b = await startTestServer({ store });
   });
-  after(async () => {
+  afterAll(async () => {
     await a.close();
     await b.close();
     await store.close();

@@ -2,7 +2,7 @@
 // the handshake rate limit, the node-wide buffer cap and onBufferFull 'pause'.
 import assert from 'node:assert/strict';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createBurrow, MemoryStore, type Session } from '../src/index.js';
 import { hashToken } from '../src/ids.js';
@@ -76,7 +76,7 @@ describe('authenticate (every transport)', () => {
   let srv: TestServer;
   let calls = 0;
   const connected: Session[] = [];
-  before(async () => {
+  beforeAll(async () => {
     srv = await startTestServer({
       authenticate: async (r) => {
         calls++;
@@ -91,10 +91,10 @@ describe('authenticate (every transport)', () => {
     srv.burrow.on('connection', (s) => connected.push(s));
     srv.burrow.on('error', () => {});
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
-  for (const transport of TRANSPORTS) {
-    it(`${transport}: no credentials → refused (401 unauthorized / WebSocket close 1008), nothing created`, T, async () => {
+  describe.each(TRANSPORTS)('%s', (transport) => {
+    it('no credentials → refused (401 unauthorized / WebSocket close 1008), nothing created', T, async () => {
       const before = srv.burrow.sessions;
       if (transport === 'websocket') {
         const a = await wsAttempt(`${srv.ws}/ws`);
@@ -110,7 +110,7 @@ describe('authenticate (every transport)', () => {
       assert.equal(srv.burrow.sessions, before);
     });
 
-    it(`${transport}: a forbidden user → 403 forbidden / close 1008 with the hook's message`, T, async () => {
+    it(`a forbidden user → 403 forbidden / close 1008 with the hook's message`, T, async () => {
       const headers = { authorization: 'Bearer banned' };
       if (transport === 'websocket') {
         const a = await wsAttempt(`${srv.ws}/ws`, headers);
@@ -123,7 +123,7 @@ describe('authenticate (every transport)', () => {
       }
     });
 
-    it(`${transport}: an accepted user is session.user, persisted in the record; resumes are not re-authenticated`, T, async () => {
+    it('an accepted user is session.user, persisted in the record; resumes are not re-authenticated', T, async () => {
       const headers = { authorization: 'Bearer ada' };
       let sid: string;
       let token: string;
@@ -163,7 +163,7 @@ describe('authenticate (every transport)', () => {
       }
       assert.equal(calls, n, 'authenticate ran only at the handshake');
     });
-  }
+  });
 
   it('a hook that throws → 500 internal (HTTP), close 1011 or a refused upgrade (WebSocket); the node stays up', T, async () => {
     const r = await post(`${srv.http}/sessions`, '{"v":1}', { authorization: 'Bearer throw' });
@@ -177,13 +177,13 @@ describe('authenticate (every transport)', () => {
 describe('allowedOrigins and CORS (every transport)', () => {
   let srv: TestServer;
   const GOOD = 'https://app.example.com';
-  before(async () => {
+  beforeAll(async () => {
     srv = await startTestServer({ allowedOrigins: [GOOD, /^https:\/\/[a-z]+\.trusted\.test$/] });
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
-  for (const transport of TRANSPORTS) {
-    it(`${transport}: a cross-site Origin is refused with 403 on every request; an allowed one gets Allow-Origin + Vary (BAD-INPUTS 3)`, T, async () => {
+  describe.each(TRANSPORTS)('%s', (transport) => {
+    it('a cross-site Origin is refused with 403 on every request; an allowed one gets Allow-Origin + Vary (BAD-INPUTS 3)', T, async () => {
       for (const evil of ['https://evil.com', 'https://app.example.com.evil.com', 'https://evil-app.example.com', 'https://x.trusted.test.evil', 'null']) {
         if (transport === 'websocket') {
           assert.equal((await wsAttempt(`${srv.ws}/ws`, { origin: evil })).refused, 403, evil);
@@ -223,7 +223,7 @@ describe('allowedOrigins and CORS (every transport)', () => {
         }
       }
     });
-  }
+  });
 
   it('preflight: 204 with methods, headers and max-age for an allowed origin; 403 for others', T, async () => {
     const ok = await req(`${srv.http}/sessions`, {
@@ -255,10 +255,10 @@ describe('allowedOrigins and CORS (every transport)', () => {
 
 describe('tokens', () => {
   let srv: TestServer;
-  before(async () => {
+  beforeAll(async () => {
     srv = await startTestServer();
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
   it('ids and tokens are unguessable (16 / 32 random bytes, all distinct) and only the hash is stored', T, async () => {
     const seen = new Set<string>();
@@ -340,12 +340,12 @@ describe("onBufferFull: 'pause'", () => {
   const sessions = new Map<string, Session>();
   const got: string[] = [];
   const LIMIT = 10;
-  before(async () => {
+  beforeAll(async () => {
     srv = await startTestServer({ onBufferFull: 'pause', limits: { maxBufferedMessages: LIMIT } });
     srv.burrow.on('connection', (s) => sessions.set(s.id, s));
     srv.burrow.on('message', (_s, d) => got.push(String(d)));
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
   async function fill(sid: string): Promise<void> {
     const s = sessions.get(sid)!;

@@ -5,13 +5,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { MemoryStore } from '../src/memory-store.js';
 import { RedisStore } from '../src/redis.js';
 import { runStoreConformance, type StoreConformanceFixture } from '../src/testing.js';
 
-const runner = { describe, it, beforeAll: before, afterAll: after };
+const runner = { describe, it, beforeAll, afterAll };
 
 runStoreConformance(runner, 'MemoryStore', async () => {
   const store = new MemoryStore();

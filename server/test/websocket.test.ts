@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import type { Session } from '../src/index.js';
 import { startTestServer, type TestServer } from '@burrow/test-support';
 import { connectWs, waitFor } from './helpers.js';
 
 let srv: TestServer;
 
-before(async () => {
+beforeAll(async () => {
   srv = await startTestServer({ handleProtocols: (set) => (set.has('chat') ? 'chat' : false) });
   // Echo server: text back as text, binary back as binary; "close-me" closes from the server side.
   srv.burrow.on('message', (session, data) => {
@@ -15,7 +15,7 @@ before(async () => {
   });
 });
 
-after(() => srv.close());
+afterAll(() => srv.close());
 
 function binaryFrame(seq: number, bytes: number[]): Buffer {
   const b = Buffer.alloc(8 + bytes.length);
