@@ -4,7 +4,7 @@
 // is lost, repeated or reordered either way. The drained node refuses new sessions (503 / 1012).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { WebSocket } from 'ws';
 import { BurrowSocket } from '@burrow/client';
 import { MemoryStore } from '@burrow/server';
@@ -30,7 +30,7 @@ describe('drain one node of three under load', () => {
   const nodes: TestServer[] = [];
   let proxy: RoundRobinProxy;
 
-  before(async () => {
+  beforeAll(async () => {
     for (let i = 0; i < 3; i++) {
       const node = await startTestServer({ store, heartbeat: 2000, heartbeatTimeout: 2000, pollTimeout: 2000 });
       node.burrow.on('message', (session, data) => {
@@ -47,7 +47,7 @@ describe('drain one node of three under load', () => {
     proxy = await startRoundRobinProxy(nodes.map((n) => n.port));
   });
 
-  after(async () => {
+  afterAll(async () => {
     await proxy.close();
     for (const n of nodes) await n.close();
     await store.close?.();

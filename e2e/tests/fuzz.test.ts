@@ -5,7 +5,7 @@
  * process never sees an uncaught exception or an `error` event, and an unrelated session keeps working.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
   CloseCode,
   decodeHandshakeRequest,
@@ -157,7 +157,7 @@ describe('fuzz: HTTP and WebSocket endpoints of a live server', () => {
   const uncaught: unknown[] = [];
   const onUncaught = (e: unknown) => uncaught.push(e);
 
-  before(async () => {
+  beforeAll(async () => {
     process.on('uncaughtException', onUncaught);
     process.on('unhandledRejection', onUncaught);
     srv = await startTestServer({
@@ -168,7 +168,7 @@ describe('fuzz: HTTP and WebSocket endpoints of a live server', () => {
     canary = await Canary.start(srv);
     live = await httpSession(srv);
   });
-  after(async () => {
+  afterAll(async () => {
     canary?.stop();
     await srv?.close();
     process.off('uncaughtException', onUncaught);

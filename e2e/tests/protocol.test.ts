@@ -7,7 +7,7 @@
  * fails by the per-test timeout (every hold the server could do here is longer than it).
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
 import type { IncomingMessage } from 'node:http';
 import { startTestServer, type TestServer } from '@burrow/test-support';
 import {
@@ -50,7 +50,7 @@ function handleProtocols(set: Set<string>, _req: IncomingMessage): string | fals
 }
 
 let srv: TestServer;
-before(async () => {
+beforeAll(async () => {
   srv = await startTestServer({
     limits: LIMITS,
     heartbeat: HEARTBEAT,
@@ -61,7 +61,7 @@ before(async () => {
     handleProtocols,
   }, { app: true });
 });
-after(() => srv?.close());
+afterAll(() => srv?.close());
 
 const app = () => appWatch(srv);
 const dataOf = (frames: Wire[]) => frames.filter((f) => f.t === 'd');
@@ -563,10 +563,10 @@ describe('heartbeats', () => {
 
 describe('heartbeats: idle transports', () => {
   let hb: TestServer;
-  before(async () => {
+  beforeAll(async () => {
     hb = await startTestServer({ heartbeat: 150, heartbeatTimeout: 300, resumeWindow: 5000 }, { app: true });
   });
-  after(() => hb?.close());
+  afterAll(() => hb?.close());
 
   it('SSE: an idle stream gets a ":hb" comment after heartbeat ms', T, async () => {
     const s = await httpSession(hb);
@@ -766,13 +766,13 @@ describe('HTTP transport details', () => {
 
 function withCanary(server: () => TestServer) {
   let canary: Canary;
-  before(async () => {
+  beforeAll(async () => {
     canary = await Canary.start(server());
   });
   afterEach(async () => {
     await canary.check();
   });
-  after(() => canary?.stop());
+  afterAll(() => canary?.stop());
 }
 
 /** Opens a fresh WebSocket session, sends `msg` raw, and returns the close code it gets. */
@@ -899,10 +899,10 @@ describe('bad input: malformed Burrow frames (BAD-INPUTS 11)', () => {
 
 describe('bad input: deep nesting and huge strings (BAD-INPUTS 12)', () => {
   let big: TestServer; // default limits, so the parser really sees the input
-  before(async () => {
+  beforeAll(async () => {
     big = await startTestServer({}, { app: true });
   });
-  after(() => big?.close());
+  afterAll(() => big?.close());
   withCanary(() => big);
 
   const deep = 100_000;
@@ -1174,10 +1174,10 @@ describe('bad input: bodies, content types and methods (BAD-INPUTS 14, 15, 4)', 
 
 describe('bad input: origins and upgrade headers (BAD-INPUTS 1, 2, 3)', () => {
   let guarded: TestServer;
-  before(async () => {
+  beforeAll(async () => {
     guarded = await startTestServer({ allowedOrigins: ['http://example.com'] }, { app: true });
   });
-  after(() => guarded?.close());
+  afterAll(() => guarded?.close());
   withCanary(() => guarded);
 
   const evil = ['http://evil-example.com', 'http://example.com.evil.net', 'https://example.com', 'null'];
@@ -1314,10 +1314,10 @@ describe('bad input: WebSocket framing (BAD-INPUTS 6, 7, 8)', () => {
 
 describe('overload (BAD-INPUTS 29)', () => {
   let full: TestServer;
-  before(async () => {
+  beforeAll(async () => {
     full = await startTestServer({ limits: { maxSessions: 2 } }, { app: true });
   });
-  after(() => full?.close());
+  afterAll(() => full?.close());
 
   it('past maxSessions: the HTTP handshake answers 503 overloaded with Retry-After, a WebSocket closes 1013', T, async () => {
     const a = await RawWs.open(full);

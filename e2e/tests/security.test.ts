@@ -3,7 +3,7 @@
  * transport, and a shed handshake (503 + Retry-After / 1013) is retried no sooner than Retry-After.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BurrowSocket } from '@burrow/client';
 import { startTestServer, type TestServer } from '@burrow/test-support';
 
@@ -17,28 +17,26 @@ function closeOf(s: BurrowSocket): Promise<{ code: number; opened: boolean }> {
 
 describe('client: authentication refused', () => {
   let srv: TestServer;
-  before(async () => {
+  beforeAll(async () => {
     srv = await startTestServer({ authenticate: () => ({ reject: 'unauthorized' }) }, { app: true });
   });
-  after(() => srv?.close());
+  afterAll(() => srv?.close());
 
-  for (const transport of TRANSPORTS) {
-    it(`${transport}: the socket fails at once like a refused browser WebSocket (error, close 1006), never opens, no retry loop`, { timeout: 5000 }, async () => {
-      const t0 = Date.now();
-      const s = new BurrowSocket(srv.ws, [], { transports: [transport], remember: false });
-      const c = await closeOf(s);
-      assert.deepEqual(c, { code: 1006, opened: false });
-      assert.ok(Date.now() - t0 < 2000, 'a definitive refusal is not retried');
-    });
-  }
+  it.each(TRANSPORTS)('%s: the socket fails at once like a refused browser WebSocket (error, close 1006), never opens, no retry loop', { timeout: 5000 }, async (transport) => {
+    const t0 = Date.now();
+    const s = new BurrowSocket(srv.ws, [], { transports: [transport], remember: false });
+    const c = await closeOf(s);
+    assert.deepEqual(c, { code: 1006, opened: false });
+    assert.ok(Date.now() - t0 < 2000, 'a definitive refusal is not retried');
+  });
 });
 
 describe('client: load shedding (BAD-INPUTS 29)', () => {
   let srv: TestServer;
-  before(async () => {
+  beforeAll(async () => {
     srv = await startTestServer({ limits: { maxHandshakesPerSecond: 1 } }, { app: true });
   });
-  after(() => srv?.close());
+  afterAll(() => srv?.close());
 
   it('a shed handshake (503 + Retry-After: 1) is retried after Retry-After, then opens (BAD-INPUTS 29)', { timeout: 8000 }, async () => {
     const first = new BurrowSocket(srv.ws, [], { transports: ['polling'], remember: false });

@@ -4,7 +4,7 @@
  * (readyState steps, event order, exception names, close codes 1005/1006, binary types) must match.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './fixtures/browser.js';
 import { type EchoServers, startEchoServers } from './fixtures/echo-servers.js';
@@ -21,14 +21,14 @@ describe('BurrowSocket behaves like Chromium WebSocket', () => {
   let page: Page;
   const native = new Map<string, unknown>();
 
-  before(async () => {
+  beforeAll(async () => {
     servers = await startEchoServers();
     browser = await launchChromium();
     page = await browser.newPage();
     await page.goto(servers.origin + '/');
     await page.waitForFunction(() => typeof (window as any).Burrow?.BurrowSocket === 'function');
   });
-  after(async () => {
+  afterAll(async () => {
     await browser?.close();
     await servers?.close();
   });
