@@ -12,7 +12,7 @@ const transports = ['websocket', 'sse', 'polling'] as const;
 type Transport = (typeof transports)[number];
 const SIZES = [0, 1, 64 * 1024, 1024 * 1024 - 1];
 
-function pattern(n: number): Uint8Array {
+function pattern(n: number): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(n);
   for (let i = 0; i < n; i++) b[i] = (i * 31 + 7) & 0xff;
   return b;

@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-// @ts-expect-error the demo is plain JS
 import { startChat } from '../../examples/chat/app.mjs';
 import { launchChromium } from './fixtures/browser.js';
 

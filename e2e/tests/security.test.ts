@@ -12,7 +12,7 @@ const TRANSPORTS = ['websocket', 'sse', 'polling'] as const;
 function closeOf(s: BurrowSocket): Promise<{ code: number; opened: boolean }> {
   let opened = false;
   s.onopen = () => (opened = true);
-  return new Promise((resolve) => (s.onclose = (e) => resolve({ code: e.code, opened })));
+  return new Promise((resolve) => (s.onclose = (e) => resolve({ code: (e as CloseEvent).code, opened })));
 }
 
 describe('client: authentication refused', () => {

@@ -75,7 +75,7 @@ function open(url: string, options: ConstructorParameters<typeof BurrowSocket>[2
   socket.addEventListener('message', (e) => got.push(String((e as MessageEvent).data)));
   return new Promise((resolve, reject) => {
     socket.onopen = () => resolve({ socket, got });
-    socket.onclose = (e) => reject(new Error(`closed ${e.code}`));
+    socket.onclose = (e) => reject(new Error(`closed ${(e as CloseEvent).code}`));
   });
 }
 
