@@ -1,4 +1,4 @@
-// BAD-INPUTS cases not covered by e2e/tests/protocol.test.ts (see docs/BAD-INPUTS-COVERAGE.md).
+// BAD-INPUTS cases not covered by the protocol suite, e2e/tests/protocol/ (see docs/BAD-INPUTS-COVERAGE.md).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
