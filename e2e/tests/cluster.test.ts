@@ -296,7 +296,9 @@ describe('skewed node clocks (one +10 min, one -10 min): expiry is Redis\'s', ()
   });
   afterAll(() => skewed?.stop());
 
-  it.for(transports)('%s: a live session is never expired early; a dropped one expires after its window whichever node served it', { timeout: 60_000 }, async (transport, { annotate }) => {
+  // Concurrent: each transport's sessions are its own, and most of each test is waiting for resume
+  // windows to run out on the clock, which three tests can do at once.
+  it.concurrent.for(transports)('%s: a live session is never expired early; a dropped one expires after its window whichever node served it', { timeout: 60_000 }, async (transport, { annotate }) => {
     const live = await openClient(skewed.url, transport);
     everyClient.push(live);
     let sent = 0;
