@@ -16,7 +16,7 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
  */
 const conditions = ['burrow-src', 'module', 'node', 'development|production'];
 
-/** A unit project: `dir/test/**`, fast, no real network beyond loopback servers of its own. */
+/** A unit project: the package's `test/**` files; they run in parallel with each other. */
 function unit(name: string, testTimeout: number): TestProjectInlineConfiguration {
   return {
     extends: true,
