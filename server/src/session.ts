@@ -501,6 +501,7 @@ export class SessionCore {
   async #apply(frames: readonly Frame[], stopAtGap: boolean): Promise<InboundOutcome> {
     const store = this.host.store;
     let ack = -1;
+    let pinged = false;
     for (const f of frames) {
       switch (f.t) {
         case 'd':
@@ -509,7 +510,10 @@ export class SessionCore {
           if (r.status === 'unknown') return { ack: this.#inAck, error: unknownSession() };
           if (r.ack > this.#inAck) this.#inAck = r.ack;
           if (r.status === 'gap') {
-            if (stopAtGap) return this.#flushAck(ack);
+            if (stopAtGap) {
+              if (pinged) this.pong();
+              return this.#flushAck(ack);
+            }
             return { ack: this.#inAck, error: protocolError('bad_seq', `expected seq ${r.ack + 1}, got ${f.seq}`, 400, CloseCode.ProtocolError) };
           }
           if (r.status === 'new') {
@@ -529,7 +533,8 @@ export class SessionCore {
           if (f.ack > ack) ack = f.ack;
           break;
         case 'ping':
-          this.pong();
+          // One pong answers every ping of a batch: a batch of thousands costs one frame.
+          pinged = true;
           break;
         case 'pong':
           break;
@@ -537,6 +542,7 @@ export class SessionCore {
           return { ack: this.#inAck, error: protocolError('bad_frame', `unexpected ${f.t} frame from a client`, 400, CloseCode.ProtocolError) };
       }
     }
+    if (pinged) this.pong();
     return this.#flushAck(ack);
   }
 

@@ -122,6 +122,16 @@ export class SessionRegistry implements SessionHost {
     return { core, token };
   }
 
+  /**
+   * Drops a session created for a client that left before it could learn of it (its WebSocket closed
+   * while the store was creating the record): no `connection`, no `close`, nothing left in the store.
+   */
+  discard(core: SessionCore): void {
+    core.closed = true;
+    core.dispose();
+    this.store.delete(core.id).catch((err: unknown) => this.emitError(err));
+  }
+
   announce(core: SessionCore): void {
     this.#safely(() => this.#events.connection(core.handle));
   }

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeJsonFrame, type AckFrame, type PongFrame } from '@burrow/shared';
+import { ControlCoalescer } from './control.js';
 import { jsonOf } from './encoding.js';
 import { Errors } from './errors.js';
 import { parseAck, sendError } from './http.js';
@@ -26,6 +27,7 @@ class SseDownstream implements Downstream {
   #lastWrite = Date.now();
   readonly #timer: NodeJS.Timeout;
   #ended = false;
+  readonly #control: ControlCoalescer;
 
   constructor(res: ServerResponse, core: SessionCore, batchBytes: number, heartbeat: number) {
     this.#res = res;
@@ -36,6 +38,7 @@ class SseDownstream implements Downstream {
       if (Date.now() - this.#lastWrite >= heartbeat) this.#send(HEARTBEAT_COMMENT);
     }, Math.max(10, heartbeat / 2));
     this.#timer.unref();
+    this.#control = new ControlCoalescer((frame, flushed) => this.#send(`data: ${encodeJsonFrame(frame)}\n\n`, flushed));
     res.on('close', () => this.#finish());
   }
 
@@ -46,7 +49,7 @@ class SseDownstream implements Downstream {
   }
 
   control(frame: AckFrame | PongFrame): void {
-    this.#send(`data: ${encodeJsonFrame(frame)}\n\n`);
+    this.#control.send(frame);
   }
 
   end(): void {
@@ -54,10 +57,10 @@ class SseDownstream implements Downstream {
     this.#res.end();
   }
 
-  #send(text: string): void {
+  #send(text: string, flushed?: () => void): void {
     if (this.#ended) return;
     this.#lastWrite = Date.now();
-    this.#res.write(text);
+    this.#res.write(text, flushed);
   }
 
   #finish(): void {

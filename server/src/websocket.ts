@@ -9,6 +9,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, decodeWsMessage, encodeJsonFrame, type AckFrame, type Frame, type PongFrame } from '@burrow/shared';
 import { authenticateRequest } from './auth.js';
 import { WsHold } from './backpressure.js';
+import { ControlCoalescer } from './control.js';
 import { takeHandshake } from './rate-limit.js';
 import { wsMessageOf } from './encoding.js';
 import { Errors, isStoreFailure } from './errors.js';
@@ -29,6 +30,9 @@ const BATCH_FRAMES = 1024;
 /** Longest close reason on the wire, in bytes. */
 const MAX_REASON = 123;
 
+/** Socket errors are answered by the close that follows them; the listener only keeps them from being fatal. */
+function noop(): void {}
+
 class WebSocketDownstream implements Downstream {
   readonly transport = 'websocket' as const;
   readonly batchFrames = BATCH_FRAMES;
@@ -36,10 +40,13 @@ class WebSocketDownstream implements Downstream {
   readonly #ws: WebSocket;
   readonly #core: SessionCore;
 
+  readonly #control: ControlCoalescer;
+
   constructor(ws: WebSocket, core: SessionCore, batchBytes: number) {
     this.#ws = ws;
     this.#core = core;
     this.batchBytes = batchBytes;
+    this.#control = new ControlCoalescer((frame, flushed) => ws.send(encodeJsonFrame(frame), flushed));
   }
 
   write(frames: readonly OutboundFrame[]): void {
@@ -47,7 +54,7 @@ class WebSocketDownstream implements Downstream {
   }
 
   control(frame: AckFrame | PongFrame): void {
-    this.#ws.send(encodeJsonFrame(frame));
+    this.#control.send(frame);
   }
 
   end(code: number, reason: string): void {
@@ -118,6 +125,32 @@ export class WebSocketTransport {
     }
   }
 
+  /**
+   * A new session on an accepted WebSocket. The socket is paused while the store creates the record,
+   * so nothing the client sends early is read before the session exists; a client gone by then takes
+   * its never-announced session with it.
+   */
+  async #open(ws: WebSocket, protocol: string, user: unknown, query: URLSearchParams): Promise<void> {
+    const reg = this.#registry;
+    ws.pause();
+    let created: Awaited<ReturnType<SessionRegistry['create']>>;
+    try {
+      created = await reg.create(protocol, user);
+    } catch (err) {
+      if (!isStoreFailure(err)) throw err;
+      reg.emitError(err);
+      closeSocket(ws, CloseCode.TryAgainLater, 'store_unavailable: retry later');
+      return;
+    }
+    const { core, token } = created;
+    if (ws.readyState !== ws.OPEN) return reg.discard(core);
+    // `connection` first, so the app hears of the session before any `transport` or `message`.
+    reg.announce(core);
+    reg.lifecycle?.attached(core.handle, 'websocket', query);
+    this.#serve(ws, core, token, false, 0, 0);
+    ws.resume();
+  }
+
   #storeUnavailable(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (socket.destroyed) return;
     this.#acceptAndClose(req, socket, head, CloseCode.TryAgainLater, 'store_unavailable: retry later');
@@ -135,20 +168,26 @@ export class WebSocketTransport {
       if (reg.full) return this.#acceptAndClose(req, socket, head, CloseCode.TryAgainLater, 'too many sessions');
       // Accept-then-close 1008, unlike a refused upgrade (which a browser cannot tell from a proxy
       // refusing WebSocket, and which makes the client fall back): the client sees the code and reason.
-      const auth = await authenticateRequest(reg.options.authenticate, req);
+      let auth: Awaited<ReturnType<typeof authenticateRequest>>;
+      try {
+        auth = await authenticateRequest(reg.options.authenticate, req);
+      } catch (err) {
+        // A hook that throws is the app's bug: reported, and the client told 1011 as documented.
+        reg.emitError(err);
+        return this.#acceptAndClose(req, socket, head, CloseCode.Internal, 'internal error');
+      }
       if (socket.destroyed) return;
       if (!auth.ok) {
         if (auth.error.status >= 500) return this.#acceptAndClose(req, socket, head, CloseCode.Internal, 'internal error');
         return this.#acceptAndClose(req, socket, head, CloseCode.Policy, `${auth.error.code}: ${auth.error.message}`);
       }
       if (!takeHandshake(reg)) return this.#acceptAndClose(req, socket, head, CloseCode.TryAgainLater, 'overloaded: too many handshakes, retry later');
-      const { core, token } = await reg.create(pick || '', auth.user);
       this.#picks.set(req, pick);
+      // The session is created only once `ws` has accepted the upgrade: a handshake `ws` refuses (bad
+      // key, version, subprotocol list) never reaches this callback, so it leaves no session behind.
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
-        // `connection` first, so the app hears of the session before any `transport` or `message`.
-        reg.announce(core);
-        reg.lifecycle?.attached(core.handle, 'websocket', query);
-        this.#serve(ws, core, token, false, 0, 0);
+        ws.on('error', noop);
+        void this.#open(ws, pick || '', auth.user, query).catch((err: unknown) => reg.emitError(err));
       });
       return;
     }
@@ -160,6 +199,7 @@ export class WebSocketTransport {
     const { core, record } = found;
     this.#picks.set(req, record.protocol !== '' && offered.has(record.protocol) ? record.protocol : false);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', noop);
       reg.lifecycle?.attached(core.handle, 'websocket', query);
       this.#serve(ws, core, query.get('token') ?? '', true, ack, record.outSeq);
     });
@@ -172,14 +212,18 @@ export class WebSocketTransport {
   #acceptAndClose(req: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string): void {
     this.#picks.set(req, false);
     refusalOf.set(socket, { code: wsRefusalError(code, reason) as ProtocolError['code'], message: reason, status: 101, close: code });
-    this.#wss.handleUpgrade(req, socket, head, (ws) => closeSocket(ws, code, reason));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      // `ws` keeps reading until the client answers our close; a frame it rejects meanwhile (reserved
+      // bits, invalid UTF-8, an over-long length) is an 'error' event, which must never go unheard.
+      ws.on('error', noop);
+      closeSocket(ws, code, reason);
+    });
   }
 
   #serve(ws: WebSocket, core: SessionCore, token: string, resumed: boolean, clientAck: number, outSeq: number): void {
     const reg = this.#registry;
     const maxPayload = reg.options.limits.maxPayload;
     const d = new WebSocketDownstream(ws, core, reg.options.limits.maxPollBytes);
-    ws.on('error', () => {});
     ws.on('close', () => core.detach(d));
 
     // `open` first, then whatever the client has not acknowledged, then live frames.
