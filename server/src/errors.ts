@@ -64,6 +64,8 @@ export const Errors = {
   goingAway: () => protocolError('overloaded', 'server shutting down', 503, CloseCode.GoingAway),
   pollReplaced: () => protocolError('poll_replaced', 'replaced by a newer transport', 409, CloseCode.TransportReplaced),
   bodyTooLarge: (max: number) => protocolError('body_too_large', `body exceeds ${max} bytes`, 413, CloseCode.TooBig),
+  tokenInQuery: (max: number) =>
+    protocolError('body_too_large', `a body over ${max} bytes must carry its session token in the query`, 413, CloseCode.TooBig),
   timeout: () => protocolError('timeout', 'request body too slow', 408, CloseCode.ProtocolError),
   internal: () => protocolError('internal', 'internal server error', 500, CloseCode.Internal),
   storeUnavailable: () => protocolError('store_unavailable', 'session store unavailable, retry later', 503, CloseCode.TryAgainLater),

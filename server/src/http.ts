@@ -13,10 +13,16 @@ export function sendJson(res: ServerResponse, status: number, body: string, head
     res.end();
     return;
   }
+  // An answer given before the request body arrived (a refusal): keeping the connection would make
+  // Node read and discard the rest of it, which a trickling client stretches to Node's requestTimeout
+  // (300 s). Closing it frees the socket as soon as the answer is written.
+  const req = res.req as IncomingMessage | undefined;
+  const unread = req !== undefined && !req.complete && hasBody(req);
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': String(Buffer.byteLength(body)),
     'Cache-Control': 'no-store',
+    ...(unread ? { Connection: 'close' } : {}),
     ...headers,
   });
   res.end(body);

@@ -33,6 +33,12 @@ export interface BurrowLimits {
    * pause with `onBufferFull: 'pause'`). Stores that keep logs elsewhere (Redis) ignore it. Default 256 MiB.
    */
   readonly maxTotalBufferedBytes: number;
+  /**
+   * Largest request body read before the request has proven itself: a send POST whose token is in the
+   * body rather than the query (the token can only be checked after reading), and the handshake body
+   * (read after `authenticate`). Bodies past it get 413. Default 16 KiB.
+   */
+  readonly maxUnprovenBodyBytes: number;
 }
 
 /**
@@ -120,6 +126,7 @@ export const DEFAULT_LIMITS: BurrowLimits = {
   maxSessions: 10000,
   maxHandshakesPerSecond: 1000,
   maxTotalBufferedBytes: 256 * 1024 * 1024,
+  maxUnprovenBodyBytes: 16 * 1024,
 };
 
 /**
@@ -156,6 +163,7 @@ export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
     maxSessions: positive('limits.maxSessions', l.maxSessions, DEFAULT_LIMITS.maxSessions),
     maxHandshakesPerSecond: positive('limits.maxHandshakesPerSecond', l.maxHandshakesPerSecond, DEFAULT_LIMITS.maxHandshakesPerSecond),
     maxTotalBufferedBytes: positive('limits.maxTotalBufferedBytes', l.maxTotalBufferedBytes, DEFAULT_LIMITS.maxTotalBufferedBytes),
+    maxUnprovenBodyBytes: positive('limits.maxUnprovenBodyBytes', l.maxUnprovenBodyBytes, DEFAULT_LIMITS.maxUnprovenBodyBytes),
   };
   if (o.authenticate !== undefined && typeof o.authenticate !== 'function') throw new TypeError('burrow: option authenticate must be a function');
   const onBufferFull = o.onBufferFull ?? 'close';

@@ -14,12 +14,23 @@ import { carriesData, PAUSED_RETRY_AFTER } from './backpressure.js';
 export async function handleSend(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> {
   if (!acceptableContentType(req)) return sendError(res, Errors.badContentType(), { Connection: 'close' });
   const o = reg.options;
-  const body = await readBody(req, o.limits.maxBatchBytes, o.bodyTimeout);
-  if (!body.ok) return sendError(res, body.error, { Connection: 'close' });
+  // The session and its token are proven before the body is read, so a made-up id or a wrong token
+  // costs a lookup, not the read and parse of up to maxBatchBytes (BAD-INPUTS 32). A token carried in
+  // the body instead of the query can only be checked after reading, so such a body is held to
+  // maxUnprovenBodyBytes.
+  const queryToken = query.get('token');
+  let found = queryToken === null ? undefined : await reg.resume(sid, queryToken);
+  if (queryToken !== null && !found) return sendError(res, Errors.sessionUnknown(), { Connection: 'close' });
+  const max = found ? o.limits.maxBatchBytes : Math.min(o.limits.maxBatchBytes, o.limits.maxUnprovenBodyBytes);
+  const body = await readBody(req, max, o.bodyTimeout);
+  if (!body.ok) {
+    const err = !found && body.error.code === 'body_too_large' ? Errors.tokenInQuery(max) : body.error;
+    return sendError(res, err, { Connection: 'close' });
+  }
   const decoded = decodeSendRequest(body.text, { from: 'client', maxPayload: o.limits.maxPayload, maxFrames: o.limits.maxBatchFrames });
   if (!decoded.ok) return sendError(res, decoded.error);
   const batch = decoded.value;
-  const found = await reg.resume(sid, query.get('token') ?? batch.token);
+  found ??= await reg.resume(sid, batch.token);
   if (!found) return sendError(res, Errors.sessionUnknown());
   // onBufferFull 'pause': while the session's outbound buffer is full, only the ack is applied.
   if (found.core.gate.paused && carriesData(batch.frames)) {
