@@ -111,7 +111,7 @@ const outcomes: Outcome[] = [
     name: 'accept-then-close 1012 (draining)',
     refusal: 1012,
     setup: async (srv) => {
-      void srv.burrow.drain({ timeout: 60_000 });
+      void srv.burrow.drain({ deadline: 60_000 });
       return '';
     },
   },
