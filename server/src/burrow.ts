@@ -163,6 +163,9 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       next?.();
       return false;
     }
+    // A reset mid-request must not become an uncaught 'error': the answer, if any, is just lost.
+    req.on('error', destroyOnError);
+    res.on('error', destroyOnError);
     if (this.#lifecycle.watching) this.#watch(req, res, pathname);
     Promise.resolve()
       .then(() => this.#route(req, res, rest, new URLSearchParams(query)))
@@ -191,6 +194,8 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (this.#servers.has(server)) return this;
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       const { pathname, query } = splitUrl(req.url ?? '/');
+      // Node hands an upgrade's socket over with no 'error' listener of its own.
+      if (this.#relative(pathname) !== undefined) socket.on('error', () => socket.destroy());
       const rest = this.#relative(pathname);
       if (rest === undefined) {
         if (server.listenerCount('upgrade') === 1) rejectSocket(socket, Errors.badRequest('no WebSocket endpoint here'));
@@ -345,6 +350,10 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (this.listenerCount('error') > 0) this.emit('error', e);
     else process.emitWarning(`burrow: ${e.stack ?? e.message}`);
   }
+}
+
+function destroyOnError(this: IncomingMessage | ServerResponse): void {
+  this.destroy();
 }
 
 /** Per-session endpoints. A Map, so a path segment like `__proto__` is just a miss. */

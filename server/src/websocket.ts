@@ -106,8 +106,6 @@ export class WebSocketTransport {
 
   /** Handles an upgrade to `{path}/ws` (origin and path already checked). */
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams): Promise<void> {
-    // Until `ws` owns the socket, a reset must not become an uncaught error.
-    socket.on('error', () => socket.destroy());
     const reg = this.#registry;
     const offered = offeredProtocols(req);
     const sid = query.get('sid');
