@@ -13,6 +13,18 @@ export const PROTOCOL_VERSION = 1;
 /** The largest sequence number; seqs are JavaScript-safe integers so they survive JSON. */
 export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
+/**
+ * Ack cadence (docs/PROTOCOL.md), the same on both sides. A receiver acks at once when this many
+ * delivered frames are unacknowledged, so a steady stream does not fill the sender's buffer...
+ */
+export const ACK_EVERY = 128;
+
+/**
+ * ...and otherwise at most this long after delivering something (ms), so one ack covers a burst.
+ * The server's `ackDelay` option defaults to it.
+ */
+export const ACK_DELAY = 50;
+
 /** A message payload: text, or bytes. Binary stays binary on WebSocket and is base64 elsewhere. */
 export type Payload = string | Uint8Array;
 

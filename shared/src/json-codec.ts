@@ -124,7 +124,7 @@ function closeFromJson(v: Json): Result<Frame> {
   }
   if (v.reason !== undefined) {
     if (typeof v.reason !== 'string' || utf8Length(v.reason) > MAX_CLOSE_REASON_BYTES) {
-      return badFrame('close reason must be a string of at most 123 UTF-8 bytes');
+      return badFrame(`close reason must be a string of at most ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes`);
     }
     if (v.code === undefined && v.reason !== '') return badFrame('close reason needs a code');
   }
