@@ -3,8 +3,8 @@
  * run on WebSocket, SSE or long polling and survives transport switches and reconnects unseen.
  */
 import { CloseCode, isAppCloseCode, isProtocolToken, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, utf8Length } from '@burrow/shared';
-import { Connection, type ConnectionEvents } from './connection.js';
-import { baseUrl, CloseEventImpl, MessageEventImpl, scheduleTask, toUSVString } from './platform.js';
+import { Connection, type ConnectionEvents } from './engine/connection.js';
+import { baseUrl, CloseEventImpl, MessageEventImpl, scheduleTask, toUSVString } from './platform/platform.js';
 import type { BurrowSocketOptions, TransportName } from './types.js';
 
 /** `readyState` values, as in the W3C WebSocket. */

@@ -15,7 +15,7 @@ import {
   payloadSize,
   sessionPath,
 } from '@burrow/shared';
-import type { DownReason, FetchFunction, SessionRef, TransportContext, TransportHandlers } from './types.js';
+import type { DownReason, FetchFunction, SessionRef, TransportContext, TransportHandlers } from '../types.js';
 
 /** RFC 6455 1012 "Service Restart" (not in shared's CloseCode yet). */
 export const SERVICE_RESTART = CloseCode.ServiceRestart;

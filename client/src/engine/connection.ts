@@ -17,11 +17,11 @@ import {
   PROTOCOL_VERSION,
   type SequencedFrame,
 } from '@burrow/shared';
-import { handshake, type HandshakeResult } from './http.js';
-import { defaultEventSource, defaultWebSocket, resolveFetch } from './platform.js';
-import { PollingTransport } from './polling.js';
+import { handshake, type HandshakeResult } from '../transports/http.js';
+import { defaultEventSource, defaultWebSocket, resolveFetch } from '../platform/platform.js';
+import { PollingTransport } from '../transports/polling.js';
 import { TransportMemory } from './remember.js';
-import { SseTransport } from './sse.js';
+import { SseTransport } from '../transports/sse.js';
 import {
   type BurrowSocketOptions,
   type DownReason,
@@ -32,8 +32,8 @@ import {
   type TransportContext,
   type TransportHandlers,
   type TransportName,
-} from './types.js';
-import { SILENT_DETAIL, WebSocketTransport } from './websocket.js';
+} from '../types.js';
+import { SILENT_DETAIL, WebSocketTransport } from '../transports/websocket.js';
 
 /** Ack at most this long after delivering something (ms). */
 export const ACK_DELAY = 50;

@@ -2,7 +2,7 @@
  * Remembers which transport worked per origin+path, so the next page load behind a proxy that kills
  * WebSocket starts on the fallback instead of paying the WebSocket timeout again.
  */
-import { TRANSPORT_NAMES, type RememberStorage, type TransportName } from './types.js';
+import { TRANSPORT_NAMES, type RememberStorage, type TransportName } from '../types.js';
 
 const memory = new Map<string, string>();
 

@@ -2,7 +2,7 @@
  * Platform pieces: defaults for WebSocket/EventSource/fetch, a task scheduler for W3C event
  * dispatch, and event classes Node 20 lacks. Browser-safe: everything comes from globalThis.
  */
-import type { EventSourceConstructor, FetchFunction, WebSocketConstructor } from './types.js';
+import type { EventSourceConstructor, FetchFunction, WebSocketConstructor } from '../types.js';
 
 interface PlatformDefaults {
   WebSocket?: WebSocketConstructor;

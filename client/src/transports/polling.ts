@@ -5,7 +5,7 @@
  */
 import { decodePollResponse, type Frame } from '@burrow/shared';
 import { downFromAnswer, HttpUpstream, request, sessionUrl } from './http.js';
-import type { DownReason, SessionRef, Transport, TransportContext, TransportHandlers } from './types.js';
+import type { DownReason, SessionRef, Transport, TransportContext, TransportHandlers } from '../types.js';
 
 export class PollingTransport implements Transport {
   readonly name = 'polling' as const;

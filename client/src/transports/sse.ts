@@ -8,7 +8,7 @@
  */
 import { CloseCode, decodeJsonFrame, type Frame } from '@burrow/shared';
 import { HttpUpstream, sessionUrl } from './http.js';
-import type { DownReason, EventSourceConstructor, EventSourceLike, SessionRef, Transport, TransportContext, TransportHandlers } from './types.js';
+import type { DownReason, EventSourceConstructor, EventSourceLike, SessionRef, Transport, TransportContext, TransportHandlers } from '../types.js';
 
 export class SseTransport implements Transport {
   readonly name = 'sse' as const;

@@ -5,7 +5,7 @@
  */
 import { CloseCode, decodeWsMessage, encodeWsFrame, type Frame, type WsMessage } from '@burrow/shared';
 import { endpointUrl, SERVICE_RESTART } from './http.js';
-import type { Transport, TransportContext, TransportHandlers, WebSocketConstructor, WebSocketLike } from './types.js';
+import type { Transport, TransportContext, TransportHandlers, WebSocketConstructor, WebSocketLike } from '../types.js';
 
 /** Close codes that end the session rather than just this transport (resuming would only repeat them). */
 const FATAL_CODES = new Set<number>([
