@@ -22,17 +22,8 @@ import { defaultEventSource, defaultWebSocket, resolveFetch } from '../platform/
 import { PollingTransport } from '../transports/polling.js';
 import { TransportMemory } from './remember.js';
 import { SseTransport } from '../transports/sse.js';
-import {
-  type BurrowSocketOptions,
-  type DownReason,
-  type FetchFunction,
-  type SessionRef,
-  TRANSPORT_NAMES,
-  type Transport,
-  type TransportContext,
-  type TransportHandlers,
-  type TransportName,
-} from '../types.js';
+import type { DownReason, SessionRef, Transport, TransportContext, TransportHandlers } from '../transports/transport.js';
+import { type BurrowSocketOptions, type FetchFunction, TRANSPORT_NAMES, type TransportName } from '../types.js';
 import { SILENT_DETAIL, WebSocketTransport } from '../transports/websocket.js';
 
 /** Ack at most this long after delivering something (ms). */

@@ -15,10 +15,8 @@ import {
   payloadSize,
   sessionPath,
 } from '@burrow/shared';
-import type { DownReason, FetchFunction, SessionRef, TransportContext, TransportHandlers } from '../types.js';
-
-/** RFC 6455 1012 "Service Restart" (not in shared's CloseCode yet). */
-export const SERVICE_RESTART = CloseCode.ServiceRestart;
+import type { FetchFunction } from '../types.js';
+import type { DownReason, SessionRef, TransportContext, TransportHandlers } from './transport.js';
 
 /** A finished HTTP exchange. */
 export interface HttpAnswer {
@@ -82,7 +80,7 @@ export async function request(
 export function downFromAnswer(a: HttpAnswer): DownReason {
   const err = decodeError(a.text, a.status);
   // 1012 service restart: this node is draining; resume now, the balancer picks another node.
-  if (err.close === SERVICE_RESTART) return { kind: 'restart', retryAfter: a.retryAfter };
+  if (err.close === CloseCode.ServiceRestart) return { kind: 'restart', retryAfter: a.retryAfter };
   if (a.status === 503 || err.close === CloseCode.TryAgainLater) return { kind: 'overloaded', retryAfter: a.retryAfter };
   if (a.status === 404) return { kind: 'fatal', code: CloseCode.SessionUnknown, detail: err.error };
   // 410 state_lost: the server's store lost the session (restarted empty); it cannot be resumed.
@@ -123,13 +121,18 @@ export async function handshake(ctx: TransportContext, signal: AbortSignal): Pro
  * batches land in seq order even on different nodes. The response's ack confirms the batch.
  */
 export class HttpUpstream {
-  private pending: Frame[] = [];
-  private inflight = false;
+  readonly #ctx: TransportContext;
+  readonly #session: SessionRef;
+  readonly #handlers: TransportHandlers;
+  readonly #standaloneAcks: boolean;
+  readonly #onError: (why: DownReason) => void;
+  #pending: Frame[] = [];
+  #inflight = false;
   /** The engine asked for an ack that no request has carried yet. */
-  private ackWanted = false;
-  private postedAck = -1;
-  private closed = false;
-  private readonly abort = new AbortController();
+  #ackWanted = false;
+  #postedAck = -1;
+  #closed = false;
+  readonly #abort = new AbortController();
 
   /**
    * @param standaloneAcks whether an ack with nothing else to send is worth an empty POST (SSE:
@@ -137,25 +140,31 @@ export class HttpUpstream {
    * @param onError called once when a POST fails; the owner reports the transport down.
    */
   constructor(
-    private readonly ctx: TransportContext,
-    private readonly session: SessionRef,
-    private readonly handlers: TransportHandlers,
-    private readonly standaloneAcks: boolean,
-    private readonly onError: (why: DownReason) => void,
-  ) {}
+    ctx: TransportContext,
+    session: SessionRef,
+    handlers: TransportHandlers,
+    standaloneAcks: boolean,
+    onError: (why: DownReason) => void,
+  ) {
+    this.#ctx = ctx;
+    this.#session = session;
+    this.#handlers = handlers;
+    this.#standaloneAcks = standaloneAcks;
+    this.#onError = onError;
+  }
 
   send(frames: readonly Frame[]): void {
     for (const f of frames) {
-      if (f.t === 'ack') this.ackWanted ||= this.standaloneAcks;
-      else this.pending.push(f);
+      if (f.t === 'ack') this.#ackWanted ||= this.#standaloneAcks;
+      else this.#pending.push(f);
     }
-    this.flush();
+    this.#flush();
   }
 
   /** POSTs an empty batch (to learn the server's ack on a resume); resolves with the ack. */
   async probeAck(): Promise<number | DownReason> {
     try {
-      const a = await this.post([]);
+      const a = await this.#post([]);
       if (a.status !== 200) return downFromAnswer(a);
       const r = decodeSendResponse(a.text);
       return r.ok ? r.value.ack : { kind: 'failed', detail: 'bad send response' };
@@ -165,68 +174,68 @@ export class HttpUpstream {
   }
 
   close(): void {
-    this.closed = true;
-    this.pending = [];
-    this.abort.abort();
+    this.#closed = true;
+    this.#pending = [];
+    this.#abort.abort();
   }
 
-  private post(frames: readonly Frame[]): Promise<HttpAnswer> {
-    const ack = this.ctx.ack();
-    this.postedAck = Math.max(this.postedAck, ack);
-    this.ackWanted = false;
+  #post(frames: readonly Frame[]): Promise<HttpAnswer> {
+    const ack = this.#ctx.ack();
+    this.#postedAck = Math.max(this.#postedAck, ack);
+    this.#ackWanted = false;
     return request(
-      this.ctx.fetch,
-      sessionUrl(this.ctx, this.session, 'send', {}),
+      this.#ctx.fetch,
+      sessionUrl(this.#ctx, this.#session, 'send', {}),
       { method: 'POST', headers: TEXT_PLAIN, body: encodeSendRequest({ ack, frames }) },
-      this.ctx.requestTimeout,
-      this.abort.signal,
+      this.#ctx.requestTimeout,
+      this.#abort.signal,
     );
   }
 
-  private flush(): void {
-    if (this.closed || this.inflight) return;
-    const ackOnly = this.ackWanted && this.ctx.ack() > this.postedAck;
-    if (this.pending.length === 0 && !ackOnly) return;
-    const batch = this.takeBatch();
+  #flush(): void {
+    if (this.#closed || this.#inflight) return;
+    const ackOnly = this.#ackWanted && this.#ctx.ack() > this.#postedAck;
+    if (this.#pending.length === 0 && !ackOnly) return;
+    const batch = this.#takeBatch();
     let lastSeq = 0;
     for (const f of batch) if (f.t === 'd' || f.t === 'close') lastSeq = f.seq;
-    this.inflight = true;
-    this.post(batch).then(
+    this.#inflight = true;
+    this.#post(batch).then(
       (a) => {
-        this.inflight = false;
-        if (this.closed) return;
-        if (a.status !== 200) return this.fail(downFromAnswer(a));
+        this.#inflight = false;
+        if (this.#closed) return;
+        if (a.status !== 200) return this.#fail(downFromAnswer(a));
         const r = decodeSendResponse(a.text);
-        if (!r.ok) return this.fail({ kind: 'failed', detail: 'bad send response' });
-        this.handlers.onAcked(r.value.ack);
-        if (this.closed) return;
-        if (lastSeq > 0) this.handlers.onWritten(lastSeq);
-        this.flush();
+        if (!r.ok) return this.#fail({ kind: 'failed', detail: 'bad send response' });
+        this.#handlers.onAcked(r.value.ack);
+        if (this.#closed) return;
+        if (lastSeq > 0) this.#handlers.onWritten(lastSeq);
+        this.#flush();
       },
       () => {
-        this.inflight = false;
-        if (!this.closed) this.fail({ kind: 'failed', detail: 'send request failed' });
+        this.#inflight = false;
+        if (!this.#closed) this.#fail({ kind: 'failed', detail: 'send request failed' });
       },
     );
   }
 
-  private fail(why: DownReason): void {
+  #fail(why: DownReason): void {
     this.close();
-    this.onError(why);
+    this.#onError(why);
   }
 
   /** Frames from the head of the queue: at most 128, and at most max(maxPayload, 64 KiB) of payload (at least one). */
-  private takeBatch(): Frame[] {
-    const maxBytes = Math.max(this.ctx.maxPayload ?? 0, MIN_BATCH_BYTES);
+  #takeBatch(): Frame[] {
+    const maxBytes = Math.max(this.#ctx.maxPayload ?? 0, MIN_BATCH_BYTES);
     let n = 0;
     let bytes = 0;
-    while (n < this.pending.length && n < MAX_BATCH_FRAMES) {
-      const f = this.pending[n]!;
+    for (const f of this.#pending) {
+      if (n === MAX_BATCH_FRAMES) break;
       const size = f.t === 'd' ? payloadSize(f.data) : 16;
       if (n > 0 && bytes + size > maxBytes) break;
       bytes += size;
       n++;
     }
-    return this.pending.splice(0, n);
+    return this.#pending.splice(0, n);
   }
 }

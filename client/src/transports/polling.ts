@@ -4,52 +4,46 @@
  * frames on the server (only acks do), so a lost poll response loses nothing.
  */
 import { decodePollResponse, type Frame } from '@burrow/shared';
+import { TransportBase } from './base.js';
 import { downFromAnswer, HttpUpstream, request, sessionUrl } from './http.js';
-import type { DownReason, SessionRef, Transport, TransportContext, TransportHandlers } from '../types.js';
+import type { DownReason, SessionRef, TransportContext, TransportHandlers } from './transport.js';
 
-export class PollingTransport implements Transport {
+export class PollingTransport extends TransportBase {
   readonly name = 'polling' as const;
-  private readonly upstream: HttpUpstream;
-  private readonly abort = new AbortController();
-  private done = false;
+  readonly #ctx: TransportContext;
+  readonly #session: SessionRef;
+  readonly #upstream: HttpUpstream;
+  readonly #abort = new AbortController();
 
   /**
    * @param knownAck the server's ack when already known (a session fresh from the handshake, to
    *   which nothing was sent yet); otherwise an empty POST asks for it first.
    */
-  constructor(
-    private readonly ctx: TransportContext,
-    private readonly session: SessionRef,
-    private readonly handlers: TransportHandlers,
-    knownAck: number | undefined,
-  ) {
-    this.upstream = new HttpUpstream(ctx, session, handlers, false, (why) => this.down(why));
+  constructor(ctx: TransportContext, session: SessionRef, handlers: TransportHandlers, knownAck: number | undefined) {
+    super(handlers);
+    this.#ctx = ctx;
+    this.#session = session;
+    this.#upstream = new HttpUpstream(ctx, session, handlers, false, (why) => this.down(why));
     if (knownAck !== undefined) {
-      queueMicrotask(() => this.opened(knownAck));
+      queueMicrotask(() => this.#opened(knownAck));
     } else {
-      void this.upstream.probeAck().then((r) => (typeof r === 'number' ? this.opened(r) : this.down(r)));
+      void this.#upstream.probeAck().then((r) => (typeof r === 'number' ? this.#opened(r) : this.down(r)));
     }
   }
 
   send(frames: readonly Frame[]): void {
-    if (!this.done) this.upstream.send(frames);
+    if (!this.done) this.#upstream.send(frames);
   }
 
-  close(): void {
-    if (this.done) return;
-    this.done = true;
-    this.cleanup();
-  }
-
-  private opened(ack: number): void {
+  #opened(ack: number): void {
     if (this.done) return;
     this.handlers.onOpen(ack);
-    void this.loop();
+    void this.#loop();
   }
 
-  private async loop(): Promise<void> {
+  async #loop(): Promise<void> {
     // The first poll carries the engine's hints (why this transport starts); later ones do not.
-    let hints = this.ctx.hints;
+    let hints = this.#ctx.hints;
     while (!this.done) {
       let status: number;
       let text: string;
@@ -58,11 +52,11 @@ export class PollingTransport implements Transport {
         // No client-side timeout: the poll is held by design, and the engine drops the transport
         // when nothing arrives for heartbeat + heartbeatTimeout (its pings make the server answer).
         const a = await request(
-          this.ctx.fetch,
-          sessionUrl(this.ctx, this.session, 'poll', { ack: this.ctx.ack(), ...hints }),
+          this.#ctx.fetch,
+          sessionUrl(this.#ctx, this.#session, 'poll', { ack: this.#ctx.ack(), ...hints }),
           { method: 'GET' },
           0,
-          this.abort.signal,
+          this.#abort.signal,
         );
         hints = undefined;
         status = a.status;
@@ -73,7 +67,7 @@ export class PollingTransport implements Transport {
       }
       if (this.done) return;
       if (why) return this.down(why);
-      const r = decodePollResponse(text, this.ctx.decode);
+      const r = decodePollResponse(text, this.#ctx.decode);
       if (!r.ok) return this.down({ kind: 'failed', detail: r.error.message });
       this.handlers.onAlive();
       for (const f of r.value) {
@@ -84,15 +78,8 @@ export class PollingTransport implements Transport {
     }
   }
 
-  private down(why: DownReason): void {
-    if (this.done) return;
-    this.done = true;
-    this.cleanup();
-    this.handlers.onDown(why);
-  }
-
-  private cleanup(): void {
-    this.upstream.close();
-    this.abort.abort();
+  protected override cleanup(): void {
+    this.#upstream.close();
+    this.#abort.abort();
   }
 }

@@ -7,65 +7,63 @@
  * (and a resumed stream needs a fresh `ack`), so the source is closed on its first error.
  */
 import { CloseCode, decodeJsonFrame, type Frame } from '@burrow/shared';
+import type { EventSourceConstructor, EventSourceLike } from '../types.js';
+import { TransportBase } from './base.js';
 import { HttpUpstream, sessionUrl } from './http.js';
-import type { DownReason, EventSourceConstructor, EventSourceLike, SessionRef, Transport, TransportContext, TransportHandlers } from '../types.js';
+import type { SessionRef, TransportContext, TransportHandlers } from './transport.js';
 
-export class SseTransport implements Transport {
+export class SseTransport extends TransportBase {
   readonly name = 'sse' as const;
-  private es: EventSourceLike | undefined;
-  private readonly upstream: HttpUpstream;
-  private opened = false;
-  private done = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #ctx: TransportContext;
+  readonly #upstream: HttpUpstream;
+  #es: EventSourceLike | undefined;
+  #opened = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   /** @param esInit passed to the EventSource constructor (carries an injected `fetch` for `eventsource`). */
   constructor(
     ES: EventSourceConstructor,
     esInit: Record<string, unknown> | undefined,
-    private readonly ctx: TransportContext,
+    ctx: TransportContext,
     session: SessionRef,
-    private readonly handlers: TransportHandlers,
+    handlers: TransportHandlers,
   ) {
-    this.upstream = new HttpUpstream(ctx, session, handlers, true, (why) => this.down(why));
+    super(handlers);
+    this.#ctx = ctx;
+    this.#upstream = new HttpUpstream(ctx, session, handlers, true, (why) => this.down(why));
     try {
       const url = sessionUrl(ctx, session, 'sse', { ack: ctx.ack(), ...ctx.hints });
       const es = esInit ? new ES(url, esInit) : new ES(url);
-      es.onmessage = (ev) => this.message(ev.data);
-      es.onerror = (ev) => this.error(ev);
-      this.es = es;
+      es.onmessage = (ev) => this.#message(ev.data);
+      es.onerror = (ev) => this.#error(ev);
+      this.#es = es;
     } catch (e) {
       queueMicrotask(() => this.down({ kind: 'failed', detail: `EventSource constructor threw: ${String(e)}` }));
       return;
     }
-    this.timer = setTimeout(() => this.down({ kind: 'timeout', detail: 'no SSE event in time' }), ctx.openTimeout);
+    this.#timer = setTimeout(() => this.down({ kind: 'timeout', detail: 'no SSE event in time' }), ctx.openTimeout);
   }
 
   send(frames: readonly Frame[]): void {
-    if (!this.done) this.upstream.send(frames);
+    if (!this.done) this.#upstream.send(frames);
   }
 
-  close(): void {
+  #message(data: string): void {
     if (this.done) return;
-    this.done = true;
-    this.cleanup();
-  }
-
-  private message(data: string): void {
-    if (this.done) return;
-    const r = decodeJsonFrame(data, this.ctx.decode);
+    const r = decodeJsonFrame(data, this.#ctx.decode);
     if (!r.ok) return this.down({ kind: 'failed', detail: r.error.message });
     const f = r.value;
-    if (!this.opened) {
+    if (!this.#opened) {
       if (f.t !== 'ack') return this.down({ kind: 'failed', detail: 'first SSE event is not an ack' });
-      this.opened = true;
-      clearTimeout(this.timer);
+      this.#opened = true;
+      clearTimeout(this.#timer);
       return this.handlers.onOpen(f.ack);
     }
     if (f.t === 'open') return this.down({ kind: 'failed', detail: 'open frame on SSE' });
     this.handlers.onFrame(f);
   }
 
-  private error(ev: { code?: number } | undefined): void {
+  #error(ev: { code?: number } | undefined): void {
     // Browsers expose no status; `eventsource` does, and a 404 or 503 is worth telling apart.
     const status = ev?.code;
     if (status === 404) return this.down({ kind: 'fatal', code: CloseCode.SessionUnknown, detail: 'SSE 404' });
@@ -74,17 +72,10 @@ export class SseTransport implements Transport {
     this.down({ kind: 'failed', detail: status ? `SSE HTTP ${status}` : 'SSE error' });
   }
 
-  private down(why: DownReason): void {
-    if (this.done) return;
-    this.done = true;
-    this.cleanup();
-    this.handlers.onDown(why);
-  }
-
-  private cleanup(): void {
-    clearTimeout(this.timer);
-    this.upstream.close();
-    const es = this.es;
+  protected override cleanup(): void {
+    clearTimeout(this.#timer);
+    this.#upstream.close();
+    const es = this.#es;
     if (es) {
       es.onmessage = null;
       es.onerror = null;
