@@ -4,7 +4,8 @@
  */
 import { CloseCode, isAppCloseCode, isProtocolToken, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, utf8Length } from '@burrow/shared';
 import { Connection, type ConnectionEvents } from './engine/connection.js';
-import { baseUrl, CloseEventImpl, MessageEventImpl, scheduleTask, toUSVString } from './platform/platform.js';
+import { CloseEventImpl, MessageEventImpl, scheduleTask, toUSVString } from './platform/dom.js';
+import { baseUrl } from './platform/globals.js';
 import type { BurrowSocketOptions, TransportName } from './types.js';
 
 /** `readyState` values, as in the W3C WebSocket. */

@@ -18,7 +18,7 @@ import {
   type SequencedFrame,
 } from '@burrow/shared';
 import { handshake, type HandshakeResult } from '../transports/http.js';
-import { defaultEventSource, defaultWebSocket, resolveFetch } from '../platform/platform.js';
+import { defaultEventSource, defaultWebSocket, resolveFetch } from '../platform/globals.js';
 import { PollingTransport } from '../transports/polling.js';
 import { TransportMemory } from './remember.js';
 import { SseTransport } from '../transports/sse.js';
