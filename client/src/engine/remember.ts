@@ -24,22 +24,24 @@ function localStorageOrNull(): RememberStorage | null {
 }
 
 export class TransportMemory {
-  private readonly storage: RememberStorage | null;
-  private readonly key: string;
+  readonly #storage: RememberStorage | null;
+  readonly #key: string;
+  readonly #ttl: number;
 
-  constructor(option: boolean | RememberStorage | undefined, url: URL, private readonly ttl: number) {
-    this.storage = option === false ? null : option === true || option === undefined ? localStorageOrNull() ?? memoryStorage : option;
-    this.key = `burrow:transport:${url.origin}${url.pathname}`;
+  constructor(option: boolean | RememberStorage | undefined, url: URL, ttl: number) {
+    this.#storage = option === false ? null : option === true || option === undefined ? localStorageOrNull() ?? memoryStorage : option;
+    this.#key = `burrow:transport:${url.origin}${url.pathname}`;
+    this.#ttl = ttl;
   }
 
   /** The remembered transport, if one is stored and still fresh. */
   get(): TransportName | undefined {
-    if (!this.storage) return undefined;
+    if (!this.#storage) return undefined;
     try {
-      const raw = this.storage.getItem(this.key);
+      const raw = this.#storage.getItem(this.#key);
       if (!raw) return undefined;
       const v = JSON.parse(raw) as { t?: unknown; at?: unknown };
-      const fresh = typeof v.at === 'number' && Date.now() - v.at < this.ttl;
+      const fresh = typeof v.at === 'number' && Date.now() - v.at < this.#ttl;
       return fresh && TRANSPORT_NAMES.includes(v.t as TransportName) ? (v.t as TransportName) : undefined;
     } catch {
       return undefined;
@@ -48,7 +50,7 @@ export class TransportMemory {
 
   set(name: TransportName): void {
     try {
-      this.storage?.setItem(this.key, JSON.stringify({ t: name, at: Date.now() }));
+      this.#storage?.setItem(this.#key, JSON.stringify({ t: name, at: Date.now() }));
     } catch {
       // Quota exceeded or storage disabled: remembering is an optimisation only.
     }
