@@ -1,7 +1,7 @@
 /**
- * HTTP plumbing shared by the SSE and polling transports: one request with a timeout, the
- * handshake, the mapping of error answers to what the engine should do, and the upstream that POSTs
- * batches of client frames one at a time.
+ * HTTP plumbing of the transports: URLs under the mount path (the WebSocket's too), one request with
+ * a timeout, the handshake, the mapping of error answers to what the engine should do, and the
+ * upstream of SSE and polling that POSTs batches of client frames one at a time.
  */
 import {
   CloseCode,
