@@ -2,9 +2,9 @@
  * BurrowSocket: the W3C `WebSocket` API, as Chromium implements it, over a Burrow session that may
  * run on WebSocket, SSE or long polling and survives transport switches and reconnects unseen.
  */
-import { CloseCode, isAppCloseCode, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, utf8Length } from '@burrow/shared';
+import { CloseCode, isAppCloseCode, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, utf8Length, wellFormed } from '@burrow/shared';
 import { Connection, type ConnectionEvents } from './engine/connection.js';
-import { CloseEventImpl, MessageEventImpl, scheduleTask, toUSVString } from './platform/dom.js';
+import { CloseEventImpl, MessageEventImpl, scheduleTask } from './platform/dom.js';
 import type { BurrowSocketOptions, TransportName } from './types.js';
 import { clampUnsignedShort, parseProtocols, parseSocketUrl, syntaxError } from './w3c-arguments.js';
 
@@ -206,7 +206,8 @@ export class BurrowSocket extends EventTarget {
       const bytes = new Uint8Array(data as ArrayBufferLike).slice();
       item = { kind: 'data', size: bytes.byteLength, payload: bytes };
     } else {
-      const text = toUSVString(String(data));
+      // WebIDL's USVString conversion: lone surrogates become U+FFFD.
+      const text = wellFormed(String(data));
       item = { kind: 'data', size: utf8Length(text), payload: text };
     }
     if (this.#readyState !== OPEN) {
@@ -245,7 +246,7 @@ export class BurrowSocket extends EventTarget {
     }
     let r: string | undefined;
     if (reason !== undefined) {
-      r = toUSVString(String(reason));
+      r = wellFormed(String(reason));
       if (utf8Length(r) > MAX_CLOSE_REASON_BYTES) {
         throw syntaxError(`Failed to execute 'close' on 'WebSocket': The close reason must not be greater than ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes.`);
       }

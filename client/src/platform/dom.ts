@@ -1,6 +1,6 @@
 /**
- * What dispatching W3C events takes: a task scheduler, `CloseEvent` and `MessageEvent` (shims where
- * the platform has none, as Node 20 has no CloseEvent), and WebIDL's USVString conversion.
+ * What dispatching W3C events takes: a task scheduler, and `CloseEvent` and `MessageEvent` (shims
+ * where the platform has none, as Node 20 has no CloseEvent).
  */
 const g = globalThis as unknown as { setImmediate?: (fn: () => void) => unknown };
 
@@ -71,10 +71,3 @@ export const MessageEventImpl: new (type: string, init?: MessageEventInit) => Me
   typeof (globalThis as { MessageEvent?: unknown }).MessageEvent === 'function'
     ? MessageEvent
     : (MessageEventShim as unknown as new (type: string, init?: MessageEventInit) => MessageEvent);
-
-/** String → well-formed (lone surrogates become U+FFFD), as WebIDL's USVString conversion does. */
-export function toUSVString(s: string): string {
-  const wf = (s as { toWellFormed?: () => string }).toWellFormed;
-  if (typeof wf === 'function') return wf.call(s);
-  return s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
-}
