@@ -5,11 +5,11 @@
  */
 export { Burrow, createBurrow, type BurrowEvents, type BurrowHealth, type RequestHandler, type RoomTarget } from './burrow.js';
 export { burrowExpress } from './express.js';
-export { createMetrics, type BurrowMetrics, type MetricsOptions } from './metrics.js';
-export type { DrainOptions, DrainResult } from './drain.js';
-export type { FallbackInfo, FallbackReason, LimitInfo, ResumeInfo, UpgradeInfo } from './lifecycle.js';
-export { Session, type MessageInfo, type SendData, type TransportName } from './session.js';
-export { MemoryStore } from './memory-store.js';
+export { createMetrics, type BurrowMetrics, type MetricsOptions } from './ops/metrics.js';
+export type { DrainOptions, DrainResult } from './ops/drain.js';
+export type { FallbackInfo, FallbackReason, LimitInfo, ResumeInfo, UpgradeInfo } from './ops/lifecycle.js';
+export { Session, type MessageInfo, type SendData, type TransportName } from './session/core.js';
+export { MemoryStore } from './store/memory-store.js';
 export type {
   Store,
   SessionRecord,
@@ -24,9 +24,9 @@ export type {
   JournalEntry,
   WakeEvent,
   StoreStatus,
-} from './store.js';
+} from './store/store.js';
 export { DEFAULT_LIMITS, type BurrowOptions, type BurrowLimits, type HandleProtocols } from './options.js';
-export { BurrowError, type BurrowErrorCode } from './errors.js';
-export type { Authenticate, AuthenticateResult } from './auth.js';
-export type { BufferFullPolicy } from './backpressure.js';
+export { BurrowError, type BurrowErrorCode } from './errors/burrow-error.js';
+export type { Authenticate, AuthenticateResult } from './http/auth.js';
+export type { BufferFullPolicy } from './session/backpressure.js';
 export { CloseCode } from '@burrow/shared';

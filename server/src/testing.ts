@@ -16,7 +16,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { AppendLimits, NewFrame, SessionRecord, Store, WakeEvent } from './store.js';
+import type { AppendLimits, NewFrame, SessionRecord, Store, WakeEvent } from './store/store.js';
 
 export interface StoreConformanceFixture {
   /** One node's handle. */

@@ -7,10 +7,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
-import type { Burrow } from './burrow.js';
+import type { Burrow } from '../burrow.js';
 import { internals } from './internals.js';
 import type { Refusal } from './lifecycle.js';
-import { TimingStore } from './timing-store.js';
+import { TimingStore } from '../store/timing-store.js';
 
 export interface MetricsOptions {
   /** Where the metrics are registered. Default: a new Registry (not prom-client's global one). */

@@ -5,7 +5,7 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { encodeError, isAck, type ProtocolError } from '@burrow/shared';
-import { Errors } from './errors.js';
+import { Errors } from '../errors/burrow-error.js';
 
 /** Answers with a JSON body. */
 export function sendJson(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {

@@ -4,15 +4,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CloseCode, PROTOCOL_VERSION, SESSION_ID_RE, type OpenFrame } from '@burrow/shared';
-import { storeUnavailable } from './errors.js';
-import { GuardedStore } from './guarded-store.js';
+import { storeUnavailable } from '../errors/burrow-error.js';
+import { GuardedStore } from '../store/guarded-store.js';
 import { hashToken, newSessionId, newToken, tokenMatches } from './ids.js';
-import { MemoryStore } from './memory-store.js';
-import type { ResolvedOptions } from './options.js';
-import { preparePayload, type SendData } from './outbound.js';
-import { type MessageInfo, type Session, SessionCore, type SessionHost, type TransportName } from './session.js';
-import type { SessionRecord, Store, StoreStatus } from './store.js';
-import type { Lifecycle, Tap } from './lifecycle.js';
+import { MemoryStore } from '../store/memory-store.js';
+import type { ResolvedOptions } from '../options.js';
+import { preparePayload, type SendData } from './payload.js';
+import { type MessageInfo, type Session, SessionCore, type SessionHost, type TransportName } from './core.js';
+import type { SessionRecord, Store, StoreStatus } from '../store/store.js';
+import type { Lifecycle, Tap } from '../ops/lifecycle.js';
 
 /** Reason of the close emitted for sessions whose state the store lost. */
 const STATE_LOST_REASON = 'session state lost';

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { CloseCode, type ProtocolError } from '@burrow/shared';
-import { Errors, protocolError } from './errors.js';
+import { Errors, protocolError } from '../errors/burrow-error.js';
 
 /**
  * What `authenticate` returns (or resolves with):

@@ -5,8 +5,8 @@
  * path unless metrics are on (the `tap`).
  */
 import { CloseCode } from '@burrow/shared';
-import type { OutboundFrame } from './store.js';
-import type { Session, TransportName } from './session.js';
+import type { OutboundFrame } from '../store/store.js';
+import type { Session, TransportName } from '../session/core.js';
 
 /** Why the client left the transport it tried first (query parameter `fallback`). */
 export type FallbackReason = 'refused' | 'timeout' | 'silent' | 'buffered';

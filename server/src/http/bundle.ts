@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { protocolError } from './errors.js';
-import { sendError } from './http.js';
+import { protocolError } from '../errors/burrow-error.js';
+import { sendError } from './respond.js';
 import { CloseCode } from '@burrow/shared';
 
 const FILES: ReadonlyMap<string, string> = new Map([

@@ -6,10 +6,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeSendRequest, encodeSendResponse, type Frame } from '@burrow/shared';
 import { CloseCode } from '@burrow/shared';
-import { Errors, protocolError } from './errors.js';
-import { acceptableContentType, readBody, sendError, sendJson } from './http.js';
-import type { SessionRegistry } from './sessions.js';
-import { carriesData, PAUSED_RETRY_AFTER } from './backpressure.js';
+import { Errors, protocolError } from '../errors/burrow-error.js';
+import { acceptableContentType, readBody, sendError, sendJson } from '../http/respond.js';
+import type { SessionRegistry } from '../session/registry.js';
+import { carriesData, PAUSED_RETRY_AFTER } from '../session/backpressure.js';
 
 export async function handleSend(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> {
   if (!acceptableContentType(req)) return sendError(res, Errors.badContentType(), { Connection: 'close' });

@@ -7,8 +7,8 @@
  * Unset, no CORS header is ever sent: browsers then keep the HTTP transports same-origin.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Errors } from './errors.js';
-import { sendError } from './http.js';
+import { Errors } from '../errors/burrow-error.js';
+import { sendError } from './respond.js';
 
 export type AllowedOrigins = readonly (string | RegExp)[] | undefined;
 

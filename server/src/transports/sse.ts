@@ -7,11 +7,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeJsonFrame, type AckFrame, type PongFrame } from '@burrow/shared';
 import { ControlCoalescer } from './control.js';
 import { jsonOf } from './encoding.js';
-import { Errors } from './errors.js';
-import { parseAck, sendError } from './http.js';
-import type { Downstream, SessionCore } from './session.js';
-import type { SessionRegistry } from './sessions.js';
-import type { OutboundFrame } from './store.js';
+import { Errors } from '../errors/burrow-error.js';
+import { parseAck, sendError } from '../http/respond.js';
+import type { Downstream, SessionCore } from '../session/core.js';
+import type { SessionRegistry } from '../session/registry.js';
+import type { OutboundFrame } from '../store/store.js';
 
 /** Defeats proxies that buffer the first few KiB of a response before passing anything on. */
 const PADDING = `:${' '.repeat(2048)}\n\n`;

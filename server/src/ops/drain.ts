@@ -6,7 +6,7 @@
  * the session is in the shared store. Upstream POSTs are still served while draining.
  */
 import { CloseCode, type ProtocolError } from '@burrow/shared';
-import type { SessionCore } from './session.js';
+import type { SessionCore } from '../session/core.js';
 
 /** RFC 6455 / IANA 1012 "Service Restart": resume now (on whatever node), not a session end. */
 export const SERVICE_RESTART = CloseCode.ServiceRestart;

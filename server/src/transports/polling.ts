@@ -6,11 +6,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CloseCode, encodeJsonFrame, encodePollResponse, type AckFrame, type PongFrame } from '@burrow/shared';
 import { jsonOf } from './encoding.js';
-import { Errors, STORE_RETRY_AFTER } from './errors.js';
-import { parseAck, sendError, sendJson } from './http.js';
-import type { Downstream, SessionCore } from './session.js';
-import type { SessionRegistry } from './sessions.js';
-import type { OutboundFrame } from './store.js';
+import { Errors, STORE_RETRY_AFTER } from '../errors/burrow-error.js';
+import { parseAck, sendError, sendJson } from '../http/respond.js';
+import type { Downstream, SessionCore } from '../session/core.js';
+import type { SessionRegistry } from '../session/registry.js';
+import type { OutboundFrame } from '../store/store.js';
 
 class PollDownstream implements Downstream {
   readonly transport = 'polling' as const;

@@ -5,18 +5,18 @@
  * the store, so any node can pick a session up where another left it.
  */
 import { CloseCode, type AckFrame, type Frame, type PongFrame, type ProtocolError, type SequencedFrame } from '@burrow/shared';
-import { BurrowError, protocolError, storeUnavailable } from './errors.js';
-import type { ResolvedOptions } from './options.js';
-import { checkRoom, preparePayload, type SendData } from './outbound.js';
-import type { Tap } from './lifecycle.js';
+import { BurrowError, protocolError, storeUnavailable } from '../errors/burrow-error.js';
+import type { ResolvedOptions } from '../options.js';
+import { checkRoom, preparePayload, type SendData } from './payload.js';
+import type { Tap } from '../ops/lifecycle.js';
 import { payloadSize } from '@burrow/shared';
-import type { InboundReplay, InboundResult, OutboundFrame, SessionRecord, Store, WakeEvent } from './store.js';
+import type { InboundReplay, InboundResult, OutboundFrame, SessionRecord, Store, WakeEvent } from '../store/store.js';
 import { InboundGate } from './backpressure.js';
 
 /** How bytes move right now. */
 export type TransportName = 'websocket' | 'sse' | 'polling';
 
-export type { SendData } from './outbound.js';
+export type { SendData } from './payload.js';
 
 /** A transport's downstream half, as the session core drives it. */
 export interface Downstream {

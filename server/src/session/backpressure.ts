@@ -15,7 +15,7 @@
  */
 import type { WebSocket } from 'ws';
 import { CloseCode, type Frame } from '@burrow/shared';
-import type { Store } from './store.js';
+import type { Store } from '../store/store.js';
 
 /** How often a paused WebSocket is read again so acks get in (ms). */
 export const PROBE_MS = 100;

@@ -4,11 +4,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeHandshakeRequest, encodeJsonFrame } from '@burrow/shared';
-import { Errors } from './errors.js';
-import { acceptableContentType, readBody, sendError, sendJson } from './http.js';
-import type { SessionRegistry } from './sessions.js';
-import { authenticateRequest } from './auth.js';
-import { HANDSHAKE_RETRY_AFTER, takeHandshake } from './rate-limit.js';
+import { Errors } from '../errors/burrow-error.js';
+import { acceptableContentType, readBody, sendError, sendJson } from '../http/respond.js';
+import type { SessionRegistry } from '../session/registry.js';
+import { authenticateRequest } from '../http/auth.js';
+import { HANDSHAKE_RETRY_AFTER, takeHandshake } from '../http/rate-limit.js';
 
 /** Seconds a client should wait before retrying an overloaded node. */
 const RETRY_AFTER = '5';
