@@ -8,7 +8,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, SESSION_ID_RE } from '@burrow/shared';
 import { isBundleRoute, serveBundle } from './http/bundle.js';
-import { Errors, isStoreFailure, STORE_RETRY_AFTER } from './errors/burrow-error.js';
+import { isStoreFailure } from './errors/burrow-error.js';
+import { refusal } from './errors/refusals.js';
 import { handleHandshake } from './transports/handshake.js';
 import { hasBody, rejectSocket, sendError, sendJson } from './http/respond.js';
 import { type BurrowOptions, resolveOptions, type ResolvedOptions } from './options.js';
@@ -20,7 +21,7 @@ import { SessionRegistry } from './session/registry.js';
 import { handleSse } from './transports/sse.js';
 import type { StoreStatus } from './store/store.js';
 import { WebSocketTransport } from './transports/websocket.js';
-import { DRAIN_RETRY_AFTER, drainTransports, refusedWhileDraining, serviceRestart, type DrainOptions, type DrainResult } from './ops/drain.js';
+import { drainTransports, refusedWhileDraining, type DrainOptions, type DrainResult } from './ops/drain.js';
 import { refusalOf } from './http/respond.js';
 import { internals } from './ops/internals.js';
 import { Lifecycle, resolveDebug, type FallbackInfo, type LimitInfo, type ResumeInfo, type UpgradeInfo } from './ops/lifecycle.js';
@@ -170,8 +171,8 @@ export class Burrow extends EventEmitter<BurrowEvents> {
         this.#error(err);
         // A store call that failed mid-request: the client retries later; the session is intact.
         if (res.headersSent) res.destroy();
-        else if (isStoreFailure(err)) sendError(res, Errors.storeUnavailable(), { 'Retry-After': STORE_RETRY_AFTER });
-        else sendError(res, Errors.internal());
+        else if (isStoreFailure(err)) sendError(res, refusal('storeUnavailable'));
+        else sendError(res, refusal('internal'));
       });
     return true;
   }
@@ -193,16 +194,16 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       const { pathname, query } = splitUrl(req.url ?? '/');
       const rest = this.#relative(pathname);
       if (rest === undefined) {
-        if (server.listenerCount('upgrade') === 1) rejectSocket(socket, Errors.badRequest('no WebSocket endpoint here'));
+        if (server.listenerCount('upgrade') === 1) rejectSocket(socket, refusal('badRequest', 'no WebSocket endpoint here'));
         return;
       }
       if (this.#lifecycle.watching) this.#watch(req, socket, pathname);
-      if (!this.#originAllowed(req)) return rejectSocket(socket, Errors.originForbidden());
-      if (this.#closing) return rejectSocket(socket, Errors.goingAway());
-      if (rest !== '/ws' || req.method !== 'GET') return rejectSocket(socket, Errors.badRequest('WebSocket upgrades go to /ws'));
+      if (!this.#originAllowed(req)) return rejectSocket(socket, refusal('originForbidden'));
+      if (this.#closing) return rejectSocket(socket, refusal('goingAway'));
+      if (rest !== '/ws' || req.method !== 'GET') return rejectSocket(socket, refusal('badRequest', 'WebSocket upgrades go to /ws'));
       this.#ws.handleUpgrade(req, socket, head, new URLSearchParams(query)).catch((err: unknown) => {
         this.#error(err);
-        rejectSocket(socket, Errors.internal());
+        rejectSocket(socket, refusal('internal'));
       });
     };
     server.on('upgrade', onUpgrade);
@@ -287,26 +288,26 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     // CORS: a preflight is answered here (204 / 403); every other answer carries Vary / Allow-Origin.
     if (req.method === 'OPTIONS') return answerPreflight(this.options.allowedOrigins, req, res);
     applyCors(this.options.allowedOrigins, req, res);
-    if (!this.#originAllowed(req)) return sendError(res, Errors.originForbidden());
+    if (!this.#originAllowed(req)) return sendError(res, refusal('originForbidden'));
     if (req.headers.upgrade !== undefined) {
-      return sendError(res, Errors.badRequest('no upgrade on this route'), { Connection: 'close' });
+      return sendError(res, refusal('badRequest', 'no upgrade on this route'), { Connection: 'close' });
     }
     const method = req.method ?? 'GET';
     if ((method === 'GET' || method === 'HEAD') && hasBody(req)) {
-      return sendError(res, Errors.badRequest('a GET has no body'), { Connection: 'close' });
+      return sendError(res, refusal('badRequest', 'a GET has no body'), { Connection: 'close' });
     }
     if (rest === '/health') {
-      if (method !== 'GET' && method !== 'HEAD') return sendError(res, Errors.badMethod(), { Allow: 'GET, HEAD' });
+      if (method !== 'GET' && method !== 'HEAD') return sendError(res, refusal('badMethod'), { Allow: 'GET, HEAD' });
       const h = this.health();
       return sendJson(res, h.ok ? 200 : 503, JSON.stringify(h));
     }
     const route = this.#match(rest);
-    if (!route) return sendError(res, Errors.notFound());
-    if (!route.methods.includes(method)) return sendError(res, Errors.badMethod(), { Allow: route.methods.join(', ') });
-    if (this.#closing) return sendError(res, Errors.goingAway());
-    if (this.#registry.draining && refusedWhileDraining(rest)) return sendError(res, serviceRestart(), { 'Retry-After': DRAIN_RETRY_AFTER });
+    if (!route) return sendError(res, refusal('notFound'));
+    if (!route.methods.includes(method)) return sendError(res, refusal('badMethod'), { Allow: route.methods.join(', ') });
+    if (this.#closing) return sendError(res, refusal('goingAway'));
+    if (this.#registry.draining && refusedWhileDraining(rest)) return sendError(res, refusal('serviceRestart'));
     // Every route but the bundle needs the store; fail fast rather than wait on a dead one.
-    if (route.store && this.#registry.storeDown) return sendError(res, Errors.storeUnavailable(), { 'Retry-After': STORE_RETRY_AFTER });
+    if (route.store && this.#registry.storeDown) return sendError(res, refusal('storeUnavailable'));
     return route.run(req, res, rest, query);
   }
 
@@ -315,7 +316,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (rest === '/ws') {
       return {
         methods: ['GET'],
-        run: (_req, res) => sendError(res, { ...Errors.badRequest('WebSocket upgrade required'), status: 426 }, { Upgrade: 'websocket' }),
+        run: (_req, res) => sendError(res, { ...refusal('badRequest', 'WebSocket upgrade required'), status: 426 }, { Upgrade: 'websocket' }),
       };
     }
     if (rest === '/sessions') return { methods: ['POST'], store: true, run: (req, res) => handleHandshake(reg, req, res) };
@@ -332,9 +333,9 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       store: true,
       // Checked before any store lookup: `__proto__`, `../x` or 10 KB of junk never reach it.
       run: (req, res, _rest, query) => {
-        if (!SESSION_ID_RE.test(sid)) return sendError(res, Errors.sessionUnknown());
+        if (!SESSION_ID_RE.test(sid)) return sendError(res, refusal('sessionUnknown'));
         // Held here when the store lost its state: say so (410, close 4006) rather than 404.
-        if (reg.isLost(sid)) return sendError(res, Errors.stateLost());
+        if (reg.isLost(sid)) return sendError(res, refusal('stateLost'));
         return handler(reg, req, res, sid, query);
       },
     };

@@ -5,9 +5,6 @@
  */
 import type { SessionRegistry } from '../session/registry.js';
 
-/** Seconds a shed client should wait (the client adds its jittered backoff on top). */
-export const HANDSHAKE_RETRY_AFTER = '1';
-
 export class TokenBucket {
   readonly #rate: number;
   readonly #burst: number;

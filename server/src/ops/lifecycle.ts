@@ -4,7 +4,6 @@
  * debug log (`debug` option or `BURROW_DEBUG=1`), one line per event. Nothing here is on the message
  * path unless metrics are on (the `tap`).
  */
-import { CloseCode } from '@burrow/shared';
 import type { OutboundFrame } from '../store/store.js';
 import type { Session, TransportName } from '../session/core.js';
 
@@ -188,12 +187,4 @@ function limitOf(r: Refusal): string | undefined {
   if (r.error === 'body_too_large') return 'maxBatchBytes';
   if (r.error === 'payload_too_large') return 'maxPayload';
   return undefined;
-}
-
-/** The error code of a WebSocket that is accepted only to be closed (`"state_lost: …"` → `state_lost`). */
-export function wsRefusalError(code: number, reason: string): string {
-  const colon = reason.indexOf(':');
-  if (colon > 0) return reason.slice(0, colon);
-  if (code === CloseCode.ServiceRestart) return 'service_restart';
-  return reason;
 }

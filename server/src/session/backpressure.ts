@@ -20,9 +20,6 @@ import type { Store } from '../store/store.js';
 /** How often a paused WebSocket is read again so acks get in (ms). */
 export const PROBE_MS = 100;
 
-/** Seconds a client whose send POST was refused while paused should wait. */
-export const PAUSED_RETRY_AFTER = '1';
-
 export type BufferFullPolicy = 'close' | 'pause';
 
 interface Limits {

@@ -5,7 +5,8 @@
  * the store, so any node can pick a session up where another left it.
  */
 import { CloseCode, type AckFrame, type Frame, type PongFrame, type ProtocolError, type SequencedFrame } from '@burrow/shared';
-import { BurrowError, protocolError, storeUnavailable } from '../errors/burrow-error.js';
+import { BurrowError, storeUnavailable } from '../errors/burrow-error.js';
+import { protocolError } from '../errors/refusals.js';
 import type { ResolvedOptions } from '../options.js';
 import { checkRoom, preparePayload, type SendData } from './payload.js';
 import type { Tap } from '../ops/lifecycle.js';

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CloseCode, encodeJsonFrame, encodePollResponse, type AckFrame, type PongFrame } from '@burrow/shared';
 import { jsonOf } from './encoding.js';
-import { Errors, STORE_RETRY_AFTER } from '../errors/burrow-error.js';
+import { refusal } from '../errors/refusals.js';
 import { parseAck, sendError, sendJson } from '../http/respond.js';
 import type { Downstream, SessionCore } from '../session/core.js';
 import type { SessionRegistry } from '../session/registry.js';
@@ -41,11 +41,11 @@ class PollDownstream implements Downstream {
   }
 
   end(code: number): void {
-    if (code === CloseCode.TransportReplaced) this.#error(Errors.pollReplaced());
-    else if (code === CloseCode.GoingAway) this.#error(Errors.goingAway());
-    else if (code === CloseCode.SessionUnknown) this.#error(Errors.sessionUnknown());
-    else if (code === CloseCode.StateLost) this.#error(Errors.stateLost());
-    else if (code === CloseCode.TryAgainLater) this.#error(Errors.storeUnavailable(), { 'Retry-After': STORE_RETRY_AFTER });
+    if (code === CloseCode.TransportReplaced) this.#error(refusal('pollReplaced'));
+    else if (code === CloseCode.GoingAway) this.#error(refusal('goingAway'));
+    else if (code === CloseCode.SessionUnknown) this.#error(refusal('sessionUnknown'));
+    else if (code === CloseCode.StateLost) this.#error(refusal('stateLost'));
+    else if (code === CloseCode.TryAgainLater) this.#error(refusal('storeUnavailable'));
     else this.#answer(200, encodePollResponse([]));
   }
 
@@ -69,9 +69,9 @@ class PollDownstream implements Downstream {
 
 export async function handlePoll(reg: SessionRegistry, _req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> {
   const ack = parseAck(query.get('ack'));
-  if (ack === undefined) return sendError(res, Errors.badRequest('ack must be an integer >= 0'));
+  if (ack === undefined) return sendError(res, refusal('badAck'));
   const found = await reg.resume(sid, query.get('token'));
-  if (!found) return sendError(res, Errors.sessionUnknown());
+  if (!found) return sendError(res, refusal('sessionUnknown'));
   if (res.destroyed) return;
   const { core, record } = found;
   const o = reg.options;

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeJsonFrame, type AckFrame, type PongFrame } from '@burrow/shared';
 import { ControlCoalescer } from './control.js';
 import { jsonOf } from './encoding.js';
-import { Errors } from '../errors/burrow-error.js';
+import { refusal } from '../errors/refusals.js';
 import { parseAck, sendError } from '../http/respond.js';
 import type { Downstream, SessionCore } from '../session/core.js';
 import type { SessionRegistry } from '../session/registry.js';
@@ -73,14 +73,14 @@ class SseDownstream implements Downstream {
 
 export async function handleSse(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> {
   let ack = parseAck(query.get('ack'));
-  if (ack === undefined) return sendError(res, Errors.badRequest('ack must be an integer >= 0'));
+  if (ack === undefined) return sendError(res, refusal('badAck'));
   const lastEventId = req.headers['last-event-id'];
   if (typeof lastEventId === 'string') {
     const fromHeader = parseAck(lastEventId);
     if (fromHeader !== undefined && fromHeader > ack) ack = fromHeader;
   }
   const found = await reg.resume(sid, query.get('token'));
-  if (!found) return sendError(res, Errors.sessionUnknown());
+  if (!found) return sendError(res, refusal('sessionUnknown'));
   const { core, record } = found;
   if (res.destroyed) return;
   res.writeHead(200, {
