@@ -16,7 +16,7 @@ import { type BurrowOptions, resolveOptions, type ResolvedOptions } from './opti
 import { handlePoll } from './transports/polling.js';
 import { handleSend } from './transports/send.js';
 import { checkRoom, type SendData } from './session/payload.js';
-import { handled, type MessageInfo, type Session, type TransportName } from './session/core.js';
+import { handled } from './session/handle.js';
 import { SessionRegistry } from './session/registry.js';
 import { handleSse } from './transports/sse.js';
 import type { StoreStatus } from './store/store.js';
@@ -24,7 +24,8 @@ import { WebSocketTransport } from './transports/websocket.js';
 import { drainTransports, refusedWhileDraining, type DrainOptions, type DrainResult } from './ops/drain.js';
 import { refusalOf } from './http/respond.js';
 import { internals } from './ops/internals.js';
-import { Lifecycle, resolveDebug, type FallbackInfo, type LimitInfo, type ResumeInfo, type UpgradeInfo } from './ops/lifecycle.js';
+import type { BurrowEvents } from './ops/events.js';
+import { Lifecycle, resolveDebug } from './ops/lifecycle.js';
 import { createMetrics, type BurrowMetrics, type MetricsOptions } from './ops/metrics.js';
 import { answerPreflight, applyCors, isOriginAllowed } from './http/cors.js';
 
@@ -49,35 +50,6 @@ export interface RoomTarget {
    * Rejects with a {@link BurrowError}: `payload_too_large`, `store_unavailable`.
    */
   send(data: SendData): Promise<{ delivered: number }>;
-}
-
-/** Events of a {@link Burrow}. */
-export interface BurrowEvents {
-  /** A new session (not a resume or a transport switch). */
-  connection: [session: Session];
-  /**
-   * A message from a client, on whichever node received it; binary arrives as a Buffer. Exactly once,
-   * in order, per session — across transport switches, reconnects and node switches. `info.seq` is the
-   * message's seq in its session; `info.redelivered` is true only when the node that accepted it was
-   * killed while handling it: the message is then delivered again, on the next node, with the same seq,
-   * never lost (a handler with durable effects makes itself idempotent with `(session.id, info.seq)`).
-   * Handlers that take two arguments keep working.
-   */
-  message: [session: Session, data: string | Buffer, info: MessageInfo];
-  /** The session ended: closed by either side (1005 when the client gave no code), expired (4002) or over a limit. */
-  close: [session: Session, code: number, reason: string];
-  /** The session moved to another transport on this node. */
-  transport: [session: Session, name: TransportName];
-  /** The client fell back from one transport to another (it says why on its first request there). */
-  fallback: [session: Session, info: FallbackInfo];
-  /** A session on SSE or polling upgraded to WebSocket (the client's background probe). */
-  upgrade: [session: Session, info: UpgradeInfo];
-  /** A client resumed its session after losing its transport (on this node). */
-  resume: [session: Session, info: ResumeInfo];
-  /** A bound was hit: `maxSessions` (no session), `maxPayload`, `maxBatchBytes`, `maxBuffered` (4003). */
-  limit: [session: Session | undefined, info: LimitInfo];
-  /** An error no request could be told about (store failure, a throwing handler). */
-  error: [err: Error];
 }
 
 /** `(req, res, next)`: Express-compatible; `next` is called for requests outside the mount path. */

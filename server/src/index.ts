@@ -3,12 +3,14 @@
  * Burrow server: one ordered, exactly-once session per client over WebSocket, SSE or long polling,
  * sticky-free across nodes through a shared store.
  */
-export { Burrow, createBurrow, type BurrowEvents, type BurrowHealth, type RequestHandler, type RoomTarget } from './burrow.js';
+export { Burrow, createBurrow, type BurrowHealth, type RequestHandler, type RoomTarget } from './burrow.js';
+export type { BurrowEvents } from './ops/events.js';
 export { burrowExpress } from './express.js';
 export { createMetrics, type BurrowMetrics, type MetricsOptions } from './ops/metrics.js';
 export type { DrainOptions, DrainResult } from './ops/drain.js';
 export type { FallbackInfo, FallbackReason, LimitInfo, ResumeInfo, UpgradeInfo } from './ops/lifecycle.js';
-export { Session, type MessageInfo, type SendData, type TransportName } from './session/core.js';
+export { Session, type MessageInfo, type TransportName } from './session/handle.js';
+export type { SendData } from './session/payload.js';
 export { MemoryStore } from './store/memory-store.js';
 export type {
   Store,

@@ -8,7 +8,8 @@ import { CloseCode, encodeJsonFrame, encodePollResponse, type AckFrame, type Pon
 import { jsonOf } from './encoding.js';
 import { refusal } from '../errors/refusals.js';
 import { parseAck, sendError, sendJson } from '../http/respond.js';
-import type { Downstream, SessionCore } from '../session/core.js';
+import type { SessionCore } from '../session/core.js';
+import type { Downstream } from '../session/types.js';
 import type { SessionRegistry } from '../session/registry.js';
 import type { OutboundFrame } from '../store/store.js';
 

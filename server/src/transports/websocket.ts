@@ -16,7 +16,8 @@ import { isStoreFailure } from '../errors/burrow-error.js';
 import { refusal, wsRefusal, wsRefusalError, type Refusal } from '../errors/refusals.js';
 import { parseAck, refusalOf, rejectSocket } from '../http/respond.js';
 import type { ProtocolError } from '@burrow/shared';
-import type { Downstream, SessionCore } from '../session/core.js';
+import type { SessionCore } from '../session/core.js';
+import type { Downstream } from '../session/types.js';
 import type { SessionRegistry } from '../session/registry.js';
 import type { OutboundFrame } from '../store/store.js';
 
