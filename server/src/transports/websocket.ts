@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, decodeWsMessage, encodeJsonFrame, type AckFrame, type Frame, type PongFrame } from '@burrow/shared';
 import { authenticateRequest } from '../http/auth.js';
-import { WsHold } from '../session/backpressure.js';
+import { WsHold } from './ws-hold.js';
 import { ControlCoalescer } from './control.js';
 import { takeHandshake } from '../http/rate-limit.js';
 import { wsMessageOf } from './encoding.js';
@@ -252,7 +252,7 @@ export class WebSocketTransport {
       apply(frame);
     });
 
-    /** Applies one client frame, in order (held frames first, see backpressure.ts). */
+    /** Applies one client frame, in order (held frames first, see ws-hold.ts). */
     function apply(frame: Frame): void {
       if (broken) return;
       core.inbound([frame], false).then(
@@ -269,7 +269,8 @@ export class WebSocketTransport {
             return;
           }
           reg.emitError(err);
-          fail(CloseCode.Internal, 'internal error');
+          const internal = wsRefusal(refusal('internal'));
+          fail(internal.code, internal.reason);
         },
       );
     }
