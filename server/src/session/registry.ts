@@ -33,7 +33,7 @@ export class SessionRegistry implements SessionHost {
   store: Store;
   /** Lifecycle events and the debug log (set by the Burrow: ops/lifecycle.ts). */
   lifecycle: SessionObserver | undefined;
-  /** This node is draining: no new sessions or downstreams (see drain.ts). */
+  /** This node is draining: no new sessions or downstreams (see ops/drain.ts). */
   draining = false;
   readonly nodeId = randomBytes(9).toString('base64url');
   readonly #live = new Map<string, SessionCore>();

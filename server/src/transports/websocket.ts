@@ -112,7 +112,7 @@ export class WebSocketTransport {
     const offered = offeredProtocols(req);
     const sid = query.get('sid');
     if (sid !== null && reg.isLost(sid)) return this.#acceptAndClose(req, socket, head, refusal('stateLost'));
-    // Draining (drain.ts): the client resumes at once on another node, no fallback, no backoff.
+    // Draining (ops/drain.ts): the client resumes at once on another node, no fallback, no backoff.
     if (reg.draining) return this.#acceptAndClose(req, socket, head, refusal('serviceRestart'));
     // The store is unreachable: the client retries later (1013), the session, if any, is intact.
     if (reg.storeDown) return this.#storeUnavailable(req, socket, head);
