@@ -4,10 +4,10 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { DEFAULT_PATH } from '@burrow/shared';
-import type { Authenticate } from './auth.js';
-import type { BufferFullPolicy } from './backpressure.js';
-import { MemoryStore } from './memory-store.js';
-import type { Store } from './store.js';
+import type { Authenticate } from './http/auth.js';
+import type { BufferFullPolicy } from './session/backpressure.js';
+import { MemoryStore } from './store/memory-store.js';
+import type { Store } from './store/store.js';
 
 /** Bounds that keep one session, one request and one node from using unbounded memory. */
 export interface BurrowLimits {

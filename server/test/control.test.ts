@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AckFrame, PongFrame } from '@burrow/shared';
-import { ControlCoalescer } from '../src/control.js';
+import { ControlCoalescer } from '../src/transports/control.js';
 
 function harness() {
   const written: Array<AckFrame | PongFrame> = [];

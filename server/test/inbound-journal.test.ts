@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { createBurrow, type MessageInfo } from '../src/index.js';
 import { RedisStore } from '../src/redis-store.js';
-import type { InboundData, InboundResult } from '../src/store.js';
+import type { InboundData, InboundResult } from '../src/store/store.js';
 import { connectWs, startServer, type TestServer } from './helpers.js';
 
 const URL = 'redis://127.0.0.1:6379';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { RedisStore, type RedisStoreOptions } from '../src/redis-store.js';
-import type { SessionRecord, StoreStatus } from '../src/store.js';
+import type { SessionRecord, StoreStatus } from '../src/store/store.js';
 
 const LONG = 60_000;
 const TTL = 150;

@@ -5,7 +5,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { createBurrow, MemoryStore, type Session } from '../src/index.js';
-import { hashToken } from '../src/ids.js';
+import { hashToken } from '../src/session/ids.js';
 import { connectWs, startServer, waitFor, type TestServer } from './helpers.js';
 
 const T = { timeout: 5000 };

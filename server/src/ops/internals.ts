@@ -3,7 +3,7 @@
  * registry and lifecycle. Filled in by the Burrow's constructor; never exported from the package.
  */
 import type { Lifecycle } from './lifecycle.js';
-import type { SessionRegistry } from './sessions.js';
+import type { SessionRegistry } from '../session/registry.js';
 
 export interface BurrowInternals {
   readonly registry: SessionRegistry;

@@ -7,10 +7,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
-import type { Burrow } from './burrow.js';
+import type { EventEmitter } from 'node:events';
+import type { BurrowEvents } from './events.js';
 import { internals } from './internals.js';
 import type { Refusal } from './lifecycle.js';
-import { TimingStore } from './timing-store.js';
+import { TimingStore } from '../store/timing-store.js';
 
 export interface MetricsOptions {
   /** Where the metrics are registered. Default: a new Registry (not prom-client's global one). */
@@ -45,9 +46,10 @@ function loadPromClient(): typeof PromClient {
 
 /**
  * Registers Burrow's metrics for `burrow` in `options.registry` (or a new one) and returns it with a
- * handler. Call once per Burrow (`burrow.metrics()` caches it); names are in the README.
+ * handler. Call once per Burrow (`burrow.metrics()` caches it); names are in the README. `burrow` is
+ * typed by its events only, so this module never imports the Burrow that loads it.
  */
-export function createMetrics(burrow: Burrow, options: MetricsOptions = {}): BurrowMetrics {
+export function createMetrics(burrow: EventEmitter<BurrowEvents>, options: MetricsOptions = {}): BurrowMetrics {
   const client = loadPromClient();
   const inner = internals.get(burrow);
   if (!inner) throw new TypeError('burrow: createMetrics needs a Burrow');

@@ -7,9 +7,8 @@ import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { protocolError } from './errors.js';
-import { sendError } from './http.js';
-import { CloseCode } from '@burrow/shared';
+import { refusal } from '../errors/refusals.js';
+import { sendError } from './respond.js';
 
 const FILES: ReadonlyMap<string, string> = new Map([
   ['/client.js', 'burrow.esm.js'],
@@ -39,7 +38,7 @@ export async function serveBundle(dir: string | undefined, rest: string, req: In
   const base = dir ?? defaultBundleDir();
   let body: Buffer | undefined;
   if (file && base) body = await readFile(join(base, file)).catch(() => undefined);
-  if (!body) return sendError(res, protocolError('not_found', 'client bundle not built', 404, CloseCode.ProtocolError));
+  if (!body) return sendError(res, refusal('bundleMissing'));
   res.writeHead(200, {
     'Content-Type': 'text/javascript; charset=utf-8',
     'Content-Length': String(body.length),

@@ -4,22 +4,19 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeHandshakeRequest, encodeJsonFrame } from '@burrow/shared';
-import { Errors } from './errors.js';
-import { acceptableContentType, readBody, sendError, sendJson } from './http.js';
-import type { SessionRegistry } from './sessions.js';
-import { authenticateRequest } from './auth.js';
-import { HANDSHAKE_RETRY_AFTER, takeHandshake } from './rate-limit.js';
-
-/** Seconds a client should wait before retrying an overloaded node. */
-const RETRY_AFTER = '5';
+import { refusal } from '../errors/refusals.js';
+import { acceptableContentType, readBody, sendError, sendJson } from '../http/respond.js';
+import type { SessionRegistry } from '../session/registry.js';
+import { authenticateRequest } from '../http/auth.js';
+import { takeHandshake } from '../http/rate-limit.js';
 
 export async function handleHandshake(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (!acceptableContentType(req)) return sendError(res, Errors.badContentType(), { Connection: 'close' });
+  if (!acceptableContentType(req)) return sendError(res, refusal('badContentType'), { Connection: 'close' });
   // `authenticate` and the cheap refusals come before the body is read: a refused or shed handshake
   // costs no read, and the body read before the protocol pick is bounded by maxUnprovenBodyBytes.
   const auth = await authenticateRequest(reg.options.authenticate, req);
   if (!auth.ok) return sendError(res, auth.error, { Connection: 'close' });
-  if (reg.full) return sendError(res, Errors.overloaded(), { 'Retry-After': RETRY_AFTER, Connection: 'close' });
+  if (reg.full) return sendError(res, refusal('overloaded'), { Connection: 'close' });
   const limits = reg.options.limits;
   const body = await readBody(req, Math.min(limits.maxUnprovenBodyBytes, limits.maxBatchBytes), reg.options.bodyTimeout);
   if (!body.ok) return sendError(res, body.error, { Connection: 'close' });
@@ -29,10 +26,10 @@ export async function handleHandshake(reg: SessionRegistry, req: IncomingMessage
   if (hs.value.protocols.length > 0) {
     const offered = new Set(hs.value.protocols);
     const pick = reg.options.handleProtocols(offered, req);
-    if (pick === false || !offered.has(pick)) return sendError(res, Errors.noProtocol());
+    if (pick === false || !offered.has(pick)) return sendError(res, refusal('noProtocol'));
     protocol = pick;
   }
-  if (!takeHandshake(reg)) return sendError(res, Errors.overloaded(), { 'Retry-After': HANDSHAKE_RETRY_AFTER });
+  if (!takeHandshake(reg)) return sendError(res, refusal('handshakeRate'));
   const { core, token } = await reg.create(protocol, auth.user);
   sendJson(res, 200, encodeJsonFrame(reg.openFrame(core, token, false, 0)));
   reg.announce(core);

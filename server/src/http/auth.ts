@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { CloseCode, type ProtocolError } from '@burrow/shared';
-import { Errors, protocolError } from './errors.js';
+import { protocolError, refusal } from '../errors/refusals.js';
 
 /**
  * What `authenticate` returns (or resolves with):
@@ -53,5 +53,5 @@ export async function authenticateRequest(hook: Authenticate | undefined, req: I
     if ('user' in r) return { ok: true, user: r.user };
   }
   // Anything else is a programming error in the hook: refuse rather than let it in.
-  return { ok: false, error: Errors.internal() };
+  return { ok: false, error: refusal('internal') };
 }

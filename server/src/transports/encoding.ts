@@ -4,7 +4,7 @@
  * cheap as a cache lookup and caching it would double the log's memory.
  */
 import { encodeJsonFrame, encodeWsFrame, type WsMessage } from '@burrow/shared';
-import type { OutboundFrame } from './store.js';
+import type { OutboundFrame } from '../store/store.js';
 
 export function wsMessageOf(f: OutboundFrame): WsMessage {
   if (f.ws !== undefined) return f.ws;

@@ -4,9 +4,8 @@
  * debug log (`debug` option or `BURROW_DEBUG=1`), one line per event. Nothing here is on the message
  * path unless metrics are on (the `tap`).
  */
-import { CloseCode } from '@burrow/shared';
-import type { OutboundFrame } from './store.js';
-import type { Session, TransportName } from './session.js';
+import type { Session, TransportName } from '../session/handle.js';
+import type { SessionObserver, Tap } from '../session/types.js';
 
 /** Why the client left the transport it tried first (query parameter `fallback`). */
 export type FallbackReason = 'refused' | 'timeout' | 'silent' | 'buffered';
@@ -39,14 +38,6 @@ export interface Refusal {
   readonly path: string;
 }
 
-/** Per-message counters, plugged in by the metrics module; absent otherwise. */
-export interface Tap {
-  /** A new inbound message: `via` is the transport (`'http'` for a POST whose downstream is elsewhere). */
-  received(via: string, bytes: number): void;
-  /** Sequenced frames written to a downstream (resends included). */
-  sent(transport: TransportName, frames: readonly OutboundFrame[]): void;
-}
-
 export const FALLBACK_REASONS: ReadonlySet<string> = new Set<FallbackReason>(['refused', 'timeout', 'silent', 'buffered']);
 const TRANSPORTS: ReadonlySet<string> = new Set<TransportName>(['websocket', 'sse', 'polling']);
 
@@ -73,7 +64,7 @@ export interface LifecycleHost {
   listenerCount(event: string): number;
 }
 
-export class Lifecycle {
+export class Lifecycle implements SessionObserver {
   /** Set by the metrics module. */
   tap: Tap | undefined;
   /** Refusal observers (the metrics module). */
@@ -188,12 +179,4 @@ function limitOf(r: Refusal): string | undefined {
   if (r.error === 'body_too_large') return 'maxBatchBytes';
   if (r.error === 'payload_too_large') return 'maxPayload';
   return undefined;
-}
-
-/** The error code of a WebSocket that is accepted only to be closed (`"state_lost: …"` → `state_lost`). */
-export function wsRefusalError(code: number, reason: string): string {
-  const colon = reason.indexOf(':');
-  if (colon > 0) return reason.slice(0, colon);
-  if (code === CloseCode.ServiceRestart) return 'service_restart';
-  return reason;
 }

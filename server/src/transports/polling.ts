@@ -6,11 +6,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CloseCode, encodeJsonFrame, encodePollResponse, type AckFrame, type PongFrame } from '@burrow/shared';
 import { jsonOf } from './encoding.js';
-import { Errors, STORE_RETRY_AFTER } from './errors.js';
-import { parseAck, sendError, sendJson } from './http.js';
-import type { Downstream, SessionCore } from './session.js';
-import type { SessionRegistry } from './sessions.js';
-import type { OutboundFrame } from './store.js';
+import { refusal } from '../errors/refusals.js';
+import { parseAck, sendError, sendJson } from '../http/respond.js';
+import type { SessionCore } from '../session/core.js';
+import type { Downstream } from '../session/types.js';
+import type { SessionRegistry } from '../session/registry.js';
+import type { OutboundFrame } from '../store/store.js';
 
 class PollDownstream implements Downstream {
   readonly transport = 'polling' as const;
@@ -41,11 +42,11 @@ class PollDownstream implements Downstream {
   }
 
   end(code: number): void {
-    if (code === CloseCode.TransportReplaced) this.#error(Errors.pollReplaced());
-    else if (code === CloseCode.GoingAway) this.#error(Errors.goingAway());
-    else if (code === CloseCode.SessionUnknown) this.#error(Errors.sessionUnknown());
-    else if (code === CloseCode.StateLost) this.#error(Errors.stateLost());
-    else if (code === CloseCode.TryAgainLater) this.#error(Errors.storeUnavailable(), { 'Retry-After': STORE_RETRY_AFTER });
+    if (code === CloseCode.TransportReplaced) this.#error(refusal('pollReplaced'));
+    else if (code === CloseCode.GoingAway) this.#error(refusal('goingAway'));
+    else if (code === CloseCode.SessionUnknown) this.#error(refusal('sessionUnknown'));
+    else if (code === CloseCode.StateLost) this.#error(refusal('stateLost'));
+    else if (code === CloseCode.TryAgainLater) this.#error(refusal('storeUnavailable'));
     else this.#answer(200, encodePollResponse([]));
   }
 
@@ -69,9 +70,9 @@ class PollDownstream implements Downstream {
 
 export async function handlePoll(reg: SessionRegistry, _req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> {
   const ack = parseAck(query.get('ack'));
-  if (ack === undefined) return sendError(res, Errors.badRequest('ack must be an integer >= 0'));
+  if (ack === undefined) return sendError(res, refusal('badAck'));
   const found = await reg.resume(sid, query.get('token'));
-  if (!found) return sendError(res, Errors.sessionUnknown());
+  if (!found) return sendError(res, refusal('sessionUnknown'));
   if (res.destroyed) return;
   const { core, record } = found;
   const o = reg.options;

@@ -5,7 +5,7 @@
  * HTTP layer tell a store failure (503 / 1013, the session lives on) from a bug (500 / 1011) by that
  * error. `MemoryStore` is never wrapped: it cannot be down, and its fast path stays as it is.
  */
-import { storeUnavailable } from './errors.js';
+import { storeUnavailable } from '../errors/burrow-error.js';
 import type { Store } from './store.js';
 import { WrappedStore } from './wrapped-store.js';
 

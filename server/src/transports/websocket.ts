@@ -7,19 +7,19 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, decodeWsMessage, encodeJsonFrame, type AckFrame, type Frame, type PongFrame } from '@burrow/shared';
-import { authenticateRequest } from './auth.js';
-import { WsHold } from './backpressure.js';
+import { authenticateRequest } from '../http/auth.js';
+import { WsHold } from './ws-hold.js';
 import { ControlCoalescer } from './control.js';
-import { takeHandshake } from './rate-limit.js';
+import { takeHandshake } from '../http/rate-limit.js';
 import { wsMessageOf } from './encoding.js';
-import { Errors, isStoreFailure } from './errors.js';
-import { parseAck, refusalOf, rejectSocket } from './http.js';
-import { SERVICE_RESTART, SERVICE_RESTART_REASON } from './drain.js';
-import { wsRefusalError } from './lifecycle.js';
+import { isStoreFailure } from '../errors/burrow-error.js';
+import { refusal, wsRefusal, wsRefusalError, type Refusal } from '../errors/refusals.js';
+import { parseAck, refusalOf, rejectSocket } from '../http/respond.js';
 import type { ProtocolError } from '@burrow/shared';
-import type { Downstream, SessionCore } from './session.js';
-import type { SessionRegistry } from './sessions.js';
-import type { OutboundFrame } from './store.js';
+import type { SessionCore } from '../session/core.js';
+import type { Downstream } from '../session/types.js';
+import type { SessionRegistry } from '../session/registry.js';
+import type { OutboundFrame } from '../store/store.js';
 
 /** Longest `"<seq>:"` prefix of a text data message: 16 digits and a colon. */
 const MAX_TEXT_PREFIX = 17;
@@ -109,9 +109,9 @@ export class WebSocketTransport {
     const reg = this.#registry;
     const offered = offeredProtocols(req);
     const sid = query.get('sid');
-    if (sid !== null && reg.isLost(sid)) return this.#acceptAndClose(req, socket, head, CloseCode.StateLost, 'state_lost: session state lost');
-    // Draining (drain.ts): the client resumes at once on another node, no fallback, no backoff.
-    if (reg.draining) return this.#acceptAndClose(req, socket, head, SERVICE_RESTART, SERVICE_RESTART_REASON);
+    if (sid !== null && reg.isLost(sid)) return this.#acceptAndClose(req, socket, head, refusal('stateLost'));
+    // Draining (ops/drain.ts): the client resumes at once on another node, no fallback, no backoff.
+    if (reg.draining) return this.#acceptAndClose(req, socket, head, refusal('serviceRestart'));
     // The store is unreachable: the client retries later (1013), the session, if any, is intact.
     if (reg.storeDown) return this.#storeUnavailable(req, socket, head);
     try {
@@ -137,7 +137,8 @@ export class WebSocketTransport {
     } catch (err) {
       if (!isStoreFailure(err)) throw err;
       reg.emitError(err);
-      closeSocket(ws, CloseCode.TryAgainLater, 'store_unavailable: retry later');
+      const { code, reason } = wsRefusal(refusal('storeUnavailable'));
+      closeSocket(ws, code, reason);
       return;
     }
     const { core, token } = created;
@@ -151,7 +152,7 @@ export class WebSocketTransport {
 
   #storeUnavailable(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (socket.destroyed) return;
-    this.#acceptAndClose(req, socket, head, CloseCode.TryAgainLater, 'store_unavailable: retry later');
+    this.#acceptAndClose(req, socket, head, refusal('storeUnavailable'));
   }
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams, offered: Set<string>, sid: string | null): Promise<void> {
@@ -161,9 +162,9 @@ export class WebSocketTransport {
       let pick: string | false = false;
       if (offered.size > 0) {
         pick = reg.options.handleProtocols(offered, req);
-        if (pick === false || !offered.has(pick)) return rejectSocket(socket, Errors.noProtocol());
+        if (pick === false || !offered.has(pick)) return rejectSocket(socket, refusal('noProtocol'));
       }
-      if (reg.full) return this.#acceptAndClose(req, socket, head, CloseCode.TryAgainLater, 'too many sessions');
+      if (reg.full) return this.#acceptAndClose(req, socket, head, refusal('overloaded'));
       // Accept-then-close 1008, unlike a refused upgrade (which a browser cannot tell from a proxy
       // refusing WebSocket, and which makes the client fall back): the client sees the code and reason.
       let auth: Awaited<ReturnType<typeof authenticateRequest>>;
@@ -172,14 +173,13 @@ export class WebSocketTransport {
       } catch (err) {
         // A hook that throws is the app's bug: reported, and the client told 1011 as documented.
         reg.emitError(err);
-        return this.#acceptAndClose(req, socket, head, CloseCode.Internal, 'internal error');
+        return this.#acceptAndClose(req, socket, head, refusal('internal'));
       }
       if (socket.destroyed) return;
       if (!auth.ok) {
-        if (auth.error.status >= 500) return this.#acceptAndClose(req, socket, head, CloseCode.Internal, 'internal error');
-        return this.#acceptAndClose(req, socket, head, CloseCode.Policy, `${auth.error.code}: ${auth.error.message}`);
+        return this.#acceptAndClose(req, socket, head, auth.error.status >= 500 ? refusal('internal') : auth.error);
       }
-      if (!takeHandshake(reg)) return this.#acceptAndClose(req, socket, head, CloseCode.TryAgainLater, 'overloaded: too many handshakes, retry later');
+      if (!takeHandshake(reg)) return this.#acceptAndClose(req, socket, head, refusal('handshakeRate'));
       this.#picks.set(req, pick);
       // The session is created only once `ws` has accepted the upgrade: a handshake `ws` refuses (bad
       // key, version, subprotocol list) never reaches this callback, so it leaves no session behind.
@@ -191,9 +191,9 @@ export class WebSocketTransport {
     }
 
     const ack = parseAck(query.get('ack'));
-    if (ack === undefined) return this.#acceptAndClose(req, socket, head, CloseCode.ProtocolError, 'bad_seq: ack must be an integer >= 0');
+    if (ack === undefined) return this.#acceptAndClose(req, socket, head, refusal('badAck'));
     const found = await reg.resume(sid, query.get('token'));
-    if (!found) return this.#acceptAndClose(req, socket, head, CloseCode.SessionUnknown, 'session_unknown');
+    if (!found) return this.#acceptAndClose(req, socket, head, refusal('sessionUnknown'));
     const { core, record } = found;
     this.#picks.set(req, record.protocol !== '' && offered.has(record.protocol) ? record.protocol : false);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
@@ -207,7 +207,8 @@ export class WebSocketTransport {
    * Refusals that the client must tell apart from a refused upgrade (which means "try another
    * transport") complete the upgrade and close with a code.
    */
-  #acceptAndClose(req: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string): void {
+  #acceptAndClose(req: IncomingMessage, socket: Duplex, head: Buffer, err: ProtocolError | Refusal): void {
+    const { code, reason } = wsRefusal(err);
     this.#picks.set(req, false);
     refusalOf.set(socket, { code: wsRefusalError(code, reason) as ProtocolError['code'], message: reason, status: 101, close: code });
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
@@ -249,7 +250,7 @@ export class WebSocketTransport {
       apply(frame);
     });
 
-    /** Applies one client frame, in order (held frames first, see backpressure.ts). */
+    /** Applies one client frame, in order (held frames first, see ws-hold.ts). */
     function apply(frame: Frame): void {
       if (broken) return;
       core.inbound([frame], false).then(
@@ -266,7 +267,8 @@ export class WebSocketTransport {
             return;
           }
           reg.emitError(err);
-          fail(CloseCode.Internal, 'internal error');
+          const internal = wsRefusal(refusal('internal'));
+          fail(internal.code, internal.reason);
         },
       );
     }

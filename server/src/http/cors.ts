@@ -7,8 +7,8 @@
  * Unset, no CORS header is ever sent: browsers then keep the HTTP transports same-origin.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Errors } from './errors.js';
-import { sendError } from './http.js';
+import { refusal } from '../errors/refusals.js';
+import { sendError } from './respond.js';
 
 export type AllowedOrigins = readonly (string | RegExp)[] | undefined;
 
@@ -62,7 +62,7 @@ export function answerPreflight(allowed: AllowedOrigins, req: IncomingMessage, r
   const origin = req.headers.origin;
   if (!allowed || origin === undefined || origin === 'null' || !isOriginAllowed(allowed, origin)) {
     if (allowed) res.setHeader('Vary', 'Origin');
-    return sendError(res, Errors.originForbidden());
+    return sendError(res, refusal('originForbidden'));
   }
   res.writeHead(204, {
     'Access-Control-Allow-Origin': origin,

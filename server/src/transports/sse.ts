@@ -7,11 +7,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeJsonFrame, type AckFrame, type PongFrame } from '@burrow/shared';
 import { ControlCoalescer } from './control.js';
 import { jsonOf } from './encoding.js';
-import { Errors } from './errors.js';
-import { parseAck, sendError } from './http.js';
-import type { Downstream, SessionCore } from './session.js';
-import type { SessionRegistry } from './sessions.js';
-import type { OutboundFrame } from './store.js';
+import { refusal } from '../errors/refusals.js';
+import { parseAck, sendError } from '../http/respond.js';
+import type { SessionCore } from '../session/core.js';
+import type { Downstream } from '../session/types.js';
+import type { SessionRegistry } from '../session/registry.js';
+import type { OutboundFrame } from '../store/store.js';
 
 /** Defeats proxies that buffer the first few KiB of a response before passing anything on. */
 const PADDING = `:${' '.repeat(2048)}\n\n`;
@@ -73,14 +74,14 @@ class SseDownstream implements Downstream {
 
 export async function handleSse(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> {
   let ack = parseAck(query.get('ack'));
-  if (ack === undefined) return sendError(res, Errors.badRequest('ack must be an integer >= 0'));
+  if (ack === undefined) return sendError(res, refusal('badAck'));
   const lastEventId = req.headers['last-event-id'];
   if (typeof lastEventId === 'string') {
     const fromHeader = parseAck(lastEventId);
     if (fromHeader !== undefined && fromHeader > ack) ack = fromHeader;
   }
   const found = await reg.resume(sid, query.get('token'));
-  if (!found) return sendError(res, Errors.sessionUnknown());
+  if (!found) return sendError(res, refusal('sessionUnknown'));
   const { core, record } = found;
   if (res.destroyed) return;
   res.writeHead(200, {

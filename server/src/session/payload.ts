@@ -3,7 +3,7 @@
  * `burrow.broadcast()`): payload preparation and room-name validation.
  */
 import { CloseCode } from '@burrow/shared';
-import { BurrowError } from './errors.js';
+import { BurrowError } from '../errors/burrow-error.js';
 
 /** What `session.send()` and the fan-out accept. */
 export type SendData = string | Uint8Array | ArrayBuffer | ArrayBufferView;

@@ -5,7 +5,7 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { encodeError, isAck, type ProtocolError } from '@burrow/shared';
-import { Errors } from './errors.js';
+import { httpRefusal, refusal, type Refusal } from '../errors/refusals.js';
 
 /** Answers with a JSON body. */
 export function sendJson(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
@@ -32,9 +32,10 @@ export function sendJson(res: ServerResponse, status: number, body: string, head
 export const refusalOf = new WeakMap<object, ProtocolError>();
 
 /** Answers with `{"error","message","close"}` and the error's status. */
-export function sendError(res: ServerResponse, err: ProtocolError, headers: Record<string, string> = {}): void {
+export function sendError(res: ServerResponse, err: ProtocolError | Refusal, headers: Record<string, string> = {}): void {
   refusalOf.set(res, err);
-  sendJson(res, err.status, encodeError(err), headers);
+  const answer = httpRefusal(err);
+  sendJson(res, answer.status, encodeError(err), { ...answer.headers, ...headers });
 }
 
 /** Answers a raw socket (an upgrade we refuse) and destroys it. */
@@ -75,7 +76,7 @@ export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: numb
   return new Promise((resolve) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {
-      resolve({ ok: false, error: Errors.bodyTooLarge(maxBytes) });
+      resolve({ ok: false, error: refusal('bodyTooLarge', maxBytes) });
       return;
     }
     const chunks: Buffer[] = [];
@@ -92,19 +93,19 @@ export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: numb
     };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > maxBytes) finish({ ok: false, error: Errors.bodyTooLarge(maxBytes) });
+      if (size > maxBytes) finish({ ok: false, error: refusal('bodyTooLarge', maxBytes) });
       else chunks.push(chunk);
     };
     const onEnd = (): void => {
       try {
         finish({ ok: true, text: utf8.decode(Buffer.concat(chunks, size)) });
       } catch {
-        finish({ ok: false, error: Errors.badRequest('body is not valid UTF-8') });
+        finish({ ok: false, error: refusal('badRequest', 'body is not valid UTF-8') });
       }
     };
-    const onError = (): void => finish({ ok: false, error: Errors.badRequest('request aborted') });
-    const onClose = (): void => finish({ ok: false, error: Errors.badRequest('request aborted') });
-    const timer = setTimeout(() => finish({ ok: false, error: Errors.timeout() }), timeoutMs);
+    const onError = (): void => finish({ ok: false, error: refusal('badRequest', 'request aborted') });
+    const onClose = (): void => finish({ ok: false, error: refusal('badRequest', 'request aborted') });
+    const timer = setTimeout(() => finish({ ok: false, error: refusal('timeout') }), timeoutMs);
     req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
 }

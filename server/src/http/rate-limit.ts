@@ -3,10 +3,7 @@
  * continuously, shared by new WebSocket sessions and `POST {path}/sessions`. Over it a handshake is
  * shed: 503 `overloaded` with `Retry-After`, or a WebSocket close 1013. Resumes never spend a token.
  */
-import type { SessionRegistry } from './sessions.js';
-
-/** Seconds a shed client should wait (the client adds its jittered backoff on top). */
-export const HANDSHAKE_RETRY_AFTER = '1';
+import type { SessionRegistry } from '../session/registry.js';
 
 export class TokenBucket {
   readonly #rate: number;

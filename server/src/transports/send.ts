@@ -5,14 +5,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeSendRequest, encodeSendResponse, type Frame } from '@burrow/shared';
-import { CloseCode } from '@burrow/shared';
-import { Errors, protocolError } from './errors.js';
-import { acceptableContentType, readBody, sendError, sendJson } from './http.js';
-import type { SessionRegistry } from './sessions.js';
-import { carriesData, PAUSED_RETRY_AFTER } from './backpressure.js';
+import { refusal } from '../errors/refusals.js';
+import { acceptableContentType, readBody, sendError, sendJson } from '../http/respond.js';
+import type { SessionRegistry } from '../session/registry.js';
+import { carriesData } from '../session/backpressure.js';
 
 export async function handleSend(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> {
-  if (!acceptableContentType(req)) return sendError(res, Errors.badContentType(), { Connection: 'close' });
+  if (!acceptableContentType(req)) return sendError(res, refusal('badContentType'), { Connection: 'close' });
   const o = reg.options;
   // The session and its token are proven before the body is read, so a made-up id or a wrong token
   // costs a lookup, not the read and parse of up to maxBatchBytes (BAD-INPUTS 32). A token carried in
@@ -20,25 +19,23 @@ export async function handleSend(reg: SessionRegistry, req: IncomingMessage, res
   // maxUnprovenBodyBytes.
   const queryToken = query.get('token');
   let found = queryToken === null ? undefined : await reg.resume(sid, queryToken);
-  if (queryToken !== null && !found) return sendError(res, Errors.sessionUnknown(), { Connection: 'close' });
+  if (queryToken !== null && !found) return sendError(res, refusal('sessionUnknown'), { Connection: 'close' });
   const max = found ? o.limits.maxBatchBytes : Math.min(o.limits.maxBatchBytes, o.limits.maxUnprovenBodyBytes);
   const body = await readBody(req, max, o.bodyTimeout);
   if (!body.ok) {
-    const err = !found && body.error.code === 'body_too_large' ? Errors.tokenInQuery(max) : body.error;
+    const err = !found && body.error.code === 'body_too_large' ? refusal('tokenInQuery', max) : body.error;
     return sendError(res, err, { Connection: 'close' });
   }
   const decoded = decodeSendRequest(body.text, { from: 'client', maxPayload: o.limits.maxPayload, maxFrames: o.limits.maxBatchFrames });
   if (!decoded.ok) return sendError(res, decoded.error);
   const batch = decoded.value;
   found ??= await reg.resume(sid, batch.token);
-  if (!found) return sendError(res, Errors.sessionUnknown());
+  if (!found) return sendError(res, refusal('sessionUnknown'));
   // onBufferFull 'pause': while the session's outbound buffer is full, only the ack is applied.
   if (found.core.gate.paused && carriesData(batch.frames)) {
     if (batch.ack !== undefined) await found.core.inbound([{ t: 'ack', ack: batch.ack }], true);
     if (found.core.gate.paused) {
-      return sendError(res, protocolError('overloaded', 'outbound buffer full: retry later', 503, CloseCode.TryAgainLater), {
-        'Retry-After': PAUSED_RETRY_AFTER,
-      });
+      return sendError(res, refusal('paused'));
     }
   }
   const frames: Frame[] = batch.ack !== undefined ? [{ t: 'ack', ack: batch.ack }, ...batch.frames] : [...batch.frames];

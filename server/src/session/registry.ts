@@ -4,15 +4,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CloseCode, PROTOCOL_VERSION, SESSION_ID_RE, type OpenFrame } from '@burrow/shared';
-import { storeUnavailable } from './errors.js';
-import { GuardedStore } from './guarded-store.js';
+import { storeUnavailable } from '../errors/burrow-error.js';
+import { GuardedStore } from '../store/guarded-store.js';
 import { hashToken, newSessionId, newToken, tokenMatches } from './ids.js';
-import { MemoryStore } from './memory-store.js';
-import type { ResolvedOptions } from './options.js';
-import { preparePayload, type SendData } from './outbound.js';
-import { type MessageInfo, type Session, SessionCore, type SessionHost, type TransportName } from './session.js';
-import type { SessionRecord, Store, StoreStatus } from './store.js';
-import type { Lifecycle, Tap } from './lifecycle.js';
+import { MemoryStore } from '../store/memory-store.js';
+import type { ResolvedOptions } from '../options.js';
+import { preparePayload, type SendData } from './payload.js';
+import { SessionCore } from './core.js';
+import type { MessageInfo, Session, TransportName } from './handle.js';
+import type { SessionHost, SessionObserver, Tap } from './types.js';
+import type { SessionRecord, Store, StoreStatus } from '../store/store.js';
 
 /** Reason of the close emitted for sessions whose state the store lost. */
 const STATE_LOST_REASON = 'session state lost';
@@ -30,9 +31,9 @@ export class SessionRegistry implements SessionHost {
   readonly options: ResolvedOptions;
   /** Not readonly: metrics wrap it in a timing store when turned on (see {@link instrumentStore}). */
   store: Store;
-  /** Lifecycle events and the debug log (set by the Burrow). */
-  lifecycle: Lifecycle | undefined;
-  /** This node is draining: no new sessions or downstreams (see drain.ts). */
+  /** Lifecycle events and the debug log (set by the Burrow: ops/lifecycle.ts). */
+  lifecycle: SessionObserver | undefined;
+  /** This node is draining: no new sessions or downstreams (see ops/drain.ts). */
   draining = false;
   readonly nodeId = randomBytes(9).toString('base64url');
   readonly #live = new Map<string, SessionCore>();
@@ -127,8 +128,7 @@ export class SessionRegistry implements SessionHost {
    * while the store was creating the record): no `connection`, no `close`, nothing left in the store.
    */
   discard(core: SessionCore): void {
-    core.closed = true;
-    core.dispose();
+    core.terminate();
     this.store.delete(core.id).catch((err: unknown) => this.emitError(err));
   }
 
@@ -259,10 +259,8 @@ export class SessionRegistry implements SessionHost {
     const until = Date.now() + this.options.resumeWindow;
     for (const core of [...this.#live.values()]) {
       this.#tombstone(core.id, until);
-      const wasClosed = core.closed;
-      core.closed = true;
-      core.dispose(CloseCode.StateLost, STATE_LOST_REASON);
-      if (!wasClosed && core.lastOwner) this.emitClose(core.handle, CloseCode.StateLost, STATE_LOST_REASON);
+      const wasOpen = core.terminate(CloseCode.StateLost, STATE_LOST_REASON);
+      if (wasOpen && core.lastOwner) this.emitClose(core.handle, CloseCode.StateLost, STATE_LOST_REASON);
     }
   }
 
@@ -279,10 +277,8 @@ export class SessionRegistry implements SessionHost {
 
   #expired(record: SessionRecord): void {
     const core = this.#live.get(record.id) ?? new SessionCore(this, record);
-    const wasClosed = record.closed !== undefined || core.closed;
-    core.closed = true;
-    core.dispose(4002, 'resume window elapsed');
-    if (!wasClosed) this.emitClose(core.handle, 4002, 'resume window elapsed');
+    const wasOpen = core.terminate(4002, 'resume window elapsed');
+    if (record.closed === undefined && wasOpen) this.emitClose(core.handle, 4002, 'resume window elapsed');
   }
 
   /** An application handler that throws must not break the session machinery. */

@@ -5,23 +5,11 @@
  * held poll answered empty, an SSE stream ended) and the client resumes elsewhere with nothing lost:
  * the session is in the shared store. Upstream POSTs are still served while draining.
  */
-import { CloseCode, type ProtocolError } from '@burrow/shared';
-import type { SessionCore } from './session.js';
+import { refusal, wsRefusal } from '../errors/refusals.js';
+import type { SessionCore } from '../session/core.js';
 
-/** RFC 6455 / IANA 1012 "Service Restart": resume now (on whatever node), not a session end. */
-export const SERVICE_RESTART = CloseCode.ServiceRestart;
-export const SERVICE_RESTART_REASON = 'service restart: reconnect';
-/** Seconds; the client resumes at once a few times before it honours this. */
-export const DRAIN_RETRY_AFTER = '1';
-
-export function serviceRestart(): ProtocolError {
-  return {
-    code: 'service_restart',
-    message: 'this node is draining: reconnect, another node serves the session',
-    status: 503,
-    close: SERVICE_RESTART,
-  };
-}
+/** How a moved transport is closed: the table's `serviceRestart` (1012), as a refused upgrade is. */
+const MOVE = wsRefusal(refusal('serviceRestart'));
 
 /** Routes a draining node refuses: the handshake and every downstream (WebSocket is checked apart). */
 export function refusedWhileDraining(rest: string): boolean {
@@ -64,7 +52,7 @@ export async function drainTransports(host: DrainHost, options: DrainOptions): P
     if (Date.now() >= until) return { moved, remaining: live.length };
     moved += live.length;
     // Cached cores go too (a polling session between two polls has no downstream attached).
-    for (const core of cores) core.dispose(SERVICE_RESTART, SERVICE_RESTART_REASON);
+    for (const core of cores) core.dispose(MOVE.code, MOVE.reason);
     quiet = live.length === 0 ? quiet + 1 : 0;
     if (quiet >= SETTLE_TICKS) return { moved, remaining: 0 };
     await new Promise((r) => setTimeout(r, TICK));

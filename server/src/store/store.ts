@@ -1,0 +1,224 @@
+/**
+ * The contract between the session core and wherever session state lives. Every method is async so a
+ * networked store (Redis: one Lua script or pipeline per call) fits behind it; a call that must be
+ * atomic across nodes says so. The store never sees a transport, a request or a socket.
+ *
+ * Expiry is kept by the store (a TTL refreshed with `touch`), never by comparing node clocks.
+ */
+import type { Payload, SequencedFrame, WsMessage } from '@burrow/shared';
+
+/** What the store keeps about one session. */
+export interface SessionRecord {
+  readonly id: string;
+  /** sha256 of the token, hex. The token itself is never stored. */
+  readonly tokenHash: string;
+  /** The subprotocol picked at creation, or ''. */
+  readonly protocol: string;
+  /** Application data (`session.data`); must survive JSON. */
+  readonly data: unknown;
+  /** What the `authenticate` hook attached at the handshake (`session.user`); must survive JSON. Set once, at `create`. */
+  readonly user?: unknown;
+  /** Highest client seq accepted in order (the server's inbound ack). */
+  readonly inAck: number;
+  /** Highest server seq assigned. */
+  readonly outSeq: number;
+  /** Highest server seq the client acknowledged; the log holds `outAck+1 .. outSeq`. */
+  readonly outAck: number;
+  /** Bumped by every client-driven `touch`, so a node can tell the client is alive elsewhere. */
+  readonly activity: number;
+  /** Set once the session is closed (by either side); the record then only lingers for the echo. */
+  readonly closed?: { readonly code?: number; readonly reason?: string; readonly by: 'client' | 'server' };
+}
+
+/** A server → client sequenced frame in the outbound log. */
+export interface OutboundFrame {
+  readonly frame: SequencedFrame;
+  /** Payload bytes as the buffer limits count them. */
+  readonly size: number;
+  /**
+   * Encodings cached by the session core on first write, so a resend or a second transport never
+   * re-encodes. A store may keep them (in memory) or drop them (across the network).
+   */
+  ws?: WsMessage;
+  json?: string;
+}
+
+/** A frame to append; the store assigns its seq. */
+export interface NewFrame {
+  readonly t: 'd';
+  readonly data: Payload;
+  /** Payload bytes, when the caller already knows them (saves a UTF-8 scan). */
+  readonly size?: number;
+}
+
+/** Buffer bounds `append` enforces. */
+export interface AppendLimits {
+  readonly maxBufferedMessages: number;
+  readonly maxBufferedBytes: number;
+  /**
+   * Optional node-wide cap on the unacknowledged bytes an in-process store holds for all sessions
+   * together; an append that would cross it is refused as `overflow`. Stores that keep logs outside
+   * the process may ignore it.
+   */
+  readonly maxTotalBufferedBytes?: number;
+}
+
+export type AppendResult =
+  | { readonly ok: true; readonly frames: readonly OutboundFrame[] }
+  | { readonly ok: false; readonly reason: 'overflow' | 'unknown' | 'closed' };
+
+export type CloseResult =
+  | { readonly ok: true; readonly first: boolean; readonly frame?: OutboundFrame; readonly record: SessionRecord }
+  | { readonly ok: false; readonly reason: 'unknown' };
+
+/** A client data frame offered to `acceptInbound`, recorded in the inbound journal when accepted. */
+export interface InboundData {
+  readonly data: Payload;
+}
+
+/** An accepted client data frame from the inbound journal, to be delivered again (see {@link Store.replayInbound}). */
+export interface JournalEntry {
+  readonly seq: number;
+  readonly data: Payload;
+}
+
+/** Journal entries a node must deliver (flagged redelivered), and when to look again. */
+export interface InboundReplay {
+  /**
+   * Entries now owned by the caller that no node is known to have delivered, oldest first: the caller
+   * emits them before anything else, then confirms them (`confirmInbound`). Absent when none.
+   */
+  readonly replay?: readonly JournalEntry[];
+  /**
+   * Unconfirmed entries of another node that is still alive remain (that node will deliver them, or
+   * die): call `replayInbound` again after this many ms. Absent when there are none.
+   */
+  readonly recheckMs?: number;
+}
+
+/** Outcome of `acceptInbound`, with the inbound ack after it (and any journal entries to redeliver). */
+export interface InboundResult extends InboundReplay {
+  /**
+   * `wait`: the seq is next, but another node holds an earlier accepted frame it may not have emitted
+   * yet; ask again (with `force` once waiting is pointless) so the app sees frames in seq order.
+   */
+  readonly status: 'new' | 'dup' | 'gap' | 'wait' | 'unknown';
+  readonly ack: number;
+}
+
+/**
+ * Events on a session's channel, for the node holding the live downstream:
+ * - `append`: frames up to `lastSeq` exist (maybe appended by another node); `lastSeq` =
+ *   `Number.MAX_SAFE_INTEGER` means "you may have missed something: read again" (a store sends it
+ *   after a (re)subscription becomes effective);
+ * - `attach`: the downstream moved to `owner` (any other holder must let go);
+ * - `pong`: a ping arrived elsewhere; answer it on the downstream.
+ */
+export type WakeEvent =
+  | { readonly type: 'append'; readonly lastSeq: number }
+  | { readonly type: 'attach'; readonly owner: string }
+  | { readonly type: 'pong' };
+
+/**
+ * Health of a networked store as the nodes see it:
+ * - `up`: commands go through;
+ * - `down`: unreachable — calls fail fast (no offline queue) and the node reports itself unhealthy;
+ * - `lost`: reachable again but its data set is not the one sessions were written to (restarted
+ *   empty): every session this node serves must close with 4006 rather than resume with a gap.
+ */
+export type StoreStatus = 'up' | 'down' | 'lost';
+
+/** Storage of sessions. `MemoryStore` is the default; a networked store makes nodes share sessions. */
+export interface Store {
+  /** Creates a record that expires after `ttlMs` unless touched. */
+  create(record: SessionRecord, ttlMs: number): Promise<void>;
+  get(sid: string): Promise<SessionRecord | undefined>;
+  /** Resets the TTL; `activity` also bumps `record.activity` (client-driven requests). */
+  touch(sid: string, ttlMs: number, activity: boolean): Promise<SessionRecord | undefined>;
+  /** Removes the record and its log at once. */
+  delete(sid: string): Promise<void>;
+  setData(sid: string, data: unknown): Promise<boolean>;
+  /**
+   * Appends frames to the outbound log, assigning consecutive seqs atomically, and publishes an
+   * `append` wake event. Refuses the whole batch when it would pass either buffer bound.
+   */
+  append(sid: string, frames: readonly NewFrame[], limits: AppendLimits): Promise<AppendResult>;
+  /**
+   * Marks the session closed and appends the close frame, atomically and only once: the first caller
+   * gets `first: true` and the frame; later callers (the other side's echo, a second node) `first: false`.
+   * Ignores the buffer bounds: a close must always be deliverable.
+   */
+  appendClose(sid: string, by: 'client' | 'server', code: number | undefined, reason: string | undefined): Promise<CloseResult>;
+  /** Up to `maxFrames` / `maxBytes` frames with seq > `afterSeq`, oldest first; at least one if any exist. */
+  read(sid: string, afterSeq: number, maxFrames: number, maxBytes: number): Promise<readonly OutboundFrame[]>;
+  /**
+   * Client acknowledged every seq up to `ack`: trims the log. Clamped to the highest assigned seq so an
+   * ack for frames never sent trims nothing extra. Returns false when the session is unknown.
+   */
+  ack(sid: string, ack: number): Promise<boolean>;
+  /**
+   * Inbound de-duplication, atomic: seq `inAck+1` is `new` (and becomes the ack), lower is `dup`, higher
+   * is `gap`.
+   *
+   * **Inbound journal** (networked stores; optional — an in-process store dies with the node that
+   * emits, so it ignores `frame` and never returns `replay`). Committing a seq and emitting its
+   * `message` cannot be one atomic step when the node may be killed between the two, so a networked
+   * store records every accepted data `frame` in a per-session journal, owned by the calling node, in
+   * the same atomic step. The node confirms an entry once it has emitted it (`confirmInbound`).
+   * The same call also returns, in `replay`, the unconfirmed entries the caller must now deliver:
+   * those of a node that is no longer alive (taken over by the caller, atomically, so exactly one node
+   * gets each) and the caller's own whose reply never reached it. Calls for one session from one node
+   * must be serial (the session core's inbound queue) for the latter to be sound.
+   *
+   * While another node's entry is unconfirmed, the next seq answers `wait` and is not accepted, so
+   * the app hears frames in seq order even when consecutive batches land on different nodes; `force`
+   * accepts it anyway (the caller's last resort once it has waited long enough).
+   */
+  acceptInbound(sid: string, seq: number, frame?: InboundData, force?: boolean): Promise<InboundResult>;
+  /**
+   * The node emitted every accepted entry of `sid` up to `seq`: its journal entries up to there can go.
+   * Never costs a round trip of its own per message: a networked store piggybacks it on the session's
+   * next `acceptInbound` and flushes it on a short timer when the session goes quiet. Optional (see
+   * `acceptInbound`).
+   */
+  confirmInbound?(sid: string, seq: number): void;
+  /**
+   * The journal entries the caller must deliver now, as in `acceptInbound`'s `replay`, without
+   * offering a frame (a transport attached, or a recheck). Optional (see `acceptInbound`).
+   */
+  replayInbound?(sid: string): Promise<InboundReplay>;
+  /** Sends an event to every subscriber of the session (also used internally by `append`). */
+  publish(sid: string, event: WakeEvent): Promise<void>;
+  /** Listens to the session's channel; returns the unsubscribe function. */
+  subscribe(sid: string, listener: (event: WakeEvent) => void): () => void;
+  /**
+   * Called with the last state of each record whose TTL ran out. Each expiry reaches exactly one
+   * listener across all nodes (a networked store claims it), so `close` is emitted once.
+   */
+  onExpired(listener: (record: SessionRecord) => void): () => void;
+  // ---- rooms: fan-out that reaches every member on every node, exactly once ----
+
+  /** Adds the session to `room`; false when the session is unknown. Memberships die with the session. */
+  join(sid: string, room: string): Promise<boolean>;
+  leave(sid: string, room: string): Promise<void>;
+  /** Rooms the session is in. */
+  rooms(sid: string): Promise<readonly string[]>;
+  /** Session ids in `room`, or of every open session when `room` is undefined. */
+  members(room: string | undefined): Promise<readonly string[]>;
+  /**
+   * Appends one frame to each session's log, each append atomic and bounded like `append` (and each
+   * publishing its wake event), all in one round trip where the store is networked (a pipeline of
+   * single-session scripts, so it also works when sessions live on different Redis Cluster slots).
+   */
+  appendEach(sids: readonly string[], frame: NewFrame, limits: AppendLimits): Promise<ReadonlyMap<string, AppendResult>>;
+
+  // ---- health ----
+
+  /** Current status; an in-process store is always `up`. */
+  status(): StoreStatus;
+  /** Called on every status change. */
+  onStatus(listener: (status: StoreStatus) => void): () => void;
+
+  /** Releases timers and connections. */
+  close?(): Promise<void>;
+}
