@@ -3,7 +3,7 @@
  * tune it; the defaults are what the protocol documentation promises.
  */
 import type { IncomingMessage } from 'node:http';
-import { DEFAULT_PATH } from '@burrow/shared';
+import { ACK_DELAY, DEFAULT_PATH } from '@burrow/shared';
 import type { Authenticate } from './http/auth.js';
 import type { BufferFullPolicy } from './session/backpressure.js';
 import { MemoryStore } from './store/memory-store.js';
@@ -185,7 +185,7 @@ export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
     heartbeatTimeout: positive('heartbeatTimeout', o.heartbeatTimeout, 10000),
     pollTimeout,
     resumeWindow: positive('resumeWindow', o.resumeWindow, 60000),
-    ackDelay: positive('ackDelay', o.ackDelay, 50),
+    ackDelay: positive('ackDelay', o.ackDelay, ACK_DELAY),
     closeLinger: positive('closeLinger', o.closeLinger, 5000),
     bodyTimeout: positive('bodyTimeout', o.bodyTimeout, 10000),
     clientBundleDir: o.clientBundleDir,

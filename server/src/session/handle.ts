@@ -2,6 +2,7 @@
  * `Session`: the handle application code holds. It has no state of its own; everything goes to the
  * node's session core (see core.ts), which applies the rules.
  */
+import { isAppCloseCode, MAX_CLOSE_REASON_BYTES } from '@burrow/shared';
 import type { BurrowError } from '../errors/burrow-error.js';
 import type { SendData } from './payload.js';
 
@@ -46,7 +47,6 @@ export function handled<T>(p: Promise<T>): Promise<T> {
 }
 
 /** Longest close reason on the wire, in bytes (RFC 6455: 125 minus the code). */
-const MAX_CLOSE_REASON = 123;
 
 /**
  * One logical, ordered, bidirectional channel with one client. The same session survives transport
@@ -131,10 +131,12 @@ export class Session {
    */
   close(code?: number, reason = ''): Promise<void> {
     if (code === undefined) return handled(this.#core.closeBy('server', undefined, undefined));
-    if (!Number.isInteger(code) || !(code === 1000 || (code >= 3000 && code <= 4999))) {
+    if (!Number.isInteger(code) || !isAppCloseCode(code)) {
       return handled(Promise.reject(new RangeError('close code must be 1000 or 3000-4999')));
     }
-    if (Buffer.byteLength(reason) > MAX_CLOSE_REASON) return handled(Promise.reject(new RangeError('close reason over 123 bytes')));
+    if (Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES) {
+      return handled(Promise.reject(new RangeError(`close reason over ${MAX_CLOSE_REASON_BYTES} bytes`)));
+    }
     return handled(this.#core.closeBy('server', code, reason));
   }
 }

@@ -3,15 +3,13 @@
  * order, through the store's inbound journal (`acceptInbound`), then emitted as `message` events; the
  * inbound ack goes back on the wire. Journal entries of a node that died are redelivered here.
  */
-import { CloseCode, payloadSize, type Frame, type ProtocolError, type SequencedFrame } from '@burrow/shared';
+import { ACK_EVERY, CloseCode, payloadSize, type Frame, type ProtocolError, type SequencedFrame } from '@burrow/shared';
 import { protocolError, refusal } from '../errors/refusals.js';
 import type { InboundReplay, InboundResult } from '../store/store.js';
 import type { InboundGate } from './backpressure.js';
 import type { Session, TransportName } from './handle.js';
 import type { Downstream, InboundOutcome, SessionHost } from './types.js';
 
-/** Send an ack at once after this many frames delivered but not yet acknowledged. */
-const ACK_EVERY = 128;
 
 /** Longest an inbound frame waits for another node to emit the frames before it (see #accept). */
 const ACCEPT_WAIT_MS = 12_000;

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, decodeWsMessage, encodeJsonFrame, type AckFrame, type Frame, type PongFrame } from '@burrow/shared';
+import { CloseCode, decodeWsMessage, encodeJsonFrame, MAX_CLOSE_REASON_BYTES, type AckFrame, type Frame, type PongFrame } from '@burrow/shared';
 import { authenticateRequest } from '../http/auth.js';
 import { WsHold } from './ws-hold.js';
 import { ControlCoalescer } from './control.js';
@@ -27,8 +27,6 @@ const MAX_TEXT_PREFIX = 17;
 /** Frames per read from the log when catching a socket up. */
 const BATCH_FRAMES = 1024;
 
-/** Longest close reason on the wire, in bytes. */
-const MAX_REASON = 123;
 
 /** Socket errors are answered by the close that follows them; the listener only keeps them from being fatal. */
 function noop(): void {}
@@ -70,7 +68,7 @@ function closeSocket(ws: WebSocket, code: number, reason: string): void {
     return;
   }
   let r = reason;
-  while (Buffer.byteLength(r) > MAX_REASON) r = r.slice(0, -1);
+  while (Buffer.byteLength(r) > MAX_CLOSE_REASON_BYTES) r = r.slice(0, -1);
   ws.close(code, r);
 }
 
