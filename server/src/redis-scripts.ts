@@ -194,7 +194,8 @@ if n > 0 then
   for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, n - 1)) do bytes = bytes + sizeOf(e) end
   redis.call('LTRIM', KEYS[2], n, -1)
   redis.call('HINCRBY', KEYS[1], 'outAck', n)
-  redis.call('HINCRBY', KEYS[1], 'outBytes', -bytes)
+  -- Not for 0 bytes (close frames, empty texts): Lua formats -bytes as '-0', which HINCRBY rejects.
+  if bytes > 0 then redis.call('HINCRBY', KEYS[1], 'outBytes', -bytes) end
 end
 return 1
 `),
