@@ -216,8 +216,9 @@ function parseWake(message: string): WakeEvent | undefined {
   return undefined;
 }
 
+/** A TTL in ms as an integer string of at least 1: a huge one is capped (its decimal form stays plain). */
 function ms(n: number): string {
-  return String(Math.max(1, Math.ceil(Number.isFinite(n) ? n : MAX_COUNT)));
+  return String(Math.max(1, Math.ceil(Number.isFinite(n) ? Math.min(n, Number.MAX_SAFE_INTEGER) : MAX_COUNT)));
 }
 
 function count(n: number): string {
@@ -432,7 +433,7 @@ export class RedisStore implements Store {
     }
     // Script first, then the membership: a sweep between the two never sees a member without a record.
     const [created] = await this.#batchOrThrow([
-      ['burrowCreate', ...this.#keys(record.id), ms(ttlMs), String(this.#grace), ...fields],
+      ['burrowCreate', ...this.#keys(record.id), ms(ttlMs), seqArg(this.#grace), ...fields],
       ['sadd', this.#sessionsKey, record.id],
     ]);
     if (created !== 1) throw new Error('session id collision');
@@ -443,7 +444,7 @@ export class RedisStore implements Store {
   }
 
   async touch(sid: string, ttlMs: number, activity: boolean): Promise<SessionRecord | undefined> {
-    const flat = await this.#script(this.#r, 'burrowTouch', ...this.#keys(sid), ms(ttlMs), String(this.#grace), activity ? '1' : '0');
+    const flat = await this.#script(this.#r, 'burrowTouch', ...this.#keys(sid), ms(ttlMs), seqArg(this.#grace), activity ? '1' : '0');
     return decodeRecord(sid, flat);
   }
 

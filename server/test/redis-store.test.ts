@@ -445,6 +445,25 @@ describe('RedisStore: numbers the Lua scripts hand back to Redis', { timeout: 20
     }
   });
 
+  it('TTLs from 10^17 ms up and a fractional grace reach Redis as plain integers, not 1e+17', async () => {
+    const store = storeOn(server, { prefix: 'huge', expiryGraceMs: 0.5 });
+    try {
+      await store.ready();
+      for (const ttl of [1e17, 1e21]) {
+        const id = sid();
+        await store.create(record(id), ttl);
+        assert.ok(await store.touch(id, ttl, true));
+        assert.ok((await store.append(id, [{ t: 'd', data: 'x' }], roomy)).ok);
+        assert.equal(await store.join(id, 'r'), true);
+        await store.acceptInbound(id, 1, { data: 'in' });
+        for (const k of ['rec', 'log', 'rooms', 'ttl', 'journal']) assert.ok((await admin.pttl(`huge:{${id}}:${k}`)) > 1e15, k);
+        await store.delete(id);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a WebSocket session closed by the server and acked by the client: no store_unavailable, socket closes 1000', async () => {
     const store = storeOn(server, { prefix: 'wsclose' });
     const burrow = createBurrow({ store });
