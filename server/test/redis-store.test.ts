@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { RedisStore, type RedisStoreOptions } from '../src/redis-store.js';
+import { RedisStore, type RedisStoreOptions } from '../src/store/redis/index.js';
 import type { SessionRecord, StoreStatus } from '../src/store/store.js';
 import { createBurrow } from '../src/index.js';
 import { connectWs, startServer } from './helpers.js';

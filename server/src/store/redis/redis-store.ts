@@ -5,7 +5,7 @@
  * then EVALSHA) or one pipeline. Keys of one session share the hash tag `{sid}` and no script touches
  * two slots, so it also runs on Redis Cluster:
  *
- *   {prefix}:{sid}:rec    HASH   the record (see redis-scripts.ts)
+ *   {prefix}:{sid}:rec    HASH   the record (see scripts.ts)
  *   {prefix}:{sid}:log    LIST   outbound frames, head = seq outAck+1, each a 1-byte tag + bytes:
  *                                't' + UTF-8 text, 'b' + raw bytes, 'c' + JSON {code?, reason?}
  *   {prefix}:{sid}:rooms  SET    rooms of the session
@@ -59,8 +59,8 @@ import type {
   Store,
   StoreStatus,
   WakeEvent,
-} from './store.js';
-import { SCRIPTS, type ScriptName } from './redis-scripts.js';
+} from '../../store.js';
+import { SCRIPTS, type ScriptName } from './scripts.js';
 
 export interface RedisStoreOptions {
   /**
