@@ -5,7 +5,7 @@
  *
  *   KEYS[1] rec   HASH  tokenHash, protocol, data (JSON, absent = undefined), inAck, outSeq, outAck,
  *                       outBytes, activity, closedBy, closedCode, closedReason
- *   KEYS[2] log   LIST  encoded frames, head = seq outAck+1 (see `redis-store.ts` for the encoding)
+ *   KEYS[2] log   LIST  encoded frames, head = seq outAck+1 (see codec.ts for the encoding)
  *   KEYS[3] rooms SET   rooms the session is in
  *   KEYS[4] ttl   STRING shadow key carrying the real TTL; rec/log/rooms live TTL + grace longer so the
  *                       node that claims the expiry still finds the record's last state
