@@ -6,7 +6,7 @@
  *   't' + UTF-8 text, 'b' + raw bytes, 'c' + JSON {code?, reason?} (a close frame)
  * so STRLEN - 1 is the payload size the buffer limits count (0 for a close).
  */
-import type { JournalEntry, OutboundFrame, SessionRecord } from '../../store.js';
+import type { JournalEntry, OutboundFrame, SessionRecord } from '../store.js';
 
 // ---- numbers --------------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@
  * each; a lock key (`{prefix}:sweep`, SET NX PX) makes it one sweep per period across all nodes.
  */
 import type { Cluster, Redis } from 'ioredis';
-import type { SessionRecord } from '../../store.js';
+import type { SessionRecord } from '../store.js';
 import { batch, batchOrThrow, type Command, type Settled, type Shared } from './commands.js';
 import { decodeRecord } from './codec.js';
 import type { Settings } from './options.js';

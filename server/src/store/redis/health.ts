@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
-import type { StoreStatus } from '../../store.js';
+import type { StoreStatus } from '../store.js';
 import type { Client, Shared } from './commands.js';
 import type { RedisStoreOptions } from './options.js';
 

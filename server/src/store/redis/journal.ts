@@ -12,7 +12,7 @@
  * again; those of a live node are left to it and looked at again when it could have died.
  */
 import { randomBytes } from 'node:crypto';
-import type { InboundData, InboundReplay, InboundResult, JournalEntry } from '../../store.js';
+import type { InboundData, InboundReplay, InboundResult, JournalEntry } from '../store.js';
 import { batch, batchOrThrow, type Settled, type Shared } from './commands.js';
 import { encodeEntry, journalEntry, seqArg, toStr } from './codec.js';
 

@@ -10,7 +10,7 @@
  * same goes to every listener after the subscriber reconnects. The subscriber resubscribes by itself
  * (not through ioredis), so a channel whose UNSUBSCRIBE failed while offline does not come back.
  */
-import type { WakeEvent } from '../../store.js';
+import type { WakeEvent } from '../store.js';
 import type { Client, Shared } from './commands.js';
 
 type Listener = (event: WakeEvent) => void;

@@ -4,7 +4,7 @@
  * slot), so the sets outside them are written next to it, in an order that never leaves a member
  * without a record behind.
  */
-import type { AppendLimits, AppendResult, CloseResult, NewFrame, OutboundFrame, SessionRecord } from '../../store.js';
+import type { AppendLimits, AppendResult, CloseResult, NewFrame, OutboundFrame, SessionRecord } from '../store.js';
 import { batch, batchOrThrow, type Client, type Command, type Shared } from './commands.js';
 import { count, decodeEntry, decodeRecord, encodeClose, encodeEntry, encodeRecord, ms, seqArg } from './codec.js';
 

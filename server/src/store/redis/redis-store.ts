@@ -27,7 +27,7 @@ import type {
   Store,
   StoreStatus,
   WakeEvent,
-} from '../../store.js';
+} from '../store.js';
 import { defineScripts, type Client, type Shared } from './commands.js';
 import { Expiry } from './expiry.js';
 import { Health, connect } from './health.js';
