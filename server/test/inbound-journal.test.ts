@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { createBurrow, type MessageInfo } from '../src/index.js';
-import { RedisStore } from '../src/redis-store.js';
+import { RedisStore } from '../src/store/redis/index.js';
 import type { InboundData, InboundResult } from '../src/store/store.js';
 import { connectWs, startServer, type TestServer } from './helpers.js';
 

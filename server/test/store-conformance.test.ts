@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { MemoryStore } from '../src/store/memory-store.js';
-import { RedisStore } from '../src/redis-store.js';
+import { RedisStore } from '../src/store/redis/index.js';
 import { runStoreConformance } from '../src/testing.js';
 
 runStoreConformance('MemoryStore', async () => {

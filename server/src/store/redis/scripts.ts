@@ -5,7 +5,7 @@
  *
  *   KEYS[1] rec   HASH  tokenHash, protocol, data (JSON, absent = undefined), inAck, outSeq, outAck,
  *                       outBytes, activity, closedBy, closedCode, closedReason
- *   KEYS[2] log   LIST  encoded frames, head = seq outAck+1 (see `redis-store.ts` for the encoding)
+ *   KEYS[2] log   LIST  encoded frames, head = seq outAck+1 (see codec.ts for the encoding)
  *   KEYS[3] rooms SET   rooms the session is in
  *   KEYS[4] ttl   STRING shadow key carrying the real TTL; rec/log/rooms live TTL + grace longer so the
  *                       node that claims the expiry still finds the record's last state
@@ -14,19 +14,27 @@
  *                       only unconfirmed entries stay (a handful); TTL follows the record's
  *
  * A session exists while its `ttl` key does (an expired `ttl` key means "expiring: the claimer will
- * report it"). Numbers passed back into `redis.call` are always small deltas (HINCRBY), never big seqs,
- * so no Lua number formatting can turn a seq into `1e+15`.
+ * report it").
+ *
+ * A number a script computes goes back into `redis.call` only through `int(n)`. Redis turns a Lua
+ * number argument into text itself, and on Redis 7.0 that text is `%.17g`: `-0` for a negative zero and
+ * `1e+17` from 10^17 up, both of which HINCRBY, PEXPIRE and LRANGE reject as "not an integer". (Since
+ * 7.2 integral numbers are sent as integers; `int` costs nothing there.) Seqs and TTLs that arrive as
+ * ARGV strings are passed through as they are.
  */
 
 /** Shared prelude: is the session alive? Touching an expired `ttl` key makes Redis expire it now. */
 const ALIVE = `
+local function int(n)
+  return string.format('%d', n)
+end
 local function alive()
   return redis.call('EXISTS', KEYS[4]) == 1 and redis.call('EXISTS', KEYS[1]) == 1
 end
 local function followTtl(key)
   if redis.call('PTTL', key) == -1 then
     local t = redis.call('PTTL', KEYS[1])
-    if t > 0 then redis.call('PEXPIRE', key, t) end
+    if t > 0 then redis.call('PEXPIRE', key, int(t)) end
   end
 end
 local function sizeOf(e)
@@ -74,7 +82,7 @@ export const SCRIPTS = {
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[5])
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], int(tonumber(ARGV[1]) + tonumber(ARGV[2])))
 redis.call('SET', KEYS[4], '1', 'PX', ARGV[1])
 return 1
 `),
@@ -88,9 +96,8 @@ return redis.call('HGETALL', KEYS[1])
   /** ARGV: ttlMs, graceMs, activity ('1' | '0') → HGETALL after the touch, or nil. */
   burrowTouch: def(`
 if not alive() then return false end
-local ttl = tonumber(ARGV[1])
-local long = ttl + tonumber(ARGV[2])
-redis.call('PEXPIRE', KEYS[4], ttl)
+local long = int(tonumber(ARGV[1]) + tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[4], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], long)
 redis.call('PEXPIRE', KEYS[2], long)
 redis.call('PEXPIRE', KEYS[3], long)
@@ -131,8 +138,8 @@ if outSeq - tonumber(r[2]) + n > tonumber(ARGV[2]) or bytes + add > tonumber(ARG
 if n == 0 then return outSeq + 1 end
 redis.call('RPUSH', KEYS[2], unpack(ARGV, 4))
 followTtl(KEYS[2])
-local last = redis.call('HINCRBY', KEYS[1], 'outSeq', n)
-redis.call('HINCRBY', KEYS[1], 'outBytes', add)
+local last = redis.call('HINCRBY', KEYS[1], 'outSeq', int(n))
+redis.call('HINCRBY', KEYS[1], 'outBytes', int(add))
 redis.call('PUBLISH', ARGV[1], '{"type":"append","lastSeq":' .. string.format('%d', last) .. '}')
 return last - n + 1
 `),
@@ -168,7 +175,7 @@ local len = redis.call('LLEN', KEYS[2])
 if start >= len then return {0} end
 local stop = start + tonumber(ARGV[2]) - 1
 if stop >= len then stop = len - 1 end
-local items = redis.call('LRANGE', KEYS[2], start, stop)
+local items = redis.call('LRANGE', KEYS[2], int(start), int(stop))
 local maxBytes = tonumber(ARGV[3])
 local out = {outAck + start + 1}
 local bytes = 0
@@ -191,10 +198,11 @@ if upTo > outSeq then upTo = outSeq end
 local n = upTo - tonumber(r[2])
 if n > 0 then
   local bytes = 0
-  for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, n - 1)) do bytes = bytes + sizeOf(e) end
-  redis.call('LTRIM', KEYS[2], n, -1)
-  redis.call('HINCRBY', KEYS[1], 'outAck', n)
-  redis.call('HINCRBY', KEYS[1], 'outBytes', -bytes)
+  for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, int(n - 1))) do bytes = bytes + sizeOf(e) end
+  redis.call('LTRIM', KEYS[2], int(n), -1)
+  redis.call('HINCRBY', KEYS[1], 'outAck', int(n))
+  -- Not for 0 bytes (close frames, empty texts): -bytes would be a negative zero.
+  if bytes > 0 then redis.call('HINCRBY', KEYS[1], 'outBytes', int(-bytes)) end
 end
 return 1
 `),
