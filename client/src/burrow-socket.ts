@@ -2,10 +2,11 @@
  * BurrowSocket: the W3C `WebSocket` API, as Chromium implements it, over a Burrow session that may
  * run on WebSocket, SSE or long polling and survives transport switches and reconnects unseen.
  */
-import { CloseCode, isAppCloseCode, isProtocolToken, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, utf8Length } from '@burrow/shared';
-import { Connection, type ConnectionEvents } from './connection.js';
-import { baseUrl, CloseEventImpl, MessageEventImpl, scheduleTask, toUSVString } from './platform.js';
+import { CloseCode, isAppCloseCode, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, utf8Length, wellFormed } from '@burrow/shared';
+import { Connection, type ConnectionEvents } from './engine/connection.js';
+import { CloseEventImpl, MessageEventImpl, scheduleTask } from './platform/dom.js';
 import type { BurrowSocketOptions, TransportName } from './types.js';
+import { clampUnsignedShort, parseProtocols, parseSocketUrl, syntaxError } from './w3c-arguments.js';
 
 /** `readyState` values, as in the W3C WebSocket. */
 type ReadyState = 0 | 1 | 2 | 3;
@@ -40,61 +41,6 @@ export class TransportEvent extends Event {
     this.transport = transport;
     this.previous = previous;
   }
-}
-
-function syntaxError(message: string): DOMException {
-  return new DOMException(message, 'SyntaxError');
-}
-
-/** The WebSocket constructor's URL steps (WHATWG): parse, http(s) → ws(s), only ws(s), no fragment. */
-function parseSocketUrl(url: string | URL): URL {
-  const text = String(url);
-  let u: URL;
-  try {
-    u = new URL(text, baseUrl());
-  } catch {
-    throw syntaxError(`Failed to construct 'WebSocket': The URL '${text}' is invalid.`);
-  }
-  if (u.protocol === 'http:') u.protocol = 'ws:';
-  else if (u.protocol === 'https:') u.protocol = 'wss:';
-  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
-    throw syntaxError(
-      `Failed to construct 'WebSocket': The URL's scheme must be either 'http', 'https', 'ws', or 'wss'. '${u.protocol.slice(0, -1)}' is not allowed.`,
-    );
-  }
-  // `hash` is '' for an empty fragment too ("ws://h/#"); a '#' can only survive in href as the fragment.
-  if (u.href.includes('#')) {
-    throw syntaxError(
-      `Failed to construct 'WebSocket': The URL contains a fragment identifier ('${u.hash.slice(1)}'). Fragment identifiers are not allowed in WebSocket URLs.`,
-    );
-  }
-  return u;
-}
-
-function parseProtocols(protocols: string | string[] | undefined): string[] {
-  if (protocols === undefined) return [];
-  const list =
-    typeof protocols !== 'string' && typeof (protocols as Iterable<unknown>)?.[Symbol.iterator] === 'function'
-      ? Array.from(protocols as Iterable<unknown>, String)
-      : [String(protocols)];
-  const seen = new Set<string>();
-  for (const p of list) {
-    if (!isProtocolToken(p)) throw syntaxError(`Failed to construct 'WebSocket': The subprotocol '${p}' is invalid.`);
-    if (seen.has(p)) throw syntaxError(`Failed to construct 'WebSocket': The subprotocol '${p}' is duplicated.`);
-    seen.add(p);
-  }
-  return list;
-}
-
-/** WebIDL `[Clamp] unsigned short`. */
-function clampUnsignedShort(v: unknown): number {
-  const n = Number(v);
-  if (Number.isNaN(n)) return 0;
-  const c = Math.min(65535, Math.max(0, n));
-  const f = Math.floor(c);
-  const diff = c - f;
-  // Round half to even, as WebIDL's [Clamp] does.
-  return diff > 0.5 || (diff === 0.5 && f % 2 === 1) ? f + 1 : f;
 }
 
 /** One item of the send pipeline: data (a Blob until read) or the close request behind it. */
@@ -260,7 +206,8 @@ export class BurrowSocket extends EventTarget {
       const bytes = new Uint8Array(data as ArrayBufferLike).slice();
       item = { kind: 'data', size: bytes.byteLength, payload: bytes };
     } else {
-      const text = toUSVString(String(data));
+      // WebIDL's USVString conversion: lone surrogates become U+FFFD.
+      const text = wellFormed(String(data));
       item = { kind: 'data', size: utf8Length(text), payload: text };
     }
     if (this.#readyState !== OPEN) {
@@ -299,7 +246,7 @@ export class BurrowSocket extends EventTarget {
     }
     let r: string | undefined;
     if (reason !== undefined) {
-      r = toUSVString(String(reason));
+      r = wellFormed(String(reason));
       if (utf8Length(r) > MAX_CLOSE_REASON_BYTES) {
         throw syntaxError(`Failed to execute 'close' on 'WebSocket': The close reason must not be greater than ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes.`);
       }

@@ -5,7 +5,7 @@
  */
 import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
-import { setPlatformDefaults } from './platform.js';
+import { setPlatformDefaults } from './platform/globals.js';
 import type { EventSourceConstructor, WebSocketConstructor } from './types.js';
 
 setPlatformDefaults({

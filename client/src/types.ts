@@ -1,9 +1,8 @@
 /**
- * Types shared by the socket, the session engine and the transports. Platform pieces (WebSocket,
- * EventSource, fetch) are described structurally so the browser's natives, `ws` and `eventsource`
- * all fit without this package importing any of them.
+ * The client's public types: options and the platform pieces they accept. WebSocket, EventSource and
+ * fetch are described structurally so the browser's natives, `ws` and `eventsource` all fit without
+ * this package importing any of them.
  */
-import type { DecodeOptions, Frame, OpenFrame } from '@burrow/shared';
 
 /** The wire protocols a session can run on. */
 export type TransportName = 'websocket' | 'sse' | 'polling';
@@ -83,80 +82,4 @@ export interface BurrowSocketOptions {
   remember?: boolean | RememberStorage;
   /** How long a remembered transport is trusted (ms). Default 24 h. */
   rememberFor?: number;
-}
-
-/** Why a transport stopped (or never started). */
-export type DownReason =
-  /** It failed or was lost: try the next transport, or resume. */
-  | { readonly kind: 'failed'; readonly detail: string }
-  /** It did not come up in time. */
-  | { readonly kind: 'timeout'; readonly detail: string }
-  /** The server is overloaded (1013 / 503): retry no sooner than `retryAfter` ms. */
-  | { readonly kind: 'overloaded'; readonly retryAfter: number }
-  /** The server asked the client to move (1012, or 503 `service_restart` while draining): resume at once elsewhere. */
-  | { readonly kind: 'restart'; readonly retryAfter: number }
-  /** The server refused for good: end the socket with `code`. */
-  | { readonly kind: 'fatal'; readonly code: number; readonly detail: string };
-
-/** What a transport reports. Never called synchronously from the transport's constructor. */
-export interface TransportHandlers {
-  /**
-   * Frames can flow both ways. `ack` is the highest client seq the server holds (resend after it);
-   * `open` is the open frame when the transport received one (WebSocket).
-   */
-  onOpen(ack: number, open?: OpenFrame): void;
-  /** A frame arrived on the downstream. */
-  onFrame(frame: Frame): void;
-  /** Something arrived that carried no frame (an empty poll): the downstream is alive. */
-  onAlive(): void;
-  /**
-   * The server confirmed client frames up to `ack` outside the downstream (an HTTP POST answer).
-   * Kept apart from `onFrame` because it proves nothing about the downstream's liveness.
-   */
-  onAcked(ack: number): void;
-  /** Upstream frames up to `seq` have left: handed to the socket (WebSocket) or answered (HTTP POST). */
-  onWritten(seq: number): void;
-  /** The transport is finished; it makes no further calls. */
-  onDown(why: DownReason): void;
-}
-
-/** One live or starting transport. Knows frames, not sessions. */
-export interface Transport {
-  readonly name: TransportName;
-  /** Sends frames upstream, in order. Ack frames may be folded into the next request on HTTP. */
-  send(frames: readonly Frame[]): void;
-  /** Stops it for good without reporting `onDown`. */
-  close(): void;
-}
-
-/** The session a transport resumes. */
-export interface SessionRef {
-  readonly sid: string;
-  readonly token: string;
-}
-
-/** Everything a transport needs from the engine. */
-export interface TransportContext {
-  /** `ws:`/`wss:` base URL of the mount path (no trailing slash), with the app's own query kept. */
-  readonly wsBase: URL;
-  /** `http:`/`https:` base URL of the mount path. */
-  readonly httpBase: URL;
-  readonly protocols: readonly string[];
-  readonly session: SessionRef | null;
-  /** Current cumulative ack of server frames delivered to the app. */
-  ack(): number;
-  /** Largest payload the server takes (from `open`), for decoding limits and batch sizes. */
-  readonly maxPayload: number | undefined;
-  /** How every server frame is decoded (sender and payload bound), built once per attempt. */
-  readonly decode: DecodeOptions;
-  /** Timeout for the transport to come up (ms). */
-  readonly openTimeout: number;
-  /** Timeout for one HTTP request that is not a held poll (ms). */
-  readonly requestTimeout: number;
-  readonly fetch: FetchFunction;
-  /**
-   * Optional query parameters telling the server why this transport starts (metrics / lifecycle
-   * events): `fallback` + `from`, `upgrade`, `resume`. Sent on the first downstream request only.
-   */
-  readonly hints?: Readonly<Record<string, string>>;
 }

@@ -7,25 +7,27 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, SESSION_ID_RE } from '@burrow/shared';
-import { isBundleRoute, serveBundle } from './bundle.js';
-import { Errors, isStoreFailure, STORE_RETRY_AFTER } from './errors.js';
-import { handleHandshake } from './handshake.js';
-import { hasBody, rejectSocket, sendError, sendJson } from './http.js';
+import { isBundleRoute, serveBundle } from './http/bundle.js';
+import { isStoreFailure } from './errors/burrow-error.js';
+import { refusal } from './errors/refusals.js';
+import { handleHandshake } from './transports/handshake.js';
+import { hasBody, rejectSocket, sendError, sendJson } from './http/respond.js';
 import { type BurrowOptions, resolveOptions, type ResolvedOptions } from './options.js';
-import { handlePoll } from './polling.js';
-import { handleSend } from './send.js';
-import { checkRoom, type SendData } from './outbound.js';
-import { handled, type MessageInfo, type Session, type TransportName } from './session.js';
-import { SessionRegistry } from './sessions.js';
-import { handleSse } from './sse.js';
-import type { StoreStatus } from './store.js';
-import { WebSocketTransport } from './websocket.js';
-import { DRAIN_RETRY_AFTER, drainTransports, refusedWhileDraining, serviceRestart, type DrainOptions, type DrainResult } from './drain.js';
-import { refusalOf } from './http.js';
-import { internals } from './internals.js';
-import { Lifecycle, resolveDebug, type FallbackInfo, type LimitInfo, type ResumeInfo, type UpgradeInfo } from './lifecycle.js';
-import { createMetrics, type BurrowMetrics, type MetricsOptions } from './metrics.js';
-import { answerPreflight, applyCors, isOriginAllowed } from './cors.js';
+import { handlePoll } from './transports/polling.js';
+import { handleSend } from './transports/send.js';
+import { checkRoom, type SendData } from './session/payload.js';
+import { handled } from './session/handle.js';
+import { SessionRegistry } from './session/registry.js';
+import { handleSse } from './transports/sse.js';
+import type { StoreStatus } from './store/store.js';
+import { WebSocketTransport } from './transports/websocket.js';
+import { drainTransports, refusedWhileDraining, type DrainOptions, type DrainResult } from './ops/drain.js';
+import { refusalOf } from './http/respond.js';
+import { internals } from './ops/internals.js';
+import type { BurrowEvents } from './ops/events.js';
+import { Lifecycle, resolveDebug } from './ops/lifecycle.js';
+import { createMetrics, type BurrowMetrics, type MetricsOptions } from './ops/metrics.js';
+import { answerPreflight, applyCors, isOriginAllowed } from './http/cors.js';
 
 /** What `burrow.health()` and `GET {path}/health` report. */
 export interface BurrowHealth {
@@ -48,35 +50,6 @@ export interface RoomTarget {
    * Rejects with a {@link BurrowError}: `payload_too_large`, `store_unavailable`.
    */
   send(data: SendData): Promise<{ delivered: number }>;
-}
-
-/** Events of a {@link Burrow}. */
-export interface BurrowEvents {
-  /** A new session (not a resume or a transport switch). */
-  connection: [session: Session];
-  /**
-   * A message from a client, on whichever node received it; binary arrives as a Buffer. Exactly once,
-   * in order, per session — across transport switches, reconnects and node switches. `info.seq` is the
-   * message's seq in its session; `info.redelivered` is true only when the node that accepted it was
-   * killed while handling it: the message is then delivered again, on the next node, with the same seq,
-   * never lost (a handler with durable effects makes itself idempotent with `(session.id, info.seq)`).
-   * Handlers that take two arguments keep working.
-   */
-  message: [session: Session, data: string | Buffer, info: MessageInfo];
-  /** The session ended: closed by either side (1005 when the client gave no code), expired (4002) or over a limit. */
-  close: [session: Session, code: number, reason: string];
-  /** The session moved to another transport on this node. */
-  transport: [session: Session, name: TransportName];
-  /** The client fell back from one transport to another (it says why on its first request there). */
-  fallback: [session: Session, info: FallbackInfo];
-  /** A session on SSE or polling upgraded to WebSocket (the client's background probe). */
-  upgrade: [session: Session, info: UpgradeInfo];
-  /** A client resumed its session after losing its transport (on this node). */
-  resume: [session: Session, info: ResumeInfo];
-  /** A bound was hit: `maxSessions` (no session), `maxPayload`, `maxBatchBytes`, `maxBuffered` (4003). */
-  limit: [session: Session | undefined, info: LimitInfo];
-  /** An error no request could be told about (store failure, a throwing handler). */
-  error: [err: Error];
 }
 
 /** `(req, res, next)`: Express-compatible; `next` is called for requests outside the mount path. */
@@ -163,6 +136,9 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       next?.();
       return false;
     }
+    // A reset mid-request must not become an uncaught 'error': the answer, if any, is just lost.
+    req.on('error', destroyOnError);
+    res.on('error', destroyOnError);
     if (this.#lifecycle.watching) this.#watch(req, res, pathname);
     Promise.resolve()
       .then(() => this.#route(req, res, rest, new URLSearchParams(query)))
@@ -170,8 +146,8 @@ export class Burrow extends EventEmitter<BurrowEvents> {
         this.#error(err);
         // A store call that failed mid-request: the client retries later; the session is intact.
         if (res.headersSent) res.destroy();
-        else if (isStoreFailure(err)) sendError(res, Errors.storeUnavailable(), { 'Retry-After': STORE_RETRY_AFTER });
-        else sendError(res, Errors.internal());
+        else if (isStoreFailure(err)) sendError(res, refusal('storeUnavailable'));
+        else sendError(res, refusal('internal'));
       });
     return true;
   }
@@ -191,18 +167,20 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (this.#servers.has(server)) return this;
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       const { pathname, query } = splitUrl(req.url ?? '/');
+      // Node hands an upgrade's socket over with no 'error' listener of its own.
+      if (this.#relative(pathname) !== undefined) socket.on('error', () => socket.destroy());
       const rest = this.#relative(pathname);
       if (rest === undefined) {
-        if (server.listenerCount('upgrade') === 1) rejectSocket(socket, Errors.badRequest('no WebSocket endpoint here'));
+        if (server.listenerCount('upgrade') === 1) rejectSocket(socket, refusal('badRequest', 'no WebSocket endpoint here'));
         return;
       }
       if (this.#lifecycle.watching) this.#watch(req, socket, pathname);
-      if (!this.#originAllowed(req)) return rejectSocket(socket, Errors.originForbidden());
-      if (this.#closing) return rejectSocket(socket, Errors.goingAway());
-      if (rest !== '/ws' || req.method !== 'GET') return rejectSocket(socket, Errors.badRequest('WebSocket upgrades go to /ws'));
+      if (!this.#originAllowed(req)) return rejectSocket(socket, refusal('originForbidden'));
+      if (this.#closing) return rejectSocket(socket, refusal('goingAway'));
+      if (rest !== '/ws' || req.method !== 'GET') return rejectSocket(socket, refusal('badRequest', 'WebSocket upgrades go to /ws'));
       this.#ws.handleUpgrade(req, socket, head, new URLSearchParams(query)).catch((err: unknown) => {
         this.#error(err);
-        rejectSocket(socket, Errors.internal());
+        rejectSocket(socket, refusal('internal'));
       });
     };
     server.on('upgrade', onUpgrade);
@@ -287,26 +265,26 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     // CORS: a preflight is answered here (204 / 403); every other answer carries Vary / Allow-Origin.
     if (req.method === 'OPTIONS') return answerPreflight(this.options.allowedOrigins, req, res);
     applyCors(this.options.allowedOrigins, req, res);
-    if (!this.#originAllowed(req)) return sendError(res, Errors.originForbidden());
+    if (!this.#originAllowed(req)) return sendError(res, refusal('originForbidden'));
     if (req.headers.upgrade !== undefined) {
-      return sendError(res, Errors.badRequest('no upgrade on this route'), { Connection: 'close' });
+      return sendError(res, refusal('badRequest', 'no upgrade on this route'), { Connection: 'close' });
     }
     const method = req.method ?? 'GET';
     if ((method === 'GET' || method === 'HEAD') && hasBody(req)) {
-      return sendError(res, Errors.badRequest('a GET has no body'), { Connection: 'close' });
+      return sendError(res, refusal('badRequest', 'a GET has no body'), { Connection: 'close' });
     }
     if (rest === '/health') {
-      if (method !== 'GET' && method !== 'HEAD') return sendError(res, Errors.badMethod(), { Allow: 'GET, HEAD' });
+      if (method !== 'GET' && method !== 'HEAD') return sendError(res, refusal('badMethod'), { Allow: 'GET, HEAD' });
       const h = this.health();
       return sendJson(res, h.ok ? 200 : 503, JSON.stringify(h));
     }
     const route = this.#match(rest);
-    if (!route) return sendError(res, Errors.notFound());
-    if (!route.methods.includes(method)) return sendError(res, Errors.badMethod(), { Allow: route.methods.join(', ') });
-    if (this.#closing) return sendError(res, Errors.goingAway());
-    if (this.#registry.draining && refusedWhileDraining(rest)) return sendError(res, serviceRestart(), { 'Retry-After': DRAIN_RETRY_AFTER });
+    if (!route) return sendError(res, refusal('notFound'));
+    if (!route.methods.includes(method)) return sendError(res, refusal('badMethod'), { Allow: route.methods.join(', ') });
+    if (this.#closing) return sendError(res, refusal('goingAway'));
+    if (this.#registry.draining && refusedWhileDraining(rest)) return sendError(res, refusal('serviceRestart'));
     // Every route but the bundle needs the store; fail fast rather than wait on a dead one.
-    if (route.store && this.#registry.storeDown) return sendError(res, Errors.storeUnavailable(), { 'Retry-After': STORE_RETRY_AFTER });
+    if (route.store && this.#registry.storeDown) return sendError(res, refusal('storeUnavailable'));
     return route.run(req, res, rest, query);
   }
 
@@ -315,7 +293,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (rest === '/ws') {
       return {
         methods: ['GET'],
-        run: (_req, res) => sendError(res, { ...Errors.badRequest('WebSocket upgrade required'), status: 426 }, { Upgrade: 'websocket' }),
+        run: (_req, res) => sendError(res, { ...refusal('badRequest', 'WebSocket upgrade required'), status: 426 }, { Upgrade: 'websocket' }),
       };
     }
     if (rest === '/sessions') return { methods: ['POST'], store: true, run: (req, res) => handleHandshake(reg, req, res) };
@@ -332,9 +310,9 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       store: true,
       // Checked before any store lookup: `__proto__`, `../x` or 10 KB of junk never reach it.
       run: (req, res, _rest, query) => {
-        if (!SESSION_ID_RE.test(sid)) return sendError(res, Errors.sessionUnknown());
+        if (!SESSION_ID_RE.test(sid)) return sendError(res, refusal('sessionUnknown'));
         // Held here when the store lost its state: say so (410, close 4006) rather than 404.
-        if (reg.isLost(sid)) return sendError(res, Errors.stateLost());
+        if (reg.isLost(sid)) return sendError(res, refusal('stateLost'));
         return handler(reg, req, res, sid, query);
       },
     };
@@ -345,6 +323,10 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (this.listenerCount('error') > 0) this.emit('error', e);
     else process.emitWarning(`burrow: ${e.stack ?? e.message}`);
   }
+}
+
+function destroyOnError(this: IncomingMessage | ServerResponse): void {
+  this.destroy();
 }
 
 /** Per-session endpoints. A Map, so a path segment like `__proto__` is just a miss. */

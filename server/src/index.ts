@@ -3,13 +3,15 @@
  * Burrow server: one ordered, exactly-once session per client over WebSocket, SSE or long polling,
  * sticky-free across nodes through a shared store.
  */
-export { Burrow, createBurrow, type BurrowEvents, type BurrowHealth, type RequestHandler, type RoomTarget } from './burrow.js';
+export { Burrow, createBurrow, type BurrowHealth, type RequestHandler, type RoomTarget } from './burrow.js';
+export type { BurrowEvents } from './ops/events.js';
 export { burrowExpress } from './express.js';
-export { createMetrics, type BurrowMetrics, type MetricsOptions } from './metrics.js';
-export type { DrainOptions, DrainResult } from './drain.js';
-export type { FallbackInfo, FallbackReason, LimitInfo, ResumeInfo, UpgradeInfo } from './lifecycle.js';
-export { Session, type MessageInfo, type SendData, type TransportName } from './session.js';
-export { MemoryStore } from './memory-store.js';
+export { createMetrics, type BurrowMetrics, type MetricsOptions } from './ops/metrics.js';
+export type { DrainOptions, DrainResult } from './ops/drain.js';
+export type { FallbackInfo, FallbackReason, LimitInfo, ResumeInfo, UpgradeInfo } from './ops/lifecycle.js';
+export { Session, type MessageInfo, type TransportName } from './session/handle.js';
+export type { SendData } from './session/payload.js';
+export { MemoryStore } from './store/memory-store.js';
 export type {
   Store,
   SessionRecord,
@@ -24,9 +26,9 @@ export type {
   JournalEntry,
   WakeEvent,
   StoreStatus,
-} from './store.js';
+} from './store/store.js';
 export { DEFAULT_LIMITS, type BurrowOptions, type BurrowLimits, type HandleProtocols } from './options.js';
-export { BurrowError, type BurrowErrorCode } from './errors.js';
-export type { Authenticate, AuthenticateResult } from './auth.js';
-export type { BufferFullPolicy } from './backpressure.js';
+export { BurrowError, type BurrowErrorCode } from './errors/burrow-error.js';
+export type { Authenticate, AuthenticateResult } from './http/auth.js';
+export type { BufferFullPolicy } from './session/backpressure.js';
 export { CloseCode } from '@burrow/shared';

@@ -3,11 +3,11 @@
  * tune it; the defaults are what the protocol documentation promises.
  */
 import type { IncomingMessage } from 'node:http';
-import { DEFAULT_PATH } from '@burrow/shared';
-import type { Authenticate } from './auth.js';
-import type { BufferFullPolicy } from './backpressure.js';
-import { MemoryStore } from './memory-store.js';
-import type { Store } from './store.js';
+import { ACK_DELAY, DEFAULT_PATH } from '@burrow/shared';
+import type { Authenticate } from './http/auth.js';
+import type { BufferFullPolicy } from './session/backpressure.js';
+import { MemoryStore } from './store/memory-store.js';
+import type { Store } from './store/store.js';
 
 /** Bounds that keep one session, one request and one node from using unbounded memory. */
 export interface BurrowLimits {
@@ -33,6 +33,12 @@ export interface BurrowLimits {
    * pause with `onBufferFull: 'pause'`). Stores that keep logs elsewhere (Redis) ignore it. Default 256 MiB.
    */
   readonly maxTotalBufferedBytes: number;
+  /**
+   * Largest request body read before the request has proven itself: a send POST whose token is in the
+   * body rather than the query (the token can only be checked after reading), and the handshake body
+   * (read after `authenticate`). Bodies past it get 413. Default 16 KiB.
+   */
+  readonly maxUnprovenBodyBytes: number;
 }
 
 /**
@@ -120,6 +126,7 @@ export const DEFAULT_LIMITS: BurrowLimits = {
   maxSessions: 10000,
   maxHandshakesPerSecond: 1000,
   maxTotalBufferedBytes: 256 * 1024 * 1024,
+  maxUnprovenBodyBytes: 16 * 1024,
 };
 
 /**
@@ -156,6 +163,7 @@ export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
     maxSessions: positive('limits.maxSessions', l.maxSessions, DEFAULT_LIMITS.maxSessions),
     maxHandshakesPerSecond: positive('limits.maxHandshakesPerSecond', l.maxHandshakesPerSecond, DEFAULT_LIMITS.maxHandshakesPerSecond),
     maxTotalBufferedBytes: positive('limits.maxTotalBufferedBytes', l.maxTotalBufferedBytes, DEFAULT_LIMITS.maxTotalBufferedBytes),
+    maxUnprovenBodyBytes: positive('limits.maxUnprovenBodyBytes', l.maxUnprovenBodyBytes, DEFAULT_LIMITS.maxUnprovenBodyBytes),
   };
   if (o.authenticate !== undefined && typeof o.authenticate !== 'function') throw new TypeError('burrow: option authenticate must be a function');
   const onBufferFull = o.onBufferFull ?? 'close';
@@ -177,7 +185,7 @@ export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
     heartbeatTimeout: positive('heartbeatTimeout', o.heartbeatTimeout, 10000),
     pollTimeout,
     resumeWindow: positive('resumeWindow', o.resumeWindow, 60000),
-    ackDelay: positive('ackDelay', o.ackDelay, 50),
+    ackDelay: positive('ackDelay', o.ackDelay, ACK_DELAY),
     closeLinger: positive('closeLinger', o.closeLinger, 5000),
     bodyTimeout: positive('bodyTimeout', o.bodyTimeout, 10000),
     clientBundleDir: o.clientBundleDir,

@@ -10,7 +10,7 @@ import * as server from '@burrow/server';
 import * as redis from '@burrow/server/redis';
 import * as testing from '@burrow/server/testing';
 import * as serverSrc from '../src/index.js';
-import * as redisSrc from '../src/redis.js';
+import * as redisSrc from '../src/store/redis/index.js';
 import * as testingSrc from '../src/testing.js';
 
 it('@burrow/server is server/src/index.ts', () => {
@@ -18,7 +18,7 @@ it('@burrow/server is server/src/index.ts', () => {
   assert.equal(server.createBurrow, serverSrc.createBurrow);
 });
 
-it('@burrow/server/redis is server/src/redis.ts', () => {
+it('@burrow/server/redis is server/src/store/redis/index.ts', () => {
   assert.equal(redis, redisSrc);
   assert.equal(redis.RedisStore, redisSrc.RedisStore);
 });

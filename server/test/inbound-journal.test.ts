@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, test } from 'vitest';
 import { Redis } from 'ioredis';
 import { createBurrow, type MessageInfo } from '../src/index.js';
-import { RedisStore } from '../src/redis-store.js';
-import type { InboundData, InboundResult } from '../src/store.js';
+import { RedisStore } from '../src/store/redis/index.js';
+import type { InboundData, InboundResult } from '../src/store/store.js';
 import { startTestServer, type TestServer } from '@burrow/test-support';
 import { connectWs } from './helpers.js';
 

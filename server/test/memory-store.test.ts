@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'vitest';
-import { MemoryStore } from '../src/memory-store.js';
-import type { SessionRecord, WakeEvent } from '../src/store.js';
+import { MemoryStore } from '../src/store/memory-store.js';
+import type { SessionRecord, WakeEvent } from '../src/store/store.js';
 
 const limits = { maxBufferedMessages: 3, maxBufferedBytes: 100 };
 

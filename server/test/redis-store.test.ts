@@ -12,8 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { RedisStore, type RedisStoreOptions } from '../src/redis-store.js';
-import type { SessionRecord, StoreStatus } from '../src/store.js';
+import { RedisStore, type RedisStoreOptions } from '../src/store/redis/index.js';
+import type { SessionRecord, StoreStatus } from '../src/store/store.js';
+import { createBurrow } from '../src/index.js';
+import { startTestServer } from '@burrow/test-support';
+import { connectWs } from './helpers.js';
 
 const LONG = 60_000;
 const TTL = 150;
@@ -411,5 +414,79 @@ describe('RedisStore: cost and layout', { timeout: 20_000 }, () => {
     assert.equal((await store.get(id))?.data, undefined);
     await store.close();
     admin.disconnect();
+  });
+});
+
+describe('RedisStore: numbers the Lua scripts hand back to Redis', { timeout: 20_000 }, () => {
+  let server: TestRedis;
+  let admin: Redis;
+  beforeAll(async () => {
+    server = await TestRedis.start();
+    admin = new Redis(server.url);
+  });
+  afterAll(async () => {
+    admin.disconnect();
+    await server.stop();
+  });
+
+  it('ack of 0-byte frames (a close, an empty text) does not send HINCRBY -0, which Redis rejects', async () => {
+    const store = storeOn(server, { prefix: 'zero' });
+    try {
+      await store.ready();
+      const id = sid();
+      await store.create(record(id), LONG);
+      assert.ok((await store.append(id, [{ t: 'd', data: 'x' }, { t: 'd', data: '' }], roomy)).ok);
+      assert.equal((await store.appendClose(id, 'server', 4000, 'bye')).ok, true);
+      assert.equal(await store.ack(id, 1), true);
+      assert.equal(await store.ack(id, 2), true, 'only an empty text');
+      assert.equal(await store.ack(id, 3), true, 'only the close frame');
+      assert.deepEqual(await admin.hmget(`zero:{${id}}:rec`, 'outAck', 'outBytes'), ['3', '0']);
+      assert.deepEqual(await store.read(id, 0, 10, 100), []);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('TTLs from 10^17 ms up and a fractional grace reach Redis as plain integers, not 1e+17', async () => {
+    const store = storeOn(server, { prefix: 'huge', expiryGraceMs: 0.5 });
+    try {
+      await store.ready();
+      for (const ttl of [1e17, 1e21]) {
+        const id = sid();
+        await store.create(record(id), ttl);
+        assert.ok(await store.touch(id, ttl, true));
+        assert.ok((await store.append(id, [{ t: 'd', data: 'x' }], roomy)).ok);
+        assert.equal(await store.join(id, 'r'), true);
+        await store.acceptInbound(id, 1, { data: 'in' });
+        for (const k of ['rec', 'log', 'rooms', 'ttl', 'journal']) assert.ok((await admin.pttl(`huge:{${id}}:${k}`)) > 1e15, k);
+        await store.delete(id);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a WebSocket session closed by the server and acked by the client: no store_unavailable, socket closes 1000', async () => {
+    const store = storeOn(server, { prefix: 'wsclose' });
+    const burrow = createBurrow({ store });
+    const errors: Error[] = [];
+    burrow.on('error', (e: Error) => errors.push(e));
+    burrow.on('message', (s) => void s.close(4000, 'asked to'));
+    const srv = await startTestServer(burrow);
+    try {
+      await store.ready();
+      const c = await connectWs(`${srv.ws}/ws`);
+      await c.nextJson();
+      c.ws.send('1:close-me');
+      assert.deepEqual(JSON.parse(((await c.nextFrame()) as { text: string }).text), { t: 'close', seq: 1, code: 4000, reason: 'asked to' });
+      // What BurrowSocket does: ack the close frame (the log now holds only 0 bytes), then echo it.
+      c.ws.send('{"t":"ack","ack":1}');
+      c.ws.send('{"t":"close","seq":2,"code":4000,"reason":"asked to"}');
+      assert.equal((await c.closed).code, 1000);
+      assert.deepEqual(errors, []);
+    } finally {
+      await srv.close();
+      await store.close();
+    }
   });
 });

@@ -5,7 +5,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createBurrow, MemoryStore, type Session } from '../src/index.js';
-import { hashToken } from '../src/ids.js';
+import { hashToken } from '../src/session/ids.js';
 import { startTestServer, type TestServer } from '@burrow/test-support';
 import { connectWs, waitFor } from './helpers.js';
 

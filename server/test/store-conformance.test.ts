@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { MemoryStore } from '../src/memory-store.js';
-import { RedisStore } from '../src/redis.js';
+import { MemoryStore } from '../src/store/memory-store.js';
+import { RedisStore } from '../src/store/redis/index.js';
 import { runStoreConformance, type StoreConformanceFixture } from '../src/testing.js';
 
 const runner = { describe, it, beforeAll, afterAll };

@@ -13,6 +13,18 @@ export const PROTOCOL_VERSION = 1;
 /** The largest sequence number; seqs are JavaScript-safe integers so they survive JSON. */
 export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
+/**
+ * Ack cadence (docs/PROTOCOL.md), the same on both sides. A receiver acks at once when this many
+ * delivered frames are unacknowledged, so a steady stream does not fill the sender's buffer...
+ */
+export const ACK_EVERY = 128;
+
+/**
+ * ...and otherwise at most this long after delivering something (ms), so one ack covers a burst.
+ * The server's `ackDelay` option defaults to it.
+ */
+export const ACK_DELAY = 50;
+
 /** A message payload: text, or bytes. Binary stays binary on WebSocket and is base64 elsewhere. */
 export type Payload = string | Uint8Array;
 
@@ -113,4 +125,18 @@ export function utf8Length(s: string): number {
     } else n += 3;
   }
   return n;
+}
+
+/** Matches a lone surrogate: a high one not followed by a low one, or a low one not after a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * `s` with every lone surrogate replaced by U+FFFD, as a WebSocket's UTF-8 encoding does. JSON can
+ * carry a lone surrogate (`"\ud800"`) where UTF-8 cannot, so text decoded from JSON goes through this
+ * to arrive the same on every transport.
+ */
+export function wellFormed(s: string): string {
+  const native = (s as { isWellFormed?: () => boolean }).isWellFormed;
+  if (native) return native.call(s) ? s : (s as unknown as { toWellFormed(): string }).toWellFormed();
+  return s.replace(LONE_SURROGATE, '\uFFFD');
 }

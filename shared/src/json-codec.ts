@@ -11,7 +11,7 @@
  */
 import { decodeBase64, encodeBase64 } from './base64.js';
 import { CloseCode, isWireCloseCode, MAX_CLOSE_REASON_BYTES } from './close-codes.js';
-import { type Frame, isAck, isSeq, type OpenFrame, utf8Length } from './frames.js';
+import { type Frame, isAck, isSeq, type OpenFrame, utf8Length, wellFormed } from './frames.js';
 import { fail, ok, type Result } from './result.js';
 
 /** Who sent the frame being decoded; some frames only flow one way. */
@@ -101,7 +101,7 @@ function dataFromJson(v: Json, opts: DecodeOptions): Result<Frame> {
   if (typeof v.text === 'string' && v.bin === undefined) {
     // Cheap bound first: a UTF-16 unit is at most 3 UTF-8 bytes, at least 1.
     if (v.text.length > max || (v.text.length * 3 > max && utf8Length(v.text) > max)) return tooLarge(max);
-    return ok({ t: 'd', seq: v.seq, data: v.text });
+    return ok({ t: 'd', seq: v.seq, data: wellFormed(v.text) });
   }
   if (typeof v.bin === 'string' && v.text === undefined) {
     if (Math.floor(v.bin.length / 4) * 3 - 2 > max) return tooLarge(max);
@@ -124,7 +124,7 @@ function closeFromJson(v: Json): Result<Frame> {
   }
   if (v.reason !== undefined) {
     if (typeof v.reason !== 'string' || utf8Length(v.reason) > MAX_CLOSE_REASON_BYTES) {
-      return badFrame('close reason must be a string of at most 123 UTF-8 bytes');
+      return badFrame(`close reason must be a string of at most ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes`);
     }
     if (v.code === undefined && v.reason !== '') return badFrame('close reason needs a code');
   }

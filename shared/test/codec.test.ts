@@ -25,7 +25,7 @@ const roundTrips: Array<[string, Frame]> = [
   ['text data', { t: 'd', seq: 1, data: 'hello' }],
   ['empty text', { t: 'd', seq: 2, data: '' }],
   ['text with colon, braces, newlines, CR', { t: 'd', seq: 3, data: '{"a":1}:\r\n\u2028' }],
-  ['astral and lone surrogate text', { t: 'd', seq: 4, data: '😀 \ud800' }],
+  ['astral text', { t: 'd', seq: 4, data: '😀 \ud83d\ude00' }],
   ['binary', { t: 'd', seq: 5, data: bytes(0, 1, 2, 255) }],
   ['empty binary', { t: 'd', seq: 6, data: bytes() }],
   ['max seq', { t: 'd', seq: MAX_SEQ, data: 'x' }],
@@ -35,6 +35,23 @@ const roundTrips: Array<[string, Frame]> = [
   ['ping', { t: 'ping' }],
   ['pong', { t: 'pong' }],
 ];
+
+// Regression (issue 10): a lone surrogate arrived as U+D800 over HTTP and as U+FFFD over WebSocket
+// (whose UTF-8 cannot carry it). JSON text now decodes as the WebSocket's UTF-8 would.
+describe('lone surrogates arrive as U+FFFD on every transport', () => {
+  it.each([
+    ['\ud800', '\ufffd'],
+    ['a\udc00b', 'a\ufffdb'],
+    ['\ud83d\ude00\ud83d', '\ud83d\ude00\ufffd'],
+    ['\udbff\udbff\udc00', '\ufffd\udbff\udc00'],
+  ] as const)('%j -> %j', (input, expected) => {
+    const r = decodeJsonFrame(encodeJsonFrame({ t: 'd', seq: 1, data: input }), { from: 'client' });
+    assert.ok(r.ok);
+    assert.equal(r.value.t === 'd' && r.value.data, expected);
+    // What a WebSocket delivers: the string through UTF-8 and back.
+    assert.equal(new TextDecoder().decode(new TextEncoder().encode(input)), expected);
+  });
+});
 
 describe('codec round trips', () => {
   it.each(roundTrips)('json: %s', (_name, frame) => {

@@ -1,0 +1,259 @@
+/**
+ * Getting a transport up: the fallback chain in order (WebSocket first, unless another transport is
+ * remembered), the HTTP handshake before the first SSE or polling transport, and the next round after
+ * a backoff with full jitter when a whole round failed or the live transport was lost. One attempt
+ * runs at a time; the one that opens is handed to the engine to carry the session.
+ */
+import { CloseCode, type OpenFrame, PROTOCOL_VERSION } from '@burrow/shared';
+import type { DownReason, SessionRef, Transport, TransportContext, TransportHandlers } from '../transports/transport.js';
+import { SILENT_DETAIL } from '../transports/websocket.js';
+import type { TransportName } from '../types.js';
+import type { Link } from './link.js';
+import type { Setup } from './setup.js';
+import { holds, type Slot } from './slot.js';
+
+/** Before the first open, overload answers (1013 / 503) are retried for this long (ms). */
+const INITIAL_RETRY_BUDGET = 30_000;
+/** A draining server's "move" (1012) is followed at once this many times in a row, then with backoff. */
+const QUICK_RESTARTS = 3;
+
+/** What the attempts need from the engine. */
+export interface AttemptHost {
+  /** The session to resume, or null before the first open. */
+  session(): SessionRef | null;
+  /** Records the terms of an accepted `open` frame, and the session it starts when there is none yet. */
+  establish(open: OpenFrame): void;
+  /** A fresh generation for the next transport. */
+  nextGen(): number;
+  handlersFor(gen: number): TransportHandlers;
+  context(openTimeout: number, hints?: Record<string, string>): TransportContext;
+  connectTimeout(): number;
+  /** The attempt is up: it carries the session from now on. */
+  opened(attempt: Slot, ack: number): void;
+  /** Ends the session uncleanly with `code`. */
+  fail(code: number): void;
+}
+
+export class Attempts {
+  readonly #setup: Setup;
+  readonly #protocols: readonly string[];
+  readonly #link: Link;
+  readonly #host: AttemptHost;
+  /** The transport being tried, or the HTTP handshake that comes before one. */
+  #attempt: Slot | null = null;
+  #cursor = 0;
+  /** Attempts made in the current round. */
+  #roundTried = 0;
+  /** Where a round starts after a loss: the transport that carried the session last. */
+  #resumeIndex = 0;
+  #backoffN = 0;
+  /** Why the current attempt's transport is not the one tried before it (sent as hints). */
+  #fallbackHint: { readonly from: TransportName; readonly reason: string } | null = null;
+  /** "Move" answers (1012) in a row since the last open. */
+  #restarts = 0;
+  readonly #startedAt = Date.now();
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(setup: Setup, protocols: readonly string[], link: Link, host: AttemptHost) {
+    this.#setup = setup;
+    this.#protocols = protocols;
+    this.#link = link;
+    this.#host = host;
+  }
+
+  /** The first round, from the remembered transport. */
+  begin(): void {
+    this.#startRound(this.#initialIndex());
+  }
+
+  /** Whether generation `gen` is the running attempt's. */
+  owns(gen: number): boolean {
+    return holds(this.#attempt, gen);
+  }
+
+  /** The transport of generation `gen` came up; ignored unless it is the running attempt. */
+  opened(gen: number, ack: number, open: OpenFrame | undefined): void {
+    const attempt = this.#attempt;
+    if (!holds(attempt, gen)) return;
+    if (open) {
+      const refusal = this.#refusal(open);
+      if (refusal) {
+        attempt.transport.close();
+        return this.#failed(attempt, refusal);
+      }
+      this.#host.establish(open);
+    }
+    this.#attempt = null;
+    this.#resumeIndex = this.#cursor;
+    this.#backoffN = 0;
+    this.#restarts = 0;
+    this.#fallbackHint = null;
+    this.#host.opened(attempt, ack);
+  }
+
+  /** The transport of generation `gen` went down; ignored unless it is the running attempt. */
+  failed(gen: number, why: DownReason): void {
+    const attempt = this.#attempt;
+    if (holds(attempt, gen)) this.#failed(attempt, why);
+  }
+
+  /**
+   * The live transport was lost. A probe that is resuming the session already becomes this round's
+   * first attempt; otherwise the round starts, on the transport lost, after the backoff.
+   */
+  resume(why: DownReason, probe: Slot | null): void {
+    if (probe) {
+      this.#attempt = probe;
+      this.#cursor = this.#setup.chain.indexOf(probe.transport.name);
+      this.#roundTried = 1;
+      return;
+    }
+    if (why.kind === 'restart') return this.#restartSoon(why.retryAfter);
+    this.#retryLater(why.kind === 'overloaded' ? why.retryAfter : 0);
+  }
+
+  /** The session moved to `name` outside an attempt (the upgrade): a resume starts there. */
+  resumeOn(name: TransportName): void {
+    this.#resumeIndex = this.#setup.chain.indexOf(name);
+  }
+
+  /** The session is over: no further round, and the running attempt is closed. */
+  stop(): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    const attempt = this.#attempt;
+    this.#attempt = null;
+    attempt?.transport.close();
+  }
+
+  #initialIndex(): number {
+    const remembered = this.#setup.memory.get();
+    const i = remembered ? this.#setup.chain.indexOf(remembered) : -1;
+    return i >= 0 ? i : 0;
+  }
+
+  /** Hints for an attempt's first downstream request: why it starts (see docs/PROTOCOL.md). */
+  #hints(): Record<string, string> {
+    const h: Record<string, string> = {};
+    if (this.#fallbackHint) {
+      h.fallback = this.#fallbackHint.reason;
+      h.from = this.#fallbackHint.from;
+    }
+    if (this.#link.state === 'reconnecting') h.resume = '1';
+    return h;
+  }
+
+  #startRound(index: number): void {
+    this.#roundTried = 0;
+    this.#fallbackHint = null;
+    this.#tryAt(index);
+  }
+
+  #tryAt(index: number): void {
+    const { chain, factories } = this.#setup;
+    const host = this.#host;
+    this.#cursor = ((index % chain.length) + chain.length) % chain.length;
+    this.#roundTried++;
+    const name = chain[this.#cursor]!;
+    const gen = host.nextGen();
+    const h = host.handlersFor(gen);
+    if (name === 'websocket') {
+      this.#attempt = { gen, transport: factories.websocket(host.context(host.connectTimeout(), this.#hints()), h) };
+      return;
+    }
+    const session = host.session();
+    if (session) {
+      this.#attempt = { gen, transport: this.#startHttp(name, session, h) };
+      return;
+    }
+    // The handshake holds the attempt's place until the transport it leads to takes over, so that
+    // ending the attempt aborts it.
+    const ac = new AbortController();
+    const handshake: Slot = { gen, transport: { name, send: () => {}, close: () => ac.abort() } };
+    this.#attempt = handshake;
+    void factories.handshake(host.context(host.connectTimeout()), ac.signal).then((r) => {
+      if (!holds(this.#attempt, gen)) return;
+      if (!r.ok) return this.#failed(handshake, r.why);
+      if (r.open.v !== PROTOCOL_VERSION || !this.#protocolOk(r.open.protocol)) {
+        return this.#failed(handshake, { kind: 'fatal', code: CloseCode.Abnormal, detail: 'bad open frame' });
+      }
+      host.establish(r.open);
+      this.#attempt = { gen, transport: this.#startHttp(name, { sid: r.open.sid, token: r.open.token }, h) };
+    });
+  }
+
+  #startHttp(name: 'sse' | 'polling', session: SessionRef, h: TransportHandlers): Transport {
+    const hints = this.#hints();
+    const { factories, timing } = this.#setup;
+    const host = this.#host;
+    if (name === 'sse') return factories.sse(host.context(timing.sseTimeout, hints), session, h);
+    // Before the first open nothing sequenced was sent yet, so the server's ack is known to be 0.
+    return factories.polling(host.context(host.connectTimeout(), hints), session, h, this.#link.state === 'connecting' ? 0 : undefined);
+  }
+
+  #protocolOk(p: string): boolean {
+    return p === '' || this.#protocols.includes(p);
+  }
+
+  /** Why an attempt's `open` frame cannot carry the session, if it cannot. */
+  #refusal(open: OpenFrame): DownReason | undefined {
+    if (open.v !== PROTOCOL_VERSION) return { kind: 'fatal', code: CloseCode.Abnormal, detail: 'protocol version' };
+    const session = this.#host.session();
+    if (session) {
+      // Asked to resume and got something else: the server no longer knows the session.
+      if (open.sid !== session.sid || !open.resumed) return { kind: 'fatal', code: CloseCode.SessionUnknown, detail: 'resume refused' };
+    } else if (!this.#protocolOk(open.protocol)) {
+      return { kind: 'fatal', code: CloseCode.Abnormal, detail: 'subprotocol not offered' };
+    }
+    return undefined;
+  }
+
+  #failed(attempt: Slot, why: DownReason): void {
+    this.#attempt = null;
+    if (why.kind === 'fatal') return this.#host.fail(why.code);
+    if (why.kind === 'overloaded') return this.#retryLater(why.retryAfter);
+    if (why.kind === 'restart') return this.#restartSoon(why.retryAfter);
+    if (this.#roundTried < this.#setup.chain.length) {
+      const from = attempt.transport.name;
+      this.#fallbackHint = { from, reason: fallbackReason(from, why) };
+      return this.#tryAt(this.#cursor + 1);
+    }
+    // A whole round failed. Before the first open that is a failed connection, as in a browser.
+    if (this.#link.state === 'connecting') return this.#host.fail(CloseCode.Abnormal);
+    this.#retryLater(0);
+  }
+
+  /** Next round after the backoff (full jitter), and no sooner than `minDelay`. */
+  #retryLater(minDelay: number): void {
+    if (this.#link.state === 'connecting' && Date.now() - this.#startedAt > INITIAL_RETRY_BUDGET) return this.#host.fail(CloseCode.Abnormal);
+    const { reconnectDelay, reconnectDelayMax } = this.#setup.timing;
+    const cap = Math.min(reconnectDelayMax, reconnectDelay * 2 ** this.#backoffN);
+    this.#backoffN = Math.min(this.#backoffN + 1, 30);
+    this.#nextRound(Math.max(minDelay, Math.random() * cap));
+  }
+
+  /**
+   * The server asked us to move (1012 / 503 `service_restart`: a draining node). Not a failure: the
+   * next round starts at once (a little jitter spreads a node's clients), with no backoff growth — a
+   * few times in a row, then the normal backoff and `Retry-After` (e.g. a single node that drains).
+   */
+  #restartSoon(retryAfter: number): void {
+    if (++this.#restarts > QUICK_RESTARTS) return this.#retryLater(retryAfter);
+    this.#nextRound(Math.random() * Math.min(this.#setup.timing.reconnectDelay, 100));
+  }
+
+  #nextRound(delay: number): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#startRound(this.#link.state === 'connecting' ? this.#initialIndex() : this.#resumeIndex);
+    }, delay);
+  }
+}
+
+/** The reason a fallback reports to the server (`fallback=` on the next transport's first request). */
+function fallbackReason(from: TransportName, why: DownReason): string {
+  if (why.kind !== 'timeout') return 'refused';
+  if (from === 'sse') return 'buffered';
+  return from === 'websocket' && why.detail === SILENT_DETAIL ? 'silent' : 'timeout';
+}

@@ -1,0 +1,387 @@
+/**
+ * The session engine behind {@link BurrowSocket}: which transport carries the session, seqs and acks
+ * in both directions, and the session close handshake. Getting a transport up (fallback chain,
+ * handshake, reconnect), the background upgrade to WebSocket, outbound bookkeeping and the heartbeat
+ * have modules of their own.
+ *
+ * Transports are disposable: each start of one takes a fresh generation, and a transport's callbacks
+ * count only while its generation holds a role ({@link Slot}), so a replaced transport's late events
+ * never touch the session. Seqs and acks make every switch a plain resume: the new transport's
+ * `open.ack` says where to resend from, and the receiver drops what it already delivered.
+ */
+import { ACK_DELAY, ACK_EVERY, CloseCode, type Frame, type OpenFrame, type Payload, type SequencedFrame } from '@burrow/shared';
+import type { DownReason, SessionRef, TransportContext, TransportHandlers } from '../transports/transport.js';
+import type { TransportName } from '../types.js';
+import { Attempts } from './attempts.js';
+import { Heartbeat } from './heartbeat.js';
+import { Link } from './link.js';
+import { Outbox } from './outbox.js';
+import { type ConnectionConfig, type Setup, setUp } from './setup.js';
+import { holds, type Slot } from './slot.js';
+import { Upgrade } from './upgrade.js';
+
+/** Longest wait for the server's answer to our close frame before giving up uncleanly (ms). */
+const CLOSE_TIMEOUT = 30_000;
+/** Longest wait for our echo of the server's close frame to be written before reporting the close (ms). */
+const ECHO_TIMEOUT = 1_000;
+/** Timeout of an HTTP request before the server's heartbeat terms are known (ms). */
+const DEFAULT_REQUEST_TIMEOUT = 10_000;
+
+/** Callbacks from the engine to the socket. The socket turns them into W3C events (as tasks). */
+export interface ConnectionEvents {
+  /** The first transport is up: the W3C `open`. */
+  open(open: OpenFrame, transport: TransportName): void;
+  message(data: Payload): void;
+  /** The live transport changed after the first open. */
+  transport(name: TransportName, previous: TransportName): void;
+  /** The server sent a close frame; the echo is on its way. */
+  closing(code: number, reason: string): void;
+  /** The session is over. `wasClean` false means the socket fires `error` first. */
+  close(code: number, reason: string, wasClean: boolean): void;
+}
+
+/** Who started ending the session, if anyone. */
+type Ending = 'none' | 'local' | 'remote';
+
+export class Connection {
+  readonly #link = new Link();
+  #ending: Ending = 'none';
+  readonly #config: ConnectionConfig;
+  readonly #events: ConnectionEvents;
+  readonly #setup: Setup;
+
+  #session: SessionRef | null = null;
+  /** The latest `open` frame's terms (heartbeat, limits), from the handshake or a transport. */
+  #terms: OpenFrame | null = null;
+
+  /** Generations handed out so far; see {@link Slot}. */
+  #gen = 0;
+  #live: Slot | null = null;
+  /** The live transport's name; kept while reconnecting, to name the switch once one is live again. */
+  #liveName: TransportName | '' = '';
+  readonly #attempts: Attempts;
+  readonly #upgrade: Upgrade;
+
+  readonly #out = new Outbox();
+  /** Our echo of the server's close frame: once it is written, the close is reported. */
+  #echo: { seq: number; code: number; reason: string } | null = null;
+
+  // Inbound
+  #delivered = 0;
+  #ackSent = 0;
+  #ackForce = false;
+
+  readonly #heartbeat = new Heartbeat(
+    () => this.#transmit([{ t: 'ping' }]),
+    () => this.#liveLost({ kind: 'timeout', detail: 'heartbeat timeout' }),
+  );
+
+  #lostTimer: ReturnType<typeof setTimeout> | undefined;
+  #ackTimer: ReturnType<typeof setTimeout> | undefined;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(config: ConnectionConfig, events: ConnectionEvents) {
+    this.#config = config;
+    this.#events = events;
+    const setup = setUp(config);
+    this.#setup = setup;
+    this.#attempts = new Attempts(setup, config.protocols, this.#link, {
+      session: () => this.#session,
+      establish: (open) => {
+        this.#session ??= { sid: open.sid, token: open.token };
+        this.#terms = open;
+      },
+      nextGen: () => ++this.#gen,
+      handlersFor: (gen) => this.#handlersFor(gen),
+      context: (openTimeout, hints) => this.#context(openTimeout, hints),
+      connectTimeout: () => this.#connectTimeout(),
+      opened: (attempt, ack) => this.#attemptOpened(attempt, ack),
+      fail: (code) => this.#fail(code),
+    });
+    this.#upgrade = new Upgrade(
+      {
+        wanted: () => this.#link.state === 'open' && this.#ending === 'none' && this.#liveName !== 'websocket',
+        start: () => {
+          const gen = ++this.#gen;
+          const from = this.#liveName;
+          const ctx = this.#context(this.#connectTimeout(), from ? { upgrade: from } : undefined);
+          return { gen, transport: setup.factories.websocket(ctx, this.#handlersFor(gen)) };
+        },
+        accepts: (open): open is OpenFrame =>
+          !!open && !!this.#session && open.sid === this.#session.sid && open.resumed && this.#ending === 'none',
+        promote: (probe, ack, open) => this.#promote(probe, ack, open),
+      },
+      setup.timing.upgrade && setup.chain.includes('websocket'),
+      setup.timing.upgradeDelay,
+    );
+  }
+
+  /** Starts the first attempt. Separate from the constructor so the socket is wired up first. */
+  start(): void {
+    if (this.#setup.chain.length === 0) {
+      queueMicrotask(() => this.#fail(CloseCode.Abnormal));
+      return;
+    }
+    this.#attempts.begin();
+  }
+
+  /** Bytes passed to {@link send} that no transport has written yet. */
+  get bufferedAmount(): number {
+    return this.#out.bufferedAmount;
+  }
+
+  /** Queues one message; it is sent now if a transport is live, else on the next (re)open. */
+  send(data: Payload): void {
+    if (this.#link.state === 'closed' || this.#ending !== 'none') return;
+    this.#enqueue({ t: 'd', seq: this.#out.nextSeq(), data });
+  }
+
+  /** Starts the closing handshake: a sequenced close frame after everything sent before it. */
+  close(code?: number, reason?: string): void {
+    if (this.#link.state === 'closed' || this.#ending !== 'none') return;
+    this.#ending = 'local';
+    this.#enqueue({
+      t: 'close',
+      seq: this.#out.nextSeq(),
+      ...(code !== undefined ? { code } : {}),
+      ...(reason ? { reason } : {}),
+    });
+    this.#closeTimer = setTimeout(() => this.#fail(CloseCode.Abnormal), CLOSE_TIMEOUT);
+  }
+
+  /** Drops everything without reporting: the socket reports the failure itself. */
+  abort(): void {
+    if (this.#link.state === 'closed') return;
+    this.#teardown();
+    this.#link.set('closed');
+  }
+
+  // ---- transports ----------------------------------------------------------------------------
+
+  #connectTimeout(): number {
+    const fixed = this.#config.options.connectTimeout;
+    if (fixed !== undefined) return fixed;
+    const rtt = this.#heartbeat.rtt;
+    return rtt === undefined ? 1500 : Math.min(3000, Math.max(1000, 4 * rtt + 500));
+  }
+
+  #context(openTimeout: number, hints?: Record<string, string>): TransportContext {
+    const t = this.#terms;
+    const maxPayload = t?.maxPayload || undefined;
+    return {
+      ...(hints && Object.keys(hints).length > 0 ? { hints } : {}),
+      wsBase: this.#setup.wsBase,
+      httpBase: this.#setup.httpBase,
+      protocols: this.#config.protocols,
+      session: this.#session,
+      ack: () => this.#delivered,
+      maxPayload,
+      decode: { from: 'server', ...(maxPayload ? { maxPayload } : {}) },
+      openTimeout,
+      requestTimeout: t ? Math.max(DEFAULT_REQUEST_TIMEOUT, t.heartbeat + t.heartbeatTimeout) : DEFAULT_REQUEST_TIMEOUT,
+      fetch: this.#setup.fetch ?? (() => Promise.reject(new Error('no fetch'))),
+    };
+  }
+
+  /** Callbacks for the transport of generation `gen`, routed by the role that generation holds when they fire. */
+  #handlersFor(gen: number): TransportHandlers {
+    return {
+      onOpen: (ack, open) => {
+        if (this.#attempts.owns(gen)) this.#attempts.opened(gen, ack, open);
+        else this.#upgrade.opened(gen, ack, open);
+      },
+      onFrame: (f) => {
+        if (holds(this.#live, gen)) this.#receive(f);
+      },
+      onAlive: () => {
+        if (holds(this.#live, gen)) this.#heartbeat.received();
+      },
+      onAcked: (ack) => {
+        if (holds(this.#live, gen)) this.#acked(ack);
+      },
+      onWritten: (seq) => {
+        if (holds(this.#live, gen)) this.#written(seq);
+      },
+      onDown: (why) => {
+        if (holds(this.#live, gen)) this.#liveLost(why);
+        else if (this.#attempts.owns(gen)) this.#attempts.failed(gen, why);
+        else this.#upgrade.failed(gen, why);
+      },
+    };
+  }
+
+  /** The attempt is up: the session opens, or resumes on it. */
+  #attemptOpened(attempt: Slot, ack: number): void {
+    const first = this.#link.state === 'connecting';
+    const previous = this.#makeLive(attempt);
+    clearTimeout(this.#lostTimer);
+    this.#lostTimer = undefined;
+    this.#link.set('open');
+    // Announce before resending: a send that finds the transport dead must not swallow the `open`.
+    // The terms are set: by the attempt's open frame, or by the handshake that every HTTP start follows.
+    if (first) this.#events.open(this.#terms!, attempt.transport.name);
+    else this.#announce(previous, attempt.transport.name);
+    this.#resendFrom(ack);
+    this.#upgrade.schedule();
+  }
+
+  /** `slot` carries the session from now on. Returns the name of the transport it follows ('' for none). */
+  #makeLive(slot: Slot): TransportName | '' {
+    this.#live = slot;
+    this.#heartbeat.start(this.#terms);
+    const previous = this.#liveName;
+    this.#liveName = slot.transport.name;
+    this.#setup.memory.set(slot.transport.name);
+    return previous;
+  }
+
+  #announce(previous: TransportName | '', name: TransportName): void {
+    if (previous !== name && previous !== '') this.#events.transport(name, previous);
+  }
+
+  /** The live transport died: resume on the same transport first, then along the chain. */
+  #liveLost(why: DownReason): void {
+    const live = this.#live;
+    this.#live = null;
+    live?.transport.close();
+    this.#heartbeat.stop();
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    this.#upgrade.pause();
+    if (why.kind === 'fatal') return this.#fail(why.code);
+    if (this.#link.state !== 'open') return;
+    this.#link.set('reconnecting');
+    this.#lostTimer = setTimeout(() => this.#fail(CloseCode.Abnormal), this.#terms?.resumeWindow ?? 0);
+    this.#attempts.resume(why, this.#upgrade.handOver());
+  }
+
+  /** An upgrade probe resumed the session on WebSocket: it replaces the live transport. */
+  #promote(probe: Slot, ack: number, open: OpenFrame): void {
+    this.#terms = open;
+    this.#live?.transport.close();
+    const previous = this.#makeLive(probe);
+    this.#attempts.resumeOn(probe.transport.name);
+    this.#announce(previous, probe.transport.name);
+    this.#resendFrom(ack);
+  }
+
+  // ---- outbound -------------------------------------------------------------------------------
+
+  #enqueue(frame: SequencedFrame): void {
+    this.#out.push(frame);
+    if (this.#live) this.#transmit([frame]);
+  }
+
+  #transmit(frames: readonly Frame[]): void {
+    this.#heartbeat.sent();
+    this.#live?.transport.send(frames);
+  }
+
+  /** A transport opened with the server holding client seqs up to `ack`: resend the rest. */
+  #resendFrom(ack: number): void {
+    this.#acked(ack);
+    const rest = this.#out.unacked();
+    if (rest.length > 0) this.#transmit(rest);
+    if (this.#delivered > this.#ackSent) this.#scheduleAck();
+  }
+
+  #written(seq: number): void {
+    if (!this.#out.written(seq)) return;
+    const echo = this.#echo;
+    if (echo && seq >= echo.seq) this.#finish(echo.code, echo.reason, true);
+  }
+
+  #acked(ack: number): void {
+    if (!this.#out.isNewAck(ack)) return;
+    this.#written(ack);
+    if (this.#link.state === 'closed') return;
+    this.#out.release(ack);
+  }
+
+  // ---- inbound --------------------------------------------------------------------------------
+
+  #receive(f: Frame): void {
+    this.#heartbeat.received();
+    switch (f.t) {
+      case 'd':
+      case 'close':
+        if (f.seq <= this.#delivered) {
+          // A resend: our ack may have been lost, so make sure another goes out.
+          this.#ackForce = true;
+          return this.#scheduleAck();
+        }
+        if (f.seq !== this.#delivered + 1) return this.#liveLost({ kind: 'failed', detail: `seq gap: ${f.seq} after ${this.#delivered}` });
+        this.#delivered = f.seq;
+        if (f.t === 'd') {
+          this.#events.message(f.data);
+          return this.#scheduleAck();
+        }
+        return this.#peerClose(f);
+      case 'ack':
+        return this.#acked(f.ack);
+      case 'ping':
+        return this.#transmit([{ t: 'pong' }]);
+      case 'pong':
+        return this.#heartbeat.pong();
+      case 'open':
+        return this.#liveLost({ kind: 'failed', detail: 'unexpected open frame' });
+    }
+  }
+
+  #scheduleAck(): void {
+    if (this.#link.state === 'closed') return;
+    if (this.#delivered - this.#ackSent >= ACK_EVERY) return this.#sendAck();
+    this.#ackTimer ??= setTimeout(() => this.#sendAck(), ACK_DELAY);
+  }
+
+  #sendAck(): void {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    if (!this.#live || (this.#delivered <= this.#ackSent && !this.#ackForce)) return;
+    this.#ackSent = this.#delivered;
+    this.#ackForce = false;
+    this.#transmit([{ t: 'ack', ack: this.#delivered }]);
+  }
+
+  #peerClose(f: Extract<Frame, { t: 'close' }>): void {
+    const code = f.code ?? CloseCode.NoStatus;
+    const reason = f.reason ?? '';
+    this.#sendAck();
+    if (this.#link.state === 'closed') return;
+    // Our close crossed theirs, or this is the echo of ours: either way the handshake is complete.
+    if (this.#ending === 'local') return this.#finish(code, reason, true);
+    this.#ending = 'remote';
+    this.#events.closing(code, reason);
+    const seq = this.#out.nextSeq();
+    this.#echo = { seq, code, reason };
+    // Report the close once the echo is written (or after a short wait if no transport takes it).
+    this.#closeTimer = setTimeout(() => this.#finish(code, reason, true), ECHO_TIMEOUT);
+    this.#enqueue({ t: 'close', seq, ...(f.code !== undefined ? { code: f.code } : {}), ...(f.reason ? { reason: f.reason } : {}) });
+  }
+
+  // ---- the end --------------------------------------------------------------------------------
+
+  /** Unclean end. Before the first open every failure is 1006, as a browser reports a failed handshake. */
+  #fail(code: number): void {
+    this.#finish(this.#link.state === 'connecting' ? CloseCode.Abnormal : code, '', false);
+  }
+
+  #finish(code: number, reason: string, wasClean: boolean): void {
+    if (this.#link.state === 'closed') return;
+    this.#teardown();
+    this.#link.set('closed');
+    this.#liveName = '';
+    this.#events.close(code, reason, wasClean);
+  }
+
+  #teardown(): void {
+    for (const t of [this.#lostTimer, this.#ackTimer, this.#closeTimer]) clearTimeout(t);
+    this.#lostTimer = this.#ackTimer = this.#closeTimer = undefined;
+    this.#heartbeat.stop();
+    this.#attempts.stop();
+    this.#upgrade.stop();
+    const live = this.#live;
+    this.#live = null;
+    live?.transport.close();
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Remembers which transport worked per origin+path, so the next page load behind a proxy that kills
+ * WebSocket starts on the fallback instead of paying the WebSocket timeout again.
+ */
+import { TRANSPORT_NAMES, type RememberStorage, type TransportName } from '../types.js';
+
+const memory = new Map<string, string>();
+
+/** In-memory storage shared by every socket of this process (Node, or browsers without localStorage). */
+const memoryStorage: RememberStorage = {
+  getItem: (k) => memory.get(k) ?? null,
+  setItem: (k, v) => void memory.set(k, v),
+  removeItem: (k) => void memory.delete(k),
+};
+
+function localStorageOrNull(): RememberStorage | null {
+  try {
+    // Reading localStorage throws in sandboxed iframes and with storage disabled.
+    const ls = (globalThis as { localStorage?: RememberStorage }).localStorage;
+    return ls && typeof ls.getItem === 'function' ? ls : null;
+  } catch {
+    return null;
+  }
+}
+
+export class TransportMemory {
+  readonly #storage: RememberStorage | null;
+  readonly #key: string;
+  readonly #ttl: number;
+
+  constructor(option: boolean | RememberStorage | undefined, url: URL, ttl: number) {
+    this.#storage = option === false ? null : option === true || option === undefined ? localStorageOrNull() ?? memoryStorage : option;
+    this.#key = `burrow:transport:${url.origin}${url.pathname}`;
+    this.#ttl = ttl;
+  }
+
+  /** The remembered transport, if one is stored and still fresh. */
+  get(): TransportName | undefined {
+    if (!this.#storage) return undefined;
+    try {
+      const raw = this.#storage.getItem(this.#key);
+      if (!raw) return undefined;
+      const v = JSON.parse(raw) as { t?: unknown; at?: unknown };
+      const fresh = typeof v.at === 'number' && Date.now() - v.at < this.#ttl;
+      return fresh && TRANSPORT_NAMES.includes(v.t as TransportName) ? (v.t as TransportName) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  set(name: TransportName): void {
+    try {
+      this.#storage?.setItem(this.#key, JSON.stringify({ t: name, at: Date.now() }));
+    } catch {
+      // Quota exceeded or storage disabled: remembering is an optimisation only.
+    }
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * What dispatching W3C events takes: a task scheduler, and `CloseEvent` and `MessageEvent` (shims
+ * where the platform has none, as Node 20 has no CloseEvent).
+ */
+const g = globalThis as unknown as { setImmediate?: (fn: () => void) => unknown };
+
+/**
+ * Queues `fn` as a macrotask, FIFO. W3C events are dispatched as tasks, so microtasks a handler
+ * queues run before the next event. setImmediate in Node; a MessageChannel in browsers, which,
+ * unlike setTimeout, is not clamped to 4 ms after nesting.
+ */
+export const scheduleTask: (fn: () => void) => void = (() => {
+  if (typeof g.setImmediate === 'function') {
+    const si = g.setImmediate;
+    return (fn: () => void) => void si(fn);
+  }
+  if (typeof MessageChannel === 'function') {
+    const queue: Array<() => void> = [];
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => queue.shift()?.();
+    return (fn: () => void) => {
+      queue.push(fn);
+      ch.port2.postMessage(null);
+    };
+  }
+  return (fn: () => void) => void setTimeout(fn, 0);
+})();
+
+/** Init of {@link CloseEvent}, as in the DOM. */
+export interface BurrowCloseEventInit extends EventInit {
+  wasClean?: boolean;
+  code?: number;
+  reason?: string;
+}
+
+/** The DOM `CloseEvent`, for platforms without one (Node 20). */
+class CloseEventShim extends Event {
+  readonly wasClean: boolean;
+  readonly code: number;
+  readonly reason: string;
+  constructor(type: string, init: BurrowCloseEventInit = {}) {
+    super(type, init);
+    this.wasClean = init.wasClean ?? false;
+    this.code = init.code ?? 0;
+    this.reason = init.reason ?? '';
+  }
+}
+
+/** `CloseEvent`: the platform's when it has one, else a compatible class. */
+export const CloseEventImpl: new (type: string, init?: BurrowCloseEventInit) => CloseEvent =
+  typeof (globalThis as { CloseEvent?: unknown }).CloseEvent === 'function'
+    ? CloseEvent
+    : (CloseEventShim as unknown as new (type: string, init?: BurrowCloseEventInit) => CloseEvent);
+
+/** The DOM `MessageEvent`, for platforms without one. */
+class MessageEventShim extends Event {
+  readonly data: unknown;
+  readonly origin: string;
+  readonly lastEventId = '';
+  readonly source = null;
+  readonly ports: readonly unknown[] = [];
+  constructor(type: string, init: { data?: unknown; origin?: string } = {}) {
+    super(type);
+    this.data = init.data ?? null;
+    this.origin = init.origin ?? '';
+  }
+}
+
+/** `MessageEvent`: the platform's when it has one, else a compatible class. */
+export const MessageEventImpl: new (type: string, init?: MessageEventInit) => MessageEvent =
+  typeof (globalThis as { MessageEvent?: unknown }).MessageEvent === 'function'
+    ? MessageEvent
+    : (MessageEventShim as unknown as new (type: string, init?: MessageEventInit) => MessageEvent);

@@ -1,0 +1,119 @@
+/**
+ * Small HTTP helpers shared by the handlers: JSON answers, errors in the documented shape, bounded
+ * body reading, query parsing. Nothing here knows about sessions.
+ */
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { encodeError, isAck, type ProtocolError } from '@burrow/shared';
+import { httpRefusal, refusal, type Refusal } from '../errors/refusals.js';
+
+/** Answers with a JSON body. */
+export function sendJson(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  // An answer given before the request body arrived (a refusal): keeping the connection would make
+  // Node read and discard the rest of it, which a trickling client stretches to Node's requestTimeout
+  // (300 s). Closing it frees the socket as soon as the answer is written.
+  const req = res.req as IncomingMessage | undefined;
+  const unread = req !== undefined && !req.complete && hasBody(req);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(body)),
+    'Cache-Control': 'no-store',
+    ...(unread ? { Connection: 'close' } : {}),
+    ...headers,
+  });
+  res.end(body);
+}
+
+/** The error a response or a refused upgrade's socket was answered with (read by the lifecycle log and metrics). */
+export const refusalOf = new WeakMap<object, ProtocolError>();
+
+/** Answers with `{"error","message","close"}` and the error's status. */
+export function sendError(res: ServerResponse, err: ProtocolError | Refusal, headers: Record<string, string> = {}): void {
+  refusalOf.set(res, err);
+  const answer = httpRefusal(err);
+  sendJson(res, answer.status, encodeError(err), { ...answer.headers, ...headers });
+}
+
+/** Answers a raw socket (an upgrade we refuse) and destroys it. */
+export function rejectSocket(socket: Duplex, err: ProtocolError): void {
+  refusalOf.set(socket, err);
+  if (socket.writable) {
+    const body = encodeError(err);
+    socket.write(
+      `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}\r\n` +
+        'Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
+/** Does the request carry a body (a GET must not)? */
+export function hasBody(req: IncomingMessage): boolean {
+  const len = req.headers['content-length'];
+  return (len !== undefined && len !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+/** POST bodies are JSON sent as text/plain (no CORS preflight) or application/json. */
+export function acceptableContentType(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'];
+  if (type === undefined) return !hasBody(req);
+  const mime = type.split(';', 1)[0]!.trim().toLowerCase();
+  return mime === 'text/plain' || mime === 'application/json';
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads a whole body as UTF-8, refusing more than `maxBytes` (413) and a body slower than
+ * `timeoutMs` in total (408), so a trickle cannot hold a request open forever.
+ */
+export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<{ ok: true; text: string } | { ok: false; error: ProtocolError }> {
+  return new Promise((resolve) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      resolve({ ok: false, error: refusal('bodyTooLarge', maxBytes) });
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const finish = (r: { ok: true; text: string } | { ok: false; error: ProtocolError }): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      // Stop reading what we refused; the answer closes the connection.
+      if (!r.ok) req.pause();
+      resolve(r);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > maxBytes) finish({ ok: false, error: refusal('bodyTooLarge', maxBytes) });
+      else chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      try {
+        finish({ ok: true, text: utf8.decode(Buffer.concat(chunks, size)) });
+      } catch {
+        finish({ ok: false, error: refusal('badRequest', 'body is not valid UTF-8') });
+      }
+    };
+    const onError = (): void => finish({ ok: false, error: refusal('badRequest', 'request aborted') });
+    const onClose = (): void => finish({ ok: false, error: refusal('badRequest', 'request aborted') });
+    const timer = setTimeout(() => finish({ ok: false, error: refusal('timeout') }), timeoutMs);
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
+}
+
+/** A cumulative ack from a query parameter: absent is 0, anything but a plain integer is invalid. */
+export function parseAck(v: string | null): number | undefined {
+  if (v === null || v === '') return 0;
+  if (!/^\d{1,16}$/.test(v)) return undefined;
+  const n = Number(v);
+  return isAck(n) ? n : undefined;
+}

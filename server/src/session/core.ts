@@ -1,0 +1,391 @@
+/**
+ * `SessionCore`: this node's live state of one session: its close state (see state.ts), the attached
+ * downstream and its idle timer; inbound frames go through its {@link InboundQueue}, outbound ones
+ * through its {@link OutboundPump}, and its {@link Heartbeat} watches the client. Everything durable
+ * goes through the store, so any node can pick a session up where another left it. Internal:
+ * transports and the registry use it, apps see `Session`.
+ */
+import { CloseCode, type Frame } from '@burrow/shared';
+import { BurrowError, storeUnavailable } from '../errors/burrow-error.js';
+import type { OutboundFrame, SessionRecord, WakeEvent } from '../store/store.js';
+import { InboundGate } from './backpressure.js';
+import { Heartbeat, type HeartbeatHost } from './heartbeat.js';
+import { Session, type TransportName } from './handle.js';
+import { InboundQueue, type InboundHost } from './inbound.js';
+import { checkRoom, preparePayload, type SendData } from './payload.js';
+import { OutboundPump, type PumpHost } from './pump.js';
+import { transition, type SessionState } from './state.js';
+import type { Downstream, InboundOutcome, SessionHost } from './types.js';
+
+let ownerCounter = 0;
+
+export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
+  readonly id: string;
+  readonly protocol: string;
+  readonly handle: Session;
+  readonly host: SessionHost;
+  data: unknown;
+  /** What `authenticate` attached at the handshake (persisted in the record). */
+  readonly user: unknown;
+  /** `onBufferFull: 'pause'`: closed while the outbound buffer is full (see backpressure.ts). */
+  readonly gate = new InboundGate();
+  #state: SessionState;
+  /** Armed in `closing`: ends the downstream if the client never echoes our close. */
+  #closeTimer: NodeJS.Timeout | undefined;
+  readonly #inbound: InboundQueue;
+  readonly #pump: OutboundPump;
+
+  #downstream: Downstream | undefined;
+  #owner = '';
+  /**
+   * This node attached the session's latest downstream (no other node's `attach` heard since): the
+   * one node that speaks for the session when no store can decide, as when the store lost its state.
+   */
+  #lastOwner = false;
+  #transport: TransportName | null = null;
+  #unsubscribe: (() => void) | undefined;
+  /** A ping arrived while no downstream was attached here: answer it on the next one. */
+  #pendingPong = false;
+
+  readonly #heartbeat: Heartbeat;
+  #idle: NodeJS.Timeout | undefined;
+
+  constructor(host: SessionHost, record: SessionRecord) {
+    this.host = host;
+    this.id = record.id;
+    this.protocol = record.protocol;
+    this.data = record.data;
+    this.user = record.user;
+    this.#state = record.closed !== undefined ? 'ended' : 'open';
+    this.#heartbeat = new Heartbeat(this, record.activity);
+    this.#inbound = new InboundQueue(this, record.inAck);
+    this.#pump = new OutboundPump(this);
+    this.handle = new Session(this);
+    this.#startIdle();
+  }
+
+  /** See state.ts. */
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** Known closed (by either side); no more `message` events, no more sends. */
+  get closed(): boolean {
+    return this.#state !== 'open';
+  }
+
+  get transport(): TransportName | null {
+    return this.#transport;
+  }
+
+  /** @internal The attached downstream (for the inbound queue and the pump). */
+  get downstream(): Downstream | undefined {
+    return this.#downstream;
+  }
+
+  /** Highest client seq applied in order (what an `open` or a POST answer reports). */
+  get inAck(): number {
+    return this.#inbound.inAck;
+  }
+
+  /** When the client last showed life on this node (ms epoch). */
+  get lastSeen(): number {
+    return this.#heartbeat.lastSeen;
+  }
+
+  /** Outbound frames this node knows were queued but not yet acknowledged by the client. */
+  get unacked(): number {
+    return this.#pump.unacked;
+  }
+
+  /** See #lastOwner. */
+  get lastOwner(): boolean {
+    return this.#lastOwner;
+  }
+
+  get attached(): boolean {
+    return this.#downstream !== undefined;
+  }
+
+  /** Fresh state from a request's record lookup. */
+  refresh(record: SessionRecord): void {
+    this.data = record.data;
+    if (record.closed) this.#ended();
+    this.#inbound.raiseAck(record.inAck);
+  }
+
+  /** Any sign of life from the client on this node. */
+  seen(): void {
+    this.#heartbeat.seen();
+  }
+
+  /** Sets `data` and persists it; a store failure becomes an `error` event. */
+  setData(value: unknown): void {
+    this.data = value;
+    this.#guard(this.host.store.setData(this.id, value));
+  }
+
+  // ---- downstream ------------------------------------------------------------------------------
+
+  /**
+   * Makes `d` the session's downstream, replacing any other (here or on another node), trims the log
+   * to the client's ack and writes everything after it.
+   */
+  async attach(d: Downstream, clientAck: number, outSeq: number): Promise<void> {
+    const old = this.#downstream;
+    this.#downstream = d;
+    this.#owner = `${this.host.nodeId}:${++ownerCounter}`;
+    this.#lastOwner = true;
+    this.#pump.restart(clientAck, outSeq);
+    this.#heartbeat.seen();
+    if (old) old.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
+    if (this.#idle) clearTimeout(this.#idle);
+    this.#idle = undefined;
+    this.#unsubscribe ??= this.host.store.subscribe(this.id, (ev) => this.#onWake(ev));
+    if (d.transport !== 'polling') this.#heartbeat.start();
+    if (this.#transport !== d.transport) {
+      this.#transport = d.transport;
+      this.host.emitTransport(this.handle, d.transport);
+    }
+    const store = this.host.store;
+    try {
+      await Promise.all([store.ack(this.id, clientAck), store.publish(this.id, { type: 'attach', owner: this.#owner })]);
+      // A resume's (or a poll's) ack may drain a paused session's buffer.
+      if (this.gate.paused) await this.gate.check(store, this.id, this.host.options.limits);
+    } catch (err) {
+      return this.transportFailed(d, err);
+    }
+    if (this.#downstream !== d) return;
+    if (this.#pendingPong) {
+      this.#pendingPong = false;
+      d.control({ t: 'pong' });
+    }
+    // A resume may follow the death of the node that accepted our last messages: redeliver what it
+    // never emitted (a poll checks once per core; its POSTs check on every accept anyway).
+    if (store.replayInbound && (d.transport !== 'polling' || !this.#inbound.journalChecked)) this.#inbound.replayJournal();
+    await this.#pump.pump();
+  }
+
+  /** `d` is gone (closed by the peer, replaced, timed out). No-op if it is no longer current. */
+  detach(d: Downstream): void {
+    if (this.#downstream !== d) return;
+    this.#downstream = undefined;
+    this.#heartbeat.stop();
+    // The wake-up subscription stays until the core is disposed: a polling client detaches after
+    // every response, and re-subscribing per poll costs two store commands and opens a window in
+    // which an append from another node goes unheard until the poll times out.
+    this.#startIdle();
+    // The resume window counts from the moment the last transport went away.
+    if (!this.closed) this.#guard(this.host.store.touch(this.id, this.host.options.resumeWindow, false));
+  }
+
+  #onWake(ev: WakeEvent): void {
+    if (ev.type === 'attach' && !ev.owner.startsWith(`${this.host.nodeId}:`)) this.#lastOwner = false;
+    const d = this.#downstream;
+    if (!d) return;
+    if (ev.type === 'append') this.#pump.woken(ev.lastSeq);
+    else if (ev.type === 'attach') {
+      // Our own attaches are handled locally; another node taking over means we let go.
+      if (!ev.owner.startsWith(`${this.host.nodeId}:`)) d.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
+    } else d.control({ t: 'pong' });
+  }
+
+  /**
+   * A store call failed while serving `d`: the transport ends with 1013 (the client resumes later,
+   * with backoff) and the session lives on. Never throws.
+   */
+  transportFailed(d: Downstream | undefined, err: unknown): void {
+    this.host.emitError(err);
+    if (d && this.#downstream === d) d.end(CloseCode.TryAgainLater, 'store unavailable');
+  }
+
+  /** Frames appended by this node outside `send()` (a room fan-out): written at once when next in line. */
+  deliverAppended(frames: readonly OutboundFrame[]): void {
+    this.#pump.deliver(frames);
+  }
+
+  /** @internal The client acknowledged outbound frames up to `ack` (the inbound queue reports it). */
+  clientAcked(ack: number): void {
+    this.#pump.clientAcked(ack);
+  }
+
+  /** A ping: answered on the downstream, wherever it is. */
+  pong(): void {
+    const d = this.#downstream;
+    if (d) d.control({ t: 'pong' });
+    else {
+      this.#pendingPong = true;
+      this.#guard(this.host.store.publish(this.id, { type: 'pong' }));
+    }
+  }
+
+  // ---- expiry ----------------------------------------------------------------------------------------
+
+  /** With no transport here, the core is only a cache; drop it once the session could have expired. */
+  #startIdle(): void {
+    if (this.#idle) clearTimeout(this.#idle);
+    const o = this.host.options;
+    this.#idle = setTimeout(() => {
+      if (!this.#downstream) this.dispose();
+    }, o.resumeWindow + o.closeLinger);
+    this.#idle.unref();
+  }
+
+  /** Stops everything this node runs for the session and forgets it. */
+  dispose(code: number = CloseCode.GoingAway, reason = 'server going away'): void {
+    const d = this.#downstream;
+    if (d) {
+      this.detach(d);
+      d.end(code, reason);
+    }
+    this.#heartbeat.stop();
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    for (const t of [this.#idle, this.#closeTimer]) if (t) clearTimeout(t);
+    this.#idle = this.#closeTimer = undefined;
+    this.#inbound.stop();
+    this.host.forget(this);
+  }
+
+  /**
+   * The session ended without a handshake on this node (expired, its state lost, discarded before
+   * anyone heard of it): marks it ended and disposes the core. True when it was open until now.
+   */
+  terminate(code?: number, reason?: string): boolean {
+    const wasOpen = this.#state === 'open';
+    this.#ended();
+    this.dispose(code, reason);
+    return wasOpen;
+  }
+
+  // ---- outbound --------------------------------------------------------------------------------------
+
+  async send(input: SendData): Promise<void> {
+    if (this.closed) throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
+    const { data, size, header } = preparePayload(input, this.host.options.limits.maxPayload);
+    if (this.host.storeDown) throw storeUnavailable();
+    const r = await this.host.store.append(this.id, [{ t: 'd', data, size }], this.host.options.limits);
+    if (!r.ok) {
+      if (r.reason === 'overflow' && this.host.options.onBufferFull === 'pause') {
+        // Loud but not fatal: the caller hears of it, and this node stops reading the session until acks drain it.
+        this.gate.pause();
+        throw new BurrowError('buffer_overflow', 'outbound buffer full: reading from the session is paused', CloseCode.BufferOverflow);
+      }
+      if (r.reason === 'overflow') {
+        await this.closeBy('server', CloseCode.BufferOverflow, 'outbound buffer full');
+        throw new BurrowError('buffer_overflow', 'outbound buffer full: the peer stopped reading', CloseCode.BufferOverflow);
+      }
+      this.#ended();
+      if (r.reason === 'closed') throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
+      throw new BurrowError('session_unknown', 'session expired', CloseCode.SessionUnknown);
+    }
+    const f = r.frames[0];
+    if (header && f) {
+      new DataView(header.buffer).setFloat64(0, f.frame.seq, false);
+      f.ws = header;
+    }
+    this.#pump.deliver(r.frames);
+  }
+
+  // ---- close handshake (the diagram is in state.ts) -----------------------------------------------
+
+  #setState(next: SessionState): void {
+    if (next !== this.#state) this.#state = transition(this.#state, next);
+  }
+
+  /** The store says the session is over; a handshake already under way here keeps its state. */
+  #ended(): void {
+    if (this.#state === 'open') this.#setState('ended');
+  }
+
+  /**
+   * Ends the session from this side, or records the peer's close. Emits `close` exactly once across
+   * all nodes (the store's `appendClose` decides who is first) and queues the close frame.
+   */
+  async closeBy(by: 'client' | 'server', code: number | undefined, reason: string | undefined): Promise<void> {
+    const r = await this.host.store.appendClose(this.id, by, code, reason);
+    if (!r.ok) {
+      this.#ended();
+      return this.dispose(CloseCode.SessionUnknown, 'session unknown');
+    }
+    const o = this.host.options;
+    if (r.first) {
+      // Set before the frame is queued: writing it is what ends the downstream in `closed`.
+      if (by === 'client') this.#setState('closed');
+      else if (this.#state !== 'closed') this.#setState('closing');
+      this.host.emitClose(this.handle, code ?? CloseCode.NoStatus, reason ?? '');
+      if (r.frame) this.#pump.deliver([r.frame]);
+      if (by === 'client') {
+        await this.host.store.touch(this.id, o.closeLinger, false);
+      } else {
+        // The client echoes our close; if it never does, stop waiting for it after closeLinger.
+        this.#closeTimer = setTimeout(() => {
+          const d = this.#downstream;
+          if (d && this.#state !== 'closed') d.end(code ?? CloseCode.Normal, reason ?? '');
+        }, o.closeLinger);
+        this.#closeTimer.unref();
+      }
+    } else if (by === 'client' && r.record.closed?.by === 'server') {
+      // The echo of our close (sent from this node or another): the handshake is complete.
+      this.#setState('closed');
+      await this.host.store.touch(this.id, o.closeLinger, false);
+      const d = this.#downstream;
+      if (d) d.end(CloseCode.Normal, 'session closed');
+    } else this.#ended();
+  }
+
+  /** @internal Frames up to `last` were written to `d`: our close frame written in `closed` ends it. */
+  written(d: Downstream, last: OutboundFrame): void {
+    if (last.frame.t === 'close' && this.#state === 'closed' && this.#downstream === d) d.end(CloseCode.Normal, 'session closed');
+  }
+
+  /** A violated limit or a protocol error: the session ends with `code` and the transport with it. */
+  async fail(code: number, reason: string): Promise<void> {
+    const d = this.#downstream;
+    try {
+      await this.closeBy('server', code, reason);
+      // No echo awaited: the transport ends now, with the code that says why.
+      this.#setState('closed');
+      await this.host.store.touch(this.id, this.host.options.closeLinger, false);
+    } catch (err) {
+      // The store cannot record the close: drop the transport (1013); the session is unchanged.
+      return this.transportFailed(d, err);
+    }
+    if (d) d.end(code, reason);
+  }
+
+  // ---- rooms -----------------------------------------------------------------------------------------
+
+  async join(room: string): Promise<void> {
+    checkRoom(room);
+    if (this.closed) throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
+    if (this.host.storeDown) throw storeUnavailable();
+    if (!(await this.host.store.join(this.id, room))) {
+      this.#ended();
+      throw new BurrowError('session_unknown', 'session expired', CloseCode.SessionUnknown);
+    }
+  }
+
+  async leave(room: string): Promise<void> {
+    checkRoom(room);
+    if (this.host.storeDown) throw storeUnavailable();
+    await this.host.store.leave(this.id, room);
+  }
+
+  async rooms(): Promise<readonly string[]> {
+    if (this.host.storeDown) throw storeUnavailable();
+    return this.host.store.rooms(this.id);
+  }
+
+  // ---- inbound ---------------------------------------------------------------------------------------
+
+  /** Applies a batch of client frames after every batch queued before it (see inbound.ts). */
+  inbound(frames: readonly Frame[], stopAtGap: boolean): Promise<InboundOutcome> {
+    return this.#inbound.apply(frames, stopAtGap);
+  }
+
+  /** Runs a store call whose result nobody waits for; failures become `error` events. */
+  #guard(p: Promise<unknown>): void {
+    p.catch((err: unknown) => this.host.emitError(err));
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * The inbound half of a session core: client frames are applied strictly one batch at a time, in seq
+ * order, through the store's inbound journal (`acceptInbound`), then emitted as `message` events; the
+ * inbound ack goes back on the wire. Journal entries of a node that died are redelivered here.
+ */
+import { ACK_EVERY, CloseCode, payloadSize, type Frame, type ProtocolError, type SequencedFrame } from '@burrow/shared';
+import { protocolError, refusal } from '../errors/refusals.js';
+import type { InboundReplay, InboundResult } from '../store/store.js';
+import type { InboundGate } from './backpressure.js';
+import type { Session, TransportName } from './handle.js';
+import type { Downstream, InboundOutcome, SessionHost } from './types.js';
+
+
+/** Longest an inbound frame waits for another node to emit the frames before it (see #accept). */
+const ACCEPT_WAIT_MS = 12_000;
+
+/** What the inbound queue needs of its core. */
+export interface InboundHost {
+  readonly id: string;
+  readonly host: SessionHost;
+  readonly handle: Session;
+  readonly closed: boolean;
+  readonly transport: TransportName | null;
+  readonly downstream: Downstream | undefined;
+  readonly gate: InboundGate;
+  closeBy(by: 'client', code: number | undefined, reason: string | undefined): Promise<void>;
+  pong(): void;
+  /** The client acknowledged outbound frames up to `ack`. */
+  clientAcked(ack: number): void;
+}
+
+export class InboundQueue {
+  readonly #core: InboundHost;
+  /** Inbound frames are applied strictly one batch at a time. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #inAck: number;
+  #ackedOnWire: number;
+  #ackTimer: NodeJS.Timeout | undefined;
+  /** Inbound journal (networked stores): a look again at another live node's unconfirmed entries. */
+  #recheck: NodeJS.Timeout | undefined;
+  #journalChecked = false;
+
+  constructor(core: InboundHost, inAck: number) {
+    this.#core = core;
+    this.#inAck = inAck;
+    this.#ackedOnWire = inAck;
+  }
+
+  /** Highest client seq applied in order. */
+  get inAck(): number {
+    return this.#inAck;
+  }
+
+  /** The store's journal was looked at by this core already (a poll asks once per core). */
+  get journalChecked(): boolean {
+    return this.#journalChecked;
+  }
+
+  /** Another node applied more (a fresh record). */
+  raiseAck(ack: number): void {
+    if (ack > this.#inAck) this.#inAck = ack;
+  }
+
+  /** Stops the timers (the core is disposed). */
+  stop(): void {
+    for (const t of [this.#ackTimer, this.#recheck]) if (t) clearTimeout(t);
+    this.#ackTimer = this.#recheck = undefined;
+  }
+
+  /** Applies a batch of client frames after every batch queued before it. */
+  apply(frames: readonly Frame[], stopAtGap: boolean): Promise<InboundOutcome> {
+    const run = this.#queue.then(() => this.#apply(frames, stopAtGap));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #apply(frames: readonly Frame[], stopAtGap: boolean): Promise<InboundOutcome> {
+    const core = this.#core;
+    const store = core.host.store;
+    let ack = -1;
+    let pinged = false;
+    for (const f of frames) {
+      switch (f.t) {
+        case 'd':
+        case 'close': {
+          const r = await this.#accept(f);
+          if (r.status === 'unknown') return { ack: this.#inAck, error: refusal('sessionExpired') };
+          if (r.ack > this.#inAck) this.#inAck = r.ack;
+          if (r.status === 'gap') {
+            if (stopAtGap) {
+              if (pinged) core.pong();
+              return this.#flushAck(ack);
+            }
+            return { ack: this.#inAck, error: badFrame('bad_seq', `expected seq ${r.ack + 1}, got ${f.seq}`) };
+          }
+          if (r.status === 'new') {
+            if (f.t === 'close') await core.closeBy('client', f.code, f.reason);
+            else if (!core.closed) {
+              const tap = core.host.tap;
+              // Metrics: a POST is labelled with the downstream held here, else 'http'.
+              const t = core.transport;
+              if (tap) tap.received(stopAtGap ? (t === 'sse' || t === 'polling' ? t : 'http') : 'websocket', payloadSize(f.data));
+              this.#delivered(f);
+            }
+            // Emitted (or dropped on purpose): its journal entry can go, piggybacked on the next call.
+            if (f.t === 'd') store.confirmInbound?.(core.id, f.seq);
+          }
+          break;
+        }
+        case 'ack':
+          if (f.ack > ack) ack = f.ack;
+          break;
+        case 'ping':
+          // One pong answers every ping of a batch: a batch of thousands costs one frame.
+          pinged = true;
+          break;
+        case 'pong':
+          break;
+        default:
+          return { ack: this.#inAck, error: badFrame('bad_frame', `unexpected ${f.t} frame from a client`) };
+      }
+    }
+    if (pinged) core.pong();
+    return this.#flushAck(ack);
+  }
+
+  /**
+   * Accepts one sequenced frame. While another node holds an earlier accepted frame it may not have
+   * emitted yet (`wait`: e.g. the client gave up on a POST that node is still applying and resent the
+   * rest here), emitting this one first would break seq order for the app, so it waits; a dead node's
+   * entries are taken over and emitted meanwhile. Past ACCEPT_WAIT_MS it accepts anyway rather than
+   * stall the session on a node that lives but never confirms.
+   */
+  async #accept(f: SequencedFrame): Promise<InboundResult> {
+    const store = this.#core.host.store;
+    const frame = f.t === 'd' ? f : undefined;
+    const giveUpAt = Date.now() + ACCEPT_WAIT_MS;
+    let delay = 5;
+    for (;;) {
+      const r = await store.acceptInbound(this.#core.id, f.seq, frame, Date.now() >= giveUpAt);
+      if (r.status !== 'wait') {
+        if (r.replay || r.recheckMs !== undefined) this.#redeliver(r);
+        return r;
+      }
+      if (r.replay) {
+        this.#redeliver({ replay: r.replay });
+        continue;
+      }
+      await new Promise((done) => setTimeout(done, Math.min(delay, r.recheckMs ?? delay)));
+      delay = Math.min(delay * 2, 100);
+    }
+  }
+
+  async #flushAck(ack: number): Promise<InboundOutcome> {
+    const core = this.#core;
+    core.clientAcked(ack);
+    if (ack >= 0) {
+      await core.host.store.ack(core.id, ack);
+      if (core.gate.paused) await core.gate.check(core.host.store, core.id, core.host.options.limits);
+    }
+    return { ack: this.#inAck };
+  }
+
+  /**
+   * Journal entries the store handed to this node (their node died, or our reply was lost): emitted
+   * first, in seq order, flagged `redelivered`, then confirmed. Runs inside the inbound queue.
+   */
+  #redeliver(r: InboundReplay): void {
+    const core = this.#core;
+    this.#journalChecked = true;
+    for (const e of r.replay ?? []) {
+      if (!core.closed) {
+        const data = typeof e.data === 'string' ? e.data : Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
+        core.host.emitMessage(core.handle, data, { seq: e.seq, redelivered: true });
+      }
+      core.host.store.confirmInbound?.(core.id, e.seq);
+    }
+    if (r.recheckMs !== undefined && !this.#recheck) {
+      this.#recheck = setTimeout(() => {
+        this.#recheck = undefined;
+        this.replayJournal();
+      }, r.recheckMs);
+      this.#recheck.unref();
+    }
+  }
+
+  /** Asks the store for journal entries to redeliver, in the inbound queue (never beside an accept). */
+  replayJournal(): void {
+    const core = this.#core;
+    const store = core.host.store;
+    if (!store.replayInbound || core.closed) return;
+    this.#journalChecked = true;
+    const run = this.#queue.then(async () => {
+      if (core.host.storeDown) return;
+      this.#redeliver(await store.replayInbound!(core.id));
+    });
+    this.#queue = run.catch(() => undefined);
+    run.catch((err: unknown) => core.host.emitError(err));
+  }
+
+  #delivered(f: Extract<SequencedFrame, { t: 'd' }>): void {
+    const core = this.#core;
+    const data = typeof f.data === 'string' ? f.data : Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength);
+    core.host.emitMessage(core.handle, data, { seq: f.seq, redelivered: false });
+    // On WebSocket the server acks on a short timer, or at once after a burst.
+    if (core.downstream?.transport !== 'websocket') return;
+    if (this.#inAck - this.#ackedOnWire >= ACK_EVERY) this.#sendAck();
+    else if (!this.#ackTimer) {
+      this.#ackTimer = setTimeout(() => this.#sendAck(), core.host.options.ackDelay);
+      this.#ackTimer.unref();
+    }
+  }
+
+  #sendAck(): void {
+    if (this.#ackTimer) clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    const d = this.#core.downstream;
+    if (!d || this.#inAck <= this.#ackedOnWire) return;
+    this.#ackedOnWire = this.#inAck;
+    d.control({ t: 'ack', ack: this.#inAck });
+  }
+}
+
+/** A client frame that breaks the protocol: the batch stops here (400 / close 1002). */
+function badFrame(code: 'bad_seq' | 'bad_frame', message: string): ProtocolError {
+  return protocolError(code, message, 400, CloseCode.ProtocolError);
+}

@@ -1,0 +1,292 @@
+/**
+ * This node's sessions: creating them, finding them again from an id and token, and the live map of
+ * session cores. Transports talk to this, never to the store.
+ */
+import { randomBytes } from 'node:crypto';
+import { CloseCode, PROTOCOL_VERSION, SESSION_ID_RE, type OpenFrame } from '@burrow/shared';
+import { storeUnavailable } from '../errors/burrow-error.js';
+import { GuardedStore } from '../store/guarded-store.js';
+import { hashToken, newSessionId, newToken, tokenMatches } from './ids.js';
+import { MemoryStore } from '../store/memory-store.js';
+import type { ResolvedOptions } from '../options.js';
+import { preparePayload, type SendData } from './payload.js';
+import { SessionCore } from './core.js';
+import type { MessageInfo, Session, TransportName } from './handle.js';
+import type { SessionHost, SessionObserver, Tap } from './types.js';
+import type { SessionRecord, Store, StoreStatus } from '../store/store.js';
+
+/** Reason of the close emitted for sessions whose state the store lost. */
+const STATE_LOST_REASON = 'session state lost';
+
+/** Where the registry reports to (the Burrow's events). */
+export interface RegistryEvents {
+  connection(session: Session): void;
+  message(session: Session, data: string | Buffer, info: MessageInfo): void;
+  close(session: Session, code: number, reason: string): void;
+  transport(session: Session, name: TransportName): void;
+  error(err: unknown): void;
+}
+
+export class SessionRegistry implements SessionHost {
+  readonly options: ResolvedOptions;
+  /** Not readonly: metrics wrap it in a timing store when turned on (see {@link instrumentStore}). */
+  store: Store;
+  /** Lifecycle events and the debug log (set by the Burrow: ops/lifecycle.ts). */
+  lifecycle: SessionObserver | undefined;
+  /** This node is draining: no new sessions or downstreams (see ops/drain.ts). */
+  draining = false;
+  readonly nodeId = randomBytes(9).toString('base64url');
+  readonly #live = new Map<string, SessionCore>();
+  readonly #events: RegistryEvents;
+  readonly #stopExpiry: () => void;
+  readonly #stopStatus: () => void;
+  /** The store as configured (its status is read from here). */
+  readonly #raw: Store;
+  /**
+   * Sessions this node held when the store lost its state: sid -> time their tombstone expires.
+   * Insertion order is expiry order; bounded by `maxSessions`.
+   */
+  readonly #tombstones = new Map<string, number>();
+
+  constructor(options: ResolvedOptions, events: RegistryEvents) {
+    this.options = options;
+    this.#raw = options.store;
+    // A networked store's failures become `store_unavailable` (503 / 1013); MemoryStore cannot fail.
+    this.store = options.store instanceof MemoryStore ? options.store : new GuardedStore(options.store);
+    this.#events = events;
+    this.#stopExpiry = this.store.onExpired((record) => this.#expired(record));
+    this.#stopStatus = this.#raw.onStatus((status) => {
+      if (status === 'lost') this.#lost();
+    });
+  }
+
+  /** The store's health as this node sees it. */
+  get storeStatus(): StoreStatus {
+    return this.#raw.status();
+  }
+
+  get storeDown(): boolean {
+    return this.#raw.status() === 'down';
+  }
+
+  /** Was `sid` held here when the store lost its state (within the resume window)? */
+  isLost(sid: string): boolean {
+    const until = this.#tombstones.get(sid);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.#tombstones.delete(sid);
+    return false;
+  }
+
+  /** Per-message counters when metrics are on. */
+  get tap(): Tap | undefined {
+    return this.lifecycle?.tap;
+  }
+
+  /** This node's session cores (live or cached). */
+  cores(): IterableIterator<SessionCore> {
+    return this.#live.values();
+  }
+
+  /** Wraps the store every core uses from now on (metrics' timing wrapper). */
+  instrumentStore(wrap: (store: Store) => Store): void {
+    this.store = wrap(this.store);
+  }
+
+  /** Sessions live on this node. */
+  get size(): number {
+    return this.#live.size;
+  }
+
+  /** Is there room for one more session on this node? */
+  get full(): boolean {
+    return this.#live.size >= this.options.limits.maxSessions;
+  }
+
+  /** Creates a session (the caller checked `full`). Emit `connection` with {@link announce}. `user`: from `authenticate`. */
+  async create(protocol: string, user?: unknown): Promise<{ core: SessionCore; token: string }> {
+    const token = newToken();
+    const record: SessionRecord = {
+      id: newSessionId(),
+      tokenHash: hashToken(token),
+      protocol,
+      data: undefined,
+      inAck: 0,
+      outSeq: 0,
+      outAck: 0,
+      activity: 0,
+      ...(user !== undefined ? { user } : {}),
+    };
+    await this.store.create(record, this.options.resumeWindow);
+    const core = new SessionCore(this, record);
+    this.#live.set(record.id, core);
+    return { core, token };
+  }
+
+  /**
+   * Drops a session created for a client that left before it could learn of it (its WebSocket closed
+   * while the store was creating the record): no `connection`, no `close`, nothing left in the store.
+   */
+  discard(core: SessionCore): void {
+    core.terminate();
+    this.store.delete(core.id).catch((err: unknown) => this.emitError(err));
+  }
+
+  announce(core: SessionCore): void {
+    this.#safely(() => this.#events.connection(core.handle));
+  }
+
+  /**
+   * The session named by `sid` if `token` proves it, refreshing its TTL. Unknown, expired and
+   * wrong-token all come back `undefined`: callers answer them identically.
+   */
+  async resume(sid: string, token: string | null | undefined): Promise<{ core: SessionCore; record: SessionRecord } | undefined> {
+    if (!SESSION_ID_RE.test(sid)) return undefined;
+    const found = await this.store.get(sid);
+    if (!found || !tokenMatches(token, found.tokenHash)) return undefined;
+    // A closed record keeps its short linger; anything else starts a fresh resume window.
+    const record = found.closed ? found : ((await this.store.touch(sid, this.options.resumeWindow, true)) ?? found);
+    let core = this.#live.get(sid);
+    if (core) core.refresh(record);
+    else {
+      core = new SessionCore(this, record);
+      this.#live.set(sid, core);
+    }
+    core.seen();
+    return { core, record };
+  }
+
+  openFrame(core: SessionCore, token: string, resumed: boolean, ack: number): OpenFrame {
+    const o = this.options;
+    return {
+      t: 'open',
+      v: PROTOCOL_VERSION,
+      sid: core.id,
+      token,
+      ack,
+      resumed,
+      protocol: core.protocol,
+      heartbeat: o.heartbeat,
+      heartbeatTimeout: o.heartbeatTimeout,
+      maxPayload: o.limits.maxPayload,
+      resumeWindow: o.resumeWindow,
+    };
+  }
+
+  forget(core: SessionCore): void {
+    if (this.#live.get(core.id) === core) this.#live.delete(core.id);
+  }
+
+  /** Ends every transport on this node with `code`; the sessions live on in the store. */
+  closeAll(code: number, reason: string): void {
+    this.#stopExpiry();
+    this.#stopStatus();
+    for (const core of [...this.#live.values()]) core.dispose(code, reason);
+  }
+
+  emitMessage(session: Session, data: string | Buffer, info: MessageInfo): void {
+    this.#safely(() => this.#events.message(session, data, info));
+  }
+
+  emitClose(session: Session, code: number, reason: string): void {
+    this.#safely(() => this.#events.close(session, code, reason));
+  }
+
+  emitTransport(session: Session, name: TransportName): void {
+    this.#safely(() => this.#events.transport(session, name));
+  }
+
+  emitError(err: unknown): void {
+    this.#events.error(err);
+  }
+
+  // ---- rooms -----------------------------------------------------------------------------------------
+
+  /**
+   * One message to every member of `room` (every open session when undefined), on whatever node
+   * serves each: one append per session through its own seq'd log. A member whose buffer is full is
+   * closed with 4003; the others still get the message.
+   */
+  async fanout(room: string | undefined, input: SendData): Promise<{ delivered: number }> {
+    const { data, size } = preparePayload(input, this.options.limits.maxPayload);
+    if (this.storeDown) throw storeUnavailable();
+    const sids = await this.store.members(room);
+    if (sids.length === 0) return { delivered: 0 };
+    const results = await this.store.appendEach(sids, { t: 'd', data, size }, this.options.limits);
+    let delivered = 0;
+    for (const [sid, r] of results) {
+      if (r.ok) {
+        delivered++;
+        // Held here: written at once; elsewhere the store's wake-up reaches the holder.
+        this.#live.get(sid)?.deliverAppended(r.frames);
+      } else if (r.reason === 'overflow') {
+        // onBufferFull 'pause': the member held here stops being read until it drains (see backpressure.ts).
+        const live = this.options.onBufferFull === 'pause' ? this.#live.get(sid) : undefined;
+        if (live) live.gate.pause();
+        else this.#overflowed(sid).catch((err: unknown) => this.emitError(err));
+      }
+    }
+    return { delivered };
+  }
+
+  /** A fan-out found `sid`'s buffer full: the session ends with 4003, from whichever node this is. */
+  async #overflowed(sid: string): Promise<void> {
+    let core = this.#live.get(sid);
+    let transient = false;
+    if (!core) {
+      const record = await this.store.get(sid);
+      if (!record || record.closed) return;
+      core = new SessionCore(this, record);
+      transient = true;
+    }
+    try {
+      await core.closeBy('server', CloseCode.BufferOverflow, 'outbound buffer full');
+    } finally {
+      // A core made only to record the close: the node holding the transport delivers the frame.
+      if (transient) core.dispose();
+    }
+  }
+
+  // ---- store health ------------------------------------------------------------------------------------
+
+  /**
+   * The store restarted empty: no session this node holds can resume without a gap. Each ends with
+   * 4006, its transport too, and later requests for it answer 410. Several nodes may hold a core of
+   * one session (an SSE stream here, its POSTs there) and the store can no longer pick one, so only
+   * the node that attached its latest downstream emits `close`.
+   */
+  #lost(): void {
+    const until = Date.now() + this.options.resumeWindow;
+    for (const core of [...this.#live.values()]) {
+      this.#tombstone(core.id, until);
+      const wasOpen = core.terminate(CloseCode.StateLost, STATE_LOST_REASON);
+      if (wasOpen && core.lastOwner) this.emitClose(core.handle, CloseCode.StateLost, STATE_LOST_REASON);
+    }
+  }
+
+  #tombstone(sid: string, until: number): void {
+    const now = Date.now();
+    const max = this.options.limits.maxSessions;
+    this.#tombstones.delete(sid);
+    for (const [old, t] of this.#tombstones) {
+      if (t > now && this.#tombstones.size < max) break;
+      this.#tombstones.delete(old);
+    }
+    this.#tombstones.set(sid, until);
+  }
+
+  #expired(record: SessionRecord): void {
+    const core = this.#live.get(record.id) ?? new SessionCore(this, record);
+    const wasOpen = core.terminate(4002, 'resume window elapsed');
+    if (record.closed === undefined && wasOpen) this.emitClose(core.handle, 4002, 'resume window elapsed');
+  }
+
+  /** An application handler that throws must not break the session machinery. */
+  #safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#events.error(err);
+    }
+  }
+}

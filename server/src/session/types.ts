@@ -1,0 +1,65 @@
+/**
+ * The contracts of the session layer: what a transport's downstream offers the core, what the core
+ * needs from the registry that owns it, and the hooks observability plugs into. Interfaces only, so
+ * transports and ops can depend on them without pulling in the core.
+ */
+import type { AckFrame, PongFrame, ProtocolError } from '@burrow/shared';
+import type { ResolvedOptions } from '../options.js';
+import type { OutboundFrame, Store } from '../store/store.js';
+import type { MessageInfo, Session, TransportName } from './handle.js';
+
+/** A transport's downstream half, as the session core drives it. */
+export interface Downstream {
+  readonly transport: TransportName;
+  /** Bounds of one read from the log for this downstream. */
+  readonly batchFrames: number;
+  readonly batchBytes: number;
+  /** Writes sequenced frames, in seq order. */
+  write(frames: readonly OutboundFrame[]): void;
+  /** Writes an unsequenced frame. */
+  control(frame: AckFrame | PongFrame): void;
+  /** Ends the transport (replaced, dead, shutting down, session over); the session itself lives on. */
+  end(code: number, reason: string): void;
+}
+
+/** Per-message counters, plugged in by the metrics module; absent otherwise. */
+export interface Tap {
+  /** A new inbound message: `via` is the transport (`'http'` for a POST whose downstream is elsewhere). */
+  received(via: string, bytes: number): void;
+  /** Sequenced frames written to a downstream (resends included). */
+  sent(transport: TransportName, frames: readonly OutboundFrame[]): void;
+}
+
+/** What transports report when a downstream attaches (the lifecycle log implements it). */
+export interface SessionObserver {
+  /** Per-message counters when metrics are on. */
+  readonly tap: Tap | undefined;
+  /** A downstream of `session` attached here as `to`; `query` carries the client's hints. */
+  attached(session: Session, to: TransportName, query: URLSearchParams): void;
+}
+
+/** What a session core needs from the registry that owns it. */
+export interface SessionHost {
+  readonly options: ResolvedOptions;
+  readonly store: Store;
+  /** Unique per Burrow instance; prefixes downstream owner ids. */
+  readonly nodeId: string;
+  /** The store reports itself `down`: calls would fail, so fail fast without making them. */
+  readonly storeDown: boolean;
+  emitMessage(session: Session, data: string | Buffer, info: MessageInfo): void;
+  emitClose(session: Session, code: number, reason: string): void;
+  emitTransport(session: Session, name: TransportName): void;
+  emitError(err: unknown): void;
+  /** Per-message counters when metrics are on. */
+  readonly tap?: Tap | undefined;
+  /** The core is done on this node; drop it from the live map. */
+  forget(core: object): void;
+}
+
+/** Outcome of applying an inbound batch. */
+export interface InboundOutcome {
+  /** The inbound ack after the batch. */
+  readonly ack: number;
+  /** Set when the batch broke the protocol or the session is gone. */
+  readonly error?: ProtocolError;
+}

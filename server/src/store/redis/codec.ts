@@ -1,0 +1,162 @@
+/**
+ * How the store's values look in Redis, both ways: numbers sent as arguments, frames as log and journal
+ * entries, and the session record as a hash.
+ *
+ * A log entry (and an inbound journal entry) is a 1-byte tag and the payload:
+ *   't' + UTF-8 text, 'b' + raw bytes, 'c' + JSON {code?, reason?} (a close frame)
+ * so STRLEN - 1 is the payload size the buffer limits count (0 for a close).
+ */
+import type { JournalEntry, OutboundFrame, SessionRecord } from '../store.js';
+
+// ---- numbers --------------------------------------------------------------------------------------
+
+/** Larger counts are clamped (LRANGE wants integers). */
+const MAX_COUNT = 2 ** 31 - 1;
+
+/** A TTL in ms as an integer string of at least 1: a huge one is capped (its decimal form stays plain). */
+export function ms(n: number): string {
+  return String(Math.max(1, Math.ceil(Number.isFinite(n) ? Math.min(n, Number.MAX_SAFE_INTEGER) : MAX_COUNT)));
+}
+
+/** A count (frames) as an integer string in 0 .. 2^31-1. */
+export function count(n: number): string {
+  if (Number.isNaN(n)) return '0';
+  return String(Math.max(0, Math.min(MAX_COUNT, Math.floor(n))));
+}
+
+/** A non-negative integer seq/ack as a decimal string (Lua reads it exactly up to 2^53). */
+export function seqArg(n: number): string {
+  if (!Number.isFinite(n)) return n > 0 ? String(Number.MAX_SAFE_INTEGER) : '0';
+  return String(Math.max(0, Math.min(Number.MAX_SAFE_INTEGER, Math.floor(n))));
+}
+
+/** A reply element as a string (replies mix strings, Buffers and integers). */
+export function toStr(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  if (typeof v === 'number') return String(v);
+  return undefined;
+}
+
+// ---- entries --------------------------------------------------------------------------------------
+
+const TAG_TEXT = 0x74; // 't'
+const TAG_BINARY = 0x62; // 'b'
+const TAG_CLOSE = 0x63; // 'c'
+const TEXT_HEAD = Buffer.from([TAG_TEXT]);
+const BINARY_HEAD = Buffer.from([TAG_BINARY]);
+const CLOSE_HEAD = Buffer.from([TAG_CLOSE]);
+
+/** Encodes a data payload as a log entry. */
+export function encodeEntry(data: string | Uint8Array): Buffer {
+  if (typeof data === 'string') return Buffer.concat([TEXT_HEAD, Buffer.from(data, 'utf8')]);
+  return Buffer.concat([BINARY_HEAD, data]);
+}
+
+/** Encodes a close frame as a log entry. */
+export function encodeClose(code: number | undefined, reason: string | undefined): Buffer {
+  const info = JSON.stringify({ ...(code !== undefined ? { code } : {}), ...(reason ? { reason } : {}) });
+  return Buffer.concat([CLOSE_HEAD, Buffer.from(info, 'utf8')]);
+}
+
+export function decodeEntry(seq: number, e: Buffer): OutboundFrame {
+  const tag = e[0];
+  if (tag === TAG_CLOSE) {
+    let info: { code?: unknown; reason?: unknown } = {};
+    try {
+      info = JSON.parse(e.toString('utf8', 1)) as typeof info;
+    } catch {
+      // A corrupt entry still closes the session; without a code the peer reports 1005.
+    }
+    const code = typeof info.code === 'number' ? info.code : undefined;
+    const reason = typeof info.reason === 'string' && info.reason ? info.reason : undefined;
+    return { frame: { t: 'close', seq, ...(code !== undefined ? { code } : {}), ...(reason ? { reason } : {}) }, size: 0 };
+  }
+  if (tag === TAG_BINARY) {
+    const bytes = new Uint8Array(e.byteLength - 1);
+    bytes.set(e.subarray(1));
+    return { frame: { t: 'd', seq, data: bytes }, size: bytes.byteLength };
+  }
+  return { frame: { t: 'd', seq, data: e.toString('utf8', 1) }, size: e.byteLength - 1 };
+}
+
+/** A journal entry (encoded like a log entry) as the session core delivers it. */
+export function journalEntry(seq: number, e: Buffer): JournalEntry {
+  const f = decodeEntry(seq, e).frame;
+  return { seq, data: f.t === 'd' ? f.data : '' };
+}
+
+// ---- records --------------------------------------------------------------------------------------
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** A new record as HSET's field, value, ... list. */
+export function encodeRecord(record: SessionRecord): string[] {
+  const fields: string[] = [
+    'tokenHash', record.tokenHash,
+    'protocol', record.protocol,
+    'inAck', seqArg(record.inAck),
+    'outSeq', seqArg(record.outSeq),
+    'outAck', seqArg(record.outAck),
+    'outBytes', '0',
+    'activity', seqArg(record.activity),
+  ];
+  const json = record.data === undefined ? undefined : JSON.stringify(record.data);
+  if (json !== undefined) fields.push('data', json);
+  if (record.user !== undefined) fields.push('user', JSON.stringify(record.user));
+  if (record.closed) {
+    fields.push('closedBy', record.closed.by);
+    if (record.closed.code !== undefined) fields.push('closedCode', String(record.closed.code));
+    if (record.closed.reason) fields.push('closedReason', record.closed.reason);
+  }
+  return fields;
+}
+
+/** A record from HGETALL's flat [field, value, ...] array. */
+export function decodeRecord(sid: string, flat: unknown): SessionRecord | undefined {
+  if (!Array.isArray(flat) || flat.length === 0) return undefined;
+  const h = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const k = toStr(flat[i]);
+    const v = toStr(flat[i + 1]);
+    if (k !== undefined && v !== undefined) h.set(k, v);
+  }
+  const num = (k: string): number => {
+    const n = Number(h.get(k) ?? 0);
+    return Number.isFinite(n) ? n : 0;
+  };
+  let data: unknown;
+  const json = h.get('data');
+  if (json !== undefined) {
+    try {
+      data = JSON.parse(json);
+    } catch {
+      data = undefined;
+    }
+  }
+  const rec: Mutable<SessionRecord> = {
+    id: sid,
+    tokenHash: h.get('tokenHash') ?? '',
+    protocol: h.get('protocol') ?? '',
+    data,
+    inAck: num('inAck'),
+    outSeq: num('outSeq'),
+    outAck: num('outAck'),
+    activity: num('activity'),
+  };
+  const userJson = h.get('user');
+  if (userJson !== undefined) {
+    try {
+      rec.user = JSON.parse(userJson);
+    } catch {
+      // an unreadable user is no user
+    }
+  }
+  const by = h.get('closedBy');
+  if (by === 'client' || by === 'server') {
+    const code = h.get('closedCode');
+    const reason = h.get('closedReason');
+    rec.closed = { by, ...(code !== undefined ? { code: Number(code) } : {}), ...(reason ? { reason } : {}) };
+  }
+  return rec;
+}

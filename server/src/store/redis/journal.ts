@@ -1,0 +1,205 @@
+/**
+ * The inbound journal (see `Store.acceptInbound`) and the node liveness it rests on.
+ *
+ * Each store instance is a node with a random id. An accepted client data frame is journaled, owned by
+ * the node that accepted it, in the same script that makes it the inbound ack; the node confirms it once
+ * emitted. Confirms never cost a round trip per message: they ride on the session's next accept (or
+ * journal read) and are otherwise flushed, all sessions in one batch, shortly after the last one.
+ *
+ * A node is alive while its key `{prefix}:node:{id}` is: set with a short TTL (`nodeTtlMs`), refreshed
+ * every third of it, deleted by `close()`. Entries of a node whose key lapsed (the process was killed
+ * between commit and emit) are taken over by the first node that reads them, atomically, and delivered
+ * again; those of a live node are left to it and looked at again when it could have died.
+ */
+import { randomBytes } from 'node:crypto';
+import type { InboundData, InboundReplay, InboundResult, JournalEntry } from '../store.js';
+import { batch, batchOrThrow, type Settled, type Shared } from './commands.js';
+import { encodeEntry, journalEntry, seqArg, toStr } from './codec.js';
+
+/** Confirms of emitted inbound frames are flushed this long after the last one when no accept carries them. */
+const CONFIRM_DELAY_MS = 50;
+
+/** This node's liveness key, and what it knows of the other nodes'. */
+export class NodeLiveness {
+  /** This node (store instance): owner of the inbound journal entries it writes. No space in it. */
+  readonly id = randomBytes(12).toString('base64url');
+  readonly #s: Shared;
+  readonly #ttlMs: number;
+  readonly #timer: NodeJS.Timeout;
+  /** Other nodes seen alive, until when (ms epoch) that is known without asking again. */
+  readonly #aliveUntil = new Map<string, number>();
+
+  constructor(shared: Shared, ttlMs: number) {
+    this.#s = shared;
+    this.#ttlMs = ttlMs;
+    this.#timer = setInterval(() => void this.beat().catch((err: unknown) => shared.onError(err)), Math.floor(ttlMs / 3));
+    this.#timer.unref();
+  }
+
+  /** Marks this node alive for another `nodeTtlMs`. */
+  async beat(): Promise<void> {
+    const { r, keys } = this.#s;
+    if (this.#s.closed() || r.status !== 'ready') return;
+    await r.set(keys.node(this.id), '1', 'PX', this.#ttlMs);
+  }
+
+  /** Until when (ms epoch) `owner` is known to be alive; 0 when it is not known to be. */
+  aliveUntil(owner: string): number {
+    return this.#aliveUntil.get(owner) ?? 0;
+  }
+
+  /** Asks Redis, in one round trip, about every owner not known to be alive at `now`. */
+  async refresh(owners: readonly string[], now: number): Promise<void> {
+    const unknown = [...new Set(owners)].filter((o) => this.aliveUntil(o) <= now);
+    if (unknown.length === 0) return;
+    const { r, keys } = this.#s;
+    const ttls = await batchOrThrow(r, unknown.map((o) => (c) => c.pttl(keys.node(o))));
+    unknown.forEach((o, i) => {
+      const t = Number(ttls[i]);
+      if (t === -2) this.#aliveUntil.delete(o);
+      else this.#aliveUntil.set(o, now + (t > 0 ? t : this.#ttlMs));
+    });
+    if (this.#aliveUntil.size > 1000) for (const [o, until] of this.#aliveUntil) if (until <= now) this.#aliveUntil.delete(o);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** Deletes this node's key, so other nodes take over its journal entries at once. */
+  async leave(): Promise<void> {
+    await this.#s.r.del(this.#s.keys.node(this.id));
+  }
+}
+
+export class InboundJournal {
+  readonly #s: Shared;
+  readonly #node: NodeLiveness;
+  /** Per session, the highest inbound seq emitted here and not yet confirmed to Redis. */
+  readonly #confirms = new Map<string, number>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(shared: Shared, node: NodeLiveness) {
+    this.#s = shared;
+    this.#node = node;
+  }
+
+  async accept(sid: string, seq: number, frame: InboundData | undefined, force: boolean): Promise<InboundResult> {
+    // One script: the piggybacked confirm, the seq check, the journal entry, and what to redeliver.
+    const confirm = this.#take(sid);
+    let flat: (number | Buffer)[];
+    try {
+      flat = await this.#s.r.burrowAcceptBuffer(
+        ...this.#s.keys.session(sid),
+        seqArg(seq),
+        this.#node.id,
+        confirm === undefined ? '' : seqArg(confirm),
+        frame ? encodeEntry(frame.data) : '',
+        force ? '1' : '',
+      );
+    } catch (err) {
+      if (confirm !== undefined) this.#keep(sid, confirm);
+      throw err;
+    }
+    if (!Array.isArray(flat)) flat = [];
+    const [code, ack] = flat;
+    const n = typeof ack === 'number' ? ack : 0;
+    const status = code === 1 ? 'new' : code === 2 ? 'dup' : code === 3 ? 'gap' : code === 4 ? 'wait' : 'unknown';
+    if (status === 'unknown') return { status, ack: 0 };
+    if (flat.length <= 2) return { status, ack: n };
+    return { status, ack: n, ...(await this.#replayFrom(sid, flat.slice(2))) };
+  }
+
+  confirm(sid: string, seq: number): void {
+    if (this.#s.closed()) return;
+    this.#keep(sid, seq);
+    if (!this.#timer) {
+      this.#timer = setTimeout(() => void this.flush(), CONFIRM_DELAY_MS);
+      this.#timer.unref();
+    }
+  }
+
+  async replay(sid: string): Promise<InboundReplay> {
+    const confirm = this.#take(sid);
+    let flat: (number | Buffer)[] | null;
+    try {
+      flat = await this.#s.r.burrowJournalBuffer(...this.#s.keys.session(sid), this.#node.id, confirm === undefined ? '' : seqArg(confirm));
+    } catch (err) {
+      if (confirm !== undefined) this.#keep(sid, confirm);
+      throw err;
+    }
+    return Array.isArray(flat) && flat.length > 0 ? this.#replayFrom(sid, flat) : {};
+  }
+
+  /** Sends every pending confirm in one round trip; a failed one is kept for the next accept (or flush). */
+  async flush(): Promise<void> {
+    this.#timer = undefined;
+    if (this.#confirms.size === 0) return;
+    const { r, keys } = this.#s;
+    const pending = [...this.#confirms];
+    this.#confirms.clear();
+    let res: Settled[];
+    try {
+      res = await batch(r, pending.map(([sid, seq]) => (c) => c.burrowJournalConfirm(...keys.session(sid), this.#node.id, seqArg(seq))));
+    } catch (err) {
+      res = pending.map(() => ({ ok: false, error: err }));
+    }
+    pending.forEach(([sid, seq], i) => {
+      const one = res[i];
+      if (!one || !one.ok) this.#keep(sid, seq);
+    });
+    const failed = res.find((x) => !x.ok);
+    if (failed && !failed.ok) this.#s.onError(failed.error);
+  }
+
+  /** Stops the flush timer (`close()` flushes once more itself). */
+  stop(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  #take(sid: string): number | undefined {
+    const c = this.#confirms.get(sid);
+    if (c !== undefined) this.#confirms.delete(sid);
+    return c;
+  }
+
+  #keep(sid: string, seq: number): void {
+    const c = this.#confirms.get(sid);
+    if (c === undefined || seq > c) this.#confirms.set(sid, seq);
+  }
+
+  /**
+   * Journal entries returned by a script ({seq, owner, entry}...): this node's own (a reply it never
+   * got: already its to deliver), and other nodes' — taken over, atomically, when their owner is dead.
+   */
+  async #replayFrom(sid: string, flat: readonly unknown[]): Promise<InboundReplay> {
+    const own: JournalEntry[] = [];
+    const foreign: { seq: number; owner: string; entry: Buffer }[] = [];
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      const seq = flat[i];
+      const owner = toStr(flat[i + 1]);
+      const entry = flat[i + 2];
+      if (typeof seq !== 'number' || owner === undefined || !Buffer.isBuffer(entry)) continue;
+      if (owner === this.#node.id) own.push(journalEntry(seq, entry));
+      else foreign.push({ seq, owner, entry });
+    }
+    let recheckMs: number | undefined;
+    if (foreign.length > 0) {
+      const now = Date.now();
+      await this.#node.refresh(foreign.map((f) => f.owner), now);
+      const dead = foreign.filter((f) => this.#node.aliveUntil(f.owner) <= now);
+      for (const f of foreign) {
+        const until = this.#node.aliveUntil(f.owner);
+        if (until > now) recheckMs = Math.min(recheckMs ?? Infinity, until - now + 20);
+      }
+      if (dead.length > 0) {
+        const owners = dead.flatMap((f) => [f.owner, seqArg(f.seq)]);
+        const taken = await this.#s.r.burrowJournalClaim(...this.#s.keys.session(sid), this.#node.id, ...owners);
+        const got = new Set<unknown>(Array.isArray(taken) ? taken : []);
+        for (const f of dead) if (got.has(f.seq)) own.push(journalEntry(f.seq, f.entry));
+      }
+    }
+    own.sort((x, y) => x.seq - y.seq);
+    return { ...(own.length > 0 ? { replay: own } : {}), ...(recheckMs !== undefined ? { recheckMs } : {}) };
+  }
+}

@@ -1,0 +1,63 @@
+/** What `new RedisStore(options)` accepts, and the defaults it fills in. */
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+
+export interface RedisStoreOptions {
+  /**
+   * An ioredis `Redis` or `Cluster` instance (yours: not closed by `close()`; configure it with
+   * `enableOfflineQueue: false` and `maxRetriesPerRequest: 0` for fail-fast calls), or connection
+   * options / a `redis://` URL (the store creates, configures and closes the connection).
+   * Default: `redis://127.0.0.1:6379`.
+   */
+  readonly redis?: Redis | Cluster | RedisOptions | string;
+  /** Prefix of every key and channel (a trailing `:` is dropped). Default `'burrow'`. */
+  readonly prefix?: string;
+  /** How much longer than the TTL the record lingers for the node that claims its expiry (ms). Default 60000. */
+  readonly expiryGraceMs?: number;
+  /** Merge `Ex` into `notify-keyspace-events` at every (re)connect. Default true. */
+  readonly configureKeyspaceEvents?: boolean;
+  /** Period of the sweep that claims expiries no node heard of (ms); 0 = only after reconnects. Default 30000. */
+  readonly sweepIntervalMs?: number;
+  /** Upper bound of the reconnect backoff (ms). Default 2000. */
+  readonly maxReconnectDelayMs?: number;
+  /** A command with no answer after this long fails (ms). Default 5000. */
+  readonly commandTimeoutMs?: number;
+  /**
+   * Times an in-flight command survives a reconnect; for connections the store creates. Default 0: a
+   * script cut off mid-flight may have run, so it is failed rather than run twice.
+   */
+  readonly maxRetriesPerRequest?: number;
+  /** Errors that have no caller to reject (background claims, sweeps, CONFIG). Default: ignored. */
+  readonly onError?: (err: unknown) => void;
+  /**
+   * TTL of this node's liveness key (ms), refreshed every third of it. When it lapses (the process was
+   * killed), another node redelivers the messages this one accepted but may not have emitted. Default 5000.
+   */
+  readonly nodeTtlMs?: number;
+}
+
+/** The options with their defaults applied (the connection ones are read where connections are made). */
+export interface Settings {
+  readonly prefix: string;
+  readonly graceMs: number;
+  readonly configureKeyspaceEvents: boolean;
+  /** 0: no periodic sweep. */
+  readonly sweepIntervalMs: number;
+  /** How long a sweep keeps the other nodes from sweeping. */
+  readonly sweepLockMs: number;
+  readonly nodeTtlMs: number;
+  readonly onError: (err: unknown) => void;
+}
+
+export function settings(options: RedisStoreOptions): Settings {
+  const every = options.sweepIntervalMs ?? 30_000;
+  return {
+    // 'burrow:' and 'burrow' name the same layout.
+    prefix: (options.prefix ?? 'burrow').replace(/:+$/, '') || 'burrow',
+    graceMs: Math.max(0, options.expiryGraceMs ?? 60_000),
+    configureKeyspaceEvents: options.configureKeyspaceEvents ?? true,
+    sweepIntervalMs: every,
+    sweepLockMs: Math.max(100, Math.floor((every || 30_000) / 2)),
+    nodeTtlMs: Math.max(30, options.nodeTtlMs ?? 5000),
+    onError: options.onError ?? (() => {}),
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * A session's record, outbound log and rooms: every call is one script, or one batch where a session
+ * set (`{prefix}:sessions`, a room) changes with it. A script sees only its session's keys (one Cluster
+ * slot), so the sets outside them are written next to it, in an order that never leaves a member
+ * without a record behind.
+ */
+import type { AppendLimits, AppendResult, CloseResult, NewFrame, OutboundFrame, SessionRecord } from '../store.js';
+import { batch, batchOrThrow, type Client, type Command, type Shared } from './commands.js';
+import { count, decodeEntry, decodeRecord, encodeClose, encodeEntry, encodeRecord, ms, seqArg } from './codec.js';
+
+export class SessionRecords {
+  readonly #s: Shared;
+  /** The expiry grace as an integer string. */
+  readonly #grace: string;
+
+  constructor(shared: Shared, graceMs: number) {
+    this.#s = shared;
+    this.#grace = seqArg(graceMs);
+  }
+
+  // ---- the record ---------------------------------------------------------------------------------
+
+  async create(record: SessionRecord, ttlMs: number): Promise<void> {
+    const { r, keys } = this.#s;
+    // Script first, then the membership: a sweep between the two never sees a member without a record.
+    const [created] = await batchOrThrow(r, [
+      (c) => c.burrowCreate(...keys.session(record.id), ms(ttlMs), this.#grace, ...encodeRecord(record)),
+      (c) => c.sadd(keys.sessions, record.id),
+    ]);
+    if (created !== 1) throw new Error('session id collision');
+  }
+
+  async get(sid: string): Promise<SessionRecord | undefined> {
+    return decodeRecord(sid, await this.#s.r.burrowGet(...this.#s.keys.session(sid)));
+  }
+
+  async touch(sid: string, ttlMs: number, activity: boolean): Promise<SessionRecord | undefined> {
+    const flat = await this.#s.r.burrowTouch(...this.#s.keys.session(sid), ms(ttlMs), this.#grace, activity ? '1' : '0');
+    return decodeRecord(sid, flat);
+  }
+
+  async delete(sid: string): Promise<void> {
+    const { r, keys } = this.#s;
+    const [rooms] = await batchOrThrow(r, [(c) => c.burrowDelete(...keys.session(sid)), (c) => c.srem(keys.sessions, sid)]);
+    if (!Array.isArray(rooms) || rooms.length === 0) return;
+    await batchOrThrow(r, rooms.map((room): Command => (c) => c.srem(keys.room(String(room)), sid)));
+  }
+
+  async setData(sid: string, data: unknown): Promise<boolean> {
+    const json = data === undefined ? undefined : JSON.stringify(data);
+    return (await this.#s.r.burrowSetData(...this.#s.keys.session(sid), json === undefined ? '0' : '1', json ?? '')) === 1;
+  }
+
+  // ---- the outbound log ---------------------------------------------------------------------------
+
+  async append(sid: string, frames: readonly NewFrame[], limits: AppendLimits): Promise<AppendResult> {
+    const entries = frames.map((f) => encodeEntry(f.data));
+    return appendResult(await this.#s.r.burrowAppend(...this.#appendArgs(sid, entries, limits)), frames, entries);
+  }
+
+  async appendEach(sids: readonly string[], frame: NewFrame, limits: AppendLimits): Promise<ReadonlyMap<string, AppendResult>> {
+    const unique = [...new Set(sids)];
+    const entries = [encodeEntry(frame.data)];
+    const res = await batch(this.#s.r, unique.map((sid): Command => (c) => c.burrowAppend(...this.#appendArgs(sid, entries, limits))));
+    const out = new Map<string, AppendResult>();
+    unique.forEach((sid, i) => {
+      const r = res[i];
+      if (!r || !r.ok) throw r?.error ?? new Error('redis pipeline aborted');
+      out.set(sid, appendResult(r.value, [frame], entries));
+    });
+    return out;
+  }
+
+  async appendClose(sid: string, by: 'client' | 'server', code: number | undefined, reason: string | undefined): Promise<CloseResult> {
+    const { r, keys } = this.#s;
+    const entry = encodeClose(code, reason);
+    const res = await r.burrowAppendClose(...keys.session(sid), keys.wake(sid), by, code === undefined ? '' : String(code), reason ?? '', entry);
+    if (!Array.isArray(res)) return { ok: false, reason: 'unknown' };
+    const record = decodeRecord(sid, res[1]);
+    if (!record) return { ok: false, reason: 'unknown' };
+    if (res[0] !== 1) return { ok: true, first: false, record };
+    const frame: OutboundFrame = {
+      frame: { t: 'close', seq: record.outSeq, ...(code !== undefined ? { code } : {}), ...(reason ? { reason } : {}) },
+      size: 0,
+    };
+    return { ok: true, first: true, frame, record };
+  }
+
+  async read(sid: string, afterSeq: number, maxFrames: number, maxBytes: number): Promise<readonly OutboundFrame[]> {
+    if (!(maxFrames >= 1)) return [];
+    const r = await this.#s.r.burrowReadBuffer(...this.#s.keys.session(sid), seqArg(afterSeq), count(maxFrames), seqArg(maxBytes));
+    if (!Array.isArray(r) || r.length < 2) return [];
+    const first = r[0];
+    if (typeof first !== 'number') return [];
+    const out: OutboundFrame[] = [];
+    for (let i = 1; i < r.length; i++) {
+      const e: unknown = r[i];
+      if (Buffer.isBuffer(e)) out.push(decodeEntry(first + i - 1, e));
+    }
+    return out;
+  }
+
+  async ack(sid: string, ack: number): Promise<boolean> {
+    return (await this.#s.r.burrowAck(...this.#s.keys.session(sid), seqArg(ack))) === 1;
+  }
+
+  // ---- rooms --------------------------------------------------------------------------------------
+
+  async join(sid: string, room: string): Promise<boolean> {
+    const { r, keys } = this.#s;
+    // The room set first: if the session goes away between the two, its delete/claim (or the
+    // cleanup below) removes the membership; the reverse order could leave a stale member.
+    const [, joined] = await batchOrThrow(r, [(c) => c.sadd(keys.room(room), sid), (c) => c.burrowJoin(...keys.session(sid), room)]);
+    if (joined === 1) return true;
+    await r.srem(keys.room(room), sid);
+    return false;
+  }
+
+  async leave(sid: string, room: string): Promise<void> {
+    const { r, keys } = this.#s;
+    await batchOrThrow(r, [(c) => c.srem(keys.roomsOf(sid), room), (c) => c.srem(keys.room(room), sid)]);
+  }
+
+  async rooms(sid: string): Promise<readonly string[]> {
+    return this.#s.r.smembers(this.#s.keys.roomsOf(sid));
+  }
+
+  async members(room: string | undefined): Promise<readonly string[]> {
+    const { r, keys } = this.#s;
+    return r.smembers(room === undefined ? keys.sessions : keys.room(room));
+  }
+
+  #appendArgs(sid: string, entries: readonly Buffer[], limits: AppendLimits): Parameters<Client['burrowAppend']> {
+    const { keys } = this.#s;
+    return [...keys.session(sid), keys.wake(sid), count(limits.maxBufferedMessages), seqArg(limits.maxBufferedBytes), ...entries];
+  }
+}
+
+function appendResult(r: unknown, frames: readonly NewFrame[], entries: readonly Buffer[]): AppendResult {
+  if (r === -1) return { ok: false, reason: 'unknown' };
+  if (r === -2) return { ok: false, reason: 'closed' };
+  if (r === -3) return { ok: false, reason: 'overflow' };
+  if (typeof r !== 'number') throw new Error('unexpected reply from redis append');
+  const out: OutboundFrame[] = frames.map((f, i) => ({
+    frame: { t: 'd', seq: r + i, data: f.data },
+    size: (entries[i]?.byteLength ?? 1) - 1,
+  }));
+  return { ok: true, frames: out };
+}

@@ -1,0 +1,101 @@
+/**
+ * The `sse` transport's downstream: `GET {path}/sessions/:sid/sse?token=&ack=N`, an EventSource
+ * stream. `id:` carries the seq of sequenced frames so `Last-Event-ID` resumes; the upstream is the
+ * POST `send` endpoint.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { encodeJsonFrame, type AckFrame, type PongFrame } from '@burrow/shared';
+import { ControlCoalescer } from './control.js';
+import { jsonOf } from './encoding.js';
+import { refusal } from '../errors/refusals.js';
+import { parseAck, sendError } from '../http/respond.js';
+import type { SessionCore } from '../session/core.js';
+import type { Downstream } from '../session/types.js';
+import type { SessionRegistry } from '../session/registry.js';
+import type { OutboundFrame } from '../store/store.js';
+
+/** Defeats proxies that buffer the first few KiB of a response before passing anything on. */
+const PADDING = `:${' '.repeat(2048)}\n\n`;
+
+const HEARTBEAT_COMMENT = ':hb\n\n';
+
+class SseDownstream implements Downstream {
+  readonly transport = 'sse' as const;
+  readonly batchFrames = 1024;
+  readonly batchBytes: number;
+  readonly #res: ServerResponse;
+  readonly #core: SessionCore;
+  #lastWrite = Date.now();
+  readonly #timer: NodeJS.Timeout;
+  #ended = false;
+  readonly #control: ControlCoalescer;
+
+  constructor(res: ServerResponse, core: SessionCore, batchBytes: number, heartbeat: number) {
+    this.#res = res;
+    this.#core = core;
+    this.batchBytes = batchBytes;
+    // Checked lazily: a write never resets a timer, the check just looks at when the last one was.
+    this.#timer = setInterval(() => {
+      if (Date.now() - this.#lastWrite >= heartbeat) this.#send(HEARTBEAT_COMMENT);
+    }, Math.max(10, heartbeat / 2));
+    this.#timer.unref();
+    this.#control = new ControlCoalescer((frame, flushed) => this.#send(`data: ${encodeJsonFrame(frame)}\n\n`, flushed));
+    res.on('close', () => this.#finish());
+  }
+
+  write(frames: readonly OutboundFrame[]): void {
+    let out = '';
+    for (const f of frames) out += `id: ${f.frame.seq}\ndata: ${jsonOf(f)}\n\n`;
+    this.#send(out);
+  }
+
+  control(frame: AckFrame | PongFrame): void {
+    this.#control.send(frame);
+  }
+
+  end(): void {
+    this.#finish();
+    this.#res.end();
+  }
+
+  #send(text: string, flushed?: () => void): void {
+    if (this.#ended) return;
+    this.#lastWrite = Date.now();
+    this.#res.write(text, flushed);
+  }
+
+  #finish(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    clearInterval(this.#timer);
+    this.#core.detach(this);
+  }
+}
+
+export async function handleSse(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> {
+  let ack = parseAck(query.get('ack'));
+  if (ack === undefined) return sendError(res, refusal('badAck'));
+  const lastEventId = req.headers['last-event-id'];
+  if (typeof lastEventId === 'string') {
+    const fromHeader = parseAck(lastEventId);
+    if (fromHeader !== undefined && fromHeader > ack) ack = fromHeader;
+  }
+  const found = await reg.resume(sid, query.get('token'));
+  if (!found) return sendError(res, refusal('sessionUnknown'));
+  const { core, record } = found;
+  if (res.destroyed) return;
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache, no-transform',
+    'X-Accel-Buffering': 'no',
+    Connection: 'keep-alive',
+  });
+  res.socket?.setNoDelay(true);
+  res.write(PADDING);
+  // The first event proves the stream works end to end; its ack is the inbound ack.
+  res.write(`data: ${encodeJsonFrame({ t: 'ack', ack: core.inAck })}\n\n`);
+  const o = reg.options;
+  const d = new SseDownstream(res, core, o.limits.maxPollBytes, o.heartbeat);
+  reg.lifecycle?.attached(core.handle, 'sse', query);
+  await core.attach(d, ack, record.outSeq);
+}

@@ -1,0 +1,296 @@
+/**
+ * The `websocket` transport: `GET {path}/ws` with an upgrade. A new session needs no extra round trip
+ * (the first message is `open`); `?sid=&token=&ack=` resumes one. Data frames use the compact
+ * WebSocket encoding (no JSON); frames written here come straight from the outbound log.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { CloseCode, decodeWsMessage, encodeJsonFrame, MAX_CLOSE_REASON_BYTES, type AckFrame, type Frame, type PongFrame } from '@burrow/shared';
+import { authenticateRequest } from '../http/auth.js';
+import { WsHold } from './ws-hold.js';
+import { ControlCoalescer } from './control.js';
+import { takeHandshake } from '../http/rate-limit.js';
+import { wsMessageOf } from './encoding.js';
+import { isStoreFailure } from '../errors/burrow-error.js';
+import { refusal, wsRefusal, wsRefusalError, type Refusal } from '../errors/refusals.js';
+import { parseAck, refusalOf, rejectSocket } from '../http/respond.js';
+import type { ProtocolError } from '@burrow/shared';
+import type { SessionCore } from '../session/core.js';
+import type { Downstream } from '../session/types.js';
+import type { SessionRegistry } from '../session/registry.js';
+import type { OutboundFrame } from '../store/store.js';
+
+/** Longest `"<seq>:"` prefix of a text data message: 16 digits and a colon. */
+const MAX_TEXT_PREFIX = 17;
+
+/** Frames per read from the log when catching a socket up. */
+const BATCH_FRAMES = 1024;
+
+
+/** Socket errors are answered by the close that follows them; the listener only keeps them from being fatal. */
+function noop(): void {}
+
+class WebSocketDownstream implements Downstream {
+  readonly transport = 'websocket' as const;
+  readonly batchFrames = BATCH_FRAMES;
+  readonly batchBytes: number;
+  readonly #ws: WebSocket;
+  readonly #core: SessionCore;
+
+  readonly #control: ControlCoalescer;
+
+  constructor(ws: WebSocket, core: SessionCore, batchBytes: number) {
+    this.#ws = ws;
+    this.#core = core;
+    this.batchBytes = batchBytes;
+    this.#control = new ControlCoalescer((frame, flushed) => ws.send(encodeJsonFrame(frame), flushed));
+  }
+
+  write(frames: readonly OutboundFrame[]): void {
+    for (const f of frames) this.#ws.send(wsMessageOf(f));
+  }
+
+  control(frame: AckFrame | PongFrame): void {
+    this.#control.send(frame);
+  }
+
+  end(code: number, reason: string): void {
+    this.#core.detach(this);
+    closeSocket(this.#ws, code, reason);
+  }
+}
+
+/** Closes a socket with a code and a reason trimmed to the wire limit; a dead link is just cut. */
+function closeSocket(ws: WebSocket, code: number, reason: string): void {
+  if (code === CloseCode.Abnormal || code === CloseCode.NoStatus) {
+    ws.terminate();
+    return;
+  }
+  let r = reason;
+  while (Buffer.byteLength(r) > MAX_CLOSE_REASON_BYTES) r = r.slice(0, -1);
+  ws.close(code, r);
+}
+
+/** Offered subprotocols, from `Sec-WebSocket-Protocol` (the same parse `ws` does, but lenient). */
+function offeredProtocols(req: IncomingMessage): Set<string> {
+  const header = req.headers['sec-websocket-protocol'];
+  const out = new Set<string>();
+  if (typeof header !== 'string') return out;
+  for (const p of header.split(',')) {
+    const t = p.trim();
+    if (t) out.add(t);
+  }
+  return out;
+}
+
+export class WebSocketTransport {
+  readonly #registry: SessionRegistry;
+  readonly #wss: WebSocketServer;
+  /** The subprotocol picked for each pending upgrade, handed to `ws` by its `handleProtocols`. */
+  readonly #picks = new WeakMap<IncomingMessage, string | false>();
+
+  constructor(registry: SessionRegistry) {
+    this.#registry = registry;
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      // Room for the seq prefix; the payload itself is checked exactly per message. `ws` closes 1009
+      // on a larger declared length before allocating anything.
+      maxPayload: registry.options.limits.maxPayload + MAX_TEXT_PREFIX,
+      handleProtocols: (_protocols, req) => this.#picks.get(req) ?? false,
+    });
+  }
+
+  /** Handles an upgrade to `{path}/ws` (origin and path already checked). */
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams): Promise<void> {
+    const reg = this.#registry;
+    const offered = offeredProtocols(req);
+    const sid = query.get('sid');
+    if (sid !== null && reg.isLost(sid)) return this.#acceptAndClose(req, socket, head, refusal('stateLost'));
+    // Draining (ops/drain.ts): the client resumes at once on another node, no fallback, no backoff.
+    if (reg.draining) return this.#acceptAndClose(req, socket, head, refusal('serviceRestart'));
+    // The store is unreachable: the client retries later (1013), the session, if any, is intact.
+    if (reg.storeDown) return this.#storeUnavailable(req, socket, head);
+    try {
+      await this.#upgrade(req, socket, head, query, offered, sid);
+    } catch (err) {
+      if (!isStoreFailure(err)) throw err;
+      reg.emitError(err);
+      this.#storeUnavailable(req, socket, head);
+    }
+  }
+
+  /**
+   * A new session on an accepted WebSocket. The socket is paused while the store creates the record,
+   * so nothing the client sends early is read before the session exists; a client gone by then takes
+   * its never-announced session with it.
+   */
+  async #open(ws: WebSocket, protocol: string, user: unknown, query: URLSearchParams): Promise<void> {
+    const reg = this.#registry;
+    ws.pause();
+    let created: Awaited<ReturnType<SessionRegistry['create']>>;
+    try {
+      created = await reg.create(protocol, user);
+    } catch (err) {
+      if (!isStoreFailure(err)) throw err;
+      reg.emitError(err);
+      const { code, reason } = wsRefusal(refusal('storeUnavailable'));
+      closeSocket(ws, code, reason);
+      return;
+    }
+    const { core, token } = created;
+    if (ws.readyState !== ws.OPEN) return reg.discard(core);
+    // `connection` first, so the app hears of the session before any `transport` or `message`.
+    reg.announce(core);
+    reg.lifecycle?.attached(core.handle, 'websocket', query);
+    this.#serve(ws, core, token, false, 0, 0);
+    ws.resume();
+  }
+
+  #storeUnavailable(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (socket.destroyed) return;
+    this.#acceptAndClose(req, socket, head, refusal('storeUnavailable'));
+  }
+
+  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams, offered: Set<string>, sid: string | null): Promise<void> {
+    const reg = this.#registry;
+
+    if (sid === null) {
+      let pick: string | false = false;
+      if (offered.size > 0) {
+        pick = reg.options.handleProtocols(offered, req);
+        if (pick === false || !offered.has(pick)) return rejectSocket(socket, refusal('noProtocol'));
+      }
+      if (reg.full) return this.#acceptAndClose(req, socket, head, refusal('overloaded'));
+      // Accept-then-close 1008, unlike a refused upgrade (which a browser cannot tell from a proxy
+      // refusing WebSocket, and which makes the client fall back): the client sees the code and reason.
+      let auth: Awaited<ReturnType<typeof authenticateRequest>>;
+      try {
+        auth = await authenticateRequest(reg.options.authenticate, req);
+      } catch (err) {
+        // A hook that throws is the app's bug: reported, and the client told 1011 as documented.
+        reg.emitError(err);
+        return this.#acceptAndClose(req, socket, head, refusal('internal'));
+      }
+      if (socket.destroyed) return;
+      if (!auth.ok) {
+        return this.#acceptAndClose(req, socket, head, auth.error.status >= 500 ? refusal('internal') : auth.error);
+      }
+      if (!takeHandshake(reg)) return this.#acceptAndClose(req, socket, head, refusal('handshakeRate'));
+      this.#picks.set(req, pick);
+      // The session is created only once `ws` has accepted the upgrade: a handshake `ws` refuses (bad
+      // key, version, subprotocol list) never reaches this callback, so it leaves no session behind.
+      this.#wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('error', noop);
+        void this.#open(ws, pick || '', auth.user, query).catch((err: unknown) => reg.emitError(err));
+      });
+      return;
+    }
+
+    const ack = parseAck(query.get('ack'));
+    if (ack === undefined) return this.#acceptAndClose(req, socket, head, refusal('badAck'));
+    const found = await reg.resume(sid, query.get('token'));
+    if (!found) return this.#acceptAndClose(req, socket, head, refusal('sessionUnknown'));
+    const { core, record } = found;
+    this.#picks.set(req, record.protocol !== '' && offered.has(record.protocol) ? record.protocol : false);
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', noop);
+      reg.lifecycle?.attached(core.handle, 'websocket', query);
+      this.#serve(ws, core, query.get('token') ?? '', true, ack, record.outSeq);
+    });
+  }
+
+  /**
+   * Refusals that the client must tell apart from a refused upgrade (which means "try another
+   * transport") complete the upgrade and close with a code.
+   */
+  #acceptAndClose(req: IncomingMessage, socket: Duplex, head: Buffer, err: ProtocolError | Refusal): void {
+    const { code, reason } = wsRefusal(err);
+    this.#picks.set(req, false);
+    refusalOf.set(socket, { code: wsRefusalError(code, reason) as ProtocolError['code'], message: reason, status: 101, close: code });
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      // `ws` keeps reading until the client answers our close; a frame it rejects meanwhile (reserved
+      // bits, invalid UTF-8, an over-long length) is an 'error' event, which must never go unheard.
+      ws.on('error', noop);
+      closeSocket(ws, code, reason);
+    });
+  }
+
+  #serve(ws: WebSocket, core: SessionCore, token: string, resumed: boolean, clientAck: number, outSeq: number): void {
+    const reg = this.#registry;
+    const maxPayload = reg.options.limits.maxPayload;
+    const d = new WebSocketDownstream(ws, core, reg.options.limits.maxPollBytes);
+    ws.on('close', () => core.detach(d));
+
+    // `open` first, then whatever the client has not acknowledged, then live frames.
+    ws.send(encodeJsonFrame(reg.openFrame(core, token, resumed, core.inAck)));
+    void core.attach(d, clientAck, outSeq).catch((err: unknown) => reg.emitError(err));
+
+    /** A store call failed: this socket is done (1013) and nothing more it sent is applied. */
+    let broken = false;
+    const fail = (code: number, reason: string): void => {
+      if (broken) return;
+      void core.fail(code, reason).catch((err: unknown) => reg.emitError(err));
+    };
+
+    ws.on('message', (raw: Buffer, isBinary: boolean) => {
+      if (broken) return;
+      core.seen();
+      const msg = isBinary ? raw : raw.toString('utf8');
+      const r = decodeWsMessage(msg, { from: 'client', maxPayload });
+      if (!r.ok) return fail(r.error.close, `${r.error.code}: ${r.error.message}`);
+      const frame = r.value;
+      if (!isBinary && frame.t === 'd' && raw.length - (String(frame.seq).length + 1) > maxPayload) {
+        return fail(CloseCode.TooBig, `payload_too_large: payload exceeds ${maxPayload} bytes`);
+      }
+      if (hold.hold(frame, raw.length)) return;
+      apply(frame);
+    });
+
+    /** Applies one client frame, in order (held frames first, see ws-hold.ts). */
+    function apply(frame: Frame): void {
+      if (broken) return;
+      core.inbound([frame], false).then(
+        (out) => {
+          if (out.error) fail(out.error.close, `${out.error.code}: ${out.error.message}`);
+        },
+        (err: unknown) => {
+          if (isStoreFailure(err)) {
+            if (broken) return;
+            broken = true;
+            // The session lives on: the client resumes (with backoff) and resends from our ack.
+            core.transportFailed(d, err);
+            if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) closeSocket(ws, CloseCode.TryAgainLater, 'store unavailable');
+            return;
+          }
+          reg.emitError(err);
+          const internal = wsRefusal(refusal('internal'));
+          fail(internal.code, internal.reason);
+        },
+      );
+    }
+    // onBufferFull 'pause': frames held while the session's outbound buffer is full.
+    const hold = new WsHold(ws, core.gate, reg.options.limits.maxBatchBytes, apply);
+  }
+
+  /** Closes every socket (the sessions were already told) and waits for them to go. */
+  async close(): Promise<void> {
+    const pending = [...this.#wss.clients].map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (ws.readyState === ws.CLOSED) return resolve();
+          // A peer that never answers the close handshake is cut. Not unref()'d: close() waits on
+          // it, and an unref()'d timer would let the process idle out with close() never settling.
+          const cut = setTimeout(() => ws.terminate(), 1000);
+          ws.once('close', () => {
+            clearTimeout(cut);
+            resolve();
+          });
+          if (ws.readyState === ws.OPEN) ws.close(CloseCode.GoingAway, 'server going away');
+        }),
+    );
+    await Promise.all(pending);
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * `onBufferFull: 'pause'` on a WebSocket (see session/backpressure.ts for the policy): frames that
+ * arrive while the session's gate is closed are held here, unapplied, and replayed in order when it
+ * opens.
+ */
+import type { WebSocket } from 'ws';
+import { CloseCode, type Frame } from '@burrow/shared';
+import type { InboundGate } from '../session/backpressure.js';
+
+/** How often a paused WebSocket is read again so acks get in (ms). */
+export const PROBE_MS = 100;
+
+/**
+ * The WebSocket side of a pause: holds sequenced frames while the gate is closed, pauses the
+ * socket, probes it for acks, and replays the held frames in order once the gate opens.
+ */
+export class WsHold {
+  readonly #ws: WebSocket;
+  readonly #gate: InboundGate;
+  readonly #maxHeld: number;
+  readonly #apply: (frame: Frame) => void;
+  readonly #held: Frame[] = [];
+  #heldBytes = 0;
+  #probe: NodeJS.Timeout | undefined;
+  #off: (() => void) | undefined;
+
+  constructor(ws: WebSocket, gate: InboundGate, maxHeldBytes: number, apply: (frame: Frame) => void) {
+    this.#ws = ws;
+    this.#gate = gate;
+    this.#maxHeld = maxHeldBytes;
+    this.#apply = apply;
+    ws.once('close', () => this.#stop());
+  }
+
+  /** Bytes currently held (unapplied) on this socket. */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
+  /** True when `frame` was held (the caller must not apply it). */
+  hold(frame: Frame, size: number): boolean {
+    if (frame.t !== 'd' && frame.t !== 'close') return false;
+    if (!this.#gate.paused && this.#held.length === 0) return false;
+    this.#held.push(frame);
+    this.#heldBytes += size;
+    if (this.#heldBytes > this.#maxHeld) {
+      // The client keeps sending and never drains: drop the transport, not the session.
+      this.#stop();
+      this.#ws.close(CloseCode.TryAgainLater, 'overloaded: outbound buffer full, retry later');
+      return true;
+    }
+    if (!this.#off) this.#off = this.#gate.onOpen(() => this.#drain());
+    this.#ws.pause();
+    this.#probe ??= setInterval(() => {
+      // Read again briefly: acks queued behind held data get in (and may open the gate).
+      this.#ws.resume();
+      setImmediate(() => {
+        if (this.#held.length > 0 && this.#gate.paused) this.#ws.pause();
+      });
+    }, PROBE_MS);
+    this.#probe.unref();
+    if (!this.#gate.paused) this.#drain();
+    return true;
+  }
+
+  #drain(): void {
+    this.#off = undefined;
+    const frames = this.#held.splice(0);
+    this.#heldBytes = 0;
+    if (this.#probe) clearInterval(this.#probe);
+    this.#probe = undefined;
+    for (const f of frames) this.#apply(f);
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.resume();
+  }
+
+  #stop(): void {
+    this.#off?.();
+    this.#off = undefined;
+    if (this.#probe) clearInterval(this.#probe);
+    this.#probe = undefined;
+    this.#held.length = 0;
+    this.#heldBytes = 0;
+  }
+}
