@@ -28,8 +28,17 @@ server.on('error', () => {});
 const [{ port }] = (await once(server, 'message')) as [{ port: number }];
 if (hasTaskset) execFileSync('taskset', ['-a', '-p', '-c', '0', String(server.pid)], { stdio: 'ignore' });
 
-async function stats(): Promise<{ rss: number; sessions: number; errors: number; cpuMs: number }> {
-  const reply = once(server, 'message') as Promise<[{ rss: number; sessions: number; errors: number; cpuMs: number }]>;
+interface Stats {
+  rss: number;
+  sessions: number;
+  errors: number;
+  cpuMs: number;
+  loopP99Ms: number;
+  loopMaxMs: number;
+}
+
+async function stats(): Promise<Stats> {
+  const reply = once(server, 'message') as Promise<[Stats]>;
   server.send({ cmd: 'stats' });
   return (await reply)[0];
 }
@@ -86,12 +95,12 @@ for (const flood of floods) {
   const after = await stats();
   rows.push(
     `| ${flood} | ${n} | ${rtts.length} | ${pct(rtts, 50).toFixed(2)} | ${pct(rtts, 99).toFixed(2)} | ${Math.max(...rtts).toFixed(1)} | ` +
-      `${(((after.cpuMs - before.cpuMs) / (SECONDS * 1000)) * 100).toFixed(0)} % | ${(before.rss / 2 ** 20).toFixed(0)} → ${(after.rss / 2 ** 20).toFixed(0)} | ${after.errors - before.errors} |`,
+      `${(((after.cpuMs - before.cpuMs) / (SECONDS * 1000)) * 100).toFixed(0)} % | ${after.loopP99Ms.toFixed(1)} / ${after.loopMaxMs.toFixed(1)} | ${(before.rss / 2 ** 20).toFixed(0)} → ${(after.rss / 2 ** 20).toFixed(0)} | ${after.errors - before.errors} |`,
   );
   console.error(rows[rows.length - 1]);
 }
 server.kill();
 console.log(`\nFloods of issue 10, ${SECONDS} s each, ${new Date().toISOString().slice(0, 10)}, node ${process.version}${hasTaskset ? ', server on core 0, flood on core 1' : ''}\n`);
-console.log('| flood | hostile inputs sent | canary echoes | p50 ms | p99 ms | max ms | server CPU | server RSS MiB | error events |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| flood | hostile inputs sent | canary echoes | p50 ms | p99 ms | max ms | server CPU | server event-loop delay p99 / max ms | server RSS MiB | error events |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);

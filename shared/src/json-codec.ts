@@ -72,6 +72,10 @@ function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Pings and pongs carry nothing: one shared result each, so a batch of thousands allocates none. */
+const PING: Result<Frame> = Object.freeze(ok(Object.freeze({ t: 'ping' as const })));
+const PONG: Result<Frame> = Object.freeze(ok(Object.freeze({ t: 'pong' as const })));
+
 /** A frame from an already-parsed JSON value, validated. */
 export function frameFromJson(v: unknown, opts: DecodeOptions): Result<Frame> {
   if (!isObject(v)) return badFrame('frame is not an object');
@@ -85,9 +89,9 @@ export function frameFromJson(v: unknown, opts: DecodeOptions): Result<Frame> {
     case 'ack':
       return isAck(v.ack) ? ok({ t: 'ack', ack: v.ack }) : fail('bad_seq', 'ack must be an integer >= 0', CloseCode.ProtocolError, 400);
     case 'ping':
-      return ok({ t: 'ping' });
+      return PING;
     case 'pong':
-      return ok({ t: 'pong' });
+      return PONG;
     case 'open':
       return opts.from === 'server' ? openFromJson(v) : badFrame('open is only sent by the server');
     default:
