@@ -8,7 +8,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { BurrowSocket } from '@burrow/client';
-import { killProcess, spawnNode, startNginx, startRedis } from '../e2e/cluster/procs.js';
+import { startRedis } from '@burrow/test-support/procs';
+import { spawnNode, startClusterNginx } from '../e2e/cluster/launch.js';
 
 const MSGS = Number(process.env.MSGS ?? 5000);
 const PINGS = Number(process.env.PINGS ?? 300);
@@ -76,13 +77,13 @@ const redis = await startRedis();
 const kill: Array<() => Promise<void>> = [() => redis.dispose()];
 try {
   const single = await spawnNode({ name: 'single', store: 'memory', timings });
-  kill.push(() => killProcess(single.child));
+  kill.push(() => single.proc.kill());
   const nodes = await Promise.all(
     ['n1', 'n2', 'n3'].map((name) => spawnNode({ name, redisUrl: redis.url, prefix: 'burrow-bench:', timings })),
   );
-  for (const n of nodes) kill.push(() => killProcess(n.child));
-  const nginx = await startNginx(nodes.map((n) => n.port));
-  kill.push(() => nginx.stop());
+  for (const n of nodes) kill.push(() => n.proc.kill());
+  const nginx = await startClusterNginx(nodes.map((n) => n.port));
+  kill.push(() => nginx.close());
 
   const setups: Array<[string, string]> = [
     ['1 node, MemoryStore, direct', `ws://127.0.0.1:${single.port}/burrow`],

@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { BurrowSocket } from '@burrow/client';
-import { startBurrowServer } from '../e2e/tests/fixtures/burrow-server.js';
+import { startTestServer } from '@burrow/test-support';
 import { type RigOptions, startRigProxy } from '../e2e/tests/fixtures/rig-proxy.js';
 
 const RUNS = Number(process.env.RUNS ?? 9);
@@ -19,7 +19,7 @@ const cases: Array<[string, RigOptions]> = [
   ['buffering proxy + refused upgrade', { upgrade: 'refuse', buffer: true }],
 ];
 
-const srv = await startBurrowServer();
+const srv = await startTestServer({}, { app: true });
 const rows: string[] = [];
 for (const [name, rig] of cases) {
   const times: number[] = [];

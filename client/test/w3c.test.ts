@@ -1,6 +1,6 @@
 /** The W3C WebSocket surface of BurrowSocket, with no server (a fake WebSocket that never answers). */
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'vitest';
 import { BurrowSocket } from '../src/index.js';
 import { FakeWS, fakeOptions, next, record } from './helpers.js';
 

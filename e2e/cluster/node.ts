@@ -5,9 +5,9 @@
  *     --redis=redis://127.0.0.1:6380 --prefix=burrow-test: [--store=memory] [--clock-skew-ms=600000] \
  *     [--heartbeat=2000 --heartbeat-timeout=2000 --poll-timeout=3000 --resume-window=8000 --close-linger=2000]
  *
- * It runs the scriptable echo app of `e2e/tests/fixtures/burrow-server.ts` (echo; "quiet:…" only
- * records; "flood:N" sends "s1".."sN"; "cmd:close:CODE:REASON" closes) plus "join:ROOM" (session.join)
- * and "room:ROOM:TEXT" (burrow.to(room).send(TEXT)). Every response carries `X-Burrow-Node: <name>`.
+ * It is the one test server of @burrow/test-support with its scripted app (echo; "quiet:…" only
+ * records; "flood:N" sends "s1".."sN"; "cmd:close:CODE:REASON" closes; "join:ROOM" joins a room and
+ * "room:ROOM:TEXT" sends to one). Every response carries `X-Burrow-Node: <name>`.
  *
  * stdout is JSON lines (synchronous on a pipe, so a `kill -9` loses nothing already printed):
  *   {"ready": port}
@@ -24,8 +24,7 @@
  *   POST /_ctl/broadcast?text=T            burrow.broadcast(T)
  *   POST /_ctl/drain?deadline=MS           burrow.drain(): answers { moved, remaining } once done
  */
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 
 const args = new Map<string, string>();
 for (const a of process.argv.slice(2)) {
@@ -60,6 +59,7 @@ const write = (o: Record<string, unknown>) => process.stdout.write(JSON.stringif
 const log = (o: Record<string, unknown>) => write({ node: name, ...o });
 
 const { createBurrow } = await import('@burrow/server');
+const { startTestServer } = await import('@burrow/test-support');
 type BurrowOptions = import('@burrow/server').BurrowOptions;
 
 const storeKind = arg('store', 'BURROW_STORE', 'redis');
@@ -85,7 +85,9 @@ for (const [key, flag, env] of timings) {
 const burrow = createBurrow(opts);
 const b = burrow;
 
-burrow.on('connection', (session) => log({ kind: 'open', sid: session.id, transport: (session as unknown as { transport?: string }).transport }));
+// The log listeners are registered before the test server's recorder and app: a message is logged
+// before the app floods or echoes in answer to it.
+burrow.on('connection', (session) => log({ kind: 'open', sid: session.id, transport: session.transport }));
 burrow.on('message', (session, data, info) => {
   const m = typeof data === 'string' ? data : `<binary ${data.length}>`;
   log({
@@ -96,35 +98,6 @@ burrow.on('message', (session, data, info) => {
     redelivered: info.redelivered,
     t: process.hrtime.bigint().toString(),
   });
-  if (typeof data !== 'string') {
-    session.send(data).catch(() => {});
-  } else if (data.startsWith('flood:')) {
-    const n = Number(data.slice(6));
-    let i = 0;
-    const slice = () => {
-      for (let k = 0; k < 20 && i < n; k++) session.send(`s${++i}`).catch((e) => log({ kind: 'send-error', sid: session.id, message: String(e) }));
-      if (i < n) setImmediate(slice);
-    };
-    slice();
-  } else if (data.startsWith('cmd:close:')) {
-    const [, , code, reason] = data.split(':');
-    session.close(Number(code), reason);
-  } else if (data.startsWith('quiet:')) {
-    // recorded only
-  } else if (data.startsWith('join:')) {
-    const room = data.slice(5);
-    (session as unknown as { join(r: string): Promise<unknown> })
-      .join(room)
-      .then(() => session.send(`joined:${room}`))
-      .catch((e) => log({ kind: 'error', sid: session.id, message: `join: ${String(e)}` }));
-  } else if (data.startsWith('room:')) {
-    const i = data.indexOf(':', 5);
-    b.to(data.slice(5, i))
-      .send(data.slice(i + 1))
-      .catch((e) => log({ kind: 'error', sid: session.id, message: `room send: ${String(e)}` }));
-  } else {
-    session.send(data).catch((e) => log({ kind: 'send-error', sid: session.id, message: String(e) }));
-  }
 });
 burrow.on('close', (session, code, reason) => log({ kind: 'close', sid: session.id, code, reason }));
 burrow.on('error', (err: unknown) => log({ kind: 'error', message: String((err as Error)?.stack ?? err) }));
@@ -171,28 +144,31 @@ async function control(req: IncomingMessage, url: URL): Promise<[number, unknown
   return [404, { error: 'no such control' }];
 }
 
-const server = createServer((req, res) => {
-  res.setHeader('X-Burrow-Node', name);
-  const path = pathOf(req);
-  if (path.startsWith('/_ctl/')) {
-    control(req, new URL(req.url ?? '/', 'http://x')).then(
-      ([status, body]) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
-      (e) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ node: name, error: String(e) })),
-    );
-    return;
-  }
-  log({ kind: 'http', method: req.method, path, sid: sidOf(req) });
-  if (!burrow.handle(req, res)) res.writeHead(404).end();
+const srv = await startTestServer(burrow, {
+  port: Number(arg('port', 'PORT', '0')),
+  app: {
+    onError: (what, session, e) =>
+      log(what === 'send' ? { kind: 'send-error', sid: session.id, message: String(e) } : { kind: 'error', sid: session.id, message: `${what}: ${String(e)}` }),
+  },
+  routes(req, res) {
+    res.setHeader('X-Burrow-Node', name);
+    const path = pathOf(req);
+    if (path.startsWith('/_ctl/')) {
+      control(req, new URL(req.url ?? '/', 'http://x')).then(
+        ([status, body]) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
+        (e) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ node: name, error: String(e) })),
+      );
+      return true;
+    }
+    log({ kind: 'http', method: req.method, path, sid: sidOf(req) });
+    return false;
+  },
 });
-server.on('upgrade', (req) => log({ kind: 'upgrade', path: pathOf(req), sid: sidOf(req) }));
-burrow.attach(server);
-
-const port = Number(arg('port', 'PORT', '0'));
-server.listen(port, '127.0.0.1', () => write({ ready: (server.address() as AddressInfo).port, node: name, pid: process.pid }));
+srv.server.on('upgrade', (req) => log({ kind: 'upgrade', path: pathOf(req), sid: sidOf(req) }));
+write({ ready: srv.port, node: name, pid: process.pid });
 
 const stop = () => {
-  server.closeAllConnections();
-  burrow.close().finally(() => process.exit(0));
+  srv.close().finally(() => process.exit(0));
   setTimeout(() => process.exit(0), 2000).unref();
 };
 process.on('SIGTERM', stop);

@@ -4,17 +4,17 @@
  *   /            the page with its one `new WebSocket(url)` line replaced by `new Burrow.BurrowSocket(url)`
  *   /native.html the page as written, against the platform WebSocket
  *   /harness.html the Burrow page with client options from `?options=<json>` (forced transports, upgrade off)
- * Every message a session sends is recorded and answered with "echo:<message>". The test side can wait
- * for conditions on what the app saw (`until`), cut every connection the server holds (`killConnections`),
- * and knows when an SSE response ended on the server (`sseEnded`), which proves a buffering proxy.
+ * It is the one test server (@burrow/test-support) with the scripted app answering "echo:<message>":
+ * the test side can wait for conditions on what the app saw (`until`), cut every connection the server
+ * holds (`killConnections`), and knows when an SSE response ended on the server (`sseEnded`), which
+ * proves a buffering proxy.
  * `GET /hold` is never answered (a witness that an idle-cutting proxy really cuts).
  * `startNativeEcho()` is a plain `ws` server with the same echo, for the page's native variant.
  */
-import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { type BurrowOptions, createBurrow } from '@burrow/server';
+import type { AddressInfo } from 'node:net';
+import type { BurrowOptions } from '@burrow/server';
+import { startTestServer, type TestServer } from '@burrow/test-support';
 import { WebSocketServer } from 'ws';
 
 const PAGE = new URL('./pages/chat.html', import.meta.url);
@@ -48,106 +48,37 @@ export function differingLines(a: string, b: string): number[] {
   return out;
 }
 
-export interface RigApp {
-  readonly port: number;
-  readonly origin: string;
-  readonly burrow: ReturnType<typeof createBurrow>;
-  /** What each session delivered to the app, by session id. */
-  readonly received: Map<string, string[]>;
-  /** Server-side close events by session id. */
-  readonly closes: Map<string, { code: number; reason: string }>;
+export interface RigApp extends TestServer {
   /** SSE responses the server ended, by session id. */
   readonly sseEnded: Map<string, number>;
-  /** Resolves when `predicate()` holds, checked after every app event (message, close, SSE end). */
-  until(predicate: () => boolean, what: string, timeoutMs?: number): Promise<void>;
-  killConnections(): number;
-  close(): Promise<void>;
 }
 
-export async function startRigApp(options: Partial<BurrowOptions> = {}): Promise<RigApp> {
+/** The test server with the scripted app answering "echo:<message>", and the pages beside Burrow. */
+export async function startRigApp(options: BurrowOptions = {}): Promise<RigApp> {
   const pages = pageSources();
-  const burrow = createBurrow({ path: '/burrow', ...options });
-  const received = new Map<string, string[]>();
-  const closes = new Map<string, { code: number; reason: string }>();
   const sseEnded = new Map<string, number>();
-  const changed = new EventEmitter();
-  changed.setMaxListeners(0);
-
-  burrow.on('message', (session, data) => {
-    const text = typeof data === 'string' ? data : `<binary ${data.length}>`;
-    let list = received.get(session.id);
-    if (!list) received.set(session.id, (list = []));
-    list.push(text);
-    session.send(`echo:${text}`).catch(() => {});
-    changed.emit('change');
-  });
-  burrow.on('close', (session, code, reason) => {
-    closes.set(session.id, { code, reason });
-    changed.emit('change');
-  });
-  burrow.on('error', () => {});
-
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const page = path === '/' || path === '/chat.html' ? pages.burrow : path === '/native.html' ? pages.native : path === '/harness.html' ? pages.harness : null;
-    if (page !== null) {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(page);
-      return;
-    }
-    if (path === '/favicon.ico') return void res.writeHead(204).end();
-    if (path === '/hold') return; // never answered: an idle request for proxies that cut idle connections
-    const sse = /\/sessions\/([^/]+)\/sse$/.exec(path);
-    if (sse) {
-      res.on('close', () => {
-        sseEnded.set(sse[1]!, (sseEnded.get(sse[1]!) ?? 0) + 1);
-        changed.emit('change');
-      });
-    }
-    if (!burrow.handle(req, res)) res.writeHead(404).end();
-  });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  burrow.attach(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-
-  return {
-    port,
-    origin: `http://127.0.0.1:${port}`,
-    burrow,
-    received,
-    closes,
-    sseEnded,
-    until(predicate, what, timeoutMs = 30_000) {
-      return new Promise<void>((resolve, reject) => {
-        if (predicate()) return resolve();
-        const timer = setTimeout(() => {
-          changed.off('change', check);
-          reject(new Error(`timed out waiting for: ${what}`));
-        }, timeoutMs);
-        function check() {
-          if (!predicate()) return;
-          clearTimeout(timer);
-          changed.off('change', check);
-          resolve();
-        }
-        changed.on('change', check);
-      });
+  const srv = await startTestServer(options, {
+    app: { echoPrefix: 'echo:' },
+    routes(req, res) {
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      const page = path === '/' || path === '/chat.html' ? pages.burrow : path === '/native.html' ? pages.native : path === '/harness.html' ? pages.harness : null;
+      if (page !== null) {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(page);
+        return true;
+      }
+      if (path === '/favicon.ico') {
+        res.writeHead(204).end();
+        return true;
+      }
+      if (path === '/hold') return true; // never answered: an idle request for proxies that cut idle connections
+      const sid = /\/sessions\/([^/]+)\/sse$/.exec(path)?.[1];
+      if (sid) res.on('close', () => sseEnded.set(sid, (sseEnded.get(sid) ?? 0) + 1));
+      return false;
     },
-    killConnections() {
-      const n = sockets.size;
-      for (const s of sockets) s.destroy();
-      return n;
-    },
-    async close() {
-      await burrow.close().catch(() => {});
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
+  });
+  // Errors of sessions the rigs cut on purpose are expected; the assertions are on what the app saw.
+  srv.burrow.on('error', () => {});
+  return { ...srv, sseEnded };
 }
 
 /** A plain `ws` echo server ("echo:<message>") for the page's native WebSocket variant. */

@@ -1,6 +1,7 @@
 /**
- * A real nginx (Debian's /usr/sbin/nginx) in a temp prefix: one worker, 127.0.0.1 only, every log and
- * temp path inside the prefix, foreground, stopped and removed by `close()`.
+ * The rigs' nginx config, run by the shared process manager (@burrow/test-support/procs: Debian's
+ * /usr/sbin/nginx in a temp prefix, foreground, stopped and removed by `close()`): one worker,
+ * 127.0.0.1 only, every log and temp path inside the prefix.
  *
  * `ws` is what happens to the WebSocket location (`/burrow/ws`):
  *   pass    proxied with Upgrade/Connection (proxy_http_version 1.1)
@@ -10,12 +11,10 @@
  * and X-Accel-Buffering ignored, so an SSE stream is held until it ends.
  * `idleTimeout` (seconds) sets proxy_read_timeout / proxy_send_timeout: idle connections are cut.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Cleanup, freePort, type Managed, spawnManaged, tempDir, waitForPort } from './procs.js';
+import { existsSync } from 'node:fs';
+import { NGINX_BIN, type NginxProc, startNginx as runNginx } from '@burrow/test-support/procs';
 
-export const NGINX = process.env.NGINX_PATH ?? '/usr/sbin/nginx';
-export const haveNginx = () => existsSync(NGINX);
+export const haveNginx = (): boolean => existsSync(NGINX_BIN);
 
 export interface NginxOptions {
   upstreamPort: number;
@@ -25,14 +24,7 @@ export interface NginxOptions {
   idleTimeout?: number;
 }
 
-export interface Nginx {
-  readonly port: number;
-  readonly dir: string;
-  readonly config: string;
-  /** Lines of the access log so far (request line, status). */
-  accessLog(): string[];
-  close(): Promise<void>;
-}
+export type Nginx = NginxProc;
 
 export function nginxConfig(dir: string, port: number, o: NginxOptions): string {
   const timeout = o.idleTimeout ? `${o.idleTimeout}s` : '3600s';
@@ -84,38 +76,6 @@ http {
 `;
 }
 
-export async function startNginx(o: NginxOptions): Promise<Nginx> {
-  const cleanup = new Cleanup();
-  const tmp = tempDir('rig-nginx');
-  cleanup.add('nginx temp dir', () => tmp.remove());
-  try {
-    const port = await freePort();
-    const config = nginxConfig(tmp.path, port, o);
-    const confFile = join(tmp.path, 'nginx.conf');
-    writeFileSync(confFile, config);
-    const proc: Managed = spawnManaged(
-      'nginx',
-      NGINX,
-      ['-p', tmp.path, '-c', confFile, '-e', join(tmp.path, 'error.log'), '-g', `daemon off; pid ${tmp.path}/nginx.pid; user root;`],
-      { logFiles: [join(tmp.path, 'error.log')] },
-    );
-    cleanup.add('nginx', () => proc.stop());
-    await waitForPort(port, proc);
-    return {
-      port,
-      dir: tmp.path,
-      config,
-      accessLog() {
-        try {
-          return readFileSync(join(tmp.path, 'access.log'), 'utf8').split('\n').filter(Boolean);
-        } catch {
-          return [];
-        }
-      },
-      close: () => cleanup.run(),
-    };
-  } catch (e) {
-    await cleanup.run().catch(() => {});
-    throw e;
-  }
+export function startNginx(o: NginxOptions): Promise<Nginx> {
+  return runNginx((dir, port) => nginxConfig(dir, port, o));
 }

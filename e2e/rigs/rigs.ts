@@ -12,10 +12,10 @@
  * `close()` stops everything the rig started (and removes its temp dirs), also after a failed start.
  */
 import type { BurrowOptions } from '@burrow/server';
+import { Cleanup } from '@burrow/test-support/procs';
 import { startRigProxy } from '../tests/fixtures/rig-proxy.js';
 import { type RigApp, startRigApp } from './app.js';
 import { haveNginx, type Nginx, startNginx } from './nginx.js';
-import { Cleanup } from './procs.js';
 import { type Cutter, startBlackHole, startCutter } from './relays.js';
 import { haveSquid, type Squid, startSquid } from './squid.js';
 

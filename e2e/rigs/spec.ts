@@ -11,7 +11,8 @@
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import type { Session, TransportName } from '@burrow/server';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { haveChromium, launchChromium } from '../tests/fixtures/browser.js';
 import { differingLines, pageSources, startNativeEcho } from './app.js';
@@ -22,7 +23,8 @@ const HALF = N / 2;
 const TEST_TIMEOUT = 90_000;
 const WAIT = 45_000; // upper bound for any single wait: a hang fails, it never synchronises
 
-type Win = { socket: any; received: string[]; events: string[]; openedAt: number; startedAt: number };
+/** What the page keeps on `window`: its socket (a BurrowSocket, or the platform WebSocket) and logs. */
+type Win = { socket: { transport?: string; sessionId: string; send(data: string): void }; received: string[]; events: string[]; openedAt: number; startedAt: number };
 
 export async function waitOpen(page: Page): Promise<void> {
   await page.waitForFunction(() => (window as unknown as Win).events?.length > 0, null, { timeout: WAIT });
@@ -108,14 +110,15 @@ async function exchangeAcrossCut(rig: Rig, ctx: BrowserContext, path: string, ex
 export function rigSuite(name: RigName): void {
   const def = RIGS[name];
   const skip = !haveChromium() ? 'no Chromium' : !def.needs() ? `${name} rig: binary not installed` : false;
-  describe(`rig ${name}: ${def.title}`, { skip }, () => {
+  const title = `rig ${name}: ${def.title}`;
+  describe(skip ? `${title} (skipped: ${skip})` : title, { skip: skip !== false }, () => {
     let rig: Rig;
     let browser: Browser;
-    before(async () => {
+    beforeAll(async () => {
       rig = await startRig(name);
       browser = await launchChromium({ args: rig.browserArgs });
     });
-    after(async () => {
+    afterAll(async () => {
       await browser?.close();
       await rig?.close();
     });
@@ -131,12 +134,9 @@ export function rigSuite(name: RigName): void {
     it(`drop-in page, default client: ends on ${def.expected}, ${N} each way across the ${def.cut}, no close`, { timeout: TEST_TIMEOUT }, () =>
       withContext((ctx) => exchangeAcrossCut(rig, ctx, '/', def.expected)));
 
-    for (const t of def.allowed) {
-      it(`test page forced to ${t}: ${N} each way across the ${def.cut}, no close`, { timeout: TEST_TIMEOUT }, () =>
-        withContext((ctx) =>
-          exchangeAcrossCut(rig, ctx, `/harness.html?options=${encodeURIComponent(JSON.stringify({ transports: [t] }))}`, t),
-        ));
-    }
+    it.each(def.allowed)(`test page forced to %s: ${N} each way across the ${def.cut}, no close`, { timeout: TEST_TIMEOUT }, (t) =>
+      withContext((ctx) => exchangeAcrossCut(rig, ctx, `/harness.html?options=${encodeURIComponent(JSON.stringify({ transports: [t] }))}`, t)),
+    );
 
     if (def.expected !== 'websocket') {
       it(`second page load opens directly on the remembered ${def.expected}: no WebSocket attempt`, { timeout: TEST_TIMEOUT }, () =>
@@ -264,13 +264,12 @@ async function firstSseChunkBeforeEnd(rig: Rig, origin: string, streaming: boole
     body: JSON.stringify({ v: 1 }),
   })).json()) as { sid: string; token: string };
   const q = `token=${encodeURIComponent(open.token)}&ack=0`;
-  let attached: ((s: any, t: string) => void) | undefined;
-  const sessionReady = new Promise<any>((resolve) => {
-    attached = (s: any, t: string) => {
-      if (s.id === open.sid && t === 'sse') resolve(s);
-    };
-    app.burrow.on('transport', attached as any);
-  });
+  let resolveSession: (s: Session) => void = () => {};
+  const sessionReady = new Promise<Session>((resolve) => (resolveSession = resolve));
+  const attached = (s: Session, t: TransportName): void => {
+    if (s.id === open.sid && t === 'sse') resolveSession(s);
+  };
+  app.burrow.on('transport', attached);
   const firstChunk = new Promise<boolean>((resolve, reject) => {
     const req = request(`${origin}/burrow/sessions/${open.sid}/sse?${q}`, (res) => {
       res.once('data', () => {
@@ -282,7 +281,7 @@ async function firstSseChunkBeforeEnd(rig: Rig, origin: string, streaming: boole
     req.end();
   });
   const session = await sessionReady;
-  app.burrow.off('transport', attached as any);
+  app.burrow.off('transport', attached);
   for (let i = 0; i < 3; i++) await session.send(`held-${i}`);
   if (streaming) return firstChunk; // the control: the bytes come while the response is still open
   // End the SSE response from the server side; a buffering proxy releases the bytes only now.

@@ -5,7 +5,7 @@
  */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cleanup, freePort, spawnManaged, tempDir, waitForPort } from './procs.js';
+import { Cleanup, freePort, spawnManaged, tempDir, waitForPort } from '@burrow/test-support/procs';
 
 export const SQUID = process.env.SQUID_PATH ?? '/usr/sbin/squid';
 export const haveSquid = () => existsSync(SQUID);

@@ -4,19 +4,12 @@
 // is lost, repeated or reordered either way. The drained node refuses new sessions (503 / 1012).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { WebSocket } from 'ws';
 import { BurrowSocket } from '@burrow/client';
-import { createBurrow, MemoryStore, type Burrow } from '@burrow/server';
+import { MemoryStore } from '@burrow/server';
+import { startTestServer, type TestServer } from '@burrow/test-support';
 import { startRoundRobinProxy, type RoundRobinProxy } from './fixtures/rr-proxy.js';
-
-interface ClusterNode {
-  burrow: Burrow;
-  server: Server;
-  port: number;
-}
 
 const TRANSPORTS = ['websocket', 'sse', 'polling'] as const;
 const PER_TRANSPORT = 8;
@@ -34,39 +27,29 @@ describe('drain one node of three under load', () => {
   /** What the app received, per session, across every node, in order. */
   const received = new Map<string, number[]>();
   const closes: string[] = [];
-  const nodes: ClusterNode[] = [];
+  const nodes: TestServer[] = [];
   let proxy: RoundRobinProxy;
 
-  before(async () => {
+  beforeAll(async () => {
     for (let i = 0; i < 3; i++) {
-      const burrow = createBurrow({ store, heartbeat: 2000, heartbeatTimeout: 2000, pollTimeout: 2000 });
-      burrow.on('message', (session, data) => {
+      const node = await startTestServer({ store, heartbeat: 2000, heartbeatTimeout: 2000, pollTimeout: 2000 });
+      node.burrow.on('message', (session, data) => {
         const n = Number(String(data));
         let list = received.get(session.id);
         if (!list) received.set(session.id, (list = []));
         list.push(n);
         void session.send(`echo:${n}`);
       });
-      burrow.on('close', (s, code) => closes.push(`${s.id} ${code}`));
-      burrow.on('error', () => {});
-      const server = createServer((req, res) => {
-        if (!burrow.handle(req, res)) res.writeHead(404).end();
-      });
-      burrow.attach(server);
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      nodes.push({ burrow, server, port: (server.address() as AddressInfo).port });
+      node.burrow.on('close', (s, code) => closes.push(`${s.id} ${code}`));
+      node.burrow.on('error', () => {});
+      nodes.push(node);
     }
     proxy = await startRoundRobinProxy(nodes.map((n) => n.port));
   });
 
-  after(async () => {
+  afterAll(async () => {
     await proxy.close();
-    for (const n of nodes) {
-      await n.burrow.close();
-      n.server.closeAllConnections();
-      await new Promise<void>((r) => n.server.close(() => r()));
-    }
+    for (const n of nodes) await n.close();
     await store.close?.();
   });
 

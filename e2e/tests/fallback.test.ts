@@ -3,9 +3,9 @@
  * which transport the client ends on; time-to-open per case is printed by `npm run bench:fallback`.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BurrowSocket } from '@burrow/client';
-import { startBurrowServer, type TestServer } from './fixtures/burrow-server.js';
+import { startTestServer, type TestServer } from '@burrow/test-support';
 import { type RigOptions, startRigProxy } from './fixtures/rig-proxy.js';
 import { once } from './fixtures/wait.js';
 
@@ -24,10 +24,10 @@ function memoryStorage(): Storage {
 
 describe('fallback', () => {
   let srv: TestServer;
-  before(async () => {
-    srv = await startBurrowServer();
+  beforeAll(async () => {
+    srv = await startTestServer({}, { app: true });
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
   async function openThrough(rig: RigOptions, options: Record<string, unknown> = {}) {
     const proxy = await startRigProxy({ port: srv.port }, rig);
@@ -42,25 +42,24 @@ describe('fallback', () => {
     assert.equal((await got).data, 'ping-through');
   }
 
-  const cases: Array<[string, RigOptions, string]> = [
-    ['upgrade refused (403)', { upgrade: 'refuse' }, 'sse'],
-    ['upgrade hangs', { upgrade: 'hang' }, 'sse'],
-    ['socket opens but the open frame never arrives', { upgrade: 'silent' }, 'sse'],
-    ['responses buffered until complete and upgrade refused', { upgrade: 'refuse', buffer: true }, 'polling'],
-    ['nothing wrong', { upgrade: 'pass' }, 'websocket'],
+  /** What the proxy does, the transport the client must end on, and how the proxy does it. */
+  const cases: Array<[name: string, expected: string, rig: RigOptions]> = [
+    ['upgrade refused (403)', 'sse', { upgrade: 'refuse' }],
+    ['upgrade hangs', 'sse', { upgrade: 'hang' }],
+    ['socket opens but the open frame never arrives', 'sse', { upgrade: 'silent' }],
+    ['responses buffered until complete and upgrade refused', 'polling', { upgrade: 'refuse', buffer: true }],
+    ['nothing wrong', 'websocket', { upgrade: 'pass' }],
   ];
-  for (const [name, rig, expected] of cases) {
-    it(`${name} -> ${expected}`, async () => {
-      const { s, proxy } = await openThrough(rig, { upgrade: false });
-      try {
-        assert.equal(s.transport, expected);
-        await echoes(s);
-      } finally {
-        s.close();
-        await proxy.close();
-      }
-    });
-  }
+  it.each(cases)('%s -> %s', async (_name, expected, rig) => {
+    const { s, proxy } = await openThrough(rig, { upgrade: false });
+    try {
+      assert.equal(s.transport, expected);
+      await echoes(s);
+    } finally {
+      s.close();
+      await proxy.close();
+    }
+  });
 
   it('a remembered fallback opens directly on it: no WebSocket attempt on the next load', async () => {
     const storage = memoryStorage();

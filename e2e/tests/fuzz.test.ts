@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
 import {
   CloseCode,
   decodeHandshakeRequest,
@@ -33,7 +33,7 @@ import {
 } from '@burrow/shared';
 import fc from 'fast-check';
 import WebSocket from 'ws';
-import type { TestServer } from './fixtures/burrow-server.js';
+import type { TestServer } from '@burrow/test-support';
 import { Canary, httpSession, rawConnect, readRawResponse, wsFrame, type OpenJson, type WsFrameSpec } from './fixtures/raw-protocol.js';
 
 const FIXED_SEED = 0x6275_7272;
@@ -47,7 +47,7 @@ const SEEDS = [
 /** Inputs fed in this run, by kind, printed at the end. */
 const tally = new Map<string, number>();
 const count = (kind: string, n = 1) => tally.set(kind, (tally.get(kind) ?? 0) + n);
-after(() => {
+afterAll(() => {
   const total = [...tally.values()].reduce((a, b) => a + b, 0);
   console.log(
     `fuzz: ${total} inputs (${[...tally].map(([k, v]) => `${k} ${v}`).join(', ')}); seeds: fixed ${FIXED_SEED}, random ${RANDOM_SEED} ` +
@@ -221,7 +221,7 @@ class Target {
 
   /** What the fixtures need of a TestServer: its URL and port (the app runs in the child). */
   get srv(): TestServer {
-    return { url: `ws://127.0.0.1:${this.port}/burrow`, port: this.port } as TestServer;
+    return { ws: `ws://127.0.0.1:${this.port}/burrow`, port: this.port } as TestServer;
   }
 
   /** Throws, with the child's stderr, once the server process has died. */
@@ -262,12 +262,12 @@ describe('fuzz: HTTP and WebSocket endpoints of a live server (child process, wa
   let canary: Canary;
   let live: OpenJson;
 
-  before(async () => {
+  beforeAll(async () => {
     target = await Target.start();
     canary = await Canary.start(target.srv);
     live = await httpSession(target.srv);
   });
-  after(async () => {
+  afterAll(async () => {
     canary?.stop();
     await target?.stop();
   });

@@ -9,9 +9,9 @@
  * and a trickled body to a refused route held its connection until Node's requestTimeout.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { MemoryStore, type BurrowOptions, type Store, type StoreStatus } from '@burrow/server';
-import { startBurrowServer, type TestServer } from './fixtures/burrow-server.js';
+import { startTestServer, type TestServer } from '@burrow/test-support';
 import {
   Canary,
   handshake,
@@ -29,11 +29,11 @@ import {
 /** Every uncaught exception or rejection of this process while the suite runs. */
 const uncaught: unknown[] = [];
 const onUncaught = (e: unknown) => uncaught.push(e);
-before(() => {
+beforeAll(() => {
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onUncaught);
 });
-after(() => {
+afterAll(() => {
   process.off('uncaughtException', onUncaught);
   process.off('unhandledRejection', onUncaught);
 });
@@ -144,62 +144,58 @@ const outcomes: Outcome[] = [
 ];
 
 describe('regression: a frame ws rejects never crashes the node, on every upgrade outcome (BAD-INPUTS 6-9, 30)', () => {
-  for (const outcome of outcomes) {
-    describe(outcome.name, () => {
-      let srv: TestServer;
-      let store: StatusStore;
-      let query: string;
-      const errors: unknown[] = [];
-      before(async () => {
-        store = new StatusStore();
-        srv = await startBurrowServer({ store, ...outcome.options });
-        srv.burrow.on('error', (e) => errors.push(e));
-        query = await outcome.setup(srv, store);
-      });
-      after(() => srv.close());
-
-      for (const [frameName, spec] of BAD_FRAMES) {
-        it(`${frameName}: the socket is closed, the process stays up`, async () => {
-          const c = await RawWsSocket.connect(srv, query);
-          if (outcome.refusal === undefined) {
-            const open = await c.frames.take();
-            assert.match(open.payload.toString(), /^\{"t":"open"/);
-          } else {
-            // The refusal's close frame is already on its way; the bad frame arrives while `ws`
-            // waits for our answer to it.
-            const close = await c.frames.take((f) => f.opcode === 8);
-            assert.equal(close.payload.readUInt16BE(0), outcome.refusal);
-          }
-          c.write(wsFrame(spec));
-          await c.closedSocket;
-          assert.deepEqual(uncaught, []);
-        });
-      }
-
-      it('afterwards: no uncaught exception, and the node still serves', async () => {
-        assert.deepEqual(uncaught, []);
-        if (outcome.refusal === undefined) {
-          const canary = await Canary.start(srv);
-          await canary.check();
-          canary.stop();
-        }
-        // Store-outage paths report the outage; nothing else is an error.
-        for (const e of errors) assert.match(String(e), /store|hook bug/);
-      });
+  describe.each(outcomes.map((o) => [o.name, o] as const))('%s', (_name, outcome) => {
+    let srv: TestServer;
+    let store: StatusStore;
+    let query: string;
+    const errors: unknown[] = [];
+    beforeAll(async () => {
+      store = new StatusStore();
+      srv = await startTestServer({ store, ...outcome.options }, { app: true });
+      srv.burrow.on('error', (e) => errors.push(e));
+      query = await outcome.setup(srv, store);
     });
-  }
+    afterAll(() => srv.close());
+
+    it.each(BAD_FRAMES)('%s: the socket is closed, the process stays up', async (_frameName, spec) => {
+      const c = await RawWsSocket.connect(srv, query);
+      if (outcome.refusal === undefined) {
+        const open = await c.frames.take();
+        assert.match(open.payload.toString(), /^\{"t":"open"/);
+      } else {
+        // The refusal's close frame is already on its way; the bad frame arrives while `ws`
+        // waits for our answer to it.
+        const close = await c.frames.take((f) => f.opcode === 8);
+        assert.equal(close.payload.readUInt16BE(0), outcome.refusal);
+      }
+      c.write(wsFrame(spec));
+      await c.closedSocket;
+      assert.deepEqual(uncaught, []);
+    });
+
+    it('afterwards: no uncaught exception, and the node still serves', async () => {
+      assert.deepEqual(uncaught, []);
+      if (outcome.refusal === undefined) {
+        const canary = await Canary.start(srv);
+        await canary.check();
+        canary.stop();
+      }
+      // Store-outage paths report the outage; nothing else is an error.
+      for (const e of errors) assert.match(String(e), /store|hook bug/);
+    });
+  });
 });
 
 describe('regression: a handshake ws refuses leaves no session behind (BAD-INPUTS 31)', () => {
   let srv: TestServer;
   const connections: string[] = [];
   const closes: string[] = [];
-  before(async () => {
-    srv = await startBurrowServer({ limits: { maxSessions: 1 } });
+  beforeAll(async () => {
+    srv = await startTestServer({ limits: { maxSessions: 1 } }, { app: true });
     srv.burrow.on('connection', (s) => connections.push(s.id));
     srv.burrow.on('close', (s) => closes.push(s.id));
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
   const key = 'dGhlIHNhbXBsZSBub25jZQ==';
   const refused: ReadonlyArray<readonly [string, string]> = [
@@ -210,18 +206,16 @@ describe('regression: a handshake ws refuses leaves no session behind (BAD-INPUT
     ['subprotocol list a,,b', `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Protocol: a,,b\r\n`],
     ['subprotocol list a, a', `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Protocol: a, a\r\n`],
   ];
-  for (const [name, headers] of refused) {
-    it(`${name}: refused, no session created, nothing counts against maxSessions`, async () => {
-      const sock = await rawConnect(srv);
-      sock.on('error', () => {});
-      const answer = readRawResponse(sock);
-      sock.write(`GET /burrow/ws HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n${headers}\r\n`);
-      const r = await answer;
-      sock.destroy();
-      assert.ok(r && r.status >= 400 && r.status < 500, `expected a 4xx refusal, got ${r?.status}`);
-      assert.equal(srv.burrow.sessions, 0);
-    });
-  }
+  it.each(refused)('%s: refused, no session created, nothing counts against maxSessions', async (_name, headers) => {
+    const sock = await rawConnect(srv);
+    sock.on('error', () => {});
+    const answer = readRawResponse(sock);
+    sock.write(`GET /burrow/ws HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n${headers}\r\n`);
+    const r = await answer;
+    sock.destroy();
+    assert.ok(r && r.status >= 400 && r.status < 500, `expected a 4xx refusal, got ${r?.status}`);
+    assert.equal(srv.burrow.sessions, 0);
+  });
 
   it('then a real session still fits under maxSessions = 1, and the app heard of it alone', async () => {
     const { c, open } = await RawWs.open(srv);
@@ -233,12 +227,12 @@ describe('regression: a handshake ws refuses leaves no session behind (BAD-INPUT
 
 describe('regression: a send POST proves its session before its body is read (BAD-INPUTS 32)', () => {
   let srv: TestServer;
-  before(async () => {
-    srv = await startBurrowServer({
+  beforeAll(async () => {
+    srv = await startTestServer({
       authenticate: (req) => (req.headers['x-user'] === 'ok' ? { user: 'ok' } : false),
-    });
+    }, { app: true });
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
   /**
    * Sends a request head that declares an 8 MiB body and writes none of it: the answer can only
@@ -288,37 +282,35 @@ describe('regression: a send POST proves its session before its body is read (BA
 
 describe('regression: a trickled body to a refused route is cut when answered, not at requestTimeout', () => {
   let srv: TestServer;
-  before(async () => {
-    srv = await startBurrowServer();
+  beforeAll(async () => {
+    srv = await startTestServer({}, { app: true });
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
-  for (const [name, path] of [
+  it.each([
     ['404 no such endpoint', '/burrow/nope'],
     ['405 wrong method', '/burrow/health'],
     ['404 unknown session', `/burrow${sessionUrl(MADE_UP_SID, 'send')}?token=x`],
-  ] as const) {
-    it(`${name}: answered with Connection: close and the socket closes`, async () => {
-      const sock = await rawConnect(srv);
-      sock.on('error', () => {});
-      const closed = new Promise<void>((r) => sock.once('close', () => r()));
-      const answer = readRawResponse(sock);
-      // One byte of a 1000-byte body: the rest never comes.
-      sock.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n{`);
-      const r = await answer;
-      assert.ok(r && r.status >= 400, `refused: ${r?.status}`);
-      assert.equal(r.headers.connection, 'close');
-      await closed;
-    });
-  }
+  ] as const)('%s: answered with Connection: close and the socket closes', async (_name, path) => {
+    const sock = await rawConnect(srv);
+    sock.on('error', () => {});
+    const closed = new Promise<void>((r) => sock.once('close', () => r()));
+    const answer = readRawResponse(sock);
+    // One byte of a 1000-byte body: the rest never comes.
+    sock.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n{`);
+    const r = await answer;
+    assert.ok(r && r.status >= 400, `refused: ${r?.status}`);
+    assert.equal(r.headers.connection, 'close');
+    await closed;
+  });
 });
 
 describe('regression: pings from a client that never reads cost one pending pong, not one per ping (BAD-INPUTS 33)', () => {
   let srv: TestServer;
-  before(async () => {
-    srv = await startBurrowServer({ limits: { maxBufferedBytes: 64 * 1024 * 1024, maxPayload: 1024 * 1024 } });
+  beforeAll(async () => {
+    srv = await startTestServer({ limits: { maxBufferedBytes: 64 * 1024 * 1024, maxPayload: 1024 * 1024 } }, { app: true });
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
   /** 1 MiB messages from the server: enough of them fill every buffer between it and a reader that stopped. */
   const FILL = 24;

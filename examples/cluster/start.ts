@@ -8,7 +8,8 @@
  * tabs carry on.
  */
 import { fileURLToPath } from 'node:url';
-import { type NodeProc, freePort, killProcess, redisCommand, spawnNode, startNginx, startRedis } from '../../e2e/cluster/procs.js';
+import { freePort, redisCommand, startRedis } from '@burrow/test-support/procs';
+import { type NodeProc, spawnNode, startClusterNginx } from '../../e2e/cluster/launch.js';
 
 const PORT = Number(process.env.PORT ?? 3000);
 const NODES = Number(process.env.NODES ?? 3);
@@ -45,13 +46,13 @@ try {
       onText: (t) => process.stderr.write(`[node${i}] ${t}`),
     });
     nodes.push(node);
-    cleanups.push(() => killProcess(node.child, 'SIGTERM'));
-    node.child.once('exit', (code, signal) => {
+    cleanups.push(() => node.proc.stop(3000));
+    node.proc.proc.once('exit', (code, signal) => {
       if (!stopping) console.log(`node${i} (pid ${node.pid}) exited (${code ?? signal}); the others carry on`);
     });
   }
-  const nginx = await startNginx(nodes.map((n) => n.port), PORT);
-  cleanups.push(() => nginx.stop());
+  const nginx = await startClusterNginx(nodes.map((n) => n.port), PORT);
+  cleanups.push(() => nginx.close());
   for (const n of nodes) console.log(`  ${n.name}: http://127.0.0.1:${n.port}  pid ${n.pid}`);
   console.log(`\nBurrow chat on ${nodes.length} nodes behind nginx (round-robin, no affinity): http://localhost:${PORT}`);
   console.log(`force a transport: http://localhost:${PORT}/?transport=sse or ?transport=polling   (Ctrl-C stops everything)`);

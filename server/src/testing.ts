@@ -1,49 +1,63 @@
 /**
- * `@burrow/server/testing`: the store conformance kit. `runStoreConformance` registers `node:test`
- * suites that hold a {@link Store} to every contract of `store/store.ts`, using two handles `a` and `b`
- * on the same data — two nodes of a networked store, or the same in-process store twice.
+ * `@burrow/server/testing`: the store conformance kit. `runStoreConformance` registers suites that
+ * hold a {@link Store} to every contract of `store/store.ts`, using two handles `a` and `b` on the
+ * same data — two nodes of a networked store, or the same in-process store twice. It imports no test
+ * runner: give it yours.
  *
  * ```ts
- * runStoreConformance('MyStore', async () => {
+ * // vitest (Jest alike, with its globals)
+ * import { afterAll, beforeAll, describe, it } from 'vitest';
+ * runStoreConformance({ describe, it, beforeAll, afterAll }, 'MyStore', async () => {
  *   const a = new MyStore(opts), b = new MyStore(opts);
  *   return { a, b, cleanup: async () => { await a.close?.(); await b.close?.(); } };
  * });
+ *
+ * // node:test
+ * import { after, before, describe, it } from 'node:test';
+ * runStoreConformance({ describe, it, beforeAll: before, afterAll: after }, 'MyStore', factory);
  * ```
+ *
+ * A store with an inbound journal passes `{ inboundJournal: true }` and a fixture with `node()`.
  *
  * Nothing waits on a timer for synchronisation: events are awaited, and "did not happen" is checked
  * against a later event that must come after it. Session ids are random, so the suites share a store.
  * The suites themselves are in store/conformance/.
  */
-import { after, before, describe } from 'node:test';
 import { expirySuite, healthSuite, roomsSuite, wakeUpsSuite } from './store/conformance/events.js';
 import { inboundJournalSuite } from './store/conformance/journal.js';
-import type { Handles, StoreConformanceFixture } from './store/conformance/kit.js';
+import { type Handles, kit, type StoreConformanceFixture, type StoreConformanceOptions, type TestRunner } from './store/conformance/kit.js';
 import type { Store } from './store/store.js';
 import { inboundSuite, outboundLogSuite, recordsSuite } from './store/conformance/log.js';
 
-export type { StoreConformanceFixture } from './store/conformance/kit.js';
+export type { StoreConformanceFixture, StoreConformanceOptions, TestRunner } from './store/conformance/kit.js';
 
-/** Registers the conformance suites for one store. */
-export function runStoreConformance(name: string, factory: () => Promise<StoreConformanceFixture>): void {
-  describe(`Store conformance: ${name}`, { timeout: 30_000 }, () => {
-    // Filled in before any suite runs; each suite reads it in its own `before`.
+/** Registers the conformance suites for one store with `runner`. */
+export function runStoreConformance(
+  runner: TestRunner,
+  name: string,
+  factory: () => Promise<StoreConformanceFixture>,
+  options: StoreConformanceOptions = {},
+): void {
+  const t = kit(runner, options);
+  t.describe(`Store conformance: ${name}`, () => {
+    // Filled in before any suite runs; each suite reads it in its own `beforeAll`.
     const h = {} as Handles;
-    before(async () => {
+    t.beforeAll(async () => {
       h.fx = await factory();
       h.a = h.fx.a;
       h.b = h.fx.b;
     });
-    after(async () => {
+    t.afterAll(async () => {
       await h.fx?.cleanup();
     });
 
-    recordsSuite(h);
-    outboundLogSuite(h);
-    inboundSuite(h);
-    inboundJournalSuite(h);
-    wakeUpsSuite(h);
-    expirySuite(h);
-    roomsSuite(h);
-    healthSuite(h);
+    recordsSuite(t, h);
+    outboundLogSuite(t, h);
+    inboundSuite(t, h);
+    inboundJournalSuite(t, h);
+    wakeUpsSuite(t, h);
+    expirySuite(t, h);
+    roomsSuite(t, h);
+    healthSuite(t, h);
   });
 }

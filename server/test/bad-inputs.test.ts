@@ -1,20 +1,16 @@
-// BAD-INPUTS cases not covered by e2e/tests/protocol.test.ts (see docs/BAD-INPUTS-COVERAGE.md).
+// BAD-INPUTS cases not covered by the protocol suite, e2e/tests/protocol/ (see docs/BAD-INPUTS-COVERAGE.md).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import { createBurrow, MemoryStore, type Session } from '../src/index.js';
-import { postJson, startServer, waitFor, type TestServer } from './helpers.js';
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { MemoryStore, type Session } from '../src/index.js';
+import { startTestServer, type TestServer } from '@burrow/test-support';
+import { postJson, waitFor } from './helpers.js';
 
 const T = { timeout: 8000 };
 
-function port(srv: TestServer): number {
-  return Number(new URL(srv.http).port);
-}
-
 function raw(srv: TestServer): Promise<Socket> {
-  const s = connect(port(srv), '127.0.0.1');
+  const s = connect(srv.port, '127.0.0.1');
   s.on('error', () => {});
   return once(s, 'connect').then(() => s);
 }
@@ -44,29 +40,11 @@ function received(s: Socket, text: string): Promise<void> {
 
 describe('slow headers (BAD-INPUTS 5)', () => {
   let srv: TestServer;
-  before(async () => {
+  beforeAll(async () => {
     // The app's http.Server owns these (Burrow never changes them); docs/SECURITY.md says to set them.
-    const burrow = createBurrow();
-    const server = createServer({ headersTimeout: 500, requestTimeout: 1000, connectionsCheckingInterval: 100 }, (req, res) => {
-      if (!burrow.handle(req, res)) res.writeHead(404).end();
-    });
-    burrow.attach(server);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port: p } = server.address() as AddressInfo;
-    srv = {
-      burrow,
-      server,
-      http: `http://127.0.0.1:${p}/burrow`,
-      ws: `ws://127.0.0.1:${p}/burrow`,
-      async close() {
-        await burrow.close();
-        server.closeAllConnections();
-        await new Promise<void>((r) => server.close(() => r()));
-      },
-    };
+    srv = await startTestServer({}, { http: { headersTimeout: 500, requestTimeout: 1000, connectionsCheckingInterval: 100 } });
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
   it('headers trickled one byte at a time are closed at the headers timeout with 408; hundreds of them do not stop the node (BAD-INPUTS 5)', T, async () => {
     const N = 200;
@@ -94,10 +72,10 @@ describe('slow headers (BAD-INPUTS 5)', () => {
 
 describe('compression (BAD-INPUTS 10)', () => {
   let srv: TestServer;
-  before(async () => {
-    srv = await startServer();
+  beforeAll(async () => {
+    srv = await startTestServer();
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
   it('permessage-deflate is never negotiated, so no inflation bomb is possible; a compressed (RSV1) frame closes 1002 (BAD-INPUTS 10)', T, async () => {
     const s = await raw(srv);
@@ -127,12 +105,12 @@ describe('slow clients keep memory bounded (BAD-INPUTS 19)', () => {
   let srv: TestServer;
   let store: MemoryStore;
   const sessions = new Map<string, Session>();
-  before(async () => {
+  beforeAll(async () => {
     store = new MemoryStore();
-    srv = await startServer({}, createBurrow({ store, bodyTimeout: 300, limits: { maxBufferedBytes: MAX_BYTES, maxBufferedMessages: 100000 } }));
+    srv = await startTestServer({ store, bodyTimeout: 300, limits: { maxBufferedBytes: MAX_BYTES, maxBufferedMessages: 100000 } });
     srv.burrow.on('connection', (s) => sessions.set(s.id, s));
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
   async function open(): Promise<{ sid: string; token: string }> {
     const r = await postJson(`${srv.http}/sessions`, { v: 1 });
@@ -195,10 +173,10 @@ describe('slow clients keep memory bounded (BAD-INPUTS 19)', () => {
 
 describe('hung link over HTTP (BAD-INPUTS 25)', () => {
   let srv: TestServer;
-  before(async () => {
-    srv = await startServer({ heartbeat: 200, heartbeatTimeout: 200, resumeWindow: 5000 });
+  beforeAll(async () => {
+    srv = await startTestServer({ heartbeat: 200, heartbeatTimeout: 200, resumeWindow: 5000 });
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
   it('an SSE client gone silent (no POST, no FIN) loses the transport within heartbeat + timeout; the session resumes (BAD-INPUTS 25)', T, async () => {
     const r = await postJson(`${srv.http}/sessions`, { v: 1 });

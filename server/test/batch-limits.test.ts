@@ -1,12 +1,13 @@
 /** The per-request batch bounds: frames in one upstream POST, payload bytes in one poll response. */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import type { Session } from '../src/index.js';
-import { getJson, postJson, startServer, waitFor } from './helpers.js';
+import { startTestServer } from '@burrow/test-support';
+import { getJson, postJson, waitFor } from './helpers.js';
 
 describe('batch limits', () => {
   it('limits.maxBatchFrames: a POST with more frames is 413 body_too_large and applies none of them', async () => {
-    const srv = await startServer({ limits: { maxBatchFrames: 3 } });
+    const srv = await startTestServer({ limits: { maxBatchFrames: 3 } });
     const got: string[] = [];
     srv.burrow.on('message', (_s, d) => got.push(String(d)));
     try {
@@ -26,7 +27,7 @@ describe('batch limits', () => {
   });
 
   it('limits.maxPollBytes: a poll carries at most that many payload bytes, but always at least one message', async () => {
-    const srv = await startServer({ limits: { maxPollBytes: 100 } });
+    const srv = await startTestServer({ limits: { maxPollBytes: 100 } });
     try {
       const { json: open } = await postJson(`${srv.http}/sessions`, { v: 1 });
       const [session] = (await Promise.all([

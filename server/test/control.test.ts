@@ -1,6 +1,6 @@
 // ControlCoalescer: at most one ack and one pong waiting for the socket to flush; the rest merged.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import type { AckFrame, PongFrame } from '@burrow/shared';
 import { ControlCoalescer } from '../src/transports/control.js';
 

@@ -1,7 +1,7 @@
 // Store health: a store that goes down (503 + Retry-After, 1013, store_unavailable) and one that
 // comes back empty ('lost': sessions end with 4006, later requests answer 410).
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { BurrowSocket } from '@burrow/client';
 import {
   BurrowError,
@@ -14,7 +14,8 @@ import {
   type StoreStatus,
   type WakeEvent,
 } from '../src/index.js';
-import { connectWs, getJson, postJson, startServer, waitFor } from './helpers.js';
+import { startTestServer } from '@burrow/test-support';
+import { connectWs, getJson, postJson, waitFor } from './helpers.js';
 
 /** Delegates to a MemoryStore; `down` makes every call reject, `lose()` swaps in an empty one. */
 class FlakyStore implements Store {
@@ -84,7 +85,7 @@ describe('store down', () => {
   it('health() and GET /health report it; every HTTP endpoint answers 503 + Retry-After; send() rejects fast', async () => {
     const unhandled = trackUnhandled();
     const store = new FlakyStore();
-    const s = await startServer({ store });
+    const s = await startTestServer({ store });
     s.burrow.on('error', () => {});
     const connected = waitFor<[Session]>(s.burrow, 'connection');
     const { sid, token } = (await postJson(`${s.http}/sessions`, { v: 1 })).json;
@@ -133,7 +134,7 @@ describe('store down', () => {
   it('a store call failing mid-request answers 503, not 500, and never hangs', async () => {
     const unhandled = trackUnhandled();
     const store = new FlakyStore();
-    const s = await startServer({ store });
+    const s = await startTestServer({ store });
     const errors: Error[] = [];
     s.burrow.on('error', (e) => errors.push(e));
     const { sid, token } = (await postJson(`${s.http}/sessions`, { v: 1 })).json;
@@ -157,7 +158,7 @@ describe('store down', () => {
   it('a WebSocket whose store call fails is closed with 1013; the session resumes once the store is up', async () => {
     const unhandled = trackUnhandled();
     const store = new FlakyStore();
-    const s = await startServer({ store });
+    const s = await startTestServer({ store });
     s.burrow.on('error', () => {});
     const closes: number[] = [];
     s.burrow.on('close', (_s, code) => closes.push(code));
@@ -196,7 +197,7 @@ describe('store lost', () => {
   it('every session held here closes with 4006; transports end; later requests answer 410 state_lost', async () => {
     const unhandled = trackUnhandled();
     const store = new FlakyStore();
-    const s = await startServer({ store });
+    const s = await startTestServer({ store });
     s.burrow.on('error', () => {});
     const closes = new Map<string, [number, string][]>();
     s.burrow.on('close', (session, code, reason) => {

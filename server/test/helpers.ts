@@ -1,42 +1,8 @@
-// Test helpers: a Burrow on 127.0.0.1:0, a raw WebSocket client with an awaitable message queue,
-// and an event waiter. Nothing here sleeps; everything waits for the event it needs.
+// Test helpers: a raw WebSocket client with an awaitable message queue, an event waiter and JSON
+// over fetch. The server they talk to is @burrow/test-support's startTestServer. Nothing here sleeps;
+// everything waits for the event it needs.
 import { once, type EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
-import { createBurrow, type Burrow, type BurrowOptions } from '../src/index.js';
-
-export interface TestServer {
-  burrow: Burrow;
-  server: Server;
-  http: string;
-  ws: string;
-  close(): Promise<void>;
-}
-
-export async function startServer(options: BurrowOptions = {}, burrow = createBurrow(options)): Promise<TestServer> {
-  const server = createServer((req, res) => {
-    if (!burrow.handle(req, res)) {
-      res.writeHead(404).end('not burrow');
-    }
-  });
-  burrow.attach(server);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  const base = `127.0.0.1:${port}${burrow.options.path}`;
-  return {
-    burrow,
-    server,
-    http: `http://${base}`,
-    ws: `ws://${base}`,
-    async close() {
-      await burrow.close();
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
 
 /** Collects items pushed by an event source; `next()` waits for the next one. */
 export class Inbox<T> {

@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { after, before, test } from 'node:test';
-import { createBurrow, MemoryStore, type Session } from '../src/index.js';
-import { getJson, postJson, startServer, waitFor, type TestServer } from './helpers.js';
+import { afterAll, beforeAll, test } from 'vitest';
+import { MemoryStore, type Session } from '../src/index.js';
+import { startTestServer, type TestServer } from '@burrow/test-support';
+import { getJson, postJson, waitFor } from './helpers.js';
 
 let srv: TestServer;
 
-before(async () => {
-  srv = await startServer({ allowedOrigins: ['https://example.com'], pollTimeout: 15000 });
+beforeAll(async () => {
+  srv = await startTestServer({ allowedOrigins: ['https://example.com'], pollTimeout: 15000 });
   srv.burrow.on('message', (session, data) => void session.send(data));
 });
 
-after(() => srv.close());
+afterAll(() => srv.close());
 
 async function handshake(base = srv.http, protocols: string[] = []): Promise<{ sid: string; token: string }> {
   const r = await postJson(`${base}/sessions`, { v: 1, protocols });
@@ -159,8 +160,8 @@ test('SSE: headers, padding, first ack event, frames with id, Last-Event-ID resu
 
 test('two nodes sharing a store: send on one, poll on the other, close once', async () => {
   const store = new MemoryStore();
-  const a = await startServer({}, createBurrow({ store }));
-  const b = await startServer({}, createBurrow({ store }));
+  const a = await startTestServer({ store });
+  const b = await startTestServer({ store });
   const { sid, token } = await handshake(a.http);
   const poll = getJson(`${a.http}/sessions/${sid}/poll?token=${token}&ack=0`);
   const messageOnB = waitFor<[Session, string]>(b.burrow, 'message');
@@ -186,7 +187,7 @@ test('two nodes sharing a store: send on one, poll on the other, close once', as
 });
 
 test('bundle routes answer 404 JSON when the bundle is not built', async () => {
-  const s = await startServer({ clientBundleDir: '/nonexistent' });
+  const s = await startTestServer({ clientBundleDir: '/nonexistent' });
   const r = await getJson(`${s.http}/client.js`);
   assert.deepEqual([r.status, r.json.error], [404, 'not_found']);
   await s.close();

@@ -6,12 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, test } from 'node:test';
+import { afterAll, test } from 'vitest';
 import { Redis } from 'ioredis';
 import { createBurrow, type MessageInfo } from '../src/index.js';
 import { RedisStore } from '../src/store/redis/index.js';
 import type { InboundData, InboundResult } from '../src/store/store.js';
-import { connectWs, startServer, type TestServer } from './helpers.js';
+import { startTestServer, type TestServer } from '@burrow/test-support';
+import { connectWs } from './helpers.js';
 
 const URL = 'redis://127.0.0.1:6379';
 const prefix = `burrow-journal-${randomBytes(6).toString('hex')}`;
@@ -59,7 +60,7 @@ async function node(name: string, got: Got[]) {
     got.push({ node: name, sid: s.id, text: String(data), seq: info.seq, redelivered: info.redelivered });
   });
   burrow.on('error', () => {});
-  const srv = await startServer({}, burrow);
+  const srv = await startTestServer(burrow);
   servers.push(srv);
   return {
     srv,
@@ -90,7 +91,7 @@ async function until(what: string, check: () => boolean): Promise<void> {
   }
 }
 
-after(async () => {
+afterAll(async () => {
   for (const s of servers) await s.close().catch(() => {});
   await Promise.all(stores.map((s) => s.close().catch(() => {})));
   for (const c of clients) c.disconnect();

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import type { Session } from '../src/index.js';
-import { connectWs, postJson, startServer, waitFor } from './helpers.js';
+import { startTestServer } from '@burrow/test-support';
+import { connectWs, postJson, waitFor } from './helpers.js';
 
 test('resume window elapsed with no transport: close 4002, then the session is unknown', async () => {
-  const s = await startServer({ resumeWindow: 200, heartbeatTimeout: 100 });
+  const s = await startTestServer({ resumeWindow: 200, heartbeatTimeout: 100 });
   const { sid, token } = (await postJson(`${s.http}/sessions`, { v: 1 })).json;
   // Store timers are unref()'d; keep the loop alive while we wait for the expiry event itself.
   const keepAlive = setInterval(() => {}, 1000);
@@ -19,7 +20,7 @@ test('resume window elapsed with no transport: close 4002, then the session is u
 });
 
 test('a slow-trickled POST body is cut at bodyTimeout with 408', async () => {
-  const s = await startServer({ bodyTimeout: 100 });
+  const s = await startTestServer({ bodyTimeout: 100 });
   const status = await new Promise<number>((resolve, reject) => {
     const req = request(`${s.http}/sessions`, { method: 'POST', headers: { 'content-type': 'text/plain', 'content-length': '100' } }, (res) => {
       res.resume();
@@ -33,7 +34,7 @@ test('a slow-trickled POST body is cut at bodyTimeout with 408', async () => {
 });
 
 test('close() ends live WebSockets with 1001 and a held poll with 503', async () => {
-  const s = await startServer();
+  const s = await startTestServer();
   const c = await connectWs(`${s.ws}/ws`);
   await c.nextJson();
   const { sid, token } = (await postJson(`${s.http}/sessions`, { v: 1 })).json;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { MemoryStore } from '../src/store/memory-store.js';
 import type { SessionRecord, WakeEvent } from '../src/store/store.js';
 

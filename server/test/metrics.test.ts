@@ -3,20 +3,16 @@
 // resumes), then the metrics endpoint is read and every count asserted.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { after, describe, test } from 'node:test';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, test } from 'vitest';
 import { BurrowSocket } from '@burrow/client';
-import { createBurrow, type Burrow, type BurrowOptions } from '../src/index.js';
+import { startTestServer, type TestServer } from '@burrow/test-support';
+import { createBurrow, type BurrowOptions } from '../src/index.js';
 
-interface Node {
-  burrow: Burrow;
-  server: Server;
-  url: string;
-  http: string;
-  sockets: Set<Socket>;
+interface Node extends TestServer {
+  /** Lifecycle events, in order, as one line each. */
   events: string[];
-  close(): Promise<void>;
 }
 
 /** An echo Burrow with `/metrics` beside it; `attach: false` leaves WebSocket upgrades unanswered (refused). */
@@ -29,33 +25,15 @@ async function startNode(options: BurrowOptions = {}, attach = true): Promise<No
   burrow.on('resume', (_s, i) => events.push(`resume ${i.transport}`));
   burrow.on('limit', (s, i) => events.push(`limit ${i.limit} ${i.code}${s ? '' : ' nosession'}`));
   const metrics = burrow.metricsHandler();
-  const server = createServer((req, res) => {
-    if (req.url === '/metrics') return metrics(req, res);
-    if (!burrow.handle(req, res)) res.writeHead(404).end();
-  });
-  const sockets = new Set<Socket>();
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  if (attach) burrow.attach(server);
-  else server.on('upgrade', (_req, socket: Socket) => socket.destroy());
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    burrow,
-    server,
-    sockets,
-    events,
-    url: `ws://127.0.0.1:${port}/burrow`,
-    http: `http://127.0.0.1:${port}`,
-    async close() {
-      await burrow.close();
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+  const srv = await startTestServer(burrow, {
+    attach,
+    routes: (req, res) => {
+      if (req.url !== '/metrics') return false;
+      metrics(req, res);
+      return true;
     },
-  };
+  });
+  return { ...srv, events };
 }
 
 /** Sample value of `name` with exactly `labels` (a missing series is undefined). */
@@ -77,7 +55,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 async function scrape(node: Node): Promise<string> {
-  const res = await fetch(`${node.http}/metrics`);
+  const res = await fetch(`${node.origin}/metrics`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
   return res.text();
@@ -97,7 +75,7 @@ function open(url: string, options: ConstructorParameters<typeof BurrowSocket>[2
   socket.addEventListener('message', (e) => got.push(String((e as MessageEvent).data)));
   return new Promise((resolve, reject) => {
     socket.onopen = () => resolve({ socket, got });
-    socket.onclose = (e) => reject(new Error(`closed ${e.code}`));
+    socket.onclose = (e) => reject(new Error(`closed ${(e as CloseEvent).code}`));
   });
 }
 
@@ -107,15 +85,15 @@ function closed(socket: BurrowSocket): Promise<number> {
 
 describe('metrics', () => {
   const nodes: Node[] = [];
-  after(async () => {
+  afterAll(async () => {
     await Promise.all(nodes.map((n) => n.close()));
   });
 
   test('sessions by transport, opens, closes by code, messages and bytes, store latency', async () => {
     const node = await startNode();
     nodes.push(node);
-    const ws = await open(node.url);
-    const sse = await open(node.url, { transports: ['sse'] });
+    const ws = await open(node.ws);
+    const sse = await open(node.ws, { transports: ['sse'] });
     assert.equal(ws.socket.transport, 'websocket');
     assert.equal(sse.socket.transport, 'sse');
     for (const m of ['a', 'bb', 'ccc']) ws.socket.send(m);
@@ -157,9 +135,9 @@ describe('metrics', () => {
   test('a refused upgrade is a fallback with its reason; polling is counted as a live transport', async () => {
     const node = await startNode({}, false);
     nodes.push(node);
-    const a = await open(node.url, { upgrade: false });
+    const a = await open(node.ws, { upgrade: false });
     assert.equal(a.socket.transport, 'sse');
-    const b = await open(node.url, { transports: ['websocket', 'polling'], upgrade: false });
+    const b = await open(node.ws, { transports: ['websocket', 'polling'], upgrade: false });
     assert.equal(b.socket.transport, 'polling');
     b.socket.send('x');
     await until('echo', () => b.got.length === 1);
@@ -184,13 +162,13 @@ describe('metrics', () => {
   test('an upgrade from sse to websocket, and a resume after a cut connection', async () => {
     const node = await startNode();
     nodes.push(node);
-    const s = await open(node.url, { transports: ['sse', 'websocket'], upgradeDelay: 20 });
+    const s = await open(node.ws, { transports: ['sse', 'websocket'], upgradeDelay: 20 });
     assert.equal(s.socket.transport, 'sse');
     await until('upgrade', () => s.socket.transport === 'websocket');
     assert.ok(node.events.includes('upgrade sse->websocket'), node.events.join());
 
     // Cut every connection: the client resumes on WebSocket and says so.
-    for (const sock of node.sockets) sock.destroy();
+    node.killConnections();
     await until('resume event', () => node.events.includes('resume websocket'));
     s.socket.send('after');
     await until('echo after resume', () => s.got.includes('after'));
@@ -209,7 +187,7 @@ describe('metrics', () => {
     const lines: string[] = [];
     const node = await startNode({ limits: { maxSessions: 1 }, debug: (l) => lines.push(l) });
     nodes.push(node);
-    const post = (type = 'text/plain') => fetch(`${node.url.replace('ws:', 'http:')}/sessions`, { method: 'POST', headers: { 'content-type': type }, body: '{"v":1}' });
+    const post = (type = 'text/plain') => fetch(`${node.http}/sessions`, { method: 'POST', headers: { 'content-type': type }, body: '{"v":1}' });
     assert.equal((await post('image/png')).status, 400);
     assert.equal((await post()).status, 200);
     const full = await post();

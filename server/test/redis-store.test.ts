@@ -10,12 +10,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { RedisStore, type RedisStoreOptions } from '../src/store/redis/index.js';
 import type { SessionRecord, StoreStatus } from '../src/store/store.js';
 import { createBurrow } from '../src/index.js';
-import { connectWs, startServer } from './helpers.js';
+import { startTestServer } from '@burrow/test-support';
+import { connectWs } from './helpers.js';
 
 const LONG = 60_000;
 const TTL = 150;
@@ -123,11 +124,11 @@ function storeOn(redis: TestRedis, extra: Partial<RedisStoreOptions> = {}): Redi
 describe('RedisStore: outages and restarts', { timeout: 20_000 }, () => {
   let server: TestRedis;
   let dir: string;
-  before(async () => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'burrow-redis-'));
     server = await TestRedis.start(dir);
   });
-  after(async () => {
+  afterAll(async () => {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -230,11 +231,11 @@ describe('RedisStore: outages and restarts', { timeout: 20_000 }, () => {
 describe('RedisStore: expiry', { timeout: 20_000 }, () => {
   let server: TestRedis;
   let admin: Redis;
-  before(async () => {
+  beforeAll(async () => {
     server = await TestRedis.start();
     admin = new Redis(server.url);
   });
-  after(async () => {
+  afterAll(async () => {
     admin.disconnect();
     await server.stop();
   });
@@ -279,41 +280,42 @@ describe('RedisStore: expiry', { timeout: 20_000 }, () => {
     await Promise.all([a.close(), b.close()]);
   });
 
-  for (const skew of [10 * 60_000, -10 * 60_000]) {
-    it(`a TTL set while the node clock is ${skew > 0 ? 'ahead' : 'behind'} by 10 minutes runs on Redis's clock`, async () => {
-      const store = storeOn(server);
-      await store.ready();
-      const heard: string[] = [];
-      store.onExpired((r) => heard.push(r.id));
-      const realNow = Date.now;
-      const short = sid();
-      const long = sid();
-      Date.now = () => realNow() + skew;
-      try {
-        await store.create(record(short), TTL);
-        await store.create(record(long), LONG);
-        await store.touch(long, LONG, true);
-        const pttl = await admin.pttl(`bt:{${short}}:ttl`);
-        assert.ok(pttl > 0 && pttl <= TTL, `pttl ${pttl}`);
-        assert.ok(await store.get(short));
-      } finally {
-        Date.now = realNow;
-      }
-      await until('the short expiry', () => heard.includes(short));
-      assert.ok(!heard.includes(long));
-      assert.ok(await store.get(long));
-      await store.delete(long);
-      await store.close();
-    });
-  }
+  it.each<[string, number]>([
+    ['ahead', 10 * 60_000],
+    ['behind', -10 * 60_000],
+  ])("a TTL set while the node clock is %s by 10 minutes runs on Redis's clock", async (_side, skew) => {
+    const store = storeOn(server);
+    await store.ready();
+    const heard: string[] = [];
+    store.onExpired((r) => heard.push(r.id));
+    const realNow = Date.now;
+    const short = sid();
+    const long = sid();
+    Date.now = () => realNow() + skew;
+    try {
+      await store.create(record(short), TTL);
+      await store.create(record(long), LONG);
+      await store.touch(long, LONG, true);
+      const pttl = await admin.pttl(`bt:{${short}}:ttl`);
+      assert.ok(pttl > 0 && pttl <= TTL, `pttl ${pttl}`);
+      assert.ok(await store.get(short));
+    } finally {
+      Date.now = realNow;
+    }
+    await until('the short expiry', () => heard.includes(short));
+    assert.ok(!heard.includes(long));
+    assert.ok(await store.get(long));
+    await store.delete(long);
+    await store.close();
+  });
 });
 
 describe('RedisStore: cost and layout', { timeout: 20_000 }, () => {
   let server: TestRedis;
-  before(async () => {
+  beforeAll(async () => {
     server = await TestRedis.start();
   });
-  after(async () => {
+  afterAll(async () => {
     await server.stop();
   });
 
@@ -418,11 +420,11 @@ describe('RedisStore: cost and layout', { timeout: 20_000 }, () => {
 describe('RedisStore: numbers the Lua scripts hand back to Redis', { timeout: 20_000 }, () => {
   let server: TestRedis;
   let admin: Redis;
-  before(async () => {
+  beforeAll(async () => {
     server = await TestRedis.start();
     admin = new Redis(server.url);
   });
-  after(async () => {
+  afterAll(async () => {
     admin.disconnect();
     await server.stop();
   });
@@ -470,7 +472,7 @@ describe('RedisStore: numbers the Lua scripts hand back to Redis', { timeout: 20
     const errors: Error[] = [];
     burrow.on('error', (e: Error) => errors.push(e));
     burrow.on('message', (s) => void s.close(4000, 'asked to'));
-    const srv = await startServer({}, burrow);
+    const srv = await startTestServer(burrow);
     try {
       await store.ready();
       const c = await connectWs(`${srv.ws}/ws`);

@@ -1,8 +1,9 @@
 // Rooms and broadcast across two "nodes": two Burrow instances sharing one MemoryStore.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BurrowError, MemoryStore, type Session } from '../src/index.js';
-import { connectWs, postJson, type RawClient, startServer, type TestServer, waitFor } from './helpers.js';
+import { startTestServer, type TestServer } from '@burrow/test-support';
+import { connectWs, postJson, type RawClient, waitFor } from './helpers.js';
 
 interface Member {
   client: RawClient;
@@ -29,11 +30,11 @@ describe('rooms across two nodes sharing a store', () => {
   const store = new MemoryStore();
   let a: TestServer;
   let b: TestServer;
-  before(async () => {
-    a = await startServer({ store });
-    b = await startServer({ store });
+  beforeAll(async () => {
+    a = await startTestServer({ store });
+    b = await startTestServer({ store });
   });
-  after(async () => {
+  afterAll(async () => {
     await a.close();
     await b.close();
     await store.close();
@@ -104,8 +105,8 @@ describe('rooms across two nodes sharing a store', () => {
 
   it('a member whose buffer is full is closed with 4003; the others still get the message', async () => {
     const small = new MemoryStore();
-    const n1 = await startServer({ store: small, limits: { maxBufferedMessages: 3 } });
-    const n2 = await startServer({ store: small, limits: { maxBufferedMessages: 3 } });
+    const n1 = await startTestServer({ store: small, limits: { maxBufferedMessages: 3 } });
+    const n2 = await startTestServer({ store: small, limits: { maxBufferedMessages: 3 } });
     try {
       // A member that never reads: an HTTP session with no downstream, on node 1.
       const connected = waitFor<[Session]>(n1.burrow, 'connection');

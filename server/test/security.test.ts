@@ -2,11 +2,12 @@
 // the handshake rate limit, the node-wide buffer cap and onBufferFull 'pause'.
 import assert from 'node:assert/strict';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createBurrow, MemoryStore, type Session } from '../src/index.js';
 import { hashToken } from '../src/session/ids.js';
-import { connectWs, startServer, waitFor, type TestServer } from './helpers.js';
+import { startTestServer, type TestServer } from '@burrow/test-support';
+import { connectWs, waitFor } from './helpers.js';
 
 const T = { timeout: 5000 };
 const TRANSPORTS = ['websocket', 'sse', 'polling'] as const;
@@ -75,8 +76,8 @@ describe('authenticate (every transport)', () => {
   let srv: TestServer;
   let calls = 0;
   const connected: Session[] = [];
-  before(async () => {
-    srv = await startServer({
+  beforeAll(async () => {
+    srv = await startTestServer({
       authenticate: async (r) => {
         calls++;
         await new Promise((res) => setImmediate(res));
@@ -90,10 +91,10 @@ describe('authenticate (every transport)', () => {
     srv.burrow.on('connection', (s) => connected.push(s));
     srv.burrow.on('error', () => {});
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
-  for (const transport of TRANSPORTS) {
-    it(`${transport}: no credentials → refused (401 unauthorized / WebSocket close 1008), nothing created`, T, async () => {
+  describe.each(TRANSPORTS)('%s', (transport) => {
+    it('no credentials → refused (401 unauthorized / WebSocket close 1008), nothing created', T, async () => {
       const before = srv.burrow.sessions;
       if (transport === 'websocket') {
         const a = await wsAttempt(`${srv.ws}/ws`);
@@ -109,7 +110,7 @@ describe('authenticate (every transport)', () => {
       assert.equal(srv.burrow.sessions, before);
     });
 
-    it(`${transport}: a forbidden user → 403 forbidden / close 1008 with the hook's message`, T, async () => {
+    it(`a forbidden user → 403 forbidden / close 1008 with the hook's message`, T, async () => {
       const headers = { authorization: 'Bearer banned' };
       if (transport === 'websocket') {
         const a = await wsAttempt(`${srv.ws}/ws`, headers);
@@ -122,7 +123,7 @@ describe('authenticate (every transport)', () => {
       }
     });
 
-    it(`${transport}: an accepted user is session.user, persisted in the record; resumes are not re-authenticated`, T, async () => {
+    it('an accepted user is session.user, persisted in the record; resumes are not re-authenticated', T, async () => {
       const headers = { authorization: 'Bearer ada' };
       let sid: string;
       let token: string;
@@ -162,7 +163,7 @@ describe('authenticate (every transport)', () => {
       }
       assert.equal(calls, n, 'authenticate ran only at the handshake');
     });
-  }
+  });
 
   it('a hook that throws → 500 internal (HTTP), close 1011 or a refused upgrade (WebSocket); the node stays up', T, async () => {
     const r = await post(`${srv.http}/sessions`, '{"v":1}', { authorization: 'Bearer throw' });
@@ -176,13 +177,13 @@ describe('authenticate (every transport)', () => {
 describe('allowedOrigins and CORS (every transport)', () => {
   let srv: TestServer;
   const GOOD = 'https://app.example.com';
-  before(async () => {
-    srv = await startServer({ allowedOrigins: [GOOD, /^https:\/\/[a-z]+\.trusted\.test$/] });
+  beforeAll(async () => {
+    srv = await startTestServer({ allowedOrigins: [GOOD, /^https:\/\/[a-z]+\.trusted\.test$/] });
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
-  for (const transport of TRANSPORTS) {
-    it(`${transport}: a cross-site Origin is refused with 403 on every request; an allowed one gets Allow-Origin + Vary (BAD-INPUTS 3)`, T, async () => {
+  describe.each(TRANSPORTS)('%s', (transport) => {
+    it('a cross-site Origin is refused with 403 on every request; an allowed one gets Allow-Origin + Vary (BAD-INPUTS 3)', T, async () => {
       for (const evil of ['https://evil.com', 'https://app.example.com.evil.com', 'https://evil-app.example.com', 'https://x.trusted.test.evil', 'null']) {
         if (transport === 'websocket') {
           assert.equal((await wsAttempt(`${srv.ws}/ws`, { origin: evil })).refused, 403, evil);
@@ -222,7 +223,7 @@ describe('allowedOrigins and CORS (every transport)', () => {
         }
       }
     });
-  }
+  });
 
   it('preflight: 204 with methods, headers and max-age for an allowed origin; 403 for others', T, async () => {
     const ok = await req(`${srv.http}/sessions`, {
@@ -241,7 +242,7 @@ describe('allowedOrigins and CORS (every transport)', () => {
   });
 
   it('without allowedOrigins no CORS header is ever sent (browsers keep the HTTP transports same-origin)', T, async () => {
-    const open = await startServer();
+    const open = await startTestServer();
     try {
       const r = await post(`${open.http}/sessions`, '{"v":1}', { origin: 'https://elsewhere.test' });
       assert.equal(r.status, 200);
@@ -254,10 +255,10 @@ describe('allowedOrigins and CORS (every transport)', () => {
 
 describe('tokens', () => {
   let srv: TestServer;
-  before(async () => {
-    srv = await startServer();
+  beforeAll(async () => {
+    srv = await startTestServer();
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
   it('ids and tokens are unguessable (16 / 32 random bytes, all distinct) and only the hash is stored', T, async () => {
     const seen = new Set<string>();
@@ -296,7 +297,7 @@ describe('tokens', () => {
 
 describe('limits', () => {
   it('maxHandshakesPerSecond: over it the HTTP handshake answers 503 overloaded + Retry-After, a WebSocket closes 1013; resumes are not counted (BAD-INPUTS 29)', T, async () => {
-    const srv = await startServer({ limits: { maxHandshakesPerSecond: 2 } });
+    const srv = await startTestServer({ limits: { maxHandshakesPerSecond: 2 } });
     try {
       const a = await httpOpen(srv);
       await httpOpen(srv);
@@ -315,7 +316,7 @@ describe('limits', () => {
   });
 
   it('one poll per session: a newer poll answers the older one 409 poll_replaced', T, async () => {
-    const srv = await startServer({ pollTimeout: 4000 });
+    const srv = await startTestServer({ pollTimeout: 4000 });
     try {
       const s = await httpOpen(srv);
       // The first poll is held once its transport attached: only then can a newer one replace it.
@@ -339,12 +340,12 @@ describe("onBufferFull: 'pause'", () => {
   const sessions = new Map<string, Session>();
   const got: string[] = [];
   const LIMIT = 10;
-  before(async () => {
-    srv = await startServer({ onBufferFull: 'pause', limits: { maxBufferedMessages: LIMIT } });
+  beforeAll(async () => {
+    srv = await startTestServer({ onBufferFull: 'pause', limits: { maxBufferedMessages: LIMIT } });
     srv.burrow.on('connection', (s) => sessions.set(s.id, s));
     srv.burrow.on('message', (_s, d) => got.push(String(d)));
   });
-  after(() => srv.close());
+  afterAll(() => srv.close());
 
   async function fill(sid: string): Promise<void> {
     const s = sessions.get(sid)!;
@@ -385,7 +386,7 @@ describe("onBufferFull: 'pause'", () => {
   });
 
   it("default 'close': a full buffer closes the session 4003", T, async () => {
-    const closing = await startServer({ limits: { maxBufferedMessages: 2 } });
+    const closing = await startTestServer({ limits: { maxBufferedMessages: 2 } });
     try {
       const conn = waitFor<[Session]>(closing.burrow, 'connection');
       const s = await httpOpen(closing);
@@ -407,7 +408,7 @@ describe('node-wide buffer cap', () => {
     const store = new MemoryStore();
     const CAP = 256 * 1024;
     const burrow = createBurrow({ store, limits: { maxTotalBufferedBytes: CAP, maxHandshakesPerSecond: 100000 } });
-    const srv = await startServer({}, burrow);
+    const srv = await startTestServer(burrow);
     const closes = new Map<string, number>();
     burrow.on('close', (s, code) => closes.set(s.id, code));
     try {

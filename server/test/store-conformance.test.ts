@@ -5,12 +5,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { RedisStore } from '../src/store/redis/index.js';
-import { runStoreConformance } from '../src/testing.js';
+import { runStoreConformance, type StoreConformanceFixture } from '../src/testing.js';
 
-runStoreConformance('MemoryStore', async () => {
+const runner = { describe, it, beforeAll, afterAll };
+
+runStoreConformance(runner, 'MemoryStore', async () => {
   const store = new MemoryStore();
   return { a: store, b: store, cleanup: () => store.close() };
 });
@@ -31,7 +34,8 @@ async function ensureRedis(): Promise<void> {
   execFileSync('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no']);
 }
 
-runStoreConformance('RedisStore', async () => {
+/** Two RedisStores (two nodes) on one prefix; `node()` is a third one whose crash is a kill -9. */
+async function redisFixture(): Promise<StoreConformanceFixture> {
   await ensureRedis();
   const prefix = `burrow-test-${randomBytes(6).toString('hex')}`;
   // A short sweep period keeps expiry prompt even when Redis's active expiry is slow to notice a key.
@@ -83,4 +87,6 @@ runStoreConformance('RedisStore', async () => {
       }
     },
   };
-});
+}
+
+runStoreConformance(runner, 'RedisStore', redisFixture, { inboundJournal: true });

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import type { Session } from '../src/index.js';
-import { connectWs, startServer, waitFor, type TestServer } from './helpers.js';
+import { startTestServer, type TestServer } from '@burrow/test-support';
+import { connectWs, waitFor } from './helpers.js';
 
 let srv: TestServer;
 
-before(async () => {
-  srv = await startServer({ handleProtocols: (set) => (set.has('chat') ? 'chat' : false) });
+beforeAll(async () => {
+  srv = await startTestServer({ handleProtocols: (set) => (set.has('chat') ? 'chat' : false) });
   // Echo server: text back as text, binary back as binary; "close-me" closes from the server side.
   srv.burrow.on('message', (session, data) => {
     if (data === 'close-me') void session.close(4000, 'asked to');
@@ -14,7 +15,7 @@ before(async () => {
   });
 });
 
-after(() => srv.close());
+afterAll(() => srv.close());
 
 function binaryFrame(seq: number, bytes: number[]): Buffer {
   const b = Buffer.alloc(8 + bytes.length);
@@ -125,7 +126,7 @@ test('malformed message closes 1002 with a reason; another session keeps working
 });
 
 test('oversized payload: ws closes 1009', async () => {
-  const small = await startServer({ limits: { maxPayload: 10 } });
+  const small = await startTestServer({ limits: { maxPayload: 10 } });
   const c = await connectWs(`${small.ws}/ws`);
   await c.nextJson();
   c.ws.send(`1:${'x'.repeat(11)}`);
@@ -161,7 +162,7 @@ test('server-initiated close: close frame sent, client echo ends the socket', as
 });
 
 test('outbound overflow closes the session with 4003 and send rejects buffer_overflow', async () => {
-  const small = await startServer({ limits: { maxBufferedMessages: 3 } });
+  const small = await startTestServer({ limits: { maxBufferedMessages: 3 } });
   const connected = waitFor<[Session]>(small.burrow, 'connection');
   const c = await connectWs(`${small.ws}/ws`);
   await c.nextJson();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import {
   CloseCode,
   decodeBase64,
@@ -39,35 +39,31 @@ const roundTrips: Array<[string, Frame]> = [
 // Regression (issue 10): a lone surrogate arrived as U+D800 over HTTP and as U+FFFD over WebSocket
 // (whose UTF-8 cannot carry it). JSON text now decodes as the WebSocket's UTF-8 would.
 describe('lone surrogates arrive as U+FFFD on every transport', () => {
-  for (const [input, expected] of [
+  it.each([
     ['\ud800', '\ufffd'],
     ['a\udc00b', 'a\ufffdb'],
     ['\ud83d\ude00\ud83d', '\ud83d\ude00\ufffd'],
     ['\udbff\udbff\udc00', '\ufffd\udbff\udc00'],
-  ] as const) {
-    it(`${JSON.stringify(input)} -> ${JSON.stringify(expected)}`, () => {
-      const r = decodeJsonFrame(encodeJsonFrame({ t: 'd', seq: 1, data: input }), { from: 'client' });
-      assert.ok(r.ok);
-      assert.equal(r.value.t === 'd' && r.value.data, expected);
-      // What a WebSocket delivers: the string through UTF-8 and back.
-      assert.equal(new TextDecoder().decode(new TextEncoder().encode(input)), expected);
-    });
-  }
+  ] as const)('%j -> %j', (input, expected) => {
+    const r = decodeJsonFrame(encodeJsonFrame({ t: 'd', seq: 1, data: input }), { from: 'client' });
+    assert.ok(r.ok);
+    assert.equal(r.value.t === 'd' && r.value.data, expected);
+    // What a WebSocket delivers: the string through UTF-8 and back.
+    assert.equal(new TextDecoder().decode(new TextEncoder().encode(input)), expected);
+  });
 });
 
 describe('codec round trips', () => {
-  for (const [name, frame] of roundTrips) {
-    it(`json: ${name}`, () => {
-      const r = decodeJsonFrame(encodeJsonFrame(frame), { from: 'client' });
-      assert.ok(r.ok, JSON.stringify(r));
-      assert.deepEqual(r.value, frame);
-    });
-    it(`websocket: ${name}`, () => {
-      const r = decodeWsMessage(encodeWsFrame(frame), { from: 'client' });
-      assert.ok(r.ok, JSON.stringify(r));
-      assert.deepEqual(r.value, frame);
-    });
-  }
+  it.each(roundTrips)('json: %s', (_name, frame) => {
+    const r = decodeJsonFrame(encodeJsonFrame(frame), { from: 'client' });
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(r.value, frame);
+  });
+  it.each(roundTrips)('websocket: %s', (_name, frame) => {
+    const r = decodeWsMessage(encodeWsFrame(frame), { from: 'client' });
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(r.value, frame);
+  });
 
   it('open frame from the server', () => {
     const open: Frame = {
@@ -91,45 +87,44 @@ describe('codec round trips', () => {
   });
 });
 
-/** Malformed input: every one must come back as an error value with the expected code, never a throw. */
-const badJson: Array<[string, string, string, number]> = [
-  ['not JSON', '{', 'bad_json', 400],
-  ['truncated', '{"t":"d","seq":1,"te', 'bad_json', 400],
-  ['array', '[]', 'bad_frame', 400],
-  ['null', 'null', 'bad_frame', 400],
-  ['number', '42', 'bad_frame', 400],
-  ['unknown type', '{"t":"x"}', 'unknown_frame_type', 400],
-  ['no type', '{}', 'unknown_frame_type', 400],
-  ['__proto__ type', '{"t":"__proto__"}', 'unknown_frame_type', 400],
-  ['inherited-looking type', '{"__proto__":{"t":"ping"}}', 'unknown_frame_type', 400],
-  ['seq zero', '{"t":"d","seq":0,"text":"a"}', 'bad_seq', 400],
-  ['seq negative', '{"t":"d","seq":-1,"text":"a"}', 'bad_seq', 400],
-  ['seq fractional', '{"t":"d","seq":1.5,"text":"a"}', 'bad_seq', 400],
-  ['seq beyond 2^53', '{"t":"d","seq":9007199254740992,"text":"a"}', 'bad_seq', 400],
-  ['seq as string', '{"t":"d","seq":"1","text":"a"}', 'bad_seq', 400],
-  ['text and bin', '{"t":"d","seq":1,"text":"a","bin":""}', 'bad_frame', 400],
-  ['neither text nor bin', '{"t":"d","seq":1}', 'bad_frame', 400],
-  ['text not a string', '{"t":"d","seq":1,"text":5}', 'bad_frame', 400],
-  ['bad base64', '{"t":"d","seq":1,"bin":"@@@@"}', 'bad_frame', 400],
-  ['ack negative', '{"t":"ack","ack":-1}', 'bad_seq', 400],
-  ['close code 1005 on the wire', '{"t":"close","seq":1,"code":1005}', 'bad_frame', 400],
-  ['close code 999', '{"t":"close","seq":1,"code":999}', 'bad_frame', 400],
-  ['close reason too long', `{"t":"close","seq":1,"code":1000,"reason":"${'é'.repeat(62)}"}`, 'bad_frame', 400],
-  ['close reason without code', '{"t":"close","seq":1,"reason":"x"}', 'bad_frame', 400],
-  ['open from the client', '{"t":"open"}', 'bad_frame', 400],
+/** Malformed input: every one must come back as an error value with the expected code, never a throw.
+ * Name and code come first: they make the test title. */
+const badJson: Array<[name: string, code: string, text: string, status: number]> = [
+  ['not JSON', 'bad_json', '{', 400],
+  ['truncated', 'bad_json', '{"t":"d","seq":1,"te', 400],
+  ['array', 'bad_frame', '[]', 400],
+  ['null', 'bad_frame', 'null', 400],
+  ['number', 'bad_frame', '42', 400],
+  ['unknown type', 'unknown_frame_type', '{"t":"x"}', 400],
+  ['no type', 'unknown_frame_type', '{}', 400],
+  ['__proto__ type', 'unknown_frame_type', '{"t":"__proto__"}', 400],
+  ['inherited-looking type', 'unknown_frame_type', '{"__proto__":{"t":"ping"}}', 400],
+  ['seq zero', 'bad_seq', '{"t":"d","seq":0,"text":"a"}', 400],
+  ['seq negative', 'bad_seq', '{"t":"d","seq":-1,"text":"a"}', 400],
+  ['seq fractional', 'bad_seq', '{"t":"d","seq":1.5,"text":"a"}', 400],
+  ['seq beyond 2^53', 'bad_seq', '{"t":"d","seq":9007199254740992,"text":"a"}', 400],
+  ['seq as string', 'bad_seq', '{"t":"d","seq":"1","text":"a"}', 400],
+  ['text and bin', 'bad_frame', '{"t":"d","seq":1,"text":"a","bin":""}', 400],
+  ['neither text nor bin', 'bad_frame', '{"t":"d","seq":1}', 400],
+  ['text not a string', 'bad_frame', '{"t":"d","seq":1,"text":5}', 400],
+  ['bad base64', 'bad_frame', '{"t":"d","seq":1,"bin":"@@@@"}', 400],
+  ['ack negative', 'bad_seq', '{"t":"ack","ack":-1}', 400],
+  ['close code 1005 on the wire', 'bad_frame', '{"t":"close","seq":1,"code":1005}', 400],
+  ['close code 999', 'bad_frame', '{"t":"close","seq":1,"code":999}', 400],
+  ['close reason too long', 'bad_frame', `{"t":"close","seq":1,"code":1000,"reason":"${'é'.repeat(62)}"}`, 400],
+  ['close reason without code', 'bad_frame', '{"t":"close","seq":1,"reason":"x"}', 400],
+  ['open from the client', 'bad_frame', '{"t":"open"}', 400],
 ];
 
 describe('codec rejects malformed frames (BAD-INPUTS 11, 12)', () => {
-  for (const [name, text, code, status] of badJson) {
-    it(`json: ${name} -> ${code}`, () => {
-      const r = decodeJsonFrame(text, { from: 'client' });
-      assert.equal(r.ok, false);
-      if (!r.ok) {
-        assert.equal(r.error.code, code);
-        assert.equal(r.error.status, status);
-      }
-    });
-  }
+  it.each(badJson)('json: %s -> %s', (_name, code, text, status) => {
+    const r = decodeJsonFrame(text, { from: 'client' });
+    assert.equal(r.ok, false);
+    if (!r.ok) {
+      assert.equal(r.error.code, code);
+      assert.equal(r.error.status, status);
+    }
+  });
 
   it('deep nesting (100k "[") is an error value, not a stack overflow', () => {
     const r = decodeJsonFrame('['.repeat(100_000), { from: 'client' });
@@ -165,13 +160,11 @@ describe('codec rejects malformed frames (BAD-INPUTS 11, 12)', () => {
     ['binary seq NaN', new Uint8Array([0x7f, 0xf8, 0, 0, 0, 0, 0, 0])],
     ['binary seq 0', new Uint8Array(8)],
   ];
-  for (const [name, msg] of badWs) {
-    it(`websocket: ${name}`, () => {
-      const r = decodeWsMessage(msg, { from: 'client' });
-      assert.equal(r.ok, false);
-      if (!r.ok) assert.equal(r.error.close, CloseCode.ProtocolError);
-    });
-  }
+  it.each(badWs)('websocket: %s', (_name, msg) => {
+    const r = decodeWsMessage(msg, { from: 'client' });
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.equal(r.error.close, CloseCode.ProtocolError);
+  });
 });
 
 describe('HTTP bodies', () => {
@@ -207,9 +200,7 @@ describe('HTTP bodies', () => {
     ['protocol with space', '{"protocols":["a b"]}', false],
     ['protocols not array', '{"protocols":"chat"}', false],
   ];
-  for (const [name, body, good] of handshakes) {
-    it(`handshake: ${name}`, () => assert.equal(decodeHandshakeRequest(body).ok, good));
-  }
+  it.each(handshakes)('handshake: %s', (_name, body, good) => assert.equal(decodeHandshakeRequest(body).ok, good));
 });
 
 describe('helpers', () => {

@@ -1,18 +1,17 @@
 /** Conformance suites: wake-ups, expiry, rooms and health. */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
 import type { Store, AppendLimits, SessionRecord } from '../store.js';
-import { TTL, LONG, roomy, sid, record, text, until, recorder, seqs, type Handles } from './kit.js';
+import { TTL, LONG, roomy, sid, record, text, until, recorder, seqs, type Handles, type Kit } from './kit.js';
 
-export function wakeUpsSuite(h: Handles): void {
-  describe('wake-ups', () => {
+export function wakeUpsSuite(t: Kit, h: Handles): void {
+  t.describe('wake-ups', () => {
     let a: Store;
     let b: Store;
-    before(() => {
+    t.beforeAll(() => {
       ({ a, b } = h);
     });
 
-    it('publish on one node reaches subscribers on the other, in order', async () => {
+    t.it('publish on one node reaches subscribers on the other, in order', async () => {
       const id = sid();
       await a.create(record(id), LONG);
       const rec = await recorder(b, a, id);
@@ -23,7 +22,7 @@ export function wakeUpsSuite(h: Handles): void {
       rec.stop();
     });
 
-    it('append and appendClose publish an append event with the last seq', async () => {
+    t.it('append and appendClose publish an append event with the last seq', async () => {
       const id = sid();
       await a.create(record(id), LONG);
       const rec = await recorder(b, a, id);
@@ -34,7 +33,7 @@ export function wakeUpsSuite(h: Handles): void {
       rec.stop();
     });
 
-    it('an unsubscribed listener hears nothing more; other listeners still do', async () => {
+    t.it('an unsubscribed listener hears nothing more; other listeners still do', async () => {
       const id = sid();
       const other = sid();
       await a.create(record(id), LONG);
@@ -57,15 +56,15 @@ export function wakeUpsSuite(h: Handles): void {
   });
 }
 
-export function expirySuite(h: Handles): void {
-  describe('expiry', () => {
+export function expirySuite(t: Kit, h: Handles): void {
+  t.describe('expiry', () => {
     let a: Store;
     let b: Store;
-    before(() => {
+    t.beforeAll(() => {
       ({ a, b } = h);
     });
 
-    it('a TTL that runs out reaches exactly one onExpired listener across nodes, with the last state', async () => {
+    t.it('a TTL that runs out reaches exactly one onExpired listener across nodes, with the last state', async () => {
       const id = sid();
       const id2 = sid();
       const room = `r-${sid()}`;
@@ -99,7 +98,7 @@ export function expirySuite(h: Handles): void {
       }
     });
 
-    it('touch pushes the expiry back; a closed record expires too', async () => {
+    t.it('touch pushes the expiry back; a closed record expires too', async () => {
       const kept = sid();
       const closed = sid();
       const witness = sid();
@@ -121,7 +120,7 @@ export function expirySuite(h: Handles): void {
       }
     });
 
-    it('delete is not an expiry', async () => {
+    t.it('delete is not an expiry', async () => {
       const id = sid();
       const witness = sid();
       const heard: string[] = [];
@@ -139,15 +138,15 @@ export function expirySuite(h: Handles): void {
   });
 }
 
-export function roomsSuite(h: Handles): void {
-  describe('rooms', () => {
+export function roomsSuite(t: Kit, h: Handles): void {
+  t.describe('rooms', () => {
     let a: Store;
     let b: Store;
-    before(() => {
+    t.beforeAll(() => {
       ({ a, b } = h);
     });
 
-    it('join, leave, rooms and members across nodes', async () => {
+    t.it('join, leave, rooms and members across nodes', async () => {
       const s1 = sid();
       const s2 = sid();
       const room = `room ${sid()} {weird}`;
@@ -172,7 +171,7 @@ export function roomsSuite(h: Handles): void {
       assert.deepEqual(await a.rooms(sid()), []);
     });
 
-    it('appendEach appends one frame to each session, each bounded, and wakes each', async () => {
+    t.it('appendEach appends one frame to each session, each bounded, and wakes each', async () => {
       const ok1 = sid();
       const ok2 = sid();
       const full = sid();
@@ -203,15 +202,15 @@ export function roomsSuite(h: Handles): void {
   });
 }
 
-export function healthSuite(h: Handles): void {
-  describe('health', () => {
+export function healthSuite(t: Kit, h: Handles): void {
+  t.describe('health', () => {
     let a: Store;
     let b: Store;
-    before(() => {
+    t.beforeAll(() => {
       ({ a, b } = h);
     });
 
-    it('status is up and onStatus returns an unsubscribe function', () => {
+    t.it('status is up and onStatus returns an unsubscribe function', () => {
       assert.equal(a.status(), 'up');
       assert.equal(b.status(), 'up');
       const off = a.onStatus(() => {});

@@ -1,24 +1,24 @@
 /** Conformance suite: the inbound journal (stores with `replayInbound`), which redelivers what a dead node accepted. */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
 import type { Store } from '../store.js';
-import { TTL, LONG, sid, record, until, type Handles, type StoreConformanceFixture } from './kit.js';
+import { TTL, LONG, sid, record, until, type Handles, type Kit, type StoreConformanceFixture } from './kit.js';
 
-export function inboundJournalSuite(h: Handles): void {
-  describe('inbound journal', () => {
+export function inboundJournalSuite(t: Kit, h: Handles): void {
+  (t.options.inboundJournal ? t.describe : t.describe.skip)('inbound journal', () => {
     let a: Store;
     let b: Store;
     let fx: StoreConformanceFixture;
-    before(() => {
+    t.beforeAll(() => {
       ({ a, b, fx } = h);
     });
 
-    const journal = (): { node: NonNullable<StoreConformanceFixture['node']> } | undefined =>
-      fx.node && b.replayInbound ? { node: fx.node.bind(fx) } : undefined;
+    const journal = (): { node: NonNullable<StoreConformanceFixture['node']> } => {
+      assert.ok(fx.node && b.replayInbound, 'inboundJournal: true needs fixture.node() and store.replayInbound');
+      return { node: fx.node.bind(fx) };
+    };
 
-    it('entries of a live owner are never returned and hold the next seq back; of a dead one, once, to one node', async (t) => {
+    t.it('entries of a live owner are never returned and hold the next seq back; of a dead one, once, to one node', async () => {
       const j = journal();
-      if (!j) return t.skip('no inbound journal');
       const id = sid();
       await a.create(record(id), LONG);
       const c = await j.node();
@@ -45,9 +45,8 @@ export function inboundJournalSuite(h: Handles): void {
       assert.equal(next.replay, undefined);
     });
 
-    it('force accepts behind a live owner\'s entry (the caller\'s last resort)', async (t) => {
+    t.it('force accepts behind a live owner\'s entry (the caller\'s last resort)', async () => {
       const j = journal();
-      if (!j) return t.skip('no inbound journal');
       const id = sid();
       await a.create(record(id), LONG);
       const c = await j.node();
@@ -60,9 +59,8 @@ export function inboundJournalSuite(h: Handles): void {
       b.confirmInbound?.(id, 2);
     });
 
-    it('binary entries come back as bytes; a close frame is not journaled', async (t) => {
+    t.it('binary entries come back as bytes; a close frame is not journaled', async () => {
       const j = journal();
-      if (!j) return t.skip('no inbound journal');
       const id = sid();
       await a.create(record(id), LONG);
       const c = await j.node();
@@ -73,9 +71,8 @@ export function inboundJournalSuite(h: Handles): void {
       assert.deepEqual(r.replay?.map((e) => [e.seq, Buffer.from(e.data as Uint8Array).toString('hex')]), [[1, '0001ff']]);
     });
 
-    it('confirms piggyback on the next accept (no flush needed) and keep the journal bounded', async (t) => {
+    t.it('confirms piggyback on the next accept (no flush needed) and keep the journal bounded', async () => {
       const j = journal();
-      if (!j) return t.skip('no inbound journal');
       const id = sid();
       await a.create(record(id), LONG);
       const c = await j.node();
@@ -91,9 +88,8 @@ export function inboundJournalSuite(h: Handles): void {
       assert.deepEqual((await a.replayInbound!(id)).replay, [{ seq: 50, data: 'm50' }]);
     });
 
-    it('a confirm with no accept after it is flushed on a short timer', async (t) => {
+    t.it('a confirm with no accept after it is flushed on a short timer', async () => {
       const j = journal();
-      if (!j) return t.skip('no inbound journal');
       const id = sid();
       await a.create(record(id), LONG);
       const c = await j.node();
@@ -104,9 +100,8 @@ export function inboundJournalSuite(h: Handles): void {
       assert.equal((await a.replayInbound!(id)).replay, undefined);
     });
 
-    it('a reply that never reached its node: the same node gets the entry back on its next call', async (t) => {
+    t.it('a reply that never reached its node: the same node gets the entry back on its next call', async () => {
       const j = journal();
-      if (!j) return t.skip('no inbound journal');
       const id = sid();
       await a.create(record(id), LONG);
       const c = await j.node();
@@ -120,9 +115,8 @@ export function inboundJournalSuite(h: Handles): void {
       await c.store.close?.();
     });
 
-    it('the journal goes with the session', async (t) => {
+    t.it('the journal goes with the session', async () => {
       const j = journal();
-      if (!j) return t.skip('no inbound journal');
       const id = sid();
       const id2 = sid();
       await a.create(record(id), LONG);

@@ -1,6 +1,7 @@
 /**
  * Shared pieces of the store conformance kit (see testing.ts): the fixture a store supplies, the
- * handles every suite reads once the outer `before` has filled them in, and small helpers.
+ * handles every suite reads once the outer `beforeAll` has filled them in, the test runner they
+ * register with, and small helpers.
  */
 import { randomBytes } from 'node:crypto';
 import type { AppendLimits, NewFrame, SessionRecord, Store, WakeEvent } from '../store.js';
@@ -13,13 +14,54 @@ export interface StoreConformanceFixture {
   /**
    * For a store with an inbound journal (`replayInbound`): another node on the same data, with
    * `crash()` ending it as `kill -9` would — no confirm flushed, no goodbye; its liveness must be gone
-   * when `crash()` resolves. The journal suite is skipped without it.
+   * when `crash()` resolves. Needed with `{ inboundJournal: true }`.
    */
   node?(): Promise<{ readonly store: Store; crash(): Promise<void> }>;
   cleanup(): Promise<void>;
 }
 
-/** The two handles and the fixture, filled in by the outer `before` of {@link runStoreConformance}. */
+type Body = () => Promise<void> | void;
+
+/**
+ * The part of a test runner the kit uses: vitest's and Jest's `{ describe, it, beforeAll, afterAll }`
+ * as they are; for node:test, `{ describe, it, beforeAll: before, afterAll: after }`.
+ */
+export interface TestRunner {
+  describe: { (name: string, fn: () => void): unknown; skip(name: string, fn: () => void): unknown };
+  /** `timeoutMs` is the kit's bound for one test (vitest and Jest take it; node:test ignores it). */
+  it(name: string, fn: Body, timeoutMs?: number): unknown;
+  beforeAll(fn: Body): unknown;
+  afterAll(fn: Body): unknown;
+}
+
+export interface StoreConformanceOptions {
+  /**
+   * The store keeps an inbound journal (`replayInbound`, `confirmInbound`): its suite runs, and the
+   * fixture must provide `node()`. Default false: that suite is registered as skipped.
+   */
+  inboundJournal?: boolean;
+}
+
+/** The runner as the suites use it: every test gets the kit's own bound ({@link TEST_MS}). */
+export interface Kit {
+  describe: TestRunner['describe'];
+  it(name: string, fn: Body): unknown;
+  beforeAll(fn: Body): unknown;
+  afterAll(fn: Body): unknown;
+  readonly options: StoreConformanceOptions;
+}
+
+export function kit(runner: TestRunner, options: StoreConformanceOptions): Kit {
+  return {
+    describe: runner.describe,
+    it: (name, fn) => runner.it(name, fn, TEST_MS),
+    beforeAll: (fn) => runner.beforeAll(fn),
+    afterAll: (fn) => runner.afterAll(fn),
+    options,
+  };
+}
+
+/** The two handles and the fixture, filled in by the outer `beforeAll` of {@link runStoreConformance}. */
 export interface Handles {
   fx: StoreConformanceFixture;
   a: Store;
@@ -28,6 +70,8 @@ export interface Handles {
 
 /** How long any awaited event may take before the test fails. */
 export const WAIT_MS = 5000;
+/** A test's own bound: a few awaited events, plus store calls that should each take milliseconds. */
+export const TEST_MS = 3 * WAIT_MS;
 /** Short TTL for expiry tests. */
 export const TTL = 150;
 export const LONG = 60_000;

@@ -1,18 +1,17 @@
 /** Conformance suites: session records, the outbound log and inbound acceptance. */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
 import type { Store, AppendLimits } from '../store.js';
-import { LONG, roomy, sid, record, text, seqs, type Handles } from './kit.js';
+import { LONG, roomy, sid, record, text, seqs, type Handles, type Kit } from './kit.js';
 
-export function recordsSuite(h: Handles): void {
-  describe('records', () => {
+export function recordsSuite(t: Kit, h: Handles): void {
+  t.describe('records', () => {
     let a: Store;
     let b: Store;
-    before(() => {
+    t.beforeAll(() => {
       ({ a, b } = h);
     });
 
-    it('create, then get from either node returns the record as given', async () => {
+    t.it('create, then get from either node returns the record as given', async () => {
       const id = sid();
       const rec = record(id, { protocol: 'chat.v1', data: { user: 'ann', n: [1, 2] } });
       await a.create(rec, LONG);
@@ -22,13 +21,13 @@ export function recordsSuite(h: Handles): void {
       assert.equal(await b.get('__proto__'), undefined);
     });
 
-    it('create refuses an id that exists', async () => {
+    t.it('create refuses an id that exists', async () => {
       const id = sid();
       await a.create(record(id), LONG);
       await assert.rejects(b.create(record(id), LONG));
     });
 
-    it('touch returns the record, bumps activity only when asked, and unknown is undefined', async () => {
+    t.it('touch returns the record, bumps activity only when asked, and unknown is undefined', async () => {
       const id = sid();
       await a.create(record(id), LONG);
       assert.equal((await a.touch(id, LONG, false))?.activity, 0);
@@ -38,7 +37,7 @@ export function recordsSuite(h: Handles): void {
       assert.equal(await a.touch(sid(), LONG, true), undefined);
     });
 
-    it('delete removes the record, its log and its memberships at once', async () => {
+    t.it('delete removes the record, its log and its memberships at once', async () => {
       const id = sid();
       const room = `r-${sid()}`;
       await a.create(record(id), LONG);
@@ -54,7 +53,7 @@ export function recordsSuite(h: Handles): void {
       await a.delete(sid());
     });
 
-    it('setData round-trips JSON across nodes; unknown is false', async () => {
+    t.it('setData round-trips JSON across nodes; unknown is false', async () => {
       const id = sid();
       await a.create(record(id), LONG);
       const data = { name: 'zoë 🦔', list: [1, 'two', null, { deep: true }], n: 1.5 };
@@ -67,15 +66,15 @@ export function recordsSuite(h: Handles): void {
   });
 }
 
-export function outboundLogSuite(h: Handles): void {
-  describe('outbound log', () => {
+export function outboundLogSuite(t: Kit, h: Handles): void {
+  t.describe('outbound log', () => {
     let a: Store;
     let b: Store;
-    before(() => {
+    t.beforeAll(() => {
       ({ a, b } = h);
     });
 
-    it('append assigns consecutive seqs across nodes and returns the frames', async () => {
+    t.it('append assigns consecutive seqs across nodes and returns the frames', async () => {
       const id = sid();
       await a.create(record(id), LONG);
       const r1 = await a.append(id, [text('one'), text('twö')], roomy);
@@ -95,7 +94,7 @@ export function outboundLogSuite(h: Handles): void {
       assert.deepEqual(all.map((f) => (f.frame.t === 'd' ? f.frame.data : null)), ['one', 'twö', 'three', 'four']);
     });
 
-    it('concurrent appends from both nodes never share a seq', async () => {
+    t.it('concurrent appends from both nodes never share a seq', async () => {
       const id = sid();
       await a.create(record(id), LONG);
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).append(id, [text(`m${i}`)], roomy)));
@@ -103,7 +102,7 @@ export function outboundLogSuite(h: Handles): void {
       assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => i + 1));
     });
 
-    it('binary and text payloads come back byte-exact, sizes in bytes', async () => {
+    t.it('binary and text payloads come back byte-exact, sizes in bytes', async () => {
       const id = sid();
       await a.create(record(id), LONG);
       const bytes = new Uint8Array([0, 255, 1, 0x74, 0x63, 13, 10, 0]);
@@ -118,7 +117,7 @@ export function outboundLogSuite(h: Handles): void {
       assert.deepEqual(back.map((f) => f.size), [8, 0, 9]);
     });
 
-    it('append refuses the whole batch past either bound, and unknown sessions', async () => {
+    t.it('append refuses the whole batch past either bound, and unknown sessions', async () => {
       const id = sid();
       const limits: AppendLimits = { maxBufferedMessages: 3, maxBufferedBytes: 10 };
       await a.create(record(id), LONG);
@@ -141,7 +140,7 @@ export function outboundLogSuite(h: Handles): void {
       assert.deepEqual(await a.append(sid(), [text('x')], limits), { ok: false, reason: 'unknown' });
     });
 
-    it('read: after a seq, bounded by frames and bytes, at least one', async () => {
+    t.it('read: after a seq, bounded by frames and bytes, at least one', async () => {
       const id = sid();
       await a.create(record(id), LONG);
       await a.append(id, [text('aaaa'), text('bbbb'), text('cccc'), text('dddd'), text('eeeeeeeeee')], roomy);
@@ -160,7 +159,7 @@ export function outboundLogSuite(h: Handles): void {
       assert.deepEqual(seqs(await a.read(id, 4, 100, 1000)), [5]);
     });
 
-    it('ack trims, is clamped to outSeq and never goes back; unknown is false', async () => {
+    t.it('ack trims, is clamped to outSeq and never goes back; unknown is false', async () => {
       const id = sid();
       await a.create(record(id), LONG);
       await a.append(id, [text('1'), text('2'), text('3')], roomy);
@@ -180,7 +179,7 @@ export function outboundLogSuite(h: Handles): void {
       assert.equal(await a.ack(sid(), 1), false);
     });
 
-    it('appendClose: first caller wins across nodes, ignores the bounds, ends appends', async () => {
+    t.it('appendClose: first caller wins across nodes, ignores the bounds, ends appends', async () => {
       const id = sid();
       const full: AppendLimits = { maxBufferedMessages: 1, maxBufferedBytes: 1 };
       await a.create(record(id), LONG);
@@ -208,7 +207,7 @@ export function outboundLogSuite(h: Handles): void {
       assert.deepEqual(await a.appendClose(sid(), 'server', 1000, ''), { ok: false, reason: 'unknown' });
     });
 
-    it('appendClose without code or reason', async () => {
+    t.it('appendClose without code or reason', async () => {
       const id = sid();
       await a.create(record(id), LONG);
       const r = await b.appendClose(id, 'client', undefined, undefined);
@@ -221,15 +220,15 @@ export function outboundLogSuite(h: Handles): void {
   });
 }
 
-export function inboundSuite(h: Handles): void {
-  describe('inbound', () => {
+export function inboundSuite(t: Kit, h: Handles): void {
+  t.describe('inbound', () => {
     let a: Store;
     let b: Store;
-    before(() => {
+    t.beforeAll(() => {
       ({ a, b } = h);
     });
 
-    it('acceptInbound: new, dup, gap, unknown — across nodes', async () => {
+    t.it('acceptInbound: new, dup, gap, unknown — across nodes', async () => {
       const id = sid();
       await a.create(record(id), LONG);
       assert.deepEqual(await a.acceptInbound(id, 1), { status: 'new', ack: 1 });
@@ -241,7 +240,7 @@ export function inboundSuite(h: Handles): void {
       assert.equal((await a.acceptInbound(sid(), 1)).status, 'unknown');
     });
 
-    it('the same seq offered on both nodes at once is new exactly once', async () => {
+    t.it('the same seq offered on both nodes at once is new exactly once', async () => {
       const id = sid();
       await a.create(record(id), LONG);
       for (let seq = 1; seq <= 5; seq++) {

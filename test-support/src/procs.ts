@@ -1,0 +1,363 @@
+/**
+ * The one process manager of the suites, the rigs, the cluster, the benchmarks and the demos: free
+ * ports, temp dirs that are removed, child processes that are always stopped (also when this process
+ * ends without running its cleanups: a crash, Ctrl-C, the test runner stopping its worker), readiness
+ * probes, and a LIFO of cleanups that all run. Built on it: redis-server and nginx.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, connect, createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// ---------------------------------------------------------------------------------------------------
+// Kill on exit
+
+/** Every child still running, with the signal that ends it when this process goes away. */
+const live = new Map<ChildProcess, NodeJS.Signals>();
+const dirs = new Set<string>();
+
+function running(c: ChildProcess): boolean {
+  return c.exitCode === null && c.signalCode === null;
+}
+
+function killAll(): void {
+  for (const [c, signal] of live) if (running(c)) c.kill(signal);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
+process.once('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(sig, () => {
+    // A program with a handler of its own (a demo's graceful stop) is in charge of shutting down, and
+    // the 'exit' hook catches whatever it leaves. Alone, we clean up and let the signal do its default.
+    if (process.listenerCount(sig) > 0) return;
+    killAll();
+    process.kill(process.pid, sig);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Ports and dirs
+
+/** A free TCP port on 127.0.0.1 (bind port 0, read it, release it). */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = srv.address() as AddressInfo;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+export interface TempDir {
+  readonly path: string;
+  remove(): void;
+}
+
+/** A fresh dir under the OS temp dir, removed by `remove()` or, at the latest, when this process exits. */
+export function tempDir(prefix: string): TempDir {
+  const path = mkdtempSync(join(tmpdir(), `burrow-${prefix}-`));
+  dirs.add(path);
+  return {
+    path,
+    remove() {
+      rmSync(path, { recursive: true, force: true });
+      dirs.delete(path);
+    },
+  };
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Resolves once 127.0.0.1:port accepts a connection; rejects if `child` exits first or after `timeoutMs`. */
+export async function waitForPort(port: number, child: Managed, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await accepts(port))) {
+    if (!child.running) throw new Error(`${child.name} exited (${child.exitInfo}) before listening on ${port}:\n${child.output()}`);
+    if (Date.now() > deadline) throw new Error(`${child.name} did not listen on ${port} within ${timeoutMs} ms:\n${child.output()}`);
+    await new Promise((r) => setTimeout(r, 25)); // the retry interval of a readiness probe, not a synchronisation
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Child processes
+
+export interface SpawnManagedOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /**
+   * 'pipe' keeps the child's stdin open for as long as this process lives: a child that exits on EOF
+   * (the cluster nodes) then dies with us even when we are killed with SIGKILL. Default 'ignore'.
+   */
+  stdin?: 'pipe' | 'ignore';
+  /** Files whose tail `output()` appends (error logs of daemons that do not write to stderr). */
+  logFiles?: string[];
+  /**
+   * The signal that ends the child when this process exits without stopping it. Default SIGTERM:
+   * nginx's master takes its workers down, Squid exits (shutdown_lifetime 0). SIGKILL for a child
+   * that must not linger (a node whose graceful close could outlive us).
+   */
+  exitSignal?: NodeJS.Signals;
+}
+
+export interface Managed {
+  readonly name: string;
+  readonly proc: ChildProcess;
+  readonly pid: number;
+  readonly running: boolean;
+  /** How it ended, once it did. */
+  readonly exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** `code X signal Y` once it ended, '' before. */
+  readonly exitInfo: string;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<void>;
+  /** The last 4 KB of stdout + stderr, and the tails of `logFiles`: for error messages. */
+  output(): string;
+  /** Sends `signal` (default SIGKILL: `kill -9`) and resolves once the process is gone. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGTERM, then SIGKILL if it still runs after `graceMs`; resolves once it exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export function spawnManaged(name: string, cmd: string, args: readonly string[], opts: SpawnManagedOptions = {}): Managed {
+  const proc = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'] });
+  live.set(proc, opts.exitSignal ?? 'SIGTERM');
+  let out = '';
+  const keep = (c: Buffer): void => {
+    out = (out + c.toString()).slice(-8000);
+  };
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
+  proc.once('error', (e) => (out += `\nspawn error: ${e.message}`));
+  let exit: Managed['exit'];
+  const exited = new Promise<void>((resolve) =>
+    proc.once('exit', (code, signal) => {
+      exit = { code, signal };
+      live.delete(proc);
+      resolve();
+    }),
+  );
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
+    if (running(proc)) proc.kill(signal);
+    await exited;
+  };
+  return {
+    name,
+    proc,
+    get pid() {
+      return proc.pid ?? -1;
+    },
+    get running() {
+      return running(proc);
+    },
+    get exit() {
+      return exit;
+    },
+    get exitInfo() {
+      return exit ? `code ${exit.code} signal ${exit.signal}` : '';
+    },
+    exited,
+    output() {
+      let logs = '';
+      for (const f of opts.logFiles ?? []) {
+        try {
+          logs += `\n--- ${f}\n` + readFileSync(f, 'utf8').slice(-4000);
+        } catch {
+          // not written yet
+        }
+      }
+      return out.slice(-4000) + logs;
+    },
+    kill,
+    async stop(graceMs = 5000) {
+      if (!running(proc)) return exited;
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** A LIFO list of cleanups that all run even when some fail. */
+export class Cleanup {
+  private readonly steps: Array<[string, () => unknown]> = [];
+  add(what: string, fn: () => unknown): void {
+    this.steps.push([what, fn]);
+  }
+  async run(): Promise<void> {
+    const errors: string[] = [];
+    for (let step = this.steps.pop(); step; step = this.steps.pop()) {
+      try {
+        await step[1]();
+      } catch (e) {
+        errors.push(`${step[0]}: ${(e as Error).message}`);
+      }
+    }
+    if (errors.length) throw new Error(`cleanup failed: ${errors.join('; ')}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// redis-server
+
+export const REDIS_BIN = process.env.REDIS_SERVER ?? 'redis-server';
+
+/** Sends one command to Redis in RESP and resolves with the first reply line ('' if the peer closed). */
+export function redisCommand(port: number, ...words: string[]): Promise<string> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ host: '127.0.0.1', port });
+    let buf = '';
+    const done = (v: string): void => {
+      sock.destroy();
+      resolve(v);
+    };
+    sock.setTimeout(3000, () => done(''));
+    sock.on('error', () => done(''));
+    sock.on('connect', () => sock.write(`*${words.length}\r\n${words.map((w) => `$${Buffer.byteLength(w)}\r\n${w}\r\n`).join('')}`));
+    sock.on('data', (d) => {
+      buf += d.toString();
+      if (buf.includes('\r\n')) done(buf.split('\r\n')[0]!);
+    });
+    sock.on('close', () => done(buf));
+  });
+}
+
+export interface RedisProc {
+  readonly port: number;
+  readonly url: string;
+  readonly dir: string;
+  /** SHUTDOWN SAVE (or NOSAVE): the data set is on disk afterwards unless `save` is false. */
+  stop(opts?: { save?: boolean }): Promise<void>;
+  /** Starts it again on the same port and dir; `keepData: false` deletes the dump first (restart empty). */
+  start(opts?: { keepData?: boolean }): Promise<void>;
+  /** Stops it for good and removes its dir. */
+  dispose(): Promise<void>;
+}
+
+/** A redis-server of the caller's own on a free port (or `port`), its dump in a temp dir. */
+export async function startRedis(port?: number): Promise<RedisProc> {
+  const p = port ?? (await freePort());
+  const dir = tempDir('redis');
+  let child: Managed | undefined;
+  const launch = async (): Promise<void> => {
+    const c = spawnManaged(
+      'redis-server',
+      REDIS_BIN,
+      ['--bind', '127.0.0.1', '--port', String(p), '--save', '', '--appendonly', 'no', '--dir', dir.path, '--dbfilename', 'dump.rdb'],
+      { exitSignal: 'SIGKILL' },
+    );
+    child = c;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`redis-server did not get ready:\n${c.output()}`)), 10_000);
+      const onData = (): void => {
+        if (!c.output().includes('Ready to accept connections')) return;
+        clearTimeout(timer);
+        c.proc.stdout!.off('data', onData);
+        resolve();
+      };
+      c.proc.stdout!.on('data', onData);
+      void c.exited.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`redis-server exited (${c.exitInfo}):\n${c.output()}`));
+      });
+    });
+  };
+  await launch();
+  return {
+    port: p,
+    url: `redis://127.0.0.1:${p}`,
+    dir: dir.path,
+    async stop({ save = true } = {}) {
+      const c = child;
+      if (!c?.running) return;
+      await redisCommand(p, 'SHUTDOWN', save ? 'SAVE' : 'NOSAVE');
+      const t = setTimeout(() => c.proc.kill('SIGKILL'), 5000);
+      await c.exited;
+      clearTimeout(t);
+    },
+    async start({ keepData = true } = {}) {
+      if (child?.running) throw new Error('redis is running');
+      if (!keepData) rmSync(join(dir.path, 'dump.rdb'), { force: true });
+      await launch();
+    },
+    async dispose() {
+      await child?.kill('SIGKILL');
+      dir.remove();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// nginx
+
+export const NGINX_BIN = process.env.NGINX_PATH ?? process.env.NGINX ?? '/usr/sbin/nginx';
+
+export interface NginxProc {
+  readonly port: number;
+  /** The prefix dir: config, logs, pid and temp paths, removed by `close()`. */
+  readonly dir: string;
+  readonly url: string;
+  /** The config it runs with. */
+  readonly config: string;
+  /** Lines of the access log so far. */
+  accessLog(): string[];
+  errorLog(): string;
+  close(): Promise<void>;
+}
+
+/**
+ * A real nginx in the foreground in a temp prefix, on `port` (default a free one) of 127.0.0.1.
+ * `config(dir, port)` renders the whole nginx.conf; it must keep every log and temp path inside `dir`.
+ */
+export async function startNginx(config: (dir: string, port: number) => string, port?: number): Promise<NginxProc> {
+  const cleanup = new Cleanup();
+  const tmp = tempDir('nginx');
+  cleanup.add('nginx temp dir', () => tmp.remove());
+  try {
+    const p = port ?? (await freePort());
+    mkdirSync(join(tmp.path, 'logs'));
+    const conf = config(tmp.path, p);
+    const confFile = join(tmp.path, 'nginx.conf');
+    writeFileSync(confFile, conf);
+    const errorLog = join(tmp.path, 'error.log');
+    // As root, nginx's workers would run as nobody and could not use the temp paths of our 0700 dir.
+    const user = process.getuid?.() === 0 ? ' user root;' : '';
+    const proc = spawnManaged('nginx', NGINX_BIN, ['-p', tmp.path, '-c', confFile, '-e', errorLog, '-g', `daemon off; pid ${tmp.path}/nginx.pid;${user}`], {
+      logFiles: [errorLog],
+      exitSignal: 'SIGTERM', // SIGKILL would orphan the worker
+    });
+    cleanup.add('nginx', () => proc.stop());
+    await waitForPort(p, proc);
+    const read = (f: string): string => {
+      try {
+        return readFileSync(join(tmp.path, f), 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    return {
+      port: p,
+      dir: tmp.path,
+      url: `http://127.0.0.1:${p}`,
+      config: conf,
+      accessLog: () => read('access.log').split('\n').filter(Boolean),
+      errorLog: () => read('error.log'),
+      close: () => cleanup.run(),
+    };
+  } catch (e) {
+    await cleanup.run().catch(() => {});
+    throw e;
+  }
+}
