@@ -102,7 +102,8 @@ export async function handshake(ctx: TransportContext, signal: AbortSignal): Pro
   try {
     a = await request(
       ctx.fetch,
-      endpointUrl(ctx.httpBase, `${ctx.httpBase.pathname}/sessions`),
+      // Hints ride on the handshake too: `race=1` makes the session wait for the client's claim.
+      endpointUrl(ctx.httpBase, `${ctx.httpBase.pathname}/sessions`, ctx.hints),
       { method: 'POST', headers: TEXT_PLAIN, body: encodeHandshakeRequest(ctx.protocols) },
       ctx.requestTimeout,
       signal,
