@@ -48,8 +48,40 @@ type Outgoing =
   | { kind: 'data'; size: number; payload: Payload | undefined }
   | { kind: 'close'; code: number | undefined; reason: string | undefined };
 
+/**
+ * A `message` event, as the DOM's `MessageEvent` (declared here so that projects without the DOM lib,
+ * such as Node services, type-check too). `data` is a string, a Blob or an ArrayBuffer (`binaryType`);
+ * it is `any` as on the DOM's MessageEvent, so code written for a WebSocket compiles unchanged.
+ */
+export interface BurrowMessageEvent extends Event {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the DOM's MessageEvent.data is any
+  readonly data: any;
+  readonly origin: string;
+  readonly lastEventId: string;
+}
+
+/** A `close` event, as the DOM's `CloseEvent`. */
+export interface BurrowCloseEvent extends Event {
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+}
+
+/** The events of a {@link BurrowSocket}: a WebSocket's, and Burrow's `transport`. */
+export interface BurrowSocketEventMap {
+  open: Event;
+  message: BurrowMessageEvent;
+  error: Event;
+  close: BurrowCloseEvent;
+  transport: TransportEvent;
+}
+
 type HandlerName = 'open' | 'message' | 'error' | 'close';
-type Handler = ((this: BurrowSocket, ev: Event) => unknown) | null;
+/**
+ * An `on…` handler. No `this` type is declared: a WebSocket's handlers are typed with `this:
+ * WebSocket`, and leaving it open is what lets a BurrowSocket stand where a WebSocket is expected.
+ */
+type Handler<E extends Event = Event> = ((ev: E) => unknown) | null;
 
 /**
  * A W3C `WebSocket` look-alike that runs one Burrow session over WebSocket, SSE or long polling.
@@ -64,6 +96,22 @@ type Handler = ((this: BurrowSocket, ev: Event) => unknown) | null;
  * Events: `open`, `message` (MessageEvent), `error`, `close` (CloseEvent), and Burrow's
  * `transport` ({@link TransportEvent}). All are dispatched as tasks, never inside a method call.
  */
+export interface BurrowSocket {
+  addEventListener<K extends keyof BurrowSocketEventMap>(
+    type: K,
+    listener: (this: BurrowSocket, ev: BurrowSocketEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof BurrowSocketEventMap>(
+    type: K,
+    listener: (this: BurrowSocket, ev: BurrowSocketEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed listeners, as the DOM's WebSocket has
 export class BurrowSocket extends EventTarget {
   static readonly CONNECTING = 0 as const;
   static readonly OPEN = 1 as const;
@@ -159,28 +207,28 @@ export class BurrowSocket extends EventTarget {
     return this.#sessionId;
   }
 
-  get onopen(): Handler {
-    return this.#getHandler('open');
+  get onopen(): Handler<Event> {
+    return this.#getHandler('open') as Handler<Event>;
   }
-  set onopen(fn: Handler) {
+  set onopen(fn: Handler<Event>) {
     this.#setHandler('open', fn);
   }
-  get onmessage(): Handler {
-    return this.#getHandler('message');
+  get onmessage(): Handler<BurrowMessageEvent> {
+    return this.#getHandler('message') as Handler<BurrowMessageEvent>;
   }
-  set onmessage(fn: Handler) {
+  set onmessage(fn: Handler<BurrowMessageEvent>) {
     this.#setHandler('message', fn);
   }
-  get onerror(): Handler {
-    return this.#getHandler('error');
+  get onerror(): Handler<Event> {
+    return this.#getHandler('error') as Handler<Event>;
   }
-  set onerror(fn: Handler) {
+  set onerror(fn: Handler<Event>) {
     this.#setHandler('error', fn);
   }
-  get onclose(): Handler {
-    return this.#getHandler('close');
+  get onclose(): Handler<BurrowCloseEvent> {
+    return this.#getHandler('close') as Handler<BurrowCloseEvent>;
   }
-  set onclose(fn: Handler) {
+  set onclose(fn: Handler<BurrowCloseEvent>) {
     this.#setHandler('close', fn);
   }
 
@@ -365,14 +413,14 @@ export class BurrowSocket extends EventTarget {
    * Event handler attributes as in HTML: the listener is added where the first non-null value was
    * set, replacing the value keeps that place, and null removes it.
    */
-  #setHandler(type: HandlerName, fn: Handler): void {
+  #setHandler<E extends Event>(type: HandlerName, fn: Handler<E>): void {
     const value = typeof fn === 'function' ? fn : null;
     let entry = this.#handlers.get(type);
     if (!entry) {
       entry = { fn: null, listener: null };
       this.#handlers.set(type, entry);
     }
-    entry.fn = value;
+    entry.fn = value as Handler;
     if (value && !entry.listener) {
       const e = entry;
       entry.listener = (ev: Event) => {
