@@ -43,6 +43,22 @@ export class TransportEvent extends Event {
   }
 }
 
+/**
+ * Burrow's `reconnecting` and `reconnected` events. `reconnecting`: no transport carries the session
+ * any more and round `attempt` (1, 2, ...) of attempts to resume it starts in `delay` ms; it fires
+ * again before each further round. `reconnected`: a transport carries the session again, after
+ * `attempt` rounds (`delay` is 0). Neither changes `readyState`, which stays OPEN, nor loses a message.
+ */
+export class ReconnectEvent extends Event {
+  readonly attempt: number;
+  readonly delay: number;
+  constructor(type: 'reconnecting' | 'reconnected', attempt: number, delay: number) {
+    super(type);
+    this.attempt = attempt;
+    this.delay = Math.round(delay);
+  }
+}
+
 /** One item of the send pipeline: data (a Blob until read) or the close request behind it. */
 type Outgoing =
   | { kind: 'data'; size: number; payload: Payload | undefined }
@@ -74,6 +90,8 @@ export interface BurrowSocketEventMap {
   error: Event;
   close: BurrowCloseEvent;
   transport: TransportEvent;
+  reconnecting: ReconnectEvent;
+  reconnected: ReconnectEvent;
 }
 
 type HandlerName = 'open' | 'message' | 'error' | 'close';
@@ -94,7 +112,7 @@ type Handler<E extends Event = Event> = ((ev: E) => unknown) | null;
  * ```
  *
  * Events: `open`, `message` (MessageEvent), `error`, `close` (CloseEvent), and Burrow's
- * `transport` ({@link TransportEvent}). All are dispatched as tasks, never inside a method call.
+ * `transport` ({@link TransportEvent}), `reconnecting` and `reconnected` ({@link ReconnectEvent}). All are dispatched as tasks, never inside a method call.
  */
 export interface BurrowSocket {
   addEventListener<K extends keyof BurrowSocketEventMap>(
@@ -125,6 +143,7 @@ export class BurrowSocket extends EventTarget {
   #transport: TransportName | '' = '';
   #sessionId = '';
   #binaryType: BurrowBinaryType = 'blob';
+  #reconnecting = false;
   readonly #conn: Connection;
   /** Sends not yet handed to the engine: a Blob being read, and whatever queued behind it. */
   readonly #pipeline: Outgoing[] = [];
@@ -200,6 +219,16 @@ export class BurrowSocket extends EventTarget {
   /** The transport carrying the session now: 'websocket', 'sse', 'polling', or '' when none is open. */
   get transport(): TransportName | '' {
     return this.#transport;
+  }
+
+  /**
+   * True while the session is open but no transport carries it: the link was lost and the socket is
+   * resuming the session (sends are queued meanwhile, and arrive once it is back). Burrow's addition to
+   * the WebSocket surface, which stays OPEN throughout; `reconnecting` and `reconnected` events mark
+   * the changes.
+   */
+  get reconnecting(): boolean {
+    return this.#reconnecting;
   }
 
   /** The session id once open ('' before); kept after close for diagnostics. */
@@ -356,12 +385,27 @@ export class BurrowSocket extends EventTarget {
       close: (code: number, reason: string, wasClean: boolean) => {
         scheduleTask(() => this.#closed(code, reason, wasClean));
       },
+      reconnecting: (attempt: number, delay: number) => {
+        scheduleTask(() => {
+          if (this.#readyState !== OPEN) return;
+          this.#reconnecting = true;
+          this.dispatchEvent(new ReconnectEvent('reconnecting', attempt, delay));
+        });
+      },
+      reconnected: (attempts: number) => {
+        scheduleTask(() => {
+          if (this.#readyState !== OPEN || !this.#reconnecting) return;
+          this.#reconnecting = false;
+          this.dispatchEvent(new ReconnectEvent('reconnected', attempts, 0));
+        });
+      },
     };
   }
 
   #closed(code: number, reason: string, wasClean: boolean): void {
     if (this.#readyState === CLOSED) return;
     this.#setState(CLOSED);
+    this.#reconnecting = false;
     this.#transport = '';
     // Data still waiting for a Blob read will never be sent; it stays counted, as in browsers.
     if (!wasClean) this.dispatchEvent(new Event('error'));

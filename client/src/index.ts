@@ -6,6 +6,7 @@
 export {
   BurrowSocket,
   TransportEvent,
+  ReconnectEvent,
   type BurrowBinaryType,
   type BurrowCloseEvent,
   type BurrowMessageEvent,
