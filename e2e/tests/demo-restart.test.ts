@@ -23,15 +23,19 @@ describe('chat demo through a server restart in Chromium', () => {
 
   // it.for, not it.each: it hands the test context (for the timing note) to the test.
   it.for([
-    ['phone', 360, 740],
-    ['desktop', 1280, 800],
-  ] as const)('%s (%i px): the send button fits; reconnecting within 2 s of the death, open within 3 s of the return', async ([, width, height], ctx) => {
+    ['phone', 360, 'auto', 740],
+    ['desktop', 1280, 'auto', 800],
+    // SSE: a browser's EventSource hides the 404 of a forgotten session; it used to take the whole
+    // resume window (~60 s) to notice.
+    ['desktop', 1280, 'sse', 800],
+    ['desktop', 1280, 'polling', 800],
+  ] as const)('%s (%i px, %s): the send button fits; reconnecting within 2 s of the death, open within 3 s of the return', async ([, width, transport, height], ctx) => {
     let chat: Chat = await startChat({ port: 0 });
     const port = chat.port;
     const context = await browser.newContext({ viewport: { width, height } });
     try {
       const page = await context.newPage();
-      await page.goto(chat.url);
+      await page.goto(transport === 'auto' ? chat.url : `${chat.url}/?transport=${transport}`);
       await page.fill('#name', 'rita');
       await page.waitForFunction(() => (window as any).chatSocket?.readyState === 1);
       // Everything needed to chat is on screen at this width.
