@@ -114,19 +114,23 @@ type Handler<E extends Event = Event> = ((ev: E) => unknown) | null;
  * Events: `open`, `message` (MessageEvent), `error`, `close` (CloseEvent), and Burrow's
  * `transport` ({@link TransportEvent}), `reconnecting` and `reconnected` ({@link ReconnectEvent}). All are dispatched as tasks, never inside a method call.
  */
+/** `addEventListener` options and listeners, typed structurally: the DOM lib's names are not in Node's types. */
+type ListenerOptions = boolean | { readonly capture?: boolean; readonly once?: boolean; readonly passive?: boolean; readonly signal?: AbortSignal };
+type AnyListener = ((ev: Event) => unknown) | { handleEvent(ev: Event): unknown } | null;
+
 export interface BurrowSocket {
   addEventListener<K extends keyof BurrowSocketEventMap>(
     type: K,
     listener: (this: BurrowSocket, ev: BurrowSocketEventMap[K]) => unknown,
-    options?: boolean | AddEventListenerOptions,
+    options?: ListenerOptions,
   ): void;
-  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: AnyListener, options?: ListenerOptions): void;
   removeEventListener<K extends keyof BurrowSocketEventMap>(
     type: K,
     listener: (this: BurrowSocket, ev: BurrowSocketEventMap[K]) => unknown,
-    options?: boolean | EventListenerOptions,
+    options?: boolean | { readonly capture?: boolean },
   ): void;
-  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: AnyListener, options?: boolean | { readonly capture?: boolean }): void;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed listeners, as the DOM's WebSocket has
