@@ -5,6 +5,7 @@
 import { CloseCode, isAppCloseCode, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, utf8Length, wellFormed } from '@burrow/shared';
 import { Connection, type ConnectionEvents } from './engine/connection.js';
 import { CloseEventImpl, MessageEventImpl, scheduleTask } from './platform/dom.js';
+import { type AnyListener, type BurrowCloseEvent, type BurrowMessageEvent, type BurrowSocketEventMap, type ListenerOptions, ReconnectEvent, TransportEvent } from './events.js';
 import type { BurrowSocketOptions, TransportName } from './types.js';
 import { clampUnsignedShort, parseProtocols, parseSocketUrl, syntaxError } from './w3c-arguments.js';
 
@@ -26,73 +27,10 @@ const READY_TRANSITIONS: Readonly<Record<ReadyState, readonly ReadyState[]>> = {
 /** What {@link BurrowSocket.binaryType} accepts. */
 export type BurrowBinaryType = 'blob' | 'arraybuffer';
 
-/**
- * Fired on a {@link BurrowSocket} as `transport` when the live transport changes: once right after
- * `open` (with `previous` = ''), then on every switch (fallback after a loss, or the background
- * upgrade to WebSocket). Switches never cause `open` or `close` events.
- */
-export class TransportEvent extends Event {
-  /** The transport now carrying the session. */
-  readonly transport: TransportName;
-  /** The transport before, or '' for the first. */
-  readonly previous: TransportName | '';
-  constructor(type: string, transport: TransportName, previous: TransportName | '') {
-    super(type);
-    this.transport = transport;
-    this.previous = previous;
-  }
-}
-
-/**
- * Burrow's `reconnecting` and `reconnected` events. `reconnecting`: no transport carries the session
- * any more and round `attempt` (1, 2, ...) of attempts to resume it starts in `delay` ms; it fires
- * again before each further round. `reconnected`: a transport carries the session again, after
- * `attempt` rounds (`delay` is 0). Neither changes `readyState`, which stays OPEN, nor loses a message.
- */
-export class ReconnectEvent extends Event {
-  readonly attempt: number;
-  readonly delay: number;
-  constructor(type: 'reconnecting' | 'reconnected', attempt: number, delay: number) {
-    super(type);
-    this.attempt = attempt;
-    this.delay = Math.round(delay);
-  }
-}
-
 /** One item of the send pipeline: data (a Blob until read) or the close request behind it. */
 type Outgoing =
   | { kind: 'data'; size: number; payload: Payload | undefined }
   | { kind: 'close'; code: number | undefined; reason: string | undefined };
-
-/**
- * A `message` event, as the DOM's `MessageEvent` (declared here so that projects without the DOM lib,
- * such as Node services, type-check too). `data` is a string, a Blob or an ArrayBuffer (`binaryType`);
- * it is `any` as on the DOM's MessageEvent, so code written for a WebSocket compiles unchanged.
- */
-export interface BurrowMessageEvent extends Event {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the DOM's MessageEvent.data is any
-  readonly data: any;
-  readonly origin: string;
-  readonly lastEventId: string;
-}
-
-/** A `close` event, as the DOM's `CloseEvent`. */
-export interface BurrowCloseEvent extends Event {
-  readonly code: number;
-  readonly reason: string;
-  readonly wasClean: boolean;
-}
-
-/** The events of a {@link BurrowSocket}: a WebSocket's, and Burrow's `transport`. */
-export interface BurrowSocketEventMap {
-  open: Event;
-  message: BurrowMessageEvent;
-  error: Event;
-  close: BurrowCloseEvent;
-  transport: TransportEvent;
-  reconnecting: ReconnectEvent;
-  reconnected: ReconnectEvent;
-}
 
 type HandlerName = 'open' | 'message' | 'error' | 'close';
 /**
@@ -114,9 +52,6 @@ type Handler<E extends Event = Event> = ((ev: E) => unknown) | null;
  * Events: `open`, `message` (MessageEvent), `error`, `close` (CloseEvent), and Burrow's
  * `transport` ({@link TransportEvent}), `reconnecting` and `reconnected` ({@link ReconnectEvent}). All are dispatched as tasks, never inside a method call.
  */
-/** `addEventListener` options and listeners, typed structurally: the DOM lib's names are not in Node's types. */
-type ListenerOptions = boolean | { readonly capture?: boolean; readonly once?: boolean; readonly passive?: boolean; readonly signal?: AbortSignal };
-type AnyListener = ((ev: Event) => unknown) | { handleEvent(ev: Event): unknown } | null;
 
 export interface BurrowSocket {
   addEventListener<K extends keyof BurrowSocketEventMap>(
