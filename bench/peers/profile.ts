@@ -1,0 +1,91 @@
+/**
+ * Summarises V8 CPU profiles of the load process (`npm run bench -- --cpu-prof ...` writes them to
+ * bench/results/prof/): `node --import tsx bench/peers/profile.ts <file.cpuprofile>... [--top=N]`.
+ * Prints, per file, the busy time, self time grouped by where the code lives (Burrow's client, the
+ * bench driver, undici, eventsource, ws, node:http/net internals, GC, ...) and the top frames by
+ * self time, each as a share of the busy (non-idle) time.
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const topArg = process.argv.find((a) => a.startsWith('--top='));
+const TOP = topArg ? Number(topArg.slice(6)) : 15;
+const files = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+
+/** Where a frame's code lives. */
+function area(cf: CallFrame): string {
+  const u = cf.url;
+  if (!u) {
+    if (cf.functionName === '(garbage collector)') return 'gc';
+    if (cf.functionName === '(program)') return '(program)';
+    return 'native';
+  }
+  if (u.includes('/client/src/')) return 'burrow client';
+  if (u.includes('/shared/src/')) return 'burrow shared';
+  if (u.includes('/bench/')) return 'bench driver';
+  if (u.includes('undici')) return 'undici (fetch)';
+  if (u.includes('node_modules/eventsource')) return 'eventsource';
+  if (u.includes('node_modules/ws/')) return 'ws';
+  if (u.includes('sockjs-client')) return 'sockjs-client';
+  if (u.includes('socket.io') || u.includes('engine.io')) return 'socket.io-client';
+  if (u.includes('node_modules/')) return u.replace(/.*node_modules\/((@[^/]+\/)?[^/]+).*/, '$1');
+  if (u.startsWith('node:internal/streams') || u.startsWith('node:stream')) return 'node streams';
+  if (u.includes('_http_') || u.startsWith('node:http')) return 'node http';
+  if (u.startsWith('node:net') || u.startsWith('node:internal/stream_base') || u.includes('/net')) return 'node net';
+  if (u.startsWith('node:internal/timers') || u.startsWith('node:timers')) return 'node timers';
+  if (u.startsWith('node:internal/event_target') || u.startsWith('node:events') || u.includes('webidl')) return 'node events';
+  if (u.startsWith('node:')) return `node ${u.slice(5).replace(/^internal\//, '').split('/')[0]}`;
+  return u;
+}
+
+function summarise(file: string): void {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  for (let i = 0; i < p.samples.length; i++) {
+    const id = p.samples[i]!;
+    self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
+  }
+  let total = 0;
+  let idle = 0;
+  const areas = new Map<string, number>();
+  const frames = new Map<string, number>();
+  for (const [id, us] of self) {
+    const cf = byId.get(id)!.callFrame;
+    total += us;
+    if (cf.functionName === '(idle)') {
+      idle += us;
+      continue;
+    }
+    const a = area(cf);
+    areas.set(a, (areas.get(a) ?? 0) + us);
+    const where = cf.url ? `${cf.url.replace(/^.*\/(node_modules|client|shared|bench)\//, '$1/')}:${cf.lineNumber + 1}` : '';
+    const key = `${cf.functionName || '(anonymous)'} ${where}`.trim();
+    frames.set(key, (frames.get(key) ?? 0) + us);
+  }
+  const busy = total - idle;
+  const pct = (us: number): string => `${((us / busy) * 100).toFixed(1).padStart(5)} %`;
+  console.log(`\n## ${basename(file)}: ${(total / 1e6).toFixed(1)} s profiled, ${(busy / 1e6).toFixed(1)} s busy (${((busy / total) * 100).toFixed(0)} %)`);
+  console.log('\nself time by area:');
+  for (const [a, us] of [...areas].sort((x, y) => y[1] - x[1]).slice(0, 14)) console.log(`  ${pct(us)}  ${a}`);
+  console.log(`\ntop ${TOP} frames by self time:`);
+  for (const [k, us] of [...frames].sort((x, y) => y[1] - x[1]).slice(0, TOP)) console.log(`  ${pct(us)}  ${k}`);
+}
+
+for (const f of files) summarise(f);
