@@ -7,8 +7,9 @@
  * and repeated; the report gives the median and min–max over rounds. Results go to
  * bench/results/latest.{md,json,svg}.
  *
- * `--cpu-prof` runs each suite's load process under `node --cpu-prof`, writing
- * bench/results/prof/<kind>-r<round>.cpuprofile; summarise them with `bench/peers/profile.ts`.
+ * `--cpu-prof` runs each suite's load process under `node --cpu-prof`, writing its profiles (one per
+ * thread: tsx's loader runs in a worker) to bench/results/prof/<kind>-r<round>/; summarise them with
+ * `bench/peers/profile.ts`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -136,7 +137,7 @@ async function startServer(kind: Kind): Promise<ServerHandle> {
 }
 
 async function runLoad<T>(job: Job, timeoutMs: number, profName?: string): Promise<T | { error: string }> {
-  const prof = cpuProf && profName ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${profName}.cpuprofile`] : [];
+  const prof = cpuProf && profName ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, profName)}`] : [];
   const child = pinned(1, [...prof, ...nodeArgs, join(here, 'load.ts'), JSON.stringify(job)]);
   child.stdin!.end();
   let out = '';
