@@ -56,7 +56,10 @@ export interface BurrowSocketOptions {
   WebSocket?: WebSocketConstructor;
   /** EventSource constructor. Default: `globalThis.EventSource` (the Node entry uses `eventsource`). */
   EventSource?: EventSourceConstructor;
-  /** fetch for the HTTP transports. Default: `globalThis.fetch`. Also handed to `EventSource` as `init.fetch`. */
+  /**
+   * fetch for every HTTP request (handshake, POSTs, polls). Default: `globalThis.fetch` in browsers;
+   * node:http with keep-alive agents in Node. Also handed to `EventSource` as `init.fetch`.
+   */
   fetch?: FetchFunction;
   /**
    * How long a WebSocket may take to deliver its `open` frame before the next transport is tried (ms).

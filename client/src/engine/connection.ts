@@ -189,7 +189,7 @@ export class Connection {
       decode: { from: 'server', ...(maxPayload ? { maxPayload } : {}) },
       openTimeout,
       requestTimeout: t ? Math.max(DEFAULT_REQUEST_TIMEOUT, t.heartbeat + t.heartbeatTimeout) : DEFAULT_REQUEST_TIMEOUT,
-      fetch: this.#setup.fetch ?? (() => Promise.reject(new Error('no fetch'))),
+      http: this.#setup.http,
     };
   }
 

@@ -77,7 +77,7 @@ export class SseTransport extends TransportBase {
     // on the same session tells them apart in a round trip.
     this.#probing = true;
     this.#es?.close();
-    void this.#upstream.probeAck().then((r) => {
+    this.#upstream.probeAck((r) => {
       this.down(typeof r !== 'number' && r.kind !== 'failed' ? r : { kind: 'failed', detail: 'SSE error' });
     });
   }

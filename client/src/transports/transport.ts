@@ -3,7 +3,8 @@
  * of sessions beyond the one it resumes; the engine decides what its reports mean.
  */
 import type { DecodeOptions, Frame, OpenFrame } from '@burrow/shared';
-import type { FetchFunction, TransportName } from '../types.js';
+import type { TransportName } from '../types.js';
+import type { HttpClient } from './http-client.js';
 
 /** Why a transport stopped (or never started). */
 export type DownReason =
@@ -73,7 +74,8 @@ export interface TransportContext {
   readonly openTimeout: number;
   /** Timeout for one HTTP request that is not a held poll (ms). */
   readonly requestTimeout: number;
-  readonly fetch: FetchFunction;
+  /** How HTTP requests are made: node:http in Node, fetch in browsers or when the app passes one. */
+  readonly http: HttpClient;
   /**
    * Optional query parameters telling the server why this transport starts (metrics / lifecycle
    * events): `fallback` + `from`, `upgrade`, `resume`. Sent on the first downstream request only.
