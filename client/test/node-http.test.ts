@@ -101,4 +101,26 @@ describe('node:http client', () => {
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(called, false);
   });
+
+  it('streams an event-stream body in chunks; refuses other answers whole', async () => {
+    const srv = createServer((req, res) => {
+      if (req.url === '/ok') {
+        assert.equal(req.headers.accept, 'text/event-stream');
+        res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+        res.write('data: 1\n\n');
+        setTimeout(() => res.end('data: é\n\n'), 20);
+      } else res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":"session_unknown"}');
+    });
+    const base = await listen(srv);
+    const got: string[] = [];
+    const end = await new Promise<HttpAnswer | null>((resolve) =>
+      nodeHttpClient.stream!(`${base}/ok`, { head: (status, type) => status === 200 && type === 'text/event-stream', chunk: (t) => got.push(t), end: resolve }),
+    );
+    assert.equal(end, null);
+    assert.equal(got.join(''), 'data: 1\n\ndata: é\n\n');
+    const refused = await new Promise<HttpAnswer | null>((resolve) =>
+      nodeHttpClient.stream!(`${base}/gone`, { head: (status) => status === 200, chunk: () => assert.fail('no chunk'), end: resolve }),
+    );
+    assert.deepEqual(refused, { status: 404, text: '{"error":"session_unknown"}', retryAfter: 0 });
+  });
 });

@@ -2,11 +2,11 @@
  * What a {@link Connection} is built from: the socket's URL and options, resolved once into base URLs,
  * defaults, transport factories and the fallback chain of the transports this platform can run.
  */
-import { defaultEventSource, defaultWebSocket, resolveHttp } from '../platform/globals.js';
+import { defaultEventSource, defaultSseFeed, defaultWebSocket, resolveHttp } from '../platform/globals.js';
 import { handshake, type HandshakeResult } from '../transports/http.js';
 import type { HttpClient } from '../transports/http-client.js';
 import { PollingTransport } from '../transports/polling.js';
-import { SseTransport } from '../transports/sse.js';
+import { eventSourceFeed, type OpenEventFeed, SseTransport } from '../transports/sse.js';
 import type { SessionRef, Transport, TransportContext, TransportHandlers } from '../transports/transport.js';
 import { WebSocketTransport } from '../transports/websocket.js';
 import { type BurrowSocketOptions, TRANSPORT_NAMES, type TransportName } from '../types.js';
@@ -60,18 +60,19 @@ export function setUp(config: ConnectionConfig): Setup {
   const http = resolveHttp(o.fetch);
   const WS = o.WebSocket ?? defaultWebSocket();
   const ES = o.EventSource ?? defaultEventSource();
-  const esInit = o.fetch ? { fetch: o.fetch } : undefined;
+  // SSE through an EventSource (passed, or the browser's), else through Burrow's reader (Node).
+  const feed: OpenEventFeed | undefined = ES ? eventSourceFeed(ES, o.fetch ? { fetch: o.fetch } : undefined) : defaultSseFeed(http);
   const f = config.factories ?? {};
   // The `!`s hold because the chain below keeps only the transports whose pieces exist.
   const factories: TransportFactories = {
     websocket: (ctx, h) => new WebSocketTransport(WS!, ctx, h),
-    sse: (ctx, s, h) => new SseTransport(ES!, esInit, ctx, s, h),
+    sse: (ctx, s, h) => new SseTransport(feed!, ctx, s, h),
     polling: (ctx, s, h, known) => new PollingTransport(ctx, s, h, known),
     handshake,
     ...f,
   };
   const available = (n: TransportName): boolean =>
-    n === 'websocket' ? !!(f.websocket ?? WS) : n === 'sse' ? !!(f.sse ?? (ES && http)) : !!(f.polling ?? http);
+    n === 'websocket' ? !!(f.websocket ?? WS) : n === 'sse' ? !!(f.sse ?? (feed && http)) : !!(f.polling ?? http);
   const wanted = o.transports ?? TRANSPORT_NAMES;
   return {
     wsBase,

@@ -22,6 +22,7 @@ const agents = {
 
 const POST_HEADERS: OutgoingHttpHeaders = { 'Content-Type': POST_CONTENT_TYPE };
 const GET_HEADERS: OutgoingHttpHeaders = {};
+const STREAM_HEADERS: OutgoingHttpHeaders = { Accept: 'text/event-stream', 'Cache-Control': 'no-cache' };
 
 const noop = (): void => {};
 /** Sockets that already carry our error listener (one per socket, not one per request it serves). */
@@ -147,4 +148,44 @@ export const nodeHttpClient: HttpClient = {
     };
   },
 
+  stream(url, sink) {
+    let over = false;
+    let req: ClientRequest | undefined;
+    const end = (a: HttpAnswer | null): void => {
+      if (over) return;
+      over = true;
+      sink.end(a);
+    };
+    const send = (retry: boolean): void => {
+      let answered = false;
+      let r: ClientRequest;
+      try {
+        r = start(url, 'GET', STREAM_HEADERS, 0, (res) => {
+          answered = true;
+          res.on('error', () => end(null));
+          if (!sink.head(res.statusCode ?? 0, res.headers['content-type'] ?? '')) return readAll(res, end);
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            if (!over) sink.chunk(c);
+          });
+          res.on('end', () => end(null));
+          res.on('close', () => end(null));
+        });
+      } catch {
+        return void queueMicrotask(() => end(null));
+      }
+      req = r;
+      r.on('error', (err) => {
+        if (over || r !== req) return;
+        if (!answered && retry && staleSocket(r, err)) return send(false);
+        end(null);
+      });
+      r.end();
+    };
+    send(true);
+    return () => {
+      over = true;
+      req?.destroy();
+    };
+  },
 };
