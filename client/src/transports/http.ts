@@ -15,6 +15,7 @@ import {
   payloadSize,
   sessionPath,
 } from '@burrow/shared';
+import { scheduleTask } from '../platform/dom.js';
 import type { HttpAnswer } from './http-client.js';
 import type { DownReason, SessionRef, TransportContext, TransportHandlers } from './transport.js';
 
@@ -104,6 +105,11 @@ function sendAnswer(a: HttpAnswer | null): number | DownReason {
 /**
  * The upstream of the HTTP transports: POST P/sessions/:sid/send, one batch in flight at a time so
  * batches land in seq order even on different nodes. The response's ack confirms the batch.
+ *
+ * Frames are not posted from inside `send()`: the POST goes out at the end of the event-loop turn
+ * (a task later), carrying everything sent in that turn, or, while one is in flight, everything sent
+ * until it is answered. Every POST carries the client's current ack; an ack alone is only worth a
+ * POST on SSE, whose downstream cannot carry it (polling's next GET does).
  */
 export class HttpUpstream {
   readonly #ctx: TransportContext;
@@ -114,6 +120,7 @@ export class HttpUpstream {
   #pending: Frame[] = [];
   /** Cancels the POST in flight, if one is. */
   #inflight: (() => void) | null = null;
+  #scheduled = false;
   /** The engine asked for an ack that no request has carried yet. */
   #ackWanted = false;
   #postedAck = -1;
@@ -143,7 +150,7 @@ export class HttpUpstream {
       if (f.t === 'ack') this.#ackWanted ||= this.#standaloneAcks;
       else this.#pending.push(f);
     }
-    this.#flush();
+    this.#schedule();
   }
 
   /** POSTs an empty batch (to learn the server's ack on a resume); `done` gets the ack or why not. */
@@ -151,7 +158,7 @@ export class HttpUpstream {
     this.#inflight = this.#post([], (a) => {
       this.#inflight = null;
       if (!this.#closed) done(sendAnswer(a));
-      this.#flush();
+      this.#schedule();
     });
   }
 
@@ -171,7 +178,14 @@ export class HttpUpstream {
     return ctx.http.request('POST', this.#url, encodeSendRequest({ ack, frames }), ctx.requestTimeout, done);
   }
 
-  #flush(): void {
+  #schedule(): void {
+    if (this.#closed || this.#inflight || this.#scheduled) return;
+    this.#scheduled = true;
+    scheduleTask(this.#flush);
+  }
+
+  readonly #flush = (): void => {
+    this.#scheduled = false;
     if (this.#closed || this.#inflight) return;
     const ackOnly = this.#ackWanted && this.#ctx.ack() > this.#postedAck;
     if (this.#pending.length === 0 && !ackOnly) return;
@@ -186,9 +200,9 @@ export class HttpUpstream {
       this.#handlers.onAcked(r);
       if (this.#closed) return;
       if (lastSeq > 0) this.#handlers.onWritten(lastSeq);
-      this.#flush();
+      this.#schedule();
     });
-  }
+  };
 
   #fail(why: DownReason): void {
     this.close();
@@ -207,6 +221,10 @@ export class HttpUpstream {
       if (n > 0 && bytes + size > maxBytes) break;
       bytes += size;
       n++;
+    }
+    if (n === pending.length) {
+      this.#pending = [];
+      return pending;
     }
     return pending.splice(0, n);
   }
