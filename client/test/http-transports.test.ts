@@ -122,3 +122,70 @@ describe('HTTP upstream', () => {
     await until(() => s.bufferedAmount === 0);
   });
 });
+
+describe('ack cadence over HTTP', () => {
+  it('SSE: an ack rides on the next POST; alone it waits about a second, not 50 ms', async () => {
+    const server = new FakeServer();
+    const { s, got } = await open(server, 'sse');
+    server.emit(1);
+    await until(() => got.length === 1);
+    await sleep(300);
+    assert.equal(server.posts.length, 0, 'no ack-only POST after 300 ms');
+    s.send('x');
+    await until(() => server.posts.length === 1);
+    assert.equal(server.posts[0]!.ack, 1);
+    server.posts[0]!.answer(1);
+    server.emit(1);
+    await until(() => got.length === 2);
+    const t0 = Date.now();
+    await until(() => server.posts.length === 2, 3000);
+    const waited = Date.now() - t0;
+    assert.ok(waited >= 800 && waited < 2500, `ack-only POST after ${waited} ms`);
+    assert.deepEqual([server.posts[1]!.ack, server.posts[1]!.frames.length], [2, 0]);
+    server.posts[1]!.answer(1);
+    await sleep(1300);
+    assert.equal(server.posts.length, 2, 'nothing more to ack');
+  }, 10_000);
+
+  it('SSE: 128 unacknowledged frames are acked at once', async () => {
+    const server = new FakeServer();
+    const { got } = await open(server, 'sse');
+    server.emit(127);
+    await until(() => got.length === 127);
+    await sleep(50);
+    assert.equal(server.posts.length, 0);
+    server.emit(1);
+    await until(() => server.posts.length === 1, 500);
+    assert.equal(server.posts[0]!.ack, 128);
+  });
+
+  it('SSE: 64 Ki characters of unacknowledged payload are acked at once', async () => {
+    const server = new FakeServer();
+    const { got } = await open(server, 'sse');
+    const big = 'x'.repeat(40 * 1024);
+    server.emit(1, big);
+    await until(() => got.length === 1);
+    await sleep(50);
+    assert.equal(server.posts.length, 0);
+    server.emit(1, big);
+    await until(() => server.posts.length === 1, 500);
+    assert.equal(server.posts[0]!.ack, 2);
+  });
+
+  it('polling: every poll carries the ack, and no POST is made just to ack', async () => {
+    const server = new FakeServer();
+    const { got } = await open(server, 'polling');
+    await until(() => server.polls.length === 1);
+    assert.equal(server.polls[0]!.url.searchParams.get('ack'), '0');
+    server.polls[0]!.answer(server.frames(3));
+    await until(() => server.polls.length === 2);
+    assert.equal(server.polls[1]!.url.searchParams.get('ack'), '3');
+    await until(() => got.length === 3);
+    await sleep(1200);
+    assert.equal(server.posts.length, 0);
+    server.polls[1]!.answer(server.frames(200));
+    await until(() => server.polls.length === 3);
+    assert.equal(server.polls[2]!.url.searchParams.get('ack'), '203');
+    assert.equal(server.posts.length, 0);
+  });
+});

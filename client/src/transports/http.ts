@@ -121,8 +121,8 @@ export class HttpUpstream {
   /** Cancels the POST in flight, if one is. */
   #inflight: (() => void) | null = null;
   #scheduled = false;
-  /** The engine asked for an ack that no request has carried yet. */
-  #ackWanted = false;
+  /** The highest ack the engine asked to send (-1: none); a POST is owed while no POST carried it. */
+  #ackWanted = -1;
   #postedAck = -1;
   #closed = false;
 
@@ -147,8 +147,8 @@ export class HttpUpstream {
 
   send(frames: readonly Frame[]): void {
     for (const f of frames) {
-      if (f.t === 'ack') this.#ackWanted ||= this.#standaloneAcks;
-      else this.#pending.push(f);
+      if (f.t !== 'ack') this.#pending.push(f);
+      else if (this.#standaloneAcks && f.ack > this.#ackWanted) this.#ackWanted = f.ack;
     }
     this.#schedule();
   }
@@ -174,7 +174,7 @@ export class HttpUpstream {
     const ctx = this.#ctx;
     const ack = ctx.ack();
     this.#postedAck = Math.max(this.#postedAck, ack);
-    this.#ackWanted = false;
+    ctx.ackCarried(ack);
     return ctx.http.request('POST', this.#url, encodeSendRequest({ ack, frames }), ctx.requestTimeout, done);
   }
 
@@ -187,8 +187,8 @@ export class HttpUpstream {
   readonly #flush = (): void => {
     this.#scheduled = false;
     if (this.#closed || this.#inflight) return;
-    const ackOnly = this.#ackWanted && this.#ctx.ack() > this.#postedAck;
-    if (this.#pending.length === 0 && !ackOnly) return;
+    // An ack alone is posted only when no POST carried it yet (one in flight may well have).
+    if (this.#pending.length === 0 && this.#ackWanted <= this.#postedAck) return;
     const batch = this.#takeBatch();
     let lastSeq = 0;
     for (const f of batch) if (f.t === 'd' || f.t === 'close') lastSeq = f.seq;

@@ -11,6 +11,8 @@ import type { SessionRef, TransportContext, TransportHandlers } from './transpor
 
 export class PollingTransport extends TransportBase {
   readonly name = 'polling' as const;
+  /** Every poll carries the ack: a standalone one is never needed. */
+  readonly ackDelay = Infinity;
   readonly #ctx: TransportContext;
   readonly #session: SessionRef;
   readonly #upstream: HttpUpstream;
@@ -54,6 +56,7 @@ export class PollingTransport extends TransportBase {
     const hints = this.#hints;
     this.#hints = undefined;
     const url = hints ? sessionUrl(this.#ctx, this.#session, 'poll', { ack, ...hints }) : `${this.#pollUrl}${ack}`;
+    this.#ctx.ackCarried(ack);
     // No client-side timeout: the poll is held by design, and the engine drops the transport when
     // nothing arrives for heartbeat + heartbeatTimeout (its pings make the server answer).
     this.#cancelPoll = this.#ctx.http.request('GET', url, null, 0, this.#answered);

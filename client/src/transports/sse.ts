@@ -12,6 +12,9 @@ import { TransportBase } from './base.js';
 import { HttpUpstream, sessionUrl } from './http.js';
 import type { DownReason, SessionRef, TransportContext, TransportHandlers } from './transport.js';
 
+/** How long a standalone ack may wait on SSE (ms); see `Connection` for the bounds around it. */
+export const SSE_ACK_DELAY = 1000;
+
 /** What a feed reports. Never called synchronously from opening it. */
 export interface EventFeedHandlers {
   /** One event's data. */
@@ -65,12 +68,15 @@ export function eventSourceFeed(ES: EventSourceConstructor, init: Record<string,
 
 export class SseTransport extends TransportBase {
   readonly name = 'sse' as const;
+  readonly ackDelay = SSE_ACK_DELAY;
   readonly #ctx: TransportContext;
   readonly #upstream: HttpUpstream;
   #feed: EventFeed | undefined;
   #opened = false;
   /** An error is being told apart from a lost session (see #lost). */
   #probing = false;
+  /** The ack the stream's URL carried. */
+  #ack = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(open: OpenEventFeed, ctx: TransportContext, session: SessionRef, handlers: TransportHandlers) {
@@ -80,7 +86,9 @@ export class SseTransport extends TransportBase {
     // JSON escaping makes a frame at most 6 characters per payload byte (`\u0000`), plus its fields.
     const maxEventChars = 6 * (ctx.maxPayload ?? 1024 * 1024) + 64 * 1024;
     try {
-      const url = sessionUrl(ctx, session, 'sse', { ack: ctx.ack(), ...ctx.hints });
+      const ack = ctx.ack();
+      const url = sessionUrl(ctx, session, 'sse', { ack, ...ctx.hints });
+      this.#ack = ack;
       this.#feed = open(url, maxEventChars, {
         message: (data) => this.#message(data),
         alive: () => {
@@ -109,6 +117,7 @@ export class SseTransport extends TransportBase {
       if (f.t !== 'ack') return this.down({ kind: 'failed', detail: 'first SSE event is not an ack' });
       this.#opened = true;
       clearTimeout(this.#timer);
+      this.#ctx.ackCarried(this.#ack);
       return this.handlers.onOpen(f.ack);
     }
     if (f.t === 'open') return this.down({ kind: 'failed', detail: 'open frame on SSE' });
