@@ -152,10 +152,15 @@ export class Connection {
     return this.#out.bufferedAmount;
   }
 
-  /** Queues one message; it is sent now if a transport is live, else on the next (re)open. */
-  send(data: Payload): void {
+  /**
+   * Queues one message (`size`: its payload bytes, UTF-8 for text, as the caller counted them); it is
+   * sent now if a transport is live, else on the next (re)open.
+   */
+  send(data: Payload, size: number): void {
     if (this.#link.state === 'closed' || this.#ending !== 'none') return;
-    this.#enqueue({ t: 'd', seq: this.#out.nextSeq(), data });
+    const frame: SequencedFrame = { t: 'd', seq: this.#out.nextSeq(), data };
+    this.#out.push(frame, size);
+    if (this.#live) this.#transmit([frame]);
   }
 
   /** Starts the closing handshake: a sequenced close frame after everything sent before it. */
@@ -293,7 +298,7 @@ export class Connection {
   // ---- outbound -------------------------------------------------------------------------------
 
   #enqueue(frame: SequencedFrame): void {
-    this.#out.push(frame);
+    this.#out.push(frame, 0);
     if (this.#live) this.#transmit([frame]);
   }
 

@@ -217,7 +217,12 @@ export class HttpUpstream {
     let bytes = 0;
     for (const f of pending) {
       if (n === MAX_BATCH_FRAMES) break;
-      const size = f.t === 'd' ? payloadSize(f.data) : 16;
+      let size = 16;
+      if (f.t === 'd') {
+        // Text: 3 bytes per UTF-16 unit bounds its UTF-8 size; counted exactly only near the limit.
+        size = typeof f.data === 'string' ? f.data.length * 3 : f.data.byteLength;
+        if (bytes + size > maxBytes) size = payloadSize(f.data);
+      }
       if (n > 0 && bytes + size > maxBytes) break;
       bytes += size;
       n++;
