@@ -87,11 +87,12 @@ function summarise(file: string): void {
     for (const c of n.children ?? []) mark(c, loading);
   };
   mark(p.nodes[0]!.id, false);
+  // Each sample weighs the median sampling interval, not its own time delta: on a busy machine a
+  // process that was descheduled for 200 ms would otherwise charge them all to the frame it was in.
+  const deltas = p.timeDeltas.filter((d) => d > 0).sort((a, b) => a - b);
+  const interval = deltas[deltas.length >> 1] ?? 1000;
   const self = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) {
-    const id = p.samples[i]!;
-    self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
-  }
+  for (const id of p.samples) self.set(id, (self.get(id) ?? 0) + interval);
   let total = 0;
   let idle = 0;
   let loading = 0;
@@ -116,7 +117,7 @@ function summarise(file: string): void {
   }
   const busy = total - idle - loading;
   const pct = (us: number): string => `${((us / busy) * 100).toFixed(1).padStart(5)} %`;
-  console.log(`\n## ${basename(dirname(file))}/${basename(file)}: ${(total / 1e6).toFixed(1)} s profiled, ${(busy / 1e6).toFixed(1)} s busy (${((busy / total) * 100).toFixed(0)} %) + ${(loading / 1e6).toFixed(1)} s loading modules`);
+  console.log(`\n## ${basename(dirname(file))}/${basename(file)}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (${((busy / total) * 100).toFixed(0)} %) + ${(loading / 1e6).toFixed(1)} s loading modules`);
   console.log('\nself time by area:');
   for (const [a, us] of [...areas].sort((x, y) => y[1] - x[1]).slice(0, 14)) console.log(`  ${pct(us)}  ${a}`);
   console.log(`\ntop ${TOP} frames by self time:`);
