@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { fetchStream } from './platform/fetch-stream.js';
 import { setPlatformDefaults } from './platform/globals.js';
 import { nodeHttpClient } from './platform/node-http.js';
+import { useSseReader } from './transports/sse.js';
 import { httpEventFeed } from './transports/sse-reader.js';
 import type { WebSocketConstructor } from './types.js';
 
@@ -15,7 +16,7 @@ setPlatformDefaults({
   WebSocket: WebSocket as unknown as WebSocketConstructor,
   http: nodeHttpClient,
   fetchStream,
-  sseFeed: httpEventFeed,
 });
+useSseReader(httpEventFeed);
 
 export * from './index.js';

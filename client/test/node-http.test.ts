@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { afterAll, describe, it } from 'vitest';
 import { nodeHttpClient } from '../src/platform/node-http.js';
-import type { HttpAnswer } from '../src/transports/http-client.js';
+import type { HttpAnswer } from '../src/platform/http-client.js';
 
 const servers: Array<Server | NetServer> = [];
 const sockets = new Set<Socket>();

@@ -2,11 +2,11 @@
  * What a {@link Connection} is built from: the socket's URL and options, resolved once into base URLs,
  * defaults, transport factories and the fallback chain of the transports this platform can run.
  */
-import { defaultEventSource, defaultSseFeed, defaultWebSocket, resolveHttp } from '../platform/globals.js';
+import { defaultEventSource, defaultWebSocket, resolveHttp } from '../platform/globals.js';
 import { handshake, type HandshakeResult } from '../transports/http.js';
-import type { HttpClient } from '../transports/http-client.js';
+import type { HttpClient } from '../platform/http-client.js';
 import { PollingTransport } from '../transports/polling.js';
-import { eventSourceFeed, type OpenEventFeed, SseTransport } from '../transports/sse.js';
+import { eventSourceFeed, type OpenEventFeed, SseTransport, sseReader } from '../transports/sse.js';
 import type { SessionRef, Transport, TransportContext, TransportHandlers } from '../transports/transport.js';
 import { WebSocketTransport } from '../transports/websocket.js';
 import { type BurrowSocketOptions, TRANSPORT_NAMES, type TransportName } from '../types.js';
@@ -61,7 +61,7 @@ export function setUp(config: ConnectionConfig): Setup {
   const WS = o.WebSocket ?? defaultWebSocket();
   const ES = o.EventSource ?? defaultEventSource();
   // SSE through an EventSource (passed, or the browser's), else through Burrow's reader (Node).
-  const feed: OpenEventFeed | undefined = ES ? eventSourceFeed(ES, o.fetch ? { fetch: o.fetch } : undefined) : defaultSseFeed(http);
+  const feed: OpenEventFeed | undefined = ES ? eventSourceFeed(ES, o.fetch ? { fetch: o.fetch } : undefined) : sseReader(http);
   const f = config.factories ?? {};
   // The `!`s hold because the chain below keeps only the transports whose pieces exist.
   const factories: TransportFactories = {

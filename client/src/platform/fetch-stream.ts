@@ -3,7 +3,7 @@
  * stream then goes through that fetch too. Installed by the Node entry only (browsers read SSE with
  * their EventSource), so it stays out of the browser bundle.
  */
-import { type HttpAnswer, parseRetryAfter, STREAM_HEADERS, type StreamFunction } from '../transports/http-client.js';
+import { type HttpAnswer, parseRetryAfter, STREAM_HEADERS, type StreamFunction } from './http-client.js';
 import type { FetchFunction } from '../types.js';
 
 export function fetchStream(fetch: FetchFunction): StreamFunction {

@@ -2,28 +2,26 @@
  * The platform's WebSocket, EventSource, HTTP client and document URL. Browser-safe: everything comes
  * from globalThis, except what the Node entry installs with {@link setPlatformDefaults}.
  */
-import { fetchHttpClient, type HttpClient, type StreamFunction } from '../transports/http-client.js';
-import type { OpenEventFeed } from '../transports/sse.js';
+import { fetchHttpClient, type HttpClient, type StreamFunction } from './http-client.js';
 import type { EventSourceConstructor, FetchFunction, WebSocketConstructor } from '../types.js';
 
 interface PlatformDefaults {
   WebSocket?: WebSocketConstructor;
-  /** The platform's own HTTP client (Node: node:http), used when the app passes no `fetch`. */
+  /**
+   * The platform's own HTTP client (Node: node:http), used when the app passes no `fetch`. A platform
+   * with one reads SSE itself (the reader registered with the sse transport), not through a global
+   * EventSource.
+   */
   http?: HttpClient;
   /** Streams a GET over a `fetch`, so that an app's `fetch` carries the SSE stream too (Node). */
   fetchStream?: (fetch: FetchFunction) => StreamFunction;
-  /**
-   * Reads SSE over the HTTP client in use when the app passes no EventSource (Node). Where it is
-   * absent (browsers) SSE goes through the global EventSource.
-   */
-  sseFeed?: (http: HttpClient) => OpenEventFeed;
 }
 
 const defaults: PlatformDefaults = {};
 
 /**
  * Sets the pieces used when the options name none. The Node entry calls this with `ws`, its node:http
- * client and its SSE reader; the browser entry leaves it alone so the globals are used.
+ * client and fetch streaming; the browser entry leaves it alone so the globals are used.
  */
 export function setPlatformDefaults(d: PlatformDefaults): void {
   Object.assign(defaults, d);
@@ -40,14 +38,9 @@ export function defaultWebSocket(): WebSocketConstructor | undefined {
   return defaults.WebSocket ?? g.WebSocket;
 }
 
-/** The global EventSource, where SSE is read through one by default (browsers). */
+/** The global EventSource, where SSE is read through one by default (browsers, not Node). */
 export function defaultEventSource(): EventSourceConstructor | undefined {
-  return defaults.sseFeed ? undefined : g.EventSource;
-}
-
-/** Burrow's own SSE reader over `http`, where the platform reads SSE itself (Node) and `http` can stream. */
-export function defaultSseFeed(http: HttpClient | undefined): OpenEventFeed | undefined {
-  return http?.stream && defaults.sseFeed ? defaults.sseFeed(http) : undefined;
+  return defaults.http ? undefined : g.EventSource;
 }
 
 /**

@@ -13,7 +13,7 @@
 import { Agent as HttpAgent, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP, type Socket } from 'node:net';
-import { type HttpAnswer, type HttpClient, parseRetryAfter, POST_CONTENT_TYPE } from '../transports/http-client.js';
+import { type HttpAnswer, type HttpClient, parseRetryAfter, POST_CONTENT_TYPE } from './http-client.js';
 
 const agents = {
   http: new HttpAgent({ keepAlive: true, scheduling: 'lifo', noDelay: true } as ConstructorParameters<typeof HttpAgent>[0]),

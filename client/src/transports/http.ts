@@ -16,10 +16,10 @@ import {
   sessionPath,
 } from '@burrow/shared';
 import { scheduleTask } from '../platform/dom.js';
-import type { HttpAnswer } from './http-client.js';
+import type { HttpAnswer } from '../platform/http-client.js';
 import type { DownReason, SessionRef, TransportContext, TransportHandlers } from './transport.js';
 
-export type { HttpAnswer } from './http-client.js';
+export type { HttpAnswer } from '../platform/http-client.js';
 
 /** Most frames in one upstream batch. */
 const MAX_BATCH_FRAMES = 128;

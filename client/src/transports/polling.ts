@@ -5,7 +5,7 @@
  */
 import { decodePollResponse, type Frame } from '@burrow/shared';
 import { TransportBase } from './base.js';
-import type { HttpAnswer } from './http-client.js';
+import type { HttpAnswer } from '../platform/http-client.js';
 import { downFromAnswer, HttpUpstream, sessionUrl, sessionUrlPrefix } from './http.js';
 import type { SessionRef, TransportContext, TransportHandlers } from './transport.js';
 

@@ -2,7 +2,7 @@
  * Burrow's own SSE reader, the Node entry's default for the `sse` transport (browsers use their
  * EventSource, and this module stays out of their bundle).
  */
-import type { HttpClient } from './http-client.js';
+import type { HttpClient } from '../platform/http-client.js';
 import { downFromAnswer } from './http.js';
 import type { OpenEventFeed } from './sse.js';
 import { SseParser } from './sse-parser.js';

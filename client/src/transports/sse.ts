@@ -7,6 +7,7 @@
  * Burrow's own reader over a streamed HTTP body (Node's default: `httpEventFeed` in sse-reader.ts).
  */
 import { CloseCode, decodeJsonFrame, type Frame } from '@burrow/shared';
+import type { HttpClient } from '../platform/http-client.js';
 import type { EventSourceConstructor, EventSourceLike } from '../types.js';
 import { TransportBase } from './base.js';
 import { HttpUpstream, sessionUrl } from './http.js';
@@ -37,6 +38,19 @@ export interface EventFeed {
 
 /** Opens the SSE downstream at `url`; `maxEventChars` bounds one event, where the reader can. */
 export type OpenEventFeed = (url: string, maxEventChars: number, h: EventFeedHandlers) => EventFeed;
+
+/** Burrow's own reader over an HTTP client that streams, where the entry installs one (Node). */
+let reader: ((http: HttpClient) => OpenEventFeed) | undefined;
+
+/** Installs the SSE reader used when no EventSource is passed (the Node entry: `sse-reader.ts`). */
+export function useSseReader(r: (http: HttpClient) => OpenEventFeed): void {
+  reader = r;
+}
+
+/** The installed reader over `http`, if there is one and `http` can stream. */
+export function sseReader(http: HttpClient | undefined): OpenEventFeed | undefined {
+  return http?.stream && reader ? reader(http) : undefined;
+}
 
 /**
  * A feed over a W3C EventSource. It would reconnect on its own after an error; that would race the

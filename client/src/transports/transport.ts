@@ -4,7 +4,7 @@
  */
 import type { DecodeOptions, Frame, OpenFrame } from '@burrow/shared';
 import type { TransportName } from '../types.js';
-import type { HttpClient } from './http-client.js';
+import type { HttpClient } from '../platform/http-client.js';
 
 /** Why a transport stopped (or never started). */
 export type DownReason =

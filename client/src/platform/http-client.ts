@@ -1,7 +1,7 @@
 /**
  * How the HTTP transports make requests. Two implementations: over `fetch` here (browsers, and any
  * app that passes its own `fetch`), and over `node:http` with a keep-alive agent (the Node entry's
- * default, `platform/node-http.ts`, which this module must not import: it is browser-safe).
+ * default, `node-http.ts`, which this module must not import: it is browser-safe).
  *
  * Callbacks rather than promises: a request settles once, into one callback, with no promise, no
  * AbortController and no Response object on the Node path. Neither function calls back synchronously.
@@ -63,7 +63,7 @@ export const STREAM_HEADERS = { Accept: 'text/event-stream', 'Cache-Control': 'n
 
 /**
  * An {@link HttpClient} over `fetch` (the browser's, or one the app passes). Streaming comes from
- * `stream` when the platform entry supplies it (Node: `platform/fetch-stream.ts`): browsers read SSE
+ * `stream` when the platform entry supplies it (Node: `fetch-stream.ts`): browsers read SSE
  * through their EventSource, and keep the code out of the bundle.
  */
 export function fetchHttpClient(fetch: FetchFunction, stream?: (fetch: FetchFunction) => StreamFunction): HttpClient {
