@@ -120,6 +120,8 @@ export class HttpUpstream {
   #pending: Frame[] = [];
   /** Cancels the POST in flight, if one is. */
   #inflight: (() => void) | null = null;
+  /** Cancels the empty POST of probeAck, if one is in flight. */
+  #probe: (() => void) | null = null;
   #scheduled = false;
   /** The highest ack the engine asked to send (-1: none); a POST is owed while no POST carried it. */
   #ackWanted = -1;
@@ -153,21 +155,24 @@ export class HttpUpstream {
     this.#schedule();
   }
 
-  /** POSTs an empty batch (to learn the server's ack on a resume); `done` gets the ack or why not. */
+  /**
+   * POSTs an empty batch, beside any batch in flight (it carries no frames, so order is not at stake):
+   * to learn the server's ack on a resume, or whether the session still exists. `done` gets the ack
+   * or why not.
+   */
   probeAck(done: (r: number | DownReason) => void): void {
-    this.#inflight = this.#post([], (a) => {
-      this.#inflight = null;
+    this.#probe?.();
+    this.#probe = this.#post([], (a) => {
+      this.#probe = null;
       if (!this.#closed) done(sendAnswer(a));
-      this.#schedule();
     });
   }
 
   close(): void {
     this.#closed = true;
     this.#pending = [];
-    const cancel = this.#inflight;
-    this.#inflight = null;
-    cancel?.();
+    for (const cancel of [this.#inflight, this.#probe]) cancel?.();
+    this.#inflight = this.#probe = null;
   }
 
   #post(frames: readonly Frame[], done: (a: HttpAnswer | null) => void): () => void {
