@@ -210,6 +210,12 @@ export class BurrowSocket extends EventTarget {
     if (this.#readyState === CONNECTING) {
       throw new DOMException("Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.", 'InvalidStateError');
     }
+    if (typeof data === 'string' && this.#readyState === OPEN && this.#pipeline.length === 0) {
+      // The common case, straight to the engine: text with nothing queued ahead of it.
+      const text = wellFormed(data);
+      this.#conn.send(text, utf8Length(text));
+      return;
+    }
     let item: Outgoing & { kind: 'data' };
     let blob: Blob | undefined;
     if (typeof Blob === 'function' && data instanceof Blob) {
@@ -380,7 +386,7 @@ export class BurrowSocket extends EventTarget {
         if (head.payload === undefined) return;
         this.#pipeline.shift();
         this.#pipelineBytes -= head.size;
-        this.#conn.send(head.payload);
+        this.#conn.send(head.payload, head.size);
       } else {
         this.#pipeline.shift();
         this.#conn.close(head.code, head.reason);

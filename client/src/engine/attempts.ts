@@ -175,7 +175,7 @@ export class Attempts {
     // The handshake holds the attempt's place until the transport it leads to takes over, so that
     // ending the attempt aborts it.
     const ac = new AbortController();
-    const handshake: Slot = { gen, transport: { name, send: () => {}, close: () => ac.abort() } };
+    const handshake: Slot = { gen, transport: { name, ackDelay: Infinity, send: () => {}, close: () => ac.abort() } };
     this.#attempt = handshake;
     void factories.handshake(host.context(host.connectTimeout()), ac.signal).then((r) => {
       if (!holds(this.#attempt, gen)) return;
