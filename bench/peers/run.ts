@@ -6,6 +6,10 @@
  * pinned to core 1 drives it. Rounds are interleaved (every kind once per round, in a rotated order)
  * and repeated; the report gives the median and min–max over rounds. Results go to
  * bench/results/latest.{md,json,svg}.
+ *
+ * `--cpu-prof` runs each suite's load process under `node --cpu-prof`, writing its profiles (one per
+ * thread: tsx's loader runs in a worker) to bench/results/prof/<kind>-r<round>/; summarise them with
+ * `bench/peers/profile.ts`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -24,6 +28,9 @@ const outDir = join(root, 'bench', 'results');
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : undefined;
+/** Load-process CPU profiles (`--cpu-prof`): where the client libraries spend their time. */
+const cpuProf = process.argv.includes('--cpu-prof');
+const profDir = join(outDir, 'prof');
 const ncpu = cpus().length;
 const pin = ncpu >= 2;
 let started = Date.now();
@@ -129,8 +136,9 @@ async function startServer(kind: Kind): Promise<ServerHandle> {
   };
 }
 
-async function runLoad<T>(job: Job, timeoutMs: number): Promise<T | { error: string }> {
-  const child = pinned(1, [...nodeArgs, join(here, 'load.ts'), JSON.stringify(job)]);
+async function runLoad<T>(job: Job, timeoutMs: number, profName?: string): Promise<T | { error: string }> {
+  const prof = cpuProf && profName ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, profName)}`] : [];
+  const child = pinned(1, [...prof, ...nodeArgs, join(here, 'load.ts'), JSON.stringify(job)]);
   child.stdin!.end();
   let out = '';
   child.stdout!.setEncoding('utf8');
@@ -236,6 +244,7 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
+if (cpuProf) mkdirSync(profDir, { recursive: true });
 try {
   await waitForQuiet();
   const waited = Date.now() - started;
@@ -276,6 +285,7 @@ try {
           bcastRounds: cfg.bcastRounds,
         },
         120_000,
+        `${kind}-r${r + 1}`,
       );
       const serverMs = srv.cpuMs();
       const wall = Date.now() - t0;

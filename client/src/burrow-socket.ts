@@ -5,6 +5,7 @@
 import { CloseCode, isAppCloseCode, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, utf8Length, wellFormed } from '@burrow/shared';
 import { Connection, type ConnectionEvents } from './engine/connection.js';
 import { CloseEventImpl, MessageEventImpl, scheduleTask } from './platform/dom.js';
+import { type AnyListener, type BurrowCloseEvent, type BurrowMessageEvent, type BurrowSocketEventMap, type ListenerOptions, ReconnectEvent, TransportEvent } from './events.js';
 import type { BurrowSocketOptions, TransportName } from './types.js';
 import { clampUnsignedShort, parseProtocols, parseSocketUrl, syntaxError } from './w3c-arguments.js';
 
@@ -26,30 +27,17 @@ const READY_TRANSITIONS: Readonly<Record<ReadyState, readonly ReadyState[]>> = {
 /** What {@link BurrowSocket.binaryType} accepts. */
 export type BurrowBinaryType = 'blob' | 'arraybuffer';
 
-/**
- * Fired on a {@link BurrowSocket} as `transport` when the live transport changes: once right after
- * `open` (with `previous` = ''), then on every switch (fallback after a loss, or the background
- * upgrade to WebSocket). Switches never cause `open` or `close` events.
- */
-export class TransportEvent extends Event {
-  /** The transport now carrying the session. */
-  readonly transport: TransportName;
-  /** The transport before, or '' for the first. */
-  readonly previous: TransportName | '';
-  constructor(type: string, transport: TransportName, previous: TransportName | '') {
-    super(type);
-    this.transport = transport;
-    this.previous = previous;
-  }
-}
-
 /** One item of the send pipeline: data (a Blob until read) or the close request behind it. */
 type Outgoing =
   | { kind: 'data'; size: number; payload: Payload | undefined }
   | { kind: 'close'; code: number | undefined; reason: string | undefined };
 
 type HandlerName = 'open' | 'message' | 'error' | 'close';
-type Handler = ((this: BurrowSocket, ev: Event) => unknown) | null;
+/**
+ * An `on…` handler. No `this` type is declared: a WebSocket's handlers are typed with `this:
+ * WebSocket`, and leaving it open is what lets a BurrowSocket stand where a WebSocket is expected.
+ */
+type Handler<E extends Event = Event> = ((ev: E) => unknown) | null;
 
 /**
  * A W3C `WebSocket` look-alike that runs one Burrow session over WebSocket, SSE or long polling.
@@ -62,8 +50,25 @@ type Handler = ((this: BurrowSocket, ev: Event) => unknown) | null;
  * ```
  *
  * Events: `open`, `message` (MessageEvent), `error`, `close` (CloseEvent), and Burrow's
- * `transport` ({@link TransportEvent}). All are dispatched as tasks, never inside a method call.
+ * `transport` ({@link TransportEvent}), `reconnecting` and `reconnected` ({@link ReconnectEvent}). All are dispatched as tasks, never inside a method call.
  */
+
+export interface BurrowSocket {
+  addEventListener<K extends keyof BurrowSocketEventMap>(
+    type: K,
+    listener: (this: BurrowSocket, ev: BurrowSocketEventMap[K]) => unknown,
+    options?: ListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: AnyListener, options?: ListenerOptions): void;
+  removeEventListener<K extends keyof BurrowSocketEventMap>(
+    type: K,
+    listener: (this: BurrowSocket, ev: BurrowSocketEventMap[K]) => unknown,
+    options?: boolean | { readonly capture?: boolean },
+  ): void;
+  removeEventListener(type: string, listener: AnyListener, options?: boolean | { readonly capture?: boolean }): void;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed listeners, as the DOM's WebSocket has
 export class BurrowSocket extends EventTarget {
   static readonly CONNECTING = 0 as const;
   static readonly OPEN = 1 as const;
@@ -77,6 +82,7 @@ export class BurrowSocket extends EventTarget {
   #transport: TransportName | '' = '';
   #sessionId = '';
   #binaryType: BurrowBinaryType = 'blob';
+  #reconnecting = false;
   readonly #conn: Connection;
   /** Sends not yet handed to the engine: a Blob being read, and whatever queued behind it. */
   readonly #pipeline: Outgoing[] = [];
@@ -154,33 +160,43 @@ export class BurrowSocket extends EventTarget {
     return this.#transport;
   }
 
+  /**
+   * True while the session is open but no transport carries it: the link was lost and the socket is
+   * resuming the session (sends are queued meanwhile, and arrive once it is back). Burrow's addition to
+   * the WebSocket surface, which stays OPEN throughout; `reconnecting` and `reconnected` events mark
+   * the changes.
+   */
+  get reconnecting(): boolean {
+    return this.#reconnecting;
+  }
+
   /** The session id once open ('' before); kept after close for diagnostics. */
   get sessionId(): string {
     return this.#sessionId;
   }
 
-  get onopen(): Handler {
-    return this.#getHandler('open');
+  get onopen(): Handler<Event> {
+    return this.#getHandler('open') as Handler<Event>;
   }
-  set onopen(fn: Handler) {
+  set onopen(fn: Handler<Event>) {
     this.#setHandler('open', fn);
   }
-  get onmessage(): Handler {
-    return this.#getHandler('message');
+  get onmessage(): Handler<BurrowMessageEvent> {
+    return this.#getHandler('message') as Handler<BurrowMessageEvent>;
   }
-  set onmessage(fn: Handler) {
+  set onmessage(fn: Handler<BurrowMessageEvent>) {
     this.#setHandler('message', fn);
   }
-  get onerror(): Handler {
-    return this.#getHandler('error');
+  get onerror(): Handler<Event> {
+    return this.#getHandler('error') as Handler<Event>;
   }
-  set onerror(fn: Handler) {
+  set onerror(fn: Handler<Event>) {
     this.#setHandler('error', fn);
   }
-  get onclose(): Handler {
-    return this.#getHandler('close');
+  get onclose(): Handler<BurrowCloseEvent> {
+    return this.#getHandler('close') as Handler<BurrowCloseEvent>;
   }
-  set onclose(fn: Handler) {
+  set onclose(fn: Handler<BurrowCloseEvent>) {
     this.#setHandler('close', fn);
   }
 
@@ -193,6 +209,12 @@ export class BurrowSocket extends EventTarget {
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
     if (this.#readyState === CONNECTING) {
       throw new DOMException("Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.", 'InvalidStateError');
+    }
+    if (typeof data === 'string' && this.#readyState === OPEN && this.#pipeline.length === 0) {
+      // The common case, straight to the engine: text with nothing queued ahead of it.
+      const text = wellFormed(data);
+      this.#conn.send(text, utf8Length(text));
+      return;
     }
     let item: Outgoing & { kind: 'data' };
     let blob: Blob | undefined;
@@ -308,12 +330,27 @@ export class BurrowSocket extends EventTarget {
       close: (code: number, reason: string, wasClean: boolean) => {
         scheduleTask(() => this.#closed(code, reason, wasClean));
       },
+      reconnecting: (attempt: number, delay: number) => {
+        scheduleTask(() => {
+          if (this.#readyState !== OPEN) return;
+          this.#reconnecting = true;
+          this.dispatchEvent(new ReconnectEvent('reconnecting', attempt, delay));
+        });
+      },
+      reconnected: (attempts: number) => {
+        scheduleTask(() => {
+          if (this.#readyState !== OPEN || !this.#reconnecting) return;
+          this.#reconnecting = false;
+          this.dispatchEvent(new ReconnectEvent('reconnected', attempts, 0));
+        });
+      },
     };
   }
 
   #closed(code: number, reason: string, wasClean: boolean): void {
     if (this.#readyState === CLOSED) return;
     this.#setState(CLOSED);
+    this.#reconnecting = false;
     this.#transport = '';
     // Data still waiting for a Blob read will never be sent; it stays counted, as in browsers.
     if (!wasClean) this.dispatchEvent(new Event('error'));
@@ -349,7 +386,7 @@ export class BurrowSocket extends EventTarget {
         if (head.payload === undefined) return;
         this.#pipeline.shift();
         this.#pipelineBytes -= head.size;
-        this.#conn.send(head.payload);
+        this.#conn.send(head.payload, head.size);
       } else {
         this.#pipeline.shift();
         this.#conn.close(head.code, head.reason);
@@ -365,14 +402,14 @@ export class BurrowSocket extends EventTarget {
    * Event handler attributes as in HTML: the listener is added where the first non-null value was
    * set, replacing the value keeps that place, and null removes it.
    */
-  #setHandler(type: HandlerName, fn: Handler): void {
+  #setHandler<E extends Event>(type: HandlerName, fn: Handler<E>): void {
     const value = typeof fn === 'function' ? fn : null;
     let entry = this.#handlers.get(type);
     if (!entry) {
       entry = { fn: null, listener: null };
       this.#handlers.set(type, entry);
     }
-    entry.fn = value;
+    entry.fn = value as Handler;
     if (value && !entry.listener) {
       const e = entry;
       entry.listener = (ev: Event) => {

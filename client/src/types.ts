@@ -1,7 +1,7 @@
 /**
  * The client's public types: options and the platform pieces they accept. WebSocket, EventSource and
  * fetch are described structurally so the browser's natives, `ws` and `eventsource` all fit without
- * this package importing any of them.
+ * this package importing any of them (the Node entry imports `ws`).
  */
 
 /** The wire protocols a session can run on. */
@@ -54,9 +54,16 @@ export interface BurrowSocketOptions {
   transports?: readonly TransportName[];
   /** WebSocket constructor. Default: `globalThis.WebSocket` (the Node entry uses `ws`). */
   WebSocket?: WebSocketConstructor;
-  /** EventSource constructor. Default: `globalThis.EventSource` (the Node entry uses `eventsource`). */
+  /**
+   * EventSource constructor for the SSE downstream. Default: `globalThis.EventSource` in browsers; in
+   * Node none: the Node entry reads the stream itself (over node:http, or over `fetch` if passed).
+   */
   EventSource?: EventSourceConstructor;
-  /** fetch for the HTTP transports. Default: `globalThis.fetch`. Also handed to `EventSource` as `init.fetch`. */
+  /**
+   * fetch for every HTTP request (handshake, POSTs, polls, and in Node the SSE stream). Default:
+   * `globalThis.fetch` in browsers; node:http with keep-alive agents in Node. Also handed to an
+   * `EventSource` option as `init.fetch` (the `eventsource` package reads it).
+   */
   fetch?: FetchFunction;
   /**
    * How long a WebSocket may take to deliver its `open` frame before the next transport is tried (ms).

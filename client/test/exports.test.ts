@@ -1,7 +1,7 @@
 /**
  * The suites run on the TypeScript sources: `@burrow/client`, imported by name as an app would,
  * resolves through the `burrow-src` export condition (vitest.config.ts) to src/, and on Node to the
- * Node entry (src/node.ts, ws and eventsource as defaults), not to the build in dist/.
+ * Node entry (src/node.ts: ws, node:http and Burrow's SSE reader as defaults), not to the build in dist/.
  */
 import assert from 'node:assert/strict';
 import { it } from 'vitest';

@@ -6,7 +6,7 @@
 export { Burrow, createBurrow, type BurrowHealth, type RequestHandler, type RoomTarget } from './burrow.js';
 export type { BurrowEvents } from './ops/events.js';
 export { burrowExpress } from './express.js';
-export { createMetrics, type BurrowMetrics, type MetricsOptions } from './ops/metrics.js';
+export { createMetrics, type BurrowMetrics, type MetricsOptions, type MetricsRegistry } from './ops/metrics.js';
 export type { DrainOptions, DrainResult } from './ops/drain.js';
 export type { FallbackInfo, FallbackReason, LimitInfo, ResumeInfo, UpgradeInfo } from './ops/lifecycle.js';
 export { Session, type MessageInfo, type TransportName } from './session/handle.js';

@@ -74,11 +74,23 @@ export function decodeHandshakeRequest(text: string): Result<HandshakeRequest> {
   return ok({ v: version, protocols: protocols as string[] });
 }
 
+/**
+ * `{"frames":[…],"token"?,"ack"?}`. Text data frames, the bulk of any batch, are written directly
+ * (one JSON.stringify of the text, no intermediate object); the same bytes as JSON.stringify of
+ * {@link frameToJson}'s objects.
+ */
 export function encodeSendRequest(req: SendRequest): string {
-  const o: Record<string, unknown> = { frames: req.frames.map(frameToJson) };
-  if (req.token !== undefined) o.token = req.token;
-  if (req.ack !== undefined) o.ack = req.ack;
-  return JSON.stringify(o);
+  let out = '{"frames":[';
+  const frames = req.frames;
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i]!;
+    if (i > 0) out += ',';
+    out += f.t === 'd' && typeof f.data === 'string' ? `{"t":"d","seq":${f.seq},"text":${JSON.stringify(f.data)}}` : JSON.stringify(frameToJson(f));
+  }
+  out += ']';
+  if (req.token !== undefined) out += `,"token":${JSON.stringify(req.token)}`;
+  if (req.ack !== undefined) out += `,"ack":${req.ack}`;
+  return `${out}}`;
 }
 
 export function decodeSendRequest(text: string, limits: BatchLimits): Result<SendRequest> {

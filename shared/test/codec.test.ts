@@ -14,6 +14,7 @@ import {
   encodeSendRequest,
   encodeWsFrame,
   type Frame,
+  frameToJson,
   MAX_SEQ,
   utf8Length,
 } from '@burrow/shared';
@@ -173,6 +174,23 @@ describe('HTTP bodies', () => {
     const r = decodeSendRequest(encodeSendRequest({ token: 'tok', ack: 4, frames }), { from: 'client' });
     assert.ok(r.ok);
     assert.deepEqual(r.value, { token: 'tok', ack: 4, frames });
+  });
+
+  it('send request: the same bytes as JSON.stringify of the frame objects', () => {
+    const frames: Frame[] = [
+      { t: 'd', seq: 1, data: 'plain' },
+      { t: 'd', seq: 2, data: 'quote " backslash \\ newline \n \u0001 lone \ud800 emoji 😀' },
+      { t: 'd', seq: 3, data: new Uint8Array([0, 1, 255]) },
+      { t: 'd', seq: 4, data: '' },
+      { t: 'close', seq: 5, code: 1000, reason: 'bye' },
+      { t: 'ping' },
+    ];
+    for (const req of [{ frames }, { frames: [], ack: 0 }, { token: 't"k', ack: 7, frames }]) {
+      const o: Record<string, unknown> = { frames: req.frames.map(frameToJson) };
+      if ('token' in req) o.token = req.token;
+      if (req.ack !== undefined) o.ack = req.ack;
+      assert.equal(encodeSendRequest(req), JSON.stringify(o));
+    }
   });
 
   it('send request over maxFrames -> 413', () => {

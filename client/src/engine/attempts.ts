@@ -11,7 +11,7 @@
  * answers by discarding its session with no events (docs/PROTOCOL.md, "Racing transports").
  */
 import { CloseCode, encodeSendRequest, type OpenFrame, PROTOCOL_VERSION } from '@burrow/shared';
-import { request, sessionUrl } from '../transports/http.js';
+import { sessionUrl } from '../transports/http.js';
 import type { HandshakeResult } from '../transports/http.js';
 import type { DownReason, SessionRef, Transport, TransportContext, TransportHandlers } from '../transports/transport.js';
 import { SILENT_DETAIL } from '../transports/websocket.js';
@@ -45,6 +45,8 @@ export interface AttemptHost {
   sample(ms: number): void;
   /** Ends the session uncleanly with `code`. */
   fail(code: number): void;
+  /** While the session is reconnecting: round `round` (1, 2, ...) of attempts starts in `delay` ms. */
+  retrying(round: number, delay: number): void;
 }
 
 export class Attempts {
@@ -74,6 +76,8 @@ export class Attempts {
   #raceTimer: ReturnType<typeof setTimeout> | undefined;
   /** The racing HTTP handshake, while it runs and may still win. */
   #racer: Slot | null = null;
+  /** Rounds started since the live transport was lost (reported with `retrying`). */
+  #rounds = 0;
 
   constructor(setup: Setup, protocols: readonly string[], link: Link, host: AttemptHost) {
     this.#setup = setup;
@@ -114,6 +118,7 @@ export class Attempts {
     if (attempt.transport.name === 'websocket' && open && !open.resumed) this.#host.sample(Date.now() - this.#attemptAt);
     this.#attempt = null;
     this.#resumeIndex = this.#cursor;
+    this.#rounds = 0;
     this.#backoffN = 0;
     this.#restarts = 0;
     this.#fallbackHint = null;
@@ -135,6 +140,7 @@ export class Attempts {
       this.#attempt = probe;
       this.#cursor = this.#setup.chain.indexOf(probe.transport.name);
       this.#roundTried = 1;
+      this.#host.retrying(++this.#rounds, 0);
       return;
     }
     if (why.kind === 'restart') return this.#restartSoon(why.retryAfter);
@@ -207,7 +213,7 @@ export class Attempts {
     // The handshake holds the attempt's place until the transport it leads to takes over, so that
     // ending the attempt aborts it.
     const ac = new AbortController();
-    const handshake: Slot = { gen, transport: { name, send: () => {}, close: () => ac.abort() } };
+    const handshake: Slot = { gen, transport: { name, ackDelay: Infinity, send: () => {}, close: () => ac.abort() } };
     this.#attempt = handshake;
     void factories.handshake(host.context(host.connectTimeout()), ac.signal).then((r) => {
       if (!holds(this.#attempt, gen)) return;
@@ -241,7 +247,7 @@ export class Attempts {
     const host = this.#host;
     const name = chain[index] as 'sse' | 'polling';
     const ac = new AbortController();
-    const racer: Slot = { gen: host.nextGen(), transport: { name, send: () => {}, close: () => ac.abort() } };
+    const racer: Slot = { gen: host.nextGen(), transport: { name, ackDelay: Infinity, send: () => {}, close: () => ac.abort() } };
     this.#racer = racer;
     const at = Date.now();
     void factories.handshake(host.context(host.connectTimeout(), { race: '1' }), ac.signal).then((r) => this.#raced(racer, index, r, Date.now() - at));
@@ -284,9 +290,8 @@ export class Attempts {
   #abandon(open: OpenFrame): void {
     const ctx = this.#host.context(this.#host.connectTimeout());
     const url = sessionUrl(ctx, { sid: open.sid, token: open.token }, 'send', { abandon: 1 });
-    const body = encodeSendRequest({ frames: [] });
     // If it never arrives, the server drops the session silently when its claim window ends.
-    request(ctx.fetch, url, { method: 'POST', headers: { 'Content-Type': 'text/plain;charset=UTF-8' }, body }, ctx.requestTimeout).catch(() => {});
+    ctx.http.request('POST', url, encodeSendRequest({ frames: [] }), ctx.requestTimeout, () => {});
   }
 
   /** No race any more: the timer is off and a running handshake is aborted. */
@@ -365,6 +370,7 @@ export class Attempts {
   }
 
   #nextRound(delay: number): void {
+    if (this.#link.state === 'reconnecting') this.#host.retrying(++this.#rounds, delay);
     clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;

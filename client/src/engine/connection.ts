@@ -9,7 +9,7 @@
  * never touch the session. Seqs and acks make every switch a plain resume: the new transport's
  * `open.ack` says where to resend from, and the receiver drops what it already delivered.
  */
-import { ACK_DELAY, ACK_EVERY, CloseCode, type Frame, type OpenFrame, type Payload, type SequencedFrame } from '@burrow/shared';
+import { ACK_EVERY, CloseCode, type Frame, type OpenFrame, type Payload, type SequencedFrame } from '@burrow/shared';
 import type { DownReason, SessionRef, TransportContext, TransportHandlers } from '../transports/transport.js';
 import type { TransportName } from '../types.js';
 import { Attempts } from './attempts.js';
@@ -26,6 +26,13 @@ const CLOSE_TIMEOUT = 30_000;
 const ECHO_TIMEOUT = 1_000;
 /** Timeout of an HTTP request before the server's heartbeat terms are known (ms). */
 const DEFAULT_REQUEST_TIMEOUT = 10_000;
+/**
+ * An ack goes out at once when this much payload was delivered since the last one (UTF-16 units of
+ * text, bytes of binary: a cheap measure, within 3x of the UTF-8 bytes the server's buffer counts),
+ * as it does after ACK_EVERY frames: the two bound what the server holds for us, whatever the
+ * transport's ack delay.
+ */
+const ACK_SIZE = 64 * 1024;
 
 /** Callbacks from the engine to the socket. The socket turns them into W3C events (as tasks). */
 export interface ConnectionEvents {
@@ -38,6 +45,10 @@ export interface ConnectionEvents {
   closing(code: number, reason: string): void;
   /** The session is over. `wasClean` false means the socket fires `error` first. */
   close(code: number, reason: string, wasClean: boolean): void;
+  /** No transport carries the session: round `attempt` of attempts to resume it starts in `delay` ms. */
+  reconnecting(attempt: number, delay: number): void;
+  /** A transport carries the session again, after `attempts` rounds. */
+  reconnected(attempts: number): void;
 }
 
 /** Who started ending the session, if anyone. */
@@ -45,6 +56,8 @@ type Ending = 'none' | 'local' | 'remote';
 
 export class Connection {
   readonly #link = new Link();
+  /** Rounds of attempts since the live transport was lost (for `reconnected`). */
+  #rounds = 0;
   #ending: Ending = 'none';
   readonly #config: ConnectionConfig;
   readonly #events: ConnectionEvents;
@@ -68,8 +81,13 @@ export class Connection {
 
   // Inbound
   #delivered = 0;
+  /** The highest ack sent to the server: in an ack frame, or carried by a request (HTTP). */
   #ackSent = 0;
   #ackForce = false;
+  /** Payload delivered since the last ack went out (see ACK_SIZE). */
+  #unackedSize = 0;
+  /** The delivered seq the ack timer was started for: the frames it must see acknowledged. */
+  #ackTimerSeq = 0;
 
   readonly #heartbeat = new Heartbeat(
     () => this.#transmit([{ t: 'ping' }]),
@@ -103,6 +121,10 @@ export class Connection {
         this.#openSample = Math.min(this.#openSample ?? ms, ms);
       },
       fail: (code) => this.#fail(code),
+      retrying: (round, delay) => {
+        this.#rounds = round;
+        this.#events.reconnecting(round, delay);
+      },
     });
     this.#upgrade = new Upgrade(
       {
@@ -136,10 +158,15 @@ export class Connection {
     return this.#out.bufferedAmount;
   }
 
-  /** Queues one message; it is sent now if a transport is live, else on the next (re)open. */
-  send(data: Payload): void {
+  /**
+   * Queues one message (`size`: its payload bytes, UTF-8 for text, as the caller counted them); it is
+   * sent now if a transport is live, else on the next (re)open.
+   */
+  send(data: Payload, size: number): void {
     if (this.#link.state === 'closed' || this.#ending !== 'none') return;
-    this.#enqueue({ t: 'd', seq: this.#out.nextSeq(), data });
+    const frame: SequencedFrame = { t: 'd', seq: this.#out.nextSeq(), data };
+    this.#out.push(frame, size);
+    if (this.#live) this.#transmit([frame]);
   }
 
   /** Starts the closing handshake: a sequenced close frame after everything sent before it. */
@@ -181,11 +208,12 @@ export class Connection {
       protocols: this.#config.protocols,
       session: this.#session,
       ack: () => this.#delivered,
+      ackCarried: (ack) => this.#ackCarried(ack),
       maxPayload,
       decode: { from: 'server', ...(maxPayload ? { maxPayload } : {}) },
       openTimeout,
       requestTimeout: t ? Math.max(DEFAULT_REQUEST_TIMEOUT, t.heartbeat + t.heartbeatTimeout) : DEFAULT_REQUEST_TIMEOUT,
-      fetch: this.#setup.fetch ?? (() => Promise.reject(new Error('no fetch'))),
+      http: this.#setup.http,
     };
   }
 
@@ -219,6 +247,7 @@ export class Connection {
   /** The attempt is up: the session opens, or resumes on it. */
   #attemptOpened(attempt: Slot, ack: number, claim: boolean): void {
     const first = this.#link.state === 'connecting';
+    const reconnected = this.#link.state === 'reconnecting';
     const previous = this.#makeLive(attempt);
     // A raced session is announced by the server on our first frame: claim it before anything else.
     if (claim) this.#transmit([{ t: 'ack', ack: this.#delivered }]);
@@ -229,6 +258,7 @@ export class Connection {
     // The terms are set: by the attempt's open frame, or by the handshake that every HTTP start follows.
     if (first) this.#events.open(this.#terms!, attempt.transport.name);
     else this.#announce(previous, attempt.transport.name);
+    if (reconnected) this.#events.reconnected(this.#rounds);
     this.#resendFrom(ack);
     this.#upgrade.schedule();
   }
@@ -276,7 +306,7 @@ export class Connection {
   // ---- outbound -------------------------------------------------------------------------------
 
   #enqueue(frame: SequencedFrame): void {
-    this.#out.push(frame);
+    this.#out.push(frame, 0);
     if (this.#live) this.#transmit([frame]);
   }
 
@@ -321,6 +351,7 @@ export class Connection {
         if (f.seq !== this.#delivered + 1) return this.#liveLost({ kind: 'failed', detail: `seq gap: ${f.seq} after ${this.#delivered}` });
         this.#delivered = f.seq;
         if (f.t === 'd') {
+          this.#unackedSize += typeof f.data === 'string' ? f.data.length : f.data.byteLength;
           this.#events.message(f.data);
           return this.#scheduleAck();
         }
@@ -336,19 +367,51 @@ export class Connection {
     }
   }
 
+  /**
+   * Something was delivered (or a resend seen): make sure an ack follows. At once past ACK_EVERY
+   * frames or ACK_SIZE of payload; otherwise within the live transport's `ackDelay`, unless traffic
+   * that flows anyway carries it first (every HTTP request does). A transport whose downstream
+   * carries every ack (polling) needs nothing.
+   */
   #scheduleAck(): void {
-    if (this.#link.state === 'closed') return;
-    if (this.#delivered - this.#ackSent >= ACK_EVERY) return this.#sendAck();
-    this.#ackTimer ??= setTimeout(() => this.#sendAck(), ACK_DELAY);
+    const delay = this.#live?.transport.ackDelay ?? Infinity;
+    if (this.#link.state === 'closed' || delay === Infinity) return;
+    if (this.#delivered - this.#ackSent >= ACK_EVERY || this.#unackedSize >= ACK_SIZE) return this.#sendAck();
+    if (this.#ackTimer) return;
+    this.#ackTimerSeq = this.#delivered;
+    this.#ackTimer = setTimeout(this.#ackDue, delay);
   }
+
+  /**
+   * The ack delay passed. If what started the timer was carried meanwhile, newer deliveries get a
+   * timer of their own (so they wait at most twice the delay); otherwise the ack goes now.
+   */
+  readonly #ackDue = (): void => {
+    this.#ackTimer = undefined;
+    if (this.#ackSent >= this.#ackTimerSeq && !this.#ackForce) {
+      if (this.#delivered > this.#ackSent) this.#scheduleAck();
+      return;
+    }
+    this.#sendAck();
+  };
 
   #sendAck(): void {
     clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
     if (!this.#live || (this.#delivered <= this.#ackSent && !this.#ackForce)) return;
     this.#ackSent = this.#delivered;
+    this.#unackedSize = 0;
     this.#ackForce = false;
     this.#transmit([{ t: 'ack', ack: this.#delivered }]);
+  }
+
+  /** A request carried `ack` to the server: what it covers needs no ack of its own. */
+  #ackCarried(ack: number): void {
+    if (ack > this.#ackSent) this.#ackSent = ack;
+    if (ack >= this.#delivered) {
+      this.#unackedSize = 0;
+      this.#ackForce = false;
+    }
   }
 
   #peerClose(f: Extract<Frame, { t: 'close' }>): void {

@@ -3,7 +3,7 @@
  * acknowledges them: their seqs, what a resume must resend, and the byte counts behind
  * `bufferedAmount`. Seqs are contiguous, so a frame's place follows from its seq.
  */
-import { payloadSize, type SequencedFrame } from '@burrow/shared';
+import type { SequencedFrame } from '@burrow/shared';
 
 interface OutEntry {
   readonly frame: SequencedFrame;
@@ -31,8 +31,9 @@ export class Outbox {
     return this.#nextSeq++;
   }
 
-  push(frame: SequencedFrame): void {
-    this.#totalCum += frame.t === 'd' ? payloadSize(frame.data) : 0;
+  /** Queues a sequenced frame whose payload is `size` bytes (0 for a close frame). */
+  push(frame: SequencedFrame, size: number): void {
+    this.#totalCum += size;
     this.#entries.push({ frame, cum: this.#totalCum });
   }
 

@@ -2,13 +2,14 @@
  * What a {@link Connection} is built from: the socket's URL and options, resolved once into base URLs,
  * defaults, transport factories and the fallback chain of the transports this platform can run.
  */
-import { defaultEventSource, defaultWebSocket, resolveFetch } from '../platform/globals.js';
+import { defaultEventSource, defaultWebSocket, resolveHttp } from '../platform/globals.js';
 import { handshake, type HandshakeResult } from '../transports/http.js';
+import type { HttpClient } from '../platform/http-client.js';
 import { PollingTransport } from '../transports/polling.js';
-import { SseTransport } from '../transports/sse.js';
+import { eventSourceFeed, type OpenEventFeed, SseTransport, sseReader } from '../transports/sse.js';
 import type { SessionRef, Transport, TransportContext, TransportHandlers } from '../transports/transport.js';
 import { WebSocketTransport } from '../transports/websocket.js';
-import { type BurrowSocketOptions, type FetchFunction, TRANSPORT_NAMES, type TransportName } from '../types.js';
+import { type BurrowSocketOptions, TRANSPORT_NAMES, type TransportName } from '../types.js';
 import { TransportMemory } from './remember.js';
 
 /** How transports are made. `ConnectionConfig.factories` may replace any of them (BurrowSocket passes none). */
@@ -53,31 +54,41 @@ export interface Setup {
   readonly httpBase: URL;
   /** Transports to try, in order: the ones asked for that this platform can run. Empty when none. */
   readonly chain: readonly TransportName[];
-  readonly fetch: FetchFunction | undefined;
+  /** How HTTP requests are made; a stand-in that fails every request when the platform has none. */
+  readonly http: HttpClient;
   readonly factories: TransportFactories;
   readonly memory: TransportMemory;
   readonly timing: Timing;
 }
 
+/** Where there is no HTTP client at all: every request fails (only a test's factories get here). */
+const noHttp: HttpClient = {
+  request: (_m, _u, _b, _t, done) => {
+    queueMicrotask(() => done(null));
+    return () => {};
+  },
+};
+
 export function setUp(config: ConnectionConfig): Setup {
   const o = config.options;
   const wsBase = new URL(config.url.href);
   wsBase.pathname = wsBase.pathname.replace(/\/+$/, '');
-  const fetch = resolveFetch(o.fetch);
+  const http = resolveHttp(o.fetch);
   const WS = o.WebSocket ?? defaultWebSocket();
   const ES = o.EventSource ?? defaultEventSource();
-  const esInit = o.fetch ? { fetch: o.fetch } : undefined;
+  // SSE through an EventSource (passed, or the browser's), else through Burrow's reader (Node).
+  const feed: OpenEventFeed | undefined = ES ? eventSourceFeed(ES, o.fetch ? { fetch: o.fetch } : undefined) : sseReader(http);
   const f = config.factories ?? {};
   // The `!`s hold because the chain below keeps only the transports whose pieces exist.
   const factories: TransportFactories = {
     websocket: (ctx, h) => new WebSocketTransport(WS!, ctx, h),
-    sse: (ctx, s, h) => new SseTransport(ES!, esInit, ctx, s, h),
+    sse: (ctx, s, h) => new SseTransport(feed!, ctx, s, h),
     polling: (ctx, s, h, known) => new PollingTransport(ctx, s, h, known),
     handshake,
     ...f,
   };
   const available = (n: TransportName): boolean =>
-    n === 'websocket' ? !!(f.websocket ?? WS) : n === 'sse' ? !!(f.sse ?? (ES && fetch)) : !!(f.polling ?? fetch);
+    n === 'websocket' ? !!(f.websocket ?? WS) : n === 'sse' ? !!(f.sse ?? (feed && http)) : !!(f.polling ?? http);
   const wanted = o.transports ?? TRANSPORT_NAMES;
   const memory = new TransportMemory(o.remember, wsBase, o.rememberFor ?? 24 * 60 * 60 * 1000);
   const race = raceDelay(o.raceDelay, memory.rtt());
@@ -85,7 +96,7 @@ export function setUp(config: ConnectionConfig): Setup {
     wsBase,
     httpBase: new URL(wsBase.href.replace(/^ws/, 'http')),
     chain: [...new Set(wanted)].filter((n) => TRANSPORT_NAMES.includes(n) && available(n)),
-    fetch,
+    http: http ?? noHttp,
     factories,
     memory,
     timing: {

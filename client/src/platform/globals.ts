@@ -1,23 +1,30 @@
 /**
- * The platform's WebSocket, EventSource, fetch and document URL. Browser-safe: everything comes from
- * globalThis, except what the Node entry installs with {@link setPlatformDefaults}.
+ * The platform's WebSocket, EventSource, HTTP client and document URL. Browser-safe: everything comes
+ * from globalThis, except what the Node entry installs with {@link setPlatformDefaults}.
  */
+import { fetchHttpClient, type HttpClient, type StreamFunction } from './http-client.js';
 import type { EventSourceConstructor, FetchFunction, WebSocketConstructor } from '../types.js';
 
 interface PlatformDefaults {
   WebSocket?: WebSocketConstructor;
-  EventSource?: EventSourceConstructor;
+  /**
+   * The platform's own HTTP client (Node: node:http), used when the app passes no `fetch`. A platform
+   * with one reads SSE itself (the reader registered with the sse transport), not through a global
+   * EventSource.
+   */
+  http?: HttpClient;
+  /** Streams a GET over a `fetch`, so that an app's `fetch` carries the SSE stream too (Node). */
+  fetchStream?: (fetch: FetchFunction) => StreamFunction;
 }
 
 const defaults: PlatformDefaults = {};
 
 /**
- * Sets the constructors used when the options name none. The Node entry calls this with `ws` and
- * `eventsource`; the browser entry leaves it alone so the globals are used.
+ * Sets the pieces used when the options name none. The Node entry calls this with `ws`, its node:http
+ * client and fetch streaming; the browser entry leaves it alone so the globals are used.
  */
 export function setPlatformDefaults(d: PlatformDefaults): void {
-  if (d.WebSocket) defaults.WebSocket = d.WebSocket;
-  if (d.EventSource) defaults.EventSource = d.EventSource;
+  Object.assign(defaults, d);
 }
 
 const g = globalThis as unknown as {
@@ -31,14 +38,24 @@ export function defaultWebSocket(): WebSocketConstructor | undefined {
   return defaults.WebSocket ?? g.WebSocket;
 }
 
+/** The global EventSource, where SSE is read through one by default (browsers, not Node). */
 export function defaultEventSource(): EventSourceConstructor | undefined {
-  return defaults.EventSource ?? g.EventSource;
+  return defaults.http ? undefined : g.EventSource;
+}
+
+/**
+ * The HTTP client: over the app's `fetch` when it passes one, else the platform's own (Node), else
+ * over the global fetch (browsers). Undefined when there is none.
+ */
+export function resolveHttp(f: FetchFunction | undefined): HttpClient | undefined {
+  const fetch = f ?? (defaults.http ? undefined : g.fetch);
+  if (fetch) return fetchHttpClient(plainCall(fetch), defaults.fetchStream);
+  return defaults.http;
 }
 
 /** fetch, called as a plain function: a browser's fetch throws when `this` is not the global. */
-export function resolveFetch(f: FetchFunction | undefined): FetchFunction | undefined {
-  const fn = f ?? g.fetch;
-  return fn ? (input, init) => fn(input, init) : undefined;
+function plainCall(fn: FetchFunction): FetchFunction {
+  return (input, init) => fn(input, init);
 }
 
 /** The document's base URL in a browser (relative socket URLs resolve against it), else undefined. */

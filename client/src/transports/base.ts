@@ -8,6 +8,7 @@ import type { DownReason, Transport, TransportHandlers } from './transport.js';
 
 export abstract class TransportBase implements Transport {
   abstract readonly name: TransportName;
+  abstract readonly ackDelay: number;
   #done = false;
 
   constructor(protected readonly handlers: TransportHandlers) {}

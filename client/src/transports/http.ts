@@ -1,7 +1,7 @@
 /**
- * HTTP plumbing of the transports: URLs under the mount path (the WebSocket's too), one request with
- * a timeout, the handshake, the mapping of error answers to what the engine should do, and the
- * upstream of SSE and polling that POSTs batches of client frames one at a time.
+ * HTTP plumbing of the transports: URLs under the mount path (the WebSocket's too), the handshake,
+ * the mapping of error answers to what the engine should do, and the upstream of SSE and polling
+ * that POSTs batches of client frames one at a time.
  */
 import {
   CloseCode,
@@ -15,16 +15,11 @@ import {
   payloadSize,
   sessionPath,
 } from '@burrow/shared';
-import type { FetchFunction } from '../types.js';
+import { scheduleTask } from '../platform/dom.js';
+import type { HttpAnswer } from '../platform/http-client.js';
 import type { DownReason, SessionRef, TransportContext, TransportHandlers } from './transport.js';
 
-/** A finished HTTP exchange. */
-export interface HttpAnswer {
-  readonly status: number;
-  readonly text: string;
-  /** Retry-After in ms (0 when absent). */
-  readonly retryAfter: number;
-}
+export type { HttpAnswer } from '../platform/http-client.js';
 
 /** Most frames in one upstream batch. */
 const MAX_BATCH_FRAMES = 128;
@@ -43,37 +38,14 @@ export function sessionUrl(ctx: TransportContext, s: SessionRef, what: 'sse' | '
   return endpointUrl(ctx.httpBase, sessionPath(ctx.httpBase.pathname, s.sid, what), { token: s.token, ...params });
 }
 
-function parseRetryAfter(v: string | null): number {
-  if (!v) return 0;
-  const secs = Number(v);
-  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
-  const at = Date.parse(v);
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : 0;
-}
-
 /**
- * One request. Rejects on network failure, timeout or `signal`; any HTTP status resolves.
- * `timeout` 0 means none (a held poll is bounded by the engine's liveness check instead).
+ * A session URL whose last parameter is `name`, given as a prefix to append the value to: the URL is
+ * built (and the app's query kept) once per transport, not once per request.
  */
-export async function request(
-  fetch: FetchFunction,
-  url: string,
-  init: RequestInit,
-  timeout: number,
-  signal?: AbortSignal,
-): Promise<HttpAnswer> {
-  const ac = new AbortController();
-  const onAbort = () => ac.abort();
-  signal?.addEventListener('abort', onAbort);
-  const timer = timeout > 0 ? setTimeout(onAbort, timeout) : undefined;
-  try {
-    const res = await fetch(url, { ...init, signal: ac.signal });
-    const text = await res.text();
-    return { status: res.status, text, retryAfter: parseRetryAfter(res.headers.get('retry-after')) };
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
-  }
+export function sessionUrlPrefix(ctx: TransportContext, s: SessionRef, what: 'sse' | 'poll' | 'send', name: string): string {
+  const u = new URL(sessionUrl(ctx, s, what, {}));
+  u.searchParams.delete(name);
+  return `${u.href}${u.search ? '&' : '?'}${encodeURIComponent(name)}=`;
 }
 
 /** What a non-200 answer means for the transport. */
@@ -92,48 +64,70 @@ export function downFromAnswer(a: HttpAnswer): DownReason {
   return { kind: 'fatal', code, detail: err.error };
 }
 
-const TEXT_PLAIN = { 'Content-Type': 'text/plain;charset=UTF-8' };
-
 export type HandshakeResult = { readonly ok: true; readonly open: OpenFrame } | { readonly ok: false; readonly why: DownReason };
 
+const ABORTED: HandshakeResult = { ok: false, why: { kind: 'failed', detail: 'handshake aborted' } };
+
 /** POST P/sessions: a new session over HTTP. Never rejects. */
-export async function handshake(ctx: TransportContext, signal: AbortSignal): Promise<HandshakeResult> {
-  let a: HttpAnswer;
-  try {
-    a = await request(
-      ctx.fetch,
+export function handshake(ctx: TransportContext, signal: AbortSignal): Promise<HandshakeResult> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(ABORTED);
+    const onAbort = (): void => {
+      cancel();
+      resolve(ABORTED);
+    };
+    const cancel = ctx.http.request(
+      'POST',
       // Hints ride on the handshake too: `race=1` makes the session wait for the client's claim.
       endpointUrl(ctx.httpBase, `${ctx.httpBase.pathname}/sessions`, ctx.hints),
-      { method: 'POST', headers: TEXT_PLAIN, body: encodeHandshakeRequest(ctx.protocols) },
+      encodeHandshakeRequest(ctx.protocols),
       ctx.requestTimeout,
-      signal,
+      (a) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!a) return resolve({ ok: false, why: { kind: 'failed', detail: 'handshake request failed' } });
+        if (a.status !== 200) return resolve({ ok: false, why: downFromAnswer(a) });
+        const f = decodeJsonFrame(a.text, { from: 'server' });
+        if (!f.ok || f.value.t !== 'open') return resolve({ ok: false, why: { kind: 'failed', detail: 'handshake answer is not an open frame' } });
+        resolve({ ok: true, open: f.value });
+      },
     );
-  } catch {
-    return { ok: false, why: { kind: 'failed', detail: 'handshake request failed' } };
-  }
-  if (a.status !== 200) return { ok: false, why: downFromAnswer(a) };
-  const f = decodeJsonFrame(a.text, { from: 'server' });
-  if (!f.ok || f.value.t !== 'open') return { ok: false, why: { kind: 'failed', detail: 'handshake answer is not an open frame' } };
-  return { ok: true, open: f.value };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** What the server's answer to a send POST says: its ack, or why the transport is down. */
+function sendAnswer(a: HttpAnswer | null): number | DownReason {
+  if (!a) return { kind: 'failed', detail: 'send request failed' };
+  if (a.status !== 200) return downFromAnswer(a);
+  const r = decodeSendResponse(a.text);
+  return r.ok ? r.value.ack : { kind: 'failed', detail: 'bad send response' };
 }
 
 /**
  * The upstream of the HTTP transports: POST P/sessions/:sid/send, one batch in flight at a time so
  * batches land in seq order even on different nodes. The response's ack confirms the batch.
+ *
+ * Frames are not posted from inside `send()`: the POST goes out at the end of the event-loop turn
+ * (a task later), carrying everything sent in that turn, or, while one is in flight, everything sent
+ * until it is answered. Every POST carries the client's current ack; an ack alone is only worth a
+ * POST on SSE, whose downstream cannot carry it (polling's next GET does).
  */
 export class HttpUpstream {
   readonly #ctx: TransportContext;
-  readonly #session: SessionRef;
   readonly #handlers: TransportHandlers;
   readonly #standaloneAcks: boolean;
   readonly #onError: (why: DownReason) => void;
+  readonly #url: string;
   #pending: Frame[] = [];
-  #inflight = false;
-  /** The engine asked for an ack that no request has carried yet. */
-  #ackWanted = false;
+  /** Cancels the POST in flight, if one is. */
+  #inflight: (() => void) | null = null;
+  /** Cancels the empty POST of probeAck, if one is in flight. */
+  #probe: (() => void) | null = null;
+  #scheduled = false;
+  /** The highest ack the engine asked to send (-1: none); a POST is owed while no POST carried it. */
+  #ackWanted = -1;
   #postedAck = -1;
   #closed = false;
-  readonly #abort = new AbortController();
 
   /**
    * @param standaloneAcks whether an ack with nothing else to send is worth an empty POST (SSE:
@@ -148,77 +142,73 @@ export class HttpUpstream {
     onError: (why: DownReason) => void,
   ) {
     this.#ctx = ctx;
-    this.#session = session;
     this.#handlers = handlers;
     this.#standaloneAcks = standaloneAcks;
     this.#onError = onError;
+    this.#url = sessionUrl(ctx, session, 'send', {});
   }
 
   send(frames: readonly Frame[]): void {
     for (const f of frames) {
-      if (f.t === 'ack') this.#ackWanted ||= this.#standaloneAcks;
-      else this.#pending.push(f);
+      if (f.t !== 'ack') this.#pending.push(f);
+      else if (this.#standaloneAcks && f.ack > this.#ackWanted) this.#ackWanted = f.ack;
     }
-    this.#flush();
+    this.#schedule();
   }
 
-  /** POSTs an empty batch (to learn the server's ack on a resume); resolves with the ack. */
-  async probeAck(): Promise<number | DownReason> {
-    try {
-      const a = await this.#post([]);
-      if (a.status !== 200) return downFromAnswer(a);
-      const r = decodeSendResponse(a.text);
-      return r.ok ? r.value.ack : { kind: 'failed', detail: 'bad send response' };
-    } catch {
-      return { kind: 'failed', detail: 'send request failed' };
-    }
+  /**
+   * POSTs an empty batch, beside any batch in flight (it carries no frames, so order is not at stake):
+   * to learn the server's ack on a resume, or whether the session still exists. `done` gets the ack
+   * or why not.
+   */
+  probeAck(done: (r: number | DownReason) => void): void {
+    this.#probe?.();
+    this.#probe = this.#post([], (a) => {
+      this.#probe = null;
+      if (!this.#closed) done(sendAnswer(a));
+    });
   }
 
   close(): void {
     this.#closed = true;
     this.#pending = [];
-    this.#abort.abort();
+    for (const cancel of [this.#inflight, this.#probe]) cancel?.();
+    this.#inflight = this.#probe = null;
   }
 
-  #post(frames: readonly Frame[]): Promise<HttpAnswer> {
-    const ack = this.#ctx.ack();
+  #post(frames: readonly Frame[], done: (a: HttpAnswer | null) => void): () => void {
+    const ctx = this.#ctx;
+    const ack = ctx.ack();
     this.#postedAck = Math.max(this.#postedAck, ack);
-    this.#ackWanted = false;
-    return request(
-      this.#ctx.fetch,
-      sessionUrl(this.#ctx, this.#session, 'send', {}),
-      { method: 'POST', headers: TEXT_PLAIN, body: encodeSendRequest({ ack, frames }) },
-      this.#ctx.requestTimeout,
-      this.#abort.signal,
-    );
+    ctx.ackCarried(ack);
+    return ctx.http.request('POST', this.#url, encodeSendRequest({ ack, frames }), ctx.requestTimeout, done);
   }
 
-  #flush(): void {
+  #schedule(): void {
+    if (this.#closed || this.#inflight || this.#scheduled) return;
+    this.#scheduled = true;
+    scheduleTask(this.#flush);
+  }
+
+  readonly #flush = (): void => {
+    this.#scheduled = false;
     if (this.#closed || this.#inflight) return;
-    const ackOnly = this.#ackWanted && this.#ctx.ack() > this.#postedAck;
-    if (this.#pending.length === 0 && !ackOnly) return;
+    // An ack alone is posted only when no POST carried it yet (one in flight may well have).
+    if (this.#pending.length === 0 && this.#ackWanted <= this.#postedAck) return;
     const batch = this.#takeBatch();
     let lastSeq = 0;
     for (const f of batch) if (f.t === 'd' || f.t === 'close') lastSeq = f.seq;
-    this.#inflight = true;
-    this.#post(batch).then(
-      (a) => {
-        this.#inflight = false;
-        if (this.#closed) return;
-        if (a.status !== 200) return this.#fail(downFromAnswer(a));
-        const r = decodeSendResponse(a.text);
-        if (!r.ok) return this.#fail({ kind: 'failed', detail: 'bad send response' });
-        this.#handlers.onAcked(r.value.ack);
-        if (this.#closed) return;
-        if (lastSeq > 0) this.#handlers.onWritten(lastSeq);
-        this.#flush();
-      },
-      () => {
-        this.#inflight = false;
-        if (!this.#closed) this.#fail({ kind: 'failed', detail: 'send request failed' });
-      },
-    );
-  }
+    this.#inflight = this.#post(batch, (a) => {
+      this.#inflight = null;
+      if (this.#closed) return;
+      const r = sendAnswer(a);
+      if (typeof r !== 'number') return this.#fail(r);
+      this.#handlers.onAcked(r);
+      if (this.#closed) return;
+      if (lastSeq > 0) this.#handlers.onWritten(lastSeq);
+      this.#schedule();
+    });
+  };
 
   #fail(why: DownReason): void {
     this.close();
@@ -227,16 +217,26 @@ export class HttpUpstream {
 
   /** Frames from the head of the queue: at most 128, and at most max(maxPayload, 64 KiB) of payload (at least one). */
   #takeBatch(): Frame[] {
+    const pending = this.#pending;
     const maxBytes = Math.max(this.#ctx.maxPayload ?? 0, MIN_BATCH_BYTES);
     let n = 0;
     let bytes = 0;
-    for (const f of this.#pending) {
+    for (const f of pending) {
       if (n === MAX_BATCH_FRAMES) break;
-      const size = f.t === 'd' ? payloadSize(f.data) : 16;
+      let size = 16;
+      if (f.t === 'd') {
+        // Text: 3 bytes per UTF-16 unit bounds its UTF-8 size; counted exactly only near the limit.
+        size = typeof f.data === 'string' ? f.data.length * 3 : f.data.byteLength;
+        if (bytes + size > maxBytes) size = payloadSize(f.data);
+      }
       if (n > 0 && bytes + size > maxBytes) break;
       bytes += size;
       n++;
     }
-    return this.#pending.splice(0, n);
+    if (n === pending.length) {
+      this.#pending = [];
+      return pending;
+    }
+    return pending.splice(0, n);
   }
 }

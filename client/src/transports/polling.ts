@@ -5,15 +5,22 @@
  */
 import { decodePollResponse, type Frame } from '@burrow/shared';
 import { TransportBase } from './base.js';
-import { downFromAnswer, HttpUpstream, request, sessionUrl } from './http.js';
-import type { DownReason, SessionRef, TransportContext, TransportHandlers } from './transport.js';
+import type { HttpAnswer } from '../platform/http-client.js';
+import { downFromAnswer, HttpUpstream, sessionUrl, sessionUrlPrefix } from './http.js';
+import type { SessionRef, TransportContext, TransportHandlers } from './transport.js';
 
 export class PollingTransport extends TransportBase {
   readonly name = 'polling' as const;
+  /** Every poll carries the ack: a standalone one is never needed. */
+  readonly ackDelay = Infinity;
   readonly #ctx: TransportContext;
   readonly #session: SessionRef;
   readonly #upstream: HttpUpstream;
-  readonly #abort = new AbortController();
+  /** `…/poll?token=…&ack=`, to which each poll appends its ack. */
+  #pollUrl = '';
+  /** The first poll's hints (why this transport starts); later polls carry none. */
+  #hints: Readonly<Record<string, string>> | undefined;
+  #cancelPoll: (() => void) | undefined;
 
   /**
    * @param knownAck the server's ack when already known (a session fresh from the handshake, to
@@ -23,11 +30,12 @@ export class PollingTransport extends TransportBase {
     super(handlers);
     this.#ctx = ctx;
     this.#session = session;
+    this.#hints = ctx.hints;
     this.#upstream = new HttpUpstream(ctx, session, handlers, false, (why) => this.down(why));
     if (knownAck !== undefined) {
       queueMicrotask(() => this.#opened(knownAck));
     } else {
-      void this.#upstream.probeAck().then((r) => (typeof r === 'number' ? this.#opened(r) : this.down(r)));
+      this.#upstream.probeAck((r) => (typeof r === 'number' ? this.#opened(r) : this.down(r)));
     }
   }
 
@@ -37,49 +45,42 @@ export class PollingTransport extends TransportBase {
 
   #opened(ack: number): void {
     if (this.done) return;
+    this.#pollUrl = sessionUrlPrefix(this.#ctx, this.#session, 'poll', 'ack');
     this.handlers.onOpen(ack);
-    void this.#loop();
+    this.#poll();
   }
 
-  async #loop(): Promise<void> {
-    // The first poll carries the engine's hints (why this transport starts); later ones do not.
-    let hints = this.#ctx.hints;
-    while (!this.done) {
-      let status: number;
-      let text: string;
-      let why: DownReason | undefined;
-      try {
-        // No client-side timeout: the poll is held by design, and the engine drops the transport
-        // when nothing arrives for heartbeat + heartbeatTimeout (its pings make the server answer).
-        const a = await request(
-          this.#ctx.fetch,
-          sessionUrl(this.#ctx, this.#session, 'poll', { ack: this.#ctx.ack(), ...hints }),
-          { method: 'GET' },
-          0,
-          this.#abort.signal,
-        );
-        hints = undefined;
-        status = a.status;
-        text = a.text;
-        if (status !== 200) why = downFromAnswer(a);
-      } catch {
-        return this.down({ kind: 'failed', detail: 'poll request failed' });
-      }
-      if (this.done) return;
-      if (why) return this.down(why);
-      const r = decodePollResponse(text, this.#ctx.decode);
-      if (!r.ok) return this.down({ kind: 'failed', detail: r.error.message });
-      this.handlers.onAlive();
-      for (const f of r.value) {
-        if (this.done) return;
-        if (f.t === 'open') return this.down({ kind: 'failed', detail: 'open frame in a poll' });
-        this.handlers.onFrame(f);
-      }
-    }
+  #poll(): void {
+    if (this.done) return;
+    const ack = this.#ctx.ack();
+    const hints = this.#hints;
+    this.#hints = undefined;
+    const url = hints ? sessionUrl(this.#ctx, this.#session, 'poll', { ack, ...hints }) : `${this.#pollUrl}${ack}`;
+    this.#ctx.ackCarried(ack);
+    // No client-side timeout: the poll is held by design, and the engine drops the transport when
+    // nothing arrives for heartbeat + heartbeatTimeout (its pings make the server answer).
+    this.#cancelPoll = this.#ctx.http.request('GET', url, null, 0, this.#answered);
   }
+
+  readonly #answered = (a: HttpAnswer | null): void => {
+    this.#cancelPoll = undefined;
+    if (this.done) return;
+    if (!a) return this.down({ kind: 'failed', detail: 'poll request failed' });
+    if (a.status !== 200) return this.down(downFromAnswer(a));
+    const r = decodePollResponse(a.text, this.#ctx.decode);
+    if (!r.ok) return this.down({ kind: 'failed', detail: r.error.message });
+    this.handlers.onAlive();
+    for (const f of r.value) {
+      if (this.done) return;
+      if (f.t === 'open') return this.down({ kind: 'failed', detail: 'open frame in a poll' });
+      this.handlers.onFrame(f);
+    }
+    this.#poll();
+  };
 
   protected override cleanup(): void {
     this.#upstream.close();
-    this.#abort.abort();
+    this.#cancelPoll?.();
+    this.#cancelPoll = undefined;
   }
 }

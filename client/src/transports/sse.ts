@@ -1,42 +1,116 @@
 /**
- * The `sse` transport: EventSource on `P/sessions/:sid/sse?token&ack` down, POSTed batches up. The
- * server's first event is an `ack` frame; until it arrives the stream is not trusted, because a
+ * The `sse` transport: an event stream on `P/sessions/:sid/sse?token&ack` down, POSTed batches up.
+ * The server's first event is an `ack` frame; until it arrives the stream is not trusted, because a
  * buffering proxy lets the request through but holds every byte (the engine then moves to polling).
  *
- * The native EventSource reconnects on its own after an error; that would race the engine's resume
- * (and a resumed stream needs a fresh `ack`), so the source is closed on its first error.
+ * The stream is read by an {@link EventFeed}: a W3C EventSource (browsers, or one the app passes), or
+ * Burrow's own reader over a streamed HTTP body (Node's default: `httpEventFeed` in sse-reader.ts).
  */
 import { CloseCode, decodeJsonFrame, type Frame } from '@burrow/shared';
+import type { HttpClient } from '../platform/http-client.js';
 import type { EventSourceConstructor, EventSourceLike } from '../types.js';
 import { TransportBase } from './base.js';
 import { HttpUpstream, sessionUrl } from './http.js';
-import type { SessionRef, TransportContext, TransportHandlers } from './transport.js';
+import type { DownReason, SessionRef, TransportContext, TransportHandlers } from './transport.js';
+
+/** How long a standalone ack may wait on SSE (ms); see `Connection` for the bounds around it. */
+export const SSE_ACK_DELAY = 1000;
+
+/** What a feed reports. Never called synchronously from opening it. */
+export interface EventFeedHandlers {
+  /** One event's data. */
+  message(data: string): void;
+  /** Something arrived that is not an event (a keep-alive comment): the stream is alive. */
+  alive(): void;
+  /** The stream ended or failed; nothing follows. */
+  down(why: DownReason): void;
+  /**
+   * The stream failed without saying why: a browser's EventSource hides the status, so a session
+   * the server no longer knows (404) looks like a network error. Nothing follows.
+   */
+  lost(): void;
+}
+
+/** An open event stream. */
+export interface EventFeed {
+  close(): void;
+}
+
+/** Opens the SSE downstream at `url`; `maxEventChars` bounds one event, where the reader can. */
+export type OpenEventFeed = (url: string, maxEventChars: number, h: EventFeedHandlers) => EventFeed;
+
+/** Burrow's own reader over an HTTP client that streams, where the entry installs one (Node). */
+let reader: ((http: HttpClient) => OpenEventFeed) | undefined;
+
+/** Installs the SSE reader used when no EventSource is passed (the Node entry: `sse-reader.ts`). */
+export function useSseReader(r: (http: HttpClient) => OpenEventFeed): void {
+  reader = r;
+}
+
+/** The installed reader over `http`, if there is one and `http` can stream. */
+export function sseReader(http: HttpClient | undefined): OpenEventFeed | undefined {
+  return http?.stream && reader ? reader(http) : undefined;
+}
+
+/**
+ * A feed over a W3C EventSource. It would reconnect on its own after an error; that would race the
+ * engine's resume (and a resumed stream needs a fresh `ack`), so the source is closed on its first
+ * error. `init` is passed to the constructor (`eventsource` reads an injected `fetch` from it).
+ */
+export function eventSourceFeed(ES: EventSourceConstructor, init: Record<string, unknown> | undefined): OpenEventFeed {
+  return (url, _max, h) => {
+    const es: EventSourceLike = init ? new ES(url, init) : new ES(url);
+    es.onmessage = (ev) => h.message(ev.data);
+    es.onerror = (ev) => {
+      // Browsers expose no status; `eventsource` does, and a 404 or 503 is worth telling apart.
+      const status = ev?.code;
+      if (status === 404) return h.down({ kind: 'fatal', code: CloseCode.SessionUnknown, detail: 'SSE 404' });
+      if (status === 410) return h.down({ kind: 'fatal', code: CloseCode.StateLost, detail: 'SSE 410 state_lost' });
+      if (status === 503) return h.down({ kind: 'overloaded', retryAfter: 0 });
+      if (status) return h.down({ kind: 'failed', detail: `SSE HTTP ${status}` });
+      h.lost();
+    };
+    return {
+      close() {
+        es.onmessage = null;
+        es.onerror = null;
+        es.close();
+      },
+    };
+  };
+}
 
 export class SseTransport extends TransportBase {
   readonly name = 'sse' as const;
+  readonly ackDelay = SSE_ACK_DELAY;
   readonly #ctx: TransportContext;
   readonly #upstream: HttpUpstream;
-  #es: EventSourceLike | undefined;
+  #feed: EventFeed | undefined;
   #opened = false;
+  /** An error is being told apart from a lost session (see #lost). */
+  #probing = false;
+  /** The ack the stream's URL carried. */
+  #ack = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  /** @param esInit passed to the EventSource constructor (carries an injected `fetch` for `eventsource`). */
-  constructor(
-    ES: EventSourceConstructor,
-    esInit: Record<string, unknown> | undefined,
-    ctx: TransportContext,
-    session: SessionRef,
-    handlers: TransportHandlers,
-  ) {
+  constructor(open: OpenEventFeed, ctx: TransportContext, session: SessionRef, handlers: TransportHandlers) {
     super(handlers);
     this.#ctx = ctx;
     this.#upstream = new HttpUpstream(ctx, session, handlers, true, (why) => this.down(why));
+    // JSON escaping makes a frame at most 6 characters per payload byte (`\u0000`), plus its fields.
+    const maxEventChars = 6 * (ctx.maxPayload ?? 1024 * 1024) + 64 * 1024;
     try {
-      const url = sessionUrl(ctx, session, 'sse', { ack: ctx.ack(), ...ctx.hints });
-      const es = esInit ? new ES(url, esInit) : new ES(url);
-      es.onmessage = (ev) => this.#message(ev.data);
-      es.onerror = (ev) => this.#error(ev);
-      this.#es = es;
+      const ack = ctx.ack();
+      const url = sessionUrl(ctx, session, 'sse', { ack, ...ctx.hints });
+      this.#ack = ack;
+      this.#feed = open(url, maxEventChars, {
+        message: (data) => this.#message(data),
+        alive: () => {
+          if (!this.done) this.handlers.onAlive();
+        },
+        down: (why) => this.down(why),
+        lost: () => this.#lost(),
+      });
     } catch (e) {
       queueMicrotask(() => this.down({ kind: 'failed', detail: `EventSource constructor threw: ${String(e)}` }));
       return;
@@ -57,29 +131,27 @@ export class SseTransport extends TransportBase {
       if (f.t !== 'ack') return this.down({ kind: 'failed', detail: 'first SSE event is not an ack' });
       this.#opened = true;
       clearTimeout(this.#timer);
+      this.#ctx.ackCarried(this.#ack);
       return this.handlers.onOpen(f.ack);
     }
     if (f.t === 'open') return this.down({ kind: 'failed', detail: 'open frame on SSE' });
     this.handlers.onFrame(f);
   }
 
-  #error(ev: { code?: number } | undefined): void {
-    // Browsers expose no status; `eventsource` does, and a 404 or 503 is worth telling apart.
-    const status = ev?.code;
-    if (status === 404) return this.down({ kind: 'fatal', code: CloseCode.SessionUnknown, detail: 'SSE 404' });
-    if (status === 410) return this.down({ kind: 'fatal', code: CloseCode.StateLost, detail: 'SSE 410 state_lost' });
-    if (status === 503) return this.down({ kind: 'overloaded', retryAfter: 0 });
-    this.down({ kind: 'failed', detail: status ? `SSE HTTP ${status}` : 'SSE error' });
+  /**
+   * The stream failed and its status is unknown: retrying a forgotten session would go on for the
+   * whole resume window, so one empty POST on the same session tells the two apart in a round trip.
+   */
+  #lost(): void {
+    if (this.done || this.#probing) return;
+    this.#probing = true;
+    this.#feed?.close();
+    this.#upstream.probeAck((r) => this.down(typeof r !== 'number' && r.kind !== 'failed' ? r : { kind: 'failed', detail: 'SSE error' }));
   }
 
   protected override cleanup(): void {
     clearTimeout(this.#timer);
     this.#upstream.close();
-    const es = this.#es;
-    if (es) {
-      es.onmessage = null;
-      es.onerror = null;
-      es.close();
-    }
+    this.#feed?.close();
   }
 }

@@ -3,7 +3,8 @@
  * of sessions beyond the one it resumes; the engine decides what its reports mean.
  */
 import type { DecodeOptions, Frame, OpenFrame } from '@burrow/shared';
-import type { FetchFunction, TransportName } from '../types.js';
+import type { TransportName } from '../types.js';
+import type { HttpClient } from '../platform/http-client.js';
 
 /** Why a transport stopped (or never started). */
 export type DownReason =
@@ -43,6 +44,11 @@ export interface TransportHandlers {
 /** One live or starting transport. Knows frames, not sessions. */
 export interface Transport {
   readonly name: TransportName;
+  /**
+   * How long an ack with nothing to ride on may wait on this transport (ms): it costs a frame on
+   * WebSocket, a POST on SSE, and nothing on polling (every poll carries the ack: Infinity).
+   */
+  readonly ackDelay: number;
   /** Sends frames upstream, in order. Ack frames may be folded into the next request on HTTP. */
   send(frames: readonly Frame[]): void;
   /**
@@ -68,6 +74,13 @@ export interface TransportContext {
   readonly session: SessionRef | null;
   /** Current cumulative ack of server frames delivered to the app. */
   ack(): number;
+  /**
+   * A request (URL or body) carries `ack` to the server: it needs no separate ack. Reported when an
+   * HTTP request leaves (if it fails, the transport is down and the next one carries the ack again),
+   * and for a WebSocket when its `open` arrives (a failed upgrade probe must not count, since the
+   * live transport carries on without it).
+   */
+  ackCarried(ack: number): void;
   /** Largest payload the server takes (from `open`), for decoding limits and batch sizes. */
   readonly maxPayload: number | undefined;
   /** How every server frame is decoded (sender and payload bound), built once per attempt. */
@@ -76,7 +89,8 @@ export interface TransportContext {
   readonly openTimeout: number;
   /** Timeout for one HTTP request that is not a held poll (ms). */
   readonly requestTimeout: number;
-  readonly fetch: FetchFunction;
+  /** How HTTP requests are made: node:http in Node, fetch in browsers or when the app passes one. */
+  readonly http: HttpClient;
   /**
    * Optional query parameters telling the server why this transport starts (metrics / lifecycle
    * events): `fallback` + `from`, `upgrade`, `resume`. Sent on the first downstream request only.

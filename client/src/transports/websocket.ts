@@ -3,7 +3,7 @@
  * message must be `open`; until it arrives the transport is not up, so a proxy that accepts the
  * upgrade but never delivers a frame is caught by the open timeout.
  */
-import { CloseCode, decodeWsMessage, encodeWsFrame, type Frame, type WsMessage } from '@burrow/shared';
+import { ACK_DELAY, CloseCode, decodeWsMessage, encodeWsFrame, type Frame, type WsMessage } from '@burrow/shared';
 import type { WebSocketConstructor, WebSocketLike } from '../types.js';
 import { TransportBase } from './base.js';
 import { endpointUrl } from './http.js';
@@ -28,9 +28,12 @@ export const SILENT_DETAIL = 'socket open but no open frame';
 
 export class WebSocketTransport extends TransportBase {
   readonly name = 'websocket' as const;
+  readonly ackDelay = ACK_DELAY;
   readonly #ctx: TransportContext;
   readonly #ws: WebSocketLike;
   #opened = false;
+  /** The ack this socket's URL carried (a resume), else -1. */
+  #ack = -1;
   /** The platform socket opened (the upgrade was answered 101). */
   #socketOpen = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -42,7 +45,8 @@ export class WebSocketTransport extends TransportBase {
     super(handlers);
     this.#ctx = ctx;
     const s = ctx.session;
-    const params: Record<string, string | number> = { ...(s ? { sid: s.sid, token: s.token, ack: ctx.ack() } : {}), ...ctx.hints };
+    const ack = ctx.ack();
+    const params: Record<string, string | number> = { ...(s ? { sid: s.sid, token: s.token, ack } : {}), ...ctx.hints };
     const url = endpointUrl(ctx.wsBase, `${ctx.wsBase.pathname}/ws`, params);
     // Constructing can throw synchronously (bad URL for this platform, blocked port...): report it
     // as a failure, asynchronously like every other callback.
@@ -54,6 +58,7 @@ export class WebSocketTransport extends TransportBase {
     }
     this.#ws = ws ?? ({ close: noop } as unknown as WebSocketLike);
     if (!ws) return;
+    this.#ack = s ? ack : -1;
     ws.binaryType = 'arraybuffer';
     ws.onmessage = (ev) => this.#message(ev.data);
     // The close event that follows carries the code; an error alone (ws's unexpected-response) still ends it.
@@ -127,6 +132,7 @@ export class WebSocketTransport extends TransportBase {
       if (p && !this.#ctx.protocols.includes(p)) {
         return this.down({ kind: 'fatal', code: CloseCode.Abnormal, detail: 'server picked a subprotocol that was not offered' });
       }
+      if (this.#ack >= 0) this.#ctx.ackCarried(this.#ack);
       return this.handlers.onOpen(f.ack, f);
     }
     if (f.t === 'open') return this.down({ kind: 'failed', detail: 'second open frame' });

@@ -13,9 +13,21 @@ import { internals } from './internals.js';
 import type { Refusal } from './lifecycle.js';
 import { TimingStore } from '../store/timing-store.js';
 
+/**
+ * A prom-client `Registry`, as far as these types need to know it: typed structurally so that the
+ * published types compile without prom-client, an optional peer dependency.
+ */
+export interface MetricsRegistry {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
+
 export interface MetricsOptions {
-  /** Where the metrics are registered. Default: a new Registry (not prom-client's global one). */
-  registry?: PromClient.Registry;
+  /**
+   * Where the metrics are registered: a prom-client `Registry`. Default: a new one (not prom-client's
+   * global one).
+   */
+  registry?: MetricsRegistry;
   /** Metric name prefix. Default `burrow_`. */
   prefix?: string;
   /** Buckets of `burrow_store_duration_seconds`. */
@@ -23,7 +35,8 @@ export interface MetricsOptions {
 }
 
 export interface BurrowMetrics {
-  readonly registry: PromClient.Registry;
+  /** The prom-client `Registry` holding Burrow's metrics. */
+  readonly registry: MetricsRegistry;
   /** `node:http` / Express handler answering the text exposition format (calls nothing else). */
   readonly handler: (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
   /** The exposition text, as the handler serves it. */
@@ -54,7 +67,8 @@ export function createMetrics(burrow: EventEmitter<BurrowEvents>, options: Metri
   const inner = internals.get(burrow);
   if (!inner) throw new TypeError('burrow: createMetrics needs a Burrow');
   const { registry: reg, lifecycle } = inner;
-  const registry = options.registry ?? new client.Registry();
+  // A registry passed in is prom-client's (MetricsRegistry is its public face in the types).
+  const registry = (options.registry as PromClient.Registry | undefined) ?? new client.Registry();
   const p = options.prefix ?? 'burrow_';
   const registers = [registry];
 

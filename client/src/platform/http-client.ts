@@ -1,0 +1,93 @@
+/**
+ * How the HTTP transports make requests. Two implementations: over `fetch` here (browsers, and any
+ * app that passes its own `fetch`), and over `node:http` with a keep-alive agent (the Node entry's
+ * default, `node-http.ts`, which this module must not import: it is browser-safe).
+ *
+ * Callbacks rather than promises: a request settles once, into one callback, with no promise, no
+ * AbortController and no Response object on the Node path. Neither function calls back synchronously.
+ */
+import type { FetchFunction } from '../types.js';
+
+/** A finished HTTP exchange. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly text: string;
+  /** Retry-After in ms (0 when absent). */
+  readonly retryAfter: number;
+}
+
+/** Cancels a request: its callbacks are never called after this. */
+export type Cancel = () => void;
+
+/** Where a streamed response goes (the SSE downstream). */
+export interface StreamSink {
+  /**
+   * The response head arrived. Return true to take the body as a stream of text chunks; false to
+   * have it read whole and handed to `end` as an answer (an error status, or not an event stream).
+   */
+  head(status: number, contentType: string): boolean;
+  /** A piece of the body, decoded as UTF-8 (a character split across pieces is kept whole). */
+  chunk(text: string): void;
+  /**
+   * Called once, last: with the answer when the body was refused by `head`, with `null` when the
+   * request failed or a streamed body ended (the server closed it or the connection broke).
+   */
+  end(answer: HttpAnswer | null): void;
+}
+
+export interface HttpClient {
+  /**
+   * One request, its whole body read as text. `done` gets the answer (any status), or null when the
+   * request failed: network error, timeout (`timeout` ms, 0 for none).
+   */
+  request(method: 'GET' | 'POST', url: string, body: string | null, timeout: number, done: (a: HttpAnswer | null) => void): Cancel;
+  /** A GET whose body is read as it arrives (an SSE stream); absent where SSE needs no streaming (browsers). */
+  readonly stream?: StreamFunction;
+}
+
+export type StreamFunction = (url: string, sink: StreamSink) => Cancel;
+
+export function parseRetryAfter(v: string | null | undefined): number {
+  if (!v) return 0;
+  const secs = Number(v);
+  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+  const at = Date.parse(v);
+  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : 0;
+}
+
+/** POST bodies are JSON sent as text/plain: a simple request, no CORS preflight. */
+export const POST_CONTENT_TYPE = 'text/plain;charset=UTF-8';
+const POST_HEADERS = { 'Content-Type': POST_CONTENT_TYPE };
+/** What an EventSource sends; the server needs neither, proxies may look at both. */
+export const STREAM_HEADERS = { Accept: 'text/event-stream', 'Cache-Control': 'no-cache' } as const;
+
+/**
+ * An {@link HttpClient} over `fetch` (the browser's, or one the app passes). Streaming comes from
+ * `stream` when the platform entry supplies it (Node: `fetch-stream.ts`): browsers read SSE
+ * through their EventSource, and keep the code out of the bundle.
+ */
+export function fetchHttpClient(fetch: FetchFunction, stream?: (fetch: FetchFunction) => StreamFunction): HttpClient {
+  return {
+    ...(stream ? { stream: stream(fetch) } : {}),
+    request(method, url, body, timeout, done) {
+      const ac = new AbortController();
+      let over = false;
+      const timer = timeout > 0 ? setTimeout(() => ac.abort(), timeout) : undefined;
+      const finish = (a: HttpAnswer | null): void => {
+        if (over) return;
+        over = true;
+        clearTimeout(timer);
+        done(a);
+      };
+      const init: RequestInit = body === null ? { method, signal: ac.signal } : { method, headers: POST_HEADERS, body, signal: ac.signal };
+      fetch(url, init)
+        .then(async (res) => finish({ status: res.status, text: await res.text(), retryAfter: parseRetryAfter(res.headers.get('retry-after')) }))
+        .catch(() => finish(null));
+      return () => {
+        over = true;
+        clearTimeout(timer);
+        ac.abort();
+      };
+    },
+  };
+}

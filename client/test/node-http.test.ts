@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { afterAll, describe, it } from 'vitest';
+import { nodeHttpClient } from '../src/platform/node-http.js';
+import type { HttpAnswer } from '../src/platform/http-client.js';
+
+const servers: Array<Server | NetServer> = [];
+const sockets = new Set<Socket>();
+afterAll(() => {
+  for (const s of servers) s.close();
+  for (const s of sockets) s.destroy();
+});
+
+async function listen<S extends Server | NetServer>(s: S): Promise<string> {
+  servers.push(s);
+  s.on('connection', (sock: Socket) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+}
+
+function get(url: string, method: 'GET' | 'POST' = 'GET', body: string | null = null, timeout = 2000): Promise<HttpAnswer | null> {
+  return new Promise((resolve) => nodeHttpClient.request(method, url, body, timeout, resolve));
+}
+
+describe('node:http client', () => {
+  it('reuses one keep-alive connection for requests made one after another', async () => {
+    let connections = 0;
+    const srv = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => res.end(JSON.stringify({ method: req.method, url: req.url, type: req.headers['content-type'] ?? '', body })));
+    });
+    srv.on('connection', () => connections++);
+    const base = await listen(srv);
+    for (let i = 0; i < 5; i++) {
+      const a = await get(`${base}/p/send?token=t&i=${i}`, 'POST', `{"n":${i},"é":"ü"}`);
+      assert.equal(a?.status, 200);
+      assert.deepEqual(JSON.parse(a!.text), { method: 'POST', url: `/p/send?token=t&i=${i}`, type: 'text/plain;charset=UTF-8', body: `{"n":${i},"é":"ü"}` });
+    }
+    // A request made from the previous one's callback finds the socket back in the free list.
+    const chained = await new Promise<HttpAnswer | null>((resolve) =>
+      nodeHttpClient.request('GET', `${base}/a`, null, 2000, () => nodeHttpClient.request('GET', `${base}/b`, null, 2000, resolve)),
+    );
+    assert.equal(chained?.status, 200);
+    assert.equal(connections, 1);
+  });
+
+  it('reports the status, body and Retry-After of an error answer', async () => {
+    const base = await listen(createServer((_req, res) => res.writeHead(503, { 'Retry-After': '2' }).end('{"error":"overloaded"}')));
+    assert.deepEqual(await get(`${base}/x`), { status: 503, text: '{"error":"overloaded"}', retryAfter: 2000 });
+  });
+
+  it('retries once, on a fresh connection, a request whose reused socket the server closed', async () => {
+    // Answers the first request on each connection, then resets it when the next one arrives.
+    let connections = 0;
+    const srv = createNetServer((sock: Socket) => {
+      connections++;
+      let served = 0;
+      sock.on('error', () => {});
+      sock.on('data', () => {
+        if (served++ === 0) sock.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok');
+        else sock.resetAndDestroy();
+      });
+    });
+    const base = await listen(srv);
+    assert.equal((await get(`${base}/1`))?.text, 'ok');
+    assert.equal((await get(`${base}/2`, 'POST', '{}'))?.text, 'ok');
+    assert.equal(connections, 2);
+  });
+
+  it('fails (null) on a refused connection, a timeout and a body cut short, without throwing anywhere', async () => {
+    const closed = createNetServer();
+    const refusedUrl = await listen(closed);
+    await new Promise<void>((r) => closed.close(() => r()));
+    assert.equal(await get(`${refusedUrl}/x`), null);
+
+    const silent = await listen(createNetServer((s) => s.on('error', () => {})));
+    const t0 = Date.now();
+    assert.equal(await get(`${silent}/x`, 'GET', null, 200), null);
+    assert.ok(Date.now() - t0 < 1500);
+
+    const cut = await listen(
+      createNetServer((s) => {
+        s.on('error', () => {});
+        s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly a part'));
+      }),
+    );
+    assert.equal(await get(`${cut}/x`), null);
+  });
+
+  it('a cancelled request never calls back', async () => {
+    const base = await listen(createServer((_req, res) => setTimeout(() => res.end('late'), 100)));
+    let called = false;
+    const cancel = nodeHttpClient.request('GET', `${base}/x`, null, 0, () => (called = true));
+    cancel();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(called, false);
+  });
+
+  it('streams an event-stream body in chunks; refuses other answers whole', async () => {
+    const srv = createServer((req, res) => {
+      if (req.url === '/ok') {
+        assert.equal(req.headers.accept, 'text/event-stream');
+        res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+        res.write('data: 1\n\n');
+        setTimeout(() => res.end('data: é\n\n'), 20);
+      } else res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":"session_unknown"}');
+    });
+    const base = await listen(srv);
+    const got: string[] = [];
+    const end = await new Promise<HttpAnswer | null>((resolve) =>
+      nodeHttpClient.stream!(`${base}/ok`, { head: (status, type) => status === 200 && type === 'text/event-stream', chunk: (t) => got.push(t), end: resolve }),
+    );
+    assert.equal(end, null);
+    assert.equal(got.join(''), 'data: 1\n\ndata: é\n\n');
+    const refused = await new Promise<HttpAnswer | null>((resolve) =>
+      nodeHttpClient.stream!(`${base}/gone`, { head: (status) => status === 200, chunk: () => assert.fail('no chunk'), end: resolve }),
+    );
+    assert.deepEqual(refused, { status: 404, text: '{"error":"session_unknown"}', retryAfter: 0 });
+  });
+});
