@@ -4,6 +4,7 @@
  * and long polling. Platform pieces come from globalThis; no Node built-ins are imported here.
  */
 export { BurrowSocket, TransportEvent, type BurrowBinaryType } from './burrow-socket.js';
+export type { BurrowTestHook } from './engine/test-hook.js';
 export type {
   BurrowSocketOptions,
   EventSourceConstructor,
