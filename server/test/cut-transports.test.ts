@@ -32,7 +32,7 @@ function open(t: TransportName): Promise<Client> {
   const events: string[] = [];
   const waiters = new Set<() => void>();
   socket.onmessage = (e) => {
-    got.push(String(e.data));
+    got.push(String((e as MessageEvent).data));
     for (const w of waiters) w();
   };
   const received = (n: number) =>
