@@ -16,8 +16,9 @@ export { currentTransport, expectTransport, waitForBurrow, type BurrowWaitOption
 export {
   NETWORK_MODES,
   restrictNetwork,
-  transportBehind,
+  planBehind,
   type NetworkMode,
+  type NetworkPlan,
   type NetworkRestriction,
   type RestrictNetworkOptions,
 } from './network.js';

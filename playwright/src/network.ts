@@ -10,7 +10,7 @@
  * `@burrow/server/testing`.
  */
 import type { Page, Route, WebSocketRoute } from '@playwright/test';
-import type { BurrowTransport } from './hook.js';
+import { BURROW_TRANSPORTS, type BurrowTestHook, type BurrowTransport } from './hook.js';
 
 /**
  * The networks {@link restrictNetwork} imitates:
@@ -54,22 +54,54 @@ export interface NetworkRestriction {
   readonly cuts: number;
 }
 
+/** How a test behind a network mode runs in a project pinned to one transport (see {@link planBehind}). */
+export interface NetworkPlan {
+  /** The transport the page must end on. */
+  readonly expected: BurrowTransport;
+  /**
+   * Set when the test must leave the pin so the client can fall back (the project's transport is the
+   * one this network attacks): install it with `installBurrowHook(page, plan.hook)` before `page.goto`.
+   */
+  readonly hook?: BurrowTestHook;
+}
+
+/** The transport each blocking mode attacks, and what it blocks. */
+const BLOCKS: Partial<Record<NetworkMode, { target: BurrowTransport; blocked: readonly BurrowTransport[] }>> = {
+  'ws-refused': { target: 'websocket', blocked: ['websocket'] },
+  'ws-blackhole': { target: 'websocket', blocked: ['websocket'] },
+  'ws-silent': { target: 'websocket', blocked: ['websocket'] },
+  'sse-buffered': { target: 'sse', blocked: ['websocket', 'sse'] },
+};
+
 /**
- * The transport a client ends on behind `mode`: with `pinned` (a project's `burrowTransport`), that
- * transport, or `undefined` when the network blocks it; unpinned (`'auto'`), the first of the default
- * fallback chain the network lets through.
+ * What a test behind `mode` checks in a project pinned to `pinned` (`burrowTransport`), or `undefined`
+ * when the mode has nothing to show there (skip the test), so each case runs where it means something:
+ * - a mode that blocks transports runs in the project of the transport it attacks (`ws-*`: websocket;
+ *   `sse-buffered`: sse), unpinned via `hook` so the client falls back, and expects the first
+ *   transport of the default chain it lets through; in the other projects it is skipped;
+ * - `idle-cut` and `mid-stream-cut` run pinned and expect the pinned transport, except `idle-cut` on
+ *   sse (a page route cannot reach an SSE stream, see {@link restrictNetwork});
+ * - unpinned (`'auto'`), every mode runs and expects where the default chain ends.
  *
  * @example
  * ```ts
- * const expected = transportBehind('ws-silent', burrowTransport);
- * test.skip(!expected, 'this network blocks the pinned transport');
+ * const plan = planBehind(mode, burrowTransport);
+ * test.skip(!plan, 'this network does not touch ' + burrowTransport);
+ * if (plan.hook) await installBurrowHook(page, plan.hook);
+ * await restrictNetwork(page, mode);
+ * await page.goto('/');
+ * await expectTransport(page, plan.expected);
  * ```
  */
-export function transportBehind(mode: NetworkMode, pinned: BurrowTransport | 'auto' = 'auto'): BurrowTransport | undefined {
-  const blocked: readonly BurrowTransport[] =
-    mode === 'sse-buffered' ? ['websocket', 'sse'] : mode === 'idle-cut' || mode === 'mid-stream-cut' ? [] : ['websocket'];
-  if (pinned !== 'auto') return blocked.includes(pinned) ? undefined : pinned;
-  return (['websocket', 'sse', 'polling'] as const).find((t) => !blocked.includes(t));
+export function planBehind(mode: NetworkMode, pinned: BurrowTransport | 'auto' = 'auto'): NetworkPlan | undefined {
+  const b = BLOCKS[mode];
+  if (b) {
+    const expected = BURROW_TRANSPORTS.find((t) => !b.blocked.includes(t))!;
+    if (pinned === 'auto') return { expected };
+    return pinned === b.target ? { expected, hook: { remember: false } } : undefined;
+  }
+  if (pinned === 'auto') return { expected: 'websocket' };
+  return mode === 'idle-cut' && pinned === 'sse' ? undefined : { expected: pinned };
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { test as plain } from '@playwright/test';
 import { cutTransports } from '@burrow/server/testing';
-import { expect, expectTransport, installBurrowHook, restrictNetwork, waitForBurrow, type BurrowTransport, type NetworkMode } from '../src/index.js';
+import { expect, expectTransport, installBurrowHook, planBehind, restrictNetwork, waitForBurrow, type BurrowTransport, type NetworkMode } from '../src/index.js';
 import { type PageApp, pagePath, test } from './fixtures.js';
 import { startKitServer } from './server.js';
 import type { Page } from '@playwright/test';
@@ -90,6 +90,16 @@ test.describe('the hook', () => {
       });
     });
   }
+
+  test.describe('pinned to polling', () => {
+    test.use({ burrowTransport: 'polling' });
+    test('a page-level hook replaces the pin (what planBehind().hook relies on)', async ({ page }) => {
+      const plan = planBehind('ws-refused', 'websocket')!;
+      await installBurrowHook(page, plan.hook);
+      await page.goto(pagePath());
+      expect(await waitForBurrow(page)).toBe('websocket');
+    });
+  });
 
   test('with remember off, nothing is written to localStorage', async ({ page }) => {
     await installBurrowHook(page, { remember: false });
