@@ -5,7 +5,6 @@
  */
 import { test as burrowTest } from '@burrow/playwright';
 import type { Burrow } from '@burrow/server';
-// @ts-expect-error: the demo is plain JavaScript with JSDoc, outside any tsconfig.
 import { startChat } from '../chat/app.mjs';
 
 interface Chat {
