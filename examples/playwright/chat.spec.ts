@@ -51,7 +51,7 @@ test.describe('behind a hostile network', () => {
       await expect(page.locator('#transport')).toHaveText(plan!.expected);
       if (mode === 'idle-cut' || mode === 'mid-stream-cut') {
         // The network really cut something before the exchange below has to cross it.
-        await expect.poll(() => net.cuts).toBeGreaterThan(0);
+        await expect.poll(() => net.cuts, { intervals: [50, 100, 200] }).toBeGreaterThan(0);
       } else {
         expect(net.blocked + net.held).toBeGreaterThan(0);
       }

@@ -16,6 +16,9 @@ export interface BurrowWaitOptions {
   timeout?: number;
 }
 
+/** expect.poll's default backs off to 1 s between tries; a transport switch is worth noticing sooner. */
+const INTERVALS = [50, 100, 200];
+
 /**
  * The transport of the page's newest BurrowSocket: '' before it opens (or with none), `null` when the
  * test hook is not installed (the `test` of this package installs it for every page).
@@ -47,7 +50,7 @@ async function transportOrThrow(page: Page): Promise<string> {
 export async function waitForBurrow(page: Page, options: BurrowWaitOptions = {}): Promise<BurrowTransport> {
   let last = '';
   await expect
-    .poll(async () => (last = await transportOrThrow(page)), { message: 'a BurrowSocket on the page opens', timeout: options.timeout })
+    .poll(async () => (last = await transportOrThrow(page)), { message: 'a BurrowSocket on the page opens', timeout: options.timeout, intervals: INTERVALS })
     .not.toBe('');
   return last as BurrowTransport;
 }
@@ -63,6 +66,6 @@ export async function waitForBurrow(page: Page, options: BurrowWaitOptions = {})
  */
 export async function expectTransport(page: Page, transport: BurrowTransport, options: BurrowWaitOptions = {}): Promise<void> {
   await expect
-    .poll(() => transportOrThrow(page), { message: `the page's BurrowSocket is open on ${transport}`, timeout: options.timeout })
+    .poll(() => transportOrThrow(page), { message: `the page's BurrowSocket is open on ${transport}`, timeout: options.timeout, intervals: INTERVALS })
     .toBe(transport);
 }

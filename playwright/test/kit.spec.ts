@@ -16,7 +16,7 @@ declare const window: { app: PageApp };
 async function exchange(page: Page, texts: string[]): Promise<void> {
   const before = await page.evaluate(() => window.app.received.length);
   await page.evaluate((t) => t.forEach((m) => (window.app.socket as unknown as { send(m: string): void }).send(m)), texts);
-  await expect.poll(() => page.evaluate((n) => window.app.received.slice(n), before)).toEqual(texts);
+  await expect.poll(() => page.evaluate((n) => window.app.received.slice(n), before), { intervals: [50, 100, 200] }).toEqual(texts);
 }
 
 /** The app never saw error or close: transport trouble stayed below it. */
@@ -41,7 +41,7 @@ test.describe('the default client behind each network mode', () => {
       expect(net[counter]).toBeGreaterThan(0);
       if (counter === 'held') expect(net.blocked).toBeGreaterThan(0);
       // The background upgrade probe (1 s after open) meets the same network and changes nothing.
-      await expect.poll(() => net.blocked, { message: 'an upgrade probe was blocked' }).toBeGreaterThan(1);
+      await expect.poll(() => net.blocked, { message: 'an upgrade probe was blocked', intervals: [50, 100, 200] }).toBeGreaterThan(1);
       await expectTransport(page, expected);
       expect(await appEvents(page)).toEqual(['open']);
     });
@@ -52,7 +52,7 @@ test.describe('the default client behind each network mode', () => {
     const net = await restrictNetwork(page, 'idle-cut', { idleSeconds: 0.5 });
     await page.goto(pagePath());
     await expectTransport(page, 'websocket');
-    await expect.poll(() => net.cuts).toBeGreaterThan(0);
+    await expect.poll(() => net.cuts, { intervals: [50, 100, 200] }).toBeGreaterThan(0);
     await exchange(page, ['a', 'b']);
     await expectTransport(page, 'websocket');
     expect(await appEvents(page)).toEqual(['open']);
@@ -64,7 +64,7 @@ test.describe('the default client behind each network mode', () => {
     await expectTransport(page, 'websocket');
     await page.evaluate(() => (window.app.socket as unknown as { send(m: string): void }).send('flood:100'));
     const want = Array.from({ length: 100 }, (_, i) => `s${i + 1}`);
-    await expect.poll(() => page.evaluate(() => window.app.received)).toEqual(want);
+    await expect.poll(() => page.evaluate(() => window.app.received), { intervals: [50, 100, 200] }).toEqual(want);
     expect(net.cuts).toBe(2);
     await expectTransport(page, 'websocket');
     expect(await appEvents(page)).toEqual(['open']);
@@ -84,7 +84,7 @@ test.describe('the hook', () => {
         const openedAt = await page.evaluate(() => performance.now());
         await exchange(page, ['x']);
         // An absence: give the 100 ms probe timer five times its delay to show itself, then check.
-        await expect.poll(() => page.evaluate(() => performance.now())).toBeGreaterThan(openedAt + 500);
+        await expect.poll(() => page.evaluate(() => performance.now()), { intervals: [50] }).toBeGreaterThan(openedAt + 500);
         await expectTransport(page, t);
         expect(sockets.length).toBe(t === 'websocket' ? 1 : 0);
       });
