@@ -85,12 +85,17 @@ const BLOCKS: Partial<Record<NetworkMode, { target: BurrowTransport; blocked: re
  *
  * @example
  * ```ts
- * const plan = planBehind(mode, burrowTransport);
- * test.skip(!plan, 'this network does not touch ' + burrowTransport);
- * if (plan.hook) await installBurrowHook(page, plan.hook);
- * await restrictNetwork(page, mode);
- * await page.goto('/');
- * await expectTransport(page, plan.expected);
+ * test.describe(mode, () => {
+ *   // Decided from the project's option alone, before any page is made.
+ *   test.skip(({ burrowTransport }) => !planBehind(mode, burrowTransport), 'not touched by this network');
+ *   test('works', async ({ page, burrowTransport }) => {
+ *     const plan = planBehind(mode, burrowTransport)!;
+ *     if (plan.hook) await installBurrowHook(page, plan.hook);
+ *     await restrictNetwork(page, mode);
+ *     await page.goto('/');
+ *     await expectTransport(page, plan.expected);
+ *   });
+ * });
  * ```
  */
 export function planBehind(mode: NetworkMode, pinned: BurrowTransport | 'auto' = 'auto'): NetworkPlan | undefined {
