@@ -2,7 +2,7 @@
  * The `test` of `@burrow/playwright`: Playwright's, with a `burrowTransport` option that pins every
  * page's BurrowSockets to one transport through the client's test hook, and projects for all three.
  */
-import { test as base } from '@playwright/test';
+import { expect as baseExpect, test as base } from '@playwright/test';
 import { BURROW_TRANSPORTS, type BurrowTransport, installBurrowHook, pinTransport } from './hook.js';
 
 /** Options the kit adds to Playwright's `use` (config, project or `test.use`). */
@@ -45,7 +45,8 @@ export const test = base.extend<BurrowOptions & BurrowFixtures>({
   ],
 });
 
-export { expect } from '@playwright/test';
+/** Playwright's `expect`, re-exported so a test needs a single import. */
+export const expect: typeof baseExpect = baseExpect;
 
 /** A Playwright project that runs the suite on one transport (see {@link burrowProjects}). */
 export interface BurrowProject {

@@ -44,6 +44,8 @@ export async function startKitServer(): Promise<KitServer> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
   });
+  // A listening server's later errors (none expected on loopback) must not crash the test worker.
+  server.on('error', () => {});
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return {
