@@ -44,13 +44,63 @@ export class TransportEvent extends Event {
   }
 }
 
+/**
+ * Burrow's `reconnecting` and `reconnected` events. `reconnecting`: no transport carries the session
+ * any more and round `attempt` (1, 2, ...) of attempts to resume it starts in `delay` ms; it fires
+ * again before each further round. `reconnected`: a transport carries the session again, after
+ * `attempt` rounds (`delay` is 0). Neither changes `readyState`, which stays OPEN, nor loses a message.
+ */
+export class ReconnectEvent extends Event {
+  readonly attempt: number;
+  readonly delay: number;
+  constructor(type: 'reconnecting' | 'reconnected', attempt: number, delay: number) {
+    super(type);
+    this.attempt = attempt;
+    this.delay = Math.round(delay);
+  }
+}
+
 /** One item of the send pipeline: data (a Blob until read) or the close request behind it. */
 type Outgoing =
   | { kind: 'data'; size: number; payload: Payload | undefined }
   | { kind: 'close'; code: number | undefined; reason: string | undefined };
 
+/**
+ * A `message` event, as the DOM's `MessageEvent` (declared here so that projects without the DOM lib,
+ * such as Node services, type-check too). `data` is a string, a Blob or an ArrayBuffer (`binaryType`);
+ * it is `any` as on the DOM's MessageEvent, so code written for a WebSocket compiles unchanged.
+ */
+export interface BurrowMessageEvent extends Event {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the DOM's MessageEvent.data is any
+  readonly data: any;
+  readonly origin: string;
+  readonly lastEventId: string;
+}
+
+/** A `close` event, as the DOM's `CloseEvent`. */
+export interface BurrowCloseEvent extends Event {
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+}
+
+/** The events of a {@link BurrowSocket}: a WebSocket's, and Burrow's `transport`. */
+export interface BurrowSocketEventMap {
+  open: Event;
+  message: BurrowMessageEvent;
+  error: Event;
+  close: BurrowCloseEvent;
+  transport: TransportEvent;
+  reconnecting: ReconnectEvent;
+  reconnected: ReconnectEvent;
+}
+
 type HandlerName = 'open' | 'message' | 'error' | 'close';
-type Handler = ((this: BurrowSocket, ev: Event) => unknown) | null;
+/**
+ * An `on…` handler. No `this` type is declared: a WebSocket's handlers are typed with `this:
+ * WebSocket`, and leaving it open is what lets a BurrowSocket stand where a WebSocket is expected.
+ */
+type Handler<E extends Event = Event> = ((ev: E) => unknown) | null;
 
 /**
  * A W3C `WebSocket` look-alike that runs one Burrow session over WebSocket, SSE or long polling.
@@ -63,8 +113,24 @@ type Handler = ((this: BurrowSocket, ev: Event) => unknown) | null;
  * ```
  *
  * Events: `open`, `message` (MessageEvent), `error`, `close` (CloseEvent), and Burrow's
- * `transport` ({@link TransportEvent}). All are dispatched as tasks, never inside a method call.
+ * `transport` ({@link TransportEvent}), `reconnecting` and `reconnected` ({@link ReconnectEvent}). All are dispatched as tasks, never inside a method call.
  */
+export interface BurrowSocket {
+  addEventListener<K extends keyof BurrowSocketEventMap>(
+    type: K,
+    listener: (this: BurrowSocket, ev: BurrowSocketEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof BurrowSocketEventMap>(
+    type: K,
+    listener: (this: BurrowSocket, ev: BurrowSocketEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed listeners, as the DOM's WebSocket has
 export class BurrowSocket extends EventTarget {
   static readonly CONNECTING = 0 as const;
   static readonly OPEN = 1 as const;
@@ -78,6 +144,7 @@ export class BurrowSocket extends EventTarget {
   #transport: TransportName | '' = '';
   #sessionId = '';
   #binaryType: BurrowBinaryType = 'blob';
+  #reconnecting = false;
   readonly #conn: Connection;
   /** Sends not yet handed to the engine: a Blob being read, and whatever queued behind it. */
   readonly #pipeline: Outgoing[] = [];
@@ -158,33 +225,43 @@ export class BurrowSocket extends EventTarget {
     return this.#transport;
   }
 
+  /**
+   * True while the session is open but no transport carries it: the link was lost and the socket is
+   * resuming the session (sends are queued meanwhile, and arrive once it is back). Burrow's addition to
+   * the WebSocket surface, which stays OPEN throughout; `reconnecting` and `reconnected` events mark
+   * the changes.
+   */
+  get reconnecting(): boolean {
+    return this.#reconnecting;
+  }
+
   /** The session id once open ('' before); kept after close for diagnostics. */
   get sessionId(): string {
     return this.#sessionId;
   }
 
-  get onopen(): Handler {
-    return this.#getHandler('open');
+  get onopen(): Handler<Event> {
+    return this.#getHandler('open') as Handler<Event>;
   }
-  set onopen(fn: Handler) {
+  set onopen(fn: Handler<Event>) {
     this.#setHandler('open', fn);
   }
-  get onmessage(): Handler {
-    return this.#getHandler('message');
+  get onmessage(): Handler<BurrowMessageEvent> {
+    return this.#getHandler('message') as Handler<BurrowMessageEvent>;
   }
-  set onmessage(fn: Handler) {
+  set onmessage(fn: Handler<BurrowMessageEvent>) {
     this.#setHandler('message', fn);
   }
-  get onerror(): Handler {
-    return this.#getHandler('error');
+  get onerror(): Handler<Event> {
+    return this.#getHandler('error') as Handler<Event>;
   }
-  set onerror(fn: Handler) {
+  set onerror(fn: Handler<Event>) {
     this.#setHandler('error', fn);
   }
-  get onclose(): Handler {
-    return this.#getHandler('close');
+  get onclose(): Handler<BurrowCloseEvent> {
+    return this.#getHandler('close') as Handler<BurrowCloseEvent>;
   }
-  set onclose(fn: Handler) {
+  set onclose(fn: Handler<BurrowCloseEvent>) {
     this.#setHandler('close', fn);
   }
 
@@ -312,12 +389,27 @@ export class BurrowSocket extends EventTarget {
       close: (code: number, reason: string, wasClean: boolean) => {
         scheduleTask(() => this.#closed(code, reason, wasClean));
       },
+      reconnecting: (attempt: number, delay: number) => {
+        scheduleTask(() => {
+          if (this.#readyState !== OPEN) return;
+          this.#reconnecting = true;
+          this.dispatchEvent(new ReconnectEvent('reconnecting', attempt, delay));
+        });
+      },
+      reconnected: (attempts: number) => {
+        scheduleTask(() => {
+          if (this.#readyState !== OPEN || !this.#reconnecting) return;
+          this.#reconnecting = false;
+          this.dispatchEvent(new ReconnectEvent('reconnected', attempts, 0));
+        });
+      },
     };
   }
 
   #closed(code: number, reason: string, wasClean: boolean): void {
     if (this.#readyState === CLOSED) return;
     this.#setState(CLOSED);
+    this.#reconnecting = false;
     this.#transport = '';
     // Data still waiting for a Blob read will never be sent; it stays counted, as in browsers.
     if (!wasClean) this.dispatchEvent(new Event('error'));
@@ -369,14 +461,14 @@ export class BurrowSocket extends EventTarget {
    * Event handler attributes as in HTML: the listener is added where the first non-null value was
    * set, replacing the value keeps that place, and null removes it.
    */
-  #setHandler(type: HandlerName, fn: Handler): void {
+  #setHandler<E extends Event>(type: HandlerName, fn: Handler<E>): void {
     const value = typeof fn === 'function' ? fn : null;
     let entry = this.#handlers.get(type);
     if (!entry) {
       entry = { fn: null, listener: null };
       this.#handlers.set(type, entry);
     }
-    entry.fn = value;
+    entry.fn = value as Handler;
     if (value && !entry.listener) {
       const e = entry;
       entry.listener = (ev: Event) => {

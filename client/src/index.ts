@@ -3,7 +3,15 @@
  * Burrow's browser client: {@link BurrowSocket}, a W3C WebSocket look-alike that falls back to SSE
  * and long polling. Platform pieces come from globalThis; no Node built-ins are imported here.
  */
-export { BurrowSocket, TransportEvent, type BurrowBinaryType } from './burrow-socket.js';
+export {
+  BurrowSocket,
+  TransportEvent,
+  ReconnectEvent,
+  type BurrowBinaryType,
+  type BurrowCloseEvent,
+  type BurrowMessageEvent,
+  type BurrowSocketEventMap,
+} from './burrow-socket.js';
 export type { BurrowTestHook } from './engine/test-hook.js';
 export type {
   BurrowSocketOptions,

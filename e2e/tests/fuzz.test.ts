@@ -174,7 +174,7 @@ describe('fuzz: codec', () => {
   property('mutated encodings of valid frames never throw', 16000, (params) => {
     fc.assert(
       fc.property(
-        validFrame.chain((f) => {
+        validFrame.chain((f): fc.Arbitrary<string | Uint8Array> => {
           const enc = encodeWsFrame(f);
           return typeof enc === 'string' ? mutate(enc) : fc.constant(enc);
         }),
@@ -427,7 +427,7 @@ describe('fuzz: HTTP and WebSocket endpoints of a live server (child process, wa
           fc.oneof(
             fc.string({ unit: 'binary', maxLength: 300 }),
             fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
-            validFrame.map((f) => encodeWsFrame(f)).chain((m) => (typeof m === 'string' ? mutate(m) : fc.constant(Buffer.from(m)))),
+            validFrame.map((f) => encodeWsFrame(f)).chain((m): fc.Arbitrary<string | Buffer> => (typeof m === 'string' ? mutate(m) : fc.constant(Buffer.from(m)))),
           ),
           { minLength: 1, maxLength: 4 },
         ),

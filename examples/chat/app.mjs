@@ -14,9 +14,10 @@ const MAX_TEXT = 2000;
 
 /**
  * Starts the chat on `host:port` (port 0 picks a free one). Resolves with its URL and a `close()`.
- * @param {{ port?: number, host?: string, burrowOptions?: object }} [opts]
+ * @param {{ port?: number, host?: string, burrowOptions?: object, node?: string }} [opts] `node` names this
+ *   node in the page's live panel (the cluster demo runs several).
  */
-export async function startChat({ port = 3000, host = '127.0.0.1', burrowOptions = {} } = {}) {
+export async function startChat({ port = 3000, host = '127.0.0.1', burrowOptions = {}, node = 'single node' } = {}) {
   const burrow = createBurrow({ path: '/burrow', ...burrowOptions });
   const store = burrow.options.store;
 
@@ -63,7 +64,7 @@ export async function startChat({ port = 3000, host = '127.0.0.1', burrowOptions
     while (recent.length > 0 && recent[0] < now - WINDOW) recent.shift();
     const sessions = { websocket: 0, sse: 0, polling: 0 };
     for (const t of transports.values()) sessions[t]++;
-    return { sessions, messagesPerSecond: Math.round((recent.length / (WINDOW / 1000)) * 10) / 10 };
+    return { node, sessions, messagesPerSecond: Math.round((recent.length / (WINDOW / 1000)) * 10) / 10 };
   };
 
   burrow.on('close', async (session) => {

@@ -29,12 +29,17 @@ const notice = (text) => line([['notice', text]]);
 const setState = (state) => { $('state').dataset.state = state; $('state-text').textContent = state; };
 
 const url = new URL('/burrow', location.href);
-const socket = new BurrowSocket(url, [], forced ? { transports: [forced] } : {});
-window.chatSocket = socket; // for the e2e tests
-const showTransport = () => { $('transport').textContent = socket.transport || '…'; document.body.dataset.transport = socket.transport; };
-socket.addEventListener('transport', showTransport);
-
+const options = forced ? { transports: [forced] } : {};
+let socket;
 let named = false;
+/** Delay before opening a new session after the last one ended (doubles up to 8 s, reset on open). */
+let rejoinDelay = 250;
+
+function showTransport() {
+  $('transport').textContent = socket.transport || '…';
+  document.body.dataset.transport = socket.transport;
+}
+
 function hello() {
   const name = $('name').value.trim();
   if (!name || socket.readyState !== BurrowSocket.OPEN) return;
@@ -42,27 +47,58 @@ function hello() {
   socket.send(JSON.stringify({ type: 'hello', name }));
   named = true;
 }
-socket.onopen = () => {
-  setState('open');
-  showTransport();
-  $('send').disabled = false;
-  notice('connected');
-  if ($('name').value.trim()) hello();
-};
-socket.onmessage = (e) => {
-  const msg = JSON.parse(e.data);
-  if (msg.type === 'say') {
-    const t = new Date(msg.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    line([['name', msg.name], ['text', msg.text], ['time', t]]);
-  } else if (msg.type === 'joined') notice(`${msg.name} joined · ${msg.online} online`);
-  else if (msg.type === 'left') notice(`${msg.name} left · ${msg.online} online`);
-  else if (msg.type === 'welcome') notice(`${msg.online} online`);
-};
-socket.onclose = (e) => {
-  setState('closed');
-  $('send').disabled = true;
-  notice(`disconnected (${e.code}${e.reason ? ': ' + e.reason : ''}) — reload to reconnect`);
-};
+
+/**
+ * One BurrowSocket per session. Transport switches and short outages happen inside it; when the
+ * session itself ends (the server restarted and forgot it: 4001, lost its store: 4006, or was
+ * unreachable past the resume window: 1006), the page joins again with a new one.
+ */
+function connect() {
+  socket = new BurrowSocket(url, [], options);
+  window.chatSocket = socket; // for the e2e tests
+  named = false;
+  socket.addEventListener('transport', showTransport);
+  socket.addEventListener('reconnecting', () => setState('reconnecting'));
+  socket.addEventListener('reconnected', () => setState('open'));
+  socket.onopen = () => {
+    rejoinDelay = 250;
+    setState('open');
+    showTransport();
+    $('send').disabled = false;
+    notice('connected');
+    if ($('name').value.trim()) hello();
+  };
+  socket.onmessage = (e) => {
+    const msg = JSON.parse(e.data);
+    if (msg.type === 'say') {
+      const t = new Date(msg.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+      line([['name', msg.name], ['text', msg.text], ['time', t]]);
+    } else if (msg.type === 'joined') notice(`${msg.name} joined · ${msg.online} online`);
+    else if (msg.type === 'left') notice(`${msg.name} left · ${msg.online} online`);
+    else if (msg.type === 'welcome') notice(`${msg.online} online`);
+  };
+  socket.onclose = (e) => {
+    $('send').disabled = true;
+    if (leaving || e.code === 1000) {
+      setState('closed');
+      notice(`disconnected (${e.code}${e.reason ? ': ' + e.reason : ''})`);
+      return;
+    }
+    setState('reconnecting');
+    notice(`connection lost (${e.code}${e.reason ? ': ' + e.reason : ''}) — rejoining…`);
+    setTimeout(connect, rejoinDelay);
+    rejoinDelay = Math.min(rejoinDelay * 2, 8000);
+  };
+}
+
+// Leaving the page ends the session at once, so the others' online count is right (not a minute late).
+let leaving = false;
+addEventListener('pagehide', () => {
+  leaving = true;
+  socket.close(1000, 'page closed');
+});
+
+connect();
 $('name').addEventListener('change', hello);
 $('form').addEventListener('submit', (e) => {
   e.preventDefault();
@@ -82,6 +118,7 @@ async function refreshStats() {
     const res = await fetch('/stats', { cache: 'no-store' });
     if (!res.ok) return;
     const s = await res.json();
+    $('stat-node').textContent = s.node ?? '–';
     for (const t of ['websocket', 'sse', 'polling']) $(`stat-${t}`).textContent = String(s.sessions?.[t] ?? 0);
     $('stat-rate').textContent = String(s.messagesPerSecond ?? 0);
   } catch {

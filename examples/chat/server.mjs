@@ -1,7 +1,18 @@
-// `npm start`: the chat demo on the in-memory store at http://localhost:3000 (PORT to change it).
+// `npm start`: the chat demo on the in-memory store at http://localhost:3000 (PORT=8080 npm start to
+// use another port).
 import { startChat } from './app.mjs';
 
-const chat = await startChat({ port: Number(process.env.PORT ?? 3000) });
+const port = Number(process.env.PORT ?? 3000);
+let chat;
+try {
+  chat = await startChat({ port });
+} catch (err) {
+  if (err?.code === 'EADDRINUSE') {
+    console.error(`Port ${port} is already in use. Start the demo on another one: PORT=${port + 1} npm start`);
+    process.exit(1);
+  }
+  throw err;
+}
 console.log(`Burrow chat demo: ${chat.url}  (force a transport: ${chat.url}/?transport=sse or ?transport=polling)`);
 const stop = async () => {
   await chat.close();

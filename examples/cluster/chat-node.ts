@@ -4,13 +4,13 @@
  */
 import { RedisStore } from '@burrow/server/redis';
 
-type StartChat = (o: { port: number; host: string; burrowOptions: object }) => Promise<{ url: string; close(): Promise<void> }>;
+type StartChat = (o: { port: number; host: string; burrowOptions: object; node: string }) => Promise<{ url: string; close(): Promise<void> }>;
 const appModule = '../chat/app.mjs';
 const { startChat } = (await import(appModule)) as { startChat: StartChat };
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const store = new RedisStore({ redis: args.get('redis') ?? 'redis://127.0.0.1:6379', prefix: args.get('prefix') ?? 'burrow-chat:' });
-const chat = await startChat({ port: Number(args.get('port') ?? 0), host: '127.0.0.1', burrowOptions: { store } });
+const chat = await startChat({ port: Number(args.get('port') ?? 0), host: '127.0.0.1', burrowOptions: { store }, node: args.get('name') ?? 'node' });
 process.stdout.write(JSON.stringify({ ready: Number(new URL(chat.url).port), node: args.get('name') }) + '\n');
 const stop = async () => {
   await chat.close();

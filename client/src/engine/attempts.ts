@@ -32,6 +32,8 @@ export interface AttemptHost {
   opened(attempt: Slot, ack: number): void;
   /** Ends the session uncleanly with `code`. */
   fail(code: number): void;
+  /** While the session is reconnecting: round `round` (1, 2, ...) of attempts starts in `delay` ms. */
+  retrying(round: number, delay: number): void;
 }
 
 export class Attempts {
@@ -53,6 +55,8 @@ export class Attempts {
   #restarts = 0;
   readonly #startedAt = Date.now();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Rounds started since the live transport was lost (reported with `retrying`). */
+  #rounds = 0;
 
   constructor(setup: Setup, protocols: readonly string[], link: Link, host: AttemptHost) {
     this.#setup = setup;
@@ -85,6 +89,7 @@ export class Attempts {
     }
     this.#attempt = null;
     this.#resumeIndex = this.#cursor;
+    this.#rounds = 0;
     this.#backoffN = 0;
     this.#restarts = 0;
     this.#fallbackHint = null;
@@ -106,6 +111,7 @@ export class Attempts {
       this.#attempt = probe;
       this.#cursor = this.#setup.chain.indexOf(probe.transport.name);
       this.#roundTried = 1;
+      this.#host.retrying(++this.#rounds, 0);
       return;
     }
     if (why.kind === 'restart') return this.#restartSoon(why.retryAfter);
@@ -243,6 +249,7 @@ export class Attempts {
   }
 
   #nextRound(delay: number): void {
+    if (this.#link.state === 'reconnecting') this.#host.retrying(++this.#rounds, delay);
     clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;

@@ -38,6 +38,10 @@ export interface ConnectionEvents {
   closing(code: number, reason: string): void;
   /** The session is over. `wasClean` false means the socket fires `error` first. */
   close(code: number, reason: string, wasClean: boolean): void;
+  /** No transport carries the session: round `attempt` of attempts to resume it starts in `delay` ms. */
+  reconnecting(attempt: number, delay: number): void;
+  /** A transport carries the session again, after `attempts` rounds. */
+  reconnected(attempts: number): void;
 }
 
 /** Who started ending the session, if anyone. */
@@ -45,6 +49,8 @@ type Ending = 'none' | 'local' | 'remote';
 
 export class Connection {
   readonly #link = new Link();
+  /** Rounds of attempts since the live transport was lost (for `reconnected`). */
+  #rounds = 0;
   #ending: Ending = 'none';
   readonly #config: ConnectionConfig;
   readonly #events: ConnectionEvents;
@@ -97,6 +103,10 @@ export class Connection {
       connectTimeout: () => this.#connectTimeout(),
       opened: (attempt, ack) => this.#attemptOpened(attempt, ack),
       fail: (code) => this.#fail(code),
+      retrying: (round, delay) => {
+        this.#rounds = round;
+        this.#events.reconnecting(round, delay);
+      },
     });
     this.#upgrade = new Upgrade(
       {
@@ -213,6 +223,7 @@ export class Connection {
   /** The attempt is up: the session opens, or resumes on it. */
   #attemptOpened(attempt: Slot, ack: number): void {
     const first = this.#link.state === 'connecting';
+    const reconnected = this.#link.state === 'reconnecting';
     const previous = this.#makeLive(attempt);
     clearTimeout(this.#lostTimer);
     this.#lostTimer = undefined;
@@ -221,6 +232,7 @@ export class Connection {
     // The terms are set: by the attempt's open frame, or by the handshake that every HTTP start follows.
     if (first) this.#events.open(this.#terms!, attempt.transport.name);
     else this.#announce(previous, attempt.transport.name);
+    if (reconnected) this.#events.reconnected(this.#rounds);
     this.#resendFrom(ack);
     this.#upgrade.schedule();
   }

@@ -18,6 +18,8 @@ export class SseTransport extends TransportBase {
   readonly #upstream: HttpUpstream;
   #es: EventSourceLike | undefined;
   #opened = false;
+  /** An error is being told apart from a lost session (see #error). */
+  #probing = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   /** @param esInit passed to the EventSource constructor (carries an injected `fetch` for `eventsource`). */
@@ -64,12 +66,20 @@ export class SseTransport extends TransportBase {
   }
 
   #error(ev: { code?: number } | undefined): void {
-    // Browsers expose no status; `eventsource` does, and a 404 or 503 is worth telling apart.
+    if (this.done || this.#probing) return;
     const status = ev?.code;
     if (status === 404) return this.down({ kind: 'fatal', code: CloseCode.SessionUnknown, detail: 'SSE 404' });
     if (status === 410) return this.down({ kind: 'fatal', code: CloseCode.StateLost, detail: 'SSE 410 state_lost' });
     if (status === 503) return this.down({ kind: 'overloaded', retryAfter: 0 });
-    this.down({ kind: 'failed', detail: status ? `SSE HTTP ${status}` : 'SSE error' });
+    if (status) return this.down({ kind: 'failed', detail: `SSE HTTP ${status}` });
+    // A browser's EventSource hides the status, so a session the server no longer knows (404) looks
+    // like a network error, and retrying it would go on for the whole resume window. One empty POST
+    // on the same session tells them apart in a round trip.
+    this.#probing = true;
+    this.#es?.close();
+    void this.#upstream.probeAck().then((r) => {
+      this.down(typeof r !== 'number' && r.kind !== 'failed' ? r : { kind: 'failed', detail: 'SSE error' });
+    });
   }
 
   protected override cleanup(): void {

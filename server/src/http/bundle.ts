@@ -1,18 +1,31 @@
 /**
  * `GET {path}/client.js` and `{path}/client.global.js`: the browser bundles built into
- * `@burrow/client`'s `dist` folder, so a page can load the client from the server it talks to.
+ * `@burrow/client`'s `dist` folder, so a page can load the client from the server it talks to, and
+ * their source maps at the names the bundles' `sourceMappingURL` comments give (`{path}/burrow.esm.js.map`,
+ * `{path}/burrow.global.js.map`).
+ *
+ * Each file is read and compressed once per version on disk (size and mtime), then served from
+ * memory with a strong ETag (304 on `If-None-Match`), `Last-Modified` (304 on `If-Modified-Since`),
+ * and brotli or gzip when the request accepts it.
  */
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import { refusal } from '../errors/refusals.js';
 import { sendError } from './respond.js';
 
-const FILES: ReadonlyMap<string, string> = new Map([
-  ['/client.js', 'burrow.esm.js'],
-  ['/client.global.js', 'burrow.global.js'],
+const JS = 'text/javascript; charset=utf-8';
+const MAP = 'application/json; charset=utf-8';
+
+const FILES: ReadonlyMap<string, { readonly file: string; readonly type: string }> = new Map([
+  ['/client.js', { file: 'burrow.esm.js', type: JS }],
+  ['/client.global.js', { file: 'burrow.global.js', type: JS }],
+  ['/burrow.esm.js.map', { file: 'burrow.esm.js.map', type: MAP }],
+  ['/burrow.global.js.map', { file: 'burrow.global.js.map', type: MAP }],
 ]);
 
 export function isBundleRoute(rest: string): boolean {
@@ -33,16 +46,86 @@ function defaultBundleDir(): string | undefined {
   return undefined;
 }
 
+/** One file as served: its bytes in each encoding, computed once per version on disk. */
+interface Served {
+  readonly version: string;
+  readonly etag: string;
+  readonly lastModified: string;
+  readonly identity: Buffer;
+  readonly gzip: Buffer;
+  readonly br: Buffer;
+}
+
+const cache = new Map<string, Served>();
+
+async function load(path: string): Promise<Served | undefined> {
+  const st = await stat(path).catch(() => undefined);
+  if (!st?.isFile()) return undefined;
+  const version = `${st.size}:${st.mtimeMs}`;
+  const hit = cache.get(path);
+  if (hit?.version === version) return hit;
+  const identity = await readFile(path).catch(() => undefined);
+  if (!identity) return undefined;
+  const served: Served = {
+    version,
+    etag: `"${createHash('sha256').update(identity).digest('base64url').slice(0, 22)}"`,
+    lastModified: new Date(Math.floor(st.mtimeMs / 1000) * 1000).toUTCString(),
+    identity,
+    gzip: gzipSync(identity, { level: 9 }),
+    br: brotliCompressSync(identity, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: identity.length } }),
+  };
+  cache.set(path, served);
+  return served;
+}
+
+/** The best encoding the request accepts (brotli, then gzip), ignoring those it gives q=0. */
+function pickEncoding(header: string | undefined): 'br' | 'gzip' | undefined {
+  if (!header) return undefined;
+  const accepted = new Set<string>();
+  for (const part of header.split(',')) {
+    const [name = '', ...params] = part.trim().toLowerCase().split(';');
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    if (q !== undefined && Number(q.slice(2)) === 0) continue;
+    accepted.add(name.trim());
+  }
+  if (accepted.has('br')) return 'br';
+  if (accepted.has('gzip') || accepted.has('*')) return 'gzip';
+  return undefined;
+}
+
+/** Is the client's copy current (RFC 9110: If-None-Match wins over If-Modified-Since)? */
+function notModified(req: IncomingMessage, s: Served): boolean {
+  const inm = req.headers['if-none-match'];
+  if (inm !== undefined) return inm.split(',').some((t) => t.trim().replace(/^W\//, '') === s.etag || t.trim() === '*');
+  const ims = req.headers['if-modified-since'];
+  if (ims === undefined) return false;
+  const since = Date.parse(ims);
+  return Number.isFinite(since) && since >= Date.parse(s.lastModified);
+}
+
 export async function serveBundle(dir: string | undefined, rest: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const file = FILES.get(rest);
+  const route = FILES.get(rest);
   const base = dir ?? defaultBundleDir();
-  let body: Buffer | undefined;
-  if (file && base) body = await readFile(join(base, file)).catch(() => undefined);
-  if (!body) return sendError(res, refusal('bundleMissing'));
-  res.writeHead(200, {
-    'Content-Type': 'text/javascript; charset=utf-8',
-    'Content-Length': String(body.length),
+  const served = route && base ? await load(join(base, route.file)) : undefined;
+  if (!route || !served) return sendError(res, refusal('bundleMissing'));
+  const common = {
+    ETag: served.etag,
+    'Last-Modified': served.lastModified,
     'Cache-Control': 'public, max-age=300',
+    Vary: 'Accept-Encoding',
+  };
+  if (notModified(req, served)) {
+    res.writeHead(304, common);
+    res.end();
+    return;
+  }
+  const encoding = pickEncoding(req.headers['accept-encoding']);
+  const body = encoding === 'br' ? served.br : encoding === 'gzip' ? served.gzip : served.identity;
+  res.writeHead(200, {
+    ...common,
+    'Content-Type': route.type,
+    'Content-Length': String(body.length),
+    ...(encoding ? { 'Content-Encoding': encoding } : {}),
   });
   res.end(req.method === 'HEAD' ? undefined : body);
 }
