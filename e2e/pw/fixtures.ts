@@ -1,0 +1,19 @@
+/**
+ * Fixtures of the project's own browser suites on @playwright/test (e2e/playwright.config.ts): the
+ * kit's `test` (its `burrowTransport` names the project's transport) plus worker-scoped servers, so
+ * one set of servers serves every test a worker runs.
+ */
+import { test as kit } from '@burrow/playwright';
+import { type EchoServers, startEchoServers } from '../tests/fixtures/echo-servers.js';
+
+export const test = kit.extend<object, { echo: EchoServers }>({
+  echo: [
+    async ({}, use) => {
+      const servers = await startEchoServers();
+      await use(servers);
+      await servers.close();
+    },
+    { scope: 'worker' },
+  ],
+});
+export { expect } from '@burrow/playwright';
