@@ -4,9 +4,24 @@
  * one set of servers serves every test a worker runs.
  */
 import { test as kit } from '@burrow/playwright';
+import { startChat } from '../../examples/chat/app.mjs';
 import { type EchoServers, startEchoServers } from '../tests/fixtures/echo-servers.js';
 
-export const test = kit.extend<object, { echo: EchoServers }>({
+/** The chat demo as `startChat` returns it. */
+export interface Chat {
+  url: string;
+  close(): Promise<void>;
+}
+
+export const test = kit.extend<object, { echo: EchoServers; chat: Chat }>({
+  chat: [
+    async ({}, use) => {
+      const chat = (await startChat({ port: 0 })) as Chat;
+      await use(chat);
+      await chat.close();
+    },
+    { scope: 'worker' },
+  ],
   echo: [
     async ({}, use) => {
       const servers = await startEchoServers();
