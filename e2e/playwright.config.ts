@@ -1,7 +1,8 @@
 /**
  * The project's own browser suites on @playwright/test (`npx playwright test -c e2e`), one project
  * per transport through @burrow/playwright; traces kept on failure. So far (e2e/pw/): the W3C
- * differential suite and the demo smoke; the rigs are still on vitest (e2e/tests/rigs-*.test.ts). Debian's Chromium, nothing downloaded.
+ * differential suite and the demo smoke; the rigs are still on
+ * vitest (e2e/tests/rigs-*.test.ts). Debian's Chromium, nothing downloaded.
  */
 import { defineConfig } from '@playwright/test';
 import { burrowProjects, type BurrowOptions } from '@burrow/playwright';
