@@ -4,6 +4,7 @@
  */
 import { CloseCode, isAppCloseCode, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, utf8Length, wellFormed } from '@burrow/shared';
 import { Connection, type ConnectionEvents } from './engine/connection.js';
+import { testHook } from './engine/test-hook.js';
 import { CloseEventImpl, MessageEventImpl, scheduleTask } from './platform/dom.js';
 import { type AnyListener, type BurrowCloseEvent, type BurrowMessageEvent, type BurrowSocketEventMap, type ListenerOptions, ReconnectEvent, TransportEvent } from './events.js';
 import type { BurrowSocketOptions, TransportName } from './types.js';
@@ -107,6 +108,9 @@ export class BurrowSocket extends EventTarget {
     this.#origin = u.origin;
     this.#conn = new Connection({ url: u, protocols: list, options }, this.#engineEvents());
     this.#conn.start();
+    // A test's registry of live sockets (see engine/test-hook.ts); absent in apps.
+    const reg = testHook()?.sockets;
+    if (Array.isArray(reg)) reg.push(this);
   }
 
   get CONNECTING(): 0 {

@@ -11,6 +11,7 @@ export {
   type BurrowMessageEvent,
   type BurrowSocketEventMap,
 } from './events.js';
+export type { BurrowTestHook } from './engine/test-hook.js';
 export type {
   BurrowSocketOptions,
   EventSourceConstructor,

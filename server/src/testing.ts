@@ -22,7 +22,13 @@
  * Nothing waits on a timer for synchronisation: events are awaited, and "did not happen" is checked
  * against a later event that must come after it. Session ids are random, so the suites share a store.
  * The suites themselves are in store/conformance/.
+ *
+ * Also here: {@link cutTransports}, which drops every live transport of a Burrow mid-session (for e2e
+ * suites such as `@burrow/playwright`'s, to prove an app survives a cut).
  */
+import { CloseCode } from '@burrow/shared';
+import type { Burrow } from './burrow.js';
+import { internals } from './ops/internals.js';
 import { expirySuite, healthSuite, roomsSuite, wakeUpsSuite } from './store/conformance/events.js';
 import { inboundJournalSuite } from './store/conformance/journal.js';
 import { type Handles, kit, type StoreConformanceFixture, type StoreConformanceOptions, type TestRunner } from './store/conformance/kit.js';
@@ -60,4 +66,31 @@ export function runStoreConformance(
     roomsSuite(t, h);
     healthSuite(t, h);
   });
+}
+
+/**
+ * Drops every transport live on this node, as a network cut would: WebSockets are terminated without
+ * a close frame, SSE streams and held polls end. Sessions are untouched: each client resumes (on the
+ * same transport where it can) with nothing lost or repeated, and the app sees no `close`.
+ *
+ * @param burrow the server whose transports to cut (this node only; other nodes are not reached).
+ * @returns how many live transports were cut.
+ *
+ * @example
+ * ```ts
+ * import { cutTransports } from '@burrow/server/testing';
+ * expect(cutTransports(burrow)).toBeGreaterThan(0);
+ * ```
+ */
+export function cutTransports(burrow: Burrow): number {
+  const inner = internals.get(burrow);
+  if (!inner) throw new TypeError('cutTransports: not a Burrow made by createBurrow()');
+  let cut = 0;
+  for (const core of [...inner.registry.cores()]) {
+    if (!core.attached) continue;
+    cut++;
+    // 1006 is "no close frame": the WebSocket transport terminates the socket instead of closing it.
+    core.dispose(CloseCode.Abnormal, 'cut');
+  }
+  return cut;
 }

@@ -11,6 +11,7 @@ import type { SessionRef, Transport, TransportContext, TransportHandlers } from 
 import { WebSocketTransport } from '../transports/websocket.js';
 import { type BurrowSocketOptions, TRANSPORT_NAMES, type TransportName } from '../types.js';
 import { TransportMemory } from './remember.js';
+import { withTestHook } from './test-hook.js';
 
 /** How transports are made. `ConnectionConfig.factories` may replace any of them (BurrowSocket passes none). */
 export interface TransportFactories {
@@ -70,7 +71,8 @@ const noHttp: HttpClient = {
 };
 
 export function setUp(config: ConnectionConfig): Setup {
-  const o = config.options;
+  // A test may pin transports, upgrade and remember from outside the app (see test-hook.ts).
+  const o = withTestHook(config.options);
   const wsBase = new URL(config.url.href);
   wsBase.pathname = wsBase.pathname.replace(/\/+$/, '');
   const http = resolveHttp(o.fetch);
