@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterAll, test } from 'vitest';
 import { Redis } from 'ioredis';
+import { encodeSendRequest, type Frame } from '@burrow/shared';
 import { createBurrow, type MessageInfo } from '../src/index.js';
 import { RedisStore } from '../src/store/redis/index.js';
 import type { InboundData, InboundResult } from '../src/store/store.js';
@@ -166,4 +167,87 @@ test('a burst across a transport switch between two live nodes: no redelivery at
   assert.ok(got.slice(0, 50).every((g) => g.node === 'A') && got.slice(50).every((g) => g.node === 'B'));
   c.ws.close();
   r.ws.close();
+});
+
+test('a drained node disposes a core mid-accept and a retried POST makes a fresh one: the frame is emitted once, never again flagged', async () => {
+  // The intermittent double delivery of the cluster drain suite, made deterministic. The first POST's
+  // accept commits in Redis and its reply is held; the drain disposes that core; the client's retry of
+  // the batch lands on the same node and gets a fresh core. That core's accept used to run beside the
+  // old one, read the old core's journal entry (accepted, not yet emitted nor confirmed) as a reply
+  // this node never got, and emit it flagged `redelivered` next to the old core's normal emit.
+  const got: Got[] = [];
+  const client = new Redis(URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  clients.push(client);
+  const store = new RedisStore({ redis: client, prefix, sweepIntervalMs: 0, nodeTtlMs: NODE_TTL });
+  stores.push(store);
+  await store.ready();
+  let holding = false;
+  let accepts = 0;
+  let resumes = 0;
+  let release: () => void = () => {};
+  const released = new Promise<void>((r) => (release = r));
+  let committed: () => void = () => {};
+  const held = new Promise<void>((r) => (committed = r));
+  const slow = new Proxy(store, {
+    get(target, key) {
+      if (key === 'acceptInbound') {
+        return async (sid: string, seq: number, frame?: InboundData, force?: boolean): Promise<InboundResult> => {
+          const first = holding && accepts++ === 0;
+          const p = target.acceptInbound(sid, seq, frame, force);
+          // A second accept while the first reply is held: it is in Redis now, so let the first go on.
+          if (!first && holding) release();
+          const r = await p;
+          if (first) {
+            committed();
+            await released;
+          }
+          return r;
+        };
+      }
+      if (key === 'touch') {
+        return async (...args: Parameters<RedisStore['touch']>) => {
+          const r = await target.touch(...args);
+          // The retry's resume: once its body is read (same turn: it came in one packet) its frames are
+          // queued; the fixed node queues them behind the old core, so nothing else would release it.
+          if (holding && args[2] && ++resumes === 2) setImmediate(release);
+          return r;
+        };
+      }
+      const v: unknown = Reflect.get(target, key, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const burrow = createBurrow({ store: slow, ackDelay: 5 });
+  burrow.on('message', (s, data, info: MessageInfo) => {
+    got.push({ node: 'A', sid: s.id, text: String(data), seq: info.seq, redelivered: info.redelivered });
+  });
+  const errors: unknown[] = [];
+  burrow.on('error', (err) => errors.push(err));
+  const srv = await startTestServer(burrow);
+  servers.push(srv);
+
+  const open = (await (await fetch(`${srv.http}/sessions`, { method: 'POST', body: '{}' })).json()) as { sid: string; token: string };
+  const post = (frames: Frame[]) =>
+    fetch(`${srv.http}/sessions/${open.sid}/send?token=${open.token}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: encodeSendRequest({ frames }) }).then(async (r) => {
+      assert.equal(r.status, 200, await r.clone().text());
+      return (await r.json()) as { ack: number };
+    });
+  holding = true;
+  const first = post([{ t: 'd', seq: 1, data: 'm1' }]);
+  await held;
+  await burrow.drain({ deadline: 1000 });
+  const retry = post([{ t: 'd', seq: 1, data: 'm1' }, { t: 'd', seq: 2, data: 'm2' }]);
+  assert.deepEqual(await Promise.all([first, retry]), [{ ack: 1 }, { ack: 2 }]);
+  holding = false;
+  // The close handshake is sequenced after both: once it is in, a duplicate would be too.
+  assert.deepEqual(await post([{ t: 'd', seq: 3, data: 'm3' }]), { ack: 3 });
+  assert.deepEqual(
+    got.filter((g) => g.sid === open.sid).map((g) => [g.seq, g.text, g.redelivered]),
+    [
+      [1, 'm1', false],
+      [2, 'm2', false],
+      [3, 'm3', false],
+    ],
+  );
+  assert.deepEqual(errors, []);
 });

@@ -50,7 +50,8 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   readonly #heartbeat: Heartbeat;
   #idle: NodeJS.Timeout | undefined;
 
-  constructor(host: SessionHost, record: SessionRecord) {
+  /** `after`: see {@link InboundQueue}'s constructor. */
+  constructor(host: SessionHost, record: SessionRecord, after?: Promise<unknown>) {
     this.host = host;
     this.id = record.id;
     this.protocol = record.protocol;
@@ -58,7 +59,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     this.user = record.user;
     this.#state = record.closed !== undefined ? 'ended' : 'open';
     this.#heartbeat = new Heartbeat(this, record.activity);
-    this.#inbound = new InboundQueue(this, record.inAck);
+    this.#inbound = new InboundQueue(this, record.inAck, after);
     this.#pump = new OutboundPump(this);
     this.handle = new Session(this);
     this.#startIdle();
@@ -378,6 +379,11 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   }
 
   // ---- inbound ---------------------------------------------------------------------------------------
+
+  /** @internal Settles once the inbound work queued so far is done (the registry chains a successor core on it). */
+  get inboundTail(): Promise<unknown> {
+    return this.#inbound.tail;
+  }
 
   /** Applies a batch of client frames after every batch queued before it (see inbound.ts). */
   inbound(frames: readonly Frame[], stopAtGap: boolean): Promise<InboundOutcome> {
