@@ -64,9 +64,12 @@ type BurrowOptions = import('@burrow/server').BurrowOptions;
 
 const storeKind = arg('store', 'BURROW_STORE', 'redis');
 let store: BurrowOptions['store'];
+let storeReady: () => Promise<void> = async () => {};
 if (storeKind === 'redis') {
   const { RedisStore } = await import('@burrow/server/redis');
-  store = new RedisStore({ redis: arg('redis', 'BURROW_REDIS', 'redis://127.0.0.1:6379')!, prefix: arg('prefix', 'BURROW_PREFIX', 'burrow:')! });
+  const redis = new RedisStore({ redis: arg('redis', 'BURROW_REDIS', 'redis://127.0.0.1:6379')!, prefix: arg('prefix', 'BURROW_PREFIX', 'burrow:')! });
+  store = redis;
+  storeReady = () => redis.ready();
 }
 
 const opts: BurrowOptions = { path: '/burrow', ...(store ? { store } : {}) };
@@ -165,6 +168,9 @@ const srv = await startTestServer(burrow, {
   },
 });
 srv.server.on('upgrade', (req) => log({ kind: 'upgrade', path: pathOf(req), sid: sidOf(req) }));
+// Ready means able to serve: a node whose store is still connecting answers 503 to every handshake,
+// which a test starting at once (on a loaded machine) took for a failure.
+await storeReady();
 write({ ready: srv.port, node: name, pid: process.pid });
 
 const stop = () => {
