@@ -13,6 +13,7 @@ import { Heartbeat, type HeartbeatHost } from './heartbeat.js';
 import { Session, type TransportName } from './handle.js';
 import { InboundQueue, type InboundHost } from './inbound.js';
 import { checkRoom, preparePayload, type SendData } from './payload.js';
+import { OutageHold } from './outage-hold.js';
 import { OutboundPump, type PumpHost } from './pump.js';
 import { transition, type SessionState } from './state.js';
 import type { Downstream, InboundOutcome, SessionHost } from './types.js';
@@ -34,6 +35,8 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   #closeTimer: NodeJS.Timeout | undefined;
   readonly #inbound: InboundQueue;
   readonly #pump: OutboundPump;
+  /** `send()`s held through a store outage, in order (see outage-hold.ts). */
+  readonly #hold: OutageHold;
 
   #downstream: Downstream | undefined;
   #owner = '';
@@ -61,6 +64,13 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     this.#heartbeat = new Heartbeat(this, record.activity);
     this.#inbound = new InboundQueue(this, record.inAck, after);
     this.#pump = new OutboundPump(this);
+    this.#hold = new OutageHold({
+      bounds: host.options.storeOutageBuffer,
+      get storeDown() {
+        return host.storeDown;
+      },
+      emitError: (err) => host.emitError(err),
+    });
     this.handle = new Session(this);
     this.#startIdle();
   }
@@ -264,6 +274,18 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   async send(input: SendData): Promise<void> {
     if (this.closed) throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
     const { data, size, header } = preparePayload(input, this.host.options.limits.maxPayload);
+    return this.#hold.send(size, () => this.#append(data, size, header));
+  }
+
+  /** The store answers again: sends held through the outage are written now, in order. */
+  storeUp(): void {
+    this.#hold.storeUp();
+  }
+
+  /** One `send()` into the store (now, or later from the outage hold). */
+  async #append(data: string | Uint8Array, size: number, header: Uint8Array | undefined): Promise<void> {
+    // Held through an outage, the session may have ended meanwhile.
+    if (this.closed) throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
     if (this.host.storeDown) throw storeUnavailable();
     const r = await this.host.store.append(this.id, [{ t: 'd', data, size }], this.host.options.limits);
     if (!r.ok) {

@@ -62,6 +62,7 @@ export class SessionRegistry implements SessionHost {
     this.#stopExpiry = this.store.onExpired((record) => this.#expired(record));
     this.#stopStatus = this.#raw.onStatus((status) => {
       if (status === 'lost') this.#lost();
+      else if (status === 'up') for (const core of this.#live.values()) core.storeUp();
     });
   }
 
