@@ -18,6 +18,14 @@ import { encodeEntry, journalEntry, seqArg, toStr } from './codec.js';
 
 /** Confirms of emitted inbound frames are flushed this long after the last one when no accept carries them. */
 const CONFIRM_DELAY_MS = 50;
+/**
+ * A failed confirm flush or entry release is tried again after this, doubling up to RETRY_MAX_MS: until
+ * it goes through, other nodes hold the session's next frames back behind this node's entries.
+ */
+const RETRY_FIRST_MS = 20;
+const RETRY_MAX_MS = 1000;
+/** Owner of a released entry (see `burrowJournalRelease`): no node has this id, so none is alive under it. */
+const RELEASED = 'released:';
 
 /** This node's liveness key, and what it knows of the other nodes'. */
 export class NodeLiveness {
@@ -78,6 +86,16 @@ export class InboundJournal {
   /** Per session, the highest inbound seq emitted here and not yet confirmed to Redis. */
   readonly #confirms = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
+  #flushRetryMs = RETRY_FIRST_MS;
+  /**
+   * Per session, seqs whose accept failed here on a store error: Redis may have run it (the reply was
+   * lost with the connection), so an entry of ours may sit in the journal that this node will never
+   * emit. Until it is released, every other node holds the session's next frames back behind it
+   * (ACCEPT_WAIT_MS each time, while this node lives): the polling stall after a store blip.
+   */
+  readonly #uncertain = new Map<string, Set<number>>();
+  #releaseTimer: NodeJS.Timeout | undefined;
+  #releaseRetryMs = RETRY_FIRST_MS;
 
   constructor(shared: Shared, node: NodeLiveness) {
     this.#s = shared;
@@ -99,6 +117,7 @@ export class InboundJournal {
       );
     } catch (err) {
       if (confirm !== undefined) this.#keep(sid, confirm);
+      if (frame) this.#lostReply(sid, seq);
       throw err;
     }
     if (!Array.isArray(flat)) flat = [];
@@ -131,8 +150,9 @@ export class InboundJournal {
     return Array.isArray(flat) && flat.length > 0 ? this.#replayFrom(sid, flat) : {};
   }
 
-  /** Sends every pending confirm in one round trip; a failed one is kept for the next accept (or flush). */
+  /** Sends every pending confirm in one round trip; a failed one is kept for the next accept or a later flush. */
   async flush(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#confirms.size === 0) return;
     const { r, keys } = this.#s;
@@ -149,12 +169,76 @@ export class InboundJournal {
       if (!one || !one.ok) this.#keep(sid, seq);
     });
     const failed = res.find((x) => !x.ok);
-    if (failed && !failed.ok) this.#s.onError(failed.error);
+    if (!failed || failed.ok) {
+      this.#flushRetryMs = RETRY_FIRST_MS;
+      return;
+    }
+    // Kept confirms wait for no accept of theirs: a session whose POSTs now go to other nodes would
+    // leave them (and those nodes waiting on our entries) until some other confirm of this node.
+    if (!this.#s.closed() && !this.#timer) {
+      this.#timer = setTimeout(() => void this.flush(), this.#flushRetryMs);
+      this.#timer.unref();
+      this.#flushRetryMs = Math.min(this.#flushRetryMs * 2, RETRY_MAX_MS);
+    }
+    // Redis being unreachable is reported through the store's status; anything else is news.
+    if (this.#s.r.status === 'ready') this.#s.onError(failed.error);
   }
 
-  /** Stops the flush timer (`close()` flushes once more itself). */
+  /** Stops the timers (`close()` flushes once more itself). */
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
+    this.#timer = this.#releaseTimer = undefined;
+  }
+
+  /** An accept of `seq` failed here: release our entry of it, if Redis ran the accept after all. */
+  #lostReply(sid: string, seq: number): void {
+    let seqs = this.#uncertain.get(sid);
+    if (!seqs) this.#uncertain.set(sid, (seqs = new Set()));
+    seqs.add(seq);
+    this.#releaseRetryMs = RETRY_FIRST_MS;
+    this.#scheduleRelease();
+  }
+
+  #scheduleRelease(): void {
+    if (this.#releaseTimer || this.#uncertain.size === 0 || this.#s.closed()) return;
+    this.#releaseTimer = setTimeout(() => {
+      this.#releaseTimer = undefined;
+      void this.#release();
+    }, this.#releaseRetryMs);
+    this.#releaseTimer.unref();
+  }
+
+  /**
+   * Hands our entries of failed accepts to no one (`burrowJournalRelease`): every node, this one too,
+   * then takes each over as a dead node's entry, exactly once, and emits it flagged `redelivered`.
+   * Not emitted here even when this node reads it back first: the release may already have run, and
+   * then another node could take it over too.
+   */
+  async #release(): Promise<void> {
+    const { r, keys } = this.#s;
+    if (r.status !== 'ready') {
+      this.#releaseRetryMs = Math.min(this.#releaseRetryMs * 2, RETRY_MAX_MS);
+      return this.#scheduleRelease();
+    }
+    const pending = [...this.#uncertain].map(([sid, seqs]) => [sid, [...seqs]] as const);
+    const released = `${RELEASED}${this.#node.id}`;
+    let res: Settled[] = [];
+    try {
+      res = await batch(r, pending.map(([sid, seqs]) => (c) => c.burrowJournalRelease(...keys.session(sid), this.#node.id, released, ...seqs.map(seqArg))));
+    } catch {
+      // Unreachable again: retried below.
+    }
+    pending.forEach(([sid, seqs], i) => {
+      if (!res[i]?.ok) return;
+      const left = this.#uncertain.get(sid);
+      for (const seq of seqs) left?.delete(seq);
+      if (left?.size === 0) this.#uncertain.delete(sid);
+    });
+    if (this.#uncertain.size > 0) {
+      this.#releaseRetryMs = Math.min(this.#releaseRetryMs * 2, RETRY_MAX_MS);
+      this.#scheduleRelease();
+    }
   }
 
   #take(sid: string): number | undefined {
@@ -180,8 +264,9 @@ export class InboundJournal {
       const owner = toStr(flat[i + 1]);
       const entry = flat[i + 2];
       if (typeof seq !== 'number' || owner === undefined || !Buffer.isBuffer(entry)) continue;
-      if (owner === this.#node.id) own.push(journalEntry(seq, entry));
-      else foreign.push({ seq, owner, entry });
+      if (owner !== this.#node.id) foreign.push({ seq, owner, entry });
+      // Ours, of an accept that failed here: it is being released (see #release), not ours to emit.
+      else if (!this.#uncertain.get(sid)?.has(seq)) own.push(journalEntry(seq, entry));
     }
     let recheckMs: number | undefined;
     if (foreign.length > 0) {

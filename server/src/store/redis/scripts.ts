@@ -262,6 +262,24 @@ return 1
 `),
 
   /**
+   * ARGV: owner, releasedOwner, seq... → how many were released. Entries of \`owner\` whose accept it
+   * never heard the answer of (the connection dropped after Redis ran it) pass to \`releasedOwner\`, an
+   * id no node beats for: to every node the entry is a dead node's, taken over once (burrowJournalClaim).
+   */
+  burrowJournalRelease: def(`
+local head = ARGV[1] .. ' '
+local n = 0
+for i = 3, #ARGV do
+  local v = redis.call('HGET', KEYS[5], ARGV[i])
+  if v and string.sub(v, 1, #head) == head then
+    redis.call('HSET', KEYS[5], ARGV[i], ARGV[2] .. ' ' .. string.sub(v, #head + 1))
+    n = n + 1
+  end
+end
+return n
+`),
+
+  /**
    * ARGV: newOwner, (deadOwner, seq)... → the seqs taken over: each entry still owned by its dead owner
    * passes to \`newOwner\`, atomically, so exactly one node takes over (and then emits and confirms) it.
    */
