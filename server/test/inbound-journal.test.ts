@@ -33,10 +33,10 @@ const stores: RedisStore[] = [];
 const clients: Redis[] = [];
 
 /** A node; `lose(seq)` makes that accept commit in Redis and never answer. */
-async function node(name: string, got: Got[]) {
+async function node(name: string, got: Got[], nodeTtlMs = NODE_TTL) {
   const client = new Redis(URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
   clients.push(client);
-  const store = new RedisStore({ redis: client, prefix, sweepIntervalMs: 0, nodeTtlMs: NODE_TTL });
+  const store = new RedisStore({ redis: client, prefix, sweepIntervalMs: 0, nodeTtlMs });
   stores.push(store);
   await store.ready();
   let lose: number | undefined;
@@ -71,6 +71,11 @@ async function node(name: string, got: Got[]) {
       return lost;
     },
     /** kill -9: nothing flushed, no goodbye; returns once the liveness key has lapsed. */
+    /** kill -9 as Redis sees it: the connection closes, the liveness key stays until its TTL. */
+    async die(): Promise<void> {
+      client.disconnect();
+      srv.server.closeAllConnections();
+    },
     async crash(): Promise<void> {
       client.disconnect();
       srv.server.closeAllConnections();
@@ -304,4 +309,33 @@ test('an accept whose reply a Redis blip cut off: the retry on another node goes
   assert.deepEqual(mine.map((g) => [g.seq, g.text]), [1, 2, 3, 4, 5].map((n) => [n, `m${n}`]));
   assert.deepEqual(mine.filter((g) => g.redelivered).map((g) => g.seq), [3].filter(() => mine[2]!.redelivered));
   assert.ok(took < 3000, `the retry and the next batch took ${took} ms (a stall waits 12 s)`);
+});
+
+test('a killed node\'s connection is gone at once: its entries are taken over long before its liveness key lapses', { timeout: 20_000 }, async () => {
+  // Recovery after a SIGKILL used to wait for the node's 5 s liveness TTL; the key now names the
+  // node's Redis connection, which the kernel closes with the process.
+  const got: Got[] = [];
+  const a = await node('A', got, 5000);
+  const b = await node('B', got, 5000);
+  const c = await connectWs(`${a.srv.ws}/ws`);
+  const open = await c.nextJson();
+  c.ws.send('1:m1');
+  await until('m1 on A', () => got.length === 1);
+  const committed = a.lose(2);
+  c.ws.send('2:m2');
+  await committed;
+  await a.die();
+  c.ws.terminate();
+  const t0 = Date.now();
+  const r = await connectWs(`${b.srv.ws}/ws?sid=${String(open.sid)}&token=${String(open.token)}&ack=0`);
+  await r.nextJson();
+  await until('m2 redelivered on B', () => got.some((g) => g.seq === 2));
+  const took = Date.now() - t0;
+  const admin = new Redis(URL);
+  const ttl = await admin.pttl(`${prefix}:node:{${a.store.nodeId}}`);
+  admin.disconnect();
+  assert.ok(ttl > 0, 'A\'s liveness key had not lapsed yet');
+  assert.ok(took < 1500, `B took A's entry over after ${took} ms`);
+  assert.deepEqual(got.map((g) => [g.node, g.seq, g.redelivered]), [['A', 1, false], ['B', 2, true]]);
+  r.ws.close();
 });

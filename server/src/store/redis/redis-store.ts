@@ -67,7 +67,7 @@ export class RedisStore implements Store {
       mainReady: async () => {
         if (o.configureKeyspaceEvents) await this.#expiry.enableKeyspaceEvents();
         // Alive before the first journal entry this node writes (and again after an outage).
-        await this.#node.beat();
+        await this.#node.connected();
       },
       subReady: () => this.#wake.resubscribe(),
       subResumed: (reconnect) => {
