@@ -66,7 +66,8 @@ export class NodeLiveness {
   async beat(): Promise<void> {
     const { r, keys } = this.#s;
     if (this.#s.closed() || r.status !== 'ready') return;
-    await r.set(keys.node(this.id), this.#clientId || '1', 'PX', this.#ttlMs);
+    // `c:` marks a client id: a node of an earlier version writes '1', which names no connection.
+    await r.set(keys.node(this.id), this.#clientId ? `c:${this.#clientId}` : '1', 'PX', this.#ttlMs);
   }
 
   /** The command connection is (re)connected: records its client id, then beats. */
@@ -92,8 +93,9 @@ export class NodeLiveness {
     // Owners whose key names a connection: one CLIENT LIST says which of those connections exist.
     const cids = new Map<string, string>();
     unknown.forEach((o, i) => {
-      const cid = got[2 * i + 1];
-      if (!r.isCluster && typeof cid === 'string' && /^\d+$/.test(cid)) cids.set(o, cid);
+      const v = got[2 * i + 1];
+      const cid = typeof v === 'string' ? /^c:(\d+)$/.exec(v)?.[1] : undefined;
+      if (!r.isCluster && cid !== undefined) cids.set(o, cid);
     });
     let connected = new Set<string>();
     if (cids.size > 0) {
