@@ -119,6 +119,23 @@ afterEach(() => {
 
 let kills = 0;
 
+/**
+ * Recovery times (ms), per what was disrupted and transport: after a node's SIGKILL, until both
+ * directions flow again for a client whose downstream it held; after Redis came back, until a message
+ * sent then is echoed. The aftermath prints their medians.
+ */
+const recovery = new Map<string, number[]>();
+const record = (what: string, ms: number) => {
+  let list = recovery.get(what);
+  if (!list) recovery.set(what, (list = []));
+  list.push(ms);
+};
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : Math.round((s[m - 1]! + s[m]!) / 2);
+};
+
 describe.each(transports)('cluster over %s (3 nodes, RedisStore, nginx round-robin)', (transport) => {
   it(`requests spread over nodes; ${N} messages each way arrive once and in order`, { timeout: 120_000 }, async ({ annotate }) => {
     const c = await client(transport);
@@ -170,9 +187,21 @@ describe.each(transports)('cluster over %s (3 nodes, RedisStore, nginx round-rob
     })();
     // Mid-stream: kill once the first client is well into the flow.
     await waitFor(() => clients[0]!.got.length > M / 10, 20_000, 'traffic flowing');
+    const gotAt = clients.map((c) => c.got.length);
+    const appAt = clients.map((c) => cluster.received(c.sid).length);
     await victim.kill9();
     kills++;
     const killedAt = Date.now();
+    // Flowing again both ways: 20 more messages each way (or all of them, if fewer were left).
+    const recovered = Promise.all(
+      clients.map((c, i) =>
+        waitFor(
+          () => c.got.length >= Math.min(gotAt[i]! + 20, M + 1) && cluster.received(c.sid).length >= Math.min(appAt[i]! + 20, M + 1),
+          20_000,
+          `${c.sid} flowing again after the kill`,
+        ).then(() => Date.now() - killedAt),
+      ),
+    );
     // Wait until clients[0] has been served by another node since the kill, then bring the victim back.
     await waitFor(
       () => cluster.requestLog(clients[0]!.sid).slice(before[0]).some((l) => (l.kind === 'http' || l.kind === 'upgrade') && l.node !== victim.name && l.sid),
@@ -180,6 +209,9 @@ describe.each(transports)('cluster over %s (3 nodes, RedisStore, nginx round-rob
       'a request of the first client served by a surviving node',
     );
     await annotate(`first client back on another node ${Date.now() - killedAt} ms after the kill`);
+    const times = await recovered;
+    for (const t of times) record(`SIGKILL ${transport}`, t);
+    await annotate(`both directions flowing again after ${times.join(', ')} ms`);
     await victim.restart();
     await pacing;
     const results = await Promise.all(floods);
@@ -260,11 +292,15 @@ describe.each(transports)('cluster over %s (3 nodes, RedisStore, nginx round-rob
     await sleep(500);
     await cluster.redis.start({ keepData: true });
     const t1 = Date.now();
+    // Sent the moment Redis is back: how long until the echo of the first one arrives is the recovery.
+    for (let i = 101; i <= 200; i++) c.send(`e-${i}`);
+    await waitFor(() => c.got.includes('e-101'), 30_000, 'the first echo after Redis is back');
+    record(`Redis restart ${transport}`, Date.now() - t1);
+    await annotate(`first echo ${Date.now() - t1} ms after Redis was back`);
     for (const n of cluster.nodes) {
       await waitFor(async () => (await health(n.direct)) === 200, 15_000, `${n.name} /burrow/health 200 after Redis is back`);
     }
     await annotate(`every node healthy ${Date.now() - t1} ms after Redis was back`);
-    for (let i = 101; i <= 200; i++) c.send(`e-${i}`);
     await waitFor(() => c.got.length >= 200 && appMessages(c.sid).length >= 250, 30_000, () => `echoes ${c.got.length}/200, app ${appMessages(c.sid).length}/250`);
     assert.deepEqual(c.closes, []);
     assert.deepEqual(cluster.closes(c.sid), []);
@@ -407,6 +443,11 @@ describe('cluster aftermath', () => {
     const errors = cluster.problems().filter((l) => l.kind !== 'crash');
     await annotate(`${kills} kill -9 across the run; ${errors.length} error lines (first: ${JSON.stringify(errors.slice(0, 3))})`);
     if (cluster.stderr.length) await annotate(`node stderr: ${cluster.stderr.join('').slice(0, 2000)}`);
+    const medians = [...recovery].map(([what, xs]) => `${what}: median ${median(xs)} ms (${xs.join(', ')})`);
+    const all = (kind: string) => [...recovery].filter(([w]) => w.startsWith(kind)).flatMap(([, xs]) => xs);
+    medians.push(`SIGKILL overall: median ${median(all('SIGKILL'))} ms`, `Redis restart overall: median ${median(all('Redis restart'))} ms`);
+    console.log(`recovery medians:\n  ${medians.join('\n  ')}`);
+    await annotate(`recovery medians: ${medians.join('; ')}`);
     assert.deepEqual(crashes, []);
     assert.equal(kills, 3);
     for (const n of cluster.nodes) assert.ok(n.alive, `${n.name} runs`);
