@@ -2,7 +2,8 @@
  * One Burrow node of the cluster rig, as its own process:
  *
  *   node --conditions=burrow-src --import tsx e2e/cluster/node.ts --name=n1 --port=0 \
- *     --redis=redis://127.0.0.1:6380 --prefix=burrow-test: [--store=memory] [--clock-skew-ms=600000] \
+ *     --redis=redis://127.0.0.1:6380 | --redis-cluster=127.0.0.1:7000,127.0.0.1:7001,... \
+ *     --prefix=burrow-test: [--store=memory] [--clock-skew-ms=600000] [--sweep-interval-ms=2000] \
  *     [--heartbeat=2000 --heartbeat-timeout=2000 --poll-timeout=3000 --resume-window=8000 --close-linger=2000]
  *
  * It is the one test server of @burrow/test-support with its scripted app (echo; "quiet:…" only
@@ -67,7 +68,18 @@ let store: BurrowOptions['store'];
 let storeReady: () => Promise<void> = async () => {};
 if (storeKind === 'redis') {
   const { RedisStore } = await import('@burrow/server/redis');
-  const redis = new RedisStore({ redis: arg('redis', 'BURROW_REDIS', 'redis://127.0.0.1:6379')!, prefix: arg('prefix', 'BURROW_PREFIX', 'burrow:')! });
+  // --redis-cluster=host:port,...: a Redis Cluster, through an ioredis Cluster (fail fast, as the store's own connections do).
+  const seeds = arg('redis-cluster', 'BURROW_REDIS_CLUSTER');
+  let conn: import('@burrow/server/redis').RedisStoreOptions['redis'];
+  if (seeds) {
+    const { Cluster } = await import('ioredis');
+    conn = new Cluster(
+      seeds.split(',').map((hp) => ({ host: hp.split(':')[0]!, port: Number(hp.split(':')[1]) })),
+      { enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 0 } },
+    );
+  } else conn = arg('redis', 'BURROW_REDIS', 'redis://127.0.0.1:6379')!;
+  const sweep = num('sweep-interval-ms', 'BURROW_SWEEP_INTERVAL_MS');
+  const redis = new RedisStore({ redis: conn, prefix: arg('prefix', 'BURROW_PREFIX', 'burrow:')!, ...(sweep !== undefined ? { sweepIntervalMs: sweep } : {}) });
   store = redis;
   storeReady = () => redis.ready();
 }
