@@ -149,6 +149,14 @@ export class InboundJournal {
    * (ACCEPT_WAIT_MS each time, while this node lives): the polling stall after a store blip.
    */
   readonly #uncertain = new Map<string, Set<number>>();
+  /**
+   * A release and an accept of one session never overlap on the way to Redis: a retried accept that
+   * turns out `new` (the failed one never ran) makes the entry ours for real, and a release sent beside
+   * it would hand that entry over too and have it emitted twice.
+   */
+  readonly #accepting = new Map<string, number>();
+  readonly #releasingSids = new Set<string>();
+  #releasing: Promise<void> | undefined;
   #releaseTimer: NodeJS.Timeout | undefined;
   #releaseRetryMs = RETRY_FIRST_MS;
 
@@ -159,6 +167,21 @@ export class InboundJournal {
 
   async accept(sid: string, seq: number, frame: InboundData | undefined, force: boolean): Promise<InboundResult> {
     // One script: the piggybacked confirm, the seq check, the journal entry, and what to redeliver.
+    while (this.#releasingSids.has(sid)) await this.#releasing;
+    this.#accepting.set(sid, (this.#accepting.get(sid) ?? 0) + 1);
+    try {
+      const r = await this.#accept(sid, seq, frame, force);
+      // `new`: the failed accept of this seq never ran in Redis, the entry is ours to emit.
+      if (r.status === 'new') this.#settled(sid, seq);
+      return r;
+    } finally {
+      const n = (this.#accepting.get(sid) ?? 1) - 1;
+      if (n > 0) this.#accepting.set(sid, n);
+      else this.#accepting.delete(sid);
+    }
+  }
+
+  async #accept(sid: string, seq: number, frame: InboundData | undefined, force: boolean): Promise<InboundResult> {
     const confirm = this.#take(sid);
     let flat: (number | Buffer)[];
     try {
@@ -255,6 +278,12 @@ export class InboundJournal {
     this.#scheduleRelease();
   }
 
+  #settled(sid: string, seq: number): void {
+    const seqs = this.#uncertain.get(sid);
+    if (!seqs?.delete(seq)) return;
+    if (seqs.size === 0) this.#uncertain.delete(sid);
+  }
+
   #scheduleRelease(): void {
     if (this.#releaseTimer || this.#uncertain.size === 0 || this.#s.closed()) return;
     this.#releaseTimer = setTimeout(() => {
@@ -276,13 +305,23 @@ export class InboundJournal {
       this.#releaseRetryMs = Math.min(this.#releaseRetryMs * 2, RETRY_MAX_MS);
       return this.#scheduleRelease();
     }
-    const pending = [...this.#uncertain].map(([sid, seqs]) => [sid, [...seqs]] as const);
+    // Sessions with an accept on its way wait for the next round (see #accepting).
+    const pending = [...this.#uncertain].filter(([sid]) => !this.#accepting.has(sid)).map(([sid, seqs]) => [sid, [...seqs]] as const);
     const released = `${RELEASED}${this.#node.id}`;
     let res: Settled[] = [];
+    for (const [sid] of pending) this.#releasingSids.add(sid);
+    const run = batch(r, pending.map(([sid, seqs]) => (c) => c.burrowJournalRelease(...keys.session(sid), this.#node.id, released, ...seqs.map(seqArg))));
+    this.#releasing = run.then(
+      () => undefined,
+      () => undefined,
+    );
     try {
-      res = await batch(r, pending.map(([sid, seqs]) => (c) => c.burrowJournalRelease(...keys.session(sid), this.#node.id, released, ...seqs.map(seqArg))));
+      res = await run;
     } catch {
       // Unreachable again: retried below.
+    } finally {
+      this.#releasingSids.clear();
+      this.#releasing = undefined;
     }
     pending.forEach(([sid, seqs], i) => {
       if (!res[i]?.ok) return;
