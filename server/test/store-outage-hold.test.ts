@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { afterAll, beforeAll, test } from 'vitest';
+import { Redis } from 'ioredis';
 import { createBurrow, type Burrow, type Session } from '../src/index.js';
 import { RedisStore } from '../src/store/redis/index.js';
 import type { StoreStatus } from '../src/store/store.js';
@@ -113,4 +114,44 @@ test('a send that would hold more than storeOutageBuffer.bytes rejects at once',
   await redis.start({ keepData: true });
   await first;
   assert.equal(n.errors.filter((e) => /storeOutageBuffer\.bytes/.test(String(e))).length, 1);
+});
+
+test('a send whose append ran in Redis but whose reply a blip cut off is retried once, not delivered twice', { timeout: 30_000 }, async () => {
+  // The hold retries a write that failed on an unreachable store; when Redis had run it (the reply was
+  // lost with the connection), the retry used to append the message a second time, with a new seq.
+  const client = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  const store = new RedisStore({ redis: client, prefix: `burrow-hold-${randomBytes(4).toString('hex')}`, sweepIntervalMs: 0 });
+  stores.push(store);
+  await store.ready();
+  const append = client.burrowAppend.bind(client);
+  let cut = false;
+  client.burrowAppend = (async (...args: Parameters<typeof append>) => {
+    const r = await append(...args);
+    if (cut) {
+      cut = false;
+      throw new Error('Connection is closed.');
+    }
+    return r;
+  }) as typeof append;
+  const burrow: Burrow = createBurrow({ store });
+  burrow.on('error', () => {});
+  const srv = await startTestServer(burrow);
+  servers.push(srv);
+  const { c, open, s } = await session({ store, burrow, srv, errors: [] });
+  await s.send('one');
+  cut = true;
+  await s.send('two'); // held after the cut reply, written again: the store recognises the retry
+  await s.send('three');
+  c.ws.terminate();
+  const r = await connectWs(`${srv.ws}/ws?sid=${String(open.sid)}&token=${String(open.token)}&ack=0`);
+  assert.equal((await r.nextJson()).resumed, true);
+  const got: string[] = [];
+  while (got.length < 3) {
+    const f = await r.nextFrame();
+    if (f.kind === 'text') got.push(f.text);
+  }
+  assert.deepEqual(got, ['1:one', '2:two', '3:three']);
+  r.ws.close();
+  await srv.close();
+  client.disconnect();
 });

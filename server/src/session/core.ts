@@ -19,6 +19,8 @@ import { transition, type SessionState } from './state.js';
 import type { Downstream, InboundOutcome, SessionHost } from './types.js';
 
 let ownerCounter = 0;
+/** Numbers this node's sends (the idempotency token of `Store.append`). */
+let sendCounter = 0;
 
 export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   readonly id: string;
@@ -274,7 +276,9 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   async send(input: SendData): Promise<void> {
     if (this.closed) throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
     const { data, size, header } = preparePayload(input, this.host.options.limits.maxPayload);
-    return this.#hold.send(size, () => this.#append(data, size, header));
+    // One token for every try of this send: a retry after a lost reply is recognised by the store.
+    const token = `${this.host.nodeId} ${++sendCounter}`;
+    return this.#hold.send(size, () => this.#append(data, size, header, token));
   }
 
   /** The store answers again: sends held through the outage are written now, in order. */
@@ -283,11 +287,11 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   }
 
   /** One `send()` into the store (now, or later from the outage hold). */
-  async #append(data: string | Uint8Array, size: number, header: Uint8Array | undefined): Promise<void> {
+  async #append(data: string | Uint8Array, size: number, header: Uint8Array | undefined, token: string): Promise<void> {
     // Held through an outage, the session may have ended meanwhile.
     if (this.closed) throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
     if (this.host.storeDown) throw storeUnavailable();
-    const r = await this.host.store.append(this.id, [{ t: 'd', data, size }], this.host.options.limits);
+    const r = await this.host.store.append(this.id, [{ t: 'd', data, size }], this.host.options.limits, token);
     if (!r.ok) {
       if (r.reason === 'overflow' && this.host.options.onBufferFull === 'pause') {
         // Loud but not fatal: the caller hears of it, and this node stops reading the session until acks drain it.

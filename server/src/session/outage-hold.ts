@@ -10,6 +10,9 @@
  * (once the oldest held send waited that long, every held send rejects): `store_unavailable`, and an
  * `error` event, since an app that does not await `send()` would otherwise never learn of it.
  *
+ * Every try of one send carries the same `Store.append` token, so a write that ran in Redis but lost
+ * its reply is not appended again by the retry.
+ *
  * Not durable: a held send lives only in this process. If the node dies first it is gone, and its
  * promise never settled (docs/PROTOCOL.md, "Store outages").
  */

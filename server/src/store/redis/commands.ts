@@ -42,7 +42,7 @@ declare module 'ioredis' {
     burrowSetData(...args: [...keys: SessionKeys, has: '1' | '0', json: string]): Result<0 | 1, Context>;
     /** → the first seq assigned, or -1 unknown, -2 closed, -3 overflow. */
     burrowAppend(
-      ...args: [...keys: SessionKeys, channel: string, maxMessages: string, maxBytes: string, ...entries: Buffer[]]
+      ...args: [...keys: SessionKeys, channel: string, maxMessages: string, maxBytes: string, token: string, ...entries: Buffer[]]
     ): Result<number, Context>;
     /** → null (unknown) or [1 first | 0, HGETALL after]. */
     burrowAppendClose(

@@ -118,8 +118,8 @@ export class RedisStore implements Store {
   setData(sid: string, data: unknown): Promise<boolean> {
     return this.#records.setData(sid, data);
   }
-  append(sid: string, frames: readonly NewFrame[], limits: AppendLimits): Promise<AppendResult> {
-    return this.#records.append(sid, frames, limits);
+  append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token?: string): Promise<AppendResult> {
+    return this.#records.append(sid, frames, limits, token);
   }
   appendEach(sids: readonly string[], frame: NewFrame, limits: AppendLimits): Promise<ReadonlyMap<string, AppendResult>> {
     return this.#records.appendEach(sids, frame, limits);
