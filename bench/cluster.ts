@@ -4,9 +4,15 @@
  * node is its own process (e2e/cluster/node.ts); redis-server and nginx are real. Loopback only,
  * bounded (each case stops at its message count or its time cap, whichever comes first).
  *
+ * Beside the rates it reports what an echo costs: the CPU time (user + sys, from /proc/<pid>/stat) of
+ * every Burrow node process and of redis-server over the throughput window, divided by the echoes
+ * done, and the Redis commands per echo (INFO commandstats before and after, per command).
+ *
  *   npm run bench:cluster            (MSGS=5000 PINGS=300 by default)
  */
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
 import { BurrowSocket } from '@burrow/client';
 import { startRedis } from '@burrow/test-support/procs';
 import { spawnNode, startClusterNginx } from '../e2e/cluster/launch.js';
@@ -26,13 +32,48 @@ function open(url: string, transport: Transport): Promise<BurrowSocket> {
   });
 }
 
-async function measure(url: string, transport: Transport) {
+/** CPU seconds (user + sys) a process has used so far (Linux: /proc/<pid>/stat, clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** `calls` per command from INFO commandstats. */
+async function commandStats(admin: Redis): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const m of (await admin.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out.set(m[1]!, Number(m[2]));
+  return out;
+}
+
+/** What the processes of a setup used over a window: CPU per process, Redis commands by name. */
+interface Meter {
+  pids: number[];
+  admin?: Redis;
+}
+async function meterStart(m: Meter) {
+  return { cpu: m.pids.map(cpuSeconds), cmds: m.admin ? await commandStats(m.admin) : new Map<string, number>() };
+}
+async function meterEnd(m: Meter, start: Awaited<ReturnType<typeof meterStart>>) {
+  const cpu = m.pids.map((p, i) => cpuSeconds(p) - start.cpu[i]!);
+  const after = m.admin ? await commandStats(m.admin) : new Map<string, number>();
+  const cmds = new Map<string, number>();
+  for (const [k, v] of after) {
+    // The meter's own INFO calls are not the cluster's.
+    const d = v - (start.cmds.get(k) ?? 0) - (k === 'info' ? 1 : 0);
+    if (d > 0) cmds.set(k, d);
+  }
+  return { cpu, cmds };
+}
+
+async function measure(url: string, transport: Transport, meter: Meter) {
   const s = await open(url, transport);
   let onMsg: (d: string) => void = () => {};
   s.addEventListener('message', (e) => onMsg(String((e as MessageEvent).data)));
 
   // Throughput: MSGS echoes in flight at once (sent in slices), until all are back or CAP_MS.
   let got = 0;
+  const m0 = await meterStart(meter);
   const t0 = performance.now();
   const done = new Promise<void>((resolve) => {
     onMsg = () => {
@@ -46,6 +87,7 @@ async function measure(url: string, transport: Transport) {
   }
   await done;
   const rate = got / ((performance.now() - t0) / 1000);
+  const used = await meterEnd(meter, m0);
   // Let the remaining echoes (if capped) drain before measuring latency.
   await new Promise((r) => setTimeout(r, got >= MSGS ? 50 : 1000));
 
@@ -68,13 +110,18 @@ async function measure(url: string, transport: Transport) {
   const closed = new Promise((r) => s.addEventListener('close', r, { once: true }));
   s.close();
   await closed;
-  return { rate, got, p50: q(0.5), p99: q(0.99), pings: lat.length };
+  return { rate, got, p50: q(0.5), p99: q(0.99), pings: lat.length, used };
 }
 
 const started = performance.now();
 const rows: string[] = [];
+const costRows: string[] = [];
+const cmdRows: string[] = [];
 const redis = await startRedis();
-const kill: Array<() => Promise<void>> = [() => redis.dispose()];
+const admin = new Redis(redis.url);
+admin.on('error', () => {});
+const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1]);
+const kill: Array<() => Promise<void>> = [() => redis.dispose(), async () => admin.disconnect()];
 try {
   const single = await spawnNode({ name: 'single', store: 'memory', timings });
   kill.push(() => single.proc.kill());
@@ -85,21 +132,28 @@ try {
   const nginx = await startClusterNginx(nodes.map((n) => n.port));
   kill.push(() => nginx.close());
 
-  const setups: Array<[string, string]> = [
-    ['1 node, MemoryStore, direct', `ws://127.0.0.1:${single.port}/burrow`],
-    ['3 nodes, RedisStore, nginx', `ws://127.0.0.1:${nginx.port}/burrow`],
+  const setups: Array<[string, string, Meter]> = [
+    ['1 node, MemoryStore, direct', `ws://127.0.0.1:${single.port}/burrow`, { pids: [single.pid] }],
+    ['3 nodes, RedisStore, nginx', `ws://127.0.0.1:${nginx.port}/burrow`, { pids: [...nodes.map((n) => n.pid), redisPid], admin }],
   ];
   for (const transport of transports) {
-    for (const [name, url] of setups) {
+    for (const [name, url, meter] of setups) {
       let r: Awaited<ReturnType<typeof measure>>;
       try {
-        r = await measure(url, transport);
+        r = await measure(url, transport, meter);
       } catch (e) {
         rows.push(`| ${transport} | ${name} | failed: ${String((e as Error).message ?? e)} | | |`);
         continue;
       }
       const partial = r.got < MSGS ? ` (${r.got}/${MSGS} in ${CAP_MS} ms cap)` : '';
       rows.push(`| ${transport} | ${name} | ${Math.round(r.rate).toLocaleString('en-US')}${partial} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
+      const us = (sec: number) => ((sec * 1e6) / Math.max(1, r.got)).toFixed(0);
+      const nodeCpu = r.used.cpu.slice(0, meter.admin ? -1 : undefined).reduce((a, b) => a + b, 0);
+      const redisCpu = meter.admin ? r.used.cpu.at(-1)! : 0;
+      const cmds = [...r.used.cmds].sort((a, b) => b[1] - a[1]);
+      const total = cmds.reduce((a, [, v]) => a + v, 0);
+      costRows.push(`| ${transport} | ${name} | ${us(nodeCpu + redisCpu)} | ${us(nodeCpu)} | ${meter.admin ? us(redisCpu) : '-'} | ${meter.admin ? (total / Math.max(1, r.got)).toFixed(2) : '-'} |`);
+      if (meter.admin) cmdRows.push(`| ${transport} | ${cmds.map(([k, v]) => `${k} ${(v / Math.max(1, r.got)).toFixed(2)}`).join(', ')} |`);
       process.stderr.write(`.`);
     }
   }
@@ -111,5 +165,13 @@ console.log(`\nBurrow cluster bench: node ${process.version}, loopback, ${MSGS} 
 console.log('| transport | setup | echoes/s | p50 ms | p99 ms |');
 console.log('| --- | --- | ---: | ---: | ---: |');
 for (const r of rows) console.log(r);
+console.log(`\nServer CPU per echo over the throughput window (user + sys of every Burrow node process and of redis-server, µs per echo; an echo is one message each way), and Redis commands per echo (INFO commandstats delta):\n`);
+console.log('| transport | setup | CPU µs/echo, all | Burrow nodes | redis-server | Redis commands/echo |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: |');
+for (const r of costRows) console.log(r);
+console.log('\nRedis commands per echo, by command (RedisStore):\n');
+console.log('| transport | commands per echo |');
+console.log('| --- | --- |');
+for (const r of cmdRows) console.log(r);
 console.log(`\n(total ${((performance.now() - started) / 1000).toFixed(1)} s)`);
 process.exit(0);

@@ -36,6 +36,10 @@ export interface NodeSpec {
   /** 'redis' (default) or 'memory'. */
   store?: 'redis' | 'memory';
   redisUrl?: string;
+  /** `host:port,...` of a Redis Cluster's servers (instead of `redisUrl`). */
+  redisCluster?: string;
+  /** RedisStore's `sweepIntervalMs` (a Redis Cluster reports expiries through the sweep). */
+  sweepIntervalMs?: number;
   prefix?: string;
   clockSkewMs?: number;
   /** Burrow options passed as flags: heartbeat, heartbeatTimeout, pollTimeout, resumeWindow, closeLinger. */
@@ -73,6 +77,8 @@ const FLAG: Record<string, string> = {
 export function spawnNode(spec: NodeSpec): Promise<NodeProc> {
   const argv = [`--name=${spec.name}`, `--port=${spec.port ?? 0}`, `--store=${spec.store ?? 'redis'}`];
   if (spec.redisUrl) argv.push(`--redis=${spec.redisUrl}`);
+  if (spec.redisCluster) argv.push(`--redis-cluster=${spec.redisCluster}`);
+  if (spec.sweepIntervalMs !== undefined) argv.push(`--sweep-interval-ms=${spec.sweepIntervalMs}`);
   if (spec.prefix) argv.push(`--prefix=${spec.prefix}`);
   if (spec.clockSkewMs) argv.push(`--clock-skew-ms=${spec.clockSkewMs}`);
   for (const [k, v] of Object.entries(spec.timings ?? {})) argv.push(`--${FLAG[k]}=${v}`);

@@ -2,7 +2,8 @@
  * One Burrow node of the cluster rig, as its own process:
  *
  *   node --conditions=burrow-src --import tsx e2e/cluster/node.ts --name=n1 --port=0 \
- *     --redis=redis://127.0.0.1:6380 --prefix=burrow-test: [--store=memory] [--clock-skew-ms=600000] \
+ *     --redis=redis://127.0.0.1:6380 | --redis-cluster=127.0.0.1:7000,127.0.0.1:7001,... \
+ *     --prefix=burrow-test: [--store=memory] [--clock-skew-ms=600000] [--sweep-interval-ms=2000] \
  *     [--heartbeat=2000 --heartbeat-timeout=2000 --poll-timeout=3000 --resume-window=8000 --close-linger=2000]
  *
  * It is the one test server of @burrow/test-support with its scripted app (echo; "quiet:…" only
@@ -64,9 +65,23 @@ type BurrowOptions = import('@burrow/server').BurrowOptions;
 
 const storeKind = arg('store', 'BURROW_STORE', 'redis');
 let store: BurrowOptions['store'];
+let storeReady: () => Promise<void> = async () => {};
 if (storeKind === 'redis') {
   const { RedisStore } = await import('@burrow/server/redis');
-  store = new RedisStore({ redis: arg('redis', 'BURROW_REDIS', 'redis://127.0.0.1:6379')!, prefix: arg('prefix', 'BURROW_PREFIX', 'burrow:')! });
+  // --redis-cluster=host:port,...: a Redis Cluster, through an ioredis Cluster (fail fast, as the store's own connections do).
+  const seeds = arg('redis-cluster', 'BURROW_REDIS_CLUSTER');
+  let conn: import('@burrow/server/redis').RedisStoreOptions['redis'];
+  if (seeds) {
+    const { Cluster } = await import('ioredis');
+    conn = new Cluster(
+      seeds.split(',').map((hp) => ({ host: hp.split(':')[0]!, port: Number(hp.split(':')[1]) })),
+      { enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 0 } },
+    );
+  } else conn = arg('redis', 'BURROW_REDIS', 'redis://127.0.0.1:6379')!;
+  const sweep = num('sweep-interval-ms', 'BURROW_SWEEP_INTERVAL_MS');
+  const redis = new RedisStore({ redis: conn, prefix: arg('prefix', 'BURROW_PREFIX', 'burrow:')!, ...(sweep !== undefined ? { sweepIntervalMs: sweep } : {}) });
+  store = redis;
+  storeReady = () => redis.ready();
 }
 
 const opts: BurrowOptions = { path: '/burrow', ...(store ? { store } : {}) };
@@ -165,6 +180,9 @@ const srv = await startTestServer(burrow, {
   },
 });
 srv.server.on('upgrade', (req) => log({ kind: 'upgrade', path: pathOf(req), sid: sidOf(req) }));
+// Ready means able to serve: a node whose store is still connecting answers 503 to every handshake,
+// which a test starting at once (on a loaded machine) took for a failure.
+await storeReady();
 write({ ready: srv.port, node: name, pid: process.pid });
 
 const stop = () => {

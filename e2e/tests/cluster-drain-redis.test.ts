@@ -5,7 +5,7 @@
  * forced transport.
  */
 import assert from 'node:assert/strict';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from 'vitest';
 import { type Cluster, startCluster } from './fixtures/cluster.js';
 import { type Client, health, openClient, waitFor } from './fixtures/cluster-client.js';
 
@@ -37,6 +37,14 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) c.s.close();
   await cluster?.stop();
+});
+// A drain is routine: no node may report an `error` event for it.
+let mark = 0;
+beforeEach(() => {
+  mark = cluster?.lines.length ?? 0;
+});
+afterEach(() => {
+  cluster?.assertNoProblems(mark);
 });
 
 describe('drain one node of three under load (3 nodes, RedisStore, nginx round-robin)', () => {

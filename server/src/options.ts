@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { ACK_DELAY, DEFAULT_PATH } from '@burrow/shared';
 import type { Authenticate } from './http/auth.js';
 import type { BufferFullPolicy } from './session/backpressure.js';
+import type { StoreOutageBuffer } from './session/outage-hold.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { Store } from './store/store.js';
 
@@ -71,6 +72,15 @@ export interface BurrowOptions {
   onBufferFull?: BufferFullPolicy;
   /** Size and count limits; each one defaults separately. */
   limits?: Partial<BurrowLimits>;
+  /**
+   * How `session.send()` rides out a store outage (a networked store restarting): sends are held on
+   * this node, per session and in order, and written once the store answers again. A send rejects
+   * with `store_unavailable` (and an `error` event) only when the session's held payload would pass
+   * `bytes`, or once the oldest held send waited `ms`. Held sends are in this process only: a node
+   * that dies meanwhile loses them (docs/PROTOCOL.md). `bytes: 0` turns the hold off. Default
+   * `{ bytes: 1 MiB, ms: 10000 }`.
+   */
+  storeOutageBuffer?: Partial<StoreOutageBuffer>;
   /** The client pings after this much silence, and an idle SSE stream gets a comment (ms). Must stay under 25 s. Default 20000. */
   heartbeat?: number;
   /** Grace past a missed heartbeat before a transport is declared dead (ms). Default 10000. */
@@ -106,6 +116,7 @@ export interface ResolvedOptions {
   readonly authenticate: Authenticate | undefined;
   readonly onBufferFull: BufferFullPolicy;
   readonly limits: BurrowLimits;
+  readonly storeOutageBuffer: StoreOutageBuffer;
   readonly heartbeat: number;
   readonly heartbeatTimeout: number;
   readonly pollTimeout: number;
@@ -128,6 +139,12 @@ export const DEFAULT_LIMITS: BurrowLimits = {
   maxTotalBufferedBytes: 256 * 1024 * 1024,
   maxUnprovenBodyBytes: 16 * 1024,
 };
+
+/**
+ * A Redis restart that keeps its data takes a second or two; ten seconds covers a failover too, and a
+ * MiB per session holds thousands of chat-sized messages without letting one session hog the node.
+ */
+export const DEFAULT_STORE_OUTAGE_BUFFER: StoreOutageBuffer = { bytes: 1024 * 1024, ms: 10_000 };
 
 /**
  * Common idle cutters fire at 30 s and up (nginx 60 s, Heroku 55 s, many corporate proxies 30 s): a
@@ -165,6 +182,10 @@ export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
     maxTotalBufferedBytes: positive('limits.maxTotalBufferedBytes', l.maxTotalBufferedBytes, DEFAULT_LIMITS.maxTotalBufferedBytes),
     maxUnprovenBodyBytes: positive('limits.maxUnprovenBodyBytes', l.maxUnprovenBodyBytes, DEFAULT_LIMITS.maxUnprovenBodyBytes),
   };
+  const ob = o.storeOutageBuffer ?? {};
+  const obBytes = ob.bytes ?? DEFAULT_STORE_OUTAGE_BUFFER.bytes;
+  if (typeof obBytes !== 'number' || !Number.isFinite(obBytes) || obBytes < 0) throw new TypeError('burrow: option storeOutageBuffer.bytes must be a number >= 0');
+  const storeOutageBuffer: StoreOutageBuffer = { bytes: obBytes, ms: positive('storeOutageBuffer.ms', ob.ms, DEFAULT_STORE_OUTAGE_BUFFER.ms) };
   if (o.authenticate !== undefined && typeof o.authenticate !== 'function') throw new TypeError('burrow: option authenticate must be a function');
   const onBufferFull = o.onBufferFull ?? 'close';
   if (onBufferFull !== 'close' && onBufferFull !== 'pause') throw new TypeError("burrow: option onBufferFull must be 'close' or 'pause'");
@@ -181,6 +202,7 @@ export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
     authenticate: o.authenticate,
     onBufferFull,
     limits,
+    storeOutageBuffer,
     heartbeat,
     heartbeatTimeout: positive('heartbeatTimeout', o.heartbeatTimeout, 10000),
     pollTimeout,

@@ -82,10 +82,11 @@ function trackUnhandled(): { check(): void } {
 }
 
 describe('store down', () => {
-  it('health() and GET /health report it; every HTTP endpoint answers 503 + Retry-After; send() rejects fast', async () => {
+  it('health() and GET /health report it; every HTTP endpoint answers 503 + Retry-After; send() rejects fast with the outage hold off', async () => {
     const unhandled = trackUnhandled();
     const store = new FlakyStore();
-    const s = await startTestServer({ store });
+    // `bytes: 0`: no outage hold (store-outage-hold.test.ts covers the default, which holds sends).
+    const s = await startTestServer({ store, storeOutageBuffer: { bytes: 0 } });
     s.burrow.on('error', () => {});
     const connected = waitFor<[Session]>(s.burrow, 'connection');
     const { sid, token } = (await postJson(`${s.http}/sessions`, { v: 1 })).json;

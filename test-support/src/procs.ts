@@ -4,11 +4,14 @@
  * ends without running its cleanups: a crash, Ctrl-C, the test runner stopping its worker), readiness
  * probes, and a LIFO of cleanups that all run. Built on it: redis-server and nginx.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, connect, createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
 
 // ---------------------------------------------------------------------------------------------------
 // Kill on exit
@@ -297,6 +300,134 @@ export async function startRedis(port?: number): Promise<RedisProc> {
       dir.remove();
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Redis Cluster
+
+export const REDIS_CLI_BIN = process.env.REDIS_CLI ?? 'redis-cli';
+
+export interface RedisClusterProc {
+  /** Every server's port: primaries and replicas as `redis-cli --cluster create` paired them. */
+  readonly ports: readonly number[];
+  /** `127.0.0.1:port,...` of every server: what a node's ioredis `Cluster` starts from. */
+  readonly seeds: string;
+  /** Ports of the servers that are primaries right now (CLUSTER NODES, asked of a live server). */
+  primaries(): Promise<number[]>;
+  /** Port of the primary serving `hashTag`'s slot now (a session's keys share the tag `{sid}`). */
+  primaryFor(hashTag: string): Promise<number>;
+  /** SIGKILLs one server (a primary: its replica is promoted after `cluster-node-timeout`). */
+  kill(port: number): Promise<void>;
+  /** Resolves once every live server reports `cluster_state:ok` and every primary is a live server (a failover is over). */
+  waitOk(timeoutMs?: number): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** A CLUSTER NODES line of a primary not flagged failing (flags: e.g. `myself,master`, `master,fail?`). */
+const isLivePrimary = (line: string): boolean => {
+  const flags = line.split(' ')[2]?.split(',') ?? [];
+  return flags.includes('master') && !flags.some((f) => f.startsWith('fail'));
+};
+
+/** Milliseconds a primary may be unreachable before its replica takes over (small: tests wait for it). */
+const CLUSTER_NODE_TIMEOUT_MS = 1000;
+
+/**
+ * A Redis Cluster of its own: `primaries` primaries with one replica each (`redis-server
+ * --cluster-enabled yes` on free ports, joined by `redis-cli --cluster create … --cluster-replicas 1`).
+ */
+export async function startRedisCluster(primaries = 3): Promise<RedisClusterProc> {
+  const n = primaries * 2;
+  const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
+  const dir = tempDir('redis-cluster');
+  const children = new Map<number, Managed>();
+  const dispose = async (): Promise<void> => {
+    await Promise.all([...children.values()].map((c) => c.kill('SIGKILL')));
+    dir.remove();
+  };
+  try {
+    await Promise.all(
+      ports.map(async (port) => {
+        const c = spawnManaged(
+          `redis-cluster-${port}`,
+          REDIS_BIN,
+          [
+            '--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir.path,
+            '--dbfilename', `dump-${port}.rdb`, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
+            '--cluster-node-timeout', String(CLUSTER_NODE_TIMEOUT_MS),
+          ],
+          { exitSignal: 'SIGKILL' },
+        );
+        children.set(port, c);
+        await waitForPort(port, c);
+      }),
+    );
+    const create = spawnManaged(
+      'redis-cli --cluster create',
+      REDIS_CLI_BIN,
+      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'],
+      { exitSignal: 'SIGKILL' },
+    );
+    await create.exited;
+    if (!create.output().includes('[OK] All 16384 slots covered')) throw new Error(`redis-cli --cluster create failed:\n${create.output()}`);
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
+  const live = () => ports.filter((p) => children.get(p)?.running);
+  const info = async (port: number): Promise<string> => {
+    const { stdout } = await execFileP(REDIS_CLI_BIN, ['-p', String(port), 'cluster', 'info']).catch(() => ({ stdout: '' }));
+    return stdout;
+  };
+  const cluster: RedisClusterProc = {
+    ports,
+    seeds: ports.map((p) => `127.0.0.1:${p}`).join(','),
+    async primaries() {
+      for (const p of live()) {
+        const { stdout } = await execFileP(REDIS_CLI_BIN, ['-p', String(p), 'cluster', 'nodes']).catch(() => ({ stdout: '' }));
+        if (!stdout) continue;
+        return stdout
+          .split('\n')
+          .filter(isLivePrimary)
+          .map((l) => Number(/:(\d+)@/.exec(l)?.[1]))
+          .filter((x) => x > 0);
+      }
+      return [];
+    },
+    async primaryFor(hashTag) {
+      for (const p of live()) {
+        const slot = Number((await execFileP(REDIS_CLI_BIN, ['-p', String(p), 'cluster', 'keyslot', hashTag]).catch(() => ({ stdout: '' }))).stdout.trim());
+        const { stdout } = await execFileP(REDIS_CLI_BIN, ['-p', String(p), 'cluster', 'nodes']).catch(() => ({ stdout: '' }));
+        for (const line of stdout.split('\n')) {
+          if (!isLivePrimary(line)) continue;
+          const ranges = line.trim().split(' ').slice(8);
+          if (ranges.some((r) => (r.includes('-') ? slot >= Number(r.split('-')[0]) && slot <= Number(r.split('-')[1]) : slot === Number(r)))) {
+            return Number(/:(\d+)@/.exec(line)?.[1]);
+          }
+        }
+      }
+      throw new Error(`no primary found for the slot of ${hashTag}`);
+    },
+    async kill(port) {
+      await children.get(port)?.kill('SIGKILL');
+    },
+    async waitOk(timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const states = await Promise.all(live().map(info));
+        const primaries = await cluster.primaries();
+        // A killed primary stays listed without a fail flag until the others agree it failed.
+        const alive = new Set(live());
+        if (states.every((s) => s.includes('cluster_state:ok')) && primaries.length === n / 2 && primaries.every((p) => alive.has(p))) return;
+        if (Date.now() > deadline) throw new Error(`redis cluster not ok after ${timeoutMs} ms: ${states.map((s) => /cluster_state:\w+/.exec(s)?.[0]).join(', ')}`);
+        // Cluster state is gossip between the servers: there is no event to wait on from here.
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    dispose,
+  };
+  await cluster.waitOk();
+  return cluster;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -88,7 +88,9 @@ export const REFUSALS = {
     status: 503,
     close: CloseCode.TryAgainLater,
     message: 'session store unavailable, retry later',
-    retryAfter: 2,
+    // The least a Retry-After can say: a store restart is over in about a second, and a longer wait
+    // is what made recovery after one take 2 s; the client's jittered backoff spreads the retries.
+    retryAfter: 1,
     wsReason: 'store_unavailable: retry later',
   },
   /**

@@ -13,11 +13,14 @@ import { Heartbeat, type HeartbeatHost } from './heartbeat.js';
 import { Session, type TransportName } from './handle.js';
 import { InboundQueue, type InboundHost } from './inbound.js';
 import { checkRoom, preparePayload, type SendData } from './payload.js';
+import { OutageHold } from './outage-hold.js';
 import { OutboundPump, type PumpHost } from './pump.js';
 import { transition, type SessionState } from './state.js';
 import type { Downstream, InboundOutcome, SessionHost } from './types.js';
 
 let ownerCounter = 0;
+/** Numbers this node's sends (the idempotency token of `Store.append`). */
+let sendCounter = 0;
 
 export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   readonly id: string;
@@ -34,6 +37,8 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   #closeTimer: NodeJS.Timeout | undefined;
   readonly #inbound: InboundQueue;
   readonly #pump: OutboundPump;
+  /** `send()`s held through a store outage, in order (see outage-hold.ts). */
+  readonly #hold: OutageHold;
 
   #downstream: Downstream | undefined;
   #owner = '';
@@ -59,7 +64,8 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   readonly #heartbeat: Heartbeat;
   #idle: NodeJS.Timeout | undefined;
 
-  constructor(host: SessionHost, record: SessionRecord) {
+  /** `after`: see {@link InboundQueue}'s constructor. */
+  constructor(host: SessionHost, record: SessionRecord, after?: Promise<unknown>) {
     this.host = host;
     this.id = record.id;
     this.protocol = record.protocol;
@@ -67,8 +73,15 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     this.user = record.user;
     this.#state = record.closed !== undefined ? 'ended' : 'open';
     this.#heartbeat = new Heartbeat(this, record.activity);
-    this.#inbound = new InboundQueue(this, record.inAck);
+    this.#inbound = new InboundQueue(this, record.inAck, after);
     this.#pump = new OutboundPump(this);
+    this.#hold = new OutageHold({
+      bounds: host.options.storeOutageBuffer,
+      get storeDown() {
+        return host.storeDown;
+      },
+      emitError: (err) => host.emitError(err),
+    });
     this.handle = new Session(this);
     this.#startIdle();
   }
@@ -272,8 +285,22 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   async send(input: SendData): Promise<void> {
     if (this.closed) throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
     const { data, size, header } = preparePayload(input, this.host.options.limits.maxPayload);
+    // One token for every try of this send: a retry after a lost reply is recognised by the store.
+    const token = `${this.host.nodeId} ${++sendCounter}`;
+    return this.#hold.send(size, () => this.#append(data, size, header, token));
+  }
+
+  /** The store answers again: sends held through the outage are written now, in order. */
+  storeUp(): void {
+    this.#hold.storeUp();
+  }
+
+  /** One `send()` into the store (now, or later from the outage hold). */
+  async #append(data: string | Uint8Array, size: number, header: Uint8Array | undefined, token: string): Promise<void> {
+    // Held through an outage, the session may have ended meanwhile.
+    if (this.closed) throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
     if (this.host.storeDown) throw storeUnavailable();
-    const r = await this.host.store.append(this.id, [{ t: 'd', data, size }], this.host.options.limits);
+    const r = await this.host.store.append(this.id, [{ t: 'd', data, size }], this.host.options.limits, token);
     if (!r.ok) {
       if (r.reason === 'overflow' && this.host.options.onBufferFull === 'pause') {
         // Loud but not fatal: the caller hears of it, and this node stops reading the session until acks drain it.
@@ -387,6 +414,11 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   }
 
   // ---- inbound ---------------------------------------------------------------------------------------
+
+  /** @internal Settles once the inbound work queued so far is done (the registry chains a successor core on it). */
+  get inboundTail(): Promise<unknown> {
+    return this.#inbound.tail;
+  }
 
   /** Applies a batch of client frames after every batch queued before it (see inbound.ts). */
   inbound(frames: readonly Frame[], stopAtGap: boolean): Promise<InboundOutcome> {

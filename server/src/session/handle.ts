@@ -98,7 +98,8 @@ export class Session {
    * Queues a message. Resolves once it is in the session's outbound log (delivery follows, exactly
    * once, on whatever transport the client has). Rejects with a {@link BurrowError}:
    * `payload_too_large`, `buffer_overflow` (the session is then closed with 4003), `session_closed`,
-   * `store_unavailable` (the store is down: nothing was queued; the session is intact).
+   * `store_unavailable` (the store stayed unreachable past `storeOutageBuffer`: until then a send is
+   * held on this node, in order, and written when the store is back; the session is intact).
    * An unawaited rejection is handled and never crashes the process.
    */
   send(data: SendData): Promise<void> {

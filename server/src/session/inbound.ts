@@ -40,10 +40,30 @@ export class InboundQueue {
   #recheck: NodeJS.Timeout | undefined;
   #journalChecked = false;
 
-  constructor(core: InboundHost, inAck: number) {
+  /**
+   * `after`: the inbound work still running on this node for the same session in a core that was
+   * disposed (a drain, an idle timeout, a store blip): this queue starts behind it. Two queues of one
+   * session running side by side on one node would let the new one read the old one's journal entry
+   * (accepted, its reply not yet handled, so neither emitted nor confirmed) as "a reply this node never
+   * got" and emit it again, flagged, beside the old core's normal emit.
+   */
+  constructor(core: InboundHost, inAck: number, after?: Promise<unknown>) {
     this.#core = core;
     this.#inAck = inAck;
     this.#ackedOnWire = inAck;
+    // Bounded like an accept's wait: a predecessor stuck on a store call that never answers must not
+    // stall the session here for good.
+    if (after) {
+      let timer: NodeJS.Timeout | undefined;
+      const cap = new Promise((done) => (timer = setTimeout(done, ACCEPT_WAIT_MS)));
+      timer?.unref();
+      this.#queue = Promise.race([after, cap]).finally(() => clearTimeout(timer));
+    }
+  }
+
+  /** Settles once every batch queued so far was applied (or failed); never rejects. */
+  get tail(): Promise<unknown> {
+    return this.#queue;
   }
 
   /** Highest client seq applied in order. */

@@ -43,6 +43,11 @@ export class SessionRegistry implements SessionHost {
   draining = false;
   readonly nodeId = randomBytes(9).toString('base64url');
   readonly #live = new Map<string, SessionCore>();
+  /**
+   * Per session, the inbound work still running in a core disposed while it had some: the session's
+   * next core on this node applies its frames only after it (see InboundQueue's constructor).
+   */
+  readonly #inboundTails = new Map<string, Promise<unknown>>();
   readonly #events: RegistryEvents;
   readonly #stopExpiry: () => void;
   readonly #stopStatus: () => void;
@@ -63,6 +68,7 @@ export class SessionRegistry implements SessionHost {
     this.#stopExpiry = this.store.onExpired((record) => this.#expired(record));
     this.#stopStatus = this.#raw.onStatus((status) => {
       if (status === 'lost') this.#lost();
+      else if (status === 'up') for (const core of this.#live.values()) core.storeUp();
     });
   }
 
@@ -130,7 +136,7 @@ export class SessionRegistry implements SessionHost {
       ...(raced ? { raced: true as const } : {}),
     };
     await this.store.create(record, raced ? Math.min(CLAIM_WINDOW, this.options.resumeWindow) : this.options.resumeWindow);
-    const core = new SessionCore(this, record);
+    const core = this.#core(record);
     core.unclaimed = raced;
     this.#live.set(record.id, core);
     return { core, token };
@@ -174,7 +180,7 @@ export class SessionRegistry implements SessionHost {
     let core = this.#live.get(sid);
     if (core) core.refresh(record);
     else {
-      core = new SessionCore(this, record);
+      core = this.#core(record);
       this.#live.set(sid, core);
     }
     core.seen();
@@ -209,7 +215,18 @@ export class SessionRegistry implements SessionHost {
   }
 
   forget(core: SessionCore): void {
-    if (this.#live.get(core.id) === core) this.#live.delete(core.id);
+    if (this.#live.get(core.id) !== core) return;
+    this.#live.delete(core.id);
+    const tail = core.inboundTail;
+    this.#inboundTails.set(core.id, tail);
+    void tail.then(() => {
+      if (this.#inboundTails.get(core.id) === tail) this.#inboundTails.delete(core.id);
+    });
+  }
+
+  /** A core for `record`, behind any inbound work a disposed core of the session still runs here. */
+  #core(record: SessionRecord): SessionCore {
+    return new SessionCore(this, record, this.#inboundTails.get(record.id));
   }
 
   /** Ends every transport on this node with `code`; the sessions live on in the store. */
@@ -271,7 +288,7 @@ export class SessionRegistry implements SessionHost {
     if (!core) {
       const record = await this.store.get(sid);
       if (!record || record.closed) return;
-      core = new SessionCore(this, record);
+      core = this.#core(record);
       transient = true;
     }
     try {
@@ -311,7 +328,7 @@ export class SessionRegistry implements SessionHost {
   }
 
   #expired(record: SessionRecord): void {
-    const core = this.#live.get(record.id) ?? new SessionCore(this, record);
+    const core = this.#live.get(record.id) ?? this.#core(record);
     const announced = !core.unclaimed && !(record.raced && record.activity === 0);
     const wasOpen = core.terminate(4002, 'resume window elapsed');
     // A raced session nobody claimed was never announced: it goes without a `close` too.

@@ -147,7 +147,13 @@ export interface Store {
    * Appends frames to the outbound log, assigning consecutive seqs atomically, and publishes an
    * `append` wake event. Refuses the whole batch when it would pass either buffer bound.
    */
-  append(sid: string, frames: readonly NewFrame[], limits: AppendLimits): Promise<AppendResult>;
+  /**
+   * `token` (optional; `'<node> <n>'`, unique per call of one node, no other spaces): a networked
+   * store that keeps it answers a repeated call with the same token with the seq the first one got,
+   * without appending again, so a retry after a lost reply is not a second message. A store may
+   * ignore it (an in-process store never loses a reply).
+   */
+  append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token?: string): Promise<AppendResult>;
   /**
    * Marks the session closed and appends the close frame, atomically and only once: the first caller
    * gets `first: true` and the frame; later callers (the other side's echo, a second node) `first: false`.

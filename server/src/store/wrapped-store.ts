@@ -39,8 +39,8 @@ export abstract class WrappedStore implements Store {
   setData(sid: string, data: unknown): Promise<boolean> {
     return this.around('setData', () => this.inner.setData(sid, data));
   }
-  append(sid: string, frames: readonly NewFrame[], limits: AppendLimits): Promise<AppendResult> {
-    return this.around('append', () => this.inner.append(sid, frames, limits));
+  append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token?: string): Promise<AppendResult> {
+    return this.around('append', () => this.inner.append(sid, frames, limits, token));
   }
   appendClose(sid: string, by: 'client' | 'server', code: number | undefined, reason: string | undefined): Promise<CloseResult> {
     return this.around('appendClose', () => this.inner.appendClose(sid, by, code, reason));

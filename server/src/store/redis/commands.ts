@@ -42,7 +42,7 @@ declare module 'ioredis' {
     burrowSetData(...args: [...keys: SessionKeys, has: '1' | '0', json: string]): Result<0 | 1, Context>;
     /** → the first seq assigned, or -1 unknown, -2 closed, -3 overflow. */
     burrowAppend(
-      ...args: [...keys: SessionKeys, channel: string, maxMessages: string, maxBytes: string, ...entries: Buffer[]]
+      ...args: [...keys: SessionKeys, channel: string, maxMessages: string, maxBytes: string, token: string, ...entries: Buffer[]]
     ): Result<number, Context>;
     /** → null (unknown) or [1 first | 0, HGETALL after]. */
     burrowAppendClose(
@@ -58,6 +58,8 @@ declare module 'ioredis' {
     /** → null (unknown) or [(seq, owner, entry)...]. */
     burrowJournalBuffer(...args: [...keys: SessionKeys, owner: string, confirm: string]): Result<(number | Buffer)[] | null, Context>;
     burrowJournalConfirm(...args: [...keys: SessionKeys, owner: string, upTo: string]): Result<1, Context>;
+    /** → how many of `seqs` passed from `owner` to `releasedOwner`. */
+    burrowJournalRelease(...args: [...keys: SessionKeys, owner: string, releasedOwner: string, ...seqs: string[]]): Result<number, Context>;
     /** `owners`: (deadOwner, seq)... → the seqs now owned by `newOwner`. */
     burrowJournalClaim(...args: [...keys: SessionKeys, newOwner: string, ...owners: string[]]): Result<number[], Context>;
     burrowJoin(...args: [...keys: SessionKeys, room: string]): Result<0 | 1, Context>;

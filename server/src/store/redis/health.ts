@@ -32,8 +32,13 @@ function isClient(v: RedisStoreOptions['redis']): v is Client {
 }
 
 /** Makes (or takes) the command connection, and the subscriber; both fail fast while Redis is away. */
+/** Default of `maxReconnectDelayMs`: two connect attempts per node per 250 ms while Redis is down. */
+export const DEFAULT_MAX_RECONNECT_DELAY_MS = 250;
+
 export function connect(options: RedisStoreOptions): Connections {
-  const maxDelay = Math.max(1, options.maxReconnectDelayMs ?? 2000);
+  // Short: a Redis that restarts is found again within this of coming back (the recovery a client
+  // sees), and a refused connect on the way costs next to nothing.
+  const maxDelay = Math.max(1, options.maxReconnectDelayMs ?? DEFAULT_MAX_RECONNECT_DELAY_MS);
   const failFast: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: options.maxRetriesPerRequest ?? 0,

@@ -18,6 +18,28 @@ import { encodeEntry, journalEntry, seqArg, toStr } from './codec.js';
 
 /** Confirms of emitted inbound frames are flushed this long after the last one when no accept carries them. */
 const CONFIRM_DELAY_MS = 50;
+/**
+ * A failed confirm flush or entry release is tried again after this, doubling up to RETRY_MAX_MS: until
+ * it goes through, other nodes hold the session's next frames back behind this node's entries.
+ */
+const RETRY_FIRST_MS = 20;
+const RETRY_MAX_MS = 1000;
+/** Owner of a released entry (see `burrowJournalRelease`): no node has this id, so none is alive under it. */
+const RELEASED = 'released:';
+
+/**
+ * On a single Redis a node's liveness key holds the client id of its command connection, and a node
+ * whose connection is gone counts as dead at once instead of when its key lapses: a SIGKILLed process's
+ * sockets are closed by the kernel, so Redis drops its client within a round trip. A live node seen
+ * that way is trusted this long before being asked about again.
+ */
+const CONNECTED_TRUST_MS = 250;
+/**
+ * A node whose recorded connection is missing is dead only if it is still missing, under the same
+ * client id, this long after it was first seen missing: a node whose connection dropped and came back
+ * writes its new client id on reconnect, and must not lose its entries to a blip.
+ */
+const GONE_GRACE_MS = 300;
 
 /** This node's liveness key, and what it knows of the other nodes'. */
 export class NodeLiveness {
@@ -28,6 +50,10 @@ export class NodeLiveness {
   readonly #timer: NodeJS.Timeout;
   /** Other nodes seen alive, until when (ms epoch) that is known without asking again. */
   readonly #aliveUntil = new Map<string, number>();
+  /** Other nodes whose recorded connection was missing: which client id, first seen missing when. */
+  readonly #goneSince = new Map<string, { readonly cid: string; readonly at: number }>();
+  /** Client id of this node's command connection (single Redis; changes on every reconnect). */
+  #clientId = '';
 
   constructor(shared: Shared, ttlMs: number) {
     this.#s = shared;
@@ -40,7 +66,17 @@ export class NodeLiveness {
   async beat(): Promise<void> {
     const { r, keys } = this.#s;
     if (this.#s.closed() || r.status !== 'ready') return;
-    await r.set(keys.node(this.id), '1', 'PX', this.#ttlMs);
+    // `c:` marks a client id: a node of an earlier version writes '1', which names no connection.
+    await r.set(keys.node(this.id), this.#clientId ? `c:${this.#clientId}` : '1', 'PX', this.#ttlMs);
+  }
+
+  /** The command connection is (re)connected: records its client id, then beats. */
+  async connected(): Promise<void> {
+    const r = this.#s.r;
+    // On a Cluster a node has a connection per shard: liveness stays on the key's TTL there.
+    // A Redis that refuses CLIENT (some managed services rename it) leaves liveness on the TTL too.
+    if (!r.isCluster && r.status === 'ready') this.#clientId = String(await r.client('ID').catch(() => ''));
+    await this.beat();
   }
 
   /** Until when (ms epoch) `owner` is known to be alive; 0 when it is not known to be. */
@@ -53,12 +89,39 @@ export class NodeLiveness {
     const unknown = [...new Set(owners)].filter((o) => this.aliveUntil(o) <= now);
     if (unknown.length === 0) return;
     const { r, keys } = this.#s;
-    const ttls = await batchOrThrow(r, unknown.map((o) => (c) => c.pttl(keys.node(o))));
+    const got = await batchOrThrow(r, unknown.flatMap((o) => [(c) => c.pttl(keys.node(o)), (c) => c.get(keys.node(o))]));
+    // Owners whose key names a connection: one CLIENT LIST says which of those connections exist.
+    const cids = new Map<string, string>();
     unknown.forEach((o, i) => {
-      const t = Number(ttls[i]);
-      if (t === -2) this.#aliveUntil.delete(o);
-      else this.#aliveUntil.set(o, now + (t > 0 ? t : this.#ttlMs));
+      const v = got[2 * i + 1];
+      const cid = typeof v === 'string' ? /^c:(\d+)$/.exec(v)?.[1] : undefined;
+      if (!r.isCluster && cid !== undefined) cids.set(o, cid);
     });
+    let connected = new Set<string>();
+    if (cids.size > 0) {
+      const list = await r.client('LIST', 'ID', ...new Set(cids.values())).then(String, () => undefined);
+      // Unanswered: every such owner counts as connected (their TTL still decides).
+      connected = list === undefined ? new Set(cids.values()) : new Set([...list.matchAll(/(?:^|\n)id=(\d+) /g)].map((m) => m[1]!));
+    }
+    unknown.forEach((o, i) => {
+      const t = Number(got[2 * i]);
+      const cid = cids.get(o);
+      if (t === -2) {
+        this.#aliveUntil.delete(o);
+        this.#goneSince.delete(o);
+      } else if (cid === undefined || connected.has(cid)) {
+        this.#goneSince.delete(o);
+        const until = now + (t > 0 ? t : this.#ttlMs);
+        this.#aliveUntil.set(o, cid === undefined ? until : Math.min(until, now + CONNECTED_TRUST_MS));
+      } else {
+        const gone = this.#goneSince.get(o);
+        if (!gone || gone.cid !== cid) this.#goneSince.set(o, { cid, at: now });
+        if (gone && gone.cid === cid && now - gone.at >= GONE_GRACE_MS) this.#aliveUntil.delete(o);
+        // Missing, within the grace: alive until the grace runs out, when the caller looks again.
+        else this.#aliveUntil.set(o, (gone && gone.cid === cid ? gone.at : now) + GONE_GRACE_MS);
+      }
+    });
+    if (this.#goneSince.size > 1000) for (const [o, g] of this.#goneSince) if (now - g.at > this.#ttlMs) this.#goneSince.delete(o);
     if (this.#aliveUntil.size > 1000) for (const [o, until] of this.#aliveUntil) if (until <= now) this.#aliveUntil.delete(o);
   }
 
@@ -78,6 +141,24 @@ export class InboundJournal {
   /** Per session, the highest inbound seq emitted here and not yet confirmed to Redis. */
   readonly #confirms = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
+  #flushRetryMs = RETRY_FIRST_MS;
+  /**
+   * Per session, seqs whose accept failed here on a store error: Redis may have run it (the reply was
+   * lost with the connection), so an entry of ours may sit in the journal that this node will never
+   * emit. Until it is released, every other node holds the session's next frames back behind it
+   * (ACCEPT_WAIT_MS each time, while this node lives): the polling stall after a store blip.
+   */
+  readonly #uncertain = new Map<string, Set<number>>();
+  /**
+   * A release and an accept of one session never overlap on the way to Redis: a retried accept that
+   * turns out `new` (the failed one never ran) makes the entry ours for real, and a release sent beside
+   * it would hand that entry over too and have it emitted twice.
+   */
+  readonly #accepting = new Map<string, number>();
+  readonly #releasingSids = new Set<string>();
+  #releasing: Promise<void> | undefined;
+  #releaseTimer: NodeJS.Timeout | undefined;
+  #releaseRetryMs = RETRY_FIRST_MS;
 
   constructor(shared: Shared, node: NodeLiveness) {
     this.#s = shared;
@@ -86,6 +167,21 @@ export class InboundJournal {
 
   async accept(sid: string, seq: number, frame: InboundData | undefined, force: boolean): Promise<InboundResult> {
     // One script: the piggybacked confirm, the seq check, the journal entry, and what to redeliver.
+    while (this.#releasingSids.has(sid)) await this.#releasing;
+    this.#accepting.set(sid, (this.#accepting.get(sid) ?? 0) + 1);
+    try {
+      const r = await this.#accept(sid, seq, frame, force);
+      // `new`: the failed accept of this seq never ran in Redis, the entry is ours to emit.
+      if (r.status === 'new') this.#settled(sid, seq);
+      return r;
+    } finally {
+      const n = (this.#accepting.get(sid) ?? 1) - 1;
+      if (n > 0) this.#accepting.set(sid, n);
+      else this.#accepting.delete(sid);
+    }
+  }
+
+  async #accept(sid: string, seq: number, frame: InboundData | undefined, force: boolean): Promise<InboundResult> {
     const confirm = this.#take(sid);
     let flat: (number | Buffer)[];
     try {
@@ -99,6 +195,7 @@ export class InboundJournal {
       );
     } catch (err) {
       if (confirm !== undefined) this.#keep(sid, confirm);
+      if (frame) this.#lostReply(sid, seq);
       throw err;
     }
     if (!Array.isArray(flat)) flat = [];
@@ -131,8 +228,9 @@ export class InboundJournal {
     return Array.isArray(flat) && flat.length > 0 ? this.#replayFrom(sid, flat) : {};
   }
 
-  /** Sends every pending confirm in one round trip; a failed one is kept for the next accept (or flush). */
+  /** Sends every pending confirm in one round trip; a failed one is kept for the next accept or a later flush. */
   async flush(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#confirms.size === 0) return;
     const { r, keys } = this.#s;
@@ -149,12 +247,92 @@ export class InboundJournal {
       if (!one || !one.ok) this.#keep(sid, seq);
     });
     const failed = res.find((x) => !x.ok);
-    if (failed && !failed.ok) this.#s.onError(failed.error);
+    if (!failed || failed.ok) {
+      this.#flushRetryMs = RETRY_FIRST_MS;
+      return;
+    }
+    // Kept confirms wait for no accept of theirs: a session whose POSTs now go to other nodes would
+    // leave them (and those nodes waiting on our entries) until some other confirm of this node.
+    if (!this.#s.closed() && !this.#timer) {
+      this.#timer = setTimeout(() => void this.flush(), this.#flushRetryMs);
+      this.#timer.unref();
+      this.#flushRetryMs = Math.min(this.#flushRetryMs * 2, RETRY_MAX_MS);
+    }
+    // Redis being unreachable is reported through the store's status; anything else is news.
+    if (this.#s.r.status === 'ready') this.#s.onError(failed.error);
   }
 
-  /** Stops the flush timer (`close()` flushes once more itself). */
+  /** Stops the timers (`close()` flushes once more itself). */
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
+    this.#timer = this.#releaseTimer = undefined;
+  }
+
+  /** An accept of `seq` failed here: release our entry of it, if Redis ran the accept after all. */
+  #lostReply(sid: string, seq: number): void {
+    let seqs = this.#uncertain.get(sid);
+    if (!seqs) this.#uncertain.set(sid, (seqs = new Set()));
+    seqs.add(seq);
+    this.#releaseRetryMs = RETRY_FIRST_MS;
+    this.#scheduleRelease();
+  }
+
+  #settled(sid: string, seq: number): void {
+    const seqs = this.#uncertain.get(sid);
+    if (!seqs?.delete(seq)) return;
+    if (seqs.size === 0) this.#uncertain.delete(sid);
+  }
+
+  #scheduleRelease(): void {
+    if (this.#releaseTimer || this.#uncertain.size === 0 || this.#s.closed()) return;
+    this.#releaseTimer = setTimeout(() => {
+      this.#releaseTimer = undefined;
+      void this.#release();
+    }, this.#releaseRetryMs);
+    this.#releaseTimer.unref();
+  }
+
+  /**
+   * Hands our entries of failed accepts to no one (`burrowJournalRelease`): every node, this one too,
+   * then takes each over as a dead node's entry, exactly once, and emits it flagged `redelivered`.
+   * Not emitted here even when this node reads it back first: the release may already have run, and
+   * then another node could take it over too.
+   */
+  async #release(): Promise<void> {
+    const { r, keys } = this.#s;
+    if (r.status !== 'ready') {
+      this.#releaseRetryMs = Math.min(this.#releaseRetryMs * 2, RETRY_MAX_MS);
+      return this.#scheduleRelease();
+    }
+    // Sessions with an accept on its way wait for the next round (see #accepting).
+    const pending = [...this.#uncertain].filter(([sid]) => !this.#accepting.has(sid)).map(([sid, seqs]) => [sid, [...seqs]] as const);
+    const released = `${RELEASED}${this.#node.id}`;
+    let res: Settled[] = [];
+    for (const [sid] of pending) this.#releasingSids.add(sid);
+    const run = batch(r, pending.map(([sid, seqs]) => (c) => c.burrowJournalRelease(...keys.session(sid), this.#node.id, released, ...seqs.map(seqArg))));
+    this.#releasing = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      res = await run;
+    } catch {
+      // Unreachable again: retried below.
+    } finally {
+      this.#releasingSids.clear();
+      this.#releasing = undefined;
+    }
+    pending.forEach(([sid, seqs], i) => {
+      if (!res[i]?.ok) return;
+      const left = this.#uncertain.get(sid);
+      for (const seq of seqs) left?.delete(seq);
+      if (left?.size === 0) this.#uncertain.delete(sid);
+    });
+    if (this.#uncertain.size > 0) {
+      this.#releaseRetryMs = Math.min(this.#releaseRetryMs * 2, RETRY_MAX_MS);
+      this.#scheduleRelease();
+    }
   }
 
   #take(sid: string): number | undefined {
@@ -180,8 +358,9 @@ export class InboundJournal {
       const owner = toStr(flat[i + 1]);
       const entry = flat[i + 2];
       if (typeof seq !== 'number' || owner === undefined || !Buffer.isBuffer(entry)) continue;
-      if (owner === this.#node.id) own.push(journalEntry(seq, entry));
-      else foreign.push({ seq, owner, entry });
+      if (owner !== this.#node.id) foreign.push({ seq, owner, entry });
+      // Ours, of an accept that failed here: it is being released (see #release), not ours to emit.
+      else if (!this.#uncertain.get(sid)?.has(seq)) own.push(journalEntry(seq, entry));
     }
     let recheckMs: number | undefined;
     if (foreign.length > 0) {

@@ -53,9 +53,9 @@ export class SessionRecords {
 
   // ---- the outbound log ---------------------------------------------------------------------------
 
-  async append(sid: string, frames: readonly NewFrame[], limits: AppendLimits): Promise<AppendResult> {
+  async append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token?: string): Promise<AppendResult> {
     const entries = frames.map((f) => encodeEntry(f.data));
-    return appendResult(await this.#s.r.burrowAppend(...this.#appendArgs(sid, entries, limits)), frames, entries);
+    return appendResult(await this.#s.r.burrowAppend(...this.#appendArgs(sid, entries, limits, token)), frames, entries);
   }
 
   async appendEach(sids: readonly string[], frame: NewFrame, limits: AppendLimits): Promise<ReadonlyMap<string, AppendResult>> {
@@ -130,9 +130,9 @@ export class SessionRecords {
     return r.smembers(room === undefined ? keys.sessions : keys.room(room));
   }
 
-  #appendArgs(sid: string, entries: readonly Buffer[], limits: AppendLimits): Parameters<Client['burrowAppend']> {
+  #appendArgs(sid: string, entries: readonly Buffer[], limits: AppendLimits, token = ''): Parameters<Client['burrowAppend']> {
     const { keys } = this.#s;
-    return [...keys.session(sid), keys.wake(sid), count(limits.maxBufferedMessages), seqArg(limits.maxBufferedBytes), ...entries];
+    return [...keys.session(sid), keys.wake(sid), count(limits.maxBufferedMessages), seqArg(limits.maxBufferedBytes), token, ...entries];
   }
 }
 

@@ -67,7 +67,7 @@ export class RedisStore implements Store {
       mainReady: async () => {
         if (o.configureKeyspaceEvents) await this.#expiry.enableKeyspaceEvents();
         // Alive before the first journal entry this node writes (and again after an outage).
-        await this.#node.beat();
+        await this.#node.connected();
       },
       subReady: () => this.#wake.resubscribe(),
       subResumed: (reconnect) => {
@@ -118,8 +118,8 @@ export class RedisStore implements Store {
   setData(sid: string, data: unknown): Promise<boolean> {
     return this.#records.setData(sid, data);
   }
-  append(sid: string, frames: readonly NewFrame[], limits: AppendLimits): Promise<AppendResult> {
-    return this.#records.append(sid, frames, limits);
+  append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token?: string): Promise<AppendResult> {
+    return this.#records.append(sid, frames, limits, token);
   }
   appendEach(sids: readonly string[], frame: NewFrame, limits: AppendLimits): Promise<ReadonlyMap<string, AppendResult>> {
     return this.#records.appendEach(sids, frame, limits);

@@ -121,25 +121,37 @@ return 1
 `),
 
   /**
-   * ARGV: channel, maxMessages, maxBytes, entry... → first seq assigned, or -1 unknown, -2 closed,
-   * -3 overflow. Publishes the `append` wake event in the same script.
+   * ARGV: channel, maxMessages, maxBytes, token ('' = none), entry... → first seq assigned, or -1
+   * unknown, -2 closed, -3 overflow. Publishes the \`append\` wake event in the same script. A token
+   * ('<node> <n>', unique per send of that node) makes a retry idempotent: the node's last token and
+   * the seq it got are kept in the record (field \`ap:<node>\`), and the same token again answers that
+   * seq without appending (its first try ran, the reply was lost).
    */
   burrowAppend: def(`
 if redis.call('EXISTS', KEYS[4]) == 0 then return -1 end
+local tokNode, tokN = string.match(ARGV[4], '^(%S+) (%S+)$')
+if tokNode then
+  local prev = redis.call('HGET', KEYS[1], 'ap:' .. tokNode)
+  if prev then
+    local pn, pseq = string.match(prev, '^(%S+) (%S+)$')
+    if pn == tokN then return tonumber(pseq) end
+  end
+end
 local r = redis.call('HMGET', KEYS[1], 'outSeq', 'outAck', 'outBytes', 'closedBy')
 if not r[1] then return -1 end
 if r[4] then return -2 end
 local outSeq = tonumber(r[1])
 local bytes = tonumber(r[3])
-local n = #ARGV - 3
+local n = #ARGV - 4
 local add = 0
-for i = 4, #ARGV do add = add + #ARGV[i] - 1 end
+for i = 5, #ARGV do add = add + #ARGV[i] - 1 end
 if outSeq - tonumber(r[2]) + n > tonumber(ARGV[2]) or bytes + add > tonumber(ARGV[3]) then return -3 end
 if n == 0 then return outSeq + 1 end
-redis.call('RPUSH', KEYS[2], unpack(ARGV, 4))
+redis.call('RPUSH', KEYS[2], unpack(ARGV, 5))
 followTtl(KEYS[2])
 local last = redis.call('HINCRBY', KEYS[1], 'outSeq', int(n))
 redis.call('HINCRBY', KEYS[1], 'outBytes', int(add))
+if tokNode then redis.call('HSET', KEYS[1], 'ap:' .. tokNode, tokN .. ' ' .. string.format('%d', last - n + 1)) end
 redis.call('PUBLISH', ARGV[1], '{"type":"append","lastSeq":' .. string.format('%d', last) .. '}')
 return last - n + 1
 `),
@@ -259,6 +271,24 @@ for i = 1, #j, 2 do
   if string.sub(j[i + 1], 1, #head) == head and tonumber(j[i]) <= upTo then redis.call('HDEL', KEYS[5], j[i]) end
 end
 return 1
+`),
+
+  /**
+   * ARGV: owner, releasedOwner, seq... → how many were released. Entries of \`owner\` whose accept it
+   * never heard the answer of (the connection dropped after Redis ran it) pass to \`releasedOwner\`, an
+   * id no node beats for: to every node the entry is a dead node's, taken over once (burrowJournalClaim).
+   */
+  burrowJournalRelease: def(`
+local head = ARGV[1] .. ' '
+local n = 0
+for i = 3, #ARGV do
+  local v = redis.call('HGET', KEYS[5], ARGV[i])
+  if v and string.sub(v, 1, #head) == head then
+    redis.call('HSET', KEYS[5], ARGV[i], ARGV[2] .. ' ' .. string.sub(v, #head + 1))
+    n = n + 1
+  end
+end
+return n
 `),
 
   /**
