@@ -1,53 +1,174 @@
 /**
  * Time-to-open per fallback case: how long `new BurrowSocket(url)` takes to fire `open` when a proxy
- * refuses the upgrade, black-holes it, opens it but delivers nothing, or buffers responses. Prints the
- * median, min and max of RUNS runs per case and the transport reached. Loopback only; bounded.
+ * refuses the upgrade, black-holes it, opens it but delivers nothing, or buffers responses, and on a
+ * 150 ms RTT path (a latency relay) with the upgrade passing and hanging. Each run is a first load
+ * (nothing remembered) and a second load (what the first remembered: transport and open time).
+ * Prints the median, min and max of RUNS runs per case, the transport reached, the HTTP requests the
+ * first load made, and SockJS's and Socket.IO's default clients through the same rigs in the same run.
+ * Loopback only; bounded.
  *
- *   npm run bench:fallback            (RUNS=9 by default)
+ *   npm run bench:fallback            (RUNS=9 by default; PEERS=0 skips SockJS and Socket.IO)
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { BurrowSocket } from '@burrow/client';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { BurrowSocket, type RememberStorage } from '@burrow/client';
 import { startTestServer } from '@burrow/test-support';
+import { startLatencyRelay } from '../e2e/tests/fixtures/latency-relay.js';
 import { type RigOptions, startRigProxy } from '../e2e/tests/fixtures/rig-proxy.js';
+import { openDefault } from './peers/clients.js';
+import type { FallbackLib, Kind } from './peers/kinds.js';
 
 const RUNS = Number(process.env.RUNS ?? 9);
-const cases: Array<[string, RigOptions]> = [
-  ['direct (no proxy fault)', { upgrade: 'pass' }],
-  ['upgrade refused (403)', { upgrade: 'refuse' }],
-  ['upgrade hangs (black hole)', { upgrade: 'hang' }],
-  ['upgrade ok, no open frame', { upgrade: 'silent' }],
-  ['buffering proxy + refused upgrade', { upgrade: 'refuse', buffer: true }],
+const PEERS = process.env.PEERS !== '0';
+/** One-way delay of the latency relay (ms): 75 each way is a 150 ms RTT. */
+const ONE_WAY = 75;
+
+interface Case {
+  name: string;
+  rig: RigOptions;
+  /** One-way delay added in front of the rig (ms), if any. */
+  latency?: number;
+}
+const cases: Case[] = [
+  { name: 'direct (no proxy fault)', rig: { upgrade: 'pass' } },
+  { name: 'upgrade refused (403)', rig: { upgrade: 'refuse' } },
+  { name: 'upgrade hangs (black hole)', rig: { upgrade: 'hang' } },
+  { name: 'upgrade ok, no open frame', rig: { upgrade: 'silent' } },
+  { name: 'buffering proxy + refused upgrade', rig: { upgrade: 'refuse', buffer: true } },
+  { name: `${2 * ONE_WAY} ms RTT, upgrade ok`, rig: { upgrade: 'pass' }, latency: ONE_WAY },
+  { name: `${2 * ONE_WAY} ms RTT, upgrade hangs`, rig: { upgrade: 'hang' }, latency: ONE_WAY },
 ];
+
+function memoryStorage(): RememberStorage {
+  const m = new Map<string, string>();
+  return { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => void m.set(k, v), removeItem: (k) => void m.delete(k) };
+}
+
+/** A rig (and the relay in front of it) on the way to `port`; `port` of the returned path is what clients dial. */
+async function path(c: Case, port: number): Promise<{ port: number; httpRequests(): number; close(): Promise<void> }> {
+  const proxy = await startRigProxy({ port }, c.rig);
+  const relay = c.latency ? await startLatencyRelay({ port: proxy.port }, c.latency) : undefined;
+  return {
+    port: relay?.port ?? proxy.port,
+    httpRequests: () => proxy.seen.requests,
+    async close() {
+      await relay?.close();
+      await proxy.close();
+    },
+  };
+}
+
+async function openBurrow(port: number, storage: RememberStorage): Promise<{ ms: number; transport: string }> {
+  const t0 = performance.now();
+  const s = new BurrowSocket(`ws://127.0.0.1:${port}/burrow`, undefined, { remember: storage, upgrade: false });
+  s.addEventListener('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    s.addEventListener('open', () => resolve(), { once: true });
+    s.addEventListener('close', () => reject(new Error('closed before open')), { once: true });
+  });
+  const ms = performance.now() - t0;
+  const transport = s.transport;
+  const closed = new Promise((r) => s.addEventListener('close', r, { once: true }));
+  s.close();
+  await closed;
+  return { ms, transport };
+}
+
+const stats = (xs: number[]): string => {
+  const t = [...xs].sort((a, b) => a - b);
+  return `${t[Math.floor(t.length / 2)]!.toFixed(0)} (${t[0]!.toFixed(0)}–${t.at(-1)!.toFixed(0)})`;
+};
 
 const srv = await startTestServer({}, { app: true });
 const rows: string[] = [];
-for (const [name, rig] of cases) {
-  const times: number[] = [];
+for (const c of cases) {
+  const first: number[] = [];
+  const second: number[] = [];
   const reached = new Set<string>();
+  const reached2 = new Set<string>();
+  let maxRequests = 0;
   for (let i = 0; i < RUNS; i++) {
-    const proxy = await startRigProxy({ port: srv.port }, rig);
-    const t0 = performance.now();
-    const s = new BurrowSocket(`ws://127.0.0.1:${proxy.port}/burrow`, undefined, { remember: false, upgrade: false });
-    await new Promise<void>((resolve, reject) => {
-      s.addEventListener('open', () => resolve(), { once: true });
-      s.addEventListener('close', () => reject(new Error(`${name}: closed before open`)), { once: true });
-    });
-    times.push(performance.now() - t0);
-    reached.add(s.transport);
-    const closed = new Promise((r) => s.addEventListener('close', r, { once: true }));
-    s.close();
-    await closed;
-    await proxy.close();
+    const p = await path(c, srv.port);
+    const storage = memoryStorage();
+    const a = await openBurrow(p.port, storage);
+    maxRequests = Math.max(maxRequests, p.httpRequests());
+    const b = await openBurrow(p.port, storage);
+    first.push(a.ms);
+    second.push(b.ms);
+    reached.add(a.transport);
+    reached2.add(b.transport);
+    await p.close();
   }
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)]!;
-  rows.push(
-    `| ${name} | ${[...reached].join(', ')} | ${median.toFixed(1)} | ${times[0]!.toFixed(1)} | ${times.at(-1)!.toFixed(1)} |`,
-  );
+  rows.push(`| ${c.name} | ${[...reached].join(', ')} | ${stats(first)} | ${maxRequests} | ${[...reached2].join(', ')} | ${stats(second)} |`);
 }
 await srv.close();
 
-console.log(`time to open, ${RUNS} runs per case, node ${process.version}, loopback\n`);
-console.log('| case | transport reached | median ms | min ms | max ms |');
-console.log('| --- | --- | --- | --- | --- |');
+// ---- peers, through the same rigs ------------------------------------------------------------------
+
+const here = dirname(fileURLToPath(import.meta.url));
+const peerRows: string[] = [];
+const children = new Set<ChildProcess>();
+async function peerServer(kind: Kind): Promise<{ port: number; stop(): void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'peers', 'servers.ts'), kind], { stdio: ['pipe', 'pipe', 'inherit'] });
+  children.add(child);
+  child.on('error', () => children.delete(child));
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`${kind}: server exited ${code}`)));
+  });
+  const { port } = JSON.parse(line) as { port: number };
+  return {
+    port,
+    stop() {
+      children.delete(child);
+      child.kill();
+    },
+  };
+}
+const peers: Array<{ lib: FallbackLib; kind: Kind; label: string }> = [
+  { lib: 'sockjs', kind: 'sockjs-ws', label: 'SockJS' },
+  { lib: 'socketio', kind: 'socketio-ws', label: 'Socket.IO (default: polling first)' },
+  { lib: 'socketio-wsfirst', kind: 'socketio-ws', label: "Socket.IO (['websocket','polling'])" },
+];
+if (PEERS) {
+  for (const peer of peers) {
+    const ps = await peerServer(peer.kind);
+    for (const c of cases) {
+      const times: number[] = [];
+      const reached = new Set<string>();
+      let failed = 0;
+      for (let i = 0; i < RUNS; i++) {
+        const p = await path(c, ps.port);
+        const t0 = performance.now();
+        try {
+          const conn = await openDefault(peer.lib, p.port, () => {}, 5000);
+          times.push(performance.now() - t0);
+          reached.add(conn.transport());
+          conn.close();
+        } catch {
+          failed++;
+        }
+        await p.close();
+      }
+      const fig = times.length ? stats(times) : '—';
+      peerRows.push(`| ${peer.label} | ${c.name} | ${[...reached].join(', ') || '—'} | ${fig} | ${failed ? `${failed} failed (5 s)` : ''} |`);
+    }
+    ps.stop();
+  }
+}
+
+console.log(`time to open, ${RUNS} runs per case, node ${process.version}, loopback; ms as median (min–max)\n`);
+console.log('| case | first load: transport | first load ms | HTTP requests (max) | second load: transport | second load ms |');
+console.log('| --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
+if (PEERS) {
+  console.log(`\npeers, same run, same rigs (no memory: every load is a first load)\n`);
+  console.log('| client | case | transport reached | ms | |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const r of peerRows) console.log(r);
+}
+for (const c of children) c.kill();
+process.exit(0);

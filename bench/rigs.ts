@@ -41,13 +41,16 @@ for (const name of picked) {
   const def = RIGS[name];
   if (!def) throw new Error(`unknown rig ${name} (one of ${RIG_NAMES.join(', ')})`);
   if (!def.needs()) {
-    rows.push(`| ${name} | ${def.title} | (skipped: binary missing) | | | | |`);
+    rows.push(`| ${name} | ${def.title} | (skipped: binary missing) | | | | | |`);
     continue;
   }
   const rig = await startRig(name);
   let browser: Browser | undefined;
   try {
     browser = await launchChromium({ args: rig.browserArgs });
+    /** Burrow HTTP requests (handshake, streams, polls, sends) nginx logged during first loads. */
+    let httpRequests = 0;
+    const burrowHttp = (): number => rig.nginx?.accessLog().filter((l) => l.includes('/burrow/sessions')).length ?? 0;
     const first: number[] = [];
     const again: number[] = [];
     const reached = new Set<string>();
@@ -55,7 +58,9 @@ for (const name of picked) {
     for (let i = 0; i < RUNS; i++) {
       const ctx = await browser.newContext();
       try {
+        const before = burrowHttp();
         const a = await load(browser, ctx, `${rig.origin}/`);
+        httpRequests = Math.max(httpRequests, burrowHttp() - before);
         first.push(a.ms);
         reached.add(a.transport);
         const b = await load(browser, ctx, `${rig.origin}/`);
@@ -66,7 +71,7 @@ for (const name of picked) {
       }
     }
     rows.push(
-      `| ${name} | ${def.title} | ${[...reached].join(', ')} | ${median(first).toFixed(0)} | ${Math.min(...first).toFixed(0)}–${Math.max(...first).toFixed(0)} | ${[...remembered].join(', ')} | ${median(again).toFixed(0)} |`,
+      `| ${name} | ${def.title} | ${[...reached].join(', ')} | ${median(first).toFixed(0)} | ${Math.min(...first).toFixed(0)}–${Math.max(...first).toFixed(0)} | ${rig.nginx ? httpRequests : '—'} | ${[...remembered].join(', ')} | ${median(again).toFixed(0)} |`,
     );
   } finally {
     await browser?.close();
@@ -75,6 +80,6 @@ for (const name of picked) {
 }
 
 console.log(`time to open in Chromium, ${RUNS} runs per rig (fresh context each), node ${process.version}, loopback\n`);
-console.log('| rig | network | transport reached | median ms | range ms | second load on | second load median ms |');
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
+console.log('| rig | network | transport reached | median ms | range ms | Burrow HTTP requests, first load (max) | second load on | second load median ms |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);

@@ -71,8 +71,19 @@ export interface BurrowSocketOptions {
    * ping round trip was measured. Setting it fixes the value for every attempt.
    */
   connectTimeout?: number;
-  /** How long the SSE stream may take to deliver its first event before polling takes over (ms). Default 1500. */
+  /**
+   * How long the SSE stream may take to deliver its first event before polling takes over (ms).
+   * Default `min(1500, 2 * raceDelay)` (500 ms with the default race delay): the server sends its first
+   * event at once, so a stream that stays quiet that long is held by a buffering proxy.
+   */
   sseTimeout?: number;
+  /**
+   * The staggered race of a first connection (RFC 8305 style): when the WebSocket has not delivered
+   * its `open` frame after this long (ms), the HTTP handshake starts beside it and whichever opens
+   * first carries the session. Default 250, adapted to the open time measured on earlier sessions to
+   * the same origin (remembered with the transport). `false` tries transports one after another.
+   */
+  raceDelay?: number | false;
   /** Base of the reconnect backoff (ms); attempt n waits `random(0, min(max, base * 2^n))`. Default 250. */
   reconnectDelay?: number;
   /** Cap of the reconnect backoff (ms). Default 10000. */

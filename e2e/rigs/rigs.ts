@@ -9,10 +9,14 @@
  *   idle       (5) nginx cuts connections idle for 3 s; Burrow's heartbeat is 1 s, pollTimeout 1.5 s
  *   midcut     (6) a byte relay in front of nginx that cuts connections mid-message once armed
  *   squid      (7) Chromium sent through Squid as a forward proxy (CONNECT to non-SSL ports denied)
+ *   latency    a relay adding 75 ms each way (150 ms RTT) in front of nginx pass-through: the race
+ *              must not fire (no HTTP request on a first load)
+ *   latency-hang  the same relay in front of nginx black-holing the upgrade
  * `close()` stops everything the rig started (and removes its temp dirs), also after a failed start.
  */
 import type { BurrowOptions } from '@burrow/server';
 import { Cleanup } from '@burrow/test-support/procs';
+import { startLatencyRelay } from '../tests/fixtures/latency-relay.js';
 import { startRigProxy } from '../tests/fixtures/rig-proxy.js';
 import { type RigApp, startRigApp } from './app.js';
 import { haveNginx, type Nginx, startNginx } from './nginx.js';
@@ -20,7 +24,10 @@ import { type Cutter, startBlackHole, startCutter } from './relays.js';
 import { haveSquid, type Squid, startSquid } from './squid.js';
 
 export type Transport = 'websocket' | 'sse' | 'polling';
-export type RigName = 'pass' | 'refuse' | 'blackhole' | 'silent' | 'buffer' | 'idle' | 'midcut' | 'squid';
+export type RigName = 'pass' | 'refuse' | 'blackhole' | 'silent' | 'buffer' | 'idle' | 'midcut' | 'squid' | 'latency' | 'latency-hang';
+
+/** One-way delay of the latency rigs' relay (ms): a 150 ms round trip. */
+export const LATENCY_ONE_WAY = 75;
 
 export interface RigDef {
   title: string;
@@ -42,6 +49,8 @@ export const RIGS: Record<RigName, RigDef> = {
   idle: { title: 'nginx cuts connections idle for 3 s', expected: 'websocket', allowed: ['websocket', 'sse', 'polling'], cut: 'idle', needs: haveNginx },
   midcut: { title: 'connections cut mid-message (relay in front of nginx)', expected: 'websocket', allowed: ['websocket', 'sse', 'polling'], cut: 'relay-cut', needs: haveNginx },
   squid: { title: 'Squid forward proxy (no WebSocket)', expected: 'sse', allowed: ['sse', 'polling'], cut: 'server-kill', needs: haveSquid },
+  latency: { title: '150 ms RTT relay, nginx pass-through', expected: 'websocket', allowed: ['websocket', 'sse', 'polling'], cut: 'server-kill', needs: haveNginx },
+  'latency-hang': { title: '150 ms RTT relay, nginx black-holes the upgrade', expected: 'sse', allowed: ['sse', 'polling'], cut: 'server-kill', needs: haveNginx },
 };
 
 export const RIG_NAMES = Object.keys(RIGS) as RigName[];
@@ -115,6 +124,20 @@ export async function startRig(name: RigName): Promise<Rig> {
         cutter = await startCutter(nginx!.port);
         cleanup.add('cutter', () => cutter!.close());
         origin = `http://127.0.0.1:${cutter.port}`;
+        break;
+      }
+      case 'latency':
+      case 'latency-hang': {
+        if (name === 'latency') await withNginx({ ws: 'pass' });
+        else {
+          const hole = await startBlackHole();
+          cleanup.add('black hole', () => hole.close());
+          seen.blackHoleAccepted = () => hole.accepted.count;
+          await withNginx({ ws: 'proxy', wsUpstreamPort: hole.port });
+        }
+        const relay = await startLatencyRelay({ port: nginx!.port }, LATENCY_ONE_WAY);
+        cleanup.add('latency relay', () => relay.close());
+        origin = `http://127.0.0.1:${relay.port}`;
         break;
       }
       case 'squid':

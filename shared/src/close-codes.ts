@@ -39,6 +39,11 @@ export const CloseCode = {
   UnsupportedVersion: 4005,
   /** The store lost the session's state (e.g. Redis restarted empty): it cannot resume without a gap. */
   StateLost: 4006,
+  /**
+   * Client → server only, on a raced attempt's session that the client never claimed: it lost the
+   * race (see docs/PROTOCOL.md "Racing transports"). The server discards it with no events.
+   */
+  Abandoned: 4010,
 } as const;
 
 export type CloseCodeName = keyof typeof CloseCode;

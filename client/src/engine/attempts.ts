@@ -1,10 +1,18 @@
 /**
  * Getting a transport up: the fallback chain in order (WebSocket first, unless another transport is
  * remembered), the HTTP handshake before the first SSE or polling transport, and the next round after
- * a backoff with full jitter when a whole round failed or the live transport was lost. One attempt
- * runs at a time; the one that opens is handed to the engine to carry the session.
+ * a backoff with full jitter when a whole round failed or the live transport was lost. The attempt
+ * that opens is handed to the engine to carry the session.
+ *
+ * The first connection races, RFC 8305 style: when the WebSocket attempt has not delivered its `open`
+ * frame after the race delay, the next transport's HTTP handshake starts beside it, and whichever
+ * answers first wins. Both are marked `race=1`, so the server announces neither session until the
+ * client claims one (its first frame or request there); the loser is abandoned, which the server
+ * answers by discarding its session with no events (docs/PROTOCOL.md, "Racing transports").
  */
-import { CloseCode, type OpenFrame, PROTOCOL_VERSION } from '@burrow/shared';
+import { CloseCode, encodeSendRequest, type OpenFrame, PROTOCOL_VERSION } from '@burrow/shared';
+import { sessionUrl } from '../transports/http.js';
+import type { HandshakeResult } from '../transports/http.js';
 import type { DownReason, SessionRef, Transport, TransportContext, TransportHandlers } from '../transports/transport.js';
 import { SILENT_DETAIL } from '../transports/websocket.js';
 import type { TransportName } from '../types.js';
@@ -28,8 +36,13 @@ export interface AttemptHost {
   handlersFor(gen: number): TransportHandlers;
   context(openTimeout: number, hints?: Record<string, string>): TransportContext;
   connectTimeout(): number;
-  /** The attempt is up: it carries the session from now on. */
-  opened(attempt: Slot, ack: number): void;
+  /**
+   * The attempt is up: it carries the session from now on. `claim`: it was a raced WebSocket whose
+   * session the server holds unannounced until the client's first frame, so one must go out now.
+   */
+  opened(attempt: Slot, ack: number, claim: boolean): void;
+  /** How long an attempt took to open (ms): a round-trip estimate remembered for the next race. */
+  sample(ms: number): void;
   /** Ends the session uncleanly with `code`. */
   fail(code: number): void;
   /** While the session is reconnecting: round `round` (1, 2, ...) of attempts starts in `delay` ms. */
@@ -55,6 +68,14 @@ export class Attempts {
   #restarts = 0;
   readonly #startedAt = Date.now();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the running attempt started (ms epoch), for the open-time sample. */
+  #attemptAt = 0;
+  /** Generation of the WebSocket attempt that was started with `race=1` (its session needs a claim). */
+  #racedGen = -1;
+  /** Starts the racing HTTP handshake when the race delay elapses. */
+  #raceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The racing HTTP handshake, while it runs and may still win. */
+  #racer: Slot | null = null;
   /** Rounds started since the live transport was lost (reported with `retrying`). */
   #rounds = 0;
 
@@ -87,13 +108,21 @@ export class Attempts {
       }
       this.#host.establish(open);
     }
+    const claim = gen === this.#racedGen;
+    if (claim) {
+      // The WebSocket won: a handshake still running is left to finish, then abandoned (#raced).
+      clearTimeout(this.#raceTimer);
+      this.#raceTimer = undefined;
+      this.#racer = null;
+    }
+    if (attempt.transport.name === 'websocket' && open && !open.resumed) this.#host.sample(Date.now() - this.#attemptAt);
     this.#attempt = null;
     this.#resumeIndex = this.#cursor;
     this.#rounds = 0;
     this.#backoffN = 0;
     this.#restarts = 0;
     this.#fallbackHint = null;
-    this.#host.opened(attempt, ack);
+    this.#host.opened(attempt, ack, claim);
   }
 
   /** The transport of generation `gen` went down; ignored unless it is the running attempt. */
@@ -127,6 +156,7 @@ export class Attempts {
   stop(): void {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
+    this.#cancelRace();
     const attempt = this.#attempt;
     this.#attempt = null;
     attempt?.transport.close();
@@ -163,8 +193,16 @@ export class Attempts {
     const name = chain[this.#cursor]!;
     const gen = host.nextGen();
     const h = host.handlersFor(gen);
+    this.#attemptAt = Date.now();
     if (name === 'websocket') {
-      this.#attempt = { gen, transport: factories.websocket(host.context(host.connectTimeout(), this.#hints()), h) };
+      const hints = this.#hints();
+      const next = this.#raceTo();
+      if (next !== undefined) hints.race = '1';
+      this.#attempt = { gen, transport: factories.websocket(host.context(host.connectTimeout(), hints), h) };
+      if (next !== undefined) {
+        this.#racedGen = gen;
+        this.#raceTimer = setTimeout(() => this.#startRacer(gen, next), this.#setup.timing.raceDelay ?? 0);
+      }
       return;
     }
     const session = host.session();
@@ -186,6 +224,83 @@ export class Attempts {
       host.establish(r.open);
       this.#attempt = { gen, transport: this.#startHttp(name, { sid: r.open.sid, token: r.open.token }, h) };
     });
+  }
+
+  /**
+   * The chain index of the HTTP transport that races the WebSocket attempt about to start, if this is
+   * a race: the first connection only (a resume has one session already, and two downstreams of it
+   * would only replace each other), with racing on and an untried HTTP transport next in the round.
+   */
+  #raceTo(): number | undefined {
+    const { chain, timing } = this.#setup;
+    if (timing.raceDelay === null || this.#host.session() || this.#link.state !== 'connecting') return undefined;
+    if (this.#roundTried >= chain.length) return undefined;
+    const next = (this.#cursor + 1) % chain.length;
+    return chain[next] === 'websocket' ? undefined : next;
+  }
+
+  /** The race delay elapsed with WebSocket attempt `wsGen` still not open: the HTTP handshake starts beside it. */
+  #startRacer(wsGen: number, index: number): void {
+    this.#raceTimer = undefined;
+    if (!holds(this.#attempt, wsGen) || this.#host.session()) return;
+    const { chain, factories } = this.#setup;
+    const host = this.#host;
+    const name = chain[index] as 'sse' | 'polling';
+    const ac = new AbortController();
+    const racer: Slot = { gen: host.nextGen(), transport: { name, ackDelay: Infinity, send: () => {}, close: () => ac.abort() } };
+    this.#racer = racer;
+    const at = Date.now();
+    void factories.handshake(host.context(host.connectTimeout(), { race: '1' }), ac.signal).then((r) => this.#raced(racer, index, r, Date.now() - at));
+  }
+
+  /** The racing handshake answered. */
+  #raced(racer: Slot, index: number, r: HandshakeResult, took: number): void {
+    if (this.#racer !== racer) {
+      // The WebSocket won meanwhile (or the socket ended): this session was never claimed, so the
+      // server drops it at once when told, with no events.
+      if (r.ok) this.#abandon(r.open);
+      return;
+    }
+    this.#racer = null;
+    const host = this.#host;
+    const ws = this.#attempt;
+    const bad = r.ok && (r.open.v !== PROTOCOL_VERSION || !this.#protocolOk(r.open.protocol));
+    if (!r.ok || bad) {
+      if (r.ok) this.#abandon(r.open);
+      // The WebSocket attempt runs on; if it failed already, the round goes on from the racer's place.
+      if (ws) return;
+      this.#cursor = index;
+      this.#roundTried++;
+      return this.#failed(racer, r.ok ? { kind: 'fatal', code: CloseCode.Abnormal, detail: 'bad open frame' } : r.why);
+    }
+    // The handshake answered first: the HTTP session wins. The WebSocket attempt, if still pending, is
+    // abandoned (a server that got it drops its unclaimed session on this close); once this session is
+    // live, the background upgrade brings WebSocket back if it works after all.
+    ws?.transport.close(CloseCode.Abandoned);
+    this.#attempt = null;
+    this.#cursor = index;
+    this.#roundTried++;
+    this.#fallbackHint = { from: 'websocket', reason: 'timeout' };
+    host.sample(took);
+    host.establish(r.open);
+    this.#attempt = { gen: racer.gen, transport: this.#startHttp(racer.transport.name as 'sse' | 'polling', { sid: r.open.sid, token: r.open.token }, host.handlersFor(racer.gen)) };
+  }
+
+  /** Tells the server to discard the unclaimed session of a raced attempt that lost (best effort). */
+  #abandon(open: OpenFrame): void {
+    const ctx = this.#host.context(this.#host.connectTimeout());
+    const url = sessionUrl(ctx, { sid: open.sid, token: open.token }, 'send', { abandon: 1 });
+    // If it never arrives, the server drops the session silently when its claim window ends.
+    ctx.http.request('POST', url, encodeSendRequest({ frames: [] }), ctx.requestTimeout, () => {});
+  }
+
+  /** No race any more: the timer is off and a running handshake is aborted. */
+  #cancelRace(): void {
+    clearTimeout(this.#raceTimer);
+    this.#raceTimer = undefined;
+    const racer = this.#racer;
+    this.#racer = null;
+    racer?.transport.close();
   }
 
   #startHttp(name: 'sse' | 'polling', session: SessionRef, h: TransportHandlers): Transport {
@@ -216,6 +331,12 @@ export class Attempts {
 
   #failed(attempt: Slot, why: DownReason): void {
     this.#attempt = null;
+    if (attempt.gen === this.#racedGen) {
+      // A raced WebSocket that failed plainly leaves the race to the handshake already running; one
+      // that failed before the race delay falls back at once, as without a race.
+      if (this.#racer && (why.kind === 'failed' || why.kind === 'timeout')) return;
+      this.#cancelRace();
+    }
     if (why.kind === 'fatal') return this.#host.fail(why.code);
     if (why.kind === 'overloaded') return this.#retryLater(why.retryAfter);
     if (why.kind === 'restart') return this.#restartSoon(why.retryAfter);

@@ -94,6 +94,9 @@ export class Connection {
     () => this.#liveLost({ kind: 'timeout', detail: 'heartbeat timeout' }),
   );
 
+  /** The shortest open time of an attempt so far (ms): remembered for the next connection's race delay. */
+  #openSample: number | undefined;
+
   #lostTimer: ReturnType<typeof setTimeout> | undefined;
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -113,7 +116,10 @@ export class Connection {
       handlersFor: (gen) => this.#handlersFor(gen),
       context: (openTimeout, hints) => this.#context(openTimeout, hints),
       connectTimeout: () => this.#connectTimeout(),
-      opened: (attempt, ack) => this.#attemptOpened(attempt, ack),
+      opened: (attempt, ack, claim) => this.#attemptOpened(attempt, ack, claim),
+      sample: (ms) => {
+        this.#openSample = Math.min(this.#openSample ?? ms, ms);
+      },
       fail: (code) => this.#fail(code),
       retrying: (round, delay) => {
         this.#rounds = round;
@@ -239,10 +245,12 @@ export class Connection {
   }
 
   /** The attempt is up: the session opens, or resumes on it. */
-  #attemptOpened(attempt: Slot, ack: number): void {
+  #attemptOpened(attempt: Slot, ack: number, claim: boolean): void {
     const first = this.#link.state === 'connecting';
     const reconnected = this.#link.state === 'reconnecting';
     const previous = this.#makeLive(attempt);
+    // A raced session is announced by the server on our first frame: claim it before anything else.
+    if (claim) this.#transmit([{ t: 'ack', ack: this.#delivered }]);
     clearTimeout(this.#lostTimer);
     this.#lostTimer = undefined;
     this.#link.set('open');
@@ -261,7 +269,7 @@ export class Connection {
     this.#heartbeat.start(this.#terms);
     const previous = this.#liveName;
     this.#liveName = slot.transport.name;
-    this.#setup.memory.set(slot.transport.name);
+    this.#setup.memory.set(slot.transport.name, this.#heartbeat.rtt ?? this.#openSample);
     return previous;
   }
 

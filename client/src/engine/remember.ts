@@ -48,9 +48,23 @@ export class TransportMemory {
     }
   }
 
-  set(name: TransportName): void {
+  /**
+   * The open time (ms) measured on an earlier session, if one is stored and fresh: a round-trip
+   * estimate (an upper bound) that the race delay of the next first connection adapts to.
+   */
+  rtt(): number | undefined {
+    if (!this.#storage || this.get() === undefined) return undefined;
     try {
-      this.#storage?.setItem(this.#key, JSON.stringify({ t: name, at: Date.now() }));
+      const v = JSON.parse(this.#storage.getItem(this.#key) ?? '{}') as { rtt?: unknown };
+      return typeof v.rtt === 'number' && Number.isFinite(v.rtt) && v.rtt >= 0 ? v.rtt : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  set(name: TransportName, rtt?: number): void {
+    try {
+      this.#storage?.setItem(this.#key, JSON.stringify({ t: name, at: Date.now(), ...(rtt !== undefined ? { rtt: Math.round(rtt) } : {}) }));
     } catch {
       // Quota exceeded or storage disabled: remembering is an optimisation only.
     }

@@ -30,7 +30,23 @@ export interface ConnectionConfig {
 }
 
 /** Options the engine reads, with their defaults applied. */
-export type Timing = Required<Pick<BurrowSocketOptions, 'sseTimeout' | 'reconnectDelay' | 'reconnectDelayMax' | 'upgrade' | 'upgradeDelay'>>;
+export type Timing = Required<Pick<BurrowSocketOptions, 'sseTimeout' | 'reconnectDelay' | 'reconnectDelayMax' | 'upgrade' | 'upgradeDelay'>> & {
+  /** The stagger of the first connection's race (ms), or null for none. */
+  readonly raceDelay: number | null;
+};
+
+/** Default stagger before the HTTP attempt joins a first WebSocket attempt (ms), as RFC 8305's. */
+const RACE_DELAY = 250;
+
+/**
+ * The race delay: the option when given; else 250 ms, or, once an earlier session to this origin
+ * measured its open time, twice that plus a margin (100 ms to 2 s, RFC 8305's bounds).
+ */
+function raceDelay(option: number | false | undefined, rtt: number | undefined): number | null {
+  if (option === false) return null;
+  if (option !== undefined) return Math.max(0, option);
+  return rtt === undefined ? RACE_DELAY : Math.min(2000, Math.max(100, 2 * rtt + 50));
+}
 
 export interface Setup {
   /** The mount path as `ws:`/`wss:` (no trailing slash), with the app's own query kept. */
@@ -76,15 +92,20 @@ export function setUp(config: ConnectionConfig): Setup {
   const available = (n: TransportName): boolean =>
     n === 'websocket' ? !!(f.websocket ?? WS) : n === 'sse' ? !!(f.sse ?? (feed && http)) : !!(f.polling ?? http);
   const wanted = o.transports ?? TRANSPORT_NAMES;
+  const memory = new TransportMemory(o.remember, wsBase, o.rememberFor ?? 24 * 60 * 60 * 1000);
+  const race = raceDelay(o.raceDelay, memory.rtt());
   return {
     wsBase,
     httpBase: new URL(wsBase.href.replace(/^ws/, 'http')),
     chain: [...new Set(wanted)].filter((n) => TRANSPORT_NAMES.includes(n) && available(n)),
     http: http ?? noHttp,
     factories,
-    memory: new TransportMemory(o.remember, wsBase, o.rememberFor ?? 24 * 60 * 60 * 1000),
+    memory,
     timing: {
-      sseTimeout: o.sseTimeout ?? 1500,
+      raceDelay: race,
+      // The server's first SSE event leaves with the headers: a stream quiet for twice the race delay
+      // is held by a buffering proxy, and polling takes over.
+      sseTimeout: o.sseTimeout ?? (race === null ? 1500 : Math.min(1500, Math.max(250, 2 * race))),
       reconnectDelay: o.reconnectDelay ?? 250,
       reconnectDelayMax: o.reconnectDelayMax ?? 10_000,
       upgrade: o.upgrade ?? true,

@@ -15,11 +15,15 @@ export abstract class TransportBase implements Transport {
 
   abstract send(frames: readonly Frame[]): void;
 
-  close(): void {
+  close(code?: number): void {
     if (this.#done) return;
     this.#done = true;
+    this.closeCode = code;
     this.cleanup();
   }
+
+  /** The code `close()` was given, for a transport whose wire can carry one. */
+  protected closeCode: number | undefined;
 
   /** Closed or down: late platform events must be dropped, not reported. */
   protected get done(): boolean {

@@ -78,7 +78,8 @@ export function handshake(ctx: TransportContext, signal: AbortSignal): Promise<H
     };
     const cancel = ctx.http.request(
       'POST',
-      endpointUrl(ctx.httpBase, `${ctx.httpBase.pathname}/sessions`),
+      // Hints ride on the handshake too: `race=1` makes the session wait for the client's claim.
+      endpointUrl(ctx.httpBase, `${ctx.httpBase.pathname}/sessions`, ctx.hints),
       encodeHandshakeRequest(ctx.protocols),
       ctx.requestTimeout,
       (a) => {

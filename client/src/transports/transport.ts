@@ -51,8 +51,11 @@ export interface Transport {
   readonly ackDelay: number;
   /** Sends frames upstream, in order. Ack frames may be folded into the next request on HTTP. */
   send(frames: readonly Frame[]): void;
-  /** Stops it for good without reporting `onDown`. */
-  close(): void;
+  /**
+   * Stops it for good without reporting `onDown`. `code` (WebSocket only, default 1000) tells the
+   * server why, e.g. 4010 for a raced attempt the client abandons.
+   */
+  close(code?: number): void;
 }
 
 /** The session a transport resumes. */

@@ -163,7 +163,7 @@ export class WebSocketTransport extends TransportBase {
     ws.onclose = noop;
     ws.onopen = noop;
     try {
-      ws.close(1000);
+      ws.close(this.closeCode ?? 1000);
     } catch {
       // Already closed, or a platform that rejects close() in this state: nothing to do.
     }

@@ -49,6 +49,15 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   #lastOwner = false;
   #transport: TransportName | null = null;
   #unsubscribe: (() => void) | undefined;
+  /**
+   * Created by a raced attempt (`race=1`) and not yet claimed by the client: not announced, and
+   * discarded without events if the client abandons it (see SessionRegistry.claim).
+   */
+  unclaimed = false;
+  /** `connection` was emitted for this session on this node. */
+  announced = false;
+  /** What claiming does for a raced WebSocket session (announce it and its transport), set by that transport. */
+  claimed: (() => void) | undefined;
   /** A ping arrived while no downstream was attached here: answer it on the next one. */
   #pendingPong = false;
 

@@ -15,6 +15,12 @@ import type { MessageInfo, Session, TransportName } from './handle.js';
 import type { SessionHost, SessionObserver, Tap } from './types.js';
 import type { SessionRecord, Store, StoreStatus } from '../store/store.js';
 
+/**
+ * How long a raced session waits for the client's claim (ms) before it is dropped without events: the
+ * client claims the winner within a round trip, so this only bounds what a vanished client leaves.
+ */
+const CLAIM_WINDOW = 10_000;
+
 /** Reason of the close emitted for sessions whose state the store lost. */
 const STATE_LOST_REASON = 'session state lost';
 
@@ -109,8 +115,13 @@ export class SessionRegistry implements SessionHost {
     return this.#live.size >= this.options.limits.maxSessions;
   }
 
-  /** Creates a session (the caller checked `full`). Emit `connection` with {@link announce}. `user`: from `authenticate`. */
-  async create(protocol: string, user?: unknown): Promise<{ core: SessionCore; token: string }> {
+  /**
+   * Creates a session (the caller checked `full`). Emit `connection` with {@link announce}. `user`:
+   * from `authenticate`. `raced`: the client marked the attempt `race=1`, so it may lose to a parallel
+   * one: the session stays unclaimed (no `connection`) until {@link claim}, and lives only the claim
+   * window until then.
+   */
+  async create(protocol: string, user?: unknown, raced = false): Promise<{ core: SessionCore; token: string }> {
     const token = newToken();
     const record: SessionRecord = {
       id: newSessionId(),
@@ -122,11 +133,22 @@ export class SessionRegistry implements SessionHost {
       outAck: 0,
       activity: 0,
       ...(user !== undefined ? { user } : {}),
+      ...(raced ? { raced: true as const } : {}),
     };
-    await this.store.create(record, this.options.resumeWindow);
+    await this.store.create(record, raced ? Math.min(CLAIM_WINDOW, this.options.resumeWindow) : this.options.resumeWindow);
     const core = this.#core(record);
+    core.unclaimed = raced;
     this.#live.set(record.id, core);
     return { core, token };
+  }
+
+  /** The client chose this raced session: it is announced now, once. No-op for a claimed session. */
+  claim(core: SessionCore): void {
+    if (!core.unclaimed) return;
+    if (core.claimed) return core.claimed();
+    core.unclaimed = false;
+    // Claimed already on this node (a raced WebSocket whose own claim has not reached the store yet).
+    if (!core.announced) this.announce(core);
   }
 
   /**
@@ -139,6 +161,7 @@ export class SessionRegistry implements SessionHost {
   }
 
   announce(core: SessionCore): void {
+    core.announced = true;
     this.#safely(() => this.#events.connection(core.handle));
   }
 
@@ -146,12 +169,14 @@ export class SessionRegistry implements SessionHost {
    * The session named by `sid` if `token` proves it, refreshing its TTL. Unknown, expired and
    * wrong-token all come back `undefined`: callers answer them identically.
    */
-  async resume(sid: string, token: string | null | undefined): Promise<{ core: SessionCore; record: SessionRecord } | undefined> {
+  async resume(sid: string, token: string | null | undefined, claim = true): Promise<{ core: SessionCore; record: SessionRecord } | undefined> {
     if (!SESSION_ID_RE.test(sid)) return undefined;
     const found = await this.store.get(sid);
     if (!found || !tokenMatches(token, found.tokenHash)) return undefined;
-    // A closed record keeps its short linger; anything else starts a fresh resume window.
-    const record = found.closed ? found : ((await this.store.touch(sid, this.options.resumeWindow, true)) ?? found);
+    // A closed record keeps its short linger; anything else starts a fresh resume window. An abandon
+    // (`claim` false) of a raced session must not count as the claim: it reads without touching.
+    const untouched = found.closed || (!claim && found.raced && found.activity === 0);
+    const record = untouched ? found : ((await this.store.touch(sid, this.options.resumeWindow, true)) ?? found);
     let core = this.#live.get(sid);
     if (core) core.refresh(record);
     else {
@@ -159,6 +184,16 @@ export class SessionRegistry implements SessionHost {
       this.#live.set(sid, core);
     }
     core.seen();
+    // A raced session is claimed by the client's first request (other than an abandon) on any node:
+    // the store's atomic touch took `activity` from 0 to 1 for exactly one request. Later ones find
+    // it claimed, here or elsewhere. (An abandon does not touch, so it never claims.)
+    if (record.raced && !found.closed) {
+      if (!claim) core.unclaimed = record.activity === 0 && !core.announced;
+      else if (record.activity === 1) {
+        core.unclaimed = true;
+        this.claim(core);
+      } else core.unclaimed = false;
+    }
     return { core, record };
   }
 
@@ -294,8 +329,10 @@ export class SessionRegistry implements SessionHost {
 
   #expired(record: SessionRecord): void {
     const core = this.#live.get(record.id) ?? this.#core(record);
+    const announced = !core.unclaimed && !(record.raced && record.activity === 0);
     const wasOpen = core.terminate(4002, 'resume window elapsed');
-    if (record.closed === undefined && wasOpen) this.emitClose(core.handle, 4002, 'resume window elapsed');
+    // A raced session nobody claimed was never announced: it goes without a `close` too.
+    if (record.closed === undefined && wasOpen && announced) this.emitClose(core.handle, 4002, 'resume window elapsed');
   }
 
   /** An application handler that throws must not break the session machinery. */

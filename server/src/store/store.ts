@@ -26,6 +26,11 @@ export interface SessionRecord {
   readonly outAck: number;
   /** Bumped by every client-driven `touch`, so a node can tell the client is alive elsewhere. */
   readonly activity: number;
+  /**
+   * Created by a raced attempt (`race=1`): announced only on the client's claim, which is the first
+   * client-driven `touch` (the one that takes `activity` from 0 to 1), whichever node it reaches.
+   */
+  readonly raced?: true;
   /** Set once the session is closed (by either side); the record then only lingers for the echo. */
   readonly closed?: { readonly code?: number; readonly reason?: string; readonly by: 'client' | 'server' };
 }

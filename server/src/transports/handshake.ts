@@ -30,7 +30,10 @@ export async function handleHandshake(reg: SessionRegistry, req: IncomingMessage
     protocol = pick;
   }
   if (!takeHandshake(reg)) return sendError(res, refusal('handshakeRate'));
-  const { core, token } = await reg.create(protocol, auth.user);
+  // `race=1`: the client runs this handshake beside a WebSocket attempt and may abandon it, so the
+  // session is announced only when the client claims it (its first session request).
+  const raced = new URL(req.url ?? '/', 'http://x').searchParams.get('race') === '1';
+  const { core, token } = await reg.create(protocol, auth.user, raced);
   sendJson(res, 200, encodeJsonFrame(reg.openFrame(core, token, false, 0)));
-  reg.announce(core);
+  if (!raced) reg.announce(core);
 }

@@ -18,8 +18,15 @@ export async function handleSend(reg: SessionRegistry, req: IncomingMessage, res
   // the body instead of the query can only be checked after reading, so such a body is held to
   // maxUnprovenBodyBytes.
   const queryToken = query.get('token');
-  let found = queryToken === null ? undefined : await reg.resume(sid, queryToken);
+  // `abandon=1`: the client lost a race with this session before claiming it (docs/PROTOCOL.md,
+  // "Racing transports"): it is discarded with no events. A claimed session ignores it.
+  const abandon = query.get('abandon') === '1';
+  let found = queryToken === null ? undefined : await reg.resume(sid, queryToken, !abandon);
   if (queryToken !== null && !found) return sendError(res, refusal('sessionUnknown'), { Connection: 'close' });
+  if (abandon && found) {
+    if (found.core.unclaimed) reg.discard(found.core);
+    return sendJson(res, 200, encodeSendResponse({ ack: found.core.inAck }), { Connection: 'close' });
+  }
   const max = found ? o.limits.maxBatchBytes : Math.min(o.limits.maxBatchBytes, o.limits.maxUnprovenBodyBytes);
   const body = await readBody(req, max, o.bodyTimeout);
   if (!body.ok) {

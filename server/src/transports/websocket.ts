@@ -129,9 +129,10 @@ export class WebSocketTransport {
   async #open(ws: WebSocket, protocol: string, user: unknown, query: URLSearchParams): Promise<void> {
     const reg = this.#registry;
     ws.pause();
+    const raced = query.get('race') === '1';
     let created: Awaited<ReturnType<SessionRegistry['create']>>;
     try {
-      created = await reg.create(protocol, user);
+      created = await reg.create(protocol, user, raced);
     } catch (err) {
       if (!isStoreFailure(err)) throw err;
       reg.emitError(err);
@@ -141,9 +142,29 @@ export class WebSocketTransport {
     }
     const { core, token } = created;
     if (ws.readyState !== ws.OPEN) return reg.discard(core);
-    // `connection` first, so the app hears of the session before any `transport` or `message`.
-    reg.announce(core);
-    reg.lifecycle?.attached(core.handle, 'websocket', query);
+    const announce = (): void => {
+      // `connection` first, so the app hears of the session before any `transport` or `message`.
+      reg.announce(core);
+      reg.lifecycle?.attached(core.handle, 'websocket', query);
+    };
+    if (!raced) announce();
+    else {
+      // A raced attempt (docs/PROTOCOL.md, "Racing transports"): the client's first frame on this
+      // socket claims the session; a socket that closes before it (the client chose the other
+      // attempt, code 4010, or vanished) takes the never-announced session with it.
+      core.claimed = () => {
+        if (!core.unclaimed) return;
+        core.unclaimed = false;
+        core.claimed = undefined;
+        announce();
+        // Recorded in the store (activity 0 -> 1, and the full resume window instead of the claim
+        // window), so that no later request of the session, on any node, counts as its claim again.
+        reg.store.touch(core.id, reg.options.resumeWindow, true).catch((err: unknown) => reg.emitError(err));
+      };
+      ws.on('close', () => {
+        if (core.unclaimed) reg.discard(core);
+      });
+    }
     this.#serve(ws, core, token, false, 0, 0);
     ws.resume();
   }
@@ -236,6 +257,7 @@ export class WebSocketTransport {
 
     ws.on('message', (raw: Buffer, isBinary: boolean) => {
       if (broken) return;
+      if (core.unclaimed) core.claimed?.();
       core.seen();
       const msg = isBinary ? raw : raw.toString('utf8');
       const r = decodeWsMessage(msg, { from: 'client', maxPayload });

@@ -104,6 +104,7 @@ export function encodeRecord(record: SessionRecord): string[] {
   const json = record.data === undefined ? undefined : JSON.stringify(record.data);
   if (json !== undefined) fields.push('data', json);
   if (record.user !== undefined) fields.push('user', JSON.stringify(record.user));
+  if (record.raced) fields.push('raced', '1');
   if (record.closed) {
     fields.push('closedBy', record.closed.by);
     if (record.closed.code !== undefined) fields.push('closedCode', String(record.closed.code));
@@ -152,6 +153,7 @@ export function decodeRecord(sid: string, flat: unknown): SessionRecord | undefi
       // an unreadable user is no user
     }
   }
+  if (h.get('raced') === '1') rec.raced = true;
   const by = h.get('closedBy');
   if (by === 'client' || by === 'server') {
     const code = h.get('closedCode');

@@ -1,0 +1,53 @@
+/** The race delay and the SSE deadline that follows from it: the option, the default, and the adaptation to a remembered open time. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'vitest';
+import { setUp } from '../src/engine/setup.js';
+import { TransportMemory } from '../src/engine/remember.js';
+import type { BurrowSocketOptions, RememberStorage } from '../src/types.js';
+
+const url = new URL('ws://example.test/burrow');
+
+function storage(): RememberStorage {
+  const m = new Map<string, string>();
+  return { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => void m.set(k, v), removeItem: (k) => void m.delete(k) };
+}
+
+function timing(options: BurrowSocketOptions) {
+  return setUp({ url, protocols: [], options: { WebSocket: class {} as never, ...options } }).timing;
+}
+
+describe('race delay', () => {
+  it('is 250 ms with nothing remembered, and SSE then gets twice that', () => {
+    const t = timing({ remember: storage() });
+    assert.equal(t.raceDelay, 250);
+    assert.equal(t.sseTimeout, 500);
+  });
+
+  it('adapts to the open time remembered with the transport: 2t + 50, within 100 ms .. 2 s', () => {
+    for (const [rtt, delay] of [
+      [1, 100],
+      [160, 370],
+      [5000, 2000],
+    ] as const) {
+      const st = storage();
+      new TransportMemory(st, url, 60_000).set('websocket', rtt);
+      assert.equal(timing({ remember: st }).raceDelay, delay, `rtt ${rtt}`);
+    }
+  });
+
+  it('the options win: a fixed delay, false for no race, and sseTimeout as given', () => {
+    const st = storage();
+    new TransportMemory(st, url, 60_000).set('websocket', 160);
+    assert.equal(timing({ remember: st, raceDelay: 40 }).raceDelay, 40);
+    const off = timing({ remember: st, raceDelay: false });
+    assert.equal(off.raceDelay, null);
+    assert.equal(off.sseTimeout, 1500);
+    assert.equal(timing({ remember: st, sseTimeout: 900 }).sseTimeout, 900);
+  });
+
+  it('a stale memory adapts nothing', () => {
+    const st = storage();
+    new TransportMemory(st, url, 60_000).set('websocket', 160);
+    assert.equal(timing({ remember: st, rememberFor: -1 }).raceDelay, 250);
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * The orphan rule of the transport race across nodes (docs/PROTOCOL.md, "Racing transports"): two
+ * Burrows sharing one store are two nodes. A session made by a raced handshake (`race=1`) on one node
+ * is announced by whichever node gets the client's first request, once; an abandon on any node
+ * discards it with no events.
+ */
+import assert from 'node:assert/strict';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { encodeHandshakeRequest, encodeSendRequest, type OpenFrame } from '@burrow/shared';
+import { createBurrow, MemoryStore } from '@burrow/server';
+import { startTestServer, type TestServer } from '@burrow/test-support';
+
+const TEXT = { 'Content-Type': 'text/plain;charset=UTF-8' };
+
+describe('race across nodes', () => {
+  const store = new MemoryStore();
+  const nodes: TestServer[] = [];
+  /** Every `connection` and `close`, tagged with the node that emitted it. */
+  const events: string[] = [];
+
+  beforeAll(async () => {
+    for (const name of ['A', 'B']) {
+      const b = createBurrow({ store });
+      b.on('connection', (s) => events.push(`${name} connection ${s.id}`));
+      b.on('message', (s, d) => events.push(`${name} message ${s.id} ${String(d)}`));
+      b.on('close', (s) => events.push(`${name} close ${s.id}`));
+      b.on('error', () => {});
+      nodes.push(await startTestServer(b));
+    }
+  });
+  afterAll(async () => {
+    for (const n of nodes) await n.close();
+  });
+
+  async function racedHandshake(node: TestServer): Promise<OpenFrame> {
+    const res = await fetch(`${node.http}/sessions?race=1`, { method: 'POST', headers: TEXT, body: encodeHandshakeRequest([]) });
+    assert.equal(res.status, 200);
+    return (await res.json()) as OpenFrame;
+  }
+
+  async function send(node: TestServer, open: OpenFrame, seq: number, data: string, extra = ''): Promise<number> {
+    const res = await fetch(`${node.http}/sessions/${open.sid}/send?token=${encodeURIComponent(open.token)}${extra}`, {
+      method: 'POST',
+      headers: TEXT,
+      body: encodeSendRequest({ frames: seq > 0 ? [{ t: 'd', seq, data }] : [] }),
+    });
+    await res.text();
+    return res.status;
+  }
+
+  it('the node that gets the first request announces the session, once; requests elsewhere do not', async () => {
+    events.length = 0;
+    const open = await racedHandshake(nodes[0]!);
+    assert.equal(events.length, 0, 'no connection for an unclaimed session');
+    // Two requests at once on different nodes: the store's touch lets exactly one of them claim.
+    const [s1, s2] = await Promise.all([send(nodes[1]!, open, 1, 'x1'), send(nodes[0]!, open, 2, 'x2')]);
+    assert.deepEqual([s1, s2], [200, 200]);
+    assert.equal(await send(nodes[1]!, open, 3, 'x3'), 200);
+    const connections = events.filter((e) => e.includes(' connection '));
+    assert.equal(connections.length, 1, events.join('\n'));
+    const messages = events.filter((e) => e.includes(' message ')).map((e) => e.split(' ').at(-1));
+    assert.deepEqual(messages.sort(), ['x1', 'x2', 'x3']);
+  });
+
+  it('an abandon on another node discards the unclaimed session: no events, nothing in the store', async () => {
+    events.length = 0;
+    const open = await racedHandshake(nodes[0]!);
+    assert.equal(await send(nodes[1]!, open, 0, '', '&abandon=1'), 200);
+    assert.equal(await store.get(open.sid), undefined);
+    assert.equal(events.length, 0, events.join('\n'));
+    // It is gone for good: a late request finds no session.
+    assert.equal(await send(nodes[0]!, open, 1, 'late'), 404);
+    assert.equal(events.length, 0, events.join('\n'));
+  });
+
+  it('abandon does nothing to a claimed session', async () => {
+    events.length = 0;
+    const open = await racedHandshake(nodes[0]!);
+    assert.equal(await send(nodes[0]!, open, 1, 'y1'), 200);
+    assert.equal(await send(nodes[1]!, open, 0, '', '&abandon=1'), 200);
+    assert.ok(await store.get(open.sid));
+    assert.equal(await send(nodes[1]!, open, 2, 'y2'), 200);
+    assert.deepEqual(events.filter((e) => e.includes(' connection ')).length, 1);
+    assert.ok(!events.some((e) => e.includes(' close ')));
+  });
+});
