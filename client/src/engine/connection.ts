@@ -9,9 +9,10 @@
  * never touch the session. Seqs and acks make every switch a plain resume: the new transport's
  * `open.ack` says where to resend from, and the receiver drops what it already delivered.
  */
-import { ACK_EVERY, CloseCode, type Frame, type OpenFrame, type Payload, type SequencedFrame } from '@burrow/shared';
+import { CloseCode, type Frame, type OpenFrame, type Payload, type SequencedFrame } from '@burrow/shared';
 import type { DownReason, SessionRef, TransportContext, TransportHandlers } from '../transports/transport.js';
 import type { TransportName } from '../types.js';
+import { AckClock } from './acks.js';
 import { Attempts } from './attempts.js';
 import { Heartbeat } from './heartbeat.js';
 import { Link } from './link.js';
@@ -26,13 +27,6 @@ const CLOSE_TIMEOUT = 30_000;
 const ECHO_TIMEOUT = 1_000;
 /** Timeout of an HTTP request before the server's heartbeat terms are known (ms). */
 const DEFAULT_REQUEST_TIMEOUT = 10_000;
-/**
- * An ack goes out at once when this much payload was delivered since the last one (UTF-16 units of
- * text, bytes of binary: a cheap measure, within 3x of the UTF-8 bytes the server's buffer counts),
- * as it does after ACK_EVERY frames: the two bound what the server holds for us, whatever the
- * transport's ack delay.
- */
-const ACK_SIZE = 64 * 1024;
 
 /** Callbacks from the engine to the socket. The socket turns them into W3C events (as tasks). */
 export interface ConnectionEvents {
@@ -81,13 +75,12 @@ export class Connection {
 
   // Inbound
   #delivered = 0;
-  /** The highest ack sent to the server: in an ack frame, or carried by a request (HTTP). */
-  #ackSent = 0;
-  #ackForce = false;
-  /** Payload delivered since the last ack went out (see ACK_SIZE). */
-  #unackedSize = 0;
-  /** The delivered seq the ack timer was started for: the frames it must see acknowledged. */
-  #ackTimerSeq = 0;
+  readonly #acks = new AckClock({
+    delivered: () => this.#delivered,
+    delay: () => (this.#link.state === 'closed' ? Infinity : (this.#live?.transport.ackDelay ?? Infinity)),
+    live: () => this.#live !== null,
+    send: (ack) => this.#transmit([{ t: 'ack', ack }]),
+  });
 
   readonly #heartbeat = new Heartbeat(
     () => this.#transmit([{ t: 'ping' }]),
@@ -98,7 +91,6 @@ export class Connection {
   #openSample: number | undefined;
 
   #lostTimer: ReturnType<typeof setTimeout> | undefined;
-  #ackTimer: ReturnType<typeof setTimeout> | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(config: ConnectionConfig, events: ConnectionEvents) {
@@ -208,7 +200,7 @@ export class Connection {
       protocols: this.#config.protocols,
       session: this.#session,
       ack: () => this.#delivered,
-      ackCarried: (ack) => this.#ackCarried(ack),
+      ackCarried: (ack) => this.#acks.carried(ack),
       maxPayload,
       decode: { from: 'server', ...(maxPayload ? { maxPayload } : {}) },
       openTimeout,
@@ -283,8 +275,7 @@ export class Connection {
     this.#live = null;
     live?.transport.close();
     this.#heartbeat.stop();
-    clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
+    this.#acks.stop();
     this.#upgrade.pause();
     if (why.kind === 'fatal') return this.#fail(why.code);
     if (this.#link.state !== 'open') return;
@@ -320,7 +311,7 @@ export class Connection {
     this.#acked(ack);
     const rest = this.#out.unacked();
     if (rest.length > 0) this.#transmit(rest);
-    if (this.#delivered > this.#ackSent) this.#scheduleAck();
+    if (this.#acks.behind) this.#acks.schedule();
   }
 
   #written(seq: number): void {
@@ -345,15 +336,13 @@ export class Connection {
       case 'close':
         if (f.seq <= this.#delivered) {
           // A resend: our ack may have been lost, so make sure another goes out.
-          this.#ackForce = true;
-          return this.#scheduleAck();
+          return this.#acks.resendSeen();
         }
         if (f.seq !== this.#delivered + 1) return this.#liveLost({ kind: 'failed', detail: `seq gap: ${f.seq} after ${this.#delivered}` });
         this.#delivered = f.seq;
         if (f.t === 'd') {
-          this.#unackedSize += typeof f.data === 'string' ? f.data.length : f.data.byteLength;
           this.#events.message(f.data);
-          return this.#scheduleAck();
+          return this.#acks.delivered(typeof f.data === 'string' ? f.data.length : f.data.byteLength);
         }
         return this.#peerClose(f);
       case 'ack':
@@ -367,57 +356,10 @@ export class Connection {
     }
   }
 
-  /**
-   * Something was delivered (or a resend seen): make sure an ack follows. At once past ACK_EVERY
-   * frames or ACK_SIZE of payload; otherwise within the live transport's `ackDelay`, unless traffic
-   * that flows anyway carries it first (every HTTP request does). A transport whose downstream
-   * carries every ack (polling) needs nothing.
-   */
-  #scheduleAck(): void {
-    const delay = this.#live?.transport.ackDelay ?? Infinity;
-    if (this.#link.state === 'closed' || delay === Infinity) return;
-    if (this.#delivered - this.#ackSent >= ACK_EVERY || this.#unackedSize >= ACK_SIZE) return this.#sendAck();
-    if (this.#ackTimer) return;
-    this.#ackTimerSeq = this.#delivered;
-    this.#ackTimer = setTimeout(this.#ackDue, delay);
-  }
-
-  /**
-   * The ack delay passed. If what started the timer was carried meanwhile, newer deliveries get a
-   * timer of their own (so they wait at most twice the delay); otherwise the ack goes now.
-   */
-  readonly #ackDue = (): void => {
-    this.#ackTimer = undefined;
-    if (this.#ackSent >= this.#ackTimerSeq && !this.#ackForce) {
-      if (this.#delivered > this.#ackSent) this.#scheduleAck();
-      return;
-    }
-    this.#sendAck();
-  };
-
-  #sendAck(): void {
-    clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
-    if (!this.#live || (this.#delivered <= this.#ackSent && !this.#ackForce)) return;
-    this.#ackSent = this.#delivered;
-    this.#unackedSize = 0;
-    this.#ackForce = false;
-    this.#transmit([{ t: 'ack', ack: this.#delivered }]);
-  }
-
-  /** A request carried `ack` to the server: what it covers needs no ack of its own. */
-  #ackCarried(ack: number): void {
-    if (ack > this.#ackSent) this.#ackSent = ack;
-    if (ack >= this.#delivered) {
-      this.#unackedSize = 0;
-      this.#ackForce = false;
-    }
-  }
-
   #peerClose(f: Extract<Frame, { t: 'close' }>): void {
     const code = f.code ?? CloseCode.NoStatus;
     const reason = f.reason ?? '';
-    this.#sendAck();
+    this.#acks.flush();
     if (this.#link.state === 'closed') return;
     // Our close crossed theirs, or this is the echo of ours: either way the handshake is complete.
     if (this.#ending === 'local') return this.#finish(code, reason, true);
@@ -446,8 +388,9 @@ export class Connection {
   }
 
   #teardown(): void {
-    for (const t of [this.#lostTimer, this.#ackTimer, this.#closeTimer]) clearTimeout(t);
-    this.#lostTimer = this.#ackTimer = this.#closeTimer = undefined;
+    for (const t of [this.#lostTimer, this.#closeTimer]) clearTimeout(t);
+    this.#lostTimer = this.#closeTimer = undefined;
+    this.#acks.stop();
     this.#heartbeat.stop();
     this.#attempts.stop();
     this.#upgrade.stop();
