@@ -80,6 +80,9 @@ async function exchangeAcrossCut(rig: Rig, ctx: BrowserContext, path: string, ex
   await sendRange(page, 1, HALF);
   await rig.app.until(() => got().length >= HALF / 2, 'the server app got a first part of the messages', WAIT);
   if (rig.def.cut === 'server-kill') {
+    // Between two polls nothing may be open (nginx opens an upstream connection per request): cut
+    // while one is.
+    await rig.app.whenConnected();
     assert.ok(rig.app.killConnections() > 0, 'the cut dropped live connections');
   } else if (rig.def.cut === 'idle') {
     // Let everything settle, then stay idle until the proxy provably cut an idle request (>= 3 s).

@@ -48,6 +48,12 @@ export interface TestServer {
   until(predicate: () => boolean, what: string, timeoutMs?: number): Promise<void>;
   /** Destroys every socket the server holds (WebSocket, SSE, polls, POSTs); returns how many. */
   killConnections(): number;
+  /**
+   * Resolves once the server holds a connection: at once when it does, else on the next one. A
+   * polling client (or one behind a proxy that opens a connection per request) holds none between
+   * two requests, so a cut waits for one to be in flight.
+   */
+  whenConnected(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -120,6 +126,10 @@ export async function startTestServer(burrow: Burrow | BurrowOptions = {}, optio
         }
         changed.on('change', check);
       });
+    },
+    whenConnected() {
+      if (sockets.size > 0) return Promise.resolve();
+      return new Promise<void>((resolve) => server.once('connection', () => resolve()));
     },
     killConnections() {
       const n = sockets.size;
