@@ -14,7 +14,7 @@ import {
   request,
   sendTexts,
 } from '../fixtures/raw-protocol.js';
-import { assertOpen, startProtocolServer, T, withCanary } from './server.js';
+import { assertOpen, startProtocolServer, T, withCanary, useDefaultLimitsServer } from './server.js';
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -125,20 +125,12 @@ describe('overload (BAD-INPUTS 29)', () => {
 });
 
 describe('bad input: deep nesting and huge strings (BAD-INPUTS 12)', () => {
-  let big: TestServer; // default limits, so the parser really sees the input
-
-  beforeAll(async () => {
-    big = await startTestServer({}, { app: true });
-  });
-
-  afterAll(() => big?.close());
-
-  withCanary(() => big);
+  const big = useDefaultLimitsServer(); // default limits, so the parser really sees the input
 
   const deep = 100_000;
 
   it('POST P/sessions: 100k-deep nesting → 400', T, async () => {
-    const r = await handshake(big, `{"v":1,"protocols":${'['.repeat(deep)}${']'.repeat(deep)}}`);
+    const r = await handshake(big(), `{"v":1,"protocols":${'['.repeat(deep)}${']'.repeat(deep)}}`);
     assert.ok([400, 413].includes(r.status), `status ${r.status}`);
     assert.equal(typeof r.json?.error, 'string');
   });

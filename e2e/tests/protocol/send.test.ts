@@ -20,7 +20,7 @@ import {
   sessionUrl,
   type Wire,
 } from '../fixtures/raw-protocol.js';
-import { dataOf, LIMITS, startProtocolServer, T, withCanary } from './server.js';
+import { dataOf, LIMITS, startProtocolServer, T, withCanary, useDefaultLimitsServer } from './server.js';
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -170,34 +170,26 @@ describe('bad input: malformed Burrow frames (BAD-INPUTS 11)', () => {
 });
 
 describe('bad input: deep nesting and huge strings (BAD-INPUTS 12)', () => {
-  let big: TestServer; // default limits, so the parser really sees the input
-
-  beforeAll(async () => {
-    big = await startTestServer({}, { app: true });
-  });
-
-  afterAll(() => big?.close());
-
-  withCanary(() => big);
+  const big = useDefaultLimitsServer(); // default limits, so the parser really sees the input
 
   const deep = 100_000;
 
   it('POST send: 100k-deep nesting in frames → 400, no stack overflow', T, async () => {
-    const s = await httpSession(big);
-    const r = await send(big, s.sid, s.token, `{"frames":${'['.repeat(deep)}${']'.repeat(deep)}}`);
+    const s = await httpSession(big());
+    const r = await send(big(), s.sid, s.token, `{"frames":${'['.repeat(deep)}${']'.repeat(deep)}}`);
     assert.ok([400, 413].includes(r.status), `status ${r.status}`);
     assertError(r, r.status, ['bad_frame', 'bad_json', 'bad_request', 'body_too_large']);
   });
 
   it('POST send: 100k unclosed [ → 400 bad_json', T, async () => {
-    const s = await httpSession(big);
-    const r = await send(big, s.sid, s.token, `{"frames":${'['.repeat(deep)}`);
+    const s = await httpSession(big());
+    const r = await send(big(), s.sid, s.token, `{"frames":${'['.repeat(deep)}`);
     assertError(r, 400, 'bad_json', 1002);
   });
 
   it('POST send: a 10 MB string → 413', T, async () => {
-    const s = await httpSession(big);
-    const r = await send(big, s.sid, s.token, { frames: [{ t: 'd', seq: 1, text: 'x'.repeat(10 * 1024 * 1024) }] });
+    const s = await httpSession(big());
+    const r = await send(big(), s.sid, s.token, { frames: [{ t: 'd', seq: 1, text: 'x'.repeat(10 * 1024 * 1024) }] });
     assertError(r, 413, ['body_too_large', 'payload_too_large'], 1009);
   });
 });

@@ -92,6 +92,24 @@ export function withCanary(server: () => TestServer): void {
   afterAll(() => canary?.stop());
 }
 
+/**
+ * For one describe block: a server on default limits, so a parser really sees big inputs, with a
+ * canary session checked after every test. Returns the server's getter.
+ */
+export function useDefaultLimitsServer(): () => TestServer {
+  let big: TestServer | undefined;
+  const get = (): TestServer => {
+    if (!big) throw new Error('the default-limits server is not started yet');
+    return big;
+  };
+  beforeAll(async () => {
+    big = await startTestServer({}, { app: true });
+  });
+  afterAll(() => big?.close());
+  withCanary(get);
+  return get;
+}
+
 /** Opens a fresh WebSocket session, sends `msg` raw, and returns the close code it gets. */
 export async function wsCloseCodeAfter(server: TestServer, msg: string | Buffer): Promise<number> {
   const { c } = await RawWs.open(server);

@@ -14,7 +14,7 @@ import {
   type Wire,
   wsFrame,
 } from '../fixtures/raw-protocol.js';
-import { dataOf, LIMITS, startProtocolServer, T, withCanary, wsCloseCodeAfter } from './server.js';
+import { dataOf, LIMITS, startProtocolServer, T, withCanary, wsCloseCodeAfter, useDefaultLimitsServer } from './server.js';
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -200,29 +200,21 @@ describe('bad input: malformed Burrow frames (BAD-INPUTS 11)', () => {
 });
 
 describe('bad input: deep nesting and huge strings (BAD-INPUTS 12)', () => {
-  let big: TestServer; // default limits, so the parser really sees the input
-
-  beforeAll(async () => {
-    big = await startTestServer({}, { app: true });
-  });
-
-  afterAll(() => big?.close());
-
-  withCanary(() => big);
+  const big = useDefaultLimitsServer(); // default limits, so the parser really sees the input
 
   const deep = 100_000;
 
   it('WebSocket: 100k-deep nesting in a control frame → close 1002', T, async () => {
-    const code = await wsCloseCodeAfter(big, `{"t":"d","seq":1,"text":${'['.repeat(deep)}${']'.repeat(deep)}}`);
+    const code = await wsCloseCodeAfter(big(), `{"t":"d","seq":1,"text":${'['.repeat(deep)}${']'.repeat(deep)}}`);
     assert.equal(code, 1002);
   });
 
   it('WebSocket: 100k unclosed [ in a control frame → close 1002', T, async () => {
-    assert.equal(await wsCloseCodeAfter(big, `{"t":"ack","ack":${'['.repeat(deep)}`), 1002);
+    assert.equal(await wsCloseCodeAfter(big(), `{"t":"ack","ack":${'['.repeat(deep)}`), 1002);
   });
 
   it('WebSocket: a 10 MB string → close 1009', T, async () => {
-    assert.equal(await wsCloseCodeAfter(big, `1:${'x'.repeat(10 * 1024 * 1024)}`), 1009);
+    assert.equal(await wsCloseCodeAfter(big(), `1:${'x'.repeat(10 * 1024 * 1024)}`), 1009);
   });
 });
 
