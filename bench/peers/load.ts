@@ -1,5 +1,5 @@
 /**
- * The load process: `node --conditions=burrow-src --import tsx bench/peers/load.ts '<json job>'`.
+ * The load process: `node --import tsx bench/peers/load.ts '<json job>'`.
  * Drives one server (started by the runner in another process, on another core) through the phases of
  * a job and prints one JSON line of results. Every loop is bounded in count and in time.
  *

@@ -57,8 +57,9 @@ function area(cf: CallFrame): string {
     if (cf.functionName === '(program)') return '(program)';
     return 'native';
   }
-  if (u.includes('/client/src/')) return 'burrow client';
-  if (u.includes('/shared/src/')) return 'burrow shared';
+  if (/\/client\/(src|dist)\//.test(u)) return 'burrow client';
+  if (/\/server\/(src|dist)\//.test(u)) return 'burrow server';
+  if (/\/shared\/(src|dist)\//.test(u)) return 'burrow shared';
   if (u.includes('/bench/')) return 'bench driver';
   if (u.includes('undici')) return 'undici (fetch)';
   if (u.includes('node_modules/eventsource')) return 'eventsource';
@@ -111,7 +112,7 @@ function summarise(file: string): void {
       continue;
     }
     areas.set(a, (areas.get(a) ?? 0) + us);
-    const where = cf.url ? `${cf.url.replace(/^.*\/(node_modules|client|shared|bench)\//, '$1/')}:${cf.lineNumber + 1}` : '';
+    const where = cf.url ? `${cf.url.replace(/^.*\/(node_modules|client|server|shared|bench)\//, '$1/')}:${cf.lineNumber + 1}` : '';
     const key = `${cf.functionName || '(anonymous)'} ${where}`.trim();
     frames.set(key, (frames.get(key) ?? 0) + us);
   }

@@ -9,7 +9,8 @@
  *
  * `--cpu-prof` runs each suite's load process under `node --cpu-prof`, writing its profiles (one per
  * thread: tsx's loader runs in a worker) to bench/results/prof/<kind>-r<round>/; summarise them with
- * `bench/peers/profile.ts`.
+ * `bench/peers/profile.ts`. `--server-prof` does the same for each server process
+ * (bench/results/prof/<kind>-server-<n>/).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,9 @@ const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : undefined;
 /** Load-process CPU profiles (`--cpu-prof`): where the client libraries spend their time. */
 const cpuProf = process.argv.includes('--cpu-prof');
+/** Server CPU profiles (`--server-prof`): into bench/results/prof/<kind>-server-<n>/. */
+const serverProf = process.argv.includes('--server-prof');
+let serverRuns = 0;
 const profDir = join(outDir, 'prof');
 const ncpu = cpus().length;
 const pin = ncpu >= 2;
@@ -76,7 +80,12 @@ const cfg = quick
     };
 
 const kinds = KINDS.map((k) => k.kind).filter((k) => !only || only.has(k));
-const nodeArgs = ['--conditions=burrow-src', '--import', 'tsx'];
+/**
+ * The bench harness is TypeScript (tsx), but Burrow runs from its build (`npm run bench` builds
+ * first), as users run it: tsx's transform of the sources keeps names with a `__name(...)` wrapper
+ * per function, which costs on the hot path and is not what ships.
+ */
+const nodeArgs = ['--import', 'tsx'];
 const children = new Set<ChildProcess>();
 
 function pinned(core: number, args: string[]): ChildProcess {
@@ -108,7 +117,8 @@ async function tryServer(kind: Kind): Promise<ServerHandle | { error: string }> 
 }
 
 async function startServer(kind: Kind): Promise<ServerHandle> {
-  const child = pinned(0, ['--expose-gc', ...nodeArgs, join(here, 'servers.ts'), kind]);
+  const prof = serverProf ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, `${kind}-server-${++serverRuns}`)}`] : [];
+  const child = pinned(0, ['--expose-gc', ...prof, ...nodeArgs, join(here, 'servers.ts'), kind]);
   const rl = createInterface({ input: child.stdout! });
   const first = await new Promise<string>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${kind}: server did not start`)), 20_000);
@@ -244,7 +254,7 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
-if (cpuProf) mkdirSync(profDir, { recursive: true });
+if (cpuProf || serverProf) mkdirSync(profDir, { recursive: true });
 try {
   await waitForQuiet();
   const waited = Date.now() - started;

@@ -1,5 +1,5 @@
 /**
- * One benchmark server per process: `node --expose-gc --conditions=burrow-src --import tsx
+ * One benchmark server per process: `node --expose-gc --import tsx
  * bench/peers/servers.ts <kind>`. Every kind is an echo server on 127.0.0.1 (port chosen by the OS)
  * plus a control server on a second port that the load process uses to read this process's CPU time and
  * RSS, force a GC and start a broadcast. The first stdout line is `{"port":P,"ctl":C}`.
