@@ -91,3 +91,56 @@ test('wake-ups are coalesced and delivered after the append returns; expiry reac
   assert.equal(await s.get(id), undefined);
   await s.close();
 });
+
+test('an append does not wake the core that made it: on a single node an append schedules nothing', async () => {
+  const s = new MemoryStore();
+  const id = 'AAAAAAAAAAAAAAAAAAAAAA';
+  await s.create(record(id), 60000);
+  const own: WakeEvent[] = [];
+  const other: WakeEvent[] = [];
+  const mine = (e: WakeEvent): void => void own.push(e);
+  s.subscribe(id, mine);
+  const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+  // Alone: the origin is the only listener, so nothing is queued at all.
+  assert.ok(s.sync.appendSync(id, [{ t: 'd', data: 'a' }], limits, mine).ok);
+  s.sync.publishSync(id, { type: 'attach', owner: 'n:1' }, mine);
+  await turn();
+  assert.deepEqual(own, []);
+
+  // Another node's core listens too: it hears the append, the origin still does not.
+  s.subscribe(id, (e) => void other.push(e));
+  assert.ok(s.sync.appendSync(id, [{ t: 'd', data: 'b' }], limits, mine).ok);
+  await turn();
+  assert.deepEqual(own, []);
+  assert.deepEqual(other, [{ type: 'append', lastSeq: 2 }]);
+
+  // Appends from elsewhere in the same turn (no origin, or another one) wake everybody, coalesced.
+  other.length = 0;
+  assert.ok(s.sync.appendSync(id, [{ t: 'd', data: 'c' }], limits, mine).ok);
+  assert.ok((await s.append(id, [{ t: 'd', data: 'd' }], { maxBufferedMessages: 10, maxBufferedBytes: 100 })).ok);
+  await turn();
+  assert.deepEqual(own, [{ type: 'append', lastSeq: 4 }]);
+  assert.deepEqual(other, [{ type: 'append', lastSeq: 4 }]);
+  await s.close();
+});
+
+test('the synchronous twins answer like the async calls (Store.sync)', async () => {
+  const s = new MemoryStore();
+  const id = 'AAAAAAAAAAAAAAAAAAAAAA';
+  await s.create(record(id), 60000);
+  assert.deepEqual(s.sync.acceptInboundSync(id, 1), { status: 'new', ack: 1 });
+  assert.deepEqual(s.sync.acceptInboundSync(id, 3), { status: 'gap', ack: 1 });
+  assert.deepEqual(s.sync.acceptInboundSync('__proto__', 1), { status: 'unknown', ack: 0 });
+  assert.ok(s.sync.appendSync(id, [{ t: 'd', data: 'a' }, { t: 'd', data: 'b' }], limits).ok);
+  assert.deepEqual(s.sync.readSync(id, 1, 10, 1000).map((f) => f.frame.seq), [2]);
+  assert.equal(s.sync.ackSync(id, 1), true);
+  assert.equal(s.sync.ackSync('__proto__', 1), false);
+  const touched = s.sync.touchSync(id, 60000, true)!;
+  assert.equal(touched.activity, 1);
+  // touch hands out a copy; peek the live record, which the copy does not alias.
+  assert.notEqual(touched, s.sync.peekSync(id));
+  assert.equal(s.sync.peekSync(id)!.outAck, 1);
+  assert.deepEqual(await s.get(id), s.sync.peekSync(id));
+  await s.close();
+});

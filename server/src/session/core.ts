@@ -10,7 +10,7 @@ import { BurrowError, storeUnavailable } from '../errors/burrow-error.js';
 import type { OutboundFrame, SessionRecord, WakeEvent } from '../store/store.js';
 import { InboundGate } from './backpressure.js';
 import { Heartbeat, type HeartbeatHost } from './heartbeat.js';
-import { Session, type TransportName } from './handle.js';
+import { RESOLVED, Session, type TransportName } from './handle.js';
 import { InboundQueue, type InboundHost } from './inbound.js';
 import { checkRoom, preparePayload, type SendData } from './payload.js';
 import { OutageHold } from './outage-hold.js';
@@ -163,15 +163,21 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     if (old) old.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
     if (this.#idle) clearTimeout(this.#idle);
     this.#idle = undefined;
-    this.#unsubscribe ??= this.host.store.subscribe(this.id, (ev) => this.#onWake(ev));
+    this.#unsubscribe ??= this.host.store.subscribe(this.id, this.#onWakeListener);
     if (d.transport !== 'polling') this.#heartbeat.start();
     if (this.#transport !== d.transport) {
       this.#transport = d.transport;
       this.host.emitTransport(this.handle, d.transport);
     }
     const store = this.host.store;
+    const sync = store.sync;
     try {
-      await Promise.all([store.ack(this.id, clientAck), store.publish(this.id, { type: 'attach', owner: this.#owner })]);
+      const attached = { type: 'attach', owner: this.#owner } as const;
+      if (sync) {
+        // Our own listener is not woken for our own attach: only other nodes' cores care.
+        sync.ackSync(this.id, clientAck);
+        sync.publishSync(this.id, attached, this.#onWakeListener);
+      } else await Promise.all([store.ack(this.id, clientAck), store.publish(this.id, attached)]);
       // A resume's (or a poll's) ack may drain a paused session's buffer.
       if (this.gate.paused) await this.gate.check(store, this.id, this.host.options.limits);
     } catch (err) {
@@ -200,6 +206,9 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     // The resume window counts from the moment the last transport went away.
     if (!this.closed) this.#guard(this.host.store.touch(this.id, this.host.options.resumeWindow, false));
   }
+
+  /** This core's wake-up listener (one function, so the store can tell our own appends from others'). */
+  readonly #onWakeListener = (ev: WakeEvent): void => this.#onWake(ev);
 
   #onWake(ev: WakeEvent): void {
     if (ev.type === 'attach' && !ev.owner.startsWith(`${this.host.nodeId}:`)) this.#lastOwner = false;
@@ -282,9 +291,26 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
 
   // ---- outbound --------------------------------------------------------------------------------------
 
-  async send(input: SendData): Promise<void> {
-    if (this.closed) throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
-    const { data, size, header } = preparePayload(input, this.host.options.limits.maxPayload);
+  send(input: SendData): Promise<void> {
+    if (this.closed) return Promise.reject(new BurrowError('session_closed', 'session is closed', CloseCode.Normal));
+    let p: ReturnType<typeof preparePayload>;
+    try {
+      p = preparePayload(input, this.host.options.limits.maxPayload);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const { data, size, header } = p;
+    const sync = this.host.store.sync;
+    if (sync && !this.#hold.holding) {
+      // In-process store: appended and written in this call, no promise hop or timer (a failure
+      // takes the general path below, which settles it).
+      const r = sync.appendSync(this.id, [{ t: 'd', data, size }], this.host.options.limits, this.#onWakeListener);
+      if (r.ok) {
+        this.#appended(r.frames, header);
+        return RESOLVED;
+      }
+      return this.#appendFailed(r.reason);
+    }
     // One token for every try of this send: a retry after a lost reply is recognised by the store.
     const token = `${this.host.nodeId} ${++sendCounter}`;
     return this.#hold.send(size, () => this.#append(data, size, header, token));
@@ -301,26 +327,34 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     if (this.closed) throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
     if (this.host.storeDown) throw storeUnavailable();
     const r = await this.host.store.append(this.id, [{ t: 'd', data, size }], this.host.options.limits, token);
-    if (!r.ok) {
-      if (r.reason === 'overflow' && this.host.options.onBufferFull === 'pause') {
-        // Loud but not fatal: the caller hears of it, and this node stops reading the session until acks drain it.
-        this.gate.pause();
-        throw new BurrowError('buffer_overflow', 'outbound buffer full: reading from the session is paused', CloseCode.BufferOverflow);
-      }
-      if (r.reason === 'overflow') {
-        await this.closeBy('server', CloseCode.BufferOverflow, 'outbound buffer full');
-        throw new BurrowError('buffer_overflow', 'outbound buffer full: the peer stopped reading', CloseCode.BufferOverflow);
-      }
-      this.#ended();
-      if (r.reason === 'closed') throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
-      throw new BurrowError('session_unknown', 'session expired', CloseCode.SessionUnknown);
-    }
-    const f = r.frames[0];
+    if (!r.ok) return this.#appendFailed(r.reason);
+    this.#appended(r.frames, header);
+  }
+
+  /** A single-session send's frame is in the log: it goes out now when next in line. */
+  #appended(frames: readonly OutboundFrame[], header: Uint8Array | undefined): void {
+    const f = frames[0];
     if (header && f) {
       new DataView(header.buffer).setFloat64(0, f.frame.seq, false);
       f.ws = header;
     }
-    this.#pump.deliver(r.frames);
+    this.#pump.deliver(frames);
+  }
+
+  /** Why the store refused an append, as the rejection of that `send()`. */
+  async #appendFailed(reason: 'overflow' | 'unknown' | 'closed'): Promise<never> {
+    if (reason === 'overflow' && this.host.options.onBufferFull === 'pause') {
+      // Loud but not fatal: the caller hears of it, and this node stops reading the session until acks drain it.
+      this.gate.pause();
+      throw new BurrowError('buffer_overflow', 'outbound buffer full: reading from the session is paused', CloseCode.BufferOverflow);
+    }
+    if (reason === 'overflow') {
+      await this.closeBy('server', CloseCode.BufferOverflow, 'outbound buffer full');
+      throw new BurrowError('buffer_overflow', 'outbound buffer full: the peer stopped reading', CloseCode.BufferOverflow);
+    }
+    this.#ended();
+    if (reason === 'closed') throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
+    throw new BurrowError('session_unknown', 'session expired', CloseCode.SessionUnknown);
   }
 
   // ---- close handshake (the diagram is in state.ts) -----------------------------------------------
@@ -423,6 +457,11 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   /** Applies a batch of client frames after every batch queued before it (see inbound.ts). */
   inbound(frames: readonly Frame[], stopAtGap: boolean): Promise<InboundOutcome> {
     return this.#inbound.apply(frames, stopAtGap);
+  }
+
+  /** See {@link InboundQueue.applyNow}: undefined when the batch must go through {@link inbound}. */
+  inboundNow(frames: readonly Frame[], stopAtGap: boolean): InboundOutcome | undefined {
+    return this.#inbound.applyNow(frames, stopAtGap);
   }
 
   /** Runs a store call whose result nobody waits for; failures become `error` events. */

@@ -42,9 +42,15 @@ export interface HandleTarget {
 /** Returns `p` with a no-op rejection handler attached: an unawaited failure never crashes the process,
  * and a caller who awaits it still sees the rejection. */
 export function handled<T>(p: Promise<T>): Promise<T> {
-  p.catch(() => {});
+  if (p !== RESOLVED) p.catch(() => {});
   return p;
 }
+
+/**
+ * What a call that completed synchronously returns (a send on the in-process fast path): already
+ * fulfilled, shared, so it costs no allocation and needs no rejection handler.
+ */
+export const RESOLVED: Promise<undefined> = Promise.resolve(undefined);
 
 /** Longest close reason on the wire, in bytes (RFC 6455: 125 minus the code). */
 

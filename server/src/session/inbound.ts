@@ -39,6 +39,11 @@ export class InboundQueue {
   /** Inbound journal (networked stores): a look again at another live node's unconfirmed entries. */
   #recheck: NodeJS.Timeout | undefined;
   #journalChecked = false;
+  /** Batches queued and not yet settled: the synchronous path runs only when this is 0. */
+  #pending = 0;
+  readonly #settled = (): void => {
+    this.#pending--;
+  };
 
   /**
    * `after`: the inbound work still running on this node for the same session in a core that was
@@ -57,7 +62,9 @@ export class InboundQueue {
       let timer: NodeJS.Timeout | undefined;
       const cap = new Promise((done) => (timer = setTimeout(done, ACCEPT_WAIT_MS)));
       timer?.unref();
+      this.#pending++;
       this.#queue = Promise.race([after, cap]).finally(() => clearTimeout(timer));
+      this.#queue.then(this.#settled, this.#settled);
     }
   }
 
@@ -89,9 +96,61 @@ export class InboundQueue {
 
   /** Applies a batch of client frames after every batch queued before it. */
   apply(frames: readonly Frame[], stopAtGap: boolean): Promise<InboundOutcome> {
+    this.#pending++;
     const run = this.#queue.then(() => this.#apply(frames, stopAtGap));
-    this.#queue = run.catch(() => undefined);
+    this.#queue = run.then(this.#settled, this.#settled);
     return run;
+  }
+
+  /**
+   * The synchronous path of {@link apply}, for an in-process store ({@link Store.sync}) when nothing
+   * is queued before the batch: applied and emitted in this call, with no promise or microtask per
+   * frame. Undefined (nothing done) when the batch needs the general path: no sync store, work
+   * queued, a close frame (the close handshake awaits the store) or a paused gate.
+   */
+  applyNow(frames: readonly Frame[], stopAtGap: boolean): InboundOutcome | undefined {
+    const core = this.#core;
+    const sync = core.host.store.sync;
+    if (!sync || this.#pending > 0 || core.gate.paused) return undefined;
+    for (const f of frames) if (f.t === 'close') return undefined;
+    let ack = -1;
+    let pinged = false;
+    for (const f of frames) {
+      switch (f.t) {
+        case 'd': {
+          const r = sync.acceptInboundSync(core.id, f.seq);
+          if (r.status === 'unknown') return { ack: this.#inAck, error: refusal('sessionExpired') };
+          if (r.ack > this.#inAck) this.#inAck = r.ack;
+          if (r.status === 'gap') {
+            if (!stopAtGap) return { ack: this.#inAck, error: badFrame('bad_seq', `expected seq ${r.ack + 1}, got ${f.seq}`) };
+            if (pinged) core.pong();
+            return this.#ackNow(ack);
+          }
+          if (r.status === 'new' && !core.closed) this.#received(f, stopAtGap);
+          break;
+        }
+        case 'ack':
+          if (f.ack > ack) ack = f.ack;
+          break;
+        case 'ping':
+          pinged = true;
+          break;
+        case 'pong':
+          break;
+        default:
+          return { ack: this.#inAck, error: badFrame('bad_frame', `unexpected ${f.t} frame from a client`) };
+      }
+    }
+    if (pinged) core.pong();
+    return this.#ackNow(ack);
+  }
+
+  /** {@link #flushAck} on a sync store with the gate open. */
+  #ackNow(ack: number): InboundOutcome {
+    const core = this.#core;
+    core.clientAcked(ack);
+    if (ack >= 0) core.host.store.sync!.ackSync(core.id, ack);
+    return { ack: this.#inAck };
   }
 
   async #apply(frames: readonly Frame[], stopAtGap: boolean): Promise<InboundOutcome> {
@@ -115,13 +174,7 @@ export class InboundQueue {
           }
           if (r.status === 'new') {
             if (f.t === 'close') await core.closeBy('client', f.code, f.reason);
-            else if (!core.closed) {
-              const tap = core.host.tap;
-              // Metrics: a POST is labelled with the downstream held here, else 'http'.
-              const t = core.transport;
-              if (tap) tap.received(stopAtGap ? (t === 'sse' || t === 'polling' ? t : 'http') : 'websocket', payloadSize(f.data));
-              this.#delivered(f);
-            }
+            else if (!core.closed) this.#received(f, stopAtGap);
             // Emitted (or dropped on purpose): its journal entry can go, piggybacked on the next call.
             if (f.t === 'd') store.confirmInbound?.(core.id, f.seq);
           }
@@ -210,12 +263,24 @@ export class InboundQueue {
     const store = core.host.store;
     if (!store.replayInbound || core.closed) return;
     this.#journalChecked = true;
+    this.#pending++;
     const run = this.#queue.then(async () => {
       if (core.host.storeDown) return;
       this.#redeliver(await store.replayInbound!(core.id));
     });
-    this.#queue = run.catch(() => undefined);
+    this.#queue = run.then(this.#settled, this.#settled);
     run.catch((err: unknown) => core.host.emitError(err));
+  }
+
+  /** A new data frame, applied in order: counted and emitted. */
+  #received(f: Extract<SequencedFrame, { t: 'd' }>, stopAtGap: boolean): void {
+    const tap = this.#core.host.tap;
+    if (tap) {
+      // Metrics: a POST is labelled with the downstream held here, else 'http'.
+      const t = this.#core.transport;
+      tap.received(stopAtGap ? (t === 'sse' || t === 'polling' ? t : 'http') : 'websocket', payloadSize(f.data));
+    }
+    this.#delivered(f);
   }
 
   #delivered(f: Extract<SequencedFrame, { t: 'd' }>): void {

@@ -4,7 +4,8 @@
  * written straight away when they are next in line; anything else (a resume, a wake-up from another
  * node's append) is read from the log by the pump.
  */
-import type { OutboundFrame } from '../store/store.js';
+import type { OutboundFrame, SyncStore } from '../store/store.js';
+import { RESOLVED } from './handle.js';
 import type { Downstream, SessionHost } from './types.js';
 
 /** What the pump needs of its core. */
@@ -77,7 +78,39 @@ export class OutboundPump {
   }
 
   /** Reads whatever the downstream has not been given yet from the log and writes it. */
-  async pump(): Promise<void> {
+  pump(): Promise<void> {
+    const sync = this.#core.host.store.sync;
+    if (!sync) return this.#pump();
+    this.#pumpSync(sync);
+    return RESOLVED;
+  }
+
+  /** {@link pump} on an in-process store: the same loop, with no promise hop per read. */
+  #pumpSync(sync: SyncStore): void {
+    if (this.#state !== 'idle') {
+      this.#state = 'again';
+      return;
+    }
+    const core = this.#core;
+    let d: Downstream | undefined;
+    try {
+      do {
+        this.#state = 'reading';
+        d = core.downstream;
+        if (!d) break;
+        const frames = sync.readSync(core.id, this.#sentSeq, d.batchFrames, d.batchBytes);
+        if (frames.length === 0) continue;
+        this.#write(d, frames);
+        if (frames.length >= d.batchFrames) this.#state = 'again';
+      } while (this.#state === 'again');
+    } catch (err) {
+      core.transportFailed(d, err);
+    } finally {
+      this.#state = 'idle';
+    }
+  }
+
+  async #pump(): Promise<void> {
     if (this.#state !== 'idle') {
       this.#state = 'again';
       return;

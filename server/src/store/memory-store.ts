@@ -14,6 +14,7 @@ import type {
   SessionRecord,
   Store,
   StoreStatus,
+  SyncStore,
   WakeEvent,
 } from './store.js';
 import { payloadSize } from '@burrow/shared';
@@ -31,15 +32,24 @@ interface Entry {
   listeners: Set<(event: WakeEvent) => void>;
   /** Events waiting for delivery; delivered on the next turn of the event loop, in order. */
   pending: WakeEvent[] | undefined;
+  /**
+   * With `pending`: the one listener that published every event in it (it acted on them itself, so
+   * waking it is wasted), or null once the events came from several places.
+   */
+  pendingOrigin: ((event: WakeEvent) => void) | null | undefined;
   /** Rooms this session is in (created on first join). */
   rooms: Set<string> | undefined;
 }
+
+const UNKNOWN: AppendResult = { ok: false, reason: 'unknown' };
 
 /** Compact the log array once this many trimmed slots pile up at its head. */
 const COMPACT_AT = 1024;
 
 /** In-process {@link Store}. Expiry timers are unref()'d so they never hold the process open. */
-export class MemoryStore implements Store {
+export class MemoryStore implements Store, SyncStore {
+  /** Every per-message call has a synchronous twin here (see {@link Store.sync}). */
+  readonly sync: SyncStore = this;
   readonly #sessions = new Map<string, Entry>();
   readonly #expiredListeners: ((record: SessionRecord) => void)[] = [];
   /** room -> session ids; a room with no members is removed. */
@@ -63,6 +73,7 @@ export class MemoryStore implements Store {
       timer: this.#expireTimer(record.id, ttlMs),
       listeners: new Set(),
       pending: undefined,
+      pendingOrigin: undefined,
       rooms: undefined,
     };
     this.#sessions.set(record.id, entry);
@@ -73,7 +84,15 @@ export class MemoryStore implements Store {
     return e ? { ...e.record } : undefined;
   }
 
+  peekSync(sid: string): SessionRecord | undefined {
+    return this.#sessions.get(sid)?.record;
+  }
+
   async touch(sid: string, ttlMs: number, activity: boolean): Promise<SessionRecord | undefined> {
+    return this.touchSync(sid, ttlMs, activity);
+  }
+
+  touchSync(sid: string, ttlMs: number, activity: boolean): SessionRecord | undefined {
     const e = this.#sessions.get(sid);
     if (!e) return undefined;
     if (activity) e.record.activity++;
@@ -103,12 +122,16 @@ export class MemoryStore implements Store {
   }
 
   async append(sid: string, frames: readonly NewFrame[], limits: AppendLimits): Promise<AppendResult> {
-    const e = this.#sessions.get(sid);
-    if (!e) return { ok: false, reason: 'unknown' };
-    return this.#append(e, frames, limits);
+    return this.appendSync(sid, frames, limits);
   }
 
-  #append(e: Entry, frames: readonly NewFrame[], limits: AppendLimits): AppendResult {
+  appendSync(sid: string, frames: readonly NewFrame[], limits: AppendLimits, origin?: (event: WakeEvent) => void): AppendResult {
+    const e = this.#sessions.get(sid);
+    if (!e) return UNKNOWN;
+    return this.#append(e, frames, limits, origin);
+  }
+
+  #append(e: Entry, frames: readonly NewFrame[], limits: AppendLimits, origin?: (event: WakeEvent) => void): AppendResult {
     if (e.record.closed) return { ok: false, reason: 'closed' };
     let bytes = 0;
     for (const f of frames) bytes += f.size ?? payloadSize(f.data);
@@ -128,7 +151,7 @@ export class MemoryStore implements Store {
     }
     e.bytes += bytes;
     this.#totalBytes += bytes;
-    this.#publish(e, { type: 'append', lastSeq: e.record.outSeq });
+    this.#publish(e, { type: 'append', lastSeq: e.record.outSeq }, origin);
     return { ok: true, frames: out };
   }
 
@@ -148,6 +171,10 @@ export class MemoryStore implements Store {
   }
 
   async read(sid: string, afterSeq: number, maxFrames: number, maxBytes: number): Promise<readonly OutboundFrame[]> {
+    return this.readSync(sid, afterSeq, maxFrames, maxBytes);
+  }
+
+  readSync(sid: string, afterSeq: number, maxFrames: number, maxBytes: number): readonly OutboundFrame[] {
     const e = this.#sessions.get(sid);
     if (!e) return [];
     // log[head] has seq outAck+1, so the index of seq s is head + (s - outAck - 1).
@@ -164,6 +191,10 @@ export class MemoryStore implements Store {
   }
 
   async ack(sid: string, ack: number): Promise<boolean> {
+    return this.ackSync(sid, ack);
+  }
+
+  ackSync(sid: string, ack: number): boolean {
     const e = this.#sessions.get(sid);
     if (!e) return false;
     // Never past what was assigned: an ack for unsent frames must not trim frames appended later.
@@ -191,6 +222,10 @@ export class MemoryStore implements Store {
    * `confirmInbound` / `replayInbound` are left out (the WebSocket fast path does nothing extra).
    */
   async acceptInbound(sid: string, seq: number): Promise<InboundResult> {
+    return this.acceptInboundSync(sid, seq);
+  }
+
+  acceptInboundSync(sid: string, seq: number): InboundResult {
     const e = this.#sessions.get(sid);
     if (!e) return { status: 'unknown', ack: 0 };
     const r = e.record;
@@ -202,8 +237,12 @@ export class MemoryStore implements Store {
   }
 
   async publish(sid: string, event: WakeEvent): Promise<void> {
+    this.publishSync(sid, event);
+  }
+
+  publishSync(sid: string, event: WakeEvent, origin?: (event: WakeEvent) => void): void {
     const e = this.#sessions.get(sid);
-    if (e) this.#publish(e, event);
+    if (e) this.#publish(e, event, origin);
   }
 
   subscribe(sid: string, listener: (event: WakeEvent) => void): () => void {
@@ -320,23 +359,29 @@ export class MemoryStore implements Store {
   }
 
   /**
-   * Wake-ups are delivered on the next turn, coalesced: the node that appended has already written
-   * its frames by then, so its own wake-up finds nothing to do and costs no read.
+   * Wake-ups are delivered on the next turn, coalesced. An append's `origin` (the core that appended
+   * and writes the frames itself) is not woken for it: with no other listener, as on a single node,
+   * an append schedules nothing at all.
    */
-  #publish(e: Entry, event: WakeEvent): void {
-    if (e.listeners.size === 0) return;
+  #publish(e: Entry, event: WakeEvent, origin?: (event: WakeEvent) => void): void {
+    const n = e.listeners.size;
+    if (n === 0) return;
     if (e.pending) {
       const last = e.pending[e.pending.length - 1];
       if (event.type === 'append' && last?.type === 'append') e.pending[e.pending.length - 1] = event;
       else e.pending.push(event);
+      if (e.pendingOrigin !== origin) e.pendingOrigin = null;
       return;
     }
+    if (origin && n === 1 && e.listeners.has(origin)) return;
     e.pending = [event];
+    e.pendingOrigin = origin;
     setImmediate(() => {
       const events = e.pending ?? [];
-      e.pending = undefined;
+      const skip = e.pendingOrigin;
+      e.pending = e.pendingOrigin = undefined;
       for (const ev of events) {
-        for (const l of [...e.listeners]) l(ev);
+        for (const l of [...e.listeners]) if (l !== skip) l(ev);
       }
     });
   }

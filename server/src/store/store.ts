@@ -232,4 +232,36 @@ export interface Store {
 
   /** Releases timers and connections. */
   close?(): Promise<void>;
+
+  /**
+   * An in-process store's synchronous twins of the per-message calls. Optional: a networked store
+   * leaves it out. When present, the session core calls these directly, so a single node on the
+   * default store pays no promise hop, queue or timer per message (DESIGN invariant 7, "no store round
+   * trip on the single-node fast path"). They must behave exactly like their async counterparts.
+   */
+  readonly sync?: SyncStore;
+}
+
+/** See {@link Store.sync}. */
+export interface SyncStore {
+  /**
+   * `append`, returning at once. `origin`: the caller's own wake-up listener (from `subscribe`); it
+   * is not woken for this append, since the caller writes the frames it gets back itself.
+   */
+  appendSync(sid: string, frames: readonly NewFrame[], limits: AppendLimits, origin?: (event: WakeEvent) => void): AppendResult;
+  /**
+   * `get` without the copy: the live record, valid only until the caller's next store call (it is
+   * read at once, never kept).
+   */
+  peekSync(sid: string): SessionRecord | undefined;
+  /** `touch`, returning at once (a copy of the record, as `touch` does). */
+  touchSync(sid: string, ttlMs: number, activity: boolean): SessionRecord | undefined;
+  /** `read`, returning at once. */
+  readSync(sid: string, afterSeq: number, maxFrames: number, maxBytes: number): readonly OutboundFrame[];
+  /** `publish`, not waking `origin` (the caller's own listener, which knows already). */
+  publishSync(sid: string, event: WakeEvent, origin?: (event: WakeEvent) => void): void;
+  /** `acceptInbound` without a journal (an in-process store has none). */
+  acceptInboundSync(sid: string, seq: number): InboundResult;
+  /** `ack`, returning at once. */
+  ackSync(sid: string, ack: number): boolean;
 }

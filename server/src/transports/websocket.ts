@@ -273,7 +273,13 @@ export class WebSocketTransport {
     /** Applies one client frame, in order (held frames first, see ws-hold.ts). */
     function apply(frame: Frame): void {
       if (broken) return;
-      core.inbound([frame], false).then(
+      const batch = [frame];
+      const now = core.inboundNow(batch, false);
+      if (now) {
+        if (now.error) fail(now.error.close, `${now.error.code}: ${now.error.message}`);
+        return;
+      }
+      core.inbound(batch, false).then(
         (out) => {
           if (out.error) fail(out.error.close, `${out.error.code}: ${out.error.message}`);
         },
