@@ -1,7 +1,7 @@
 // Security and limits (issue #5): authenticate, allowedOrigins + CORS on every transport, tokens,
 // the handshake rate limit, the node-wide buffer cap and onBufferFull 'pause'.
 import assert from 'node:assert/strict';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createBurrow, MemoryStore, type Session } from '../src/index.js';
@@ -292,6 +292,41 @@ describe('tokens', () => {
     }
     const now = await srv.burrow.options.store.get(victim.sid);
     assert.deepEqual(now, snapshot, 'the record is untouched (not even its activity)');
+  });
+
+  it('a token proven once per keep-alive socket: later requests on that socket with a wrong token or for another session are still refused', T, async () => {
+    const a = await httpOpen(srv);
+    const b = await httpOpen(srv);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const send = (sid: string, token: string, seq: number) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const r = httpRequest(`${srv.http}/sessions/${sid}/send?token=${encodeURIComponent(token)}`, { method: 'POST', agent, headers: { 'content-type': 'text/plain;charset=UTF-8' } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          res.on('error', reject);
+        });
+        r.on('socket', (s) => sockets.add(s));
+        r.on('error', reject);
+        r.end(JSON.stringify({ frames: [{ t: 'd', seq, text: `m${seq}` }] }));
+      });
+    try {
+      assert.equal((await send(a.sid, a.token, 1)).status, 200);
+      const wrong = a.token.slice(0, -1) + (a.token.endsWith('A') ? 'B' : 'A');
+      // Refused answers close the connection; each retry of the right token proves it again.
+      assert.equal((await send(a.sid, wrong, 2)).status, 404);
+      assert.equal((await send(a.sid, a.token, 2)).status, 200);
+      assert.equal((await send(b.sid, a.token, 1)).status, 404, "a's token does not open b on the socket that proved it");
+      assert.equal((await send(a.sid, a.token, 3)).status, 200);
+      assert.equal((await send(a.sid, a.token, 4)).status, 200);
+      assert.equal((await srv.burrow.options.store.get(a.sid))?.inAck, 4);
+      assert.equal((await srv.burrow.options.store.get(b.sid))?.inAck, 0);
+      assert.ok(sockets.size < 6, 'the accepted requests shared keep-alive sockets');
+    } finally {
+      agent.destroy();
+    }
   });
 });
 

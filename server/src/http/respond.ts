@@ -73,12 +73,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * `timeoutMs` in total (408), so a trickle cannot hold a request open forever.
  */
 export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<{ ok: true; text: string } | { ok: false; error: ProtocolError }> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) return Promise.resolve({ ok: false, error: refusal('bodyTooLarge', maxBytes) });
+  // The whole request is in already (a small POST arrives in the packet of its headers): take the
+  // buffered body as it is, with no listeners or timer.
+  if (req.complete && req.readableFlowing === null && !req.readableEnded) return Promise.resolve(bufferedBody(req, maxBytes));
   return new Promise((resolve) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      resolve({ ok: false, error: refusal('bodyTooLarge', maxBytes) });
-      return;
-    }
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
@@ -108,6 +108,17 @@ export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: numb
     const timer = setTimeout(() => finish({ ok: false, error: refusal('timeout') }), timeoutMs);
     req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
+}
+
+/** The body of a request that arrived whole: everything buffered, in one read that ends the stream. */
+function bufferedBody(req: IncomingMessage, maxBytes: number): { ok: true; text: string } | { ok: false; error: ProtocolError } {
+  const buf = req.read() as Buffer | null;
+  if (buf !== null && buf.length > maxBytes) return { ok: false, error: refusal('bodyTooLarge', maxBytes) };
+  try {
+    return { ok: true, text: buf === null ? '' : utf8.decode(buf) };
+  } catch {
+    return { ok: false, error: refusal('badRequest', 'body is not valid UTF-8') };
+  }
 }
 
 /** A cumulative ack from a query parameter: absent is 0, anything but a plain integer is invalid. */

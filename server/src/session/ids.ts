@@ -26,3 +26,28 @@ export function tokenMatches(token: string | undefined | null, tokenHash: string
   const b = Buffer.from(tokenHash, 'hex');
   return a.length === b.length && timingSafeEqual(a, b);
 }
+
+/**
+ * The sessions each keep-alive socket proved a token for (a few: a proxy or a Node client pool may
+ * carry several sessions' requests on one connection). A later request on that socket presenting
+ * the same session and the same token skips the hash: the socket only ever compares a token with
+ * one it presented itself, so comparing with `===` leaks nothing about anyone else's.
+ */
+const provenOn = new WeakMap<object, Map<string, string>>();
+/** Sessions remembered per socket; past it the memory starts over. */
+const PROVEN_PER_SOCKET = 16;
+
+/** {@link tokenMatches}, once per keep-alive socket and session rather than once per request. */
+export function tokenProven(socket: object | undefined, sid: string, token: string | undefined | null, tokenHash: string): boolean {
+  const proven = socket ? provenOn.get(socket) : undefined;
+  if (proven !== undefined && token != null && proven.get(sid) === token) return true;
+  if (!tokenMatches(token, tokenHash)) return false;
+  if (socket) {
+    if (proven === undefined) provenOn.set(socket, new Map([[sid, token!]]));
+    else {
+      if (proven.size >= PROVEN_PER_SOCKET) proven.clear();
+      proven.set(sid, token!);
+    }
+  }
+  return true;
+}

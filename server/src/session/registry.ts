@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { CloseCode, PROTOCOL_VERSION, SESSION_ID_RE, type OpenFrame } from '@burrow/shared';
 import { storeUnavailable } from '../errors/burrow-error.js';
 import { GuardedStore } from '../store/guarded-store.js';
-import { hashToken, newSessionId, newToken, tokenMatches } from './ids.js';
+import { hashToken, newSessionId, newToken, tokenProven } from './ids.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { ResolvedOptions } from '../options.js';
 import { preparePayload, type SendData } from './payload.js';
@@ -169,14 +169,26 @@ export class SessionRegistry implements SessionHost {
    * The session named by `sid` if `token` proves it, refreshing its TTL. Unknown, expired and
    * wrong-token all come back `undefined`: callers answer them identically.
    */
-  async resume(sid: string, token: string | null | undefined, claim = true): Promise<{ core: SessionCore; record: SessionRecord } | undefined> {
+  async resume(
+    sid: string,
+    token: string | null | undefined,
+    claim = true,
+    socket?: object,
+  ): Promise<{ core: SessionCore; record: SessionRecord } | undefined> {
     if (!SESSION_ID_RE.test(sid)) return undefined;
-    const found = await this.store.get(sid);
-    if (!found || !tokenMatches(token, found.tokenHash)) return undefined;
+    // An in-process store is read and touched in place: no copy until the touch, no promise hop.
+    const sync = this.store.sync;
+    const found = sync ? sync.peekSync(sid) : await this.store.get(sid);
+    if (!found || !tokenProven(socket, sid, token, found.tokenHash)) return undefined;
     // A closed record keeps its short linger; anything else starts a fresh resume window. An abandon
     // (`claim` false) of a raced session must not count as the claim: it reads without touching.
     const untouched = found.closed || (!claim && found.raced && found.activity === 0);
-    const record = untouched ? found : ((await this.store.touch(sid, this.options.resumeWindow, true)) ?? found);
+    const ttl = this.options.resumeWindow;
+    const record = untouched
+      ? sync
+        ? { ...found }
+        : found
+      : ((sync ? sync.touchSync(sid, ttl, true) : await this.store.touch(sid, ttl, true)) ?? found);
     let core = this.#live.get(sid);
     if (core) core.refresh(record);
     else {

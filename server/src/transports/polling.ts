@@ -68,10 +68,10 @@ class PollDownstream implements Downstream {
   }
 }
 
-export async function handlePoll(reg: SessionRegistry, _req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> {
+export async function handlePoll(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> {
   const ack = parseAck(query.get('ack'));
   if (ack === undefined) return sendError(res, refusal('badAck'));
-  const found = await reg.resume(sid, query.get('token'));
+  const found = await reg.resume(sid, query.get('token'), true, req.socket);
   if (!found) return sendError(res, refusal('sessionUnknown'));
   if (res.destroyed) return;
   const { core, record } = found;

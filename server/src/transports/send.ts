@@ -21,7 +21,7 @@ export async function handleSend(reg: SessionRegistry, req: IncomingMessage, res
   // `abandon=1`: the client lost a race with this session before claiming it (docs/PROTOCOL.md,
   // "Racing transports"): it is discarded with no events. A claimed session ignores it.
   const abandon = query.get('abandon') === '1';
-  let found = queryToken === null ? undefined : await reg.resume(sid, queryToken, !abandon);
+  let found = queryToken === null ? undefined : await reg.resume(sid, queryToken, !abandon, req.socket);
   if (queryToken !== null && !found) return sendError(res, refusal('sessionUnknown'), { Connection: 'close' });
   if (abandon && found) {
     if (found.core.unclaimed) reg.discard(found.core);
@@ -47,7 +47,7 @@ export async function handleSend(reg: SessionRegistry, req: IncomingMessage, res
   }
   const frames: Frame[] = batch.ack !== undefined ? [{ t: 'ack', ack: batch.ack }, ...batch.frames] : [...batch.frames];
   // A gap stops the batch; the ack in the answer tells the client where to resend from.
-  const out = await found.core.inbound(frames, true);
+  const out = found.core.inboundNow(frames, true) ?? (await found.core.inbound(frames, true));
   if (out.error) return sendError(res, out.error);
   sendJson(res, 200, encodeSendResponse({ ack: out.ack }));
 }
