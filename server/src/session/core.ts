@@ -161,8 +161,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     this.#pump.restart(clientAck, outSeq);
     this.#heartbeat.seen();
     if (old) old.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
-    if (this.#idle) clearTimeout(this.#idle);
-    this.#idle = undefined;
+    // The idle timer stays armed (it ends only a core with no downstream): a poll re-arms it per answer.
     this.#unsubscribe ??= this.host.store.subscribe(this.id, this.#onWakeListener);
     if (d.transport !== 'polling') this.#heartbeat.start();
     if (this.#transport !== d.transport) {
@@ -204,7 +203,10 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     // which an append from another node goes unheard until the poll times out.
     this.#startIdle();
     // The resume window counts from the moment the last transport went away.
-    if (!this.closed) this.#guard(this.host.store.touch(this.id, this.host.options.resumeWindow, false));
+    if (this.closed) return;
+    const sync = this.host.store.sync;
+    if (sync) sync.touchSync(this.id, this.host.options.resumeWindow, false);
+    else this.#guard(this.host.store.touch(this.id, this.host.options.resumeWindow, false));
   }
 
   /** This core's wake-up listener (one function, so the store can tell our own appends from others'). */
@@ -254,7 +256,11 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
 
   /** With no transport here, the core is only a cache; drop it once the session could have expired. */
   #startIdle(): void {
-    if (this.#idle) clearTimeout(this.#idle);
+    // A poll detaches after every answer: the timer is re-armed, not made anew.
+    if (this.#idle) {
+      this.#idle.refresh();
+      return;
+    }
     const o = this.host.options;
     this.#idle = setTimeout(() => {
       if (!this.#downstream) this.dispose();
