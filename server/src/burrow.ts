@@ -140,15 +140,14 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     req.on('error', destroyOnError);
     res.on('error', destroyOnError);
     if (this.#lifecycle.watching) this.#watch(req, res, pathname);
-    Promise.resolve()
-      .then(() => this.#route(req, res, rest, new URLSearchParams(query)))
-      .catch((err: unknown) => {
-        this.#error(err);
-        // A store call that failed mid-request: the client retries later; the session is intact.
-        if (res.headersSent) res.destroy();
-        else if (isStoreFailure(err)) sendError(res, refusal('storeUnavailable'));
-        else sendError(res, refusal('internal'));
-      });
+    // #route is async, so even a throw inside it arrives here as a rejection.
+    this.#route(req, res, rest, new URLSearchParams(query)).catch((err: unknown) => {
+      this.#error(err);
+      // A store call that failed mid-request: the client retries later; the session is intact.
+      if (res.headersSent) res.destroy();
+      else if (isStoreFailure(err)) sendError(res, refusal('storeUnavailable'));
+      else sendError(res, refusal('internal'));
+    });
     return true;
   }
 
@@ -302,21 +301,27 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     }
     const parts = rest.split('/');
     if (parts.length !== 4 || parts[1] !== 'sessions') return undefined;
-    const sid = parts[2]!;
-    const handler = SESSION_ROUTES.get(parts[3]!);
-    if (!handler) return undefined;
-    return {
-      methods: parts[3] === 'send' ? ['POST'] : ['GET'],
-      store: true,
-      // Checked before any store lookup: `__proto__`, `../x` or 10 KB of junk never reach it.
-      run: (req, res, _rest, query) => {
-        if (!SESSION_ID_RE.test(sid)) return sendError(res, refusal('sessionUnknown'));
-        // Held here when the store lost its state: say so (410, close 4006) rather than 404.
-        if (reg.isLost(sid)) return sendError(res, refusal('stateLost'));
-        return handler(reg, req, res, sid, query);
-      },
-    };
+    return this.#sessionRoutes.get(parts[3]!);
   }
+
+  /** `/sessions/:sid/{send,sse,poll}`: one route object each, made once (a poll is a request per message). */
+  readonly #sessionRoutes = new Map(
+    [...SESSION_ROUTES].map(([name, handler]) => [
+      name,
+      {
+        methods: name === 'send' ? ['POST'] : ['GET'],
+        store: true,
+        run: (req: IncomingMessage, res: ServerResponse, rest: string, query: URLSearchParams): Promise<void> | void => {
+          const sid = rest.slice('/sessions/'.length, rest.length - name.length - 1);
+          // Checked before any store lookup: `__proto__`, `../x` or 10 KB of junk never reach it.
+          if (!SESSION_ID_RE.test(sid)) return sendError(res, refusal('sessionUnknown'));
+          // Held here when the store lost its state: say so (410, close 4006) rather than 404.
+          if (this.#registry.isLost(sid)) return sendError(res, refusal('stateLost'));
+          return handler(this.#registry, req, res, sid, query);
+        },
+      },
+    ]),
+  );
 
   #error(err: unknown): void {
     const e = err instanceof Error ? err : new Error(String(err));
