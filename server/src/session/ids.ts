@@ -28,14 +28,14 @@ export function tokenMatches(token: string | undefined | null, tokenHash: string
 }
 
 /**
- * The sessions each keep-alive socket proved a token for (a few: a proxy or a Node client pool may
- * carry several sessions' requests on one connection). A later request on that socket presenting
+ * The sessions each keep-alive socket proved a token for (a browser's connection carries one
+ * session; a proxy's upstream keep-alive or a Node client's pool carries many). A later request on that socket presenting
  * the same session and the same token skips the hash: the socket only ever compares a token with
  * one it presented itself, so comparing with `===` leaks nothing about anyone else's.
  */
 const provenOn = new WeakMap<object, Map<string, string>>();
-/** Sessions remembered per socket; past it the memory starts over. */
-const PROVEN_PER_SOCKET = 16;
+/** Sessions remembered per socket; past it the one proven longest ago is forgotten. */
+const PROVEN_PER_SOCKET = 128;
 
 /** {@link tokenMatches}, once per keep-alive socket and session rather than once per request. */
 export function tokenProven(socket: object | undefined, sid: string, token: string | undefined | null, tokenHash: string): boolean {
@@ -45,7 +45,7 @@ export function tokenProven(socket: object | undefined, sid: string, token: stri
   if (socket) {
     if (proven === undefined) provenOn.set(socket, new Map([[sid, token!]]));
     else {
-      if (proven.size >= PROVEN_PER_SOCKET) proven.clear();
+      if (proven.size >= PROVEN_PER_SOCKET) proven.delete(proven.keys().next().value!);
       proven.set(sid, token!);
     }
   }
