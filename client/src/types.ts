@@ -74,7 +74,8 @@ export interface BurrowSocketOptions {
   /**
    * How long the SSE stream may take to deliver its first event before polling takes over (ms).
    * Default `min(1500, 2 * raceDelay)` (500 ms with the default race delay): the server sends its first
-   * event at once, so a stream that stays quiet that long is held by a buffering proxy.
+   * event at once, so a stream that stays quiet that long is held by a buffering proxy. 1500 when
+   * `transports` leaves polling out (nothing could take over, so only a slow server would be failed).
    */
   sseTimeout?: number;
   /**

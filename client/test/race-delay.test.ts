@@ -45,6 +45,13 @@ describe('race delay', () => {
     assert.equal(timing({ remember: st, sseTimeout: 900 }).sseTimeout, 900);
   });
 
+  it('with no polling to fall back to, SSE gets the full 1500 ms (a slow first event is not a buffering proxy to escape)', () => {
+    assert.equal(timing({ remember: storage(), transports: ['sse'] }).sseTimeout, 1500);
+    assert.equal(timing({ remember: storage(), transports: ['websocket', 'sse'] }).sseTimeout, 1500);
+    assert.equal(timing({ remember: storage(), transports: ['sse', 'polling'] }).sseTimeout, 500);
+    assert.equal(timing({ remember: storage(), transports: ['sse'], sseTimeout: 300 }).sseTimeout, 300);
+  });
+
   it('a stale memory adapts nothing', () => {
     const st = storage();
     new TransportMemory(st, url, 60_000).set('websocket', 160);

@@ -94,18 +94,20 @@ export function setUp(config: ConnectionConfig): Setup {
   const wanted = o.transports ?? TRANSPORT_NAMES;
   const memory = new TransportMemory(o.remember, wsBase, o.rememberFor ?? 24 * 60 * 60 * 1000);
   const race = raceDelay(o.raceDelay, memory.rtt());
+  const chain = [...new Set(wanted)].filter((n) => TRANSPORT_NAMES.includes(n) && available(n));
   return {
     wsBase,
     httpBase: new URL(wsBase.href.replace(/^ws/, 'http')),
-    chain: [...new Set(wanted)].filter((n) => TRANSPORT_NAMES.includes(n) && available(n)),
+    chain,
     http: http ?? noHttp,
     factories,
     memory,
     timing: {
       raceDelay: race,
       // The server's first SSE event leaves with the headers: a stream quiet for twice the race delay
-      // is held by a buffering proxy, and polling takes over.
-      sseTimeout: o.sseTimeout ?? (race === null ? 1500 : Math.min(1500, Math.max(250, 2 * race))),
+      // is held by a buffering proxy, and polling takes over. With no polling to take over, the short
+      // deadline would only fail a stream that is slow (a loaded server), so it gets the full 1500.
+      sseTimeout: o.sseTimeout ?? (race === null || !chain.includes('polling') ? 1500 : Math.min(1500, Math.max(250, 2 * race))),
       reconnectDelay: o.reconnectDelay ?? 250,
       reconnectDelayMax: o.reconnectDelayMax ?? 10_000,
       upgrade: o.upgrade ?? true,
