@@ -54,6 +54,13 @@ describe('lone surrogates arrive as U+FFFD on every transport', () => {
   });
 });
 
+describe('text data frames: the spelled-out encoding is byte for byte the generic one', () => {
+  it.each(['', 'hi', '"quoted" \\ back', '\n\t\u0000\u001f', '\ud800 lone', '😀 ünï', '</script>', 'x'.repeat(1000)])('%j', (text) => {
+    const frame = { t: 'd', seq: 9007199254740991, data: text } as const;
+    assert.equal(encodeJsonFrame(frame), JSON.stringify(frameToJson(frame)));
+  });
+});
+
 describe('codec round trips', () => {
   it.each(roundTrips)('json: %s', (_name, frame) => {
     const r = decodeJsonFrame(encodeJsonFrame(frame), { from: 'client' });
