@@ -8,7 +8,7 @@
  * every Burrow node process and of redis-server over the throughput window, divided by the echoes
  * done, and the Redis commands per echo (INFO commandstats before and after, per command).
  *
- *   npm run bench:cluster            (MSGS=5000 PINGS=300 by default)
+ *   npm run bench:cluster            (MSGS=5000 PINGS=300 by default; builds first: the nodes run dist/)
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -123,10 +123,10 @@ admin.on('error', () => {});
 const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1]);
 const kill: Array<() => Promise<void>> = [() => redis.dispose(), async () => admin.disconnect()];
 try {
-  const single = await spawnNode({ name: 'single', store: 'memory', timings });
+  const single = await spawnNode({ name: 'single', store: 'memory', timings, fromBuild: true });
   kill.push(() => single.proc.kill());
   const nodes = await Promise.all(
-    ['n1', 'n2', 'n3'].map((name) => spawnNode({ name, redisUrl: redis.url, prefix: 'burrow-bench:', timings })),
+    ['n1', 'n2', 'n3'].map((name) => spawnNode({ name, redisUrl: redis.url, prefix: 'burrow-bench:', timings, fromBuild: true })),
   );
   for (const n of nodes) kill.push(() => n.proc.kill());
   const nginx = await startClusterNginx(nodes.map((n) => n.port));

@@ -46,6 +46,11 @@ export interface NodeSpec {
   timings?: Partial<Record<'heartbeat' | 'heartbeatTimeout' | 'pollTimeout' | 'resumeWindow' | 'closeLinger' | 'ackDelay', number>>;
   /** Another script to run instead of node.ts (the demo runs the chat). */
   script?: string;
+  /**
+   * Run Burrow from its build (`dist/`, as users do) rather than its TypeScript sources: for the
+   * benchmarks, where tsx's per-function name wrappers would be counted as Burrow's cost.
+   */
+  fromBuild?: boolean;
   /** Every JSON line the process prints (except the ready line). */
   onLine?: (line: NodeLine) => void;
   /** Non-JSON output (stderr, stray prints). */
@@ -82,7 +87,7 @@ export function spawnNode(spec: NodeSpec): Promise<NodeProc> {
   if (spec.prefix) argv.push(`--prefix=${spec.prefix}`);
   if (spec.clockSkewMs) argv.push(`--clock-skew-ms=${spec.clockSkewMs}`);
   for (const [k, v] of Object.entries(spec.timings ?? {})) argv.push(`--${FLAG[k]}=${v}`);
-  const proc = spawnManaged(`node ${spec.name}`, process.execPath, ['--conditions=burrow-src', '--import', 'tsx', spec.script ?? NODE_SCRIPT, ...argv], {
+  const proc = spawnManaged(`node ${spec.name}`, process.execPath, [...(spec.fromBuild ? [] : ['--conditions=burrow-src']), '--import', 'tsx', spec.script ?? NODE_SCRIPT, ...argv], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'test' },
     // stdin is a pipe the node watches: when this process dies, even by SIGKILL, the node exits too.
