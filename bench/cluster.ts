@@ -9,6 +9,7 @@
  * done, and the Redis commands per echo (INFO commandstats before and after, per command).
  *
  *   npm run bench:cluster            (MSGS=5000 PINGS=300 by default; builds first: the nodes run dist/)
+ *   CPU_PROF_DIR=/tmp/p npm run bench:cluster    (also a CPU profile of every node, for bench/peers/profile.ts)
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -20,6 +21,7 @@ import { spawnNode, startClusterNginx } from '../e2e/cluster/launch.js';
 const MSGS = Number(process.env.MSGS ?? 5000);
 const PINGS = Number(process.env.PINGS ?? 300);
 const CAP_MS = Number(process.env.CAP_MS ?? 4000);
+const nodeArgs = process.env.CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF_DIR}`] : [];
 const transports = ['websocket', 'sse', 'polling'] as const;
 type Transport = (typeof transports)[number];
 const timings = { heartbeat: 5000, heartbeatTimeout: 5000, pollTimeout: 5000 };
@@ -123,12 +125,12 @@ admin.on('error', () => {});
 const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1]);
 const kill: Array<() => Promise<void>> = [() => redis.dispose(), async () => admin.disconnect()];
 try {
-  const single = await spawnNode({ name: 'single', store: 'memory', timings, fromBuild: true });
-  kill.push(() => single.proc.kill());
+  const single = await spawnNode({ name: 'single', store: 'memory', timings, fromBuild: true, nodeArgs });
+  kill.push(() => single.proc.kill('SIGTERM'));
   const nodes = await Promise.all(
-    ['n1', 'n2', 'n3'].map((name) => spawnNode({ name, redisUrl: redis.url, prefix: 'burrow-bench:', timings, fromBuild: true })),
+    ['n1', 'n2', 'n3'].map((name) => spawnNode({ name, redisUrl: redis.url, prefix: 'burrow-bench:', timings, fromBuild: true, nodeArgs })),
   );
-  for (const n of nodes) kill.push(() => n.proc.kill());
+  for (const n of nodes) kill.push(() => n.proc.kill('SIGTERM'));
   const nginx = await startClusterNginx(nodes.map((n) => n.port));
   kill.push(() => nginx.close());
 

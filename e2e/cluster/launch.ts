@@ -51,6 +51,8 @@ export interface NodeSpec {
    * benchmarks, where tsx's per-function name wrappers would be counted as Burrow's cost.
    */
   fromBuild?: boolean;
+  /** Extra `node` flags (the cluster bench's `--cpu-prof`). */
+  nodeArgs?: readonly string[];
   /** Every JSON line the process prints (except the ready line). */
   onLine?: (line: NodeLine) => void;
   /** Non-JSON output (stderr, stray prints). */
@@ -87,7 +89,7 @@ export function spawnNode(spec: NodeSpec): Promise<NodeProc> {
   if (spec.prefix) argv.push(`--prefix=${spec.prefix}`);
   if (spec.clockSkewMs) argv.push(`--clock-skew-ms=${spec.clockSkewMs}`);
   for (const [k, v] of Object.entries(spec.timings ?? {})) argv.push(`--${FLAG[k]}=${v}`);
-  const proc = spawnManaged(`node ${spec.name}`, process.execPath, [...(spec.fromBuild ? [] : ['--conditions=burrow-src']), '--import', 'tsx', spec.script ?? NODE_SCRIPT, ...argv], {
+  const proc = spawnManaged(`node ${spec.name}`, process.execPath, [...(spec.nodeArgs ?? []), ...(spec.fromBuild ? [] : ['--conditions=burrow-src']), '--import', 'tsx', spec.script ?? NODE_SCRIPT, ...argv], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'test' },
     // stdin is a pipe the node watches: when this process dies, even by SIGKILL, the node exits too.
