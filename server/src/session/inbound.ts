@@ -175,8 +175,9 @@ export class InboundQueue {
           if (r.status === 'new') {
             if (f.t === 'close') await core.closeBy('client', f.code, f.reason);
             else if (!core.closed) this.#received(f, stopAtGap);
-            // Emitted (or dropped on purpose): its journal entry can go, piggybacked on the next call.
-            if (f.t === 'd') store.confirmInbound?.(core.id, f.seq);
+            // Emitted (or dropped on purpose): its journal entry can go, piggybacked on the next call;
+            // after a POST at once, since the client's next POST may reach another node, which waits for it.
+            if (f.t === 'd') store.confirmInbound?.(core.id, f.seq, stopAtGap);
           }
           break;
         }

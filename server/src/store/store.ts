@@ -189,10 +189,13 @@ export interface Store {
   /**
    * The node emitted every accepted entry of `sid` up to `seq`: its journal entries up to there can go.
    * Never costs a round trip of its own per message: a networked store piggybacks it on the session's
-   * next `acceptInbound` and flushes it on a short timer when the session goes quiet. Optional (see
+   * next `acceptInbound` and flushes it on a short timer when the session goes quiet. `soon`: the
+   * client's next frames may reach another node (an HTTP POST; a round-robin balancer sends each to
+   * the next node), which holds them back until this confirm lands: flush it on the next turn of the
+   * event loop (one round trip for every confirm of that turn) instead. Optional (see
    * `acceptInbound`).
    */
-  confirmInbound?(sid: string, seq: number): void;
+  confirmInbound?(sid: string, seq: number, soon?: boolean): void;
   /**
    * The journal entries the caller must deliver now, as in `acceptInbound`'s `replay`, without
    * offering a frame (a transport attached, or a recheck). Optional (see `acceptInbound`).

@@ -54,8 +54,8 @@ export abstract class WrappedStore implements Store {
   acceptInbound(sid: string, seq: number, frame?: InboundData, force?: boolean): Promise<InboundResult> {
     return this.around('acceptInbound', () => this.inner.acceptInbound(sid, seq, frame, force));
   }
-  confirmInbound(sid: string, seq: number): void {
-    this.inner.confirmInbound?.(sid, seq);
+  confirmInbound(sid: string, seq: number, soon?: boolean): void {
+    this.inner.confirmInbound?.(sid, seq, soon);
   }
   replayInbound(sid: string): Promise<InboundReplay> {
     const inner = this.inner;

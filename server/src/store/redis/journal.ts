@@ -141,6 +141,8 @@ export class InboundJournal {
   /** Per session, the highest inbound seq emitted here and not yet confirmed to Redis. */
   readonly #confirms = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
+  /** A flush on the next turn, for confirms another node may be waiting for (see `confirm`). */
+  #immediate: NodeJS.Immediate | undefined;
   #flushRetryMs = RETRY_FIRST_MS;
   /**
    * Per session, seqs whose accept failed here on a store error: Redis may have run it (the reply was
@@ -207,10 +209,19 @@ export class InboundJournal {
     return { status, ack: n, ...(await this.#replayFrom(sid, flat.slice(2))) };
   }
 
-  confirm(sid: string, seq: number): void {
+  confirm(sid: string, seq: number, soon = false): void {
     if (this.#s.closed()) return;
     this.#keep(sid, seq);
-    if (!this.#timer) {
+    if (soon) {
+      // Another node may be holding the session's next frames behind this entry: the 50 ms of the
+      // lazy timer were the ~80 ms p50 of an SSE or polling echo behind a round-robin balancer.
+      this.#immediate ??= setImmediate(() => {
+        this.#immediate = undefined;
+        void this.flush();
+      });
+      return;
+    }
+    if (!this.#timer && !this.#immediate) {
       this.#timer = setTimeout(() => void this.flush(), CONFIRM_DELAY_MS);
       this.#timer.unref();
     }
@@ -266,7 +277,8 @@ export class InboundJournal {
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
-    this.#timer = this.#releaseTimer = undefined;
+    if (this.#immediate) clearImmediate(this.#immediate);
+    this.#timer = this.#releaseTimer = this.#immediate = undefined;
   }
 
   /** An accept of `seq` failed here: release our entry of it, if Redis ran the accept after all. */

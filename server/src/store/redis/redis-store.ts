@@ -151,8 +151,8 @@ export class RedisStore implements Store {
   acceptInbound(sid: string, seq: number, frame?: InboundData, force = false): Promise<InboundResult> {
     return this.#journal.accept(sid, seq, frame, force);
   }
-  confirmInbound(sid: string, seq: number): void {
-    this.#journal.confirm(sid, seq);
+  confirmInbound(sid: string, seq: number, soon?: boolean): void {
+    this.#journal.confirm(sid, seq, soon);
   }
   replayInbound(sid: string): Promise<InboundReplay> {
     return this.#journal.replay(sid);

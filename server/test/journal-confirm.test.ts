@@ -1,0 +1,54 @@
+/**
+ * Regression (issue #14): behind a round-robin balancer, an SSE or polling echo took ~80 ms at the
+ * median on RedisStore. Each POST lands on the next node, which holds the client's frames back until
+ * the previous node confirms it emitted the ones before; that confirm waited on a 50 ms lazy timer.
+ * A confirm after a POST (`soon`) now goes out on the next turn of the event loop.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { afterAll, test } from 'vitest';
+import { RedisStore } from '../src/store/redis/index.js';
+import type { SessionRecord } from '../src/store/store.js';
+
+const prefix = `burrow-confirm-${randomBytes(6).toString('hex')}`;
+const stores: RedisStore[] = [];
+afterAll(async () => {
+  for (const s of stores) await s.close();
+});
+
+async function store(): Promise<RedisStore> {
+  const s = new RedisStore({ redis: 'redis://127.0.0.1:6379', prefix, sweepIntervalMs: 0 });
+  stores.push(s);
+  await s.ready();
+  return s;
+}
+
+/** Resolves once every command `s` issued so far has run: one connection runs its commands in order. */
+async function settled(s: RedisStore, sid: string): Promise<void> {
+  await new Promise((r) => setImmediate(r));
+  await s.get(sid);
+}
+
+test('a confirm after a POST reaches Redis on the next turn: the next POST on another node is not held back', async () => {
+  const a = await store();
+  const b = await store();
+  const sid = randomBytes(16).toString('base64url');
+  const record: SessionRecord = { id: sid, tokenHash: 'ab', protocol: '', data: undefined, inAck: 0, outSeq: 0, outAck: 0, activity: 0 };
+  await a.create(record, 60_000);
+  const frame = (n: number) => ({ data: `m${n}` });
+
+  // POST with seq 1 on node A, emitted, confirmed `soon`; the POST with seq 2 reaches node B.
+  assert.equal((await a.acceptInbound(sid, 1, frame(1))).status, 'new');
+  a.confirmInbound(sid, 1, true);
+  await settled(a, sid);
+  assert.equal((await b.acceptInbound(sid, 2, frame(2))).status, 'new', 'not held behind seq 1');
+  b.confirmInbound(sid, 2, true);
+  await settled(b, sid);
+
+  // The lazy confirm (a WebSocket's, whose next frames come to the same node) still waits, and a
+  // frame that went elsewhere meanwhile is held back: what the `soon` flush avoids.
+  assert.equal((await a.acceptInbound(sid, 3, frame(3))).status, 'new');
+  a.confirmInbound(sid, 3);
+  await settled(a, sid);
+  assert.equal((await b.acceptInbound(sid, 4, frame(4))).status, 'wait');
+});
