@@ -14,7 +14,6 @@ import { CloseCode, encodeSendRequest, type OpenFrame, PROTOCOL_VERSION } from '
 import { sessionUrl } from '../transports/http.js';
 import type { HandshakeResult } from '../transports/http.js';
 import type { DownReason, SessionRef, Transport, TransportContext, TransportHandlers } from '../transports/transport.js';
-import { SILENT_DETAIL } from '../transports/websocket.js';
 import type { TransportName } from '../types.js';
 import type { Link } from './link.js';
 import type { Setup } from './setup.js';
@@ -219,7 +218,7 @@ export class Attempts {
       if (!holds(this.#attempt, gen)) return;
       if (!r.ok) return this.#failed(handshake, r.why);
       if (r.open.v !== PROTOCOL_VERSION || !this.#protocolOk(r.open.protocol)) {
-        return this.#failed(handshake, { kind: 'fatal', code: CloseCode.Abnormal, detail: 'bad open frame' });
+        return this.#failed(handshake, { kind: 'fatal', code: CloseCode.Abnormal });
       }
       host.establish(r.open);
       this.#attempt = { gen, transport: this.#startHttp(name, { sid: r.open.sid, token: r.open.token }, h) };
@@ -271,7 +270,7 @@ export class Attempts {
       if (ws) return;
       this.#cursor = index;
       this.#roundTried++;
-      return this.#failed(racer, r.ok ? { kind: 'fatal', code: CloseCode.Abnormal, detail: 'bad open frame' } : r.why);
+      return this.#failed(racer, r.ok ? { kind: 'fatal', code: CloseCode.Abnormal } : r.why);
     }
     // The handshake answered first: the HTTP session wins. The WebSocket attempt, if still pending, is
     // abandoned (a server that got it drops its unclaimed session on this close); once this session is
@@ -318,13 +317,13 @@ export class Attempts {
 
   /** Why an attempt's `open` frame cannot carry the session, if it cannot. */
   #refusal(open: OpenFrame): DownReason | undefined {
-    if (open.v !== PROTOCOL_VERSION) return { kind: 'fatal', code: CloseCode.Abnormal, detail: 'protocol version' };
+    if (open.v !== PROTOCOL_VERSION) return { kind: 'fatal', code: CloseCode.Abnormal };
     const session = this.#host.session();
     if (session) {
       // Asked to resume and got something else: the server no longer knows the session.
-      if (open.sid !== session.sid || !open.resumed) return { kind: 'fatal', code: CloseCode.SessionUnknown, detail: 'resume refused' };
+      if (open.sid !== session.sid || !open.resumed) return { kind: 'fatal', code: CloseCode.SessionUnknown };
     } else if (!this.#protocolOk(open.protocol)) {
-      return { kind: 'fatal', code: CloseCode.Abnormal, detail: 'subprotocol not offered' };
+      return { kind: 'fatal', code: CloseCode.Abnormal };
     }
     return undefined;
   }
@@ -383,5 +382,5 @@ export class Attempts {
 function fallbackReason(from: TransportName, why: DownReason): string {
   if (why.kind !== 'timeout') return 'refused';
   if (from === 'sse') return 'buffered';
-  return from === 'websocket' && why.detail === SILENT_DETAIL ? 'silent' : 'timeout';
+  return why.silent ? 'silent' : 'timeout';
 }

@@ -10,7 +10,7 @@
  * `open.ack` says where to resend from, and the receiver drops what it already delivered.
  */
 import { CloseCode, type Frame, type OpenFrame, type Payload, type SequencedFrame } from '@burrow/shared';
-import type { DownReason, SessionRef, TransportContext, TransportHandlers } from '../transports/transport.js';
+import { type DownReason, FAILED, type SessionRef, TIMEOUT, type TransportContext, type TransportHandlers } from '../transports/transport.js';
 import type { TransportName } from '../types.js';
 import { AckClock } from './acks.js';
 import { Attempts } from './attempts.js';
@@ -84,7 +84,7 @@ export class Connection {
 
   readonly #heartbeat = new Heartbeat(
     () => this.#transmit([{ t: 'ping' }]),
-    () => this.#liveLost({ kind: 'timeout', detail: 'heartbeat timeout' }),
+    () => this.#liveLost(TIMEOUT),
   );
 
   /** The shortest open time of an attempt so far (ms): remembered for the next connection's race delay. */
@@ -338,7 +338,7 @@ export class Connection {
           // A resend: our ack may have been lost, so make sure another goes out.
           return this.#acks.resendSeen();
         }
-        if (f.seq !== this.#delivered + 1) return this.#liveLost({ kind: 'failed', detail: `seq gap: ${f.seq} after ${this.#delivered}` });
+        if (f.seq !== this.#delivered + 1) return this.#liveLost(FAILED);
         this.#delivered = f.seq;
         if (f.t === 'd') {
           this.#events.message(f.data);
@@ -352,7 +352,7 @@ export class Connection {
       case 'pong':
         return this.#heartbeat.pong();
       case 'open':
-        return this.#liveLost({ kind: 'failed', detail: 'unexpected open frame' });
+        return this.#liveLost(FAILED);
     }
   }
 

@@ -17,7 +17,7 @@ import {
 } from '@burrow/shared';
 import { scheduleTask } from '../platform/dom.js';
 import type { HttpAnswer } from '../platform/http-client.js';
-import type { DownReason, SessionRef, TransportContext, TransportHandlers } from './transport.js';
+import { type DownReason, FAILED, type SessionRef, type TransportContext, type TransportHandlers } from './transport.js';
 
 export type { HttpAnswer } from '../platform/http-client.js';
 
@@ -54,19 +54,19 @@ export function downFromAnswer(a: HttpAnswer): DownReason {
   // 1012 service restart: this node is draining; resume now, the balancer picks another node.
   if (err.close === CloseCode.ServiceRestart) return { kind: 'restart', retryAfter: a.retryAfter };
   if (a.status === 503 || err.close === CloseCode.TryAgainLater) return { kind: 'overloaded', retryAfter: a.retryAfter };
-  if (a.status === 404) return { kind: 'fatal', code: CloseCode.SessionUnknown, detail: err.error };
+  if (a.status === 404) return { kind: 'fatal', code: CloseCode.SessionUnknown };
   // 410 state_lost: the server's store lost the session (restarted empty); it cannot be resumed.
-  if (a.status === 410) return { kind: 'fatal', code: CloseCode.StateLost, detail: err.error };
+  if (a.status === 410) return { kind: 'fatal', code: CloseCode.StateLost };
   // 409 poll_replaced: a newer transport took the downstream; never reaches the app.
-  if (a.status === 409 || a.status >= 500 || a.status < 400) return { kind: 'failed', detail: `HTTP ${a.status} ${err.error}` };
+  if (a.status === 409 || a.status >= 500 || a.status < 400) return FAILED;
   // 400 / 403 / 413: a definitive refusal. 1006 when the body names no code (e.g. no_acceptable_protocol).
   const code = err.close >= 1000 && err.close !== CloseCode.NoStatus ? err.close : CloseCode.Abnormal;
-  return { kind: 'fatal', code, detail: err.error };
+  return { kind: 'fatal', code };
 }
 
 export type HandshakeResult = { readonly ok: true; readonly open: OpenFrame } | { readonly ok: false; readonly why: DownReason };
 
-const ABORTED: HandshakeResult = { ok: false, why: { kind: 'failed', detail: 'handshake aborted' } };
+const ABORTED: HandshakeResult = { ok: false, why: FAILED };
 
 /** POST P/sessions: a new session over HTTP. Never rejects. */
 export function handshake(ctx: TransportContext, signal: AbortSignal): Promise<HandshakeResult> {
@@ -84,10 +84,10 @@ export function handshake(ctx: TransportContext, signal: AbortSignal): Promise<H
       ctx.requestTimeout,
       (a) => {
         signal.removeEventListener('abort', onAbort);
-        if (!a) return resolve({ ok: false, why: { kind: 'failed', detail: 'handshake request failed' } });
+        if (!a) return resolve({ ok: false, why: FAILED });
         if (a.status !== 200) return resolve({ ok: false, why: downFromAnswer(a) });
         const f = decodeJsonFrame(a.text, { from: 'server' });
-        if (!f.ok || f.value.t !== 'open') return resolve({ ok: false, why: { kind: 'failed', detail: 'handshake answer is not an open frame' } });
+        if (!f.ok || f.value.t !== 'open') return resolve({ ok: false, why: FAILED });
         resolve({ ok: true, open: f.value });
       },
     );
@@ -97,10 +97,10 @@ export function handshake(ctx: TransportContext, signal: AbortSignal): Promise<H
 
 /** What the server's answer to a send POST says: its ack, or why the transport is down. */
 function sendAnswer(a: HttpAnswer | null): number | DownReason {
-  if (!a) return { kind: 'failed', detail: 'send request failed' };
+  if (!a) return FAILED;
   if (a.status !== 200) return downFromAnswer(a);
   const r = decodeSendResponse(a.text);
-  return r.ok ? r.value.ack : { kind: 'failed', detail: 'bad send response' };
+  return r.ok ? r.value.ack : FAILED;
 }
 
 /**

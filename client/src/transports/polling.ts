@@ -7,7 +7,7 @@ import { decodePollResponse, type Frame } from '@burrow/shared';
 import { TransportBase } from './base.js';
 import type { HttpAnswer } from '../platform/http-client.js';
 import { downFromAnswer, HttpUpstream, sessionUrl, sessionUrlPrefix } from './http.js';
-import type { SessionRef, TransportContext, TransportHandlers } from './transport.js';
+import { FAILED, type SessionRef, type TransportContext, type TransportHandlers } from './transport.js';
 
 export class PollingTransport extends TransportBase {
   readonly name = 'polling' as const;
@@ -65,14 +65,14 @@ export class PollingTransport extends TransportBase {
   readonly #answered = (a: HttpAnswer | null): void => {
     this.#cancelPoll = undefined;
     if (this.done) return;
-    if (!a) return this.down({ kind: 'failed', detail: 'poll request failed' });
+    if (!a) return this.down(FAILED);
     if (a.status !== 200) return this.down(downFromAnswer(a));
     const r = decodePollResponse(a.text, this.#ctx.decode);
-    if (!r.ok) return this.down({ kind: 'failed', detail: r.error.message });
+    if (!r.ok) return this.down(FAILED);
     this.handlers.onAlive();
     for (const f of r.value) {
       if (this.done) return;
-      if (f.t === 'open') return this.down({ kind: 'failed', detail: 'open frame in a poll' });
+      if (f.t === 'open') return this.down(FAILED);
       this.handlers.onFrame(f);
     }
     this.#poll();

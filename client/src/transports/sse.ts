@@ -11,7 +11,7 @@ import type { HttpClient } from '../platform/http-client.js';
 import type { EventSourceConstructor, EventSourceLike } from '../types.js';
 import { TransportBase } from './base.js';
 import { HttpUpstream, sessionUrl } from './http.js';
-import type { DownReason, SessionRef, TransportContext, TransportHandlers } from './transport.js';
+import { type DownReason, FAILED, type SessionRef, TIMEOUT, type TransportContext, type TransportHandlers } from './transport.js';
 
 /** How long a standalone ack may wait on SSE (ms); see `Connection` for the bounds around it. */
 export const SSE_ACK_DELAY = 1000;
@@ -64,10 +64,10 @@ export function eventSourceFeed(ES: EventSourceConstructor, init: Record<string,
     es.onerror = (ev) => {
       // Browsers expose no status; `eventsource` does, and a 404 or 503 is worth telling apart.
       const status = ev?.code;
-      if (status === 404) return h.down({ kind: 'fatal', code: CloseCode.SessionUnknown, detail: 'SSE 404' });
-      if (status === 410) return h.down({ kind: 'fatal', code: CloseCode.StateLost, detail: 'SSE 410 state_lost' });
+      if (status === 404) return h.down({ kind: 'fatal', code: CloseCode.SessionUnknown });
+      if (status === 410) return h.down({ kind: 'fatal', code: CloseCode.StateLost });
       if (status === 503) return h.down({ kind: 'overloaded', retryAfter: 0 });
-      if (status) return h.down({ kind: 'failed', detail: `SSE HTTP ${status}` });
+      if (status) return h.down(FAILED);
       h.lost();
     };
     return {
@@ -112,10 +112,10 @@ export class SseTransport extends TransportBase {
         lost: () => this.#lost(),
       });
     } catch (e) {
-      queueMicrotask(() => this.down({ kind: 'failed', detail: `EventSource constructor threw: ${String(e)}` }));
+      queueMicrotask(() => this.down(FAILED));
       return;
     }
-    this.#timer = setTimeout(() => this.down({ kind: 'timeout', detail: 'no SSE event in time' }), ctx.openTimeout);
+    this.#timer = setTimeout(() => this.down(TIMEOUT), ctx.openTimeout);
   }
 
   send(frames: readonly Frame[]): void {
@@ -125,16 +125,16 @@ export class SseTransport extends TransportBase {
   #message(data: string): void {
     if (this.done) return;
     const r = decodeJsonFrame(data, this.#ctx.decode);
-    if (!r.ok) return this.down({ kind: 'failed', detail: r.error.message });
+    if (!r.ok) return this.down(FAILED);
     const f = r.value;
     if (!this.#opened) {
-      if (f.t !== 'ack') return this.down({ kind: 'failed', detail: 'first SSE event is not an ack' });
+      if (f.t !== 'ack') return this.down(FAILED);
       this.#opened = true;
       clearTimeout(this.#timer);
       this.#ctx.ackCarried(this.#ack);
       return this.handlers.onOpen(f.ack);
     }
-    if (f.t === 'open') return this.down({ kind: 'failed', detail: 'open frame on SSE' });
+    if (f.t === 'open') return this.down(FAILED);
     this.handlers.onFrame(f);
   }
 
@@ -146,7 +146,8 @@ export class SseTransport extends TransportBase {
     if (this.done || this.#probing) return;
     this.#probing = true;
     this.#feed?.close();
-    this.#upstream.probeAck((r) => this.down(typeof r !== 'number' && r.kind !== 'failed' ? r : { kind: 'failed', detail: 'SSE error' }));
+    // The POST answered: the session is there and only the stream failed.
+    this.#upstream.probeAck((r) => this.down(typeof r === 'number' ? FAILED : r));
   }
 
   protected override cleanup(): void {
