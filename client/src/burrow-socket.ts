@@ -2,7 +2,8 @@
  * BurrowSocket: the W3C `WebSocket` API, as Chromium implements it, over a Burrow session that may
  * run on WebSocket, SSE or long polling and survives transport switches and reconnects unseen.
  */
-import { CloseCode, isAppCloseCode, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, utf8Length, wellFormed } from '@burrow/shared';
+import { isAppCloseCode, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, utf8Length, wellFormed } from '@burrow/shared';
+import { ABNORMAL, NORMAL } from './close-codes.js';
 import { Connection, type ConnectionEvents } from './engine/connection.js';
 import { testHook } from './engine/test-hook.js';
 import { CloseEventImpl, MessageEventImpl, scheduleTask } from './platform/dom.js';
@@ -284,7 +285,7 @@ export class BurrowSocket extends EventTarget {
     }
     this.#setState(CLOSING);
     // A reason without a code is sent with 1000, as the WHATWG spec says.
-    if (c === undefined && r) c = CloseCode.Normal;
+    if (c === undefined && r) c = NORMAL;
     this.#push({ kind: 'close', code: c, reason: r || undefined });
   }
 
@@ -366,7 +367,7 @@ export class BurrowSocket extends EventTarget {
     if (this.#readyState === CLOSED) return;
     this.#conn.abort();
     if (this.#readyState !== CLOSING) this.#setState(CLOSING);
-    scheduleTask(() => this.#closed(CloseCode.Abnormal, '', false));
+    scheduleTask(() => this.#closed(ABNORMAL, '', false));
   }
 
   #toAppData(data: Payload): string | ArrayBuffer | Blob {

@@ -10,7 +10,8 @@
  * client claims one (its first frame or request there); the loser is abandoned, which the server
  * answers by discarding its session with no events (docs/PROTOCOL.md, "Racing transports").
  */
-import { CloseCode, encodeSendRequest, type OpenFrame, PROTOCOL_VERSION } from '@burrow/shared';
+import { encodeSendRequest, type OpenFrame, PROTOCOL_VERSION } from '@burrow/shared';
+import { ABANDONED, ABNORMAL, SESSION_UNKNOWN } from '../close-codes.js';
 import { sessionUrl } from '../transports/http.js';
 import type { HandshakeResult } from '../transports/http.js';
 import type { DownReason, SessionRef, Transport, TransportContext, TransportHandlers } from '../transports/transport.js';
@@ -218,7 +219,7 @@ export class Attempts {
       if (!holds(this.#attempt, gen)) return;
       if (!r.ok) return this.#failed(handshake, r.why);
       if (r.open.v !== PROTOCOL_VERSION || !this.#protocolOk(r.open.protocol)) {
-        return this.#failed(handshake, { kind: 'fatal', code: CloseCode.Abnormal });
+        return this.#failed(handshake, { kind: 'fatal', code: ABNORMAL });
       }
       host.establish(r.open);
       this.#attempt = { gen, transport: this.#startHttp(name, { sid: r.open.sid, token: r.open.token }, h) };
@@ -270,12 +271,12 @@ export class Attempts {
       if (ws) return;
       this.#cursor = index;
       this.#roundTried++;
-      return this.#failed(racer, r.ok ? { kind: 'fatal', code: CloseCode.Abnormal } : r.why);
+      return this.#failed(racer, r.ok ? { kind: 'fatal', code: ABNORMAL } : r.why);
     }
     // The handshake answered first: the HTTP session wins. The WebSocket attempt, if still pending, is
     // abandoned (a server that got it drops its unclaimed session on this close); once this session is
     // live, the background upgrade brings WebSocket back if it works after all.
-    ws?.transport.close(CloseCode.Abandoned);
+    ws?.transport.close(ABANDONED);
     this.#attempt = null;
     this.#cursor = index;
     this.#roundTried++;
@@ -317,13 +318,13 @@ export class Attempts {
 
   /** Why an attempt's `open` frame cannot carry the session, if it cannot. */
   #refusal(open: OpenFrame): DownReason | undefined {
-    if (open.v !== PROTOCOL_VERSION) return { kind: 'fatal', code: CloseCode.Abnormal };
+    if (open.v !== PROTOCOL_VERSION) return { kind: 'fatal', code: ABNORMAL };
     const session = this.#host.session();
     if (session) {
       // Asked to resume and got something else: the server no longer knows the session.
-      if (open.sid !== session.sid || !open.resumed) return { kind: 'fatal', code: CloseCode.SessionUnknown };
+      if (open.sid !== session.sid || !open.resumed) return { kind: 'fatal', code: SESSION_UNKNOWN };
     } else if (!this.#protocolOk(open.protocol)) {
-      return { kind: 'fatal', code: CloseCode.Abnormal };
+      return { kind: 'fatal', code: ABNORMAL };
     }
     return undefined;
   }
@@ -345,13 +346,13 @@ export class Attempts {
       return this.#tryAt(this.#cursor + 1);
     }
     // A whole round failed. Before the first open that is a failed connection, as in a browser.
-    if (this.#link.state === 'connecting') return this.#host.fail(CloseCode.Abnormal);
+    if (this.#link.state === 'connecting') return this.#host.fail(ABNORMAL);
     this.#retryLater(0);
   }
 
   /** Next round after the backoff (full jitter), and no sooner than `minDelay`. */
   #retryLater(minDelay: number): void {
-    if (this.#link.state === 'connecting' && Date.now() - this.#startedAt > INITIAL_RETRY_BUDGET) return this.#host.fail(CloseCode.Abnormal);
+    if (this.#link.state === 'connecting' && Date.now() - this.#startedAt > INITIAL_RETRY_BUDGET) return this.#host.fail(ABNORMAL);
     const { reconnectDelay, reconnectDelayMax } = this.#setup.timing;
     const cap = Math.min(reconnectDelayMax, reconnectDelay * 2 ** this.#backoffN);
     this.#backoffN = Math.min(this.#backoffN + 1, 30);

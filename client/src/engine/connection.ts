@@ -9,7 +9,8 @@
  * never touch the session. Seqs and acks make every switch a plain resume: the new transport's
  * `open.ack` says where to resend from, and the receiver drops what it already delivered.
  */
-import { CloseCode, type Frame, type OpenFrame, type Payload, type SequencedFrame } from '@burrow/shared';
+import type { Frame, OpenFrame, Payload, SequencedFrame } from '@burrow/shared';
+import { ABNORMAL, NO_STATUS } from '../close-codes.js';
 import { type DownReason, FAILED, type SessionRef, TIMEOUT, type TransportContext, type TransportHandlers } from '../transports/transport.js';
 import type { TransportName } from '../types.js';
 import { AckClock } from './acks.js';
@@ -139,7 +140,7 @@ export class Connection {
   /** Starts the first attempt. Separate from the constructor so the socket is wired up first. */
   start(): void {
     if (this.#setup.chain.length === 0) {
-      queueMicrotask(() => this.#fail(CloseCode.Abnormal));
+      queueMicrotask(() => this.#fail(ABNORMAL));
       return;
     }
     this.#attempts.begin();
@@ -171,7 +172,7 @@ export class Connection {
       ...(code !== undefined ? { code } : {}),
       ...(reason ? { reason } : {}),
     });
-    this.#closeTimer = setTimeout(() => this.#fail(CloseCode.Abnormal), CLOSE_TIMEOUT);
+    this.#closeTimer = setTimeout(() => this.#fail(ABNORMAL), CLOSE_TIMEOUT);
   }
 
   /** Drops everything without reporting: the socket reports the failure itself. */
@@ -280,7 +281,7 @@ export class Connection {
     if (why.kind === 'fatal') return this.#fail(why.code);
     if (this.#link.state !== 'open') return;
     this.#link.set('reconnecting');
-    this.#lostTimer = setTimeout(() => this.#fail(CloseCode.Abnormal), this.#terms?.resumeWindow ?? 0);
+    this.#lostTimer = setTimeout(() => this.#fail(ABNORMAL), this.#terms?.resumeWindow ?? 0);
     this.#attempts.resume(why, this.#upgrade.handOver());
   }
 
@@ -357,7 +358,7 @@ export class Connection {
   }
 
   #peerClose(f: Extract<Frame, { t: 'close' }>): void {
-    const code = f.code ?? CloseCode.NoStatus;
+    const code = f.code ?? NO_STATUS;
     const reason = f.reason ?? '';
     this.#acks.flush();
     if (this.#link.state === 'closed') return;
@@ -376,7 +377,7 @@ export class Connection {
 
   /** Unclean end. Before the first open every failure is 1006, as a browser reports a failed handshake. */
   #fail(code: number): void {
-    this.#finish(this.#link.state === 'connecting' ? CloseCode.Abnormal : code, '', false);
+    this.#finish(this.#link.state === 'connecting' ? ABNORMAL : code, '', false);
   }
 
   #finish(code: number, reason: string, wasClean: boolean): void {

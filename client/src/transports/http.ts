@@ -4,7 +4,6 @@
  * that POSTs batches of client frames one at a time.
  */
 import {
-  CloseCode,
   decodeError,
   decodeJsonFrame,
   decodeSendResponse,
@@ -15,6 +14,7 @@ import {
   payloadSize,
   sessionPath,
 } from '@burrow/shared';
+import { ABNORMAL, NO_STATUS, SERVICE_RESTART, SESSION_UNKNOWN, STATE_LOST, TRY_AGAIN_LATER } from '../close-codes.js';
 import { scheduleTask } from '../platform/dom.js';
 import type { HttpAnswer } from '../platform/http-client.js';
 import { type DownReason, FAILED, type SessionRef, type TransportContext, type TransportHandlers } from './transport.js';
@@ -52,15 +52,15 @@ export function sessionUrlPrefix(ctx: TransportContext, s: SessionRef, what: 'ss
 export function downFromAnswer(a: HttpAnswer): DownReason {
   const err = decodeError(a.text, a.status);
   // 1012 service restart: this node is draining; resume now, the balancer picks another node.
-  if (err.close === CloseCode.ServiceRestart) return { kind: 'restart', retryAfter: a.retryAfter };
-  if (a.status === 503 || err.close === CloseCode.TryAgainLater) return { kind: 'overloaded', retryAfter: a.retryAfter };
-  if (a.status === 404) return { kind: 'fatal', code: CloseCode.SessionUnknown };
+  if (err.close === SERVICE_RESTART) return { kind: 'restart', retryAfter: a.retryAfter };
+  if (a.status === 503 || err.close === TRY_AGAIN_LATER) return { kind: 'overloaded', retryAfter: a.retryAfter };
+  if (a.status === 404) return { kind: 'fatal', code: SESSION_UNKNOWN };
   // 410 state_lost: the server's store lost the session (restarted empty); it cannot be resumed.
-  if (a.status === 410) return { kind: 'fatal', code: CloseCode.StateLost };
+  if (a.status === 410) return { kind: 'fatal', code: STATE_LOST };
   // 409 poll_replaced: a newer transport took the downstream; never reaches the app.
   if (a.status === 409 || a.status >= 500 || a.status < 400) return FAILED;
   // 400 / 403 / 413: a definitive refusal. 1006 when the body names no code (e.g. no_acceptable_protocol).
-  const code = err.close >= 1000 && err.close !== CloseCode.NoStatus ? err.close : CloseCode.Abnormal;
+  const code = err.close >= 1000 && err.close !== NO_STATUS ? err.close : ABNORMAL;
   return { kind: 'fatal', code };
 }
 

@@ -6,7 +6,8 @@
  * The stream is read by an {@link EventFeed}: a W3C EventSource (browsers, or one the app passes), or
  * Burrow's own reader over a streamed HTTP body (Node's default: `httpEventFeed` in sse-reader.ts).
  */
-import { CloseCode, decodeJsonFrame, type Frame } from '@burrow/shared';
+import { decodeJsonFrame, type Frame } from '@burrow/shared';
+import { SESSION_UNKNOWN, STATE_LOST } from '../close-codes.js';
 import type { HttpClient } from '../platform/http-client.js';
 import type { EventSourceConstructor, EventSourceLike } from '../types.js';
 import { TransportBase } from './base.js';
@@ -64,8 +65,8 @@ export function eventSourceFeed(ES: EventSourceConstructor, init: Record<string,
     es.onerror = (ev) => {
       // Browsers expose no status; `eventsource` does, and a 404 or 503 is worth telling apart.
       const status = ev?.code;
-      if (status === 404) return h.down({ kind: 'fatal', code: CloseCode.SessionUnknown });
-      if (status === 410) return h.down({ kind: 'fatal', code: CloseCode.StateLost });
+      if (status === 404) return h.down({ kind: 'fatal', code: SESSION_UNKNOWN });
+      if (status === 410) return h.down({ kind: 'fatal', code: STATE_LOST });
       if (status === 503) return h.down({ kind: 'overloaded', retryAfter: 0 });
       if (status) return h.down(FAILED);
       h.lost();

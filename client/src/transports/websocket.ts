@@ -3,7 +3,8 @@
  * message must be `open`; until it arrives the transport is not up, so a proxy that accepts the
  * upgrade but never delivers a frame is caught by the open timeout.
  */
-import { ACK_DELAY, CloseCode, decodeWsMessage, encodeWsFrame, type Frame, type WsMessage } from '@burrow/shared';
+import { ACK_DELAY, decodeWsMessage, encodeWsFrame, type Frame, type WsMessage } from '@burrow/shared';
+import { ABNORMAL, INVALID_PAYLOAD, POLICY, PROTOCOL_ERROR, SERVICE_RESTART, SESSION_UNKNOWN, STATE_LOST, TOO_BIG, TRY_AGAIN_LATER, UNSUPPORTED, UNSUPPORTED_VERSION } from '../close-codes.js';
 import type { WebSocketConstructor, WebSocketLike } from '../types.js';
 import { TransportBase } from './base.js';
 import { endpointUrl } from './http.js';
@@ -11,14 +12,14 @@ import { type DownReason, FAILED, TIMEOUT, type TransportContext, type Transport
 
 /** Close codes that end the session rather than just this transport (resuming would only repeat them). */
 const FATAL_CODES = new Set<number>([
-  CloseCode.ProtocolError,
-  CloseCode.Unsupported,
-  CloseCode.InvalidPayload,
-  CloseCode.Policy,
-  CloseCode.TooBig,
-  CloseCode.SessionUnknown,
-  CloseCode.UnsupportedVersion,
-  CloseCode.StateLost,
+  PROTOCOL_ERROR,
+  UNSUPPORTED,
+  INVALID_PAYLOAD,
+  POLICY,
+  TOO_BIG,
+  SESSION_UNKNOWN,
+  UNSUPPORTED_VERSION,
+  STATE_LOST,
 ]);
 
 const noop = (): void => {};
@@ -127,7 +128,7 @@ export class WebSocketTransport extends TransportBase {
       // A server that picked a subprotocol we never offered: a browser fails such a socket.
       const p = this.#ws.protocol;
       if (p && !this.#ctx.protocols.includes(p)) {
-        return this.down({ kind: 'fatal', code: CloseCode.Abnormal });
+        return this.down({ kind: 'fatal', code: ABNORMAL });
       }
       if (this.#ack >= 0) this.#ctx.ackCarried(this.#ack);
       return this.handlers.onOpen(f.ack, f);
@@ -138,11 +139,11 @@ export class WebSocketTransport extends TransportBase {
 
   #closed(code: number): void {
     if (this.done) return;
-    if (code === CloseCode.TryAgainLater) return this.down({ kind: 'overloaded', retryAfter: 0 });
+    if (code === TRY_AGAIN_LATER) return this.down({ kind: 'overloaded', retryAfter: 0 });
     // 1012 service restart (a draining node): resume at once, on whatever node; not a fallback.
-    if (code === CloseCode.ServiceRestart) return this.down({ kind: 'restart', retryAfter: 0 });
+    if (code === SERVICE_RESTART) return this.down({ kind: 'restart', retryAfter: 0 });
     // 4001 / 4006 answer a resume even before `open`: the session is gone, no transport can help.
-    if (code === CloseCode.SessionUnknown || code === CloseCode.StateLost || (this.#opened && FATAL_CODES.has(code))) {
+    if (code === SESSION_UNKNOWN || code === STATE_LOST || (this.#opened && FATAL_CODES.has(code))) {
       return this.down({ kind: 'fatal', code });
     }
     // Before `open` anything else is a refused or broken upgrade: the engine falls back at once.
