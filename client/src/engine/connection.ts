@@ -16,7 +16,7 @@ import type { TransportName } from '../types.js';
 import { AckClock } from './acks.js';
 import { Attempts } from './attempts.js';
 import { Heartbeat } from './heartbeat.js';
-import { Link } from './link.js';
+import type { Link } from './link.js';
 import { Outbox } from './outbox.js';
 import { type ConnectionConfig, type Setup, setUp } from './setup.js';
 import { holds, type Slot } from './slot.js';
@@ -50,7 +50,7 @@ export interface ConnectionEvents {
 type Ending = 'none' | 'local' | 'remote';
 
 export class Connection {
-  readonly #link = new Link();
+  readonly #link: Link = { state: 'connecting' };
   /** Rounds of attempts since the live transport was lost (for `reconnected`). */
   #rounds = 0;
   #ending: Ending = 'none';
@@ -107,8 +107,7 @@ export class Connection {
       },
       nextGen: () => ++this.#gen,
       handlersFor: (gen) => this.#handlersFor(gen),
-      context: (openTimeout, hints) => this.#context(openTimeout, hints),
-      connectTimeout: () => this.#connectTimeout(),
+      context: (hints, openTimeout) => this.#context(hints, openTimeout),
       opened: (attempt, ack, claim) => this.#attemptOpened(attempt, ack, claim),
       sample: (ms) => {
         this.#openSample = Math.min(this.#openSample ?? ms, ms);
@@ -125,7 +124,7 @@ export class Connection {
         start: () => {
           const gen = ++this.#gen;
           const from = this.#liveName;
-          const ctx = this.#context(this.#connectTimeout(), from ? { upgrade: from } : undefined);
+          const ctx = this.#context(from ? { upgrade: from } : undefined);
           return { gen, transport: setup.factories.websocket(ctx, this.#handlersFor(gen)) };
         },
         accepts: (open): open is OpenFrame =>
@@ -179,7 +178,7 @@ export class Connection {
   abort(): void {
     if (this.#link.state === 'closed') return;
     this.#teardown();
-    this.#link.set('closed');
+    this.#link.state = 'closed';
   }
 
   // ---- transports ----------------------------------------------------------------------------
@@ -191,7 +190,7 @@ export class Connection {
     return rtt === undefined ? 1500 : Math.min(3000, Math.max(1000, 4 * rtt + 500));
   }
 
-  #context(openTimeout: number, hints?: Record<string, string>): TransportContext {
+  #context(hints?: Record<string, string>, openTimeout = this.#connectTimeout()): TransportContext {
     const t = this.#terms;
     const maxPayload = t?.maxPayload || undefined;
     return {
@@ -246,7 +245,7 @@ export class Connection {
     if (claim) this.#transmit([{ t: 'ack', ack: this.#delivered }]);
     clearTimeout(this.#lostTimer);
     this.#lostTimer = undefined;
-    this.#link.set('open');
+    this.#link.state = 'open';
     // Announce before resending: a send that finds the transport dead must not swallow the `open`.
     // The terms are set: by the attempt's open frame, or by the handshake that every HTTP start follows.
     if (first) this.#events.open(this.#terms!, attempt.transport.name);
@@ -280,7 +279,7 @@ export class Connection {
     this.#upgrade.pause();
     if (why.kind === 'fatal') return this.#fail(why.code);
     if (this.#link.state !== 'open') return;
-    this.#link.set('reconnecting');
+    this.#link.state = 'reconnecting';
     this.#lostTimer = setTimeout(() => this.#fail(ABNORMAL), this.#terms?.resumeWindow ?? 0);
     this.#attempts.resume(why, this.#upgrade.handOver());
   }
@@ -383,7 +382,7 @@ export class Connection {
   #finish(code: number, reason: string, wasClean: boolean): void {
     if (this.#link.state === 'closed') return;
     this.#teardown();
-    this.#link.set('closed');
+    this.#link.state = 'closed';
     this.#liveName = '';
     this.#events.close(code, reason, wasClean);
   }
