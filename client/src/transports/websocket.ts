@@ -54,7 +54,7 @@ export class WebSocketTransport extends TransportBase {
     let ws: WebSocketLike | undefined;
     try {
       ws = ctx.protocols.length > 0 ? new WS(url, [...ctx.protocols]) : new WS(url);
-    } catch (e) {
+    } catch {
       queueMicrotask(() => this.down(FAILED));
     }
     this.#ws = ws ?? ({ close: noop } as unknown as WebSocketLike);
