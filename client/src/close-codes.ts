@@ -1,7 +1,7 @@
 /**
  * The close codes the client uses, as literals typed by the CloseCode member each stands for, so a
- * wrong value does not compile. esbuild inlines a constant but never a read of an object's member:
- * written as `CloseCode.X`, the browser bundle would carry the whole CloseCode object and its names.
+ * wrong value does not compile. A minifier inlines or renames a constant but never an object's
+ * member: written as `CloseCode.X`, the browser bundle would carry the whole object and its names.
  */
 import type { CloseCode } from '@burrow/shared';
 

@@ -53,8 +53,8 @@ export function fail<T>(code: ErrorCode, message: string, close: number, status:
 }
 
 /**
- * The codes the decoders fail with, as literals typed by the CloseCode member they stand for:
- * bundlers inline a constant, never a read of an object's member, and the client bundle counts bytes.
+ * The codes the decoders fail with, as literals typed by the CloseCode member they stand for: a
+ * minifier inlines a constant, never an object's member, and the client bundle counts bytes.
  */
 const PROTOCOL_ERROR: typeof CloseCode.ProtocolError = 1002;
 const TOO_BIG: typeof CloseCode.TooBig = 1009;
