@@ -67,6 +67,8 @@ const output = {
   sourcemap: true,
   // The bundle is served as is, never bundled again: pure annotations would only cost bytes.
   comments: false,
+  // `Burrow` stays a plain object, as it was: no Symbol.toStringTag 'Module' on the classic script's global.
+  generatedCode: { symbols: false },
   minify: { mangleProps: { include: new RegExp(`^(${INTERNAL_NAMES.join('|')})$`) } },
 };
 await bundle.write({ ...output, format: 'esm', file: `${root}client/dist/burrow.esm.js` });
