@@ -5,7 +5,7 @@
 // Rolldown, with Oxc's minifier: on this code it comes out about 2.5% smaller after gzip than
 // esbuild's, and every byte of the bundle counts (issue #16).
 import { rolldown } from 'rolldown';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -45,6 +45,10 @@ function checkInternalNames() {
   const tsLib = `${createRequire(import.meta.url).resolve('typescript/package.json').replace(/package\.json$/, '')}lib/`;
   const libs = readdirSync(tsLib).filter((f) => /^lib\.(dom|es\d{4}|es5|esnext)[\w.]*\.d\.ts$/.test(f)).map((f) => tsLib + f);
   // The public surface: client's entry types and everything the shared wire package declares.
+  // tsc's declarations: `npm run build` compiles them before it bundles.
+  if (!existsSync(`${root}client/dist/index.d.ts`) || !existsSync(`${root}shared/dist/index.d.ts`)) {
+    throw new Error('bundle-client: the check of INTERNAL_NAMES reads client/dist and shared/dist; run `npm run build`');
+  }
   const publicTypes = ['burrow-socket', 'events', 'types', 'engine/test-hook'].map((f) => `${root}client/dist/${f}.d.ts`);
   const wireTypes = readdirSync(`${root}shared/dist`).filter((f) => f.endsWith('.d.ts')).map((f) => `${root}shared/dist/${f}`);
   const taken = new Map();
