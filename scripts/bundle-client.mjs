@@ -1,22 +1,80 @@
 #!/usr/bin/env node
 // Builds the browser bundles the server serves at {path}/client.js (ESM) and {path}/client.global.js
 // (classic script exposing `Burrow.BurrowSocket`). The browser entry has no Node imports.
-import { build } from 'esbuild';
+//
+// Rolldown, with Oxc's minifier: on this code it comes out about 2.5% smaller after gzip than
+// esbuild's, and every byte of the bundle counts (issue #16).
+import { rolldown } from 'rolldown';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const common = {
-  entryPoints: [`${root}client/src/index.ts`],
-  bundle: true,
+
+/**
+ * Property names that only the engine's own objects carry (transport contexts and handlers, down
+ * reasons, the engine's parts and their hosts): the bundle renames them to a letter or two, which
+ * minifying alone does not do for a property. A name belongs here only if nothing outside the bundle
+ * reads or writes it: never a name of the public API or the options, of the wire (JSON keys, URL
+ * parameters), of stored data, or of a platform object the client touches. checkInternalNames()
+ * refuses a name that the public or wire types declare, or that TypeScript's DOM and ES libraries
+ * declare as a member; the browser suites run the renamed bundle.
+ */
+const INTERNAL_NAMES = [
+  // Transports and what they are given
+  'ctx', 'handlers', 'cleanup', 'down', 'deliver', 'probeAck', 'ackDelay', 'why', 'retryAfter',
+  'onOpen', 'onFrame', 'onAlive', 'onAcked', 'onWritten', 'onDown', 'alive', 'lost',
+  'wsBase', 'httpBase', 'session', 'ackCarried', 'openTimeout', 'requestTimeout', 'http',
+  // The engine's parts and their hosts
+  'gen', 'chain', 'factories', 'memory', 'owns', 'opened', 'failed', 'fail', 'begin', 'resumeOn',
+  'handOver', 'wanted', 'accepts', 'promote', 'establish', 'nextGen', 'handlersFor', 'retrying',
+  'delivered', 'behind', 'resendSeen', 'carried', 'schedule', 'live', 'sent', 'received', 'pong',
+  'nextSeq', 'unacked', 'isNewAck', 'cum', 'closing', 'payload',
+];
+
+/** Member names declared in `.d.ts` text: `name:`, `name?:`, `name(`, `get name()`, inline `{ name: …; }` too. */
+function declaredMembers(dts) {
+  const code = dts.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '').replace(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"/g, "''");
+  const names = new Set();
+  const member = /(?:^|[{;])\s*(?:(?:readonly|static|get|set|protected|abstract|public)\s+)*([A-Za-z_$][\w$]*)\??\s*[:(<]/gm;
+  for (const m of code.matchAll(member)) names.add(m[1]);
+  return names;
+}
+
+function checkInternalNames() {
+  const tsLib = `${createRequire(import.meta.url).resolve('typescript/package.json').replace(/package\.json$/, '')}lib/`;
+  const libs = readdirSync(tsLib).filter((f) => /^lib\.(dom|es\d{4}|es5|esnext)[\w.]*\.d\.ts$/.test(f)).map((f) => tsLib + f);
+  // The public surface: client's entry types and everything the shared wire package declares.
+  // tsc's declarations: `npm run build` compiles them before it bundles.
+  if (!existsSync(`${root}client/dist/index.d.ts`) || !existsSync(`${root}shared/dist/index.d.ts`)) {
+    throw new Error('bundle-client: the check of INTERNAL_NAMES reads client/dist and shared/dist; run `npm run build`');
+  }
+  const publicTypes = ['burrow-socket', 'events', 'types', 'engine/test-hook'].map((f) => `${root}client/dist/${f}.d.ts`);
+  const wireTypes = readdirSync(`${root}shared/dist`).filter((f) => f.endsWith('.d.ts')).map((f) => `${root}shared/dist/${f}`);
+  const taken = new Map();
+  for (const file of [...libs, ...publicTypes, ...wireTypes]) {
+    for (const name of declaredMembers(readFileSync(file, 'utf8'))) if (!taken.has(name)) taken.set(name, file);
+  }
+  const clashes = INTERNAL_NAMES.filter((n) => taken.has(n)).map((n) => `${n} (declared in ${taken.get(n).replace(root, '')})`);
+  if (clashes.length > 0) throw new Error(`bundle-client: not internal, cannot be renamed: ${clashes.join(', ')}`);
+}
+
+checkInternalNames();
+const bundle = await rolldown({
+  input: `${root}client/src/index.ts`,
   platform: 'browser',
-  target: ['es2022', 'chrome110', 'firefox110', 'safari16'],
-  conditions: ['burrow-src', 'browser'],
+  resolve: { conditionNames: ['burrow-src', 'browser', 'import', 'default'] },
+  transform: { target: ['es2022', 'chrome110', 'firefox110', 'safari16'] },
+  logLevel: 'warn',
+});
+const output = {
   sourcemap: true,
-  minify: true,
-  legalComments: 'none',
-  logLevel: 'warning',
+  // The bundle is served as is, never bundled again: pure annotations would only cost bytes.
+  comments: false,
+  // `Burrow` stays a plain object, as it was: no Symbol.toStringTag 'Module' on the classic script's global.
+  generatedCode: { symbols: false },
+  minify: { mangleProps: { include: new RegExp(`^(${INTERNAL_NAMES.join('|')})$`) } },
 };
-await Promise.all([
-  build({ ...common, format: 'esm', outfile: `${root}client/dist/burrow.esm.js` }),
-  build({ ...common, format: 'iife', globalName: 'Burrow', outfile: `${root}client/dist/burrow.global.js` }),
-]);
+await bundle.write({ ...output, format: 'esm', file: `${root}client/dist/burrow.esm.js` });
+await bundle.write({ ...output, format: 'iife', name: 'Burrow', file: `${root}client/dist/burrow.global.js` });
+await bundle.close();

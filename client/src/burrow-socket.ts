@@ -2,28 +2,25 @@
  * BurrowSocket: the W3C `WebSocket` API, as Chromium implements it, over a Burrow session that may
  * run on WebSocket, SSE or long polling and survives transport switches and reconnects unseen.
  */
-import { CloseCode, isAppCloseCode, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, utf8Length, wellFormed } from '@burrow/shared';
+import { isAppCloseCode, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, utf8Length, wellFormed } from '@burrow/shared';
+import { ABNORMAL, NORMAL } from './close-codes.js';
 import { Connection, type ConnectionEvents } from './engine/connection.js';
 import { testHook } from './engine/test-hook.js';
-import { CloseEventImpl, MessageEventImpl, scheduleTask } from './platform/dom.js';
+import { CloseEventImpl, scheduleTask } from './platform/dom.js';
 import { type AnyListener, type BurrowCloseEvent, type BurrowMessageEvent, type BurrowSocketEventMap, type ListenerOptions, ReconnectEvent, TransportEvent } from './events.js';
 import type { BurrowSocketOptions, TransportName } from './types.js';
 import { clampUnsignedShort, parseProtocols, parseSocketUrl, syntaxError } from './w3c-arguments.js';
 
-/** `readyState` values, as in the W3C WebSocket. */
+/**
+ * `readyState` values, as in the W3C WebSocket. It only moves forward (CONNECTING to OPEN, CLOSING or
+ * CLOSED; OPEN to CLOSING or CLOSED; CLOSING to CLOSED): every assignment below checks the state it
+ * leaves first.
+ */
 type ReadyState = 0 | 1 | 2 | 3;
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
-
-/** The only moves `readyState` may make. */
-const READY_TRANSITIONS: Readonly<Record<ReadyState, readonly ReadyState[]>> = {
-  0: [OPEN, CLOSING, CLOSED],
-  1: [CLOSING, CLOSED],
-  2: [CLOSED],
-  3: [],
-};
 
 /** What {@link BurrowSocket.binaryType} accepts. */
 export type BurrowBinaryType = 'blob' | 'arraybuffer';
@@ -282,21 +279,13 @@ export class BurrowSocket extends EventTarget {
       this.#failLocally();
       return;
     }
-    this.#setState(CLOSING);
+    this.#readyState = CLOSING;
     // A reason without a code is sent with 1000, as the WHATWG spec says.
-    if (c === undefined && r) c = CloseCode.Normal;
+    if (c === undefined && r) c = NORMAL;
     this.#push({ kind: 'close', code: c, reason: r || undefined });
   }
 
   // ---- internals ------------------------------------------------------------------------------
-
-  #setState(next: ReadyState): void {
-    if (next === this.#readyState) return;
-    if (!READY_TRANSITIONS[this.#readyState].includes(next)) {
-      throw new Error(`BurrowSocket: illegal readyState transition ${this.#readyState} -> ${next}`);
-    }
-    this.#readyState = next;
-  }
 
   #engineEvents(): ConnectionEvents {
     return {
@@ -306,7 +295,7 @@ export class BurrowSocket extends EventTarget {
           this.#protocol = open.protocol;
           this.#sessionId = open.sid;
           this.#transport = transport;
-          this.#setState(OPEN);
+          this.#readyState = OPEN;
           this.dispatchEvent(new Event('open'));
           // Same task: the first `transport` event always follows `open`, even if onopen closes.
           this.dispatchEvent(new TransportEvent('transport', transport, ''));
@@ -316,7 +305,7 @@ export class BurrowSocket extends EventTarget {
         scheduleTask(() => {
           // Checked at dispatch, as the spec does: nothing is delivered once close() was called.
           if (this.#readyState !== OPEN) return;
-          this.dispatchEvent(new MessageEventImpl('message', { data: this.#toAppData(data), origin: this.#origin }));
+          this.dispatchEvent(new MessageEvent('message', { data: this.#toAppData(data), origin: this.#origin }));
         });
       },
       transport: (name: TransportName, previous: TransportName) => {
@@ -328,7 +317,7 @@ export class BurrowSocket extends EventTarget {
       },
       closing: () => {
         scheduleTask(() => {
-          if (this.#readyState === OPEN) this.#setState(CLOSING);
+          if (this.#readyState === OPEN) this.#readyState = CLOSING;
         });
       },
       close: (code: number, reason: string, wasClean: boolean) => {
@@ -353,7 +342,7 @@ export class BurrowSocket extends EventTarget {
 
   #closed(code: number, reason: string, wasClean: boolean): void {
     if (this.#readyState === CLOSED) return;
-    this.#setState(CLOSED);
+    this.#readyState = CLOSED;
     this.#reconnecting = false;
     this.#transport = '';
     // Data still waiting for a Blob read will never be sent; it stays counted, as in browsers.
@@ -365,8 +354,8 @@ export class BurrowSocket extends EventTarget {
   #failLocally(): void {
     if (this.#readyState === CLOSED) return;
     this.#conn.abort();
-    if (this.#readyState !== CLOSING) this.#setState(CLOSING);
-    scheduleTask(() => this.#closed(CloseCode.Abnormal, '', false));
+    this.#readyState = CLOSING;
+    scheduleTask(() => this.#closed(ABNORMAL, '', false));
   }
 
   #toAppData(data: Payload): string | ArrayBuffer | Blob {

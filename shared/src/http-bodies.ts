@@ -10,7 +10,7 @@
 import { CloseCode } from './close-codes.js';
 import { PROTOCOL_VERSION, type Frame, isAck } from './frames.js';
 import { type DecodeOptions, frameFromJson, frameToJson, parseJson } from './json-codec.js';
-import { fail, ok, type ProtocolError, type Result } from './result.js';
+import { fail, malformed, ok, overLimit, type ProtocolError, type Result } from './result.js';
 
 export interface HandshakeRequest {
   readonly v: number;
@@ -62,14 +62,14 @@ export function decodeHandshakeRequest(text: string): Result<HandshakeRequest> {
   const parsed = parseJson(text);
   if (!parsed.ok) return parsed;
   const v = parsed.value;
-  if (!isObject(v)) return fail('bad_request', 'handshake body must be an object', CloseCode.ProtocolError, 400);
+  if (!isObject(v)) return malformed('bad_request', 'handshake body must be an object');
   const version = v.v === undefined ? PROTOCOL_VERSION : v.v;
   if (version !== PROTOCOL_VERSION) {
     return fail('unsupported_version', `protocol version ${PROTOCOL_VERSION} only`, CloseCode.UnsupportedVersion, 400);
   }
   const protocols = v.protocols === undefined ? [] : v.protocols;
   if (!Array.isArray(protocols) || protocols.length > 64 || !protocols.every(isProtocolToken)) {
-    return fail('bad_request', 'protocols must be an array of at most 64 tokens', CloseCode.ProtocolError, 400);
+    return malformed('bad_request', 'protocols must be an array of at most 64 tokens');
   }
   return ok({ v: version, protocols: protocols as string[] });
 }
@@ -97,11 +97,11 @@ export function decodeSendRequest(text: string, limits: BatchLimits): Result<Sen
   const parsed = parseJson(text);
   if (!parsed.ok) return parsed;
   const v = parsed.value;
-  if (!isObject(v)) return fail('bad_request', 'send body must be an object', CloseCode.ProtocolError, 400);
+  if (!isObject(v)) return malformed('bad_request', 'send body must be an object');
   if (v.token !== undefined && typeof v.token !== 'string') {
-    return fail('bad_request', 'token must be a string', CloseCode.ProtocolError, 400);
+    return malformed('bad_request', 'token must be a string');
   }
-  if (v.ack !== undefined && !isAck(v.ack)) return fail('bad_seq', 'ack must be an integer >= 0', CloseCode.ProtocolError, 400);
+  if (v.ack !== undefined && !isAck(v.ack)) return malformed('bad_seq', 'ack must be an integer >= 0');
   const frames = decodeFrameArray(v.frames, limits);
   if (!frames.ok) return frames;
   return ok({
@@ -119,7 +119,7 @@ export function decodeSendResponse(text: string): Result<SendResponse> {
   const parsed = parseJson(text);
   if (!parsed.ok) return parsed;
   const v = parsed.value;
-  if (!isObject(v) || !isAck(v.ack)) return fail('bad_request', 'send response needs ack', CloseCode.ProtocolError, 400);
+  if (!isObject(v) || !isAck(v.ack)) return malformed('bad_request', 'send response needs ack');
   return ok({ ack: v.ack });
 }
 
@@ -132,14 +132,14 @@ export function decodePollResponse(text: string, limits: BatchLimits): Result<re
   const parsed = parseJson(text);
   if (!parsed.ok) return parsed;
   const v = parsed.value;
-  if (!isObject(v)) return fail('bad_request', 'poll body must be an object', CloseCode.ProtocolError, 400);
+  if (!isObject(v)) return malformed('bad_request', 'poll body must be an object');
   return decodeFrameArray(v.frames, limits);
 }
 
 function decodeFrameArray(list: unknown, limits: BatchLimits): Result<Frame[]> {
-  if (!Array.isArray(list)) return fail('bad_request', 'frames must be an array', CloseCode.ProtocolError, 400);
+  if (!Array.isArray(list)) return malformed('bad_request', 'frames must be an array');
   const max = limits.maxFrames ?? Infinity;
-  if (list.length > max) return fail('body_too_large', `at most ${max} frames per batch`, CloseCode.TooBig, 413);
+  if (list.length > max) return overLimit('body_too_large', `at most ${max} frames per batch`);
   const out: Frame[] = [];
   for (const item of list) {
     const f = frameFromJson(item, limits);
@@ -154,6 +154,9 @@ export function encodeError(e: ProtocolError): string {
   return JSON.stringify(body);
 }
 
+/** A literal, not a CloseCode read: see result.ts. */
+const ABNORMAL: typeof CloseCode.Abnormal = 1006;
+
 /** Reads an error body; anything unreadable becomes a generic error with the given status. */
 export function decodeError(text: string, status: number): ErrorBody {
   const parsed = parseJson(text);
@@ -162,8 +165,8 @@ export function decodeError(text: string, status: number): ErrorBody {
     return {
       error: v.error as string,
       message: typeof v.message === 'string' ? v.message : '',
-      close: typeof v.close === 'number' ? v.close : CloseCode.Abnormal,
+      close: typeof v.close === 'number' ? v.close : ABNORMAL,
     };
   }
-  return { error: 'bad_request', message: `HTTP ${status}`, close: CloseCode.Abnormal };
+  return { error: 'bad_request', message: `HTTP ${status}`, close: ABNORMAL };
 }

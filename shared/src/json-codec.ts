@@ -10,9 +10,9 @@
  *   {"t":"ack","ack":2}   {"t":"ping"}   {"t":"pong"}
  */
 import { decodeBase64, encodeBase64 } from './base64.js';
-import { CloseCode, isWireCloseCode, MAX_CLOSE_REASON_BYTES } from './close-codes.js';
+import { isWireCloseCode, MAX_CLOSE_REASON_BYTES } from './close-codes.js';
 import { type Frame, isAck, isSeq, type OpenFrame, utf8Length, wellFormed } from './frames.js';
-import { fail, ok, type Result } from './result.js';
+import { malformed, ok, overLimit, type Result } from './result.js';
 
 /** Who sent the frame being decoded; some frames only flow one way. */
 export type Sender = 'client' | 'server';
@@ -57,7 +57,7 @@ export function parseJson(text: string): Result<unknown> {
   try {
     return ok(JSON.parse(text) as unknown);
   } catch {
-    return fail('bad_json', 'body is not valid JSON', CloseCode.ProtocolError, 400);
+    return malformed('bad_json', 'body is not valid JSON');
   }
 }
 
@@ -68,7 +68,7 @@ export function decodeJsonFrame(text: string, opts: DecodeOptions): Result<Frame
 }
 
 function badFrame(message: string): Result<never> {
-  return fail('bad_frame', message, CloseCode.ProtocolError, 400);
+  return malformed('bad_frame', message);
 }
 
 function isObject(v: unknown): v is Json {
@@ -90,7 +90,7 @@ export function frameFromJson(v: unknown, opts: DecodeOptions): Result<Frame> {
     case 'close':
       return closeFromJson(v);
     case 'ack':
-      return isAck(v.ack) ? ok({ t: 'ack', ack: v.ack }) : fail('bad_seq', 'ack must be an integer >= 0', CloseCode.ProtocolError, 400);
+      return isAck(v.ack) ? ok({ t: 'ack', ack: v.ack }) : malformed('bad_seq', 'ack must be an integer >= 0');
     case 'ping':
       return PING;
     case 'pong':
@@ -98,12 +98,12 @@ export function frameFromJson(v: unknown, opts: DecodeOptions): Result<Frame> {
     case 'open':
       return opts.from === 'server' ? openFromJson(v) : badFrame('open is only sent by the server');
     default:
-      return fail('unknown_frame_type', 'unknown frame type', CloseCode.ProtocolError, 400);
+      return malformed('unknown_frame_type', 'unknown frame type');
   }
 }
 
 function dataFromJson(v: Json, opts: DecodeOptions): Result<Frame> {
-  if (!isSeq(v.seq)) return fail('bad_seq', 'seq must be an integer >= 1', CloseCode.ProtocolError, 400);
+  if (!isSeq(v.seq)) return malformed('bad_seq', 'seq must be an integer >= 1');
   const max = opts.maxPayload ?? Infinity;
   if (typeof v.text === 'string' && v.bin === undefined) {
     // Cheap bound first: a UTF-16 unit is at most 3 UTF-8 bytes, at least 1.
@@ -121,11 +121,11 @@ function dataFromJson(v: Json, opts: DecodeOptions): Result<Frame> {
 }
 
 function tooLarge(max: number): Result<never> {
-  return fail('payload_too_large', `payload exceeds ${max} bytes`, CloseCode.TooBig, 413);
+  return overLimit('payload_too_large', `payload exceeds ${max} bytes`);
 }
 
 function closeFromJson(v: Json): Result<Frame> {
-  if (!isSeq(v.seq)) return fail('bad_seq', 'seq must be an integer >= 1', CloseCode.ProtocolError, 400);
+  if (!isSeq(v.seq)) return malformed('bad_seq', 'seq must be an integer >= 1');
   if (v.code !== undefined && !(typeof v.code === 'number' && isWireCloseCode(v.code))) {
     return badFrame('close code is not valid on the wire');
   }
@@ -151,7 +151,7 @@ function openFromJson(v: Json): Result<Frame> {
     const n = v[k];
     if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return badFrame(`open.${k} must be a number >= 0`);
   }
-  if (!isAck(v.ack)) return fail('bad_seq', 'open.ack must be an integer >= 0', CloseCode.ProtocolError, 400);
+  if (!isAck(v.ack)) return malformed('bad_seq', 'open.ack must be an integer >= 0');
   if (typeof v.resumed !== 'boolean') return badFrame('open.resumed must be a boolean');
   const frame: OpenFrame = {
     t: 'open',

@@ -1,3 +1,5 @@
+import type { CloseCode } from './close-codes.js';
+
 /** A value or a protocol error; decoders return this instead of throwing. */
 export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ProtocolError };
 
@@ -48,4 +50,21 @@ export function ok<T>(value: T): Result<T> {
 
 export function fail<T>(code: ErrorCode, message: string, close: number, status: number): Result<T> {
   return { ok: false, error: { code, message, close, status } };
+}
+
+/**
+ * The codes the decoders fail with, as literals typed by the CloseCode member they stand for: a
+ * minifier inlines a constant, never an object's member, and the client bundle counts bytes.
+ */
+const PROTOCOL_ERROR: typeof CloseCode.ProtocolError = 1002;
+const TOO_BIG: typeof CloseCode.TooBig = 1009;
+
+/** Malformed input: close code 1002, HTTP 400. */
+export function malformed<T>(code: ErrorCode, message: string): Result<T> {
+  return fail(code, message, PROTOCOL_ERROR, 400);
+}
+
+/** Input over a limit: close code 1009, HTTP 413. */
+export function overLimit<T>(code: ErrorCode, message: string): Result<T> {
+  return fail(code, message, TOO_BIG, 413);
 }

@@ -8,10 +8,9 @@
  *
  * A message whose first character is neither a digit nor "{" is a protocol error.
  */
-import { CloseCode } from './close-codes.js';
 import { type Frame, isSeq, type Payload } from './frames.js';
 import { type DecodeOptions, decodeJsonFrame, encodeJsonFrame } from './json-codec.js';
-import { fail, ok, type Result } from './result.js';
+import { malformed, ok, overLimit, type Result } from './result.js';
 
 /** Bytes before the payload in a binary data message. */
 export const WS_BINARY_HEADER = 8;
@@ -51,7 +50,7 @@ function decodeText(msg: string, opts: DecodeOptions): Result<Frame> {
     if (c < 0 || c > 9 || (i === 0 && c === 0)) return badMessage();
     seq = seq * 10 + c;
   }
-  if (!isSeq(seq)) return fail('bad_seq', 'seq out of range', CloseCode.ProtocolError, 400);
+  if (!isSeq(seq)) return malformed('bad_seq', 'seq out of range');
   // Payload size is bounded by the transport's own maxPayload before we ever see the message.
   return ok({ t: 'd', seq, data: msg.slice(colon + 1) });
 }
@@ -59,14 +58,14 @@ function decodeText(msg: string, opts: DecodeOptions): Result<Frame> {
 function decodeBinary(msg: Uint8Array, opts: DecodeOptions): Result<Frame> {
   if (msg.byteLength < WS_BINARY_HEADER) return badMessage();
   const seq = new DataView(msg.buffer, msg.byteOffset, WS_BINARY_HEADER).getFloat64(0, false);
-  if (!isSeq(seq)) return fail('bad_seq', 'seq out of range', CloseCode.ProtocolError, 400);
+  if (!isSeq(seq)) return malformed('bad_seq', 'seq out of range');
   const data = msg.subarray(WS_BINARY_HEADER);
   if (opts.maxPayload !== undefined && data.byteLength > opts.maxPayload) {
-    return fail('payload_too_large', `payload exceeds ${opts.maxPayload} bytes`, CloseCode.TooBig, 413);
+    return overLimit('payload_too_large', `payload exceeds ${opts.maxPayload} bytes`);
   }
   return ok({ t: 'd', seq, data });
 }
 
 function badMessage(): Result<never> {
-  return fail('bad_frame', 'not a Burrow v1 WebSocket message', CloseCode.ProtocolError, 400);
+  return malformed('bad_frame', 'not a Burrow v1 WebSocket message');
 }

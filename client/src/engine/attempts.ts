@@ -10,11 +10,11 @@
  * client claims one (its first frame or request there); the loser is abandoned, which the server
  * answers by discarding its session with no events (docs/PROTOCOL.md, "Racing transports").
  */
-import { CloseCode, encodeSendRequest, type OpenFrame, PROTOCOL_VERSION } from '@burrow/shared';
+import { encodeSendRequest, type OpenFrame, PROTOCOL_VERSION } from '@burrow/shared';
+import { ABANDONED, ABNORMAL, SESSION_UNKNOWN } from '../close-codes.js';
 import { sessionUrl } from '../transports/http.js';
 import type { HandshakeResult } from '../transports/http.js';
 import type { DownReason, SessionRef, Transport, TransportContext, TransportHandlers } from '../transports/transport.js';
-import { SILENT_DETAIL } from '../transports/websocket.js';
 import type { TransportName } from '../types.js';
 import type { Link } from './link.js';
 import type { Setup } from './setup.js';
@@ -34,8 +34,8 @@ export interface AttemptHost {
   /** A fresh generation for the next transport. */
   nextGen(): number;
   handlersFor(gen: number): TransportHandlers;
-  context(openTimeout: number, hints?: Record<string, string>): TransportContext;
-  connectTimeout(): number;
+  /** The context of a transport (or handshake) about to start; the open timeout defaults to the connect timeout. */
+  context(hints?: Record<string, string>, openTimeout?: number): TransportContext;
   /**
    * The attempt is up: it carries the session from now on. `claim`: it was a raced WebSocket whose
    * session the server holds unannounced until the client's first frame, so one must go out now.
@@ -198,7 +198,7 @@ export class Attempts {
       const hints = this.#hints();
       const next = this.#raceTo();
       if (next !== undefined) hints.race = '1';
-      this.#attempt = { gen, transport: factories.websocket(host.context(host.connectTimeout(), hints), h) };
+      this.#attempt = { gen, transport: factories.websocket(host.context(hints), h) };
       if (next !== undefined) {
         this.#racedGen = gen;
         this.#raceTimer = setTimeout(() => this.#startRacer(gen, next), this.#setup.timing.raceDelay ?? 0);
@@ -210,20 +210,26 @@ export class Attempts {
       this.#attempt = { gen, transport: this.#startHttp(name, session, h) };
       return;
     }
-    // The handshake holds the attempt's place until the transport it leads to takes over, so that
-    // ending the attempt aborts it.
-    const ac = new AbortController();
-    const handshake: Slot = { gen, transport: { name, ackDelay: Infinity, send: () => {}, close: () => ac.abort() } };
-    this.#attempt = handshake;
-    void factories.handshake(host.context(host.connectTimeout()), ac.signal).then((r) => {
+    const handshake = this.#handshake(gen, name, undefined, (r) => {
       if (!holds(this.#attempt, gen)) return;
       if (!r.ok) return this.#failed(handshake, r.why);
-      if (r.open.v !== PROTOCOL_VERSION || !this.#protocolOk(r.open.protocol)) {
-        return this.#failed(handshake, { kind: 'fatal', code: CloseCode.Abnormal, detail: 'bad open frame' });
-      }
+      const refusal = this.#refusal(r.open);
+      if (refusal) return this.#failed(handshake, refusal);
       host.establish(r.open);
-      this.#attempt = { gen, transport: this.#startHttp(name, { sid: r.open.sid, token: r.open.token }, h) };
+      this.#attempt = { gen, transport: this.#startHttp(name, r.open, h) };
     });
+    this.#attempt = handshake;
+  }
+
+  /**
+   * Starts the HTTP handshake that leads to transport `name`, reporting to `done` (never
+   * synchronously). The slot returned holds that transport's place until it takes over, so that
+   * ending the slot aborts the request.
+   */
+  #handshake(gen: number, name: TransportName, hints: Record<string, string> | undefined, done: (r: HandshakeResult) => void): Slot {
+    const ac = new AbortController();
+    void this.#setup.factories.handshake(this.#host.context(hints), ac.signal).then(done);
+    return { gen, transport: { name, ackDelay: Infinity, send: () => {}, close: () => ac.abort() } };
   }
 
   /**
@@ -243,14 +249,9 @@ export class Attempts {
   #startRacer(wsGen: number, index: number): void {
     this.#raceTimer = undefined;
     if (!holds(this.#attempt, wsGen) || this.#host.session()) return;
-    const { chain, factories } = this.#setup;
-    const host = this.#host;
-    const name = chain[index] as 'sse' | 'polling';
-    const ac = new AbortController();
-    const racer: Slot = { gen: host.nextGen(), transport: { name, ackDelay: Infinity, send: () => {}, close: () => ac.abort() } };
-    this.#racer = racer;
     const at = Date.now();
-    void factories.handshake(host.context(host.connectTimeout(), { race: '1' }), ac.signal).then((r) => this.#raced(racer, index, r, Date.now() - at));
+    const racer = this.#handshake(this.#host.nextGen(), this.#setup.chain[index]!, { race: '1' }, (r) => this.#raced(racer, index, r, Date.now() - at));
+    this.#racer = racer;
   }
 
   /** The racing handshake answered. */
@@ -264,32 +265,33 @@ export class Attempts {
     this.#racer = null;
     const host = this.#host;
     const ws = this.#attempt;
-    const bad = r.ok && (r.open.v !== PROTOCOL_VERSION || !this.#protocolOk(r.open.protocol));
-    if (!r.ok || bad) {
+    const refusal = r.ok ? this.#refusal(r.open) : r.why;
+    if (!r.ok || refusal) {
       if (r.ok) this.#abandon(r.open);
       // The WebSocket attempt runs on; if it failed already, the round goes on from the racer's place.
       if (ws) return;
       this.#cursor = index;
       this.#roundTried++;
-      return this.#failed(racer, r.ok ? { kind: 'fatal', code: CloseCode.Abnormal, detail: 'bad open frame' } : r.why);
+      // `refusal` is set: it is the failure itself when !r.ok.
+      return this.#failed(racer, refusal!);
     }
     // The handshake answered first: the HTTP session wins. The WebSocket attempt, if still pending, is
     // abandoned (a server that got it drops its unclaimed session on this close); once this session is
     // live, the background upgrade brings WebSocket back if it works after all.
-    ws?.transport.close(CloseCode.Abandoned);
+    ws?.transport.close(ABANDONED);
     this.#attempt = null;
     this.#cursor = index;
     this.#roundTried++;
     this.#fallbackHint = { from: 'websocket', reason: 'timeout' };
     host.sample(took);
     host.establish(r.open);
-    this.#attempt = { gen: racer.gen, transport: this.#startHttp(racer.transport.name as 'sse' | 'polling', { sid: r.open.sid, token: r.open.token }, host.handlersFor(racer.gen)) };
+    this.#attempt = { gen: racer.gen, transport: this.#startHttp(racer.transport.name as 'sse' | 'polling', r.open, host.handlersFor(racer.gen)) };
   }
 
   /** Tells the server to discard the unclaimed session of a raced attempt that lost (best effort). */
   #abandon(open: OpenFrame): void {
-    const ctx = this.#host.context(this.#host.connectTimeout());
-    const url = sessionUrl(ctx, { sid: open.sid, token: open.token }, 'send', { abandon: 1 });
+    const ctx = this.#host.context();
+    const url = sessionUrl(ctx, open, 'send', { abandon: 1 });
     // If it never arrives, the server drops the session silently when its claim window ends.
     ctx.http.request('POST', url, encodeSendRequest({ frames: [] }), ctx.requestTimeout, () => {});
   }
@@ -307,24 +309,20 @@ export class Attempts {
     const hints = this.#hints();
     const { factories, timing } = this.#setup;
     const host = this.#host;
-    if (name === 'sse') return factories.sse(host.context(timing.sseTimeout, hints), session, h);
+    if (name === 'sse') return factories.sse(host.context(hints, timing.sseTimeout), session, h);
     // Before the first open nothing sequenced was sent yet, so the server's ack is known to be 0.
-    return factories.polling(host.context(host.connectTimeout(), hints), session, h, this.#link.state === 'connecting' ? 0 : undefined);
+    return factories.polling(host.context(hints), session, h, this.#link.state === 'connecting' ? 0 : undefined);
   }
 
-  #protocolOk(p: string): boolean {
-    return p === '' || this.#protocols.includes(p);
-  }
-
-  /** Why an attempt's `open` frame cannot carry the session, if it cannot. */
+  /** Why the `open` frame of an attempt or handshake cannot carry the session, if it cannot. */
   #refusal(open: OpenFrame): DownReason | undefined {
-    if (open.v !== PROTOCOL_VERSION) return { kind: 'fatal', code: CloseCode.Abnormal, detail: 'protocol version' };
+    if (open.v !== PROTOCOL_VERSION) return { kind: 'fatal', code: ABNORMAL };
     const session = this.#host.session();
     if (session) {
       // Asked to resume and got something else: the server no longer knows the session.
-      if (open.sid !== session.sid || !open.resumed) return { kind: 'fatal', code: CloseCode.SessionUnknown, detail: 'resume refused' };
-    } else if (!this.#protocolOk(open.protocol)) {
-      return { kind: 'fatal', code: CloseCode.Abnormal, detail: 'subprotocol not offered' };
+      if (open.sid !== session.sid || !open.resumed) return { kind: 'fatal', code: SESSION_UNKNOWN };
+    } else if (open.protocol !== '' && !this.#protocols.includes(open.protocol)) {
+      return { kind: 'fatal', code: ABNORMAL };
     }
     return undefined;
   }
@@ -346,13 +344,13 @@ export class Attempts {
       return this.#tryAt(this.#cursor + 1);
     }
     // A whole round failed. Before the first open that is a failed connection, as in a browser.
-    if (this.#link.state === 'connecting') return this.#host.fail(CloseCode.Abnormal);
+    if (this.#link.state === 'connecting') return this.#host.fail(ABNORMAL);
     this.#retryLater(0);
   }
 
   /** Next round after the backoff (full jitter), and no sooner than `minDelay`. */
   #retryLater(minDelay: number): void {
-    if (this.#link.state === 'connecting' && Date.now() - this.#startedAt > INITIAL_RETRY_BUDGET) return this.#host.fail(CloseCode.Abnormal);
+    if (this.#link.state === 'connecting' && Date.now() - this.#startedAt > INITIAL_RETRY_BUDGET) return this.#host.fail(ABNORMAL);
     const { reconnectDelay, reconnectDelayMax } = this.#setup.timing;
     const cap = Math.min(reconnectDelayMax, reconnectDelay * 2 ** this.#backoffN);
     this.#backoffN = Math.min(this.#backoffN + 1, 30);
@@ -383,5 +381,5 @@ export class Attempts {
 function fallbackReason(from: TransportName, why: DownReason): string {
   if (why.kind !== 'timeout') return 'refused';
   if (from === 'sse') return 'buffered';
-  return from === 'websocket' && why.detail === SILENT_DETAIL ? 'silent' : 'timeout';
+  return why.silent ? 'silent' : 'timeout';
 }

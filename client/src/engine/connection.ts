@@ -9,13 +9,14 @@
  * never touch the session. Seqs and acks make every switch a plain resume: the new transport's
  * `open.ack` says where to resend from, and the receiver drops what it already delivered.
  */
-import { CloseCode, type Frame, type OpenFrame, type Payload, type SequencedFrame } from '@burrow/shared';
-import type { DownReason, SessionRef, TransportContext, TransportHandlers } from '../transports/transport.js';
+import type { Frame, OpenFrame, Payload, SequencedFrame } from '@burrow/shared';
+import { ABNORMAL, NO_STATUS } from '../close-codes.js';
+import { type DownReason, FAILED, type SessionRef, TIMEOUT, type TransportContext, type TransportHandlers } from '../transports/transport.js';
 import type { TransportName } from '../types.js';
 import { AckClock } from './acks.js';
 import { Attempts } from './attempts.js';
 import { Heartbeat } from './heartbeat.js';
-import { Link } from './link.js';
+import type { Link } from './link.js';
 import { Outbox } from './outbox.js';
 import { type ConnectionConfig, type Setup, setUp } from './setup.js';
 import { holds, type Slot } from './slot.js';
@@ -49,7 +50,7 @@ export interface ConnectionEvents {
 type Ending = 'none' | 'local' | 'remote';
 
 export class Connection {
-  readonly #link = new Link();
+  readonly #link: Link = { state: 'connecting' };
   /** Rounds of attempts since the live transport was lost (for `reconnected`). */
   #rounds = 0;
   #ending: Ending = 'none';
@@ -84,7 +85,7 @@ export class Connection {
 
   readonly #heartbeat = new Heartbeat(
     () => this.#transmit([{ t: 'ping' }]),
-    () => this.#liveLost({ kind: 'timeout', detail: 'heartbeat timeout' }),
+    () => this.#liveLost(TIMEOUT),
   );
 
   /** The shortest open time of an attempt so far (ms): remembered for the next connection's race delay. */
@@ -106,8 +107,7 @@ export class Connection {
       },
       nextGen: () => ++this.#gen,
       handlersFor: (gen) => this.#handlersFor(gen),
-      context: (openTimeout, hints) => this.#context(openTimeout, hints),
-      connectTimeout: () => this.#connectTimeout(),
+      context: (hints, openTimeout) => this.#context(hints, openTimeout),
       opened: (attempt, ack, claim) => this.#attemptOpened(attempt, ack, claim),
       sample: (ms) => {
         this.#openSample = Math.min(this.#openSample ?? ms, ms);
@@ -124,7 +124,7 @@ export class Connection {
         start: () => {
           const gen = ++this.#gen;
           const from = this.#liveName;
-          const ctx = this.#context(this.#connectTimeout(), from ? { upgrade: from } : undefined);
+          const ctx = this.#context(from ? { upgrade: from } : undefined);
           return { gen, transport: setup.factories.websocket(ctx, this.#handlersFor(gen)) };
         },
         accepts: (open): open is OpenFrame =>
@@ -139,7 +139,7 @@ export class Connection {
   /** Starts the first attempt. Separate from the constructor so the socket is wired up first. */
   start(): void {
     if (this.#setup.chain.length === 0) {
-      queueMicrotask(() => this.#fail(CloseCode.Abnormal));
+      queueMicrotask(() => this.#fail(ABNORMAL));
       return;
     }
     this.#attempts.begin();
@@ -171,14 +171,14 @@ export class Connection {
       ...(code !== undefined ? { code } : {}),
       ...(reason ? { reason } : {}),
     });
-    this.#closeTimer = setTimeout(() => this.#fail(CloseCode.Abnormal), CLOSE_TIMEOUT);
+    this.#closeTimer = setTimeout(() => this.#fail(ABNORMAL), CLOSE_TIMEOUT);
   }
 
   /** Drops everything without reporting: the socket reports the failure itself. */
   abort(): void {
     if (this.#link.state === 'closed') return;
     this.#teardown();
-    this.#link.set('closed');
+    this.#link.state = 'closed';
   }
 
   // ---- transports ----------------------------------------------------------------------------
@@ -190,7 +190,7 @@ export class Connection {
     return rtt === undefined ? 1500 : Math.min(3000, Math.max(1000, 4 * rtt + 500));
   }
 
-  #context(openTimeout: number, hints?: Record<string, string>): TransportContext {
+  #context(hints?: Record<string, string>, openTimeout = this.#connectTimeout()): TransportContext {
     const t = this.#terms;
     const maxPayload = t?.maxPayload || undefined;
     return {
@@ -245,7 +245,7 @@ export class Connection {
     if (claim) this.#transmit([{ t: 'ack', ack: this.#delivered }]);
     clearTimeout(this.#lostTimer);
     this.#lostTimer = undefined;
-    this.#link.set('open');
+    this.#link.state = 'open';
     // Announce before resending: a send that finds the transport dead must not swallow the `open`.
     // The terms are set: by the attempt's open frame, or by the handshake that every HTTP start follows.
     if (first) this.#events.open(this.#terms!, attempt.transport.name);
@@ -279,8 +279,8 @@ export class Connection {
     this.#upgrade.pause();
     if (why.kind === 'fatal') return this.#fail(why.code);
     if (this.#link.state !== 'open') return;
-    this.#link.set('reconnecting');
-    this.#lostTimer = setTimeout(() => this.#fail(CloseCode.Abnormal), this.#terms?.resumeWindow ?? 0);
+    this.#link.state = 'reconnecting';
+    this.#lostTimer = setTimeout(() => this.#fail(ABNORMAL), this.#terms?.resumeWindow ?? 0);
     this.#attempts.resume(why, this.#upgrade.handOver());
   }
 
@@ -338,7 +338,7 @@ export class Connection {
           // A resend: our ack may have been lost, so make sure another goes out.
           return this.#acks.resendSeen();
         }
-        if (f.seq !== this.#delivered + 1) return this.#liveLost({ kind: 'failed', detail: `seq gap: ${f.seq} after ${this.#delivered}` });
+        if (f.seq !== this.#delivered + 1) return this.#liveLost(FAILED);
         this.#delivered = f.seq;
         if (f.t === 'd') {
           this.#events.message(f.data);
@@ -352,12 +352,12 @@ export class Connection {
       case 'pong':
         return this.#heartbeat.pong();
       case 'open':
-        return this.#liveLost({ kind: 'failed', detail: 'unexpected open frame' });
+        return this.#liveLost(FAILED);
     }
   }
 
   #peerClose(f: Extract<Frame, { t: 'close' }>): void {
-    const code = f.code ?? CloseCode.NoStatus;
+    const code = f.code ?? NO_STATUS;
     const reason = f.reason ?? '';
     this.#acks.flush();
     if (this.#link.state === 'closed') return;
@@ -376,13 +376,13 @@ export class Connection {
 
   /** Unclean end. Before the first open every failure is 1006, as a browser reports a failed handshake. */
   #fail(code: number): void {
-    this.#finish(this.#link.state === 'connecting' ? CloseCode.Abnormal : code, '', false);
+    this.#finish(this.#link.state === 'connecting' ? ABNORMAL : code, '', false);
   }
 
   #finish(code: number, reason: string, wasClean: boolean): void {
     if (this.#link.state === 'closed') return;
     this.#teardown();
-    this.#link.set('closed');
+    this.#link.state = 'closed';
     this.#liveName = '';
     this.#events.close(code, reason, wasClean);
   }

@@ -1,24 +1,11 @@
-/** Whether a transport carries the session right now, and the only moves between those states. */
+/**
+ * Whether a transport carries the session right now. The only moves: connecting to open or closed,
+ * open to reconnecting or closed, reconnecting to open or closed; closed is final. The engine checks
+ * the state it leaves before each move.
+ */
 export type LinkState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
-const LINK_TRANSITIONS: Readonly<Record<LinkState, readonly LinkState[]>> = {
-  connecting: ['open', 'closed'],
-  open: ['reconnecting', 'closed'],
-  reconnecting: ['open', 'closed'],
-  closed: [],
-};
-
-export class Link {
-  #state: LinkState = 'connecting';
-
-  get state(): LinkState {
-    return this.#state;
-  }
-
-  /** Moves to `next`. Any other move than the table's is a bug in the engine, so it throws. */
-  set(next: LinkState): void {
-    if (next === this.#state) return;
-    if (!LINK_TRANSITIONS[this.#state].includes(next)) throw new Error(`Burrow: illegal link transition ${this.#state} -> ${next}`);
-    this.#state = next;
-  }
+/** The link state the engine moves and its attempts read. */
+export interface Link {
+  state: LinkState;
 }

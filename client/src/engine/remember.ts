@@ -10,7 +10,6 @@ const memory = new Map<string, string>();
 const memoryStorage: RememberStorage = {
   getItem: (k) => memory.get(k) ?? null,
   setItem: (k, v) => void memory.set(k, v),
-  removeItem: (k) => void memory.delete(k),
 };
 
 function localStorageOrNull(): RememberStorage | null {
@@ -36,16 +35,7 @@ export class TransportMemory {
 
   /** The remembered transport, if one is stored and still fresh. */
   get(): TransportName | undefined {
-    if (!this.#storage) return undefined;
-    try {
-      const raw = this.#storage.getItem(this.#key);
-      if (!raw) return undefined;
-      const v = JSON.parse(raw) as { t?: unknown; at?: unknown };
-      const fresh = typeof v.at === 'number' && Date.now() - v.at < this.#ttl;
-      return fresh && TRANSPORT_NAMES.includes(v.t as TransportName) ? (v.t as TransportName) : undefined;
-    } catch {
-      return undefined;
-    }
+    return this.#read()?.t;
   }
 
   /**
@@ -53,13 +43,8 @@ export class TransportMemory {
    * estimate (an upper bound) that the race delay of the next first connection adapts to.
    */
   rtt(): number | undefined {
-    if (!this.#storage || this.get() === undefined) return undefined;
-    try {
-      const v = JSON.parse(this.#storage.getItem(this.#key) ?? '{}') as { rtt?: unknown };
-      return typeof v.rtt === 'number' && Number.isFinite(v.rtt) && v.rtt >= 0 ? v.rtt : undefined;
-    } catch {
-      return undefined;
-    }
+    const rtt = this.#read()?.rtt;
+    return typeof rtt === 'number' && Number.isFinite(rtt) && rtt >= 0 ? rtt : undefined;
   }
 
   set(name: TransportName, rtt?: number): void {
@@ -67,6 +52,18 @@ export class TransportMemory {
       this.#storage?.setItem(this.#key, JSON.stringify({ t: name, at: Date.now(), ...(rtt !== undefined ? { rtt: Math.round(rtt) } : {}) }));
     } catch {
       // Quota exceeded or storage disabled: remembering is an optimisation only.
+    }
+  }
+
+  /** The stored record, if there is one, still fresh and naming a transport. */
+  #read(): { t: TransportName; rtt?: unknown } | undefined {
+    try {
+      const raw = this.#storage?.getItem(this.#key);
+      const v = raw ? (JSON.parse(raw) as { t?: unknown; at?: unknown; rtt?: unknown } | null) : null;
+      const fresh = typeof v?.at === 'number' && Date.now() - v.at < this.#ttl;
+      return fresh && TRANSPORT_NAMES.includes(v.t as TransportName) ? (v as { t: TransportName; rtt?: unknown }) : undefined;
+    } catch {
+      return undefined;
     }
   }
 }

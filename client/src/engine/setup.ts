@@ -13,7 +13,7 @@ import { type BurrowSocketOptions, TRANSPORT_NAMES, type TransportName } from '.
 import { TransportMemory } from './remember.js';
 import { withTestHook } from './test-hook.js';
 
-/** How transports are made. `ConnectionConfig.factories` may replace any of them (BurrowSocket passes none). */
+/** How transports are made. */
 export interface TransportFactories {
   websocket(ctx: TransportContext, h: TransportHandlers): Transport;
   sse(ctx: TransportContext, session: SessionRef, h: TransportHandlers): Transport;
@@ -26,7 +26,6 @@ export interface ConnectionConfig {
   readonly url: URL;
   readonly protocols: readonly string[];
   readonly options: BurrowSocketOptions;
-  readonly factories?: Partial<TransportFactories>;
 }
 
 /** Options the engine reads, with their defaults applied. */
@@ -55,20 +54,15 @@ export interface Setup {
   readonly httpBase: URL;
   /** Transports to try, in order: the ones asked for that this platform can run. Empty when none. */
   readonly chain: readonly TransportName[];
-  /** How HTTP requests are made; a stand-in that fails every request when the platform has none. */
+  /**
+   * How HTTP requests are made. Only the HTTP transports and their handshake use it, and they are in
+   * the chain only when the platform has one.
+   */
   readonly http: HttpClient;
   readonly factories: TransportFactories;
   readonly memory: TransportMemory;
   readonly timing: Timing;
 }
-
-/** Where there is no HTTP client at all: every request fails (only a test's factories get here). */
-const noHttp: HttpClient = {
-  request: (_m, _u, _b, _t, done) => {
-    queueMicrotask(() => done(null));
-    return () => {};
-  },
-};
 
 export function setUp(config: ConnectionConfig): Setup {
   // A test may pin transports, upgrade and remember from outside the app (see test-hook.ts).
@@ -80,17 +74,14 @@ export function setUp(config: ConnectionConfig): Setup {
   const ES = o.EventSource ?? defaultEventSource();
   // SSE through an EventSource (passed, or the browser's), else through Burrow's reader (Node).
   const feed: OpenEventFeed | undefined = ES ? eventSourceFeed(ES, o.fetch ? { fetch: o.fetch } : undefined) : sseReader(http);
-  const f = config.factories ?? {};
   // The `!`s hold because the chain below keeps only the transports whose pieces exist.
   const factories: TransportFactories = {
     websocket: (ctx, h) => new WebSocketTransport(WS!, ctx, h),
     sse: (ctx, s, h) => new SseTransport(feed!, ctx, s, h),
     polling: (ctx, s, h, known) => new PollingTransport(ctx, s, h, known),
     handshake,
-    ...f,
   };
-  const available = (n: TransportName): boolean =>
-    n === 'websocket' ? !!(f.websocket ?? WS) : n === 'sse' ? !!(f.sse ?? (feed && http)) : !!(f.polling ?? http);
+  const available = (n: TransportName): boolean => !!(n === 'websocket' ? WS : n === 'sse' ? feed && http : http);
   const wanted = o.transports ?? TRANSPORT_NAMES;
   const memory = new TransportMemory(o.remember, wsBase, o.rememberFor ?? 24 * 60 * 60 * 1000);
   const race = raceDelay(o.raceDelay, memory.rtt());
@@ -99,7 +90,7 @@ export function setUp(config: ConnectionConfig): Setup {
     wsBase,
     httpBase: new URL(wsBase.href.replace(/^ws/, 'http')),
     chain,
-    http: http ?? noHttp,
+    http: http!,
     factories,
     memory,
     timing: {

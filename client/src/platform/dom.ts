@@ -1,6 +1,6 @@
 /**
- * What dispatching W3C events takes: a task scheduler, and `CloseEvent` and `MessageEvent` (shims
- * where the platform has none, as Node 20 has no CloseEvent).
+ * What dispatching W3C events takes: a task scheduler, and `CloseEvent` (a shim where the platform has
+ * none, as Node 20). `MessageEvent` needs none: every supported browser and Node has it.
  */
 const g = globalThis as unknown as { setImmediate?: (fn: () => void) => unknown };
 
@@ -51,23 +51,3 @@ export const CloseEventImpl: new (type: string, init?: BurrowCloseEventInit) => 
   typeof (globalThis as { CloseEvent?: unknown }).CloseEvent === 'function'
     ? CloseEvent
     : (CloseEventShim as unknown as new (type: string, init?: BurrowCloseEventInit) => CloseEvent);
-
-/** The DOM `MessageEvent`, for platforms without one. */
-class MessageEventShim extends Event {
-  readonly data: unknown;
-  readonly origin: string;
-  readonly lastEventId = '';
-  readonly source = null;
-  readonly ports: readonly unknown[] = [];
-  constructor(type: string, init: { data?: unknown; origin?: string } = {}) {
-    super(type);
-    this.data = init.data ?? null;
-    this.origin = init.origin ?? '';
-  }
-}
-
-/** `MessageEvent`: the platform's when it has one, else a compatible class. */
-export const MessageEventImpl: new (type: string, init?: MessageEventInit) => MessageEvent =
-  typeof (globalThis as { MessageEvent?: unknown }).MessageEvent === 'function'
-    ? MessageEvent
-    : (MessageEventShim as unknown as new (type: string, init?: MessageEventInit) => MessageEvent);

@@ -1,10 +1,9 @@
 /**
  * HTTP plumbing of the transports: URLs under the mount path (the WebSocket's too), the handshake,
- * the mapping of error answers to what the engine should do, and the upstream of SSE and polling
- * that POSTs batches of client frames one at a time.
+ * the mapping of error answers to what the engine should do, and the base of SSE and polling: their
+ * upstream, which POSTs batches of client frames one at a time.
  */
 import {
-  CloseCode,
   decodeError,
   decodeJsonFrame,
   decodeSendResponse,
@@ -15,9 +14,11 @@ import {
   payloadSize,
   sessionPath,
 } from '@burrow/shared';
+import { ABNORMAL, NO_STATUS, SERVICE_RESTART, SESSION_UNKNOWN, STATE_LOST, TRY_AGAIN_LATER } from '../close-codes.js';
 import { scheduleTask } from '../platform/dom.js';
 import type { HttpAnswer } from '../platform/http-client.js';
-import type { DownReason, SessionRef, TransportContext, TransportHandlers } from './transport.js';
+import { TransportBase } from './base.js';
+import { type DownReason, FAILED, type SessionRef, type TransportContext, type TransportHandlers } from './transport.js';
 
 export type { HttpAnswer } from '../platform/http-client.js';
 
@@ -52,21 +53,21 @@ export function sessionUrlPrefix(ctx: TransportContext, s: SessionRef, what: 'ss
 export function downFromAnswer(a: HttpAnswer): DownReason {
   const err = decodeError(a.text, a.status);
   // 1012 service restart: this node is draining; resume now, the balancer picks another node.
-  if (err.close === CloseCode.ServiceRestart) return { kind: 'restart', retryAfter: a.retryAfter };
-  if (a.status === 503 || err.close === CloseCode.TryAgainLater) return { kind: 'overloaded', retryAfter: a.retryAfter };
-  if (a.status === 404) return { kind: 'fatal', code: CloseCode.SessionUnknown, detail: err.error };
+  if (err.close === SERVICE_RESTART) return { kind: 'restart', retryAfter: a.retryAfter };
+  if (a.status === 503 || err.close === TRY_AGAIN_LATER) return { kind: 'overloaded', retryAfter: a.retryAfter };
+  if (a.status === 404) return { kind: 'fatal', code: SESSION_UNKNOWN };
   // 410 state_lost: the server's store lost the session (restarted empty); it cannot be resumed.
-  if (a.status === 410) return { kind: 'fatal', code: CloseCode.StateLost, detail: err.error };
+  if (a.status === 410) return { kind: 'fatal', code: STATE_LOST };
   // 409 poll_replaced: a newer transport took the downstream; never reaches the app.
-  if (a.status === 409 || a.status >= 500 || a.status < 400) return { kind: 'failed', detail: `HTTP ${a.status} ${err.error}` };
+  if (a.status === 409 || a.status >= 500 || a.status < 400) return FAILED;
   // 400 / 403 / 413: a definitive refusal. 1006 when the body names no code (e.g. no_acceptable_protocol).
-  const code = err.close >= 1000 && err.close !== CloseCode.NoStatus ? err.close : CloseCode.Abnormal;
-  return { kind: 'fatal', code, detail: err.error };
+  const code = err.close >= 1000 && err.close !== NO_STATUS ? err.close : ABNORMAL;
+  return { kind: 'fatal', code };
 }
 
 export type HandshakeResult = { readonly ok: true; readonly open: OpenFrame } | { readonly ok: false; readonly why: DownReason };
 
-const ABORTED: HandshakeResult = { ok: false, why: { kind: 'failed', detail: 'handshake aborted' } };
+const ABORTED: HandshakeResult = { ok: false, why: FAILED };
 
 /** POST P/sessions: a new session over HTTP. Never rejects. */
 export function handshake(ctx: TransportContext, signal: AbortSignal): Promise<HandshakeResult> {
@@ -84,10 +85,10 @@ export function handshake(ctx: TransportContext, signal: AbortSignal): Promise<H
       ctx.requestTimeout,
       (a) => {
         signal.removeEventListener('abort', onAbort);
-        if (!a) return resolve({ ok: false, why: { kind: 'failed', detail: 'handshake request failed' } });
+        if (!a) return resolve({ ok: false, why: FAILED });
         if (a.status !== 200) return resolve({ ok: false, why: downFromAnswer(a) });
         const f = decodeJsonFrame(a.text, { from: 'server' });
-        if (!f.ok || f.value.t !== 'open') return resolve({ ok: false, why: { kind: 'failed', detail: 'handshake answer is not an open frame' } });
+        if (!f.ok || f.value.t !== 'open') return resolve({ ok: false, why: FAILED });
         resolve({ ok: true, open: f.value });
       },
     );
@@ -97,26 +98,25 @@ export function handshake(ctx: TransportContext, signal: AbortSignal): Promise<H
 
 /** What the server's answer to a send POST says: its ack, or why the transport is down. */
 function sendAnswer(a: HttpAnswer | null): number | DownReason {
-  if (!a) return { kind: 'failed', detail: 'send request failed' };
+  if (!a) return FAILED;
   if (a.status !== 200) return downFromAnswer(a);
   const r = decodeSendResponse(a.text);
-  return r.ok ? r.value.ack : { kind: 'failed', detail: 'bad send response' };
+  return r.ok ? r.value.ack : FAILED;
 }
 
 /**
- * The upstream of the HTTP transports: POST P/sessions/:sid/send, one batch in flight at a time so
- * batches land in seq order even on different nodes. The response's ack confirms the batch.
+ * What SSE and polling share: the context, the upstream, and the rule for downstream frames.
  *
- * Frames are not posted from inside `send()`: the POST goes out at the end of the event-loop turn
- * (a task later), carrying everything sent in that turn, or, while one is in flight, everything sent
- * until it is answered. Every POST carries the client's current ack; an ack alone is only worth a
- * POST on SSE, whose downstream cannot carry it (polling's next GET does).
+ * The upstream is POST P/sessions/:sid/send, one batch in flight at a time so batches land in seq
+ * order even on different nodes. The response's ack confirms the batch. Frames are not posted from
+ * inside `send()`: the POST goes out at the end of the event-loop turn (a task later), carrying
+ * everything sent in that turn, or, while one is in flight, everything sent until it is answered.
+ * Every POST carries the client's current ack; an ack alone is only worth a POST on SSE, whose
+ * downstream cannot carry it (polling's next GET does). A failed POST takes the transport down.
  */
-export class HttpUpstream {
-  readonly #ctx: TransportContext;
-  readonly #handlers: TransportHandlers;
+export abstract class HttpTransport extends TransportBase {
+  protected readonly ctx: TransportContext;
   readonly #standaloneAcks: boolean;
-  readonly #onError: (why: DownReason) => void;
   readonly #url: string;
   #pending: Frame[] = [];
   /** Cancels the POST in flight, if one is. */
@@ -127,28 +127,20 @@ export class HttpUpstream {
   /** The highest ack the engine asked to send (-1: none); a POST is owed while no POST carried it. */
   #ackWanted = -1;
   #postedAck = -1;
-  #closed = false;
 
   /**
    * @param standaloneAcks whether an ack with nothing else to send is worth an empty POST (SSE:
    *   yes; polling: no, the next poll carries it).
-   * @param onError called once when a POST fails; the owner reports the transport down.
    */
-  constructor(
-    ctx: TransportContext,
-    session: SessionRef,
-    handlers: TransportHandlers,
-    standaloneAcks: boolean,
-    onError: (why: DownReason) => void,
-  ) {
-    this.#ctx = ctx;
-    this.#handlers = handlers;
+  constructor(ctx: TransportContext, session: SessionRef, handlers: TransportHandlers, standaloneAcks: boolean) {
+    super(handlers);
+    this.ctx = ctx;
     this.#standaloneAcks = standaloneAcks;
-    this.#onError = onError;
     this.#url = sessionUrl(ctx, session, 'send', {});
   }
 
   send(frames: readonly Frame[]): void {
+    if (this.done) return;
     for (const f of frames) {
       if (f.t !== 'ack') this.#pending.push(f);
       else if (this.#standaloneAcks && f.ack > this.#ackWanted) this.#ackWanted = f.ack;
@@ -156,28 +148,33 @@ export class HttpUpstream {
     this.#schedule();
   }
 
+  /** A downstream frame goes to the engine; an `open` has no place on a downstream and fails the transport. */
+  protected deliver(f: Frame): void {
+    if (f.t === 'open') return this.down(FAILED);
+    this.handlers.onFrame(f);
+  }
+
   /**
    * POSTs an empty batch, beside any batch in flight (it carries no frames, so order is not at stake):
    * to learn the server's ack on a resume, or whether the session still exists. `done` gets the ack
-   * or why not.
+   * or why not, unless the transport ended meanwhile.
    */
-  probeAck(done: (r: number | DownReason) => void): void {
+  protected probeAck(done: (r: number | DownReason) => void): void {
     this.#probe?.();
     this.#probe = this.#post([], (a) => {
       this.#probe = null;
-      if (!this.#closed) done(sendAnswer(a));
+      if (!this.done) done(sendAnswer(a));
     });
   }
 
-  close(): void {
-    this.#closed = true;
+  protected cleanup(): void {
     this.#pending = [];
     for (const cancel of [this.#inflight, this.#probe]) cancel?.();
     this.#inflight = this.#probe = null;
   }
 
   #post(frames: readonly Frame[], done: (a: HttpAnswer | null) => void): () => void {
-    const ctx = this.#ctx;
+    const ctx = this.ctx;
     const ack = ctx.ack();
     this.#postedAck = Math.max(this.#postedAck, ack);
     ctx.ackCarried(ack);
@@ -185,14 +182,14 @@ export class HttpUpstream {
   }
 
   #schedule(): void {
-    if (this.#closed || this.#inflight || this.#scheduled) return;
+    if (this.done || this.#inflight || this.#scheduled) return;
     this.#scheduled = true;
     scheduleTask(this.#flush);
   }
 
   readonly #flush = (): void => {
     this.#scheduled = false;
-    if (this.#closed || this.#inflight) return;
+    if (this.done || this.#inflight) return;
     // An ack alone is posted only when no POST carried it yet (one in flight may well have).
     if (this.#pending.length === 0 && this.#ackWanted <= this.#postedAck) return;
     const batch = this.#takeBatch();
@@ -200,25 +197,20 @@ export class HttpUpstream {
     for (const f of batch) if (f.t === 'd' || f.t === 'close') lastSeq = f.seq;
     this.#inflight = this.#post(batch, (a) => {
       this.#inflight = null;
-      if (this.#closed) return;
+      if (this.done) return;
       const r = sendAnswer(a);
-      if (typeof r !== 'number') return this.#fail(r);
-      this.#handlers.onAcked(r);
-      if (this.#closed) return;
-      if (lastSeq > 0) this.#handlers.onWritten(lastSeq);
+      if (typeof r !== 'number') return this.down(r);
+      this.handlers.onAcked(r);
+      if (this.done) return;
+      if (lastSeq > 0) this.handlers.onWritten(lastSeq);
       this.#schedule();
     });
   };
 
-  #fail(why: DownReason): void {
-    this.close();
-    this.#onError(why);
-  }
-
   /** Frames from the head of the queue: at most 128, and at most max(maxPayload, 64 KiB) of payload (at least one). */
   #takeBatch(): Frame[] {
     const pending = this.#pending;
-    const maxBytes = Math.max(this.#ctx.maxPayload ?? 0, MIN_BATCH_BYTES);
+    const maxBytes = Math.max(this.ctx.maxPayload ?? 0, MIN_BATCH_BYTES);
     let n = 0;
     let bytes = 0;
     for (const f of pending) {

@@ -3,19 +3,16 @@
  * next sent as soon as one answers, carrying the new ack), POSTed batches up. A poll never removes
  * frames on the server (only acks do), so a lost poll response loses nothing.
  */
-import { decodePollResponse, type Frame } from '@burrow/shared';
-import { TransportBase } from './base.js';
+import { decodePollResponse } from '@burrow/shared';
 import type { HttpAnswer } from '../platform/http-client.js';
-import { downFromAnswer, HttpUpstream, sessionUrl, sessionUrlPrefix } from './http.js';
-import type { SessionRef, TransportContext, TransportHandlers } from './transport.js';
+import { downFromAnswer, HttpTransport, sessionUrl, sessionUrlPrefix } from './http.js';
+import { FAILED, type SessionRef, type TransportContext, type TransportHandlers } from './transport.js';
 
-export class PollingTransport extends TransportBase {
+export class PollingTransport extends HttpTransport {
   readonly name = 'polling' as const;
   /** Every poll carries the ack: a standalone one is never needed. */
   readonly ackDelay = Infinity;
-  readonly #ctx: TransportContext;
   readonly #session: SessionRef;
-  readonly #upstream: HttpUpstream;
   /** `…/poll?token=…&ack=`, to which each poll appends its ack. */
   #pollUrl = '';
   /** The first poll's hints (why this transport starts); later polls carry none. */
@@ -27,59 +24,52 @@ export class PollingTransport extends TransportBase {
    *   which nothing was sent yet); otherwise an empty POST asks for it first.
    */
   constructor(ctx: TransportContext, session: SessionRef, handlers: TransportHandlers, knownAck: number | undefined) {
-    super(handlers);
-    this.#ctx = ctx;
+    super(ctx, session, handlers, false);
     this.#session = session;
     this.#hints = ctx.hints;
-    this.#upstream = new HttpUpstream(ctx, session, handlers, false, (why) => this.down(why));
     if (knownAck !== undefined) {
       queueMicrotask(() => this.#opened(knownAck));
     } else {
-      this.#upstream.probeAck((r) => (typeof r === 'number' ? this.#opened(r) : this.down(r)));
+      this.probeAck((r) => (typeof r === 'number' ? this.#opened(r) : this.down(r)));
     }
-  }
-
-  send(frames: readonly Frame[]): void {
-    if (!this.done) this.#upstream.send(frames);
   }
 
   #opened(ack: number): void {
     if (this.done) return;
-    this.#pollUrl = sessionUrlPrefix(this.#ctx, this.#session, 'poll', 'ack');
+    this.#pollUrl = sessionUrlPrefix(this.ctx, this.#session, 'poll', 'ack');
     this.handlers.onOpen(ack);
     this.#poll();
   }
 
   #poll(): void {
     if (this.done) return;
-    const ack = this.#ctx.ack();
+    const ack = this.ctx.ack();
     const hints = this.#hints;
     this.#hints = undefined;
-    const url = hints ? sessionUrl(this.#ctx, this.#session, 'poll', { ack, ...hints }) : `${this.#pollUrl}${ack}`;
-    this.#ctx.ackCarried(ack);
+    const url = hints ? sessionUrl(this.ctx, this.#session, 'poll', { ack, ...hints }) : `${this.#pollUrl}${ack}`;
+    this.ctx.ackCarried(ack);
     // No client-side timeout: the poll is held by design, and the engine drops the transport when
     // nothing arrives for heartbeat + heartbeatTimeout (its pings make the server answer).
-    this.#cancelPoll = this.#ctx.http.request('GET', url, null, 0, this.#answered);
+    this.#cancelPoll = this.ctx.http.request('GET', url, null, 0, this.#answered);
   }
 
   readonly #answered = (a: HttpAnswer | null): void => {
     this.#cancelPoll = undefined;
     if (this.done) return;
-    if (!a) return this.down({ kind: 'failed', detail: 'poll request failed' });
+    if (!a) return this.down(FAILED);
     if (a.status !== 200) return this.down(downFromAnswer(a));
-    const r = decodePollResponse(a.text, this.#ctx.decode);
-    if (!r.ok) return this.down({ kind: 'failed', detail: r.error.message });
+    const r = decodePollResponse(a.text, this.ctx.decode);
+    if (!r.ok) return this.down(FAILED);
     this.handlers.onAlive();
     for (const f of r.value) {
       if (this.done) return;
-      if (f.t === 'open') return this.down({ kind: 'failed', detail: 'open frame in a poll' });
-      this.handlers.onFrame(f);
+      this.deliver(f);
     }
     this.#poll();
   };
 
   protected override cleanup(): void {
-    this.#upstream.close();
+    super.cleanup();
     this.#cancelPoll?.();
     this.#cancelPoll = undefined;
   }

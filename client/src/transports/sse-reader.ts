@@ -6,7 +6,7 @@ import type { HttpClient } from '../platform/http-client.js';
 import { downFromAnswer } from './http.js';
 import type { OpenEventFeed } from './sse.js';
 import { SseParser } from './sse-parser.js';
-import type { DownReason } from './transport.js';
+import { type DownReason, FAILED } from './transport.js';
 
 const EVENT_STREAM = /^text\/event-stream\b/i;
 
@@ -33,12 +33,13 @@ export function httpEventFeed(http: HttpClient): OpenEventFeed {
     const cancel = stream(url, {
       head: (status, type) => status === 200 && EVENT_STREAM.test(type),
       chunk: (text) => {
-        if (!parser.push(text)) fail({ kind: 'failed', detail: 'SSE event too large' });
+        if (!parser.push(text)) fail(FAILED);
       },
       end: (a) => {
         if (down) return;
         down = true;
-        h.down(!a ? { kind: 'failed', detail: 'SSE stream ended' } : a.status === 200 ? { kind: 'failed', detail: 'not an event stream' } : downFromAnswer(a));
+        // Ended, broken, or a 200 that is not an event stream: failed; an error status says more.
+        h.down(a && a.status !== 200 ? downFromAnswer(a) : FAILED);
       },
     });
     return {

@@ -6,12 +6,12 @@
  * The stream is read by an {@link EventFeed}: a W3C EventSource (browsers, or one the app passes), or
  * Burrow's own reader over a streamed HTTP body (Node's default: `httpEventFeed` in sse-reader.ts).
  */
-import { CloseCode, decodeJsonFrame, type Frame } from '@burrow/shared';
+import { decodeJsonFrame } from '@burrow/shared';
+import { SESSION_UNKNOWN, STATE_LOST } from '../close-codes.js';
 import type { HttpClient } from '../platform/http-client.js';
 import type { EventSourceConstructor, EventSourceLike } from '../types.js';
-import { TransportBase } from './base.js';
-import { HttpUpstream, sessionUrl } from './http.js';
-import type { DownReason, SessionRef, TransportContext, TransportHandlers } from './transport.js';
+import { HttpTransport, sessionUrl } from './http.js';
+import { type DownReason, FAILED, type SessionRef, TIMEOUT, type TransportContext, type TransportHandlers } from './transport.js';
 
 /** How long a standalone ack may wait on SSE (ms); see `Connection` for the bounds around it. */
 export const SSE_ACK_DELAY = 1000;
@@ -64,10 +64,10 @@ export function eventSourceFeed(ES: EventSourceConstructor, init: Record<string,
     es.onerror = (ev) => {
       // Browsers expose no status; `eventsource` does, and a 404 or 503 is worth telling apart.
       const status = ev?.code;
-      if (status === 404) return h.down({ kind: 'fatal', code: CloseCode.SessionUnknown, detail: 'SSE 404' });
-      if (status === 410) return h.down({ kind: 'fatal', code: CloseCode.StateLost, detail: 'SSE 410 state_lost' });
+      if (status === 404) return h.down({ kind: 'fatal', code: SESSION_UNKNOWN });
+      if (status === 410) return h.down({ kind: 'fatal', code: STATE_LOST });
       if (status === 503) return h.down({ kind: 'overloaded', retryAfter: 0 });
-      if (status) return h.down({ kind: 'failed', detail: `SSE HTTP ${status}` });
+      if (status) return h.down(FAILED);
       h.lost();
     };
     return {
@@ -80,11 +80,9 @@ export function eventSourceFeed(ES: EventSourceConstructor, init: Record<string,
   };
 }
 
-export class SseTransport extends TransportBase {
+export class SseTransport extends HttpTransport {
   readonly name = 'sse' as const;
   readonly ackDelay = SSE_ACK_DELAY;
-  readonly #ctx: TransportContext;
-  readonly #upstream: HttpUpstream;
   #feed: EventFeed | undefined;
   #opened = false;
   /** An error is being told apart from a lost session (see #lost). */
@@ -94,9 +92,7 @@ export class SseTransport extends TransportBase {
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(open: OpenEventFeed, ctx: TransportContext, session: SessionRef, handlers: TransportHandlers) {
-    super(handlers);
-    this.#ctx = ctx;
-    this.#upstream = new HttpUpstream(ctx, session, handlers, true, (why) => this.down(why));
+    super(ctx, session, handlers, true);
     // JSON escaping makes a frame at most 6 characters per payload byte (`\u0000`), plus its fields.
     const maxEventChars = 6 * (ctx.maxPayload ?? 1024 * 1024) + 64 * 1024;
     try {
@@ -111,31 +107,26 @@ export class SseTransport extends TransportBase {
         down: (why) => this.down(why),
         lost: () => this.#lost(),
       });
-    } catch (e) {
-      queueMicrotask(() => this.down({ kind: 'failed', detail: `EventSource constructor threw: ${String(e)}` }));
+    } catch {
+      queueMicrotask(() => this.down(FAILED));
       return;
     }
-    this.#timer = setTimeout(() => this.down({ kind: 'timeout', detail: 'no SSE event in time' }), ctx.openTimeout);
-  }
-
-  send(frames: readonly Frame[]): void {
-    if (!this.done) this.#upstream.send(frames);
+    this.#timer = setTimeout(() => this.down(TIMEOUT), ctx.openTimeout);
   }
 
   #message(data: string): void {
     if (this.done) return;
-    const r = decodeJsonFrame(data, this.#ctx.decode);
-    if (!r.ok) return this.down({ kind: 'failed', detail: r.error.message });
+    const r = decodeJsonFrame(data, this.ctx.decode);
+    if (!r.ok) return this.down(FAILED);
     const f = r.value;
     if (!this.#opened) {
-      if (f.t !== 'ack') return this.down({ kind: 'failed', detail: 'first SSE event is not an ack' });
+      if (f.t !== 'ack') return this.down(FAILED);
       this.#opened = true;
       clearTimeout(this.#timer);
-      this.#ctx.ackCarried(this.#ack);
+      this.ctx.ackCarried(this.#ack);
       return this.handlers.onOpen(f.ack);
     }
-    if (f.t === 'open') return this.down({ kind: 'failed', detail: 'open frame on SSE' });
-    this.handlers.onFrame(f);
+    this.deliver(f);
   }
 
   /**
@@ -146,12 +137,13 @@ export class SseTransport extends TransportBase {
     if (this.done || this.#probing) return;
     this.#probing = true;
     this.#feed?.close();
-    this.#upstream.probeAck((r) => this.down(typeof r !== 'number' && r.kind !== 'failed' ? r : { kind: 'failed', detail: 'SSE error' }));
+    // The POST answered: the session is there and only the stream failed.
+    this.probeAck((r) => this.down(typeof r === 'number' ? FAILED : r));
   }
 
   protected override cleanup(): void {
     clearTimeout(this.#timer);
-    this.#upstream.close();
+    super.cleanup();
     this.#feed?.close();
   }
 }

@@ -6,18 +6,25 @@ import type { DecodeOptions, Frame, OpenFrame } from '@burrow/shared';
 import type { TransportName } from '../types.js';
 import type { HttpClient } from '../platform/http-client.js';
 
-/** Why a transport stopped (or never started). */
+/**
+ * Why a transport stopped (or never started). Only `kind` and its own fields steer the engine; there
+ * is no free-text detail, since nothing reads one and every string would ship in the browser bundle.
+ */
 export type DownReason =
   /** It failed or was lost: try the next transport, or resume. */
-  | { readonly kind: 'failed'; readonly detail: string }
-  /** It did not come up in time. */
-  | { readonly kind: 'timeout'; readonly detail: string }
+  | { readonly kind: 'failed' }
+  /** It did not come up in time; `silent`: a WebSocket that opened but sent no `open` frame. */
+  | { readonly kind: 'timeout'; readonly silent?: true }
   /** The server is overloaded (1013 / 503): retry no sooner than `retryAfter` ms. */
   | { readonly kind: 'overloaded'; readonly retryAfter: number }
   /** The server asked the client to move (1012, or 503 `service_restart` while draining): resume at once elsewhere. */
   | { readonly kind: 'restart'; readonly retryAfter: number }
   /** The server refused for good: end the socket with `code`. */
-  | { readonly kind: 'fatal'; readonly code: number; readonly detail: string };
+  | { readonly kind: 'fatal'; readonly code: number };
+
+/** The commonest reasons, shared: a reason is never mutated. */
+export const FAILED: DownReason = { kind: 'failed' };
+export const TIMEOUT: DownReason = { kind: 'timeout' };
 
 /** What a transport reports. Never called synchronously from the transport's constructor. */
 export interface TransportHandlers {

@@ -3,28 +3,29 @@
  * message must be `open`; until it arrives the transport is not up, so a proxy that accepts the
  * upgrade but never delivers a frame is caught by the open timeout.
  */
-import { ACK_DELAY, CloseCode, decodeWsMessage, encodeWsFrame, type Frame, type WsMessage } from '@burrow/shared';
+import { ACK_DELAY, decodeWsMessage, encodeWsFrame, type Frame, type WsMessage } from '@burrow/shared';
+import { ABNORMAL, INVALID_PAYLOAD, POLICY, PROTOCOL_ERROR, SERVICE_RESTART, SESSION_UNKNOWN, STATE_LOST, TOO_BIG, TRY_AGAIN_LATER, UNSUPPORTED, UNSUPPORTED_VERSION } from '../close-codes.js';
 import type { WebSocketConstructor, WebSocketLike } from '../types.js';
 import { TransportBase } from './base.js';
 import { endpointUrl } from './http.js';
-import type { TransportContext, TransportHandlers } from './transport.js';
+import { type DownReason, FAILED, TIMEOUT, type TransportContext, type TransportHandlers } from './transport.js';
 
 /** Close codes that end the session rather than just this transport (resuming would only repeat them). */
 const FATAL_CODES = new Set<number>([
-  CloseCode.ProtocolError,
-  CloseCode.Unsupported,
-  CloseCode.InvalidPayload,
-  CloseCode.Policy,
-  CloseCode.TooBig,
-  CloseCode.SessionUnknown,
-  CloseCode.UnsupportedVersion,
-  CloseCode.StateLost,
+  PROTOCOL_ERROR,
+  UNSUPPORTED,
+  INVALID_PAYLOAD,
+  POLICY,
+  TOO_BIG,
+  SESSION_UNKNOWN,
+  UNSUPPORTED_VERSION,
+  STATE_LOST,
 ]);
 
 const noop = (): void => {};
 
-/** Detail of a timeout where the socket opened but no `open` frame came (the fallback reason `silent`). */
-export const SILENT_DETAIL = 'socket open but no open frame';
+/** A timeout where the socket opened but no `open` frame came (the fallback reason `silent`). */
+const SILENT: DownReason = { kind: 'timeout', silent: true };
 
 export class WebSocketTransport extends TransportBase {
   readonly name = 'websocket' as const;
@@ -53,8 +54,8 @@ export class WebSocketTransport extends TransportBase {
     let ws: WebSocketLike | undefined;
     try {
       ws = ctx.protocols.length > 0 ? new WS(url, [...ctx.protocols]) : new WS(url);
-    } catch (e) {
-      queueMicrotask(() => this.down({ kind: 'failed', detail: `WebSocket constructor threw: ${String(e)}` }));
+    } catch {
+      queueMicrotask(() => this.down(FAILED));
     }
     this.#ws = ws ?? ({ close: noop } as unknown as WebSocketLike);
     if (!ws) return;
@@ -62,16 +63,13 @@ export class WebSocketTransport extends TransportBase {
     ws.binaryType = 'arraybuffer';
     ws.onmessage = (ev) => this.#message(ev.data);
     // The close event that follows carries the code; an error alone (ws's unexpected-response) still ends it.
-    ws.onerror = () => this.down({ kind: 'failed', detail: 'WebSocket error' });
+    ws.onerror = () => this.down(FAILED);
     ws.onclose = (ev) => this.#closed(ev.code);
     // The upgrade went through but no `open` frame follows: a proxy that swallows frames ("silent").
     ws.onopen = () => {
       this.#socketOpen = true;
     };
-    this.#timer = setTimeout(
-      () => this.down({ kind: 'timeout', detail: this.#socketOpen ? SILENT_DETAIL : 'no open frame in time' }),
-      ctx.openTimeout,
-    );
+    this.#timer = setTimeout(() => this.down(this.#socketOpen ? SILENT : TIMEOUT), ctx.openTimeout);
   }
 
   send(frames: readonly Frame[]): void {
@@ -83,7 +81,7 @@ export class WebSocketTransport extends TransportBase {
         if (f.t === 'd' || f.t === 'close') last = f.seq;
       }
     } catch {
-      return this.down({ kind: 'failed', detail: 'WebSocket send threw' });
+      return this.down(FAILED);
     }
     if (last > 0) {
       this.#unflushed = last;
@@ -119,37 +117,37 @@ export class WebSocketTransport extends TransportBase {
     if (typeof data === 'string') msg = data;
     else if (data instanceof ArrayBuffer) msg = new Uint8Array(data);
     else if (ArrayBuffer.isView(data)) msg = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    else return this.down({ kind: 'failed', detail: 'unexpected WebSocket message type' });
+    else return this.down(FAILED);
     const r = decodeWsMessage(msg, this.#ctx.decode);
-    if (!r.ok) return this.down({ kind: 'failed', detail: r.error.message });
+    if (!r.ok) return this.down(FAILED);
     const f = r.value;
     if (!this.#opened) {
-      if (f.t !== 'open') return this.down({ kind: 'failed', detail: 'first message is not open' });
+      if (f.t !== 'open') return this.down(FAILED);
       this.#opened = true;
       clearTimeout(this.#timer);
       // A server that picked a subprotocol we never offered: a browser fails such a socket.
       const p = this.#ws.protocol;
       if (p && !this.#ctx.protocols.includes(p)) {
-        return this.down({ kind: 'fatal', code: CloseCode.Abnormal, detail: 'server picked a subprotocol that was not offered' });
+        return this.down({ kind: 'fatal', code: ABNORMAL });
       }
       if (this.#ack >= 0) this.#ctx.ackCarried(this.#ack);
       return this.handlers.onOpen(f.ack, f);
     }
-    if (f.t === 'open') return this.down({ kind: 'failed', detail: 'second open frame' });
+    if (f.t === 'open') return this.down(FAILED);
     this.handlers.onFrame(f);
   }
 
   #closed(code: number): void {
     if (this.done) return;
-    if (code === CloseCode.TryAgainLater) return this.down({ kind: 'overloaded', retryAfter: 0 });
+    if (code === TRY_AGAIN_LATER) return this.down({ kind: 'overloaded', retryAfter: 0 });
     // 1012 service restart (a draining node): resume at once, on whatever node; not a fallback.
-    if (code === CloseCode.ServiceRestart) return this.down({ kind: 'restart', retryAfter: 0 });
+    if (code === SERVICE_RESTART) return this.down({ kind: 'restart', retryAfter: 0 });
     // 4001 / 4006 answer a resume even before `open`: the session is gone, no transport can help.
-    if (code === CloseCode.SessionUnknown || code === CloseCode.StateLost || (this.#opened && FATAL_CODES.has(code))) {
-      return this.down({ kind: 'fatal', code, detail: `WebSocket closed with ${code}` });
+    if (code === SESSION_UNKNOWN || code === STATE_LOST || (this.#opened && FATAL_CODES.has(code))) {
+      return this.down({ kind: 'fatal', code });
     }
     // Before `open` anything else is a refused or broken upgrade: the engine falls back at once.
-    this.down({ kind: 'failed', detail: `WebSocket closed with ${code}` });
+    this.down(FAILED);
   }
 
   protected override cleanup(): void {
