@@ -13,8 +13,8 @@ import { clampUnsignedShort, parseProtocols, parseSocketUrl, syntaxError } from 
 
 /**
  * `readyState` values, as in the W3C WebSocket. It only moves forward (CONNECTING to OPEN, CLOSING or
- * CLOSED; OPEN to CLOSING or CLOSED; CLOSING to CLOSED): every assignment below checks the state it
- * leaves first.
+ * CLOSED; OPEN to CLOSING or CLOSED; CLOSING to CLOSED), and only through `#setState`, which throws
+ * on any other move.
  */
 type ReadyState = 0 | 1 | 2 | 3;
 const CONNECTING = 0;
@@ -126,6 +126,13 @@ export class BurrowSocket extends EventTarget {
   /** 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
   get readyState(): ReadyState {
     return this.#readyState;
+  }
+
+  /** The one place `readyState` changes: forward only, so the W3C order of events cannot be broken. */
+  #setState(next: ReadyState): void {
+    if (next === this.#readyState) return;
+    if (next < this.#readyState) throw new Error(`BurrowSocket: illegal readyState move ${this.#readyState} -> ${next}`);
+    this.#readyState = next;
   }
 
   /** The URL, with http(s) reported as ws(s) as browsers do. */
@@ -279,7 +286,7 @@ export class BurrowSocket extends EventTarget {
       this.#failLocally();
       return;
     }
-    this.#readyState = CLOSING;
+    this.#setState(CLOSING);
     // A reason without a code is sent with 1000, as the WHATWG spec says.
     if (c === undefined && r) c = NORMAL;
     this.#push({ kind: 'close', code: c, reason: r || undefined });
@@ -295,7 +302,7 @@ export class BurrowSocket extends EventTarget {
           this.#protocol = open.protocol;
           this.#sessionId = open.sid;
           this.#transport = transport;
-          this.#readyState = OPEN;
+          this.#setState(OPEN);
           this.dispatchEvent(new Event('open'));
           // Same task: the first `transport` event always follows `open`, even if onopen closes.
           this.dispatchEvent(new TransportEvent('transport', transport, ''));
@@ -317,7 +324,7 @@ export class BurrowSocket extends EventTarget {
       },
       closing: () => {
         scheduleTask(() => {
-          if (this.#readyState === OPEN) this.#readyState = CLOSING;
+          if (this.#readyState === OPEN) this.#setState(CLOSING);
         });
       },
       close: (code: number, reason: string, wasClean: boolean) => {
@@ -342,7 +349,7 @@ export class BurrowSocket extends EventTarget {
 
   #closed(code: number, reason: string, wasClean: boolean): void {
     if (this.#readyState === CLOSED) return;
-    this.#readyState = CLOSED;
+    this.#setState(CLOSED);
     this.#reconnecting = false;
     this.#transport = '';
     // Data still waiting for a Blob read will never be sent; it stays counted, as in browsers.
@@ -354,7 +361,7 @@ export class BurrowSocket extends EventTarget {
   #failLocally(): void {
     if (this.#readyState === CLOSED) return;
     this.#conn.abort();
-    this.#readyState = CLOSING;
+    this.#setState(CLOSING);
     scheduleTask(() => this.#closed(ABNORMAL, '', false));
   }
 

@@ -16,7 +16,7 @@ import type { TransportName } from '../types.js';
 import { AckClock } from './acks.js';
 import { Attempts } from './attempts.js';
 import { Heartbeat } from './heartbeat.js';
-import type { Link } from './link.js';
+import { moveLink, type Link } from './link.js';
 import { Outbox } from './outbox.js';
 import { type ConnectionConfig, type Setup, setUp } from './setup.js';
 import { holds, type Slot } from './slot.js';
@@ -178,7 +178,7 @@ export class Connection {
   abort(): void {
     if (this.#link.state === 'closed') return;
     this.#teardown();
-    this.#link.state = 'closed';
+    moveLink(this.#link, 'closed');
   }
 
   // ---- transports ----------------------------------------------------------------------------
@@ -245,7 +245,7 @@ export class Connection {
     if (claim) this.#transmit([{ t: 'ack', ack: this.#delivered }]);
     clearTimeout(this.#lostTimer);
     this.#lostTimer = undefined;
-    this.#link.state = 'open';
+    moveLink(this.#link, 'open');
     // Announce before resending: a send that finds the transport dead must not swallow the `open`.
     // The terms are set: by the attempt's open frame, or by the handshake that every HTTP start follows.
     if (first) this.#events.open(this.#terms!, attempt.transport.name);
@@ -279,7 +279,7 @@ export class Connection {
     this.#upgrade.pause();
     if (why.kind === 'fatal') return this.#fail(why.code);
     if (this.#link.state !== 'open') return;
-    this.#link.state = 'reconnecting';
+    moveLink(this.#link, 'reconnecting');
     this.#lostTimer = setTimeout(() => this.#fail(ABNORMAL), this.#terms?.resumeWindow ?? 0);
     this.#attempts.resume(why, this.#upgrade.handOver());
   }
@@ -382,7 +382,7 @@ export class Connection {
   #finish(code: number, reason: string, wasClean: boolean): void {
     if (this.#link.state === 'closed') return;
     this.#teardown();
-    this.#link.state = 'closed';
+    moveLink(this.#link, 'closed');
     this.#liveName = '';
     this.#events.close(code, reason, wasClean);
   }
