@@ -52,3 +52,17 @@ test('a confirm after a POST reaches Redis on the next turn: the next POST on an
   await settled(a, sid);
   assert.equal((await b.acceptInbound(sid, 4, frame(4))).status, 'wait');
 });
+
+// Regression (cluster.test "Redis restarted empty", failing 5 of 15 runs under load): two nodes
+// each believed they attached a polling session's latest downstream (the attach announcements were
+// lost with Redis) and both emitted close 4006. The store, back and empty, now picks one.
+test('after a lost data set, claimLostClose gives each session one node to emit close', async () => {
+  const a = await store();
+  const b = await store();
+  const sid = randomBytes(16).toString('base64url');
+  const other = randomBytes(16).toString('base64url');
+  const [fromA, fromB] = await Promise.all([a.claimLostClose(sid, 60_000), b.claimLostClose(sid, 60_000)]);
+  assert.deepEqual([fromA, fromB].sort(), [false, true]);
+  assert.equal(await a.claimLostClose(sid, 60_000), false, 'once, also for a late caller');
+  assert.equal(await b.claimLostClose(other, 60_000), true, 'per session');
+});

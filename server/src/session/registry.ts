@@ -316,15 +316,32 @@ export class SessionRegistry implements SessionHost {
   /**
    * The store restarted empty: no session this node holds can resume without a gap. Each ends with
    * 4006, its transport too, and later requests for it answer 410. Several nodes may hold a core of
-   * one session (an SSE stream here, its POSTs there) and the store can no longer pick one, so only
-   * the node that attached its latest downstream emits `close`.
+   * one session (an SSE stream here, its POSTs there) and the lost record can no longer pick the one
+   * that emits `close`: the store, back and empty, does (`claimLostClose`). A store that cannot tell
+   * leaves it to the node that attached the session's latest downstream, which two nodes may both
+   * believe they did when the attach announcements were lost with the store.
    */
   #lost(): void {
     const until = Date.now() + this.options.resumeWindow;
     for (const core of [...this.#live.values()]) {
       this.#tombstone(core.id, until);
-      const wasOpen = core.terminate(CloseCode.StateLost, STATE_LOST_REASON);
-      if (wasOpen && core.lastOwner) this.emitClose(core.handle, CloseCode.StateLost, STATE_LOST_REASON);
+      const lastOwner = core.lastOwner;
+      if (!core.terminate(CloseCode.StateLost, STATE_LOST_REASON)) continue;
+      const emit = (): void => this.emitClose(core.handle, CloseCode.StateLost, STATE_LOST_REASON);
+      const claim = this.store.claimLostClose?.(core.id, this.options.resumeWindow);
+      if (!claim) {
+        if (lastOwner) emit();
+        continue;
+      }
+      claim.then(
+        (first) => {
+          if (first ?? lastOwner) emit();
+        },
+        (err: unknown) => {
+          this.emitError(err);
+          if (lastOwner) emit();
+        },
+      );
     }
   }
 

@@ -237,6 +237,15 @@ export interface Store {
   close?(): Promise<void>;
 
   /**
+   * After the store reported `lost` (it came back empty): claims the one `close` event of `sid`
+   * across all nodes, which the lost record can no longer decide (as `appendClose` would). True for
+   * the first caller within `ttlMs`, false for the others; undefined when the store cannot tell
+   * (the nodes then fall back to "the node that attached the latest downstream"). Optional: a store
+   * that never loses its state leaves it out.
+   */
+  claimLostClose?(sid: string, ttlMs: number): Promise<boolean | undefined>;
+
+  /**
    * An in-process store's synchronous twins of the per-message calls. Optional: a networked store
    * leaves it out. When present, the session core calls these directly, so a single node on the
    * default store pays no promise hop, queue or timer per message (DESIGN invariant 7, "no store round

@@ -61,6 +61,10 @@ export abstract class WrappedStore implements Store {
     const inner = this.inner;
     return inner.replayInbound ? this.around('replayInbound', () => inner.replayInbound!(sid)) : Promise.resolve({});
   }
+  claimLostClose(sid: string, ttlMs: number): Promise<boolean | undefined> {
+    const inner = this.inner;
+    return inner.claimLostClose ? this.around('claimLostClose', () => inner.claimLostClose!(sid, ttlMs)) : Promise.resolve(undefined);
+  }
   publish(sid: string, event: WakeEvent): Promise<void> {
     return this.around('publish', () => this.inner.publish(sid, event));
   }

@@ -49,6 +49,11 @@ export class KeyLayout {
     return this.session(sid)[2];
   }
 
+  /** Who emits the `close` of a session whose state was lost (SET NX: the first node). */
+  lostClose(sid: string): string {
+    return `${this.#prefix}:{${sid}}:lost`;
+  }
+
   wake(sid: string): string {
     return `${this.#prefix}:{${sid}}:wake`;
   }

@@ -40,6 +40,7 @@ import { SessionRecords } from './records.js';
 /** {@link Store} on Redis: nodes sharing one Redis serve the same sessions. */
 export class RedisStore implements Store {
   readonly #r: Client;
+  readonly #keys: KeyLayout;
   readonly #health: Health;
   readonly #records: SessionRecords;
   readonly #node: NodeLiveness;
@@ -55,6 +56,7 @@ export class RedisStore implements Store {
     const keys = new KeyLayout(o.prefix, conn);
     const shared: Shared = { r: conn.main, keys, onError: o.onError, closed: () => this.#closed };
     this.#r = conn.main;
+    this.#keys = keys;
 
     this.#health = new Health(shared, conn);
     this.#records = new SessionRecords(shared, o.graceMs);
@@ -153,6 +155,9 @@ export class RedisStore implements Store {
   }
   confirmInbound(sid: string, seq: number, soon?: boolean): void {
     this.#journal.confirm(sid, seq, soon);
+  }
+  async claimLostClose(sid: string, ttlMs: number): Promise<boolean> {
+    return (await this.#r.set(this.#keys.lostClose(sid), '1', 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK';
   }
   replayInbound(sid: string): Promise<InboundReplay> {
     return this.#journal.replay(sid);
