@@ -2,8 +2,10 @@
  * The Chromium paced run's driver: `node --conditions=burrow-src --import tsx bench/peers/browser.ts`,
  * started by the runner (run.ts) pinned to core 1, so Chromium and every process it forks are on
  * core 1 too, as the Node load process is; the servers stay on core 0. It launches one headless
- * Chromium, prints `{"ready":true}`, then reads one job per stdin line (a server the runner started)
- * and prints one JSON result line per job. It exits when stdin ends.
+ * Chromium, prints `{"ready":true}`, then reads one job per stdin line (a server the runner started).
+ * Per job it prints `{"opened":n}` once the sockets are open, waits for a `go` line (the runner starts
+ * the next row's server meanwhile, so that start stays out of the measured window), runs, and prints
+ * one JSON result line. It exits when stdin ends.
  *
  * Per job: a fresh browser context loads /bench-page/top.html from the server under test, which
  * holds N iframes, each on its own host name (s<j>.bench.test, mapped to 127.0.0.1) and each opening
@@ -119,6 +121,36 @@ function chromiumCpuMs(): number {
   return sum;
 }
 
+/** stdin, one line at a time: jobs, and the `go` of each. */
+const input: string[] = [];
+let inputEnded = false;
+let inputWake: (() => void) | undefined;
+const rl = createInterface({ input: process.stdin });
+rl.on('line', (l) => {
+  if (l.trim()) input.push(l.trim());
+  inputWake?.();
+});
+rl.on('close', () => {
+  inputEnded = true;
+  inputWake?.();
+});
+/** The next stdin line; undefined when stdin ended or after `ms`. */
+async function nextLine(ms: number): Promise<string | undefined> {
+  const until = Date.now() + ms;
+  while (input.length === 0 && !inputEnded && Date.now() < until) {
+    await new Promise<void>((r) => {
+      const t = setTimeout(r, Math.max(1, until - Date.now()));
+      inputWake = () => {
+        clearTimeout(t);
+        r();
+      };
+    });
+    inputWake = undefined;
+  }
+  return input.shift();
+}
+const out = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
+
 function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
@@ -204,6 +236,10 @@ async function runJob(browser: Browser, job: BrowserJob): Promise<BrowserResult>
     const failures = st.filter((s) => s?.state !== 'open').map((s) => s?.error || s?.state || 'no frame');
     if (opened === 0) throw new Error(`no socket opened: ${[...new Set(failures)].slice(0, 3).join('; ')}`);
     for (const e of new Set(failures)) if (errors.length < 5) errors.push(`open: ${e}`);
+    out({ opened });
+    const go = await nextLine(60_000);
+    if (go !== 'go') throw new Error(`expected "go" from the runner, got ${go === undefined ? 'nothing' : JSON.stringify(go.slice(0, 80))}`);
+    phase('go');
 
     const total = Math.max(1, Math.round((job.rate * (job.warmMs + job.measureMs)) / 1000));
     const first = Math.round((job.rate * job.warmMs) / 1000);
@@ -290,7 +326,6 @@ async function runJob(browser: Browser, job: BrowserJob): Promise<BrowserResult>
 }
 
 async function main(): Promise<void> {
-  const out = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
   if (!haveChromium()) {
     out({ error: 'no Chromium at /usr/bin/chromium (or CHROMIUM_PATH)' });
     return;
@@ -306,9 +341,11 @@ async function main(): Promise<void> {
   });
   try {
     out({ ready: true });
-    const rl = createInterface({ input: process.stdin });
-    for await (const line of rl) {
-      if (!line.trim()) continue;
+    // Bounded: the runner sends one job per row and then ends stdin.
+    for (let n = 0; n < 1000; n++) {
+      const line = await nextLine(600_000);
+      if (line === undefined) break;
+      if (line === 'go') continue;
       const job = JSON.parse(line) as BrowserJob;
       try {
         out(await runJob(browser, job));
