@@ -184,7 +184,9 @@ async function runJob(browser: Browser, job: BrowserJob): Promise<BrowserResult>
     // The frames, all created at once; each opens its socket as soon as its scripts ran.
     const srcs = Array.from(
       { length: job.sockets },
-      (_, j) => `http://s${j}.${DOMAIN}:${job.port}/bench-page/frame.html?lib=${job.lib}&t=${encodeURIComponent(job.transport)}`,
+      (_, j) =>
+        `http://s${j}.${DOMAIN}:${job.port}/bench-page/frame.html?lib=${job.lib}&t=${encodeURIComponent(job.transport)}` +
+        `&assets=${encodeURIComponent(`http://top.${DOMAIN}:${job.port}`)}`,
     );
     await page.evaluate(
       (list) =>

@@ -4,7 +4,8 @@
  * preflight: what a site serving its own realtime endpoint gets).
  *
  *   /bench-page/top.html                 the page the driver loads; it holds the frames
- *   /bench-page/frame.html?lib=&t=       one socket (browser-frame.js) with that library's browser build
+ *   /bench-page/frame.html?lib=&t=&assets=
+ *                                        one socket (browser-frame.js) with that library's browser build
  *   /bench-page/frame.js                 browser-frame.js
  *   /bench-page/lib/{burrow,sockjs,socketio}.js
  *                                        client/dist/burrow.global.js (`npm run build`), sockjs-client's
@@ -37,9 +38,13 @@ function file(path: string): Buffer {
 const TOP = `<!doctype html><meta charset="utf-8"><title>burrow bench</title>
 <style>body{margin:0;display:flex;flex-wrap:wrap}iframe{width:120px;height:60px;border:0;margin:1px}</style>`;
 
-const frameHtml = (lib: string): string =>
+/**
+ * `assets`: the origin the scripts come from. The driver names the top page's, so the 50 frames share
+ * one cached copy (and V8's code cache) instead of fetching and compiling the library 50 times.
+ */
+const frameHtml = (lib: string, assets: string): string =>
   `<!doctype html><meta charset="utf-8"><body style="margin:0;font:10px sans-serif">${lib}` +
-  `<script src="/bench-page/lib/${lib}.js"></script><script src="/bench-page/frame.js"></script>`;
+  `<script src="${assets}/bench-page/lib/${lib}.js"></script><script src="${assets}/bench-page/frame.js"></script>`;
 
 /** Answers a /bench-page/ request; false when `req` is not one (the caller's other routes go on). */
 export function benchPage(req: IncomingMessage, res: ServerResponse): boolean {
@@ -47,9 +52,11 @@ export function benchPage(req: IncomingMessage, res: ServerResponse): boolean {
   if (!url.startsWith(PAGE_PREFIX)) return false;
   req.on('error', () => {});
   res.on('error', () => {});
-  const send = (status: number, type: string, body: string | Buffer): void => {
-    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' }).end(body);
+  const send = (status: number, type: string, body: string | Buffer, cache = 'no-store'): void => {
+    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': cache }).end(body);
   };
+  // One server process serves one run: its scripts cannot change under it.
+  const script = (body: Buffer): void => send(200, 'text/javascript; charset=utf-8', body, 'max-age=600');
   if (req.method !== 'GET') {
     send(405, 'text/plain', 'GET only');
     return true;
@@ -60,12 +67,13 @@ export function benchPage(req: IncomingMessage, res: ServerResponse): boolean {
     if (name === 'top.html') send(200, 'text/html; charset=utf-8', TOP);
     else if (name === 'frame.html') {
       const lib = u.searchParams.get('lib') ?? '';
+      const assets = u.searchParams.get('assets') ?? '';
       if (!(lib in LIBS)) send(404, 'text/plain', `no lib ${lib}`);
-      else send(200, 'text/html; charset=utf-8', frameHtml(lib));
-    } else if (name === 'frame.js') send(200, 'text/javascript; charset=utf-8', file(join(here, 'browser-frame.js')));
-    else if (name.startsWith('lib/') && name.endsWith('.js') && name.slice(4, -3) in LIBS) {
-      send(200, 'text/javascript; charset=utf-8', file(LIBS[name.slice(4, -3)]!()));
-    } else send(404, 'text/plain', 'not found');
+      else if (assets && !/^http:\/\/[a-z0-9.-]+:\d+$/.test(assets)) send(400, 'text/plain', 'bad assets origin');
+      else send(200, 'text/html; charset=utf-8', frameHtml(lib, assets));
+    } else if (name === 'frame.js') script(file(join(here, 'browser-frame.js')));
+    else if (name.startsWith('lib/') && name.endsWith('.js') && name.slice(4, -3) in LIBS) script(file(LIBS[name.slice(4, -3)]!()));
+    else send(404, 'text/plain', 'not found');
   } catch (err) {
     // e.g. client/dist not built: the frame then reports that its library is missing.
     send(500, 'text/plain', String(err));
