@@ -54,6 +54,9 @@ export interface BrowserResult {
   p50: number;
   p99: number;
   max: number;
+  /** p50 / p99 timed from the send instead of from when it was due (the page's lateness left out). */
+  fromSendP50: number;
+  fromSendP99: number;
   /** How late the page itself sent, ms after due (its timers): p99 and max over the window. */
   sendLagP50: number;
   sendLagP99: number;
@@ -283,20 +286,28 @@ async function runJob(browser: Browser, job: BrowserJob): Promise<BrowserResult>
     phase('collect');
     const lat: number[] = [];
     const lag: number[] = [];
+    /** From the send itself to the echo: the transport's share, without the page's lateness in sending. */
+    const net: number[] = [];
     let lost = 0;
     let closed = 0;
     for (let i = first; i < total; i++) {
       const r = got[i % job.sockets];
       const l = r?.lat[i];
-      if (l === undefined) lost++;
-      else lat.push(l);
       const g = r?.lag[i];
       if (g !== undefined) lag.push(g);
+      if (l === undefined) lost++;
+      else {
+        lat.push(l);
+        net.push(l - (g ?? 0));
+      }
     }
     for (const r of got) closed += r?.closed ?? 0;
     lat.sort((a, b) => a - b);
     lag.sort((a, b) => a - b);
-    const all = [...lat, ...Array<number>(lost).fill(Number.POSITIVE_INFINITY)];
+    net.sort((a, b) => a - b);
+    const inf = Array<number>(lost).fill(Number.POSITIVE_INFINITY);
+    const all = [...lat, ...inf];
+    const allNet = [...net, ...inf];
     const serverUs = s1.cpuUs - s0.cpuUs;
     const inWindow = total - first;
     return {
@@ -313,6 +324,8 @@ async function runJob(browser: Browser, job: BrowserJob): Promise<BrowserResult>
       p50: quantile(all, 0.5),
       p99: quantile(all, 0.99),
       max: lat.at(-1) ?? NaN,
+      fromSendP50: quantile(allNet, 0.5),
+      fromSendP99: quantile(allNet, 0.99),
       sendLagP50: quantile(lag, 0.5),
       sendLagP99: quantile(lag, 0.99),
       sendLagMax: lag.at(-1) ?? NaN,
