@@ -54,6 +54,9 @@ export interface BrowserResult {
   p50: number;
   p99: number;
   max: number;
+  /** The fastest echoes: a fixed delay on the path shows here even when the machine is busy. */
+  min: number;
+  p10: number;
   /** p50 / p99 timed from the send instead of from when it was due (the page's lateness left out). */
   fromSendP50: number;
   fromSendP99: number;
@@ -324,6 +327,8 @@ async function runJob(browser: Browser, job: BrowserJob): Promise<BrowserResult>
       p50: quantile(all, 0.5),
       p99: quantile(all, 0.99),
       max: lat.at(-1) ?? NaN,
+      min: lat[0] ?? NaN,
+      p10: quantile(all, 0.1),
       fromSendP50: quantile(allNet, 0.5),
       fromSendP99: quantile(allNet, 0.99),
       sendLagP50: quantile(lag, 0.5),
