@@ -305,7 +305,8 @@ export function render(r: Results): { markdown: string; svg: string } {
       else {
         // Lost messages make a figure infinite: no worse only when Burrow lost none where the peer lost some.
         const met = Number.isFinite(mine) && mine <= best;
-        L.push(`| ${label} | ${fmt(mine)} vs ${fmt(best)} ms (${ratio(mine, best)}) | ≤ 1× | ${met ? 'met' : '**missed**'} |`);
+        const note = met && !Number.isFinite(best) ? ' (the peer lost messages)' : '';
+        L.push(`| ${label} | ${fmt(mine)} vs ${fmt(best)} ms (${ratio(mine, best)}) | ≤ 1× | ${met ? 'met' : '**missed**'}${note} |`);
       }
     }
   }
