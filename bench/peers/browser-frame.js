@@ -64,7 +64,7 @@
     if (lib === 'burrow') {
       // Open timeouts as Socket.IO's and SockJS's `timeout` below: the run measures sessions once open,
       // and N opening at once take a while (Chromium opens one WebSocket at a time per IP and port;
-      // on a busy machine the last SSE stream may take longer than the default 0.5 s to say hello).
+      // on a busy machine the last SSE stream may take longer than the default 1.5 s to say hello).
       const opts = { transports: [t], remember: false, upgrade: false, connectTimeout: 15000, sseTimeout: 15000 };
       const s = new window.Burrow.BurrowSocket(`ws://${location.host}/burrow`, undefined, opts);
       s.onmessage = (e) => onMessage(e.data);

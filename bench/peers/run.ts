@@ -385,17 +385,12 @@ try {
 
 /**
  * One Chromium for the whole section (browser.ts, pinned to core 1 like the load processes: Chromium's
- * processes inherit it); a fresh server per row, on core 0. The browser bundle is rebuilt first, so
- * the page runs the client source under test as the servers run the server source (burrow-src).
+ * processes inherit it); a fresh server per row, on core 0. The page runs the browser bundle that
+ * `npm run bench` built (client/dist/burrow.global.js), as the servers run the server's build.
  */
 async function chromiumSection(): Promise<void> {
   const end = Date.now() + CHROMIUM_BUDGET_MS;
   const c = cfg.chromium;
-  try {
-    execFileSync(process.execPath, [join(root, 'scripts', 'bundle-client.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], timeout: 60_000 });
-  } catch (err) {
-    log(`chromium: rebuilding the browser bundle failed (${String(err).slice(0, 200)}); using client/dist as it is`);
-  }
   log(`chromium: ${browserRows.length} rows, ${c.sockets} sockets, ${c.rate} msg/s, ${c.warmMs} ms warm-up + ${c.measureMs} ms`);
   const driver = pinned(1, [...nodeArgs, join(here, 'browser.ts')]);
   const lines = createInterface({ input: driver.stdout! });
