@@ -48,3 +48,19 @@ export const FALLBACK_LIBS: ReadonlyArray<{ lib: FallbackLib; server: Kind; labe
   { lib: 'socketio-wsfirst', server: 'socketio-ws', label: "Socket.IO (['websocket','polling'], tryAllTransports)" },
   { lib: 'sockjs', server: 'sockjs-ws', label: 'SockJS (default: websocket, xhr-streaming, ...)' },
 ];
+
+/**
+ * The Chromium paced run (browser.ts): each library's own browser build forced onto one transport, on
+ * the server kind of the same name. Fallback transports first, so a short budget still measures them.
+ */
+export type BrowserLib = 'burrow' | 'sockjs' | 'socketio';
+export const BROWSER_ROWS: ReadonlyArray<{ kind: Kind; lib: BrowserLib; transport: string }> = [
+  { kind: 'burrow-sse', lib: 'burrow', transport: 'sse' },
+  { kind: 'sockjs-xhr-streaming', lib: 'sockjs', transport: 'xhr-streaming' },
+  { kind: 'burrow-polling', lib: 'burrow', transport: 'polling' },
+  { kind: 'sockjs-xhr-polling', lib: 'sockjs', transport: 'xhr-polling' },
+  { kind: 'socketio-polling', lib: 'socketio', transport: 'polling' },
+  { kind: 'burrow-ws', lib: 'burrow', transport: 'websocket' },
+  { kind: 'sockjs-ws', lib: 'sockjs', transport: 'websocket' },
+  { kind: 'socketio-ws', lib: 'socketio', transport: 'websocket' },
+];

@@ -3,7 +3,8 @@
  * to re-render a saved run: `node --import tsx bench/peers/report.ts bench/results/latest.json`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { FALLBACK_LIBS, KINDS, info, type Kind, type KindInfo, type TransportClass } from './kinds.js';
+import type { BrowserResult } from './browser.js';
+import { BROWSER_ROWS, FALLBACK_LIBS, KINDS, info, type Kind, type KindInfo, type TransportClass } from './kinds.js';
 
 export interface Results {
   meta: {
@@ -21,6 +22,8 @@ export interface Results {
   suites: Partial<Record<Kind, Array<Record<string, unknown>>>>;
   memory: Partial<Record<Kind, Record<number, Record<string, unknown>>>>;
   fallback: Partial<Record<string, Record<string, unknown>>>;
+  /** The Chromium paced run, one result per kind (browser.ts `BrowserResult`, or `{ error }`). Absent in older runs. */
+  chromium?: Partial<Record<Kind, Record<string, unknown>>>;
 }
 
 interface Sat { serverUsPerEcho: number; clientUsPerEcho: number; echoesPerSec: number; serverCpuPct: number; clientCpuPct: number }
@@ -102,6 +105,19 @@ export function summarize(r: Results) {
 
 type Summary = ReturnType<typeof summarize>;
 
+/** The Chromium rows that ran (errors left out); lost messages make p50 / p99 infinite, as JSON null. */
+function chromiumRows(r: Results): Map<Kind, BrowserResult> {
+  const out = new Map<Kind, BrowserResult>();
+  for (const b of BROWSER_ROWS) {
+    const x = r.chromium?.[b.kind];
+    if (!x || 'error' in x) continue;
+    const y = x as unknown as BrowserResult;
+    const inf = (v: number | null): number => (v === null ? Number.POSITIVE_INFINITY : v);
+    out.set(b.kind, { ...y, p50: inf(y.p50), p99: inf(y.p99) });
+  }
+  return out;
+}
+
 /** Reference values for one figure: the floor of the kind's class and the best peer of that class. */
 function refs(sum: Summary, k: KindInfo, cost: (kind: Kind) => number | undefined) {
   const floor = cost(FLOOR[k.cls]);
@@ -129,6 +145,7 @@ export function render(r: Results): { markdown: string; svg: string } {
   if (m.skipped.length) L.push(`- skipped (time budget): ${m.skipped.join('; ')}`);
   L.push('', 'Ratios are costs relative to the floor of the same transport class (raw `ws`, raw node:http SSE+POST, raw node:http long-poll) and to the best Socket.IO/SockJS entry of that class: above 1.00× is worse. Values are median (min–max) over interleaved rounds.', '');
 
+  const nodeSections = L.length;
   // 1. CPU per echo.
   const satCost = (k: Kind): number | undefined => sum.get(k)?.sat.med;
   L.push('## Server CPU per echo at saturation', '');
@@ -222,7 +239,50 @@ export function render(r: Results): { markdown: string; svg: string } {
     }
   }
 
-  // 6. Targets and where Burrow loses.
+  // A run of the Chromium section alone (`--only=chromium`) has no Node tables to show.
+  if (rows.length === 0 && fb.length === 0) L.splice(nodeSections);
+
+  // 6. Chromium.
+  const cr = chromiumRows(r);
+  const crCfg = (m.config as { chromium?: { sockets: number; rate: number; warmMs: number; measureMs: number } }).chromium;
+  const inf = (v: number | null | undefined): number => (v === null ? Number.POSITIVE_INFINITY : (v ?? NaN));
+  const crCost = (what: 'p50' | 'p99' | 'serverUsPerEcho') => (k: Kind): number | undefined => cr.get(k)?.[what];
+  /** The best peer of `kind`'s class in Chromium; one that lost messages counts, as infinitely slow. */
+  const crBest = (kind: Kind, what: 'p50' | 'p99' | 'serverUsPerEcho'): { best?: number; bestLabel?: string } => {
+    const peers = KINDS.filter((x) => x.family === 'peer' && x.cls === info(kind).cls && cr.has(x.kind))
+      .map((x) => ({ x, v: cr.get(x.kind)![what] }))
+      .filter((p) => !Number.isNaN(p.v))
+      .sort((a, b) => a.v - b.v);
+    return { best: peers[0]?.v, bestLabel: peers[0]?.x.label };
+  };
+  if (cr.size || BROWSER_ROWS.some((b) => r.chromium?.[b.kind])) {
+    L.push('', `## In Chromium: ${crCfg?.sockets ?? '?'} sockets in one page, ${crCfg?.rate ?? '?'} msg/s total, paced`, '');
+    L.push(
+      `Each library's browser build (Burrow's client/dist/burrow.global.js, sockjs-client's and socket.io-client's minified builds) forced onto one transport, in headless Chromium pinned to the load core; one socket per iframe of one page, each frame on its own host name mapped to 127.0.0.1, so each socket has its own HTTP/1.1 connection pool (Chromium allows 6 per host; N streaming or polling sockets on one host would starve). Open loop as above: message *i* due at t0 + i/rate on socket i mod N, timed in the page from when it was due; ${crCfg ? `${crCfg.warmMs} ms warm-up, then ${crCfg.measureMs} ms measured` : ''}, one run. Server µs / echo: the server's CPU over the window ÷ echoes. "send lag" is how late the page's own timers sent (p99): on a busy machine it is the floor under every latency; "from the send" times each echo from when it actually left, without that lateness. Ratios against the best Socket.IO/SockJS row of the same transport class.`,
+      '',
+    );
+    L.push('| client (transport) | p50 ms | p99 ms | × best peer (p50) | × best peer (p99) | from the send: p50 / p99 ms | server µs / echo | × best peer | lost | send lag p99 ms | Chromium CPU | server CPU |');
+    L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const b of BROWSER_ROWS) {
+      const k = info(b.kind);
+      const raw = r.chromium?.[b.kind];
+      if (!raw) continue;
+      const x = cr.get(b.kind);
+      if (!x) {
+        L.push(`| ${name(k)} | failed: ${String(raw.error ?? '?').replace(/\|/g, '/').slice(0, 160)} | | | | | | | | | | |`);
+        continue;
+      }
+      const bp50 = refs(sum, k, crCost('p50')).best;
+      const bp99 = refs(sum, k, crCost('p99')).best;
+      const bus = refs(sum, k, crCost('serverUsPerEcho')).best;
+      const open = x.opened < x.sockets ? ` (${x.opened}/${x.sockets} opened)` : '';
+      L.push(
+        `| ${name(k)}${open} | ${fmt(x.p50)} | ${fmt(x.p99)} | ${ratio(x.p50, bp50)} | ${ratio(x.p99, bp99)} | ${fmt(inf(x.fromSendP50))} / ${fmt(inf(x.fromSendP99))} | ${fmt(x.serverUsPerEcho)} | ${ratio(x.serverUsPerEcho, bus)} | ${x.lost}/${x.sent} | ${fmt(x.sendLagP99)} | ${fmt(x.browserCpuPct, 0)} % | ${fmt(x.serverCpuPct, 0)} % |`,
+      );
+    }
+  }
+
+  // 7. Targets and where Burrow loses.
   const v = (k: Kind) => sum.get(k);
   const target = (what: string, x: number | undefined, ref: number | undefined, limit: number, unit = '×'): string => {
     if (x === undefined || ref === undefined || Number.isNaN(x) || Number.isNaN(ref)) return `| ${what} | – | ≤ ${limit}${unit} | not measured |`;
@@ -235,6 +295,21 @@ export function render(r: Results): { markdown: string; svg: string } {
   L.push(target('WebSocket server CPU per message vs raw ws', v('burrow-ws')?.sat.med, v('ws')?.sat.med, 1.15));
   L.push(target('SSE server CPU per message vs raw SSE+POST', v('burrow-sse')?.sat.med, v('http-sse')?.sat.med, 1.2));
   L.push(target('polling server CPU per message vs raw long-poll', v('burrow-polling')?.sat.med, v('http-poll')?.sat.med, 1.3));
+  for (const [kind, what] of [['burrow-sse', 'SSE'], ['burrow-polling', 'polling']] as const) {
+    for (const q of ['p50', 'p99'] as const) {
+      if (!cr.has(kind)) continue;
+      const { best, bestLabel } = crBest(kind, q);
+      const mine = cr.get(kind)![q];
+      const label = `Chromium ${what} ${q} vs the best peer (${bestLabel ?? 'none ran'})`;
+      if (best === undefined) L.push(`| ${label} | ${fmt(mine)} ms | ≤ 1× | not measured |`);
+      else {
+        // Lost messages make a figure infinite: no worse only when Burrow lost none where the peer lost some.
+        const met = Number.isFinite(mine) && mine <= best;
+        const note = met && !Number.isFinite(best) ? ' (the peer lost messages)' : '';
+        L.push(`| ${label} | ${fmt(mine)} vs ${fmt(best)} ms (${ratio(mine, best)}) | ≤ 1× | ${met ? 'met' : '**missed**'}${note} |`);
+      }
+    }
+  }
   const memN = Math.max(...[...(v('burrow-ws')?.mem.keys() ?? [])]);
   L.push(target(`idle WebSocket session RSS (N = ${Number.isFinite(memN) ? memN : '–'})`, v('burrow-ws')?.mem.get(memN), 1, 12, 'KB'));
 
@@ -250,6 +325,16 @@ export function render(r: Results): { markdown: string; svg: string } {
     check('broadcast cost', bcastCost(k.kind), bcastCost);
     for (const n of memNs) check(`idle RSS @ ${n}`, s.mem.get(n), (kk) => sum.get(kk)?.mem.get(n));
     check('time to open', s.open.med, (kk) => sum.get(kk)?.open.med);
+  }
+  for (const b of BROWSER_ROWS.filter((x) => info(x.kind).family === 'burrow' && cr.has(x.kind))) {
+    const k = info(b.kind);
+    for (const [what, key] of [['p50', 'p50'], ['p99', 'p99'], ['server CPU per echo', 'serverUsPerEcho']] as const) {
+      const { best, bestLabel } = crBest(b.kind, key);
+      const mine = cr.get(b.kind)![key];
+      if (best !== undefined && Number.isFinite(best) && (!Number.isFinite(mine) || mine > best * 1.05)) {
+        losses.push(`- ${k.label}: in Chromium, ${what} ${Number.isFinite(mine) ? `${(mine / best).toFixed(2)}×` : 'lost messages vs'} ${bestLabel}`);
+      }
+    }
   }
   L.push('', '## Where Burrow is slower than the best peer (> 5 %)', '');
   L.push(losses.length ? losses.join('\n') : '- nowhere in this run');

@@ -1,6 +1,7 @@
 /**
- * The side-by-side benchmark: `npm run bench` (full, under 10 minutes on 2 cores) or
- * `npm run bench -- --quick` (smoke, under 2 minutes). Optional `--only=ws,burrow-ws,...`.
+ * The side-by-side benchmark: `npm run bench` (full, under 10 minutes on 2 cores, plus at most 90 s
+ * in Chromium) or `npm run bench -- --quick` (smoke, under 2 minutes plus at most 90 s). Optional
+ * `--only=ws,burrow-ws,...`.
  *
  * Each server kind runs in its own process pinned to core 0 (`taskset -c 0`); a separate load process
  * pinned to core 1 drives it. Rounds are interleaved (every kind once per round, in a rotated order)
@@ -11,6 +12,11 @@
  * thread: tsx's loader runs in a worker) to bench/results/prof/<kind>-r<round>/; summarise them with
  * `bench/peers/profile.ts`. `--server-prof` does the same for each server process
  * (bench/results/prof/<kind>-server-<n>/).
+ *
+ * Last, a short paced run in Chromium (browser.ts): each library's browser client forced onto one
+ * transport, N sockets in one page. `--only=` picks its rows by kind too; `--only=chromium` (with or
+ * without kinds) runs only that section; `--no-chromium` skips it; `--chromium-sockets=N` and
+ * `--chromium-ms=MS` change its sockets (50) and measured window (5 s; 2 s quick).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -19,7 +25,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { execFileSync } from 'node:child_process';
-import { FALLBACK_LIBS, KINDS, type Kind } from './kinds.js';
+import { BROWSER_ROWS, FALLBACK_LIBS, KINDS, type Kind } from './kinds.js';
+import type { BrowserJob } from './browser.js';
 import type { Job } from './load.js';
 import { render, type Results } from './report.js';
 
@@ -29,6 +36,14 @@ const outDir = join(root, 'bench', 'results');
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : undefined;
+/** `--only=chromium[,kinds]`: the Chromium section alone. */
+const chromiumOnly = only?.has('chromium') ?? false;
+const noChromium = process.argv.includes('--no-chromium');
+const numArg = (name: string, dflt: number, min: number, max: number): number => {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  const v = a ? Number(a.slice(name.length + 3)) : dflt;
+  return Number.isFinite(v) ? Math.min(max, Math.max(min, Math.round(v))) : dflt;
+};
 /** Load-process CPU profiles (`--cpu-prof`): where the client libraries spend their time. */
 const cpuProf = process.argv.includes('--cpu-prof');
 /** Server CPU profiles (`--server-prof`): into bench/results/prof/<kind>-server-<n>/. */
@@ -59,6 +74,7 @@ const cfg = quick
       bcastRounds: 10,
       memory: [{ n: 1000, kinds: ['ws', 'burrow-ws', 'burrow-sse', 'socketio-ws', 'sockjs-ws'] as Kind[] }],
       fallbackRuns: 1,
+      chromium: { sockets: numArg('chromium-sockets', 50, 1, 200), rate: 500, warmMs: 500, measureMs: numArg('chromium-ms', 2000, 500, 10_000), drainMs: 2000 },
     }
   : {
       rounds: 3,
@@ -77,9 +93,14 @@ const cfg = quick
         { n: 10000, kinds: ['ws', 'burrow-ws', 'burrow-sse', 'socketio-ws', 'sockjs-ws'] as Kind[] },
       ],
       fallbackRuns: 3,
+      chromium: { sockets: numArg('chromium-sockets', 50, 1, 200), rate: 500, warmMs: 1000, measureMs: numArg('chromium-ms', 5000, 500, 10_000), drainMs: 3000 },
     };
+/** The Chromium section's own budget, after the others': ~90 s (rows that would not fit are skipped, fallbacks first). */
+const CHROMIUM_BUDGET_MS = 90_000;
 
-const kinds = KINDS.map((k) => k.kind).filter((k) => !only || only.has(k));
+const kinds = chromiumOnly ? [] : KINDS.map((k) => k.kind).filter((k) => !only || only.has(k));
+const listed = [...(only ?? [])].filter((k) => k !== 'chromium');
+const browserRows = noChromium ? [] : BROWSER_ROWS.filter((r) => !only || listed.length === 0 || listed.includes(r.kind));
 /**
  * The bench harness is TypeScript (tsx), but Burrow runs from its build (`npm run bench` builds
  * first), as users run it: tsx's transform of the sources keeps names with a `__name(...)` wrapper
@@ -247,6 +268,7 @@ const results: Results = {
   suites: {},
   memory: {},
   fallback: {},
+  chromium: {},
 };
 
 process.on('SIGINT', () => {
@@ -335,7 +357,7 @@ try {
   sectionEnd = BUDGET_MS;
   // 3. Time to open through a proxy that passes, refuses (403) or black-holes the upgrade.
   for (const { lib, server } of FALLBACK_LIBS) {
-    if (only && !only.has(server)) continue;
+    if ((only && !only.has(server)) || chromiumOnly) continue;
     if (overBudget()) {
       results.meta.skipped.push(`fallback ${lib}`);
       continue;
@@ -354,8 +376,116 @@ try {
     if ('error' in res) log(`  ${lib}: ${String(res.error).slice(0, 300)}`);
     results.fallback[lib] = res;
   }
+
+  // 4. A short paced run in Chromium, with its own budget.
+  if (browserRows.length) await chromiumSection();
 } finally {
   for (const c of children) c.kill('SIGKILL');
+}
+
+/**
+ * One Chromium for the whole section (browser.ts, pinned to core 1 like the load processes: Chromium's
+ * processes inherit it); a fresh server per row, on core 0. The page runs the browser bundle that
+ * `npm run bench` built (client/dist/burrow.global.js), as the servers run the server's build.
+ */
+async function chromiumSection(): Promise<void> {
+  const end = Date.now() + CHROMIUM_BUDGET_MS;
+  const c = cfg.chromium;
+  log(`chromium: ${browserRows.length} rows, ${c.sockets} sockets, ${c.rate} msg/s, ${c.warmMs} ms warm-up + ${c.measureMs} ms`);
+  const driver = pinned(1, [...nodeArgs, join(here, 'browser.ts')]);
+  const lines = createInterface({ input: driver.stdout! });
+  const queue: string[] = [];
+  let wake: (() => void) | undefined;
+  lines.on('line', (l) => {
+    queue.push(l);
+    wake?.();
+  });
+  driver.once('exit', () => wake?.());
+  driver.stdin!.on('error', () => {});
+  driver.stdout!.on('error', () => {});
+  /** The driver's next JSON line, or an error after `ms` or when it exited. */
+  const next = async (ms: number): Promise<Record<string, unknown>> => {
+    const until = Date.now() + ms;
+    while (queue.length === 0 && driver.exitCode === null && driver.signalCode === null && Date.now() < until) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.max(1, until - Date.now()));
+        wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      wake = undefined;
+    }
+    const l = queue.shift();
+    if (l === undefined) return { error: driver.exitCode === null ? `Chromium driver gave no answer in ${ms} ms` : 'Chromium driver exited' };
+    try {
+      return JSON.parse(l) as Record<string, unknown>;
+    } catch {
+      return { error: `Chromium driver said: ${l.slice(0, 300)}` };
+    }
+  };
+  // The first row's server starts (core 0) while Chromium launches (core 1).
+  let nextSrv: Promise<ServerHandle | { error: string }> | undefined = tryServer(browserRows[0]!.kind);
+  try {
+    const ready = await next(30_000);
+    if (!ready.ready) {
+      log(`chromium: ${String(ready.error)}`);
+      for (const r of browserRows) results.chromium![r.kind] = { error: String(ready.error) };
+      return;
+    }
+    // A row: page, frames and opens (a few s), then the run and its drain. Later rows are judged
+    // by how long the last one took.
+    let rowMs = c.warmMs + c.measureMs + 6000;
+    for (let i = 0; i < browserRows.length; i++) {
+      const row = browserRows[i]!;
+      const pending = nextSrv;
+      nextSrv = undefined;
+      if (Date.now() + rowMs > end) {
+        if (pending) void pending.then((h) => ('error' in h ? undefined : h.stop()));
+        results.meta.skipped.push(...browserRows.slice(i).map((r) => `chromium ${r.kind}`));
+        break;
+      }
+      const t0 = Date.now();
+      log(`chromium ${row.kind}`);
+      const srv = await (pending ?? tryServer(row.kind));
+      if ('error' in srv) {
+        results.chromium![row.kind] = srv;
+        if (i + 1 < browserRows.length) nextSrv = tryServer(browserRows[i + 1]!.kind);
+        continue;
+      }
+      const job: BrowserJob = { kind: row.kind, lib: row.lib, transport: row.transport, port: srv.port, ctl: srv.ctl, ...c };
+      driver.stdin!.write(`${JSON.stringify(job)}\n`);
+      let res = await next(60_000);
+      if (typeof res.opened === 'number') {
+        // The sockets are open and nothing is measured yet: start the next row's server now, if that
+        // row will fit, and let this one run once it has started.
+        if (i + 1 < browserRows.length && Date.now() + c.warmMs + c.measureMs + c.drainMs + rowMs < end) {
+          nextSrv = tryServer(browserRows[i + 1]!.kind);
+          await nextSrv;
+        }
+        driver.stdin!.write('go\n');
+        res = await next(c.warmMs + c.measureMs + c.drainMs + 60_000);
+      }
+      await srv.stop();
+      results.chromium![row.kind] = res;
+      rowMs = Math.max(rowMs, Date.now() - t0);
+      if ('error' in res) {
+        log(`  ${row.kind}: ${String(res.error).slice(0, 300)}`);
+        if (driver.exitCode !== null || driver.signalCode !== null || String(res.error).includes('no answer')) break;
+      } else {
+        const f = (x: unknown, d = 1): string => (typeof x === 'number' ? x.toFixed(d) : 'lost');
+        log(`  p50 ${f(res.p50)} / p99 ${f(res.p99)} ms, server ${f(res.serverUsPerEcho, 0)} µs/echo, lost ${String(res.lost)}/${String(res.sent)}, page send lag p99 ${f(res.sendLagP99)} ms, Chromium CPU ${f(res.browserCpuPct, 0)} %; phases ${JSON.stringify(res.phases)} ms`);
+      }
+    }
+  } finally {
+    if (nextSrv) void nextSrv.then((h) => ('error' in h ? undefined : h.stop()));
+    driver.stdin!.end();
+    const t = setTimeout(() => driver.kill('SIGTERM'), 10_000);
+    const k = setTimeout(() => driver.kill('SIGKILL'), 15_000);
+    if (driver.exitCode === null && driver.signalCode === null) await new Promise((r) => driver.once('exit', r));
+    clearTimeout(t);
+    clearTimeout(k);
+  }
 }
 
 results.meta.loadavgAfter = loadavg().map((x) => x.toFixed(2)).join(' ');

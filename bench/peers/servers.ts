@@ -5,9 +5,13 @@
  * RSS, force a GC and start a broadcast. The first stdout line is `{"port":P,"ctl":C}`.
  *
  * Burrow uses its public API only: createBurrow, handle, attach, on('message') echo.
+ *
+ * The library kinds (Burrow, Socket.IO, SockJS) also serve the pages of the Chromium run under
+ * /bench-page/ (page.ts), so the browser's sockets are same-origin with their page.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { BENCH_PATHS, type Kind } from './kinds.js';
+import { benchPage } from './page.js';
 
 const kind = process.argv[2] as Kind;
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -42,7 +46,7 @@ if (kind === 'ws') {
   burrow.on('message', (s, data) => void s.send(data));
   burrow.on('error', () => {});
   server.on('request', (req, res) => {
-    if (!burrow.handle(req, res)) res.writeHead(404).end();
+    if (!burrow.handle(req, res) && !benchPage(req, res)) res.writeHead(404).end();
   });
   burrow.attach(server);
   impl = {
@@ -53,6 +57,10 @@ if (kind === 'ws') {
   };
 } else if (kind.startsWith('socketio-')) {
   const { Server } = await import('socket.io');
+  // engine.io keeps the listeners present when it attaches and calls them for what is not its path.
+  server.on('request', (req, res) => {
+    if (!benchPage(req, res)) res.writeHead(404).end();
+  });
   const io = new Server(server, { transports: ['polling', 'websocket'], serveClient: false, pingInterval: 25_000, pingTimeout: 20_000 });
   io.on('connection', (socket) => {
     socket.on('m', (d: string) => socket.emit('m', d));
@@ -71,7 +79,7 @@ if (kind === 'ws') {
   echo.installHandlers(server);
   server.on('request', (req, res) => {
     // sockjs answers its prefix itself; anything else is ours to refuse.
-    if (!req.url?.startsWith(BENCH_PATHS.sockjs)) res.writeHead(404).end();
+    if (!req.url?.startsWith(BENCH_PATHS.sockjs) && !benchPage(req, res)) res.writeHead(404).end();
   });
   impl = { sessions: () => conns.size, broadcast: (m) => conns.forEach((c) => c.write(m)) };
 } else if (kind === 'http-sse') {

@@ -1,0 +1,143 @@
+/*
+ * One socket of the Chromium paced run (bench/peers/browser.ts), in its own iframe served by the echo
+ * server under test (bench/peers/page.ts), so the socket is same-origin with its page. The frame's
+ * host (s<j>.bench.test, mapped to 127.0.0.1 by Chromium's --host-resolver-rules) is its own, so each
+ * socket gets its own 6-connection HTTP/1.1 pool, as one socket per page would.
+ *
+ * Query: lib=burrow|sockjs|socketio, t=<the library's transport name>. The driver reads `window.bench`.
+ * Clock: performance.timeOrigin + performance.now(), in epoch ms like the driver's Date.now(): every
+ * frame times its own sends and echoes against the same absolute schedule.
+ */
+(() => {
+  const q = new URLSearchParams(location.search);
+  const lib = q.get('lib');
+  const t = q.get('t');
+  const clock = () => performance.timeOrigin + performance.now();
+  const born = performance.now();
+  const PAYLOAD = 64;
+  const pad = (s) => (s.length >= PAYLOAD ? s : s + '.'.repeat(PAYLOAD - s.length));
+
+  /** What the driver polls and reads. */
+  const bench = {
+    state: 'opening',
+    error: '',
+    transport: '',
+    /** Message index → ms from its due time to its echo (absent: not back). */
+    lat: {},
+    /** Message index → ms the send itself came after its due time (this page's own lateness). */
+    lag: {},
+    closes: 0,
+    /** ms from this script's start to the library's open event. */
+    openMs: NaN,
+    start,
+    stop,
+  };
+  window.bench = bench;
+
+  let send = () => {};
+  let close = () => {};
+  let due = () => 0;
+  let timer;
+  let running = false;
+
+  const onMessage = (s) => {
+    if (typeof s !== 'string' || s.charCodeAt(0) !== 108 /* l */) return;
+    const i = Number.parseInt(s.slice(1), 10);
+    if (Number.isInteger(i) && !(i in bench.lat)) bench.lat[i] = clock() - due(i);
+  };
+  const opened = (s, c, name) => {
+    send = s;
+    close = c;
+    bench.transport = name();
+    bench.openMs = performance.now() - born;
+    bench.state = 'open';
+  };
+  const failed = (why) => {
+    bench.closes++;
+    if (bench.state === 'opening') {
+      bench.state = 'failed';
+      bench.error = `${why} after ${Math.round(performance.now() - born)} ms`;
+    } else if (bench.state === 'open') bench.state = 'closed';
+  };
+
+  try {
+    if (lib === 'burrow') {
+      // Open timeouts as Socket.IO's and SockJS's `timeout` below: the run measures sessions once open,
+      // and N opening at once take a while (Chromium opens one WebSocket at a time per IP and port;
+      // on a busy machine the last SSE stream may take longer than the default 1.5 s to say hello).
+      const opts = { transports: [t], remember: false, upgrade: false, connectTimeout: 15000, sseTimeout: 15000 };
+      const s = new window.Burrow.BurrowSocket(`ws://${location.host}/burrow`, undefined, opts);
+      s.onmessage = (e) => onMessage(e.data);
+      s.onclose = (e) => failed(`close ${e.code} ${e.reason}`);
+      s.onerror = () => {};
+      s.onopen = () => opened((d) => s.send(d), () => s.close(), () => s.transport);
+    } else if (lib === 'sockjs') {
+      const s = new window.SockJS(`${location.origin}/sockjs`, null, { transports: [t], timeout: 15000 });
+      s.onmessage = (e) => onMessage(e.data);
+      s.onclose = (e) => failed(`close ${e.code} ${e.reason}`);
+      s.onopen = () => opened((d) => s.send(d), () => s.close(), () => s.transport ?? t);
+    } else if (lib === 'socketio') {
+      const s = window.io(location.origin, { forceNew: true, reconnection: false, timeout: 15000, transports: [t], upgrade: false });
+      s.on('m', onMessage);
+      s.on('connect_error', (e) => failed(`connect_error ${e && e.message}`));
+      s.on('disconnect', (r) => failed(`disconnect ${r}`));
+      s.once('connect', () => opened((d) => s.emit('m', d), () => s.disconnect(), () => s.io.engine?.transport?.name ?? t));
+    } else failed(`unknown lib ${lib}`);
+  } catch (e) {
+    failed(e);
+  }
+
+  /**
+   * Open loop: message i (all frames together) is due at t0 + i / rate; this frame, number j of n,
+   * sends i = j, j + n, j + 2n, ... below `total`, each when it is due, whatever came back.
+   */
+  function start(t0, rate, n, j, total) {
+    due = (i) => t0 + (i * 1000) / rate;
+    running = true;
+    let i = j;
+    nextDue = i;
+    const step = () => {
+      timer = undefined;
+      const now = clock();
+      while (running && i < total && due(i) <= now) {
+        bench.lag[i] = now - due(i);
+        try {
+          send(pad(`l${i}.`));
+        } catch (e) {
+          bench.error = String(e);
+        }
+        i += n;
+      }
+      nextDue = i;
+      if (running && i < total) later(step);
+    };
+    later(step);
+  }
+
+  /**
+   * The next send's timer, armed from a MessageChannel task rather than from the timer before it: a
+   * chain of timers reaches the nesting level (5) past which Chromium lets a timer fire late (leeway,
+   * alignment of wake-ups; a few ms at the median here), which would count as latency for everyone.
+   */
+  const channel = new MessageChannel();
+  let armed;
+  channel.port1.onmessage = () => {
+    if (armed) timer = setTimeout(armed, Math.max(0, due(nextDue) - clock()));
+  };
+  let nextDue = 0;
+  function later(fn) {
+    armed = fn;
+    channel.port2.postMessage(null);
+  }
+
+  function stop() {
+    running = false;
+    armed = undefined;
+    clearTimeout(timer);
+    try {
+      close();
+    } catch {
+      /* already closed */
+    }
+  }
+})();

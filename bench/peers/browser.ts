@@ -1,0 +1,387 @@
+/**
+ * The Chromium paced run's driver: `node --conditions=burrow-src --import tsx bench/peers/browser.ts`,
+ * started by the runner (run.ts) pinned to core 1, so Chromium and every process it forks are on
+ * core 1 too, as the Node load process is; the servers stay on core 0. It launches one headless
+ * Chromium, prints `{"ready":true}`, then reads one job per stdin line (a server the runner started).
+ * Per job it prints `{"opened":n}` once the sockets are open, waits for a `go` line (the runner starts
+ * the next row's server meanwhile, so that start stays out of the measured window), runs, and prints
+ * one JSON result line. It exits when stdin ends.
+ *
+ * Per job: a fresh browser context loads /bench-page/top.html from the server under test, which
+ * holds N iframes, each on its own host name (s<j>.bench.test, mapped to 127.0.0.1) and each opening
+ * one socket of that library forced onto one transport (browser-frame.js). One page, N sockets; the
+ * host per frame keeps Chromium's 6-connections-per-host limit of HTTP/1.1 per socket, as if each
+ * socket were a page on its own site: with all N on one host, the SSE streams and held polls would
+ * take the 6 connections and the rest of the sessions (and every POST) would wait forever.
+ *
+ * Open loop: message i is due at t0 + i / rate on socket i mod N and its latency is timed from when
+ * it was due. Warm-up first; then the measured window, over which the server's CPU is read from its
+ * control port and Chromium's (all its processes) from /proc; then a bounded drain.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { request, type IncomingMessage } from 'node:http';
+import { createInterface } from 'node:readline';
+import type { Browser, Frame } from 'playwright-core';
+import { haveChromium, launchChromium } from '../../e2e/tests/fixtures/browser.js';
+import type { BrowserLib } from './kinds.js';
+
+export interface BrowserJob {
+  kind: string;
+  lib: BrowserLib;
+  transport: string;
+  port: number;
+  ctl: number;
+  sockets: number;
+  rate: number;
+  warmMs: number;
+  measureMs: number;
+  drainMs: number;
+}
+
+export interface BrowserResult {
+  kind: string;
+  sockets: number;
+  opened: number;
+  transports: string[];
+  /** From adding the frames to every socket open (or failed), ms. */
+  openMs: number;
+  /** Wall time of each phase of the job, ms: context + top page, frames + opens, run, drain, collect. */
+  phases: Record<string, number>;
+  rate: number;
+  measureMs: number;
+  sent: number;
+  lost: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** The fastest echoes: a fixed delay on the path shows here even when the machine is busy. */
+  min: number;
+  p10: number;
+  /** p50 / p99 timed from the send instead of from when it was due (the page's lateness left out). */
+  fromSendP50: number;
+  fromSendP99: number;
+  /** How late the page itself sent, ms after due (its timers): p99 and max over the window. */
+  sendLagP50: number;
+  sendLagP99: number;
+  sendLagMax: number;
+  serverUsPerEcho: number;
+  serverCpuPct: number;
+  /** Chromium's processes together, % of one core over the window. */
+  browserCpuPct: number;
+  /** Sockets that closed during the run, and the page's uncaught errors. */
+  closed: number;
+  errors: string[];
+}
+
+const DOMAIN = 'bench.test';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function ctlGet<T>(ctl: number, path: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: ctl, path, agent: false }, (res: IncomingMessage) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('error', reject);
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(body) as T);
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.setTimeout(10_000, () => req.destroy(new Error(`ctl ${path} timed out`)));
+    req.end();
+  });
+}
+
+/** user+sys CPU of this process's descendants (Chromium: browser, renderer, network, utility processes), ms. */
+function chromiumCpuMs(): number {
+  const pid = process.pid;
+  const kids = new Map<number, number[]>();
+  const cpu = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const p = Number(d);
+      const ppid = Number(f[1]);
+      cpu.set(p, (Number(f[11]) + Number(f[12])) * 10);
+      const list = kids.get(ppid);
+      if (list) list.push(p);
+      else kids.set(ppid, [p]);
+    } catch {
+      /* the process ended meanwhile */
+    }
+  }
+  let sum = 0;
+  const todo = [...(kids.get(pid) ?? [])];
+  for (let k = 0; k < todo.length && k < 10_000; k++) {
+    const p = todo[k]!;
+    sum += cpu.get(p) ?? 0;
+    todo.push(...(kids.get(p) ?? []));
+  }
+  return sum;
+}
+
+/** stdin, one line at a time: jobs, and the `go` of each. */
+const input: string[] = [];
+let inputEnded = false;
+let inputWake: (() => void) | undefined;
+const rl = createInterface({ input: process.stdin });
+rl.on('line', (l) => {
+  if (l.trim()) input.push(l.trim());
+  inputWake?.();
+});
+rl.on('close', () => {
+  inputEnded = true;
+  inputWake?.();
+});
+/** The next stdin line; undefined when stdin ended or after `ms`. */
+async function nextLine(ms: number): Promise<string | undefined> {
+  const until = Date.now() + ms;
+  while (input.length === 0 && !inputEnded && Date.now() < until) {
+    await new Promise<void>((r) => {
+      const t = setTimeout(r, Math.max(1, until - Date.now()));
+      inputWake = () => {
+        clearTimeout(t);
+        r();
+      };
+    });
+    inputWake = undefined;
+  }
+  return input.shift();
+}
+const out = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+interface FrameState {
+  state: string;
+  error: string;
+  transport: string;
+  closes: number;
+  openMs: number;
+}
+
+async function runJob(browser: Browser, job: BrowserJob): Promise<BrowserResult> {
+  const tJob = Date.now();
+  const phases: Record<string, number> = {};
+  let tPhase = tJob;
+  const phase = (name: string): void => {
+    const now = Date.now();
+    phases[name] = now - tPhase;
+    tPhase = now;
+  };
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const errors: string[] = [];
+  try {
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => void (errors.length < 5 && errors.push(String(e.message).slice(0, 200))));
+    await page.goto(`http://top.${DOMAIN}:${job.port}/bench-page/top.html`, { timeout: 15_000 });
+    phase('page');
+    const t0Open = Date.now();
+    // The frames, all created at once; each opens its socket as soon as its scripts ran.
+    const srcs = Array.from(
+      { length: job.sockets },
+      (_, j) =>
+        `http://s${j}.${DOMAIN}:${job.port}/bench-page/frame.html?lib=${job.lib}&t=${encodeURIComponent(job.transport)}` +
+        `&assets=${encodeURIComponent(`http://top.${DOMAIN}:${job.port}`)}`,
+    );
+    await page.evaluate(
+      (list) =>
+        Promise.race([
+          Promise.all(
+            list.map(
+              (src) =>
+                new Promise<void>((resolve) => {
+                  const f = document.createElement('iframe');
+                  f.onload = () => resolve();
+                  f.src = src;
+                  document.body.appendChild(f);
+                }),
+            ),
+          ),
+          new Promise<void>((r) => setTimeout(r, 20_000)),
+        ]),
+      srcs,
+    );
+    const frameOf = new Map<number, Frame>();
+    for (const f of page.frames()) {
+      const m = new RegExp(`^http://s(\\d+)\\.${DOMAIN.replace('.', '\\.')}:`).exec(f.url());
+      if (m) frameOf.set(Number(m[1]), f);
+    }
+    const frames = Array.from({ length: job.sockets }, (_, j) => frameOf.get(j));
+    const states = async (): Promise<Array<FrameState | undefined>> =>
+      Promise.all(
+        frames.map((f) =>
+          f
+            ? f.evaluate(() => {
+                const b = (window as unknown as { bench?: FrameState }).bench;
+                return b ? { state: b.state, error: b.error, transport: b.transport, closes: b.closes, openMs: b.openMs } : undefined;
+              }).catch(() => undefined)
+            : undefined,
+        ),
+      );
+    // Wait (bounded) until every socket opened or failed.
+    let st = await states();
+    const openEnd = Date.now() + 15_000;
+    while (st.some((s) => !s || s.state === 'opening') && Date.now() < openEnd) {
+      await sleep(50);
+      st = await states();
+    }
+    const openMs = Date.now() - t0Open;
+    phase('open');
+    if (process.env.BENCH_DEBUG) process.stderr.write(`${JSON.stringify(st.map((s) => [s?.state, Math.round(s?.openMs ?? -1), s?.error]))}\n`);
+    const live = frames.map((f, j) => (f && st[j]?.state === 'open' ? f : undefined));
+    const opened = live.filter(Boolean).length;
+    const failures = st.filter((s) => s?.state !== 'open').map((s) => s?.error || s?.state || 'no frame');
+    if (opened === 0) throw new Error(`no socket opened: ${[...new Set(failures)].slice(0, 3).join('; ')}`);
+    for (const e of new Set(failures)) if (errors.length < 5) errors.push(`open: ${e}`);
+    out({ opened });
+    const go = await nextLine(60_000);
+    if (go !== 'go') throw new Error(`expected "go" from the runner, got ${go === undefined ? 'nothing' : JSON.stringify(go.slice(0, 80))}`);
+    phase('go');
+
+    const total = Math.max(1, Math.round((job.rate * (job.warmMs + job.measureMs)) / 1000));
+    const first = Math.round((job.rate * job.warmMs) / 1000);
+    const t0 = Date.now() + 300;
+    await Promise.all(
+      frames.map((f, j) =>
+        f?.evaluate(([a, b, c, d, e]) => (window as unknown as { bench: { start(...x: number[]): void } }).bench.start(a!, b!, c!, d!, e!), [t0, job.rate, job.sockets, j, total]),
+      ),
+    );
+    await sleep(Math.max(0, t0 + job.warmMs - Date.now()));
+    const s0 = await ctlGet<{ cpuUs: number }>(job.ctl, '/stats');
+    const b0 = chromiumCpuMs();
+    const w0 = Date.now();
+    await sleep(Math.max(0, t0 + job.warmMs + job.measureMs - Date.now()));
+    const s1 = await ctlGet<{ cpuUs: number }>(job.ctl, '/stats');
+    const b1 = chromiumCpuMs();
+    const wallMs = Date.now() - w0;
+    // Drain: until every message due is back, or drainMs after the last was due.
+    const count = async (): Promise<number> =>
+      (await Promise.all(live.map((f) => f?.evaluate(() => Object.keys((window as unknown as { bench: { lat: object } }).bench.lat).length).catch(() => 0) ?? 0))).reduce((a, b) => a + b, 0);
+    phase('run');
+    const drainEnd = Date.now() + job.drainMs;
+    const expected = live.reduce((a, f, j) => (f ? a + Math.ceil(Math.max(0, total - j) / job.sockets) : a), 0);
+    while (Date.now() < drainEnd && (await count()) < expected) await sleep(100);
+    phase('drain');
+
+    const got = await Promise.all(
+      frames.map((f) =>
+        f
+          ?.evaluate(() => {
+            const b = (window as unknown as { bench: { lat: Record<number, number>; lag: Record<number, number>; closes: number; state: string; stop(): void } }).bench;
+            const r = { lat: b.lat, lag: b.lag, closed: b.state === 'closed' ? 1 : 0 };
+            b.stop();
+            return r;
+          })
+          .catch(() => undefined),
+      ),
+    );
+    phase('collect');
+    const lat: number[] = [];
+    const lag: number[] = [];
+    /** From the send itself to the echo: the transport's share, without the page's lateness in sending. */
+    const net: number[] = [];
+    let lost = 0;
+    let closed = 0;
+    for (let i = first; i < total; i++) {
+      const r = got[i % job.sockets];
+      const l = r?.lat[i];
+      const g = r?.lag[i];
+      if (g !== undefined) lag.push(g);
+      if (l === undefined) lost++;
+      else {
+        lat.push(l);
+        net.push(l - (g ?? 0));
+      }
+    }
+    for (const r of got) closed += r?.closed ?? 0;
+    lat.sort((a, b) => a - b);
+    lag.sort((a, b) => a - b);
+    net.sort((a, b) => a - b);
+    const inf = Array<number>(lost).fill(Number.POSITIVE_INFINITY);
+    const all = [...lat, ...inf];
+    const allNet = [...net, ...inf];
+    const serverUs = s1.cpuUs - s0.cpuUs;
+    const inWindow = total - first;
+    return {
+      kind: job.kind,
+      sockets: job.sockets,
+      opened,
+      transports: [...new Set(st.map((s) => s?.transport).filter((t): t is string => !!t))],
+      openMs,
+      phases,
+      rate: job.rate,
+      measureMs: job.measureMs,
+      sent: inWindow,
+      lost,
+      p50: quantile(all, 0.5),
+      p99: quantile(all, 0.99),
+      max: lat.at(-1) ?? NaN,
+      min: lat[0] ?? NaN,
+      p10: quantile(all, 0.1),
+      fromSendP50: quantile(allNet, 0.5),
+      fromSendP99: quantile(allNet, 0.99),
+      sendLagP50: quantile(lag, 0.5),
+      sendLagP99: quantile(lag, 0.99),
+      sendLagMax: lag.at(-1) ?? NaN,
+      serverUsPerEcho: serverUs / Math.max(1, inWindow - lost),
+      serverCpuPct: (serverUs / 1000 / wallMs) * 100,
+      browserCpuPct: ((b1 - b0) / wallMs) * 100,
+      closed,
+      errors,
+    };
+  } finally {
+    await ctx.close().catch(() => {});
+  }
+}
+
+async function main(): Promise<void> {
+  if (!haveChromium()) {
+    out({ error: 'no Chromium at /usr/bin/chromium (or CHROMIUM_PATH)' });
+    return;
+  }
+  const browser = await launchChromium({
+    args: [
+      `--host-resolver-rules=MAP *.${DOMAIN} 127.0.0.1`,
+      // Nothing here is in the background, but a headless page is never "visible" to every heuristic.
+      '--disable-background-timer-throttling',
+      '--disable-renderer-backgrounding',
+      '--disable-backgrounding-occluded-windows',
+    ],
+  });
+  try {
+    out({ ready: true });
+    // Bounded: the runner sends one job per row and then ends stdin.
+    for (let n = 0; n < 1000; n++) {
+      const line = await nextLine(600_000);
+      if (line === undefined) break;
+      if (line === 'go') continue;
+      const job = JSON.parse(line) as BrowserJob;
+      try {
+        out(await runJob(browser, job));
+      } catch (err) {
+        out({ kind: job.kind, error: String((err as Error)?.message ?? err).slice(0, 500) });
+      }
+    }
+  } finally {
+    await browser.close().catch(() => {});
+  }
+}
+
+// A lost runner cannot leave us (and Chromium) behind for long.
+const hardStop = setTimeout(() => process.exit(2), 600_000);
+hardStop.unref();
+process.stdin.on('error', () => {});
+process.stdout.on('error', () => process.exit(1));
+await main();
+process.exit(0);
