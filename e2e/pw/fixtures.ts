@@ -1,10 +1,14 @@
 /**
  * Fixtures of the project's own browser suites on @playwright/test (e2e/playwright.config.ts): the
  * kit's `test` (its `burrowTransport` names the project's transport) plus worker-scoped servers, so
- * one set of servers serves every test a worker runs.
+ * one set of servers serves every test a worker runs; and `rigTest` for the restrictive-network rigs
+ * (e2e/rigs/), whose worker-scoped `rigs` runs nginx or Squid with the app and relays.
  */
+import type { BrowserContext } from '@playwright/test';
 import { test as kit } from '@burrow/playwright';
 import { startChat } from '../../examples/chat/app.mjs';
+import { type Rig, type RigName, startRig } from '../rigs/rigs.js';
+import type { RigEnv } from '../rigs/spec.js';
 import { type EchoServers, startEchoServers } from '../tests/fixtures/echo-servers.js';
 
 /** The chat demo as `startChat` returns it. */
@@ -32,3 +36,81 @@ export const test = kit.extend<object, { echo: EchoServers; chat: Chat }>({
   ],
 });
 export { expect } from '@burrow/playwright';
+
+/**
+ * The rig a worker runs: started on first use, kept for the worker's next tests (a rig's file runs
+ * in one worker, its tests one after another), stopped when a test asks for another rig and when the
+ * worker ends. A failed test ends its worker, so its rig is stopped then too, and the next worker
+ * starts a fresh one.
+ */
+export class WorkerRig {
+  private running: { name: RigName; rig: Promise<Rig> } | undefined;
+
+  /** Rig `name`, started now if the worker's rig is another one or none. */
+  async get(name: RigName): Promise<Rig> {
+    if (this.running?.name !== name) {
+      await this.stop();
+      this.running = { name, rig: startRig(name) };
+    }
+    return this.running.rig;
+  }
+
+  /** Stops the running rig, if any (a rig that failed to start cleaned up after itself). */
+  async stop(): Promise<void> {
+    const running = this.running;
+    this.running = undefined;
+    const rig = await running?.rig.catch(() => undefined);
+    await rig?.close();
+  }
+}
+
+/** Options and fixtures of the rig suites (e2e/pw/rig-suite.ts). */
+export interface RigFixtures {
+  /** The rig the file's tests run behind: `rigTest.use({ rigName })`. */
+  rigName: RigName | null;
+  /** That rig, running. */
+  rig: Rig;
+  /** What a case of e2e/rigs/spec.ts gets: the rig, and contexts closed after the test. */
+  rigEnv: RigEnv;
+}
+
+/**
+ * `test` for the rigs. Its pages live in contexts of their own (`rigEnv.newContext()`: the rig's
+ * proxy, no test hook), since the default client's choice is what most cases check: the kit's hook
+ * is off here.
+ */
+export const rigTest = test.extend<RigFixtures, { rigs: WorkerRig }>({
+  // Still automatic (an override keeps that), now without the kit's context and hook.
+  burrowHook: async ({}, use) => use(),
+  rigs: [
+    async ({}, use) => {
+      const rigs = new WorkerRig();
+      try {
+        await use(rigs);
+      } finally {
+        await rigs.stop();
+      }
+    },
+    { scope: 'worker' },
+  ],
+  rigName: [null, { option: true }],
+  rig: async ({ rigs, rigName }, use) => {
+    if (!rigName) throw new Error('rigTest needs rigTest.use({ rigName })');
+    await use(await rigs.get(rigName));
+  },
+  rigEnv: async ({ rig, browser }, use) => {
+    const contexts: BrowserContext[] = [];
+    try {
+      await use({
+        rig,
+        async newContext() {
+          const ctx = await browser.newContext(rig.contextOptions);
+          contexts.push(ctx);
+          return ctx;
+        },
+      });
+    } finally {
+      await Promise.all(contexts.map((c) => c.close()));
+    }
+  },
+});
