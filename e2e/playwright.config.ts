@@ -22,7 +22,11 @@ export default defineConfig<BurrowOptions>({
   reporter: [['list']],
   timeout: 30_000,
   use: {
-    trace: 'retain-on-failure',
+    // Traces of failed tests are kept, with DOM snapshots and network but no screencast: a rig page
+    // repaints for each of its 1000 messages and the screencast encodes a frame each time, which on
+    // two shared cores made the rig suite about 40% slower and ate into the client's 500 ms wait
+    // for a first SSE event (`sseTimeout`).
+    trace: { mode: 'retain-on-failure', screenshots: false },
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update'],
