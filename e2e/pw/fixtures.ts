@@ -1,8 +1,9 @@
 /**
  * Fixtures of the project's own browser suites on @playwright/test (e2e/playwright.config.ts): the
  * kit's `test` (its `burrowTransport` names the project's transport) plus worker-scoped servers, so
- * one set of servers serves every test a worker runs; and `rigTest` for the restrictive-network rigs
- * (e2e/rigs/), whose worker-scoped `rigs` runs nginx or Squid with the app and relays.
+ * one set of servers serves every test a worker runs, among them `rigs`, the restrictive-network rig
+ * (e2e/rigs/: nginx or Squid with the app and relays); and `rigTest` for the rig suites. One `test`
+ * for all, so that the rig files share their project's worker (and browser) with the other suites.
  */
 import type { BrowserContext } from '@playwright/test';
 import { test as kit } from '@burrow/playwright';
@@ -16,26 +17,6 @@ export interface Chat {
   url: string;
   close(): Promise<void>;
 }
-
-export const test = kit.extend<object, { echo: EchoServers; chat: Chat }>({
-  chat: [
-    async ({}, use) => {
-      const chat = (await startChat({ port: 0 })) as Chat;
-      await use(chat);
-      await chat.close();
-    },
-    { scope: 'worker' },
-  ],
-  echo: [
-    async ({}, use) => {
-      const servers = await startEchoServers();
-      await use(servers);
-      await servers.close();
-    },
-    { scope: 'worker' },
-  ],
-});
-export { expect } from '@burrow/playwright';
 
 /**
  * The rig a worker runs: started on first use, kept for the worker's next tests (a rig's file runs
@@ -74,14 +55,24 @@ export interface RigFixtures {
   rigEnv: RigEnv;
 }
 
-/**
- * `test` for the rigs. Its pages live in contexts of their own (`rigEnv.newContext()`: the rig's
- * proxy, no test hook), since the default client's choice is what most cases check: the kit's hook
- * is off here.
- */
-export const rigTest = test.extend<RigFixtures, { rigs: WorkerRig }>({
-  // Still automatic (an override keeps that), now without the kit's context and hook.
-  burrowHook: async ({}, use) => use(),
+/** The kit's `test` with the suites' servers: `echo`, `chat` and `rigs` per worker, the rig per test. */
+export const test = kit.extend<RigFixtures, { echo: EchoServers; chat: Chat; rigs: WorkerRig }>({
+  chat: [
+    async ({}, use) => {
+      const chat = (await startChat({ port: 0 })) as Chat;
+      await use(chat);
+      await chat.close();
+    },
+    { scope: 'worker' },
+  ],
+  echo: [
+    async ({}, use) => {
+      const servers = await startEchoServers();
+      await use(servers);
+      await servers.close();
+    },
+    { scope: 'worker' },
+  ],
   rigs: [
     async ({}, use) => {
       const rigs = new WorkerRig();
@@ -95,7 +86,7 @@ export const rigTest = test.extend<RigFixtures, { rigs: WorkerRig }>({
   ],
   rigName: [null, { option: true }],
   rig: async ({ rigs, rigName }, use) => {
-    if (!rigName) throw new Error('rigTest needs rigTest.use({ rigName })');
+    if (!rigName) throw new Error('the rig fixtures need test.use({ rigName })');
     await use(await rigs.get(rigName));
   },
   rigEnv: async ({ rig, browser }, use) => {
@@ -113,4 +104,16 @@ export const rigTest = test.extend<RigFixtures, { rigs: WorkerRig }>({
       await Promise.all(contexts.map((c) => c.close()));
     }
   },
+});
+
+export { expect } from '@burrow/playwright';
+
+/**
+ * `test` for the rigs. Their pages live in contexts of their own (`rigEnv.newContext()`: the rig's
+ * proxy, no test hook), since the default client's choice is what most cases check: the kit's hook
+ * is off here.
+ */
+export const rigTest = test.extend({
+  // Still automatic (an override keeps that), now without the kit's context and hook.
+  burrowHook: async ({}, use) => use(),
 });
