@@ -36,7 +36,7 @@ export default defineConfig({
     // vitest's default is one worker per core minus one, a single one on a 2-core machine; the unit
     // files wait on loopback I/O and timers more than they compute, so one per core, two at least.
     maxWorkers: Math.max(2, availableParallelism()),
-    // A test that needs longer says so itself (a cluster run, a 500-message rig exchange).
+    // A test that needs longer says so itself (a cluster run, the packed install).
     testTimeout: 5_000,
     hookTimeout: 15_000,
     projects: [

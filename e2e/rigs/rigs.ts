@@ -61,8 +61,13 @@ export interface Rig {
   readonly app: RigApp;
   /** Where the browser loads the page from. */
   readonly origin: string;
-  /** Extra Chromium flags (the Squid rig sends Chromium through the proxy). */
+  /** Extra Chromium flags (the Squid rig sends Chromium through the proxy): for a browser of its own. */
   readonly browserArgs: string[];
+  /**
+   * The same for one browser context (Playwright's `newContext` options): the Squid rig's proxy, with
+   * loopback proxied too (`<-loopback>`: the app is on 127.0.0.1). Lets one browser serve every rig.
+   */
+  readonly contextOptions: { proxy?: { server: string; bypass: string } };
   readonly nginx?: Nginx;
   readonly squid?: Squid;
   readonly cutter?: Cutter;
@@ -86,6 +91,7 @@ export async function startRig(name: RigName): Promise<Rig> {
     let cutter: Cutter | undefined;
     let origin = app.origin;
     let browserArgs: string[] = [];
+    let contextOptions: Rig['contextOptions'] = {};
     const seen: Rig['seen'] = {};
     const withNginx = async (o: Omit<Parameters<typeof startNginx>[0], 'upstreamPort'>) => {
       nginx = await startNginx({ upstreamPort: app.port, ...o });
@@ -144,6 +150,7 @@ export async function startRig(name: RigName): Promise<Rig> {
         squid = await startSquid();
         cleanup.add('squid', () => squid!.close());
         browserArgs = [`--proxy-server=http://127.0.0.1:${squid.port}`, '--proxy-bypass-list=<-loopback>'];
+        contextOptions = { proxy: { server: `http://127.0.0.1:${squid.port}`, bypass: '<-loopback>' } };
         break;
     }
     return {
@@ -152,6 +159,7 @@ export async function startRig(name: RigName): Promise<Rig> {
       app,
       origin,
       browserArgs,
+      contextOptions,
       nginx,
       squid,
       cutter,

@@ -1,0 +1,4 @@
+/** Restrictive-network rig 'pass' in Chromium (see e2e/rigs/README.md and ./rig-suite.ts). */
+import { rigSuite, rigTest } from './rig-suite.js';
+
+rigSuite('pass', (title, details, body) => rigTest(title, details, body));

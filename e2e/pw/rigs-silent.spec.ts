@@ -1,0 +1,4 @@
+/** Restrictive-network rig 'silent' in Chromium (see e2e/rigs/README.md and ./rig-suite.ts). */
+import { rigSuite, rigTest } from './rig-suite.js';
+
+rigSuite('silent', (title, details, body) => rigTest(title, details, body));

@@ -1,4 +1,0 @@
-/** Restrictive-network rig 'midcut' in Chromium (see e2e/rigs/README.md). */
-import { rigSuite } from '../rigs/spec.js';
-
-rigSuite('midcut');
