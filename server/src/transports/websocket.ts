@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { CloseCode, decodeWsMessage, encodeJsonFrame, MAX_CLOSE_REASON_BYTES, type AckFrame, type Frame, type PongFrame } from '@burrow/shared';
 import { authenticateRequest } from '../http/auth.js';
 import { WsHold } from './ws-hold.js';
@@ -31,33 +31,141 @@ const BATCH_FRAMES = 1024;
 /** Socket errors are answered by the close that follows them; the listener only keeps them from being fatal. */
 function noop(): void {}
 
-class WebSocketDownstream implements Downstream {
-  readonly transport = 'websocket' as const;
-  readonly batchFrames = BATCH_FRAMES;
-  readonly batchBytes: number;
-  readonly #ws: WebSocket;
+/**
+ * The socket class `ws` builds for each upgrade, with one slot for the connection serving it: the
+ * socket's listeners are then the shared functions below, not closures made per socket.
+ */
+class ServedSocket extends WebSocket {
+  conn: WsConnection | undefined = undefined;
+}
+
+function onMessage(this: WebSocket, raw: Buffer, isBinary: boolean): void {
+  (this as ServedSocket).conn?.message(raw, isBinary);
+}
+
+function onClose(this: WebSocket): void {
+  (this as ServedSocket).conn?.closed();
+}
+
+/**
+ * One WebSocket serving one session: the session's downstream, and the reader of what the client
+ * sends on it. Everything per socket lives in this one object (see ServedSocket).
+ */
+class WsConnection extends ControlCoalescer implements Downstream {
+  readonly #ws: ServedSocket;
   readonly #core: SessionCore;
+  readonly #reg: SessionRegistry;
+  /** Created by a raced attempt: a socket that closes before the client's claim takes the session with it. */
+  readonly #raced: boolean;
+  /** A store call failed: this socket is done (1013) and nothing more it sent is applied. */
+  #broken = false;
+  /** onBufferFull 'pause': frames held while the session's outbound buffer is full (made on first need). */
+  #hold: WsHold | undefined;
 
-  readonly #control: ControlCoalescer;
-
-  constructor(ws: WebSocket, core: SessionCore, batchBytes: number) {
+  constructor(ws: ServedSocket, core: SessionCore, reg: SessionRegistry, raced: boolean) {
+    super();
     this.#ws = ws;
     this.#core = core;
-    this.batchBytes = batchBytes;
-    this.#control = new ControlCoalescer((frame, flushed) => ws.send(encodeJsonFrame(frame), flushed));
+    this.#reg = reg;
+    this.#raced = raced;
+    ws.conn = this;
+  }
+
+  get transport(): 'websocket' {
+    return 'websocket';
+  }
+
+  get batchFrames(): number {
+    return BATCH_FRAMES;
+  }
+
+  get batchBytes(): number {
+    return this.#reg.options.limits.maxPollBytes;
   }
 
   write(frames: readonly OutboundFrame[]): void {
     for (const f of frames) this.#ws.send(wsMessageOf(f));
   }
 
-  control(frame: AckFrame | PongFrame): void {
-    this.#control.send(frame);
+  protected writeControl(frame: AckFrame | PongFrame, flushed: () => void): void {
+    this.#ws.send(encodeJsonFrame(frame), flushed);
   }
 
   end(code: number, reason: string): void {
     this.#core.detach(this);
     closeSocket(this.#ws, code, reason);
+  }
+
+  /** The socket closed. */
+  closed(): void {
+    const core = this.#core;
+    if (this.#raced && core.unclaimed) this.#reg.discard(core);
+    core.detach(this);
+  }
+
+  message(raw: Buffer, isBinary: boolean): void {
+    if (this.#broken) return;
+    const core = this.#core;
+    if (core.unclaimed) core.claimed?.();
+    core.seen();
+    const maxPayload = this.#reg.options.limits.maxPayload;
+    const msg = isBinary ? raw : raw.toString('utf8');
+    const r = decodeWsMessage(msg, { from: 'client', maxPayload });
+    if (!r.ok) return this.#fail(r.error.close, `${r.error.code}: ${r.error.message}`);
+    const frame = r.value;
+    if (!isBinary && frame.t === 'd' && raw.length - (String(frame.seq).length + 1) > maxPayload) {
+      return this.#fail(CloseCode.TooBig, `payload_too_large: payload exceeds ${maxPayload} bytes`);
+    }
+    if (this.#held(frame, raw.length)) return;
+    this.apply(frame);
+  }
+
+  /** onBufferFull 'pause': true when `frame` was held, to be applied once the gate opens (ws-hold.ts). */
+  #held(frame: Frame, size: number): boolean {
+    let hold = this.#hold;
+    if (!hold) {
+      // Nothing can be held before the gate first closes.
+      if (!this.#core.gate.paused) return false;
+      hold = this.#hold = new WsHold(this.#ws, this.#core.gate, this.#reg.options.limits.maxBatchBytes, this);
+    }
+    return hold.hold(frame, size);
+  }
+
+  /** Applies one client frame, in order (held frames first, see ws-hold.ts). */
+  apply(frame: Frame): void {
+    if (this.#broken) return;
+    const core = this.#core;
+    const batch = [frame];
+    const now = core.inboundNow(batch, false);
+    if (now) {
+      if (now.error) this.#fail(now.error.close, `${now.error.code}: ${now.error.message}`);
+      return;
+    }
+    core.inbound(batch, false).then(
+      (out) => {
+        if (out.error) this.#fail(out.error.close, `${out.error.code}: ${out.error.message}`);
+      },
+      (err: unknown) => {
+        if (isStoreFailure(err)) {
+          if (this.#broken) return;
+          this.#broken = true;
+          // The session lives on: the client resumes (with backoff) and resends from our ack.
+          core.transportFailed(this, err);
+          const ws = this.#ws;
+          if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) closeSocket(ws, CloseCode.TryAgainLater, 'store unavailable');
+          return;
+        }
+        this.#reg.emitError(err);
+        const internal = wsRefusal(refusal('internal'));
+        this.#fail(internal.code, internal.reason);
+      },
+    );
+  }
+
+  #fail(code: number, reason: string): void {
+    if (this.#broken) return;
+    const reg = this.#reg;
+    void this.#core.fail(code, reason).catch((err: unknown) => reg.emitError(err));
   }
 }
 
@@ -95,6 +203,7 @@ export class WebSocketTransport {
     this.#wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
+      WebSocket: ServedSocket,
       // Room for the seq prefix; the payload itself is checked exactly per message. `ws` closes 1009
       // on a larger declared length before allocating anything.
       maxPayload: registry.options.limits.maxPayload + MAX_TEXT_PREFIX,
@@ -161,11 +270,8 @@ export class WebSocketTransport {
         // window), so that no later request of the session, on any node, counts as its claim again.
         reg.store.touch(core.id, reg.options.resumeWindow, true).catch((err: unknown) => reg.emitError(err));
       };
-      ws.on('close', () => {
-        if (core.unclaimed) reg.discard(core);
-      });
     }
-    this.#serve(ws, core, token, false, 0, 0);
+    this.#serve(ws, core, token, false, 0, 0, raced);
     ws.resume();
   }
 
@@ -238,68 +344,14 @@ export class WebSocketTransport {
     });
   }
 
-  #serve(ws: WebSocket, core: SessionCore, token: string, resumed: boolean, clientAck: number, outSeq: number): void {
+  #serve(ws: WebSocket, core: SessionCore, token: string, resumed: boolean, clientAck: number, outSeq: number, raced = false): void {
     const reg = this.#registry;
-    const maxPayload = reg.options.limits.maxPayload;
-    const d = new WebSocketDownstream(ws, core, reg.options.limits.maxPollBytes);
-    ws.on('close', () => core.detach(d));
-
+    const conn = new WsConnection(ws as ServedSocket, core, reg, raced);
+    ws.on('close', onClose);
     // `open` first, then whatever the client has not acknowledged, then live frames.
     ws.send(encodeJsonFrame(reg.openFrame(core, token, resumed, core.inAck)));
-    void core.attach(d, clientAck, outSeq).catch((err: unknown) => reg.emitError(err));
-
-    /** A store call failed: this socket is done (1013) and nothing more it sent is applied. */
-    let broken = false;
-    const fail = (code: number, reason: string): void => {
-      if (broken) return;
-      void core.fail(code, reason).catch((err: unknown) => reg.emitError(err));
-    };
-
-    ws.on('message', (raw: Buffer, isBinary: boolean) => {
-      if (broken) return;
-      if (core.unclaimed) core.claimed?.();
-      core.seen();
-      const msg = isBinary ? raw : raw.toString('utf8');
-      const r = decodeWsMessage(msg, { from: 'client', maxPayload });
-      if (!r.ok) return fail(r.error.close, `${r.error.code}: ${r.error.message}`);
-      const frame = r.value;
-      if (!isBinary && frame.t === 'd' && raw.length - (String(frame.seq).length + 1) > maxPayload) {
-        return fail(CloseCode.TooBig, `payload_too_large: payload exceeds ${maxPayload} bytes`);
-      }
-      if (hold.hold(frame, raw.length)) return;
-      apply(frame);
-    });
-
-    /** Applies one client frame, in order (held frames first, see ws-hold.ts). */
-    function apply(frame: Frame): void {
-      if (broken) return;
-      const batch = [frame];
-      const now = core.inboundNow(batch, false);
-      if (now) {
-        if (now.error) fail(now.error.close, `${now.error.code}: ${now.error.message}`);
-        return;
-      }
-      core.inbound(batch, false).then(
-        (out) => {
-          if (out.error) fail(out.error.close, `${out.error.code}: ${out.error.message}`);
-        },
-        (err: unknown) => {
-          if (isStoreFailure(err)) {
-            if (broken) return;
-            broken = true;
-            // The session lives on: the client resumes (with backoff) and resends from our ack.
-            core.transportFailed(d, err);
-            if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) closeSocket(ws, CloseCode.TryAgainLater, 'store unavailable');
-            return;
-          }
-          reg.emitError(err);
-          const internal = wsRefusal(refusal('internal'));
-          fail(internal.code, internal.reason);
-        },
-      );
-    }
-    // onBufferFull 'pause': frames held while the session's outbound buffer is full.
-    const hold = new WsHold(ws, core.gate, reg.options.limits.maxBatchBytes, apply);
+    void core.attach(conn, clientAck, outSeq).catch((err: unknown) => reg.emitError(err));
+    ws.on('message', onMessage);
   }
 
   /** Closes every socket (the sessions were already told) and waits for them to go. */
