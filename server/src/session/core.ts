@@ -37,11 +37,13 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   #closeTimer: NodeJS.Timeout | undefined;
   readonly #inbound: InboundQueue;
   readonly #pump: OutboundPump;
-  /** `send()`s held through a store outage, in order (see outage-hold.ts). */
-  readonly #hold: OutageHold;
+  /**
+   * `send()`s held through a store outage, in order (see outage-hold.ts). Made by the first send
+   * that goes through the store's async path: a session on the in-process store never needs one.
+   */
+  #hold: OutageHold | undefined;
 
   #downstream: Downstream | undefined;
-  #owner = '';
   /**
    * This node attached the session's latest downstream (no other node's `attach` heard since): the
    * one node that speaks for the session when no store can decide, as when the store lost its state.
@@ -75,13 +77,6 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     this.#heartbeat = new Heartbeat(this, record.activity);
     this.#inbound = new InboundQueue(this, record.inAck, after);
     this.#pump = new OutboundPump(this);
-    this.#hold = new OutageHold({
-      bounds: host.options.storeOutageBuffer,
-      get storeDown() {
-        return host.storeDown;
-      },
-      emitError: (err) => host.emitError(err),
-    });
     this.handle = new Session(this);
     this.#startIdle();
   }
@@ -156,7 +151,6 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   async attach(d: Downstream, clientAck: number, outSeq: number): Promise<void> {
     const old = this.#downstream;
     this.#downstream = d;
-    this.#owner = `${this.host.nodeId}:${++ownerCounter}`;
     this.#lastOwner = true;
     this.#pump.restart(clientAck, outSeq);
     this.#heartbeat.seen();
@@ -171,7 +165,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     const store = this.host.store;
     const sync = store.sync;
     try {
-      const attached = { type: 'attach', owner: this.#owner } as const;
+      const attached = { type: 'attach', owner: `${this.host.nodeId}:${++ownerCounter}` } as const;
       if (sync) {
         // Our own listener is not woken for our own attach: only other nodes' cores care.
         sync.ackSync(this.id, clientAck);
@@ -307,7 +301,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     }
     const { data, size, header } = p;
     const sync = this.host.store.sync;
-    if (sync && !this.#hold.holding) {
+    if (sync && !this.#hold?.holding) {
       // In-process store: appended and written in this call, no promise hop or timer (a failure
       // takes the general path below, which settles it).
       const r = sync.appendSync(this.id, [{ t: 'd', data, size }], this.host.options.limits, this.#onWakeListener);
@@ -319,12 +313,13 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     }
     // One token for every try of this send: a retry after a lost reply is recognised by the store.
     const token = `${this.host.nodeId} ${++sendCounter}`;
+    this.#hold ??= new OutageHold(this.host, this.host.options.storeOutageBuffer);
     return this.#hold.send(size, () => this.#append(data, size, header, token));
   }
 
   /** The store answers again: sends held through the outage are written now, in order. */
   storeUp(): void {
-    this.#hold.storeUp();
+    this.#hold?.storeUp();
   }
 
   /** One `send()` into the store (now, or later from the outage hold). */

@@ -7,7 +7,7 @@ import { ACK_EVERY, CloseCode, payloadSize, type Frame, type ProtocolError, type
 import { protocolError, refusal } from '../errors/refusals.js';
 import type { InboundReplay, InboundResult } from '../store/store.js';
 import type { InboundGate } from './backpressure.js';
-import type { Session, TransportName } from './handle.js';
+import { RESOLVED, type Session, type TransportName } from './handle.js';
 import type { Downstream, InboundOutcome, SessionHost } from './types.js';
 
 
@@ -31,8 +31,8 @@ export interface InboundHost {
 
 export class InboundQueue {
   readonly #core: InboundHost;
-  /** Inbound frames are applied strictly one batch at a time. */
-  #queue: Promise<unknown> = Promise.resolve();
+  /** Inbound frames are applied strictly one batch at a time (the shared settled promise until the first). */
+  #queue: Promise<unknown> = RESOLVED;
   #inAck: number;
   #ackedOnWire: number;
   #ackTimer: NodeJS.Timeout | undefined;
@@ -41,9 +41,14 @@ export class InboundQueue {
   #journalChecked = false;
   /** Batches queued and not yet settled: the synchronous path runs only when this is 0. */
   #pending = 0;
-  readonly #settled = (): void => {
-    this.#pending--;
-  };
+  /** Made with the first queued batch: a queue that only ever takes the synchronous path keeps none. */
+  #onSettled: (() => void) | undefined;
+
+  get #settled(): () => void {
+    return (this.#onSettled ??= () => {
+      this.#pending--;
+    });
+  }
 
   /**
    * `after`: the inbound work still running on this node for the same session in a core that was
