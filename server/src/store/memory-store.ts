@@ -18,8 +18,10 @@ import type {
   WakeEvent,
 } from './store.js';
 import { payloadSize } from '@burrow/shared';
+import { DeadlineList } from '../deadlines.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Listener = (event: WakeEvent) => void;
 
 interface Entry {
   record: Mutable<SessionRecord>;
@@ -27,9 +29,13 @@ interface Entry {
   log: OutboundFrame[];
   head: number;
   bytes: number;
+  /** The TTL last set: the expiry list the entry is on. */
   ttl: number;
-  timer: NodeJS.Timeout;
-  listeners: Set<(event: WakeEvent) => void>;
+  /**
+   * Subscribers: none, the one (a session has a single core per node, so one is the rule), or
+   * several. Not a Set: an empty one costs ~170 bytes per session.
+   */
+  listeners: Listener | Listener[] | undefined;
   /** Events waiting for delivery; delivered on the next turn of the event loop, in order. */
   pending: WakeEvent[] | undefined;
   /**
@@ -46,7 +52,40 @@ const UNKNOWN: AppendResult = { ok: false, reason: 'unknown' };
 /** Compact the log array once this many trimmed slots pile up at its head. */
 const COMPACT_AT = 1024;
 
-/** In-process {@link Store}. Expiry timers are unref()'d so they never hold the process open. */
+/** The subscribers of an entry, as a list to iterate over (a copy when several). */
+function listenersOf(e: Entry): readonly Listener[] {
+  const ls = e.listeners;
+  return ls === undefined ? [] : typeof ls === 'function' ? [ls] : [...ls];
+}
+
+function listenerCount(e: Entry): number {
+  const ls = e.listeners;
+  return ls === undefined ? 0 : typeof ls === 'function' ? 1 : ls.length;
+}
+
+function addListener(e: Entry, l: Listener): void {
+  const ls = e.listeners;
+  if (ls === undefined) e.listeners = l;
+  else if (typeof ls === 'function') {
+    if (ls !== l) e.listeners = [ls, l];
+  } else if (!ls.includes(l)) ls.push(l);
+}
+
+function removeListener(e: Entry, l: Listener): void {
+  const ls = e.listeners;
+  if (ls === l) e.listeners = undefined;
+  else if (Array.isArray(ls)) {
+    const i = ls.indexOf(l);
+    if (i < 0) return;
+    ls.splice(i, 1);
+    if (ls.length === 1) e.listeners = ls[0];
+  }
+}
+
+/**
+ * In-process {@link Store}. Expiries run on one unref()'d timer per TTL length (deadlines.ts), so
+ * they never hold the process open and cost no timer per session.
+ */
 export class MemoryStore implements Store, SyncStore {
   /** Every per-message call has a synchronous twin here (see {@link Store.sync}). */
   readonly sync: SyncStore = this;
@@ -56,6 +95,8 @@ export class MemoryStore implements Store, SyncStore {
   readonly #rooms = new Map<string, Set<string>>();
   /** Unacknowledged payload bytes of every log together (for `maxTotalBufferedBytes`). */
   #totalBytes = 0;
+  /** TTL (ms) -> the entries whose record expires that long after its last touch. */
+  readonly #expiries = new Map<number, DeadlineList<Entry>>();
 
   /** Unacknowledged outbound payload bytes held for all sessions (for tests and metrics). */
   get bufferedBytes(): number {
@@ -70,13 +111,13 @@ export class MemoryStore implements Store, SyncStore {
       head: 0,
       bytes: 0,
       ttl: ttlMs,
-      timer: this.#expireTimer(record.id, ttlMs),
-      listeners: new Set(),
+      listeners: undefined,
       pending: undefined,
       pendingOrigin: undefined,
       rooms: undefined,
     };
     this.#sessions.set(record.id, entry);
+    this.#arm(entry);
   }
 
   async get(sid: string): Promise<SessionRecord | undefined> {
@@ -96,19 +137,18 @@ export class MemoryStore implements Store, SyncStore {
     const e = this.#sessions.get(sid);
     if (!e) return undefined;
     if (activity) e.record.activity++;
-    if (ttlMs === e.ttl) e.timer.refresh();
-    else {
-      clearTimeout(e.timer);
+    if (ttlMs !== e.ttl) {
+      this.#disarm(e);
       e.ttl = ttlMs;
-      e.timer = this.#expireTimer(sid, ttlMs);
     }
+    this.#arm(e);
     return { ...e.record };
   }
 
   async delete(sid: string): Promise<void> {
     const e = this.#sessions.get(sid);
     if (!e) return;
-    clearTimeout(e.timer);
+    this.#disarm(e);
     this.#sessions.delete(sid);
     this.#totalBytes -= e.bytes;
     this.#dropMemberships(sid, e);
@@ -248,8 +288,18 @@ export class MemoryStore implements Store, SyncStore {
   subscribe(sid: string, listener: (event: WakeEvent) => void): () => void {
     const e = this.#sessions.get(sid);
     if (!e) return () => {};
-    e.listeners.add(listener);
-    return () => e.listeners.delete(listener);
+    addListener(e, listener);
+    return () => removeListener(e, listener);
+  }
+
+  subscribeSync(sid: string, listener: (event: WakeEvent) => void): void {
+    const e = this.#sessions.get(sid);
+    if (e) addListener(e, listener);
+  }
+
+  unsubscribeSync(sid: string, listener: (event: WakeEvent) => void): void {
+    const e = this.#sessions.get(sid);
+    if (e) removeListener(e, listener);
   }
 
   onExpired(listener: (record: SessionRecord) => void): () => void {
@@ -319,7 +369,8 @@ export class MemoryStore implements Store, SyncStore {
   }
 
   async close(): Promise<void> {
-    for (const e of this.#sessions.values()) clearTimeout(e.timer);
+    for (const list of this.#expiries.values()) list.clear();
+    this.#expiries.clear();
     this.#sessions.clear();
     this.#totalBytes = 0;
     this.#rooms.clear();
@@ -341,15 +392,25 @@ export class MemoryStore implements Store, SyncStore {
     return this.#sessions.size;
   }
 
-  #expireTimer(sid: string, ttlMs: number): NodeJS.Timeout {
-    const t = setTimeout(() => this.#expire(sid), ttlMs);
-    t.unref();
-    return t;
+  /** (Re)starts the entry's TTL. */
+  #arm(e: Entry): void {
+    let list = this.#expiries.get(e.ttl);
+    if (!list) this.#expiries.set(e.ttl, (list = new DeadlineList(e.ttl, (entry) => this.#expire(entry))));
+    list.arm(e);
   }
 
-  #expire(sid: string): void {
-    const e = this.#sessions.get(sid);
-    if (!e) return;
+  #disarm(e: Entry): void {
+    const list = this.#expiries.get(e.ttl);
+    if (!list) return;
+    list.disarm(e);
+    // TTLs are a handful of option values; one nobody uses any more goes.
+    if (list.size === 0) this.#expiries.delete(e.ttl);
+  }
+
+  #expire(e: Entry): void {
+    const sid = e.record.id;
+    if (this.#sessions.get(sid) !== e) return;
+    if (this.#expiries.get(e.ttl)?.size === 0) this.#expiries.delete(e.ttl);
     this.#sessions.delete(sid);
     this.#totalBytes -= e.bytes;
     this.#dropMemberships(sid, e);
@@ -364,7 +425,7 @@ export class MemoryStore implements Store, SyncStore {
    * an append schedules nothing at all.
    */
   #publish(e: Entry, event: WakeEvent, origin?: (event: WakeEvent) => void): void {
-    const n = e.listeners.size;
+    const n = listenerCount(e);
     if (n === 0) return;
     if (e.pending) {
       const last = e.pending[e.pending.length - 1];
@@ -373,7 +434,7 @@ export class MemoryStore implements Store, SyncStore {
       if (e.pendingOrigin !== origin) e.pendingOrigin = null;
       return;
     }
-    if (origin && n === 1 && e.listeners.has(origin)) return;
+    if (origin && e.listeners === origin) return;
     e.pending = [event];
     e.pendingOrigin = origin;
     setImmediate(() => {
@@ -381,7 +442,7 @@ export class MemoryStore implements Store, SyncStore {
       const skip = e.pendingOrigin;
       e.pending = e.pendingOrigin = undefined;
       for (const ev of events) {
-        for (const l of [...e.listeners]) if (l !== skip) l(ev);
+        for (const l of listenersOf(e)) if (l !== skip) l(ev);
       }
     });
   }

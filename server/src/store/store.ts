@@ -260,6 +260,12 @@ export interface SyncStore {
   readSync(sid: string, afterSeq: number, maxFrames: number, maxBytes: number): readonly OutboundFrame[];
   /** `publish`, not waking `origin` (the caller's own listener, which knows already). */
   publishSync(sid: string, event: WakeEvent, origin?: (event: WakeEvent) => void): void;
+  /**
+   * `subscribe` without making the unsubscribe function (a closure kept per session for as long as
+   * it listens): the caller undoes it with {@link unsubscribeSync} and the same listener.
+   */
+  subscribeSync(sid: string, listener: (event: WakeEvent) => void): void;
+  unsubscribeSync(sid: string, listener: (event: WakeEvent) => void): void;
   /** `acceptInbound` without a journal (an in-process store has none). */
   acceptInboundSync(sid: string, seq: number): InboundResult;
   /** `ack`, returning at once. */

@@ -1,0 +1,98 @@
+/**
+ * Many deadlines of one length on one Node timer. A `setTimeout` per session costs ~250 bytes (the
+ * Timeout, its callback and that callback's context, two boxed numbers); at 10,000 idle sessions with
+ * three timers each that was most of what Burrow held per socket beyond `ws` itself. Here an item costs
+ * one entry of a shared Map.
+ *
+ * The same discipline as Node's own timer lists: every deadline of a list is `ms` after it was armed,
+ * so the Map's insertion order (re-arming deletes and re-inserts) is deadline order, and one timer set
+ * for the first entry is enough. Deadlines keep Node's precision (whole ms, monotonic clock); the
+ * timer is unref()'d, as the per-session timers were.
+ */
+
+/** Monotonic ms, whole (as libuv's loop clock), small enough to stay a small integer for weeks. */
+function now(): number {
+  return Math.floor(performance.now());
+}
+
+export class DeadlineList<T extends object> {
+  /** The deadline length (ms). */
+  readonly ms: number;
+  readonly #onDue: (item: T) => void;
+  /** Item -> deadline, in deadline order. */
+  readonly #due = new Map<T, number>();
+  #timer: NodeJS.Timeout | undefined;
+  /** In #fire: re-arms made by callbacks leave the timer to it (it knows the earliest deadline). */
+  #firing = false;
+
+  /** `onDue` runs once per deadline reached, with the item already off the list (it may re-arm it). */
+  constructor(ms: number, onDue: (item: T) => void) {
+    this.ms = Math.max(1, ms);
+    this.#onDue = onDue;
+  }
+
+  /** Items armed now. */
+  get size(): number {
+    return this.#due.size;
+  }
+
+  has(item: T): boolean {
+    return this.#due.has(item);
+  }
+
+  /** Starts `item`'s deadline `ms` from now; an armed one starts over (Node's `timeout.refresh()`). */
+  arm(item: T): void {
+    const due = this.#due;
+    due.delete(item);
+    due.set(item, now() + this.ms);
+    if (!this.#timer && !this.#firing) this.#schedule(this.ms);
+  }
+
+  /** Takes `item` off the list (no-op when it is not on it). */
+  disarm(item: T): void {
+    const due = this.#due;
+    if (!due.delete(item) || due.size > 0 || !this.#timer) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Drops every deadline. */
+  clear(): void {
+    this.#due.clear();
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #schedule(delay: number): void {
+    this.#timer = setTimeout(() => this.#fire(), delay);
+    this.#timer.unref();
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    this.#firing = true;
+    const due = this.#due;
+    let next: number | undefined;
+    try {
+      const t = now();
+      for (const [item, at] of due) {
+        if (at > t) {
+          next = at - t;
+          break;
+        }
+        due.delete(item);
+        this.#onDue(item);
+      }
+    } finally {
+      this.#firing = false;
+      // A callback that throws must not strand the deadlines behind it.
+      if (due.size > 0) {
+        if (next === undefined) {
+          const first = due.values().next().value;
+          next = first === undefined ? 1 : Math.max(1, first - now());
+        }
+        this.#schedule(next);
+      }
+    }
+  }
+}
