@@ -7,9 +7,9 @@
  */
 import { CloseCode, type Frame } from '@burrow/shared';
 import { BurrowError, storeUnavailable } from '../errors/burrow-error.js';
-import type { OutboundFrame, SessionRecord, WakeEvent } from '../store/store.js';
+import type { OutboundFrame, SessionRecord, SyncStore, WakeEvent } from '../store/store.js';
 import { InboundGate } from './backpressure.js';
-import { Heartbeat, type HeartbeatHost } from './heartbeat.js';
+import type { HeartbeatHost } from './heartbeat.js';
 import { RESOLVED, Session, type TransportName } from './handle.js';
 import { InboundQueue, type InboundHost } from './inbound.js';
 import { checkRoom, preparePayload, type SendData } from './payload.js';
@@ -50,7 +50,11 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
    */
   #lastOwner = false;
   #transport: TransportName | null = null;
-  #unsubscribe: (() => void) | undefined;
+  /**
+   * How this core listens to the store's wake-ups: the unsubscribe function a store returned, or the
+   * in-process store it subscribed to by listener (no closure to keep), or undefined.
+   */
+  #subscribed: (() => void) | SyncStore | undefined;
   /**
    * Created by a raced attempt (`race=1`) and not yet claimed by the client: not announced, and
    * discarded without events if the client abandons it (see SessionRegistry.claim).
@@ -63,8 +67,10 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   /** A ping arrived while no downstream was attached here: answer it on the next one. */
   #pendingPong = false;
 
-  readonly #heartbeat: Heartbeat;
-  #idle: NodeJS.Timeout | undefined;
+  /** @internal When the client last showed life on this node (ms epoch); see heartbeat.ts. */
+  lastSeen = Date.now();
+  /** @internal The record's activity counter as the heartbeat last saw it. */
+  activity: number;
 
   /** `after`: see {@link InboundQueue}'s constructor. */
   constructor(host: SessionHost, record: SessionRecord, after?: Promise<unknown>) {
@@ -74,7 +80,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     this.data = record.data;
     this.user = record.user;
     this.#state = record.closed !== undefined ? 'ended' : 'open';
-    this.#heartbeat = new Heartbeat(this, record.activity);
+    this.activity = record.activity;
     this.#inbound = new InboundQueue(this, record.inAck, after);
     this.#pump = new OutboundPump(this);
     this.handle = new Session(this);
@@ -105,11 +111,6 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     return this.#inbound.inAck;
   }
 
-  /** When the client last showed life on this node (ms epoch). */
-  get lastSeen(): number {
-    return this.#heartbeat.lastSeen;
-  }
-
   /** Outbound frames this node knows were queued but not yet acknowledged by the client. */
   get unacked(): number {
     return this.#pump.unacked;
@@ -133,7 +134,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
 
   /** Any sign of life from the client on this node. */
   seen(): void {
-    this.#heartbeat.seen();
+    this.lastSeen = Date.now();
   }
 
   /** Sets `data` and persists it; a store failure becomes an `error` event. */
@@ -153,11 +154,12 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     this.#downstream = d;
     this.#lastOwner = true;
     this.#pump.restart(clientAck, outSeq);
-    this.#heartbeat.seen();
+    this.seen();
     if (old) old.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
     // The idle timer stays armed (it ends only a core with no downstream): a poll re-arms it per answer.
-    this.#unsubscribe ??= this.host.store.subscribe(this.id, this.#onWakeListener);
-    if (d.transport !== 'polling') this.#heartbeat.start();
+    this.#subscribe();
+    const beats = this.host.heartbeats;
+    if (d.transport !== 'polling' && !beats.has(this)) beats.arm(this);
     if (this.#transport !== d.transport) {
       this.#transport = d.transport;
       this.host.emitTransport(this.handle, d.transport);
@@ -191,7 +193,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   detach(d: Downstream): void {
     if (this.#downstream !== d) return;
     this.#downstream = undefined;
-    this.#heartbeat.stop();
+    this.host.heartbeats.disarm(this);
     // The wake-up subscription stays until the core is disposed: a polling client detaches after
     // every response, and re-subscribing per poll costs two store commands and opens a window in
     // which an append from another node goes unheard until the poll times out.
@@ -201,6 +203,23 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     const sync = this.host.store.sync;
     if (sync) sync.touchSync(this.id, this.host.options.resumeWindow, false);
     else this.#guard(this.host.store.touch(this.id, this.host.options.resumeWindow, false));
+  }
+
+  #subscribe(): void {
+    if (this.#subscribed) return;
+    const store = this.host.store;
+    const sync = store.sync;
+    if (sync) {
+      sync.subscribeSync(this.id, this.#onWakeListener);
+      this.#subscribed = sync;
+    } else this.#subscribed = store.subscribe(this.id, this.#onWakeListener);
+  }
+
+  #unsubscribe(): void {
+    const s = this.#subscribed;
+    this.#subscribed = undefined;
+    if (typeof s === 'function') s();
+    else s?.unsubscribeSync(this.id, this.#onWakeListener);
   }
 
   /** This core's wake-up listener (one function, so the store can tell our own appends from others'). */
@@ -248,18 +267,17 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
 
   // ---- expiry ----------------------------------------------------------------------------------------
 
-  /** With no transport here, the core is only a cache; drop it once the session could have expired. */
+  /**
+   * With no transport here, the core is only a cache; drop it once the session could have expired
+   * (resumeWindow + closeLinger after the last detach). Re-arming restarts the deadline.
+   */
   #startIdle(): void {
-    // A poll detaches after every answer: the timer is re-armed, not made anew.
-    if (this.#idle) {
-      this.#idle.refresh();
-      return;
-    }
-    const o = this.host.options;
-    this.#idle = setTimeout(() => {
-      if (!this.#downstream) this.dispose();
-    }, o.resumeWindow + o.closeLinger);
-    this.#idle.unref();
+    this.host.idleCores.arm(this);
+  }
+
+  /** @internal The idle deadline passed: a core with no downstream goes. */
+  idleElapsed(): void {
+    if (!this.#downstream) this.dispose();
   }
 
   /** Stops everything this node runs for the session and forgets it. */
@@ -269,11 +287,11 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
       this.detach(d);
       d.end(code, reason);
     }
-    this.#heartbeat.stop();
-    this.#unsubscribe?.();
-    this.#unsubscribe = undefined;
-    for (const t of [this.#idle, this.#closeTimer]) if (t) clearTimeout(t);
-    this.#idle = this.#closeTimer = undefined;
+    this.host.heartbeats.disarm(this);
+    this.host.idleCores.disarm(this);
+    this.#unsubscribe();
+    if (this.#closeTimer) clearTimeout(this.#closeTimer);
+    this.#closeTimer = undefined;
     this.#inbound.stop();
     this.host.forget(this);
   }

@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { CloseCode, PROTOCOL_VERSION, SESSION_ID_RE, type OpenFrame } from '@burrow/shared';
 import { storeUnavailable } from '../errors/burrow-error.js';
 import { GuardedStore } from '../store/guarded-store.js';
+import { DeadlineList } from '../deadlines.js';
+import { heartbeat, heartbeatInterval } from './heartbeat.js';
 import { hashToken, newSessionId, newToken, tokenProven } from './ids.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { ResolvedOptions } from '../options.js';
@@ -58,9 +60,17 @@ export class SessionRegistry implements SessionHost {
    * Insertion order is expiry order; bounded by `maxSessions`.
    */
   readonly #tombstones = new Map<string, number>();
+  readonly idleCores: DeadlineList<SessionCore>;
+  readonly heartbeats: DeadlineList<SessionCore>;
 
   constructor(options: ResolvedOptions, events: RegistryEvents) {
     this.options = options;
+    this.idleCores = new DeadlineList(options.resumeWindow + options.closeLinger, (core) => core.idleElapsed());
+    this.heartbeats = new DeadlineList(heartbeatInterval(options), (core) => {
+      // As setInterval did: the next tick is due a full interval after this one started.
+      this.heartbeats.arm(core);
+      void heartbeat(core);
+    });
     this.#raw = options.store;
     // A networked store's failures become `store_unavailable` (503 / 1013); MemoryStore cannot fail.
     this.store = options.store instanceof MemoryStore ? options.store : new GuardedStore(options.store);
