@@ -57,6 +57,11 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse, next?: 
 
 type Route = (req: IncomingMessage, res: ServerResponse, rest: string, query: URLSearchParams) => Promise<void> | void;
 
+/** An upgrade socket's error listener: one shared function, since it stays for the life of the socket. */
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
 /** A Burrow server on this node. Create it with {@link createBurrow}. */
 export class Burrow extends EventEmitter<BurrowEvents> {
   /** The options in effect, defaults applied. */
@@ -168,7 +173,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       const { pathname, query } = splitUrl(req.url ?? '/');
       // Node hands an upgrade's socket over with no 'error' listener of its own.
-      if (this.#relative(pathname) !== undefined) socket.on('error', () => socket.destroy());
+      if (this.#relative(pathname) !== undefined) socket.on('error', destroySocket);
       const rest = this.#relative(pathname);
       if (rest === undefined) {
         if (server.listenerCount('upgrade') === 1) rejectSocket(socket, refusal('badRequest', 'no WebSocket endpoint here'));
