@@ -30,8 +30,8 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   data: unknown;
   /** What `authenticate` attached at the handshake (persisted in the record). */
   readonly user: unknown;
-  /** `onBufferFull: 'pause'`: closed while the outbound buffer is full (see backpressure.ts). */
-  readonly gate = new InboundGate();
+  /** See {@link gate}: made by the first pause. */
+  #gate: InboundGate | undefined;
   #state: SessionState;
   /** Armed in `closing`: ends the downstream if the client never echoes our close. */
   #closeTimer: NodeJS.Timeout | undefined;
@@ -85,6 +85,16 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     this.#pump = new OutboundPump(this);
     this.handle = new Session(this);
     this.#startIdle();
+  }
+
+  /** `onBufferFull: 'pause'`: closed while the outbound buffer is full (see backpressure.ts). */
+  get gate(): InboundGate {
+    return (this.#gate ??= new InboundGate());
+  }
+
+  /** The gate is closed; false for a session that never paused (and so has no gate). */
+  get paused(): boolean {
+    return this.#gate?.paused ?? false;
   }
 
   /** See state.ts. */
@@ -174,7 +184,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
         sync.publishSync(this.id, attached, this.#onWakeListener);
       } else await Promise.all([store.ack(this.id, clientAck), store.publish(this.id, attached)]);
       // A resume's (or a poll's) ack may drain a paused session's buffer.
-      if (this.gate.paused) await this.gate.check(store, this.id, this.host.options.limits);
+      if (this.paused) await this.gate.check(store, this.id, this.host.options.limits);
     } catch (err) {
       return this.transportFailed(d, err);
     }

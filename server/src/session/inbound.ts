@@ -23,6 +23,8 @@ export interface InboundHost {
   readonly transport: TransportName | null;
   readonly downstream: Downstream | undefined;
   readonly gate: InboundGate;
+  /** `gate.paused`, without making a gate for a session that never paused. */
+  readonly paused: boolean;
   closeBy(by: 'client', code: number | undefined, reason: string | undefined): Promise<void>;
   pong(): void;
   /** The client acknowledged outbound frames up to `ack`. */
@@ -116,7 +118,7 @@ export class InboundQueue {
   applyNow(frames: readonly Frame[], stopAtGap: boolean): InboundOutcome | undefined {
     const core = this.#core;
     const sync = core.host.store.sync;
-    if (!sync || this.#pending > 0 || core.gate.paused) return undefined;
+    if (!sync || this.#pending > 0 || core.paused) return undefined;
     for (const f of frames) if (f.t === 'close') return undefined;
     let ack = -1;
     let pinged = false;
@@ -234,7 +236,7 @@ export class InboundQueue {
     core.clientAcked(ack);
     if (ack >= 0) {
       await core.host.store.ack(core.id, ack);
-      if (core.gate.paused) await core.gate.check(core.host.store, core.id, core.host.options.limits);
+      if (core.paused) await core.gate.check(core.host.store, core.id, core.host.options.limits);
     }
     return { ack: this.#inAck };
   }

@@ -125,7 +125,7 @@ class WsConnection extends ControlCoalescer implements Downstream {
     let hold = this.#hold;
     if (!hold) {
       // Nothing can be held before the gate first closes.
-      if (!this.#core.gate.paused) return false;
+      if (!this.#core.paused) return false;
       hold = this.#hold = new WsHold(this.#ws, this.#core.gate, this.#reg.options.limits.maxBatchBytes, this);
     }
     return hold.hold(frame, size);
