@@ -25,7 +25,7 @@ type Listener = (event: WakeEvent) => void;
 
 interface Entry {
   record: Mutable<SessionRecord>;
-  /** Unacknowledged frames; `log[head]` has seq `record.outAck + 1`. */
+  /** Unacknowledged frames; `log[head]` has seq `record.outAck + 1`. {@link NO_FRAMES} while empty. */
   log: OutboundFrame[];
   head: number;
   bytes: number;
@@ -48,6 +48,12 @@ interface Entry {
 }
 
 const UNKNOWN: AppendResult = { ok: false, reason: 'unknown' };
+
+/**
+ * The log of every entry with nothing unacknowledged (most of them, most of the time): shared, so an
+ * idle session holds no array. Never pushed to: an append gives the entry an array of its own.
+ */
+const NO_FRAMES: OutboundFrame[] = [];
 
 /** Compact the log array once this many trimmed slots pile up at its head. */
 const COMPACT_AT = 1024;
@@ -107,7 +113,7 @@ export class MemoryStore implements Store, SyncStore {
     if (this.#sessions.has(record.id)) throw new Error('session id collision');
     const entry: Entry = {
       record: { ...record },
-      log: [],
+      log: NO_FRAMES,
       head: 0,
       bytes: 0,
       ttl: ttlMs,
@@ -183,6 +189,7 @@ export class MemoryStore implements Store, SyncStore {
       return { ok: false, reason: 'overflow' };
     }
     const out: OutboundFrame[] = [];
+    if (e.log === NO_FRAMES) e.log = [];
     for (const f of frames) {
       const seq = ++e.record.outSeq;
       const stored: OutboundFrame = { frame: { t: 'd', seq, data: f.data }, size: f.size ?? payloadSize(f.data) };
@@ -205,6 +212,7 @@ export class MemoryStore implements Store, SyncStore {
       frame: { t: 'close', seq, ...(code !== undefined ? { code } : {}), ...(reason ? { reason } : {}) },
       size: 0,
     };
+    if (e.log === NO_FRAMES) e.log = [];
     e.log.push(frame);
     this.#publish(e, { type: 'append', lastSeq: seq });
     return { ok: true, first: true, frame, record: { ...e.record } };
@@ -244,12 +252,15 @@ export class MemoryStore implements Store, SyncStore {
       if (f) {
         e.bytes -= f.size;
         this.#totalBytes -= f.size;
+        e.log[e.head] = undefined as unknown as OutboundFrame;
       }
-      e.log[e.head] = undefined as unknown as OutboundFrame;
       e.head++;
       e.record.outAck++;
     }
-    if (e.head >= COMPACT_AT || (e.head > 0 && e.head === e.log.length)) {
+    if (e.head > 0 && e.head === e.log.length) {
+      e.log = NO_FRAMES;
+      e.head = 0;
+    } else if (e.head >= COMPACT_AT) {
       e.log = e.log.slice(e.head);
       e.head = 0;
     }
