@@ -14,7 +14,7 @@ import { takeHandshake } from '../http/rate-limit.js';
 import { wsMessageOf } from './encoding.js';
 import { isStoreFailure } from '../errors/burrow-error.js';
 import { refusal, wsRefusal, wsRefusalError, type Refusal } from '../errors/refusals.js';
-import { parseAck, refusalOf, rejectSocket } from '../http/respond.js';
+import { destroySocketOnError, parseAck, refusalOf, rejectSocket } from '../http/respond.js';
 import type { ProtocolError } from '@burrow/shared';
 import type { SessionCore } from '../session/core.js';
 import type { Downstream } from '../session/types.js';
@@ -30,6 +30,15 @@ const BATCH_FRAMES = 1024;
 
 /** Socket errors are answered by the close that follows them; the listener only keeps them from being fatal. */
 function noop(): void {}
+
+/**
+ * `ws` accepted the upgrade: its socket has `ws`'s error listener now, so the one the upgrade hook
+ * added (burrow.ts) goes rather than stay for the life of the connection.
+ */
+function adopted(ws: WebSocket, socket: Duplex): void {
+  ws.on('error', noop);
+  socket.removeListener('error', destroySocketOnError);
+}
 
 /**
  * The socket class `ws` builds for each upgrade, with one slot for the connection serving it: the
@@ -309,7 +318,7 @@ export class WebSocketTransport {
       // The session is created only once `ws` has accepted the upgrade: a handshake `ws` refuses (bad
       // key, version, subprotocol list) never reaches this callback, so it leaves no session behind.
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
-        ws.on('error', noop);
+        adopted(ws, socket);
         void this.#open(ws, pick || '', auth.user, query).catch((err: unknown) => reg.emitError(err));
       });
       return;
@@ -322,7 +331,7 @@ export class WebSocketTransport {
     const { core, record } = found;
     this.#picks.set(req, record.protocol !== '' && offered.has(record.protocol) ? record.protocol : false);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      ws.on('error', noop);
+      adopted(ws, socket);
       reg.lifecycle?.attached(core.handle, 'websocket', query);
       this.#serve(ws, core, query.get('token') ?? '', true, ack, record.outSeq);
     });
@@ -339,7 +348,7 @@ export class WebSocketTransport {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       // `ws` keeps reading until the client answers our close; a frame it rejects meanwhile (reserved
       // bits, invalid UTF-8, an over-long length) is an 'error' event, which must never go unheard.
-      ws.on('error', noop);
+      adopted(ws, socket);
       closeSocket(ws, code, reason);
     });
   }
