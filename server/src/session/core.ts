@@ -181,7 +181,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
       if (sync) {
         // Our own listener is not woken for our own attach: only other nodes' cores care.
         sync.ackSync(this.id, clientAck);
-        sync.publishSync(this.id, attached, this.#onWakeListener);
+        sync.publishSync(this.id, attached, this);
       } else await Promise.all([store.ack(this.id, clientAck), store.publish(this.id, attached)]);
       // A resume's (or a poll's) ack may drain a paused session's buffer.
       if (this.paused) await this.gate.check(store, this.id, this.host.options.limits);
@@ -220,22 +220,23 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     const store = this.host.store;
     const sync = store.sync;
     if (sync) {
-      sync.subscribeSync(this.id, this.#onWakeListener);
+      sync.subscribeSync(this.id, this);
       this.#subscribed = sync;
-    } else this.#subscribed = store.subscribe(this.id, this.#onWakeListener);
+    } else this.#subscribed = store.subscribe(this.id, (ev) => this.wake(ev));
   }
 
   #unsubscribe(): void {
     const s = this.#subscribed;
     this.#subscribed = undefined;
     if (typeof s === 'function') s();
-    else s?.unsubscribeSync(this.id, this.#onWakeListener);
+    else s?.unsubscribeSync(this.id, this);
   }
 
-  /** This core's wake-up listener (one function, so the store can tell our own appends from others'). */
-  readonly #onWakeListener = (ev: WakeEvent): void => this.#onWake(ev);
-
-  #onWake(ev: WakeEvent): void {
+  /**
+   * @internal A wake-up from the store. On the in-process store the core itself is the listener (see
+   * WakeListener), which is also how the store tells our own appends from others'.
+   */
+  wake(ev: WakeEvent): void {
     if (ev.type === 'attach' && !ev.owner.startsWith(`${this.host.nodeId}:`)) this.#lastOwner = false;
     const d = this.#downstream;
     if (!d) return;
@@ -332,7 +333,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     if (sync && !this.#hold?.holding) {
       // In-process store: appended and written in this call, no promise hop or timer (a failure
       // takes the general path below, which settles it).
-      const r = sync.appendSync(this.id, [{ t: 'd', data, size }], this.host.options.limits, this.#onWakeListener);
+      const r = sync.appendSync(this.id, [{ t: 'd', data, size }], this.host.options.limits, this);
       if (r.ok) {
         this.#appended(r.frames, header);
         return RESOLVED;

@@ -16,12 +16,13 @@ import type {
   StoreStatus,
   SyncStore,
   WakeEvent,
+  WakeListener,
 } from './store.js';
 import { payloadSize } from '@burrow/shared';
 import { DeadlineList } from '../deadlines.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type Listener = (event: WakeEvent) => void;
+type Listener = WakeListener;
 
 interface Entry {
   record: Mutable<SessionRecord>;
@@ -33,7 +34,7 @@ interface Entry {
   ttl: number;
   /**
    * Subscribers: none, the one (a session has a single core per node, so one is the rule), or
-   * several. Not a Set: an empty one costs ~170 bytes per session.
+   * several. Not a Set: an empty one costs ~170 bytes per session. (A listener is never an array.)
    */
   listeners: Listener | Listener[] | undefined;
   /** Events waiting for delivery; delivered on the next turn of the event loop, in order. */
@@ -42,7 +43,7 @@ interface Entry {
    * With `pending`: the one listener that published every event in it (it acted on them itself, so
    * waking it is wasted), or null once the events came from several places.
    */
-  pendingOrigin: ((event: WakeEvent) => void) | null | undefined;
+  pendingOrigin: Listener | null | undefined;
   /** Rooms this session is in (created on first join). */
   rooms: Set<string> | undefined;
 }
@@ -61,20 +62,20 @@ const COMPACT_AT = 1024;
 /** The subscribers of an entry, as a list to iterate over (a copy when several). */
 function listenersOf(e: Entry): readonly Listener[] {
   const ls = e.listeners;
-  return ls === undefined ? [] : typeof ls === 'function' ? [ls] : [...ls];
+  return ls === undefined ? [] : Array.isArray(ls) ? [...ls] : [ls];
 }
 
 function listenerCount(e: Entry): number {
   const ls = e.listeners;
-  return ls === undefined ? 0 : typeof ls === 'function' ? 1 : ls.length;
+  return ls === undefined ? 0 : Array.isArray(ls) ? ls.length : 1;
 }
 
 function addListener(e: Entry, l: Listener): void {
   const ls = e.listeners;
   if (ls === undefined) e.listeners = l;
-  else if (typeof ls === 'function') {
-    if (ls !== l) e.listeners = [ls, l];
-  } else if (!ls.includes(l)) ls.push(l);
+  else if (Array.isArray(ls)) {
+    if (!ls.includes(l)) ls.push(l);
+  } else if (ls !== l) e.listeners = [ls, l];
 }
 
 function removeListener(e: Entry, l: Listener): void {
@@ -171,13 +172,13 @@ export class MemoryStore implements Store, SyncStore {
     return this.appendSync(sid, frames, limits);
   }
 
-  appendSync(sid: string, frames: readonly NewFrame[], limits: AppendLimits, origin?: (event: WakeEvent) => void): AppendResult {
+  appendSync(sid: string, frames: readonly NewFrame[], limits: AppendLimits, origin?: Listener): AppendResult {
     const e = this.#sessions.get(sid);
     if (!e) return UNKNOWN;
     return this.#append(e, frames, limits, origin);
   }
 
-  #append(e: Entry, frames: readonly NewFrame[], limits: AppendLimits, origin?: (event: WakeEvent) => void): AppendResult {
+  #append(e: Entry, frames: readonly NewFrame[], limits: AppendLimits, origin?: Listener): AppendResult {
     if (e.record.closed) return { ok: false, reason: 'closed' };
     let bytes = 0;
     for (const f of frames) bytes += f.size ?? payloadSize(f.data);
@@ -291,7 +292,7 @@ export class MemoryStore implements Store, SyncStore {
     this.publishSync(sid, event);
   }
 
-  publishSync(sid: string, event: WakeEvent, origin?: (event: WakeEvent) => void): void {
+  publishSync(sid: string, event: WakeEvent, origin?: Listener): void {
     const e = this.#sessions.get(sid);
     if (e) this.#publish(e, event, origin);
   }
@@ -303,12 +304,12 @@ export class MemoryStore implements Store, SyncStore {
     return () => removeListener(e, listener);
   }
 
-  subscribeSync(sid: string, listener: (event: WakeEvent) => void): void {
+  subscribeSync(sid: string, listener: Listener): void {
     const e = this.#sessions.get(sid);
     if (e) addListener(e, listener);
   }
 
-  unsubscribeSync(sid: string, listener: (event: WakeEvent) => void): void {
+  unsubscribeSync(sid: string, listener: Listener): void {
     const e = this.#sessions.get(sid);
     if (e) removeListener(e, listener);
   }
@@ -435,7 +436,7 @@ export class MemoryStore implements Store, SyncStore {
    * and writes the frames itself) is not woken for it: with no other listener, as on a single node,
    * an append schedules nothing at all.
    */
-  #publish(e: Entry, event: WakeEvent, origin?: (event: WakeEvent) => void): void {
+  #publish(e: Entry, event: WakeEvent, origin?: Listener): void {
     const n = listenerCount(e);
     if (n === 0) return;
     if (e.pending) {
@@ -453,7 +454,11 @@ export class MemoryStore implements Store, SyncStore {
       const skip = e.pendingOrigin;
       e.pending = e.pendingOrigin = undefined;
       for (const ev of events) {
-        for (const l of listenersOf(e)) if (l !== skip) l(ev);
+        for (const l of listenersOf(e)) {
+          if (l === skip) continue;
+          if (typeof l === 'function') l(ev);
+          else l.wake(ev);
+        }
       }
     });
   }
