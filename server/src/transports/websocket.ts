@@ -32,20 +32,29 @@ const BATCH_FRAMES = 1024;
 function noop(): void {}
 
 /**
- * `ws` accepted the upgrade: its socket has `ws`'s error listener now, so the one the upgrade hook
- * added (burrow.ts) goes rather than stay for the life of the connection.
+ * The socket class `ws` builds for each upgrade, with slots for what its listeners need: they are
+ * then the shared functions below, not closures made per socket.
  */
-function adopted(ws: WebSocket, socket: Duplex): void {
-  ws.on('error', noop);
-  socket.removeListener('error', destroySocketOnError);
+class ServedSocket extends WebSocket {
+  /** The accepting transport's open sockets (see WebSocketTransport.close). */
+  tracked: Set<ServedSocket> | undefined = undefined;
+  /** The connection serving a session on it, once there is one. */
+  conn: WsConnection | undefined = undefined;
 }
 
 /**
- * The socket class `ws` builds for each upgrade, with one slot for the connection serving it: the
- * socket's listeners are then the shared functions below, not closures made per socket.
+ * `ws` accepted the upgrade. Its socket has `ws`'s error listener now, so the one the upgrade hook
+ * added (burrow.ts) goes rather than stay for the life of the connection; and the socket is tracked
+ * here rather than by `ws` (clientTracking), which would add a closure and a second close listener
+ * per socket.
  */
-class ServedSocket extends WebSocket {
-  conn: WsConnection | undefined = undefined;
+function adopt(ws: WebSocket, socket: Duplex, tracked: Set<ServedSocket>): void {
+  const served = ws as ServedSocket;
+  ws.on('error', noop);
+  socket.removeListener('error', destroySocketOnError);
+  served.tracked = tracked;
+  tracked.add(served);
+  ws.on('close', onClose);
 }
 
 function onMessage(this: WebSocket, raw: Buffer, isBinary: boolean): void {
@@ -53,7 +62,9 @@ function onMessage(this: WebSocket, raw: Buffer, isBinary: boolean): void {
 }
 
 function onClose(this: WebSocket): void {
-  (this as ServedSocket).conn?.closed();
+  const ws = this as ServedSocket;
+  ws.tracked?.delete(ws);
+  ws.conn?.closed();
 }
 
 /**
@@ -204,6 +215,8 @@ function offeredProtocols(req: IncomingMessage): Set<string> {
 export class WebSocketTransport {
   readonly #registry: SessionRegistry;
   readonly #wss: WebSocketServer;
+  /** Every socket accepted and not yet closed. */
+  readonly #sockets = new Set<ServedSocket>();
   /** The subprotocol picked for each pending upgrade, handed to `ws` by its `handleProtocols`. */
   readonly #picks = new WeakMap<IncomingMessage, string | false>();
 
@@ -213,6 +226,7 @@ export class WebSocketTransport {
       noServer: true,
       perMessageDeflate: false,
       WebSocket: ServedSocket,
+      clientTracking: false,
       // Room for the seq prefix; the payload itself is checked exactly per message. `ws` closes 1009
       // on a larger declared length before allocating anything.
       maxPayload: registry.options.limits.maxPayload + MAX_TEXT_PREFIX,
@@ -318,7 +332,7 @@ export class WebSocketTransport {
       // The session is created only once `ws` has accepted the upgrade: a handshake `ws` refuses (bad
       // key, version, subprotocol list) never reaches this callback, so it leaves no session behind.
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
-        adopted(ws, socket);
+        adopt(ws, socket, this.#sockets);
         void this.#open(ws, pick || '', auth.user, query).catch((err: unknown) => reg.emitError(err));
       });
       return;
@@ -331,7 +345,7 @@ export class WebSocketTransport {
     const { core, record } = found;
     this.#picks.set(req, record.protocol !== '' && offered.has(record.protocol) ? record.protocol : false);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      adopted(ws, socket);
+      adopt(ws, socket, this.#sockets);
       reg.lifecycle?.attached(core.handle, 'websocket', query);
       this.#serve(ws, core, query.get('token') ?? '', true, ack, record.outSeq);
     });
@@ -348,7 +362,7 @@ export class WebSocketTransport {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       // `ws` keeps reading until the client answers our close; a frame it rejects meanwhile (reserved
       // bits, invalid UTF-8, an over-long length) is an 'error' event, which must never go unheard.
-      adopted(ws, socket);
+      adopt(ws, socket, this.#sockets);
       closeSocket(ws, code, reason);
     });
   }
@@ -356,7 +370,6 @@ export class WebSocketTransport {
   #serve(ws: WebSocket, core: SessionCore, token: string, resumed: boolean, clientAck: number, outSeq: number, raced = false): void {
     const reg = this.#registry;
     const conn = new WsConnection(ws as ServedSocket, core, reg, raced);
-    ws.on('close', onClose);
     // `open` first, then whatever the client has not acknowledged, then live frames.
     ws.send(encodeJsonFrame(reg.openFrame(core, token, resumed, core.inAck)));
     void core.attach(conn, clientAck, outSeq).catch((err: unknown) => reg.emitError(err));
@@ -365,7 +378,7 @@ export class WebSocketTransport {
 
   /** Closes every socket (the sessions were already told) and waits for them to go. */
   async close(): Promise<void> {
-    const pending = [...this.#wss.clients].map(
+    const pending = [...this.#sockets].map(
       (ws) =>
         new Promise<void>((resolve) => {
           if (ws.readyState === ws.CLOSED) return resolve();
