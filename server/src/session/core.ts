@@ -166,10 +166,16 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     this.#pump.restart(clientAck, outSeq);
     this.seen();
     if (old) old.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
-    // The idle timer stays armed (it ends only a core with no downstream): a poll re-arms it per answer.
+    // A poll leaves the idle deadline armed (it ends only a core with no downstream) and re-arms it
+    // per answer; a streaming downstream takes the core off that list while it lasts (below).
     this.#subscribe();
     const beats = this.host.heartbeats;
-    if (d.transport !== 'polling' && !beats.has(this)) beats.arm(this);
+    if (d.transport !== 'polling' && !beats.has(this)) {
+      beats.arm(this);
+      // The idle deadline only ever ends a core with no downstream, and the detach that ends this
+      // one re-arms it: until then the core need not be on that list too.
+      this.host.idleCores.disarm(this);
+    }
     if (this.#transport !== d.transport) {
       this.#transport = d.transport;
       this.host.emitTransport(this.handle, d.transport);
