@@ -9,9 +9,11 @@
  * for the first entry is enough. Deadlines keep Node's precision (whole ms, monotonic clock); the
  * timer is unref()'d, as the per-session timers were.
  */
+import { performance } from 'node:perf_hooks';
 
 /** Monotonic ms, whole (as libuv's loop clock), small enough to stay a small integer for weeks. */
 function now(): number {
+  // perf_hooks' `performance`, not the global one, whose getter allocates on every read.
   return Math.floor(performance.now());
 }
 
@@ -48,12 +50,14 @@ export class DeadlineList<T extends object> {
     if (!this.#timer && !this.#firing) this.#schedule(this.ms);
   }
 
-  /** Takes `item` off the list (no-op when it is not on it). */
+  /**
+   * Takes `item` off the list (no-op when it is not on it). The timer stays even when the list
+   * empties: it fires once for nothing, where clearing it made a new one for the next arm (a core
+   * arms the idle list at creation and disarms it when its WebSocket attaches, so every new session
+   * emptied it).
+   */
   disarm(item: T): void {
-    const due = this.#due;
-    if (!due.delete(item) || due.size > 0 || !this.#timer) return;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#due.delete(item);
   }
 
   /** Drops every deadline. */
