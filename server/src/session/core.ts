@@ -157,35 +157,59 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
 
   /**
    * Makes `d` the session's downstream, replacing any other (here or on another node), trims the log
-   * to the client's ack and writes everything after it.
+   * to the client's ack and writes everything after it. On the in-process store with the gate open it
+   * is done within the call (a poll attaches per request): no async frame, and a settled promise back.
    */
-  async attach(d: Downstream, clientAck: number, outSeq: number): Promise<void> {
-    const old = this.#downstream;
-    this.#downstream = d;
-    this.#lastOwner = true;
-    this.#pump.restart(clientAck, outSeq);
-    this.seen();
-    if (old) old.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
-    // A poll leaves the idle deadline armed (it ends only a core with no downstream) and re-arms it
-    // per answer; a streaming downstream takes the core off that list while it lasts (below).
-    this.#subscribe();
-    const beats = this.host.heartbeats;
-    if (d.transport !== 'polling' && !beats.has(this)) {
-      beats.arm(this);
-      // The idle deadline only ever ends a core with no downstream, and the detach that ends this
-      // one re-arms it: until then the core need not be on that list too.
-      this.host.idleCores.disarm(this);
+  attach(d: Downstream, clientAck: number, outSeq: number): Promise<void> {
+    try {
+      const old = this.#downstream;
+      this.#downstream = d;
+      this.#lastOwner = true;
+      this.#pump.restart(clientAck, outSeq);
+      this.seen();
+      if (old) old.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
+      // A poll leaves the idle deadline armed (it ends only a core with no downstream) and re-arms it
+      // per answer; a streaming downstream takes the core off that list while it lasts (below).
+      this.#subscribe();
+      const beats = this.host.heartbeats;
+      if (d.transport !== 'polling' && !beats.has(this)) {
+        beats.arm(this);
+        // The idle deadline only ever ends a core with no downstream, and the detach that ends this
+        // one re-arms it: until then the core need not be on that list too.
+        this.host.idleCores.disarm(this);
+      }
+      if (this.#transport !== d.transport) {
+        this.#transport = d.transport;
+        this.host.emitTransport(this.handle, d.transport);
+      }
+      const sync = this.host.store.sync;
+      if (!sync || this.paused) return this.#attachAsync(d, clientAck);
+      try {
+        // Our own listener is not woken for our own attach: only other nodes' cores care.
+        sync.ackSync(this.id, clientAck);
+        sync.publishSync(this.id, this.#attachEvent(), this);
+      } catch (err) {
+        this.transportFailed(d, err);
+        return RESOLVED;
+      }
+      return this.#attached(d);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    if (this.#transport !== d.transport) {
-      this.#transport = d.transport;
-      this.host.emitTransport(this.handle, d.transport);
-    }
+  }
+
+  /** What other nodes' cores hear of an attach here (they let their downstream go). */
+  #attachEvent(): WakeEvent {
+    return { type: 'attach', owner: `${this.host.nodeId}:${++ownerCounter}` };
+  }
+
+  /** {@link attach}'s store calls on a networked store, or with the gate closed. */
+  async #attachAsync(d: Downstream, clientAck: number): Promise<void> {
     const store = this.host.store;
     const sync = store.sync;
     try {
-      const attached = { type: 'attach', owner: `${this.host.nodeId}:${++ownerCounter}` } as const;
+      const attached = this.#attachEvent();
       if (sync) {
-        // Our own listener is not woken for our own attach: only other nodes' cores care.
         sync.ackSync(this.id, clientAck);
         sync.publishSync(this.id, attached, this);
       } else await Promise.all([store.ack(this.id, clientAck), store.publish(this.id, attached)]);
@@ -194,15 +218,21 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     } catch (err) {
       return this.transportFailed(d, err);
     }
-    if (this.#downstream !== d) return;
+    await this.#attached(d);
+  }
+
+  /** The end of an attach, once the store knows of it: owed pong, journal replay, the log. */
+  #attached(d: Downstream): Promise<void> {
+    if (this.#downstream !== d) return RESOLVED;
     if (this.#pendingPong) {
       this.#pendingPong = false;
       d.control({ t: 'pong' });
     }
     // A resume may follow the death of the node that accepted our last messages: redeliver what it
     // never emitted (a poll checks once per core; its POSTs check on every accept anyway).
+    const store = this.host.store;
     if (store.replayInbound && (d.transport !== 'polling' || !this.#inbound.journalChecked)) this.#inbound.replayJournal();
-    await this.#pump.pump();
+    return this.#pump.pump();
   }
 
   /** `d` is gone (closed by the peer, replaced, timed out). No-op if it is no longer current. */
