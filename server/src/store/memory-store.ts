@@ -111,6 +111,10 @@ export class MemoryStore implements Store, SyncStore {
   }
 
   async create(record: SessionRecord, ttlMs: number): Promise<void> {
+    this.createSync(record, ttlMs);
+  }
+
+  createSync(record: SessionRecord, ttlMs: number): void {
     if (this.#sessions.has(record.id)) throw new Error('session id collision');
     const entry: Entry = {
       record: { ...record },

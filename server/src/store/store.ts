@@ -250,6 +250,8 @@ export type WakeListener = ((event: WakeEvent) => void) | { wake(event: WakeEven
 
 /** See {@link Store.sync}. */
 export interface SyncStore {
+  /** `create`, returning at once (throws what `create` rejects with). */
+  createSync(record: SessionRecord, ttlMs: number): void;
   /**
    * `append`, returning at once. `origin`: the caller's own wake-up listener (from `subscribe`); it
    * is not woken for this append, since the caller writes the frames it gets back itself.

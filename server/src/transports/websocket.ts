@@ -17,6 +17,7 @@ import { refusal, wsRefusal, wsRefusalError, type Refusal } from '../errors/refu
 import { destroySocketOnError, parseAck, refusalOf, rejectSocket } from '../http/respond.js';
 import type { ProtocolError } from '@burrow/shared';
 import type { SessionCore } from '../session/core.js';
+import { RESOLVED } from '../session/handle.js';
 import type { Downstream } from '../session/types.js';
 import type { SessionRegistry } from '../session/registry.js';
 import type { OutboundFrame } from '../store/store.js';
@@ -234,34 +235,109 @@ export class WebSocketTransport {
     });
   }
 
-  /** Handles an upgrade to `{path}/ws` (origin and path already checked). */
-  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams): Promise<void> {
+  /**
+   * Handles an upgrade to `{path}/ws` (origin and path already checked). A new session with nothing to
+   * wait for (no `authenticate` hook, an in-process store) is accepted, created and served within the
+   * call, and a settled promise comes back: no async frames per handshake, whose garbage alone made a
+   * server opening thousands of sessions grow its young generation.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams): Promise<void> {
+    let pending: Promise<void> | undefined;
+    try {
+      pending = this.#route(req, socket, head, query);
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    if (pending === undefined) return RESOLVED;
+    return pending.catch((err: unknown) => {
+      if (!isStoreFailure(err)) throw err;
+      this.#registry.emitError(err);
+      this.#storeUnavailable(req, socket, head);
+    });
+  }
+
+  /** Undefined when the upgrade was answered in this call. */
+  #route(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams): Promise<void> | undefined {
     const reg = this.#registry;
     const offered = offeredProtocols(req);
     const sid = query.get('sid');
-    if (sid !== null && reg.isLost(sid)) return this.#acceptAndClose(req, socket, head, refusal('stateLost'));
+    if (sid !== null && reg.isLost(sid)) return void this.#acceptAndClose(req, socket, head, refusal('stateLost'));
     // Draining (ops/drain.ts): the client resumes at once on another node, no fallback, no backoff.
-    if (reg.draining) return this.#acceptAndClose(req, socket, head, refusal('serviceRestart'));
+    if (reg.draining) return void this.#acceptAndClose(req, socket, head, refusal('serviceRestart'));
     // The store is unreachable: the client retries later (1013), the session, if any, is intact.
-    if (reg.storeDown) return this.#storeUnavailable(req, socket, head);
-    try {
-      await this.#upgrade(req, socket, head, query, offered, sid);
-    } catch (err) {
-      if (!isStoreFailure(err)) throw err;
-      reg.emitError(err);
-      this.#storeUnavailable(req, socket, head);
+    if (reg.storeDown) return void this.#storeUnavailable(req, socket, head);
+    if (sid !== null) return this.#resume(req, socket, head, query, offered, sid);
+
+    let pick: string | false = false;
+    if (offered.size > 0) {
+      pick = reg.options.handleProtocols(offered, req);
+      if (pick === false || !offered.has(pick)) return void rejectSocket(socket, refusal('noProtocol'));
     }
+    if (reg.full) return void this.#acceptAndClose(req, socket, head, refusal('overloaded'));
+    if (reg.options.authenticate) return this.#authenticate(req, socket, head, query, pick);
+    this.#accept(req, socket, head, query, pick, undefined);
+    return undefined;
   }
 
   /**
-   * A new session on an accepted WebSocket. The socket is paused while the store creates the record,
-   * so nothing the client sends early is read before the session exists; a client gone by then takes
-   * its never-announced session with it.
+   * Runs the `authenticate` hook. Accept-then-close 1008, unlike a refused upgrade (which a browser
+   * cannot tell from a proxy refusing WebSocket, and which makes the client fall back): the client
+   * sees the code and reason.
    */
-  async #open(ws: WebSocket, protocol: string, user: unknown, query: URLSearchParams): Promise<void> {
+  async #authenticate(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams, pick: string | false): Promise<void> {
+    const reg = this.#registry;
+    let auth: Awaited<ReturnType<typeof authenticateRequest>>;
+    try {
+      auth = await authenticateRequest(reg.options.authenticate, req);
+    } catch (err) {
+      // A hook that throws is the app's bug: reported, and the client told 1011 as documented.
+      reg.emitError(err);
+      return this.#acceptAndClose(req, socket, head, refusal('internal'));
+    }
+    if (socket.destroyed) return;
+    if (!auth.ok) {
+      return this.#acceptAndClose(req, socket, head, auth.error.status >= 500 ? refusal('internal') : auth.error);
+    }
+    this.#accept(req, socket, head, query, pick, auth.user);
+  }
+
+  /** A new session's upgrade, authenticated: `ws` accepts it and the session is opened on it. */
+  #accept(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams, pick: string | false, user: unknown): void {
+    if (!takeHandshake(this.#registry)) return this.#acceptAndClose(req, socket, head, refusal('handshakeRate'));
+    this.#picks.set(req, pick);
+    // The session is created only once `ws` has accepted the upgrade: a handshake `ws` refuses (bad
+    // key, version, subprotocol list) never reaches this callback, so it leaves no session behind.
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      adopt(ws, socket, this.#sockets);
+      this.#open(ws, pick || '', user, query);
+    });
+  }
+
+  /** A new session on an accepted WebSocket: created in this call on an in-process store. */
+  #open(ws: WebSocket, protocol: string, user: unknown, query: URLSearchParams): void {
+    const reg = this.#registry;
+    const raced = query.get('race') === '1';
+    let created: ReturnType<SessionRegistry['createNow']>;
+    try {
+      created = reg.createNow(protocol, user, raced);
+    } catch (err) {
+      if (!isStoreFailure(err)) return reg.emitError(err);
+      reg.emitError(err);
+      const { code, reason } = wsRefusal(refusal('storeUnavailable'));
+      return closeSocket(ws, code, reason);
+    }
+    if (created) return this.#opened(ws, created.core, created.token, raced, query);
+    void this.#openAsync(ws, protocol, user, query, raced).catch((err: unknown) => reg.emitError(err));
+  }
+
+  /**
+   * {@link #open} on a networked store. The socket is paused while the store creates the record, so
+   * nothing the client sends early is read before the session exists; a client gone by then takes its
+   * never-announced session with it.
+   */
+  async #openAsync(ws: WebSocket, protocol: string, user: unknown, query: URLSearchParams, raced: boolean): Promise<void> {
     const reg = this.#registry;
     ws.pause();
-    const raced = query.get('race') === '1';
     let created: Awaited<ReturnType<SessionRegistry['create']>>;
     try {
       created = await reg.create(protocol, user, raced);
@@ -272,7 +348,13 @@ export class WebSocketTransport {
       closeSocket(ws, code, reason);
       return;
     }
-    const { core, token } = created;
+    this.#opened(ws, created.core, created.token, raced, query);
+    ws.resume();
+  }
+
+  /** The session exists: announced (or left for the client's claim) and served. */
+  #opened(ws: WebSocket, core: SessionCore, token: string, raced: boolean, query: URLSearchParams): void {
+    const reg = this.#registry;
     if (ws.readyState !== ws.OPEN) return reg.discard(core);
     const announce = (): void => {
       // `connection` first, so the app hears of the session before any `transport` or `message`.
@@ -295,7 +377,6 @@ export class WebSocketTransport {
       };
     }
     this.#serve(ws, core, token, false, 0, 0, raced);
-    ws.resume();
   }
 
   #storeUnavailable(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -303,41 +384,8 @@ export class WebSocketTransport {
     this.#acceptAndClose(req, socket, head, refusal('storeUnavailable'));
   }
 
-  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams, offered: Set<string>, sid: string | null): Promise<void> {
+  async #resume(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams, offered: Set<string>, sid: string): Promise<void> {
     const reg = this.#registry;
-
-    if (sid === null) {
-      let pick: string | false = false;
-      if (offered.size > 0) {
-        pick = reg.options.handleProtocols(offered, req);
-        if (pick === false || !offered.has(pick)) return rejectSocket(socket, refusal('noProtocol'));
-      }
-      if (reg.full) return this.#acceptAndClose(req, socket, head, refusal('overloaded'));
-      // Accept-then-close 1008, unlike a refused upgrade (which a browser cannot tell from a proxy
-      // refusing WebSocket, and which makes the client fall back): the client sees the code and reason.
-      let auth: Awaited<ReturnType<typeof authenticateRequest>>;
-      try {
-        auth = await authenticateRequest(reg.options.authenticate, req);
-      } catch (err) {
-        // A hook that throws is the app's bug: reported, and the client told 1011 as documented.
-        reg.emitError(err);
-        return this.#acceptAndClose(req, socket, head, refusal('internal'));
-      }
-      if (socket.destroyed) return;
-      if (!auth.ok) {
-        return this.#acceptAndClose(req, socket, head, auth.error.status >= 500 ? refusal('internal') : auth.error);
-      }
-      if (!takeHandshake(reg)) return this.#acceptAndClose(req, socket, head, refusal('handshakeRate'));
-      this.#picks.set(req, pick);
-      // The session is created only once `ws` has accepted the upgrade: a handshake `ws` refuses (bad
-      // key, version, subprotocol list) never reaches this callback, so it leaves no session behind.
-      this.#wss.handleUpgrade(req, socket, head, (ws) => {
-        adopt(ws, socket, this.#sockets);
-        void this.#open(ws, pick || '', auth.user, query).catch((err: unknown) => reg.emitError(err));
-      });
-      return;
-    }
-
     const ack = parseAck(query.get('ack'));
     if (ack === undefined) return this.#acceptAndClose(req, socket, head, refusal('badAck'));
     const found = await reg.resume(sid, query.get('token'));
