@@ -100,3 +100,33 @@ export class DeadlineList<T extends object> {
     }
   }
 }
+
+/** Deadlines of several lengths: a list per length in use (a handful of option values, in practice). */
+export class Deadlines<T extends object> {
+  readonly #onDue: (item: T) => void;
+  readonly #lists = new Map<number, DeadlineList<T>>();
+
+  constructor(onDue: (item: T) => void) {
+    this.#onDue = onDue;
+  }
+
+  /** Starts `item`'s deadline of `ms` (an armed one of the same length starts over). */
+  arm(item: T, ms: number): void {
+    let list = this.#lists.get(ms);
+    if (!list) this.#lists.set(ms, (list = new DeadlineList(ms, this.#onDue)));
+    list.arm(item);
+  }
+
+  /** Takes `item` off its list of length `ms`; a length nobody uses any more goes. */
+  disarm(item: T, ms: number): void {
+    const list = this.#lists.get(ms);
+    if (!list) return;
+    list.disarm(item);
+    if (list.size === 0) this.#lists.delete(ms);
+  }
+
+  clear(): void {
+    for (const list of this.#lists.values()) list.clear();
+    this.#lists.clear();
+  }
+}

@@ -19,10 +19,10 @@ import type {
   WakeListener,
 } from './store.js';
 import { payloadSize } from '@burrow/shared';
-import { DeadlineList } from '../deadlines.js';
+import { Deadlines } from '../deadlines.js';
+import { addListener, listenerCount, listenersOf, removeListener, wake } from './wake-listeners.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type Listener = WakeListener;
 
 interface Entry {
   record: Mutable<SessionRecord>;
@@ -33,17 +33,15 @@ interface Entry {
   /** The TTL last set: the expiry list the entry is on. */
   ttl: number;
   /**
-   * Subscribers: none, the one (a session has a single core per node, so one is the rule), or
-   * several. Not a Set: an empty one costs ~170 bytes per session. (A listener is never an array.)
-   */
-  listeners: Listener | Listener[] | undefined;
+  /** Subscribers (see wake-listeners.ts). */
+  listeners: WakeListener | WakeListener[] | undefined;
   /** Events waiting for delivery; delivered on the next turn of the event loop, in order. */
   pending: WakeEvent[] | undefined;
   /**
    * With `pending`: the one listener that published every event in it (it acted on them itself, so
    * waking it is wasted), or null once the events came from several places.
    */
-  pendingOrigin: Listener | null | undefined;
+  pendingOrigin: WakeListener | null | undefined;
   /** Rooms this session is in (created on first join). */
   rooms: Set<string> | undefined;
 }
@@ -59,36 +57,6 @@ const NO_FRAMES: OutboundFrame[] = [];
 /** Compact the log array once this many trimmed slots pile up at its head. */
 const COMPACT_AT = 1024;
 
-/** The subscribers of an entry, as a list to iterate over (a copy when several). */
-function listenersOf(e: Entry): readonly Listener[] {
-  const ls = e.listeners;
-  return ls === undefined ? [] : Array.isArray(ls) ? [...ls] : [ls];
-}
-
-function listenerCount(e: Entry): number {
-  const ls = e.listeners;
-  return ls === undefined ? 0 : Array.isArray(ls) ? ls.length : 1;
-}
-
-function addListener(e: Entry, l: Listener): void {
-  const ls = e.listeners;
-  if (ls === undefined) e.listeners = l;
-  else if (Array.isArray(ls)) {
-    if (!ls.includes(l)) ls.push(l);
-  } else if (ls !== l) e.listeners = [ls, l];
-}
-
-function removeListener(e: Entry, l: Listener): void {
-  const ls = e.listeners;
-  if (ls === l) e.listeners = undefined;
-  else if (Array.isArray(ls)) {
-    const i = ls.indexOf(l);
-    if (i < 0) return;
-    ls.splice(i, 1);
-    if (ls.length === 1) e.listeners = ls[0];
-  }
-}
-
 /**
  * In-process {@link Store}. Expiries run on one unref()'d timer per TTL length (deadlines.ts), so
  * they never hold the process open and cost no timer per session.
@@ -102,8 +70,8 @@ export class MemoryStore implements Store, SyncStore {
   readonly #rooms = new Map<string, Set<string>>();
   /** Unacknowledged payload bytes of every log together (for `maxTotalBufferedBytes`). */
   #totalBytes = 0;
-  /** TTL (ms) -> the entries whose record expires that long after its last touch. */
-  readonly #expiries = new Map<number, DeadlineList<Entry>>();
+  /** Each entry's expiry, `ttl` after its last touch. */
+  readonly #expiries = new Deadlines<Entry>((e) => this.#expire(e));
 
   /** Unacknowledged outbound payload bytes held for all sessions (for tests and metrics). */
   get bufferedBytes(): number {
@@ -128,7 +96,7 @@ export class MemoryStore implements Store, SyncStore {
       rooms: undefined,
     };
     this.#sessions.set(record.id, entry);
-    this.#arm(entry);
+    this.#expiries.arm(entry, entry.ttl);
   }
 
   async get(sid: string): Promise<SessionRecord | undefined> {
@@ -149,17 +117,17 @@ export class MemoryStore implements Store, SyncStore {
     if (!e) return undefined;
     if (activity) e.record.activity++;
     if (ttlMs !== e.ttl) {
-      this.#disarm(e);
+      this.#expiries.disarm(e, e.ttl);
       e.ttl = ttlMs;
     }
-    this.#arm(e);
+    this.#expiries.arm(e, ttlMs);
     return { ...e.record };
   }
 
   async delete(sid: string): Promise<void> {
     const e = this.#sessions.get(sid);
     if (!e) return;
-    this.#disarm(e);
+    this.#expiries.disarm(e, e.ttl);
     this.#sessions.delete(sid);
     this.#totalBytes -= e.bytes;
     this.#dropMemberships(sid, e);
@@ -176,13 +144,13 @@ export class MemoryStore implements Store, SyncStore {
     return this.appendSync(sid, frames, limits);
   }
 
-  appendSync(sid: string, frames: readonly NewFrame[], limits: AppendLimits, origin?: Listener): AppendResult {
+  appendSync(sid: string, frames: readonly NewFrame[], limits: AppendLimits, origin?: WakeListener): AppendResult {
     const e = this.#sessions.get(sid);
     if (!e) return UNKNOWN;
     return this.#append(e, frames, limits, origin);
   }
 
-  #append(e: Entry, frames: readonly NewFrame[], limits: AppendLimits, origin?: Listener): AppendResult {
+  #append(e: Entry, frames: readonly NewFrame[], limits: AppendLimits, origin?: WakeListener): AppendResult {
     if (e.record.closed) return { ok: false, reason: 'closed' };
     let bytes = 0;
     for (const f of frames) bytes += f.size ?? payloadSize(f.data);
@@ -296,7 +264,7 @@ export class MemoryStore implements Store, SyncStore {
     this.publishSync(sid, event);
   }
 
-  publishSync(sid: string, event: WakeEvent, origin?: Listener): void {
+  publishSync(sid: string, event: WakeEvent, origin?: WakeListener): void {
     const e = this.#sessions.get(sid);
     if (e) this.#publish(e, event, origin);
   }
@@ -308,12 +276,12 @@ export class MemoryStore implements Store, SyncStore {
     return () => removeListener(e, listener);
   }
 
-  subscribeSync(sid: string, listener: Listener): void {
+  subscribeSync(sid: string, listener: WakeListener): void {
     const e = this.#sessions.get(sid);
     if (e) addListener(e, listener);
   }
 
-  unsubscribeSync(sid: string, listener: Listener): void {
+  unsubscribeSync(sid: string, listener: WakeListener): void {
     const e = this.#sessions.get(sid);
     if (e) removeListener(e, listener);
   }
@@ -385,7 +353,6 @@ export class MemoryStore implements Store, SyncStore {
   }
 
   async close(): Promise<void> {
-    for (const list of this.#expiries.values()) list.clear();
     this.#expiries.clear();
     this.#sessions.clear();
     this.#totalBytes = 0;
@@ -408,25 +375,9 @@ export class MemoryStore implements Store, SyncStore {
     return this.#sessions.size;
   }
 
-  /** (Re)starts the entry's TTL. */
-  #arm(e: Entry): void {
-    let list = this.#expiries.get(e.ttl);
-    if (!list) this.#expiries.set(e.ttl, (list = new DeadlineList(e.ttl, (entry) => this.#expire(entry))));
-    list.arm(e);
-  }
-
-  #disarm(e: Entry): void {
-    const list = this.#expiries.get(e.ttl);
-    if (!list) return;
-    list.disarm(e);
-    // TTLs are a handful of option values; one nobody uses any more goes.
-    if (list.size === 0) this.#expiries.delete(e.ttl);
-  }
-
   #expire(e: Entry): void {
     const sid = e.record.id;
     if (this.#sessions.get(sid) !== e) return;
-    if (this.#expiries.get(e.ttl)?.size === 0) this.#expiries.delete(e.ttl);
     this.#sessions.delete(sid);
     this.#totalBytes -= e.bytes;
     this.#dropMemberships(sid, e);
@@ -440,7 +391,7 @@ export class MemoryStore implements Store, SyncStore {
    * and writes the frames itself) is not woken for it: with no other listener, as on a single node,
    * an append schedules nothing at all.
    */
-  #publish(e: Entry, event: WakeEvent, origin?: Listener): void {
+  #publish(e: Entry, event: WakeEvent, origin?: WakeListener): void {
     const n = listenerCount(e);
     if (n === 0) return;
     if (e.pending) {
@@ -458,11 +409,7 @@ export class MemoryStore implements Store, SyncStore {
       const skip = e.pendingOrigin;
       e.pending = e.pendingOrigin = undefined;
       for (const ev of events) {
-        for (const l of listenersOf(e)) {
-          if (l === skip) continue;
-          if (typeof l === 'function') l(ev);
-          else l.wake(ev);
-        }
+        for (const l of listenersOf(e)) if (l !== skip) wake(l, ev);
       }
     });
   }
