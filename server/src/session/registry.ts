@@ -87,7 +87,7 @@ export class SessionRegistry implements SessionHost {
     this.heartbeats = new DeadlineList(heartbeatInterval(options), (core) => {
       // As setInterval did: the next tick is due a full interval after this one started.
       this.heartbeats.arm(core);
-      void heartbeat(core);
+      heartbeat(core);
     });
     this.#raw = options.store;
     // A networked store's failures become `store_unavailable` (503 / 1013); MemoryStore cannot fail.
