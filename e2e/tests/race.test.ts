@@ -19,8 +19,9 @@ import { once, until } from './fixtures/wait.js';
 class WatchedStore extends MemoryStore {
   readonly created: string[] = [];
   readonly events = new EventEmitter();
-  override async create(record: SessionRecord, ttlMs: number): Promise<void> {
-    await super.create(record, ttlMs);
+  /** `create` and the server's synchronous path (`Store.sync`) both make records here. */
+  override createSync(record: SessionRecord, ttlMs: number): void {
+    super.createSync(record, ttlMs);
     this.created.push(record.id);
     this.events.emit('change');
   }

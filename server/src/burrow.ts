@@ -11,7 +11,7 @@ import { isBundleRoute, serveBundle } from './http/bundle.js';
 import { isStoreFailure } from './errors/burrow-error.js';
 import { refusal } from './errors/refusals.js';
 import { handleHandshake } from './transports/handshake.js';
-import { hasBody, rejectSocket, sendError, sendJson } from './http/respond.js';
+import { destroySocketOnError, hasBody, rejectSocket, sendError, sendJson } from './http/respond.js';
 import { type BurrowOptions, resolveOptions, type ResolvedOptions } from './options.js';
 import { handlePoll } from './transports/polling.js';
 import { handleSend } from './transports/send.js';
@@ -167,7 +167,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       const { pathname, query } = splitUrl(req.url ?? '/');
       // Node hands an upgrade's socket over with no 'error' listener of its own.
-      if (this.#relative(pathname) !== undefined) socket.on('error', () => socket.destroy());
+      if (this.#relative(pathname) !== undefined) socket.on('error', destroySocketOnError);
       const rest = this.#relative(pathname);
       if (rest === undefined) {
         if (server.listenerCount('upgrade') === 1) rejectSocket(socket, refusal('badRequest', 'no WebSocket endpoint here'));

@@ -144,3 +144,57 @@ test('the synchronous twins answer like the async calls (Store.sync)', async () 
   assert.deepEqual(await s.get(id), s.sync.peekSync(id));
   await s.close();
 });
+
+test('subscribeSync / unsubscribeSync: a listener without an unsubscribe closure, heard like subscribe', async () => {
+  const s = new MemoryStore();
+  const id = 'AAAAAAAAAAAAAAAAAAAAAA';
+  await s.create(record(id), 60000);
+  const heard: string[] = [];
+  const one = (e: WakeEvent): void => void heard.push(`one:${e.type}`);
+  const two = (e: WakeEvent): void => void heard.push(`two:${e.type}`);
+  const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+  s.sync.subscribeSync(id, one);
+  s.sync.subscribeSync(id, one);
+  const off = s.subscribe(id, two);
+  await s.publish(id, { type: 'pong' });
+  await turn();
+  // Subscribing the same listener twice is one subscription, as with a Set.
+  assert.deepEqual(heard, ['one:pong', 'two:pong']);
+  s.sync.unsubscribeSync(id, one);
+  await s.publish(id, { type: 'pong' });
+  await turn();
+  assert.deepEqual(heard, ['one:pong', 'two:pong', 'two:pong']);
+  off();
+  await s.publish(id, { type: 'pong' });
+  await turn();
+  assert.equal(heard.length, 3);
+  // Unknown sessions are no-ops, as subscribe's are.
+  s.sync.subscribeSync('__proto__', one);
+  s.sync.unsubscribeSync('__proto__', one);
+  await s.close();
+});
+
+test('a touch with another TTL moves the record to that expiry; a delete leaves no expiry behind', async () => {
+  const s = new MemoryStore();
+  const a = 'AAAAAAAAAAAAAAAAAAAAAA';
+  const b = 'BBBBBBBBBBBBBBBBBBBBBB';
+  await s.create(record(a), 60000);
+  await s.create(record(b), 60000);
+  const expired: string[] = [];
+  let onExpired!: () => void;
+  const gone = new Promise<void>((r) => (onExpired = r));
+  s.onExpired((r) => {
+    expired.push(r.id);
+    onExpired();
+  });
+  await s.touch(a, 60000, false);
+  await s.touch(b, 5, false);
+  await s.touch(a, 5, false);
+  await s.delete(a);
+  const keepAlive = setInterval(() => {}, 1000);
+  await gone;
+  clearInterval(keepAlive);
+  assert.deepEqual(expired, [b]);
+  assert.equal(await s.get(b), undefined);
+  await s.close();
+});

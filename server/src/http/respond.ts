@@ -38,6 +38,14 @@ export function sendError(res: ServerResponse, err: ProtocolError | Refusal, hea
   sendJson(res, answer.status, encodeError(err), { ...answer.headers, ...headers });
 }
 
+/**
+ * The error listener of an upgrade socket until `ws` takes it over (then `ws`'s own listener does the
+ * same): one shared function reading `this`, not a closure per socket.
+ */
+export function destroySocketOnError(this: Duplex): void {
+  this.destroy();
+}
+
 /** Answers a raw socket (an upgrade we refuse) and destroys it. */
 export function rejectSocket(socket: Duplex, err: ProtocolError): void {
   refusalOf.set(socket, err);

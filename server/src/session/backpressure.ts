@@ -27,7 +27,8 @@ interface Limits {
 export class InboundGate {
   #paused = false;
   #checking: Promise<void> | undefined;
-  readonly #waiters = new Set<() => void>();
+  /** Made by the first `onOpen`: most sessions never pause. */
+  #waiters: Set<() => void> | undefined;
 
   get paused(): boolean {
     return this.#paused;
@@ -39,8 +40,9 @@ export class InboundGate {
 
   /** Called once when the gate opens again. */
   onOpen(fn: () => void): () => void {
-    this.#waiters.add(fn);
-    return () => this.#waiters.delete(fn);
+    const waiters = (this.#waiters ??= new Set());
+    waiters.add(fn);
+    return () => waiters.delete(fn);
   }
 
   /** After an ack: reopens when the outbound log is below the low-water mark. */
@@ -60,8 +62,10 @@ export class InboundGate {
   #open(): void {
     if (!this.#paused) return;
     this.#paused = false;
-    const ws = [...this.#waiters];
-    this.#waiters.clear();
+    const waiters = this.#waiters;
+    if (!waiters) return;
+    const ws = [...waiters];
+    waiters.clear();
     for (const w of ws) w();
   }
 

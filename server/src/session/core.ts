@@ -7,9 +7,9 @@
  */
 import { CloseCode, type Frame } from '@burrow/shared';
 import { BurrowError, storeUnavailable } from '../errors/burrow-error.js';
-import type { OutboundFrame, SessionRecord, WakeEvent } from '../store/store.js';
+import type { OutboundFrame, SessionRecord, SyncStore, WakeEvent } from '../store/store.js';
 import { InboundGate } from './backpressure.js';
-import { Heartbeat, type HeartbeatHost } from './heartbeat.js';
+import type { HeartbeatHost } from './heartbeat.js';
 import { RESOLVED, Session, type TransportName } from './handle.js';
 import { InboundQueue, type InboundHost } from './inbound.js';
 import { checkRoom, preparePayload, type SendData } from './payload.js';
@@ -30,25 +30,31 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   data: unknown;
   /** What `authenticate` attached at the handshake (persisted in the record). */
   readonly user: unknown;
-  /** `onBufferFull: 'pause'`: closed while the outbound buffer is full (see backpressure.ts). */
-  readonly gate = new InboundGate();
+  /** See {@link gate}: made by the first pause. */
+  #gate: InboundGate | undefined;
   #state: SessionState;
   /** Armed in `closing`: ends the downstream if the client never echoes our close. */
   #closeTimer: NodeJS.Timeout | undefined;
   readonly #inbound: InboundQueue;
   readonly #pump: OutboundPump;
-  /** `send()`s held through a store outage, in order (see outage-hold.ts). */
-  readonly #hold: OutageHold;
+  /**
+   * `send()`s held through a store outage, in order (see outage-hold.ts). Made by the first send
+   * that goes through the store's async path: a session on the in-process store never needs one.
+   */
+  #hold: OutageHold | undefined;
 
   #downstream: Downstream | undefined;
-  #owner = '';
   /**
    * This node attached the session's latest downstream (no other node's `attach` heard since): the
    * one node that speaks for the session when no store can decide, as when the store lost its state.
    */
   #lastOwner = false;
   #transport: TransportName | null = null;
-  #unsubscribe: (() => void) | undefined;
+  /**
+   * How this core listens to the store's wake-ups: the unsubscribe function a store returned, or the
+   * in-process store it subscribed to by listener (no closure to keep), or undefined.
+   */
+  #subscribed: (() => void) | SyncStore | undefined;
   /**
    * Created by a raced attempt (`race=1`) and not yet claimed by the client: not announced, and
    * discarded without events if the client abandons it (see SessionRegistry.claim).
@@ -61,8 +67,10 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   /** A ping arrived while no downstream was attached here: answer it on the next one. */
   #pendingPong = false;
 
-  readonly #heartbeat: Heartbeat;
-  #idle: NodeJS.Timeout | undefined;
+  /** @internal When the client last showed life on this node (ms epoch); see heartbeat.ts. */
+  lastSeen = Date.now();
+  /** @internal The record's activity counter as the heartbeat last saw it. */
+  activity: number;
 
   /** `after`: see {@link InboundQueue}'s constructor. */
   constructor(host: SessionHost, record: SessionRecord, after?: Promise<unknown>) {
@@ -72,18 +80,21 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     this.data = record.data;
     this.user = record.user;
     this.#state = record.closed !== undefined ? 'ended' : 'open';
-    this.#heartbeat = new Heartbeat(this, record.activity);
+    this.activity = record.activity;
     this.#inbound = new InboundQueue(this, record.inAck, after);
     this.#pump = new OutboundPump(this);
-    this.#hold = new OutageHold({
-      bounds: host.options.storeOutageBuffer,
-      get storeDown() {
-        return host.storeDown;
-      },
-      emitError: (err) => host.emitError(err),
-    });
     this.handle = new Session(this);
     this.#startIdle();
+  }
+
+  /** `onBufferFull: 'pause'`: closed while the outbound buffer is full (see backpressure.ts). */
+  get gate(): InboundGate {
+    return (this.#gate ??= new InboundGate());
+  }
+
+  /** The gate is closed; false for a session that never paused (and so has no gate). */
+  get paused(): boolean {
+    return this.#gate?.paused ?? false;
   }
 
   /** See state.ts. */
@@ -110,11 +121,6 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     return this.#inbound.inAck;
   }
 
-  /** When the client last showed life on this node (ms epoch). */
-  get lastSeen(): number {
-    return this.#heartbeat.lastSeen;
-  }
-
   /** Outbound frames this node knows were queued but not yet acknowledged by the client. */
   get unacked(): number {
     return this.#pump.unacked;
@@ -138,7 +144,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
 
   /** Any sign of life from the client on this node. */
   seen(): void {
-    this.#heartbeat.seen();
+    this.lastSeen = Date.now();
   }
 
   /** Sets `data` and persists it; a store failure becomes an `error` event. */
@@ -151,53 +157,89 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
 
   /**
    * Makes `d` the session's downstream, replacing any other (here or on another node), trims the log
-   * to the client's ack and writes everything after it.
+   * to the client's ack and writes everything after it. On the in-process store with the gate open it
+   * is done within the call (a poll attaches per request): no async frame, and a settled promise back.
    */
-  async attach(d: Downstream, clientAck: number, outSeq: number): Promise<void> {
-    const old = this.#downstream;
-    this.#downstream = d;
-    this.#owner = `${this.host.nodeId}:${++ownerCounter}`;
-    this.#lastOwner = true;
-    this.#pump.restart(clientAck, outSeq);
-    this.#heartbeat.seen();
-    if (old) old.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
-    // The idle timer stays armed (it ends only a core with no downstream): a poll re-arms it per answer.
-    this.#unsubscribe ??= this.host.store.subscribe(this.id, this.#onWakeListener);
-    if (d.transport !== 'polling') this.#heartbeat.start();
-    if (this.#transport !== d.transport) {
-      this.#transport = d.transport;
-      this.host.emitTransport(this.handle, d.transport);
+  attach(d: Downstream, clientAck: number, outSeq: number): Promise<void> {
+    try {
+      const old = this.#downstream;
+      this.#downstream = d;
+      this.#lastOwner = true;
+      this.#pump.restart(clientAck, outSeq);
+      this.seen();
+      if (old) old.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
+      // A poll leaves the idle deadline armed (it ends only a core with no downstream) and re-arms it
+      // per answer; a streaming downstream takes the core off that list while it lasts (below).
+      this.#subscribe();
+      const beats = this.host.heartbeats;
+      if (d.transport !== 'polling' && !beats.has(this)) {
+        beats.arm(this);
+        // The idle deadline only ever ends a core with no downstream, and the detach that ends this
+        // one re-arms it: until then the core need not be on that list too.
+        this.host.idleCores.disarm(this);
+      }
+      if (this.#transport !== d.transport) {
+        this.#transport = d.transport;
+        this.host.emitTransport(this.handle, d.transport);
+      }
+      const sync = this.host.store.sync;
+      if (!sync || this.paused) return this.#attachAsync(d, clientAck);
+      try {
+        // Our own listener is not woken for our own attach: only other nodes' cores care.
+        sync.ackSync(this.id, clientAck);
+        sync.publishSync(this.id, this.#attachEvent(), this);
+      } catch (err) {
+        this.transportFailed(d, err);
+        return RESOLVED;
+      }
+      return this.#attached(d);
+    } catch (err) {
+      return Promise.reject(err);
     }
+  }
+
+  /** What other nodes' cores hear of an attach here (they let their downstream go). */
+  #attachEvent(): WakeEvent {
+    return { type: 'attach', owner: `${this.host.nodeId}:${++ownerCounter}` };
+  }
+
+  /** {@link attach}'s store calls on a networked store, or with the gate closed. */
+  async #attachAsync(d: Downstream, clientAck: number): Promise<void> {
     const store = this.host.store;
     const sync = store.sync;
     try {
-      const attached = { type: 'attach', owner: this.#owner } as const;
+      const attached = this.#attachEvent();
       if (sync) {
-        // Our own listener is not woken for our own attach: only other nodes' cores care.
         sync.ackSync(this.id, clientAck);
-        sync.publishSync(this.id, attached, this.#onWakeListener);
+        sync.publishSync(this.id, attached, this);
       } else await Promise.all([store.ack(this.id, clientAck), store.publish(this.id, attached)]);
       // A resume's (or a poll's) ack may drain a paused session's buffer.
-      if (this.gate.paused) await this.gate.check(store, this.id, this.host.options.limits);
+      if (this.paused) await this.gate.check(store, this.id, this.host.options.limits);
     } catch (err) {
       return this.transportFailed(d, err);
     }
-    if (this.#downstream !== d) return;
+    await this.#attached(d);
+  }
+
+  /** The end of an attach, once the store knows of it: owed pong, journal replay, the log. */
+  #attached(d: Downstream): Promise<void> {
+    if (this.#downstream !== d) return RESOLVED;
     if (this.#pendingPong) {
       this.#pendingPong = false;
       d.control({ t: 'pong' });
     }
     // A resume may follow the death of the node that accepted our last messages: redeliver what it
     // never emitted (a poll checks once per core; its POSTs check on every accept anyway).
+    const store = this.host.store;
     if (store.replayInbound && (d.transport !== 'polling' || !this.#inbound.journalChecked)) this.#inbound.replayJournal();
-    await this.#pump.pump();
+    return this.#pump.pump();
   }
 
   /** `d` is gone (closed by the peer, replaced, timed out). No-op if it is no longer current. */
   detach(d: Downstream): void {
     if (this.#downstream !== d) return;
     this.#downstream = undefined;
-    this.#heartbeat.stop();
+    this.host.heartbeats.disarm(this);
     // The wake-up subscription stays until the core is disposed: a polling client detaches after
     // every response, and re-subscribing per poll costs two store commands and opens a window in
     // which an append from another node goes unheard until the poll times out.
@@ -209,10 +251,28 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     else this.#guard(this.host.store.touch(this.id, this.host.options.resumeWindow, false));
   }
 
-  /** This core's wake-up listener (one function, so the store can tell our own appends from others'). */
-  readonly #onWakeListener = (ev: WakeEvent): void => this.#onWake(ev);
+  #subscribe(): void {
+    if (this.#subscribed) return;
+    const store = this.host.store;
+    const sync = store.sync;
+    if (sync) {
+      sync.subscribeSync(this.id, this);
+      this.#subscribed = sync;
+    } else this.#subscribed = store.subscribe(this.id, (ev) => this.wake(ev));
+  }
 
-  #onWake(ev: WakeEvent): void {
+  #unsubscribe(): void {
+    const s = this.#subscribed;
+    this.#subscribed = undefined;
+    if (typeof s === 'function') s();
+    else s?.unsubscribeSync(this.id, this);
+  }
+
+  /**
+   * @internal A wake-up from the store. On the in-process store the core itself is the listener (see
+   * WakeListener), which is also how the store tells our own appends from others'.
+   */
+  wake(ev: WakeEvent): void {
     if (ev.type === 'attach' && !ev.owner.startsWith(`${this.host.nodeId}:`)) this.#lastOwner = false;
     const d = this.#downstream;
     if (!d) return;
@@ -254,18 +314,17 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
 
   // ---- expiry ----------------------------------------------------------------------------------------
 
-  /** With no transport here, the core is only a cache; drop it once the session could have expired. */
+  /**
+   * With no transport here, the core is only a cache; drop it once the session could have expired
+   * (resumeWindow + closeLinger after the last detach). Re-arming restarts the deadline.
+   */
   #startIdle(): void {
-    // A poll detaches after every answer: the timer is re-armed, not made anew.
-    if (this.#idle) {
-      this.#idle.refresh();
-      return;
-    }
-    const o = this.host.options;
-    this.#idle = setTimeout(() => {
-      if (!this.#downstream) this.dispose();
-    }, o.resumeWindow + o.closeLinger);
-    this.#idle.unref();
+    this.host.idleCores.arm(this);
+  }
+
+  /** @internal The idle deadline passed: a core with no downstream goes. */
+  idleElapsed(): void {
+    if (!this.#downstream) this.dispose();
   }
 
   /** Stops everything this node runs for the session and forgets it. */
@@ -275,11 +334,11 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
       this.detach(d);
       d.end(code, reason);
     }
-    this.#heartbeat.stop();
-    this.#unsubscribe?.();
-    this.#unsubscribe = undefined;
-    for (const t of [this.#idle, this.#closeTimer]) if (t) clearTimeout(t);
-    this.#idle = this.#closeTimer = undefined;
+    this.host.heartbeats.disarm(this);
+    this.host.idleCores.disarm(this);
+    this.#unsubscribe();
+    if (this.#closeTimer) clearTimeout(this.#closeTimer);
+    this.#closeTimer = undefined;
     this.#inbound.stop();
     this.host.forget(this);
   }
@@ -307,10 +366,10 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     }
     const { data, size, header } = p;
     const sync = this.host.store.sync;
-    if (sync && !this.#hold.holding) {
+    if (sync && !this.#hold?.holding) {
       // In-process store: appended and written in this call, no promise hop or timer (a failure
       // takes the general path below, which settles it).
-      const r = sync.appendSync(this.id, [{ t: 'd', data, size }], this.host.options.limits, this.#onWakeListener);
+      const r = sync.appendSync(this.id, [{ t: 'd', data, size }], this.host.options.limits, this);
       if (r.ok) {
         this.#appended(r.frames, header);
         return RESOLVED;
@@ -319,12 +378,13 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     }
     // One token for every try of this send: a retry after a lost reply is recognised by the store.
     const token = `${this.host.nodeId} ${++sendCounter}`;
+    this.#hold ??= new OutageHold(this.host, this.host.options.storeOutageBuffer);
     return this.#hold.send(size, () => this.#append(data, size, header, token));
   }
 
   /** The store answers again: sends held through the outage are written now, in order. */
   storeUp(): void {
-    this.#hold.storeUp();
+    this.#hold?.storeUp();
   }
 
   /** One `send()` into the store (now, or later from the outage hold). */

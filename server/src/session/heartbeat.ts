@@ -1,76 +1,75 @@
 /**
  * Liveness of a session's downstream on this node: while one is attached (polls excepted), a tick
  * refreshes the session's TTL in the store and ends a downstream whose client has shown no life, here
- * or on another node, for `heartbeat + heartbeatTimeout`.
+ * or on another node, for `heartbeat + heartbeatTimeout`. The ticks of all the node's sessions run on
+ * one list (the registry's `heartbeats`, see deadlines.ts), not on a setInterval per session.
  */
 import { CloseCode } from '@burrow/shared';
+import type { ResolvedOptions } from '../options.js';
+import type { SessionRecord } from '../store/store.js';
 import type { Downstream, SessionHost } from './types.js';
 
-/** What the heartbeat needs of its core. */
+/** What the heartbeat needs of its core; the core keeps the two numbers, so a session has no heartbeat object. */
 export interface HeartbeatHost {
   readonly id: string;
   readonly host: SessionHost;
   readonly downstream: Downstream | undefined;
+  /** When the client last showed life on this node (ms epoch). */
+  lastSeen: number;
+  /** The record's activity counter as last seen: a change means the client showed life elsewhere. */
+  activity: number;
   transportFailed(d: Downstream | undefined, err: unknown): void;
 }
 
-export class Heartbeat {
-  readonly #core: HeartbeatHost;
-  #tick: NodeJS.Timeout | undefined;
-  /** The record's activity counter as last seen: a change means the client showed life elsewhere. */
-  #activity: number;
-  #lastSeen = Date.now();
+/** Time between two ticks of one session (ms). */
+export function heartbeatInterval(o: ResolvedOptions): number {
+  return Math.max(10, Math.min(o.heartbeatTimeout / 2, o.resumeWindow / 3));
+}
 
-  constructor(core: HeartbeatHost, activity: number) {
-    this.#core = core;
-    this.#activity = activity;
-  }
-
-  /** When the client last showed life on this node (ms epoch). */
-  get lastSeen(): number {
-    return this.#lastSeen;
-  }
-
-  /** Any sign of life from the client on this node. */
-  seen(): void {
-    this.#lastSeen = Date.now();
-  }
-
-  start(): void {
-    if (this.#tick) return;
-    const o = this.#core.host.options;
-    const every = Math.max(10, Math.min(o.heartbeatTimeout / 2, o.resumeWindow / 3));
-    this.#tick = setInterval(() => void this.#onTick(), every);
-    this.#tick.unref();
-  }
-
-  stop(): void {
-    if (this.#tick) clearInterval(this.#tick);
-    this.#tick = undefined;
-  }
-
-  async #onTick(): Promise<void> {
-    const core = this.#core;
-    const d = core.downstream;
-    if (!d) return;
-    const o = core.host.options;
+/**
+ * One tick of `core`'s heartbeat. Never throws. On the in-process store it completes in the call: the
+ * ticks due together run in one loop (deadlines.ts), and an async tick each would hold every one of
+ * them, promise and record copy, until the loop ends.
+ */
+export function heartbeat(core: HeartbeatHost): void {
+  const d = core.downstream;
+  if (!d) return;
+  const store = core.host.store;
+  const ttl = core.host.options.resumeWindow;
+  // Refreshes the TTL while a transport is attached, and tells us whether the client showed life
+  // on another node (an SSE client's POSTs may land anywhere).
+  const sync = store.sync;
+  if (sync) {
+    let rec: SessionRecord | undefined;
     try {
-      // Refreshes the TTL while a transport is attached, and tells us whether the client showed life
-      // on another node (an SSE client's POSTs may land anywhere).
-      const rec = await core.host.store.touch(core.id, o.resumeWindow, false);
-      if (!rec) {
-        d.end(CloseCode.SessionUnknown, 'session expired');
-        return;
-      }
-      if (rec.activity !== this.#activity) {
-        this.#activity = rec.activity;
-        this.#lastSeen = Date.now();
-      }
-      if (core.downstream === d && Date.now() - this.#lastSeen > o.heartbeat + o.heartbeatTimeout) {
-        d.end(CloseCode.Abnormal, 'heartbeat timeout');
-      }
+      rec = sync.touchSync(core.id, ttl, false);
     } catch (err) {
-      core.transportFailed(d, err);
+      return core.transportFailed(d, err);
     }
+    return touched(core, d, rec);
+  }
+  store.touch(core.id, ttl, false).then(
+    (rec) => touched(core, d, rec),
+    (err: unknown) => core.transportFailed(d, err),
+  );
+}
+
+/** The rest of a tick, with the record the touch returned. */
+function touched(core: HeartbeatHost, d: Downstream, rec: SessionRecord | undefined): void {
+  const o = core.host.options;
+  try {
+    if (!rec) {
+      d.end(CloseCode.SessionUnknown, 'session expired');
+      return;
+    }
+    if (rec.activity !== core.activity) {
+      core.activity = rec.activity;
+      core.lastSeen = Date.now();
+    }
+    if (core.downstream === d && Date.now() - core.lastSeen > o.heartbeat + o.heartbeatTimeout) {
+      d.end(CloseCode.Abnormal, 'heartbeat timeout');
+    }
+  } catch (err) {
+    core.transportFailed(d, err);
   }
 }

@@ -7,7 +7,7 @@ import { ACK_EVERY, CloseCode, payloadSize, type Frame, type ProtocolError, type
 import { protocolError, refusal } from '../errors/refusals.js';
 import type { InboundReplay, InboundResult } from '../store/store.js';
 import type { InboundGate } from './backpressure.js';
-import type { Session, TransportName } from './handle.js';
+import { RESOLVED, type Session, type TransportName } from './handle.js';
 import type { Downstream, InboundOutcome, SessionHost } from './types.js';
 
 
@@ -23,6 +23,8 @@ export interface InboundHost {
   readonly transport: TransportName | null;
   readonly downstream: Downstream | undefined;
   readonly gate: InboundGate;
+  /** `gate.paused`, without making a gate for a session that never paused. */
+  readonly paused: boolean;
   closeBy(by: 'client', code: number | undefined, reason: string | undefined): Promise<void>;
   pong(): void;
   /** The client acknowledged outbound frames up to `ack`. */
@@ -31,8 +33,8 @@ export interface InboundHost {
 
 export class InboundQueue {
   readonly #core: InboundHost;
-  /** Inbound frames are applied strictly one batch at a time. */
-  #queue: Promise<unknown> = Promise.resolve();
+  /** Inbound frames are applied strictly one batch at a time (the shared settled promise until the first). */
+  #queue: Promise<unknown> = RESOLVED;
   #inAck: number;
   #ackedOnWire: number;
   #ackTimer: NodeJS.Timeout | undefined;
@@ -41,9 +43,14 @@ export class InboundQueue {
   #journalChecked = false;
   /** Batches queued and not yet settled: the synchronous path runs only when this is 0. */
   #pending = 0;
-  readonly #settled = (): void => {
-    this.#pending--;
-  };
+  /** Made with the first queued batch: a queue that only ever takes the synchronous path keeps none. */
+  #onSettled: (() => void) | undefined;
+
+  get #settled(): () => void {
+    return (this.#onSettled ??= () => {
+      this.#pending--;
+    });
+  }
 
   /**
    * `after`: the inbound work still running on this node for the same session in a core that was
@@ -111,7 +118,7 @@ export class InboundQueue {
   applyNow(frames: readonly Frame[], stopAtGap: boolean): InboundOutcome | undefined {
     const core = this.#core;
     const sync = core.host.store.sync;
-    if (!sync || this.#pending > 0 || core.gate.paused) return undefined;
+    if (!sync || this.#pending > 0 || core.paused) return undefined;
     for (const f of frames) if (f.t === 'close') return undefined;
     let ack = -1;
     let pinged = false;
@@ -230,7 +237,7 @@ export class InboundQueue {
     core.clientAcked(ack);
     if (ack >= 0) {
       await core.host.store.ack(core.id, ack);
-      if (core.gate.paused) await core.gate.check(core.host.store, core.id, core.host.options.limits);
+      if (core.paused) await core.gate.check(core.host.store, core.id, core.host.options.limits);
     }
     return { ack: this.#inAck };
   }

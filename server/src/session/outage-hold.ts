@@ -40,8 +40,8 @@ interface Held {
   readonly reject: (err: unknown) => void;
 }
 
+/** What the hold needs of the node (the session registry is one). */
 export interface OutageHoldHost {
-  readonly bounds: StoreOutageBuffer;
   /** Is the store known to be down right now? */
   readonly storeDown: boolean;
   /** A held send was rejected past the bound: the `error` event. */
@@ -50,6 +50,7 @@ export interface OutageHoldHost {
 
 export class OutageHold {
   readonly #host: OutageHoldHost;
+  readonly #bounds: StoreOutageBuffer;
   readonly #items: Held[] = [];
   #bytes = 0;
   #flushing = false;
@@ -61,8 +62,9 @@ export class OutageHold {
   #retryDelay = RETRY_FIRST_MS;
   #deadline: NodeJS.Timeout | undefined;
 
-  constructor(host: OutageHoldHost) {
+  constructor(host: OutageHoldHost, bounds: StoreOutageBuffer) {
     this.#host = host;
+    this.#bounds = bounds;
   }
 
   /** Sends are being held: a new one must queue behind them to keep the order. */
@@ -75,7 +77,7 @@ export class OutageHold {
    * unreachable store) holds it. Resolves once written, rejects like `write` or past the bound.
    */
   async send(size: number, write: () => Promise<void>): Promise<void> {
-    const b = this.#host.bounds;
+    const b = this.#bounds;
     if (!this.holding && !this.#host.storeDown) {
       try {
         return await write();
@@ -165,13 +167,13 @@ export class OutageHold {
 
   #armDeadline(): void {
     if (this.#deadline || this.#items.length === 0) return;
-    const wait = this.#items[0]!.at + this.#host.bounds.ms - Date.now();
+    const wait = this.#items[0]!.at + this.#bounds.ms - Date.now();
     this.#deadline = setTimeout(() => {
       this.#deadline = undefined;
       const first = this.#items[0];
       if (!first) return;
-      if (Date.now() - first.at >= this.#host.bounds.ms) {
-        const err = this.#limit(`the store stayed unreachable longer than storeOutageBuffer.ms (${this.#host.bounds.ms} ms)`);
+      if (Date.now() - first.at >= this.#bounds.ms) {
+        const err = this.#limit(`the store stayed unreachable longer than storeOutageBuffer.ms (${this.#bounds.ms} ms)`);
         this.fail(err);
       } else this.#armDeadline();
     }, Math.max(0, wait));

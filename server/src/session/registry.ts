@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { CloseCode, PROTOCOL_VERSION, SESSION_ID_RE, type OpenFrame } from '@burrow/shared';
 import { storeUnavailable } from '../errors/burrow-error.js';
 import { GuardedStore } from '../store/guarded-store.js';
+import { DeadlineList } from '../deadlines.js';
+import { heartbeat, heartbeatInterval } from './heartbeat.js';
 import { hashToken, newSessionId, newToken, tokenProven } from './ids.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { ResolvedOptions } from '../options.js';
@@ -23,6 +25,24 @@ const CLAIM_WINDOW = 10_000;
 
 /** Reason of the close emitted for sessions whose state the store lost. */
 const STATE_LOST_REASON = 'session state lost';
+
+/** A new session's record and its token (which only the client keeps). */
+function newRecord(protocol: string, user: unknown, raced: boolean): { record: SessionRecord; token: string } {
+  const token = newToken();
+  const record: SessionRecord = {
+    id: newSessionId(),
+    tokenHash: hashToken(token),
+    protocol,
+    data: undefined,
+    inAck: 0,
+    outSeq: 0,
+    outAck: 0,
+    activity: 0,
+    ...(user !== undefined ? { user } : {}),
+    ...(raced ? { raced: true as const } : {}),
+  };
+  return { record, token };
+}
 
 /** Where the registry reports to (the Burrow's events). */
 export interface RegistryEvents {
@@ -58,9 +78,17 @@ export class SessionRegistry implements SessionHost {
    * Insertion order is expiry order; bounded by `maxSessions`.
    */
   readonly #tombstones = new Map<string, number>();
+  readonly idleCores: DeadlineList<SessionCore>;
+  readonly heartbeats: DeadlineList<SessionCore>;
 
   constructor(options: ResolvedOptions, events: RegistryEvents) {
     this.options = options;
+    this.idleCores = new DeadlineList(options.resumeWindow + options.closeLinger, (core) => core.idleElapsed());
+    this.heartbeats = new DeadlineList(heartbeatInterval(options), (core) => {
+      // As setInterval did: the next tick is due a full interval after this one started.
+      this.heartbeats.arm(core);
+      heartbeat(core);
+    });
     this.#raw = options.store;
     // A networked store's failures become `store_unavailable` (503 / 1013); MemoryStore cannot fail.
     this.store = options.store instanceof MemoryStore ? options.store : new GuardedStore(options.store);
@@ -122,24 +150,33 @@ export class SessionRegistry implements SessionHost {
    * window until then.
    */
   async create(protocol: string, user?: unknown, raced = false): Promise<{ core: SessionCore; token: string }> {
-    const token = newToken();
-    const record: SessionRecord = {
-      id: newSessionId(),
-      tokenHash: hashToken(token),
-      protocol,
-      data: undefined,
-      inAck: 0,
-      outSeq: 0,
-      outAck: 0,
-      activity: 0,
-      ...(user !== undefined ? { user } : {}),
-      ...(raced ? { raced: true as const } : {}),
-    };
-    await this.store.create(record, raced ? Math.min(CLAIM_WINDOW, this.options.resumeWindow) : this.options.resumeWindow);
+    const { record, token } = newRecord(protocol, user, raced);
+    await this.store.create(record, this.#createTtl(raced));
+    return { core: this.#created(record, raced), token };
+  }
+
+  /**
+   * {@link create} in this call, on an in-process store ({@link Store.sync}): no promise or await per
+   * handshake. Undefined (nothing done) on any other store.
+   */
+  createNow(protocol: string, user?: unknown, raced = false): { core: SessionCore; token: string } | undefined {
+    const sync = this.store.sync;
+    if (!sync) return undefined;
+    const { record, token } = newRecord(protocol, user, raced);
+    sync.createSync(record, this.#createTtl(raced));
+    return { core: this.#created(record, raced), token };
+  }
+
+  #createTtl(raced: boolean): number {
+    return raced ? Math.min(CLAIM_WINDOW, this.options.resumeWindow) : this.options.resumeWindow;
+  }
+
+  /** The live core of a session whose record was just created. */
+  #created(record: SessionRecord, raced: boolean): SessionCore {
     const core = this.#core(record);
     core.unclaimed = raced;
     this.#live.set(record.id, core);
-    return { core, token };
+    return core;
   }
 
   /** The client chose this raced session: it is announced now, once. No-op for a claimed session. */

@@ -38,6 +38,17 @@ export interface SessionObserver {
   attached(session: Session, to: TransportName, query: URLSearchParams): void;
 }
 
+/**
+ * A node-wide list of per-core deadlines (deadlines.ts `DeadlineList`): one timer for all the
+ * node's cores rather than one each.
+ */
+export interface CoreDeadlines {
+  /** Starts (or restarts) the core's deadline. */
+  arm(core: object): void;
+  disarm(core: object): void;
+  has(core: object): boolean;
+}
+
 /** What a session core needs from the registry that owns it. */
 export interface SessionHost {
   readonly options: ResolvedOptions;
@@ -54,6 +65,10 @@ export interface SessionHost {
   readonly tap?: Tap | undefined;
   /** The core is done on this node; drop it from the live map. */
   forget(core: object): void;
+  /** Cores with no downstream, dropped once their session could have expired (`idleElapsed`). */
+  readonly idleCores: CoreDeadlines;
+  /** Cores whose downstream has a heartbeat ticking (heartbeat.ts). */
+  readonly heartbeats: CoreDeadlines;
 }
 
 /** Outcome of applying an inbound batch. */

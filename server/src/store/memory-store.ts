@@ -16,37 +16,51 @@ import type {
   StoreStatus,
   SyncStore,
   WakeEvent,
+  WakeListener,
 } from './store.js';
 import { payloadSize } from '@burrow/shared';
+import { Deadlines } from '../deadlines.js';
+import { addListener, listenerCount, listenersOf, removeListener, wake } from './wake-listeners.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 interface Entry {
   record: Mutable<SessionRecord>;
-  /** Unacknowledged frames; `log[head]` has seq `record.outAck + 1`. */
+  /** Unacknowledged frames; `log[head]` has seq `record.outAck + 1`. {@link NO_FRAMES} while empty. */
   log: OutboundFrame[];
   head: number;
   bytes: number;
+  /** The TTL last set: the expiry list the entry is on. */
   ttl: number;
-  timer: NodeJS.Timeout;
-  listeners: Set<(event: WakeEvent) => void>;
+  /**
+  /** Subscribers (see wake-listeners.ts). */
+  listeners: WakeListener | WakeListener[] | undefined;
   /** Events waiting for delivery; delivered on the next turn of the event loop, in order. */
   pending: WakeEvent[] | undefined;
   /**
    * With `pending`: the one listener that published every event in it (it acted on them itself, so
    * waking it is wasted), or null once the events came from several places.
    */
-  pendingOrigin: ((event: WakeEvent) => void) | null | undefined;
+  pendingOrigin: WakeListener | null | undefined;
   /** Rooms this session is in (created on first join). */
   rooms: Set<string> | undefined;
 }
 
 const UNKNOWN: AppendResult = { ok: false, reason: 'unknown' };
 
+/**
+ * The log of every entry with nothing unacknowledged (most of them, most of the time): shared, so an
+ * idle session holds no array. Never pushed to: an append gives the entry an array of its own.
+ */
+const NO_FRAMES: OutboundFrame[] = [];
+
 /** Compact the log array once this many trimmed slots pile up at its head. */
 const COMPACT_AT = 1024;
 
-/** In-process {@link Store}. Expiry timers are unref()'d so they never hold the process open. */
+/**
+ * In-process {@link Store}. Expiries run on one unref()'d timer per TTL length (deadlines.ts), so
+ * they never hold the process open and cost no timer per session.
+ */
 export class MemoryStore implements Store, SyncStore {
   /** Every per-message call has a synchronous twin here (see {@link Store.sync}). */
   readonly sync: SyncStore = this;
@@ -56,6 +70,8 @@ export class MemoryStore implements Store, SyncStore {
   readonly #rooms = new Map<string, Set<string>>();
   /** Unacknowledged payload bytes of every log together (for `maxTotalBufferedBytes`). */
   #totalBytes = 0;
+  /** Each entry's expiry, `ttl` after its last touch. */
+  readonly #expiries = new Deadlines<Entry>((e) => this.#expire(e));
 
   /** Unacknowledged outbound payload bytes held for all sessions (for tests and metrics). */
   get bufferedBytes(): number {
@@ -63,20 +79,24 @@ export class MemoryStore implements Store, SyncStore {
   }
 
   async create(record: SessionRecord, ttlMs: number): Promise<void> {
+    this.createSync(record, ttlMs);
+  }
+
+  createSync(record: SessionRecord, ttlMs: number): void {
     if (this.#sessions.has(record.id)) throw new Error('session id collision');
     const entry: Entry = {
       record: { ...record },
-      log: [],
+      log: NO_FRAMES,
       head: 0,
       bytes: 0,
       ttl: ttlMs,
-      timer: this.#expireTimer(record.id, ttlMs),
-      listeners: new Set(),
+      listeners: undefined,
       pending: undefined,
       pendingOrigin: undefined,
       rooms: undefined,
     };
     this.#sessions.set(record.id, entry);
+    this.#expiries.arm(entry, entry.ttl);
   }
 
   async get(sid: string): Promise<SessionRecord | undefined> {
@@ -96,19 +116,18 @@ export class MemoryStore implements Store, SyncStore {
     const e = this.#sessions.get(sid);
     if (!e) return undefined;
     if (activity) e.record.activity++;
-    if (ttlMs === e.ttl) e.timer.refresh();
-    else {
-      clearTimeout(e.timer);
+    if (ttlMs !== e.ttl) {
+      this.#expiries.disarm(e, e.ttl);
       e.ttl = ttlMs;
-      e.timer = this.#expireTimer(sid, ttlMs);
     }
+    this.#expiries.arm(e, ttlMs);
     return { ...e.record };
   }
 
   async delete(sid: string): Promise<void> {
     const e = this.#sessions.get(sid);
     if (!e) return;
-    clearTimeout(e.timer);
+    this.#expiries.disarm(e, e.ttl);
     this.#sessions.delete(sid);
     this.#totalBytes -= e.bytes;
     this.#dropMemberships(sid, e);
@@ -125,13 +144,13 @@ export class MemoryStore implements Store, SyncStore {
     return this.appendSync(sid, frames, limits);
   }
 
-  appendSync(sid: string, frames: readonly NewFrame[], limits: AppendLimits, origin?: (event: WakeEvent) => void): AppendResult {
+  appendSync(sid: string, frames: readonly NewFrame[], limits: AppendLimits, origin?: WakeListener): AppendResult {
     const e = this.#sessions.get(sid);
     if (!e) return UNKNOWN;
     return this.#append(e, frames, limits, origin);
   }
 
-  #append(e: Entry, frames: readonly NewFrame[], limits: AppendLimits, origin?: (event: WakeEvent) => void): AppendResult {
+  #append(e: Entry, frames: readonly NewFrame[], limits: AppendLimits, origin?: WakeListener): AppendResult {
     if (e.record.closed) return { ok: false, reason: 'closed' };
     let bytes = 0;
     for (const f of frames) bytes += f.size ?? payloadSize(f.data);
@@ -143,6 +162,7 @@ export class MemoryStore implements Store, SyncStore {
       return { ok: false, reason: 'overflow' };
     }
     const out: OutboundFrame[] = [];
+    if (e.log === NO_FRAMES) e.log = [];
     for (const f of frames) {
       const seq = ++e.record.outSeq;
       const stored: OutboundFrame = { frame: { t: 'd', seq, data: f.data }, size: f.size ?? payloadSize(f.data) };
@@ -165,6 +185,7 @@ export class MemoryStore implements Store, SyncStore {
       frame: { t: 'close', seq, ...(code !== undefined ? { code } : {}), ...(reason ? { reason } : {}) },
       size: 0,
     };
+    if (e.log === NO_FRAMES) e.log = [];
     e.log.push(frame);
     this.#publish(e, { type: 'append', lastSeq: seq });
     return { ok: true, first: true, frame, record: { ...e.record } };
@@ -204,12 +225,15 @@ export class MemoryStore implements Store, SyncStore {
       if (f) {
         e.bytes -= f.size;
         this.#totalBytes -= f.size;
+        e.log[e.head] = undefined as unknown as OutboundFrame;
       }
-      e.log[e.head] = undefined as unknown as OutboundFrame;
       e.head++;
       e.record.outAck++;
     }
-    if (e.head >= COMPACT_AT || (e.head > 0 && e.head === e.log.length)) {
+    if (e.head > 0 && e.head === e.log.length) {
+      e.log = NO_FRAMES;
+      e.head = 0;
+    } else if (e.head >= COMPACT_AT) {
       e.log = e.log.slice(e.head);
       e.head = 0;
     }
@@ -240,7 +264,7 @@ export class MemoryStore implements Store, SyncStore {
     this.publishSync(sid, event);
   }
 
-  publishSync(sid: string, event: WakeEvent, origin?: (event: WakeEvent) => void): void {
+  publishSync(sid: string, event: WakeEvent, origin?: WakeListener): void {
     const e = this.#sessions.get(sid);
     if (e) this.#publish(e, event, origin);
   }
@@ -248,8 +272,18 @@ export class MemoryStore implements Store, SyncStore {
   subscribe(sid: string, listener: (event: WakeEvent) => void): () => void {
     const e = this.#sessions.get(sid);
     if (!e) return () => {};
-    e.listeners.add(listener);
-    return () => e.listeners.delete(listener);
+    addListener(e, listener);
+    return () => removeListener(e, listener);
+  }
+
+  subscribeSync(sid: string, listener: WakeListener): void {
+    const e = this.#sessions.get(sid);
+    if (e) addListener(e, listener);
+  }
+
+  unsubscribeSync(sid: string, listener: WakeListener): void {
+    const e = this.#sessions.get(sid);
+    if (e) removeListener(e, listener);
   }
 
   onExpired(listener: (record: SessionRecord) => void): () => void {
@@ -319,7 +353,7 @@ export class MemoryStore implements Store, SyncStore {
   }
 
   async close(): Promise<void> {
-    for (const e of this.#sessions.values()) clearTimeout(e.timer);
+    this.#expiries.clear();
     this.#sessions.clear();
     this.#totalBytes = 0;
     this.#rooms.clear();
@@ -341,15 +375,9 @@ export class MemoryStore implements Store, SyncStore {
     return this.#sessions.size;
   }
 
-  #expireTimer(sid: string, ttlMs: number): NodeJS.Timeout {
-    const t = setTimeout(() => this.#expire(sid), ttlMs);
-    t.unref();
-    return t;
-  }
-
-  #expire(sid: string): void {
-    const e = this.#sessions.get(sid);
-    if (!e) return;
+  #expire(e: Entry): void {
+    const sid = e.record.id;
+    if (this.#sessions.get(sid) !== e) return;
     this.#sessions.delete(sid);
     this.#totalBytes -= e.bytes;
     this.#dropMemberships(sid, e);
@@ -363,8 +391,8 @@ export class MemoryStore implements Store, SyncStore {
    * and writes the frames itself) is not woken for it: with no other listener, as on a single node,
    * an append schedules nothing at all.
    */
-  #publish(e: Entry, event: WakeEvent, origin?: (event: WakeEvent) => void): void {
-    const n = e.listeners.size;
+  #publish(e: Entry, event: WakeEvent, origin?: WakeListener): void {
+    const n = listenerCount(e);
     if (n === 0) return;
     if (e.pending) {
       const last = e.pending[e.pending.length - 1];
@@ -373,7 +401,7 @@ export class MemoryStore implements Store, SyncStore {
       if (e.pendingOrigin !== origin) e.pendingOrigin = null;
       return;
     }
-    if (origin && n === 1 && e.listeners.has(origin)) return;
+    if (origin && e.listeners === origin) return;
     e.pending = [event];
     e.pendingOrigin = origin;
     setImmediate(() => {
@@ -381,7 +409,7 @@ export class MemoryStore implements Store, SyncStore {
       const skip = e.pendingOrigin;
       e.pending = e.pendingOrigin = undefined;
       for (const ev of events) {
-        for (const l of [...e.listeners]) if (l !== skip) l(ev);
+        for (const l of listenersOf(e)) if (l !== skip) wake(l, ev);
       }
     });
   }

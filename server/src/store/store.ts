@@ -254,13 +254,21 @@ export interface Store {
   readonly sync?: SyncStore;
 }
 
+/**
+ * A listener of {@link SyncStore.subscribeSync}: a function, or an object whose `wake` is called (a
+ * session core listens as itself, so it keeps no closure for it).
+ */
+export type WakeListener = ((event: WakeEvent) => void) | { wake(event: WakeEvent): void };
+
 /** See {@link Store.sync}. */
 export interface SyncStore {
+  /** `create`, returning at once (throws what `create` rejects with). */
+  createSync(record: SessionRecord, ttlMs: number): void;
   /**
    * `append`, returning at once. `origin`: the caller's own wake-up listener (from `subscribe`); it
    * is not woken for this append, since the caller writes the frames it gets back itself.
    */
-  appendSync(sid: string, frames: readonly NewFrame[], limits: AppendLimits, origin?: (event: WakeEvent) => void): AppendResult;
+  appendSync(sid: string, frames: readonly NewFrame[], limits: AppendLimits, origin?: WakeListener): AppendResult;
   /**
    * `get` without the copy: the live record, valid only until the caller's next store call (it is
    * read at once, never kept).
@@ -271,7 +279,13 @@ export interface SyncStore {
   /** `read`, returning at once. */
   readSync(sid: string, afterSeq: number, maxFrames: number, maxBytes: number): readonly OutboundFrame[];
   /** `publish`, not waking `origin` (the caller's own listener, which knows already). */
-  publishSync(sid: string, event: WakeEvent, origin?: (event: WakeEvent) => void): void;
+  publishSync(sid: string, event: WakeEvent, origin?: WakeListener): void;
+  /**
+   * `subscribe` without making the unsubscribe function (a closure kept per session for as long as
+   * it listens): the caller undoes it with {@link unsubscribeSync} and the same listener.
+   */
+  subscribeSync(sid: string, listener: WakeListener): void;
+  unsubscribeSync(sid: string, listener: WakeListener): void;
   /** `acceptInbound` without a journal (an in-process store has none). */
   acceptInboundSync(sid: string, seq: number): InboundResult;
   /** `ack`, returning at once. */

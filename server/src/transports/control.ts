@@ -5,32 +5,32 @@
  * at most one frame written but not yet flushed to the socket; later ones while it waits are merged
  * into one owed frame (a pong answers any number of pings, a cumulative ack supersedes older ones) and
  * written when the first is flushed. A reader that keeps up sees no difference.
+ *
+ * A base class of the downstreams rather than an object of their own: its state is four fields in the
+ * downstream, and an idle session keeps no callback for it (one is made per control write, and
+ * dropped once the socket flushed it).
  */
 import type { AckFrame, PongFrame } from '@burrow/shared';
 
-/** Writes one control frame and calls `flushed` once it has left the process's buffers. */
-export type ControlWriter = (frame: AckFrame | PongFrame, flushed: () => void) => void;
-
-export class ControlCoalescer {
-  readonly #write: ControlWriter;
+export abstract class ControlCoalescer {
   #pongWaiting = false;
   #pongOwed = false;
   #ackWaiting = false;
   /** Highest ack owed, or -1. */
   #ackOwed = -1;
 
-  constructor(write: ControlWriter) {
-    this.#write = write;
-  }
+  /** Writes one control frame and calls `flushed` once it has left the process's buffers. */
+  protected abstract writeControl(frame: AckFrame | PongFrame, flushed: () => void): void;
 
-  send(frame: AckFrame | PongFrame): void {
+  /** Writes an unsequenced frame, or merges it into the one owed (see above). */
+  control(frame: AckFrame | PongFrame): void {
     if (frame.t === 'pong') {
       if (this.#pongWaiting) {
         this.#pongOwed = true;
         return;
       }
       this.#pongWaiting = true;
-      this.#write(frame, this.#pongFlushed);
+      this.writeControl(frame, () => this.#pongFlushed());
       return;
     }
     if (this.#ackWaiting) {
@@ -38,21 +38,21 @@ export class ControlCoalescer {
       return;
     }
     this.#ackWaiting = true;
-    this.#write(frame, this.#ackFlushed);
+    this.writeControl(frame, () => this.#ackFlushed());
   }
 
-  readonly #pongFlushed = (): void => {
+  #pongFlushed(): void {
     this.#pongWaiting = false;
     if (!this.#pongOwed) return;
     this.#pongOwed = false;
-    this.send({ t: 'pong' });
-  };
+    this.control({ t: 'pong' });
+  }
 
-  readonly #ackFlushed = (): void => {
+  #ackFlushed(): void {
     this.#ackWaiting = false;
     const owed = this.#ackOwed;
     if (owed < 0) return;
     this.#ackOwed = -1;
-    this.send({ t: 'ack', ack: owed });
-  };
+    this.control({ t: 'ack', ack: owed });
+  }
 }

@@ -39,9 +39,9 @@ export async function handleSend(reg: SessionRegistry, req: IncomingMessage, res
   found ??= await reg.resume(sid, batch.token);
   if (!found) return sendError(res, refusal('sessionUnknown'));
   // onBufferFull 'pause': while the session's outbound buffer is full, only the ack is applied.
-  if (found.core.gate.paused && carriesData(batch.frames)) {
+  if (found.core.paused && carriesData(batch.frames)) {
     if (batch.ack !== undefined) await found.core.inbound([{ t: 'ack', ack: batch.ack }], true);
-    if (found.core.gate.paused) {
+    if (found.core.paused) {
       return sendError(res, refusal('paused'));
     }
   }

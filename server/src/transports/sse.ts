@@ -19,7 +19,7 @@ const PADDING = `:${' '.repeat(2048)}\n\n`;
 
 const HEARTBEAT_COMMENT = ':hb\n\n';
 
-class SseDownstream implements Downstream {
+class SseDownstream extends ControlCoalescer implements Downstream {
   readonly transport = 'sse' as const;
   readonly batchFrames = 1024;
   readonly batchBytes: number;
@@ -28,9 +28,8 @@ class SseDownstream implements Downstream {
   #lastWrite = Date.now();
   readonly #timer: NodeJS.Timeout;
   #ended = false;
-  readonly #control: ControlCoalescer;
-
   constructor(res: ServerResponse, core: SessionCore, batchBytes: number, heartbeat: number) {
+    super();
     this.#res = res;
     this.#core = core;
     this.batchBytes = batchBytes;
@@ -39,7 +38,6 @@ class SseDownstream implements Downstream {
       if (Date.now() - this.#lastWrite >= heartbeat) this.#send(HEARTBEAT_COMMENT);
     }, Math.max(10, heartbeat / 2));
     this.#timer.unref();
-    this.#control = new ControlCoalescer((frame, flushed) => this.#send(`data: ${encodeJsonFrame(frame)}\n\n`, flushed));
     res.on('close', () => this.#finish());
   }
 
@@ -49,8 +47,8 @@ class SseDownstream implements Downstream {
     this.#send(out);
   }
 
-  control(frame: AckFrame | PongFrame): void {
-    this.#control.send(frame);
+  protected writeControl(frame: AckFrame | PongFrame, flushed: () => void): void {
+    this.#send(`data: ${encodeJsonFrame(frame)}\n\n`, flushed);
   }
 
   end(): void {

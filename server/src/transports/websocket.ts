@@ -5,72 +5,21 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, decodeWsMessage, encodeJsonFrame, MAX_CLOSE_REASON_BYTES, type AckFrame, type Frame, type PongFrame } from '@burrow/shared';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { CloseCode, encodeJsonFrame } from '@burrow/shared';
 import { authenticateRequest } from '../http/auth.js';
-import { WsHold } from './ws-hold.js';
-import { ControlCoalescer } from './control.js';
 import { takeHandshake } from '../http/rate-limit.js';
-import { wsMessageOf } from './encoding.js';
 import { isStoreFailure } from '../errors/burrow-error.js';
 import { refusal, wsRefusal, wsRefusalError, type Refusal } from '../errors/refusals.js';
 import { parseAck, refusalOf, rejectSocket } from '../http/respond.js';
 import type { ProtocolError } from '@burrow/shared';
 import type { SessionCore } from '../session/core.js';
-import type { Downstream } from '../session/types.js';
+import { RESOLVED } from '../session/handle.js';
 import type { SessionRegistry } from '../session/registry.js';
-import type { OutboundFrame } from '../store/store.js';
+import { adopt, closeSocket, onMessage, ServedSocket, WsConnection } from './ws-connection.js';
 
 /** Longest `"<seq>:"` prefix of a text data message: 16 digits and a colon. */
 const MAX_TEXT_PREFIX = 17;
-
-/** Frames per read from the log when catching a socket up. */
-const BATCH_FRAMES = 1024;
-
-
-/** Socket errors are answered by the close that follows them; the listener only keeps them from being fatal. */
-function noop(): void {}
-
-class WebSocketDownstream implements Downstream {
-  readonly transport = 'websocket' as const;
-  readonly batchFrames = BATCH_FRAMES;
-  readonly batchBytes: number;
-  readonly #ws: WebSocket;
-  readonly #core: SessionCore;
-
-  readonly #control: ControlCoalescer;
-
-  constructor(ws: WebSocket, core: SessionCore, batchBytes: number) {
-    this.#ws = ws;
-    this.#core = core;
-    this.batchBytes = batchBytes;
-    this.#control = new ControlCoalescer((frame, flushed) => ws.send(encodeJsonFrame(frame), flushed));
-  }
-
-  write(frames: readonly OutboundFrame[]): void {
-    for (const f of frames) this.#ws.send(wsMessageOf(f));
-  }
-
-  control(frame: AckFrame | PongFrame): void {
-    this.#control.send(frame);
-  }
-
-  end(code: number, reason: string): void {
-    this.#core.detach(this);
-    closeSocket(this.#ws, code, reason);
-  }
-}
-
-/** Closes a socket with a code and a reason trimmed to the wire limit; a dead link is just cut. */
-function closeSocket(ws: WebSocket, code: number, reason: string): void {
-  if (code === CloseCode.Abnormal || code === CloseCode.NoStatus) {
-    ws.terminate();
-    return;
-  }
-  let r = reason;
-  while (Buffer.byteLength(r) > MAX_CLOSE_REASON_BYTES) r = r.slice(0, -1);
-  ws.close(code, r);
-}
 
 /** Offered subprotocols, from `Sec-WebSocket-Protocol` (the same parse `ws` does, but lenient). */
 function offeredProtocols(req: IncomingMessage): Set<string> {
@@ -87,6 +36,8 @@ function offeredProtocols(req: IncomingMessage): Set<string> {
 export class WebSocketTransport {
   readonly #registry: SessionRegistry;
   readonly #wss: WebSocketServer;
+  /** Every socket accepted and not yet closed. */
+  readonly #sockets = new Set<ServedSocket>();
   /** The subprotocol picked for each pending upgrade, handed to `ws` by its `handleProtocols`. */
   readonly #picks = new WeakMap<IncomingMessage, string | false>();
 
@@ -95,6 +46,8 @@ export class WebSocketTransport {
     this.#wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
+      WebSocket: ServedSocket,
+      clientTracking: false,
       // Room for the seq prefix; the payload itself is checked exactly per message. `ws` closes 1009
       // on a larger declared length before allocating anything.
       maxPayload: registry.options.limits.maxPayload + MAX_TEXT_PREFIX,
@@ -102,34 +55,109 @@ export class WebSocketTransport {
     });
   }
 
-  /** Handles an upgrade to `{path}/ws` (origin and path already checked). */
-  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams): Promise<void> {
+  /**
+   * Handles an upgrade to `{path}/ws` (origin and path already checked). A new session with nothing to
+   * wait for (no `authenticate` hook, an in-process store) is accepted, created and served within the
+   * call, and a settled promise comes back: no async frames per handshake, whose garbage alone made a
+   * server opening thousands of sessions grow its young generation.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams): Promise<void> {
+    let pending: Promise<void> | undefined;
+    try {
+      pending = this.#route(req, socket, head, query);
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    if (pending === undefined) return RESOLVED;
+    return pending.catch((err: unknown) => {
+      if (!isStoreFailure(err)) throw err;
+      this.#registry.emitError(err);
+      this.#storeUnavailable(req, socket, head);
+    });
+  }
+
+  /** Undefined when the upgrade was answered in this call. */
+  #route(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams): Promise<void> | undefined {
     const reg = this.#registry;
     const offered = offeredProtocols(req);
     const sid = query.get('sid');
-    if (sid !== null && reg.isLost(sid)) return this.#acceptAndClose(req, socket, head, refusal('stateLost'));
+    if (sid !== null && reg.isLost(sid)) return void this.#acceptAndClose(req, socket, head, refusal('stateLost'));
     // Draining (ops/drain.ts): the client resumes at once on another node, no fallback, no backoff.
-    if (reg.draining) return this.#acceptAndClose(req, socket, head, refusal('serviceRestart'));
+    if (reg.draining) return void this.#acceptAndClose(req, socket, head, refusal('serviceRestart'));
     // The store is unreachable: the client retries later (1013), the session, if any, is intact.
-    if (reg.storeDown) return this.#storeUnavailable(req, socket, head);
-    try {
-      await this.#upgrade(req, socket, head, query, offered, sid);
-    } catch (err) {
-      if (!isStoreFailure(err)) throw err;
-      reg.emitError(err);
-      this.#storeUnavailable(req, socket, head);
+    if (reg.storeDown) return void this.#storeUnavailable(req, socket, head);
+    if (sid !== null) return this.#resume(req, socket, head, query, offered, sid);
+
+    let pick: string | false = false;
+    if (offered.size > 0) {
+      pick = reg.options.handleProtocols(offered, req);
+      if (pick === false || !offered.has(pick)) return void rejectSocket(socket, refusal('noProtocol'));
     }
+    if (reg.full) return void this.#acceptAndClose(req, socket, head, refusal('overloaded'));
+    if (reg.options.authenticate) return this.#authenticate(req, socket, head, query, pick);
+    this.#accept(req, socket, head, query, pick, undefined);
+    return undefined;
   }
 
   /**
-   * A new session on an accepted WebSocket. The socket is paused while the store creates the record,
-   * so nothing the client sends early is read before the session exists; a client gone by then takes
-   * its never-announced session with it.
+   * Runs the `authenticate` hook. Accept-then-close 1008, unlike a refused upgrade (which a browser
+   * cannot tell from a proxy refusing WebSocket, and which makes the client fall back): the client
+   * sees the code and reason.
    */
-  async #open(ws: WebSocket, protocol: string, user: unknown, query: URLSearchParams): Promise<void> {
+  async #authenticate(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams, pick: string | false): Promise<void> {
+    const reg = this.#registry;
+    let auth: Awaited<ReturnType<typeof authenticateRequest>>;
+    try {
+      auth = await authenticateRequest(reg.options.authenticate, req);
+    } catch (err) {
+      // A hook that throws is the app's bug: reported, and the client told 1011 as documented.
+      reg.emitError(err);
+      return this.#acceptAndClose(req, socket, head, refusal('internal'));
+    }
+    if (socket.destroyed) return;
+    if (!auth.ok) {
+      return this.#acceptAndClose(req, socket, head, auth.error.status >= 500 ? refusal('internal') : auth.error);
+    }
+    this.#accept(req, socket, head, query, pick, auth.user);
+  }
+
+  /** A new session's upgrade, authenticated: `ws` accepts it and the session is opened on it. */
+  #accept(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams, pick: string | false, user: unknown): void {
+    if (!takeHandshake(this.#registry)) return this.#acceptAndClose(req, socket, head, refusal('handshakeRate'));
+    this.#picks.set(req, pick);
+    // The session is created only once `ws` has accepted the upgrade: a handshake `ws` refuses (bad
+    // key, version, subprotocol list) never reaches this callback, so it leaves no session behind.
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      adopt(ws, socket, this.#sockets);
+      this.#open(ws, pick || '', user, query);
+    });
+  }
+
+  /** A new session on an accepted WebSocket: created in this call on an in-process store. */
+  #open(ws: WebSocket, protocol: string, user: unknown, query: URLSearchParams): void {
+    const reg = this.#registry;
+    const raced = query.get('race') === '1';
+    let created: ReturnType<SessionRegistry['createNow']>;
+    try {
+      created = reg.createNow(protocol, user, raced);
+    } catch (err) {
+      if (!isStoreFailure(err)) return reg.emitError(err);
+      reg.emitError(err);
+      const { code, reason } = wsRefusal(refusal('storeUnavailable'));
+      return closeSocket(ws, code, reason);
+    }
+    if (created) return this.#opened(ws, created.core, created.token, raced, query);
+    void this.#openAsync(ws, protocol, user, query, raced).catch((err: unknown) => reg.emitError(err));
+  }
+
+  /**
+   * {@link #open} on a networked store. The socket is paused while the store creates the record, so
+   * nothing the client sends early is read before the session exists; a client gone by then takes its
+   * never-announced session with it.
+   */
+  async #openAsync(ws: WebSocket, protocol: string, user: unknown, query: URLSearchParams, raced: boolean): Promise<void> {
     const reg = this.#registry;
     ws.pause();
-    const raced = query.get('race') === '1';
     let created: Awaited<ReturnType<SessionRegistry['create']>>;
     try {
       created = await reg.create(protocol, user, raced);
@@ -140,7 +168,13 @@ export class WebSocketTransport {
       closeSocket(ws, code, reason);
       return;
     }
-    const { core, token } = created;
+    this.#opened(ws, created.core, created.token, raced, query);
+    ws.resume();
+  }
+
+  /** The session exists: announced (or left for the client's claim) and served. */
+  #opened(ws: WebSocket, core: SessionCore, token: string, raced: boolean, query: URLSearchParams): void {
+    const reg = this.#registry;
     if (ws.readyState !== ws.OPEN) return reg.discard(core);
     const announce = (): void => {
       // `connection` first, so the app hears of the session before any `transport` or `message`.
@@ -161,12 +195,8 @@ export class WebSocketTransport {
         // window), so that no later request of the session, on any node, counts as its claim again.
         reg.store.touch(core.id, reg.options.resumeWindow, true).catch((err: unknown) => reg.emitError(err));
       };
-      ws.on('close', () => {
-        if (core.unclaimed) reg.discard(core);
-      });
     }
-    this.#serve(ws, core, token, false, 0, 0);
-    ws.resume();
+    this.#serve(ws, core, token, false, 0, 0, raced);
   }
 
   #storeUnavailable(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -174,41 +204,8 @@ export class WebSocketTransport {
     this.#acceptAndClose(req, socket, head, refusal('storeUnavailable'));
   }
 
-  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams, offered: Set<string>, sid: string | null): Promise<void> {
+  async #resume(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams, offered: Set<string>, sid: string): Promise<void> {
     const reg = this.#registry;
-
-    if (sid === null) {
-      let pick: string | false = false;
-      if (offered.size > 0) {
-        pick = reg.options.handleProtocols(offered, req);
-        if (pick === false || !offered.has(pick)) return rejectSocket(socket, refusal('noProtocol'));
-      }
-      if (reg.full) return this.#acceptAndClose(req, socket, head, refusal('overloaded'));
-      // Accept-then-close 1008, unlike a refused upgrade (which a browser cannot tell from a proxy
-      // refusing WebSocket, and which makes the client fall back): the client sees the code and reason.
-      let auth: Awaited<ReturnType<typeof authenticateRequest>>;
-      try {
-        auth = await authenticateRequest(reg.options.authenticate, req);
-      } catch (err) {
-        // A hook that throws is the app's bug: reported, and the client told 1011 as documented.
-        reg.emitError(err);
-        return this.#acceptAndClose(req, socket, head, refusal('internal'));
-      }
-      if (socket.destroyed) return;
-      if (!auth.ok) {
-        return this.#acceptAndClose(req, socket, head, auth.error.status >= 500 ? refusal('internal') : auth.error);
-      }
-      if (!takeHandshake(reg)) return this.#acceptAndClose(req, socket, head, refusal('handshakeRate'));
-      this.#picks.set(req, pick);
-      // The session is created only once `ws` has accepted the upgrade: a handshake `ws` refuses (bad
-      // key, version, subprotocol list) never reaches this callback, so it leaves no session behind.
-      this.#wss.handleUpgrade(req, socket, head, (ws) => {
-        ws.on('error', noop);
-        void this.#open(ws, pick || '', auth.user, query).catch((err: unknown) => reg.emitError(err));
-      });
-      return;
-    }
-
     const ack = parseAck(query.get('ack'));
     if (ack === undefined) return this.#acceptAndClose(req, socket, head, refusal('badAck'));
     const found = await reg.resume(sid, query.get('token'));
@@ -216,7 +213,7 @@ export class WebSocketTransport {
     const { core, record } = found;
     this.#picks.set(req, record.protocol !== '' && offered.has(record.protocol) ? record.protocol : false);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      ws.on('error', noop);
+      adopt(ws, socket, this.#sockets);
       reg.lifecycle?.attached(core.handle, 'websocket', query);
       this.#serve(ws, core, query.get('token') ?? '', true, ack, record.outSeq);
     });
@@ -233,78 +230,23 @@ export class WebSocketTransport {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       // `ws` keeps reading until the client answers our close; a frame it rejects meanwhile (reserved
       // bits, invalid UTF-8, an over-long length) is an 'error' event, which must never go unheard.
-      ws.on('error', noop);
+      adopt(ws, socket, this.#sockets);
       closeSocket(ws, code, reason);
     });
   }
 
-  #serve(ws: WebSocket, core: SessionCore, token: string, resumed: boolean, clientAck: number, outSeq: number): void {
+  #serve(ws: WebSocket, core: SessionCore, token: string, resumed: boolean, clientAck: number, outSeq: number, raced = false): void {
     const reg = this.#registry;
-    const maxPayload = reg.options.limits.maxPayload;
-    const d = new WebSocketDownstream(ws, core, reg.options.limits.maxPollBytes);
-    ws.on('close', () => core.detach(d));
-
+    const conn = new WsConnection(ws as ServedSocket, core, reg, raced);
     // `open` first, then whatever the client has not acknowledged, then live frames.
     ws.send(encodeJsonFrame(reg.openFrame(core, token, resumed, core.inAck)));
-    void core.attach(d, clientAck, outSeq).catch((err: unknown) => reg.emitError(err));
-
-    /** A store call failed: this socket is done (1013) and nothing more it sent is applied. */
-    let broken = false;
-    const fail = (code: number, reason: string): void => {
-      if (broken) return;
-      void core.fail(code, reason).catch((err: unknown) => reg.emitError(err));
-    };
-
-    ws.on('message', (raw: Buffer, isBinary: boolean) => {
-      if (broken) return;
-      if (core.unclaimed) core.claimed?.();
-      core.seen();
-      const msg = isBinary ? raw : raw.toString('utf8');
-      const r = decodeWsMessage(msg, { from: 'client', maxPayload });
-      if (!r.ok) return fail(r.error.close, `${r.error.code}: ${r.error.message}`);
-      const frame = r.value;
-      if (!isBinary && frame.t === 'd' && raw.length - (String(frame.seq).length + 1) > maxPayload) {
-        return fail(CloseCode.TooBig, `payload_too_large: payload exceeds ${maxPayload} bytes`);
-      }
-      if (hold.hold(frame, raw.length)) return;
-      apply(frame);
-    });
-
-    /** Applies one client frame, in order (held frames first, see ws-hold.ts). */
-    function apply(frame: Frame): void {
-      if (broken) return;
-      const batch = [frame];
-      const now = core.inboundNow(batch, false);
-      if (now) {
-        if (now.error) fail(now.error.close, `${now.error.code}: ${now.error.message}`);
-        return;
-      }
-      core.inbound(batch, false).then(
-        (out) => {
-          if (out.error) fail(out.error.close, `${out.error.code}: ${out.error.message}`);
-        },
-        (err: unknown) => {
-          if (isStoreFailure(err)) {
-            if (broken) return;
-            broken = true;
-            // The session lives on: the client resumes (with backoff) and resends from our ack.
-            core.transportFailed(d, err);
-            if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) closeSocket(ws, CloseCode.TryAgainLater, 'store unavailable');
-            return;
-          }
-          reg.emitError(err);
-          const internal = wsRefusal(refusal('internal'));
-          fail(internal.code, internal.reason);
-        },
-      );
-    }
-    // onBufferFull 'pause': frames held while the session's outbound buffer is full.
-    const hold = new WsHold(ws, core.gate, reg.options.limits.maxBatchBytes, apply);
+    void core.attach(conn, clientAck, outSeq).catch((err: unknown) => reg.emitError(err));
+    ws.on('message', onMessage);
   }
 
   /** Closes every socket (the sessions were already told) and waits for them to go. */
   async close(): Promise<void> {
-    const pending = [...this.#wss.clients].map(
+    const pending = [...this.#sockets].map(
       (ws) =>
         new Promise<void>((resolve) => {
           if (ws.readyState === ws.CLOSED) return resolve();

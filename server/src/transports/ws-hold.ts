@@ -10,25 +10,31 @@ import type { InboundGate } from '../session/backpressure.js';
 /** How often a paused WebSocket is read again so acks get in (ms). */
 export const PROBE_MS = 100;
 
+/** Where held frames go once the gate opens: the connection that read them. */
+export interface HoldTarget {
+  apply(frame: Frame): void;
+}
+
 /**
  * The WebSocket side of a pause: holds sequenced frames while the gate is closed, pauses the
- * socket, probes it for acks, and replays the held frames in order once the gate opens.
+ * socket, probes it for acks, and replays the held frames in order once the gate opens. Made the
+ * first time a session's gate is found closed, so a session that never pauses has none.
  */
 export class WsHold {
   readonly #ws: WebSocket;
   readonly #gate: InboundGate;
   readonly #maxHeld: number;
-  readonly #apply: (frame: Frame) => void;
+  readonly #target: HoldTarget;
   readonly #held: Frame[] = [];
   #heldBytes = 0;
   #probe: NodeJS.Timeout | undefined;
   #off: (() => void) | undefined;
 
-  constructor(ws: WebSocket, gate: InboundGate, maxHeldBytes: number, apply: (frame: Frame) => void) {
+  constructor(ws: WebSocket, gate: InboundGate, maxHeldBytes: number, target: HoldTarget) {
     this.#ws = ws;
     this.#gate = gate;
     this.#maxHeld = maxHeldBytes;
-    this.#apply = apply;
+    this.#target = target;
     ws.once('close', () => this.#stop());
   }
 
@@ -69,7 +75,7 @@ export class WsHold {
     this.#heldBytes = 0;
     if (this.#probe) clearInterval(this.#probe);
     this.#probe = undefined;
-    for (const f of frames) this.#apply(f);
+    for (const f of frames) this.#target.apply(f);
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.resume();
   }
 

@@ -1,0 +1,193 @@
+/**
+ * One accepted WebSocket of the `websocket` transport: the socket class `ws` builds for us, its
+ * shared listeners, and the connection that serves a session on it (the session's downstream, and
+ * the reader of what the client sends). websocket.ts accepts upgrades and opens sessions.
+ */
+import type { Duplex } from 'node:stream';
+import { WebSocket } from 'ws';
+import { CloseCode, decodeWsMessage, encodeJsonFrame, MAX_CLOSE_REASON_BYTES, type AckFrame, type Frame, type PongFrame } from '@burrow/shared';
+import { WsHold } from './ws-hold.js';
+import { ControlCoalescer } from './control.js';
+import { wsMessageOf } from './encoding.js';
+import { isStoreFailure } from '../errors/burrow-error.js';
+import { refusal, wsRefusal } from '../errors/refusals.js';
+import { destroySocketOnError } from '../http/respond.js';
+import type { SessionCore } from '../session/core.js';
+import type { Downstream } from '../session/types.js';
+import type { SessionRegistry } from '../session/registry.js';
+import type { OutboundFrame } from '../store/store.js';
+
+/** Frames per read from the log when catching a socket up. */
+const BATCH_FRAMES = 1024;
+
+/** Socket errors are answered by the close that follows them; the listener only keeps them from being fatal. */
+function noop(): void {}
+
+/**
+ * The socket class `ws` builds for each upgrade, with slots for what its listeners need: they are
+ * then the shared functions below, not closures made per socket.
+ */
+export class ServedSocket extends WebSocket {
+  /** The accepting transport's open sockets (see WebSocketTransport.close). */
+  tracked: Set<ServedSocket> | undefined = undefined;
+  /** The connection serving a session on it, once there is one. */
+  conn: WsConnection | undefined = undefined;
+}
+
+/**
+ * `ws` accepted the upgrade. Its socket has `ws`'s error listener now, so the one the upgrade hook
+ * added (burrow.ts) goes rather than stay for the life of the connection; and the socket is tracked
+ * here rather than by `ws` (clientTracking), which would add a closure and a second close listener
+ * per socket.
+ */
+export function adopt(ws: WebSocket, socket: Duplex, tracked: Set<ServedSocket>): void {
+  const served = ws as ServedSocket;
+  ws.on('error', noop);
+  socket.removeListener('error', destroySocketOnError);
+  served.tracked = tracked;
+  tracked.add(served);
+  ws.on('close', onClose);
+}
+
+export function onMessage(this: WebSocket, raw: Buffer, isBinary: boolean): void {
+  (this as ServedSocket).conn?.message(raw, isBinary);
+}
+
+function onClose(this: WebSocket): void {
+  const ws = this as ServedSocket;
+  ws.tracked?.delete(ws);
+  ws.conn?.closed();
+}
+
+/**
+ * One WebSocket serving one session: the session's downstream, and the reader of what the client
+ * sends on it. Everything per socket lives in this one object (see ServedSocket).
+ */
+export class WsConnection extends ControlCoalescer implements Downstream {
+  readonly #ws: ServedSocket;
+  readonly #core: SessionCore;
+  readonly #reg: SessionRegistry;
+  /** Created by a raced attempt: a socket that closes before the client's claim takes the session with it. */
+  readonly #raced: boolean;
+  /** A store call failed: this socket is done (1013) and nothing more it sent is applied. */
+  #broken = false;
+  /** onBufferFull 'pause': frames held while the session's outbound buffer is full (made on first need). */
+  #hold: WsHold | undefined;
+
+  constructor(ws: ServedSocket, core: SessionCore, reg: SessionRegistry, raced: boolean) {
+    super();
+    this.#ws = ws;
+    this.#core = core;
+    this.#reg = reg;
+    this.#raced = raced;
+    ws.conn = this;
+  }
+
+  get transport(): 'websocket' {
+    return 'websocket';
+  }
+
+  get batchFrames(): number {
+    return BATCH_FRAMES;
+  }
+
+  get batchBytes(): number {
+    return this.#reg.options.limits.maxPollBytes;
+  }
+
+  write(frames: readonly OutboundFrame[]): void {
+    for (const f of frames) this.#ws.send(wsMessageOf(f));
+  }
+
+  protected writeControl(frame: AckFrame | PongFrame, flushed: () => void): void {
+    this.#ws.send(encodeJsonFrame(frame), flushed);
+  }
+
+  end(code: number, reason: string): void {
+    this.#core.detach(this);
+    closeSocket(this.#ws, code, reason);
+  }
+
+  /** The socket closed. */
+  closed(): void {
+    const core = this.#core;
+    if (this.#raced && core.unclaimed) this.#reg.discard(core);
+    core.detach(this);
+  }
+
+  message(raw: Buffer, isBinary: boolean): void {
+    if (this.#broken) return;
+    const core = this.#core;
+    if (core.unclaimed) core.claimed?.();
+    core.seen();
+    const maxPayload = this.#reg.options.limits.maxPayload;
+    const msg = isBinary ? raw : raw.toString('utf8');
+    const r = decodeWsMessage(msg, { from: 'client', maxPayload });
+    if (!r.ok) return this.#fail(r.error.close, `${r.error.code}: ${r.error.message}`);
+    const frame = r.value;
+    if (!isBinary && frame.t === 'd' && raw.length - (String(frame.seq).length + 1) > maxPayload) {
+      return this.#fail(CloseCode.TooBig, `payload_too_large: payload exceeds ${maxPayload} bytes`);
+    }
+    if (this.#held(frame, raw.length)) return;
+    this.apply(frame);
+  }
+
+  /** onBufferFull 'pause': true when `frame` was held, to be applied once the gate opens (ws-hold.ts). */
+  #held(frame: Frame, size: number): boolean {
+    let hold = this.#hold;
+    if (!hold) {
+      // Nothing can be held before the gate first closes.
+      if (!this.#core.paused) return false;
+      hold = this.#hold = new WsHold(this.#ws, this.#core.gate, this.#reg.options.limits.maxBatchBytes, this);
+    }
+    return hold.hold(frame, size);
+  }
+
+  /** Applies one client frame, in order (held frames first, see ws-hold.ts). */
+  apply(frame: Frame): void {
+    if (this.#broken) return;
+    const core = this.#core;
+    const batch = [frame];
+    const now = core.inboundNow(batch, false);
+    if (now) {
+      if (now.error) this.#fail(now.error.close, `${now.error.code}: ${now.error.message}`);
+      return;
+    }
+    core.inbound(batch, false).then(
+      (out) => {
+        if (out.error) this.#fail(out.error.close, `${out.error.code}: ${out.error.message}`);
+      },
+      (err: unknown) => {
+        if (isStoreFailure(err)) {
+          if (this.#broken) return;
+          this.#broken = true;
+          // The session lives on: the client resumes (with backoff) and resends from our ack.
+          core.transportFailed(this, err);
+          const ws = this.#ws;
+          if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) closeSocket(ws, CloseCode.TryAgainLater, 'store unavailable');
+          return;
+        }
+        this.#reg.emitError(err);
+        const internal = wsRefusal(refusal('internal'));
+        this.#fail(internal.code, internal.reason);
+      },
+    );
+  }
+
+  #fail(code: number, reason: string): void {
+    if (this.#broken) return;
+    const reg = this.#reg;
+    void this.#core.fail(code, reason).catch((err: unknown) => reg.emitError(err));
+  }
+}
+
+/** Closes a socket with a code and a reason trimmed to the wire limit; a dead link is just cut. */
+export function closeSocket(ws: WebSocket, code: number, reason: string): void {
+  if (code === CloseCode.Abnormal || code === CloseCode.NoStatus) {
+    ws.terminate();
+    return;
+  }
+  let r = reason;
+  while (Buffer.byteLength(r) > MAX_CLOSE_REASON_BYTES) r = r.slice(0, -1);
+  ws.close(code, r);
+}

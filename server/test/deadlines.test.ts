@@ -1,0 +1,73 @@
+// DeadlineList: many deadlines of one length on one timer, with setTimeout's order and precision.
+import assert from 'node:assert/strict';
+import { test } from 'vitest';
+import { DeadlineList } from '../src/deadlines.js';
+
+/** The list's timer is unref()'d, as the per-session timers were: keep the loop alive while a test waits. */
+async function alive<T>(p: Promise<T>): Promise<T> {
+  const keep = setInterval(() => {}, 1000);
+  try {
+    return await p;
+  } finally {
+    clearInterval(keep);
+  }
+}
+
+test('deadlines fire in the order they were (re)armed, none before its length has passed', async () => {
+  const fired: { name: string; at: number }[] = [];
+  let done!: () => void;
+  const all = new Promise<void>((r) => (done = r));
+  const list = new DeadlineList<{ name: string }>(30, (item) => {
+    fired.push({ name: item.name, at: performance.now() });
+    if (fired.length === 3) done();
+  });
+  const a = { name: 'a' };
+  const b = { name: 'b' };
+  const c = { name: 'c' };
+  const armedAt = new Map<string, number>();
+  for (const item of [a, b, c]) {
+    armedAt.set(item.name, performance.now());
+    list.arm(item);
+  }
+  // Re-arming starts the deadline over and puts it last, as timeout.refresh() does.
+  armedAt.set('a', performance.now());
+  list.arm(a);
+  assert.equal(list.size, 3);
+  await alive(all);
+  assert.deepEqual(fired.map((f) => f.name), ['b', 'c', 'a']);
+  // Whole ms, as libuv's clock: a deadline may be reached up to 1 ms before the exact instant.
+  for (const f of fired) assert.ok(f.at - armedAt.get(f.name)! >= 29, `${f.name} fired after ${f.at - armedAt.get(f.name)!} ms`);
+  assert.equal(list.size, 0);
+});
+
+test('a disarmed item never fires; one re-armed from its own callback ticks like setInterval', async () => {
+  const ticks: string[] = [];
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const list: DeadlineList<{ name: string }> = new DeadlineList(15, (item) => {
+    ticks.push(item.name);
+    if (item.name === 'end') return done();
+    if (ticks.filter((t) => t === 'beat').length < 3) list.arm(item);
+    else list.arm(end);
+  });
+  const gone = { name: 'gone' };
+  const beat = { name: 'beat' };
+  const end = { name: 'end' };
+  list.arm(gone);
+  list.arm(beat);
+  list.disarm(gone);
+  assert.equal(list.has(gone), false);
+  await alive(finished);
+  assert.deepEqual(ticks, ['beat', 'beat', 'beat', 'end']);
+  assert.equal(list.size, 0);
+});
+
+test('clear drops every deadline', async () => {
+  const list = new DeadlineList<object>(5, () => assert.fail('cleared deadlines must not fire'));
+  list.arm({});
+  list.arm({});
+  list.clear();
+  assert.equal(list.size, 0);
+  // A deadline of the same length armed afterwards still fires: the list's timer was reset with it.
+  await alive(new Promise<void>((resolve) => new DeadlineList<object>(5, () => resolve()).arm({})));
+});
