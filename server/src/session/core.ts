@@ -12,15 +12,15 @@ import { InboundGate } from './backpressure.js';
 import type { HeartbeatHost } from './heartbeat.js';
 import { RESOLVED, Session, type TransportName } from './handle.js';
 import { InboundQueue, type InboundHost } from './inbound.js';
-import { checkRoom, preparePayload, type SendData } from './payload.js';
+import type { SendData } from './payload.js';
+import { joinRoom, leaveRoom, roomsOf, sendOne } from './send.js';
+import { closeSession, failSession } from './close-handshake.js';
 import { OutageHold } from './outage-hold.js';
 import { OutboundPump, type PumpHost } from './pump.js';
 import { transition, type SessionState } from './state.js';
 import type { Downstream, InboundOutcome, SessionHost } from './types.js';
 
 let ownerCounter = 0;
-/** Numbers this node's sends (the idempotency token of `Store.append`). */
-let sendCounter = 0;
 
 export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   readonly id: string;
@@ -138,7 +138,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   /** Fresh state from a request's record lookup. */
   refresh(record: SessionRecord): void {
     this.data = record.data;
-    if (record.closed) this.#ended();
+    if (record.closed) this.ended();
     this.#inbound.raiseAck(record.inAck);
   }
 
@@ -349,37 +349,15 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
    */
   terminate(code?: number, reason?: string): boolean {
     const wasOpen = this.#state === 'open';
-    this.#ended();
+    this.ended();
     this.dispose(code, reason);
     return wasOpen;
   }
 
-  // ---- outbound --------------------------------------------------------------------------------------
+  // ---- outbound (send.ts) ---------------------------------------------------------------------------
 
   send(input: SendData): Promise<void> {
-    if (this.closed) return Promise.reject(new BurrowError('session_closed', 'session is closed', CloseCode.Normal));
-    let p: ReturnType<typeof preparePayload>;
-    try {
-      p = preparePayload(input, this.host.options.limits.maxPayload);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    const { data, size, header } = p;
-    const sync = this.host.store.sync;
-    if (sync && !this.#hold?.holding) {
-      // In-process store: appended and written in this call, no promise hop or timer (a failure
-      // takes the general path below, which settles it).
-      const r = sync.appendSync(this.id, [{ t: 'd', data, size }], this.host.options.limits, this);
-      if (r.ok) {
-        this.#appended(r.frames, header);
-        return RESOLVED;
-      }
-      return this.#appendFailed(r.reason);
-    }
-    // One token for every try of this send: a retry after a lost reply is recognised by the store.
-    const token = `${this.host.nodeId} ${++sendCounter}`;
-    this.#hold ??= new OutageHold(this.host, this.host.options.storeOutageBuffer);
-    return this.#hold.send(size, () => this.#append(data, size, header, token));
+    return sendOne(this, input);
   }
 
   /** The store answers again: sends held through the outage are written now, in order. */
@@ -387,87 +365,36 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     this.#hold?.storeUp();
   }
 
-  /** One `send()` into the store (now, or later from the outage hold). */
-  async #append(data: string | Uint8Array, size: number, header: Uint8Array | undefined, token: string): Promise<void> {
-    // Held through an outage, the session may have ended meanwhile.
-    if (this.closed) throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
-    if (this.host.storeDown) throw storeUnavailable();
-    const r = await this.host.store.append(this.id, [{ t: 'd', data, size }], this.host.options.limits, token);
-    if (!r.ok) return this.#appendFailed(r.reason);
-    this.#appended(r.frames, header);
+  /** @internal The outage hold of send.ts, made by the first send on a networked store. */
+  outageHold(): OutageHold {
+    return (this.#hold ??= new OutageHold(this.host, this.host.options.storeOutageBuffer));
   }
 
-  /** A single-session send's frame is in the log: it goes out now when next in line. */
-  #appended(frames: readonly OutboundFrame[], header: Uint8Array | undefined): void {
-    const f = frames[0];
-    if (header && f) {
-      new DataView(header.buffer).setFloat64(0, f.frame.seq, false);
-      f.ws = header;
-    }
-    this.#pump.deliver(frames);
-  }
-
-  /** Why the store refused an append, as the rejection of that `send()`. */
-  async #appendFailed(reason: 'overflow' | 'unknown' | 'closed'): Promise<never> {
-    if (reason === 'overflow' && this.host.options.onBufferFull === 'pause') {
-      // Loud but not fatal: the caller hears of it, and this node stops reading the session until acks drain it.
-      this.gate.pause();
-      throw new BurrowError('buffer_overflow', 'outbound buffer full: reading from the session is paused', CloseCode.BufferOverflow);
-    }
-    if (reason === 'overflow') {
-      await this.closeBy('server', CloseCode.BufferOverflow, 'outbound buffer full');
-      throw new BurrowError('buffer_overflow', 'outbound buffer full: the peer stopped reading', CloseCode.BufferOverflow);
-    }
-    this.#ended();
-    if (reason === 'closed') throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
-    throw new BurrowError('session_unknown', 'session expired', CloseCode.SessionUnknown);
+  /** @internal Sends are held through an outage right now (a new one queues behind them). */
+  get holding(): boolean {
+    return this.#hold?.holding ?? false;
   }
 
   // ---- close handshake (the diagram is in state.ts) -----------------------------------------------
 
-  #setState(next: SessionState): void {
+  /** @internal The one place the close state changes; `transition()` throws on a move state.ts does not list. */
+  setState(next: SessionState): void {
     if (next !== this.#state) this.#state = transition(this.#state, next);
   }
 
   /** The store says the session is over; a handshake already under way here keeps its state. */
-  #ended(): void {
-    if (this.#state === 'open') this.#setState('ended');
+  ended(): void {
+    if (this.#state === 'open') this.setState('ended');
   }
 
-  /**
-   * Ends the session from this side, or records the peer's close. Emits `close` exactly once across
-   * all nodes (the store's `appendClose` decides who is first) and queues the close frame.
-   */
-  async closeBy(by: 'client' | 'server', code: number | undefined, reason: string | undefined): Promise<void> {
-    const r = await this.host.store.appendClose(this.id, by, code, reason);
-    if (!r.ok) {
-      this.#ended();
-      return this.dispose(CloseCode.SessionUnknown, 'session unknown');
-    }
-    const o = this.host.options;
-    if (r.first) {
-      // Set before the frame is queued: writing it is what ends the downstream in `closed`.
-      if (by === 'client') this.#setState('closed');
-      else if (this.#state !== 'closed') this.#setState('closing');
-      this.host.emitClose(this.handle, code ?? CloseCode.NoStatus, reason ?? '');
-      if (r.frame) this.#pump.deliver([r.frame]);
-      if (by === 'client') {
-        await this.host.store.touch(this.id, o.closeLinger, false);
-      } else {
-        // The client echoes our close; if it never does, stop waiting for it after closeLinger.
-        this.#closeTimer = setTimeout(() => {
-          const d = this.#downstream;
-          if (d && this.#state !== 'closed') d.end(code ?? CloseCode.Normal, reason ?? '');
-        }, o.closeLinger);
-        this.#closeTimer.unref();
-      }
-    } else if (by === 'client' && r.record.closed?.by === 'server') {
-      // The echo of our close (sent from this node or another): the handshake is complete.
-      this.#setState('closed');
-      await this.host.store.touch(this.id, o.closeLinger, false);
-      const d = this.#downstream;
-      if (d) d.end(CloseCode.Normal, 'session closed');
-    } else this.#ended();
+  /** Ends the session from this side, or records the peer's close (see close-handshake.ts). */
+  closeBy(by: 'client' | 'server', code: number | undefined, reason: string | undefined): Promise<void> {
+    return closeSession(this, by, code, reason);
+  }
+
+  /** @internal Waits closeLinger for the client's echo of our close (cleared by dispose). */
+  awaitEcho(timer: NodeJS.Timeout): void {
+    this.#closeTimer = timer;
   }
 
   /** @internal Frames up to `last` were written to `d`: our close frame written in `closed` ends it. */
@@ -476,41 +403,22 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   }
 
   /** A violated limit or a protocol error: the session ends with `code` and the transport with it. */
-  async fail(code: number, reason: string): Promise<void> {
-    const d = this.#downstream;
-    try {
-      await this.closeBy('server', code, reason);
-      // No echo awaited: the transport ends now, with the code that says why.
-      this.#setState('closed');
-      await this.host.store.touch(this.id, this.host.options.closeLinger, false);
-    } catch (err) {
-      // The store cannot record the close: drop the transport (1013); the session is unchanged.
-      return this.transportFailed(d, err);
-    }
-    if (d) d.end(code, reason);
+  fail(code: number, reason: string): Promise<void> {
+    return failSession(this, code, reason);
   }
 
-  // ---- rooms -----------------------------------------------------------------------------------------
+  // ---- rooms (send.ts) ------------------------------------------------------------------------------
 
-  async join(room: string): Promise<void> {
-    checkRoom(room);
-    if (this.closed) throw new BurrowError('session_closed', 'session is closed', CloseCode.Normal);
-    if (this.host.storeDown) throw storeUnavailable();
-    if (!(await this.host.store.join(this.id, room))) {
-      this.#ended();
-      throw new BurrowError('session_unknown', 'session expired', CloseCode.SessionUnknown);
-    }
+  join(room: string): Promise<void> {
+    return joinRoom(this, room);
   }
 
-  async leave(room: string): Promise<void> {
-    checkRoom(room);
-    if (this.host.storeDown) throw storeUnavailable();
-    await this.host.store.leave(this.id, room);
+  leave(room: string): Promise<void> {
+    return leaveRoom(this, room);
   }
 
-  async rooms(): Promise<readonly string[]> {
-    if (this.host.storeDown) throw storeUnavailable();
-    return this.host.store.rooms(this.id);
+  rooms(): Promise<readonly string[]> {
+    return roomsOf(this);
   }
 
   // ---- inbound ---------------------------------------------------------------------------------------
