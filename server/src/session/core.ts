@@ -7,7 +7,7 @@
  */
 import { CloseCode, type Frame } from '@burrow/shared';
 import { BurrowError, storeUnavailable } from '../errors/burrow-error.js';
-import type { OutboundFrame, SessionRecord, SyncStore, WakeEvent } from '../store/store.js';
+import type { OutboundFrame, SessionRecord, WakeEvent } from '../store/store.js';
 import { InboundGate } from './backpressure.js';
 import type { HeartbeatHost } from './heartbeat.js';
 import { RESOLVED, Session, type TransportName } from './handle.js';
@@ -18,9 +18,8 @@ import { closeSession, failSession } from './close-handshake.js';
 import { OutageHold } from './outage-hold.js';
 import { OutboundPump, type PumpHost } from './pump.js';
 import { transition, type SessionState } from './state.js';
+import { attachEvent, fromOtherNode, WakeSubscription } from './wake-subscription.js';
 import type { Downstream, InboundOutcome, SessionHost } from './types.js';
-
-let ownerCounter = 0;
 
 export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   readonly id: string;
@@ -50,11 +49,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
    */
   #lastOwner = false;
   #transport: TransportName | null = null;
-  /**
-   * How this core listens to the store's wake-ups: the unsubscribe function a store returned, or the
-   * in-process store it subscribed to by listener (no closure to keep), or undefined.
-   */
-  #subscribed: (() => void) | SyncStore | undefined;
+  readonly #wakeups = new WakeSubscription();
   /**
    * Created by a raced attempt (`race=1`) and not yet claimed by the client: not announced, and
    * discarded without events if the client abandons it (see SessionRegistry.claim).
@@ -170,7 +165,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
       if (old) old.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
       // A poll leaves the idle deadline armed (it ends only a core with no downstream) and re-arms it
       // per answer; a streaming downstream takes the core off that list while it lasts (below).
-      this.#subscribe();
+      this.#wakeups.start(this.host.store, this.id, this);
       const beats = this.host.heartbeats;
       if (d.transport !== 'polling' && !beats.has(this)) {
         beats.arm(this);
@@ -187,7 +182,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
       try {
         // Our own listener is not woken for our own attach: only other nodes' cores care.
         sync.ackSync(this.id, clientAck);
-        sync.publishSync(this.id, this.#attachEvent(), this);
+        sync.publishSync(this.id, attachEvent(this.host.nodeId), this);
       } catch (err) {
         this.transportFailed(d, err);
         return RESOLVED;
@@ -198,17 +193,12 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     }
   }
 
-  /** What other nodes' cores hear of an attach here (they let their downstream go). */
-  #attachEvent(): WakeEvent {
-    return { type: 'attach', owner: `${this.host.nodeId}:${++ownerCounter}` };
-  }
-
   /** {@link attach}'s store calls on a networked store, or with the gate closed. */
   async #attachAsync(d: Downstream, clientAck: number): Promise<void> {
     const store = this.host.store;
     const sync = store.sync;
     try {
-      const attached = this.#attachEvent();
+      const attached = attachEvent(this.host.nodeId);
       if (sync) {
         sync.ackSync(this.id, clientAck);
         sync.publishSync(this.id, attached, this);
@@ -251,35 +241,19 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     else this.#guard(this.host.store.touch(this.id, this.host.options.resumeWindow, false));
   }
 
-  #subscribe(): void {
-    if (this.#subscribed) return;
-    const store = this.host.store;
-    const sync = store.sync;
-    if (sync) {
-      sync.subscribeSync(this.id, this);
-      this.#subscribed = sync;
-    } else this.#subscribed = store.subscribe(this.id, (ev) => this.wake(ev));
-  }
-
-  #unsubscribe(): void {
-    const s = this.#subscribed;
-    this.#subscribed = undefined;
-    if (typeof s === 'function') s();
-    else s?.unsubscribeSync(this.id, this);
-  }
-
   /**
    * @internal A wake-up from the store. On the in-process store the core itself is the listener (see
    * WakeListener), which is also how the store tells our own appends from others'.
    */
   wake(ev: WakeEvent): void {
-    if (ev.type === 'attach' && !ev.owner.startsWith(`${this.host.nodeId}:`)) this.#lastOwner = false;
+    const other = ev.type === 'attach' && fromOtherNode(ev, this.host.nodeId);
+    if (other) this.#lastOwner = false;
     const d = this.#downstream;
     if (!d) return;
     if (ev.type === 'append') this.#pump.woken(ev.lastSeq);
     else if (ev.type === 'attach') {
       // Our own attaches are handled locally; another node taking over means we let go.
-      if (!ev.owner.startsWith(`${this.host.nodeId}:`)) d.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
+      if (other) d.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
     } else d.control({ t: 'pong' });
   }
 
@@ -336,7 +310,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     }
     this.host.heartbeats.disarm(this);
     this.host.idleCores.disarm(this);
-    this.#unsubscribe();
+    this.#wakeups.end(this.id, this);
     if (this.#closeTimer) clearTimeout(this.#closeTimer);
     this.#closeTimer = undefined;
     this.#inbound.stop();
