@@ -8,6 +8,7 @@ import { encodeJsonFrame, type AckFrame, type PongFrame } from '@burrow/shared';
 import { ControlCoalescer } from './control.js';
 import { jsonOf } from './encoding.js';
 import { refusal } from '../errors/refusals.js';
+import { chunkWriter, type ChunkWriter } from '../http/chunked-stream.js';
 import { parseAck, sendError } from '../http/respond.js';
 import type { SessionCore } from '../session/core.js';
 import type { Downstream } from '../session/types.js';
@@ -24,18 +25,23 @@ class SseDownstream extends ControlCoalescer implements Downstream {
   readonly batchFrames = 1024;
   readonly batchBytes: number;
   readonly #res: ServerResponse;
+  readonly #write: ChunkWriter;
   readonly #core: SessionCore;
-  #lastWrite = Date.now();
+  /** Something was written since the heartbeat check last looked. */
+  #wrote = true;
   readonly #timer: NodeJS.Timeout;
   #ended = false;
-  constructor(res: ServerResponse, core: SessionCore, batchBytes: number, heartbeat: number) {
+  constructor(res: ServerResponse, chunked: boolean, core: SessionCore, batchBytes: number, heartbeat: number) {
     super();
     this.#res = res;
+    this.#write = chunkWriter(res, chunked);
     this.#core = core;
     this.batchBytes = batchBytes;
-    // Checked lazily: a write never resets a timer, the check just looks at when the last one was.
+    // Checked lazily: a write only sets a flag (no clock read, no timer reset); a check that finds a
+    // whole half-period without one sends the comment, so the stream is never silent a period long.
     this.#timer = setInterval(() => {
-      if (Date.now() - this.#lastWrite >= heartbeat) this.#send(HEARTBEAT_COMMENT);
+      if (this.#wrote) this.#wrote = false;
+      else this.#send(HEARTBEAT_COMMENT);
     }, Math.max(10, heartbeat / 2));
     this.#timer.unref();
     res.on('close', () => this.#finish());
@@ -58,8 +64,8 @@ class SseDownstream extends ControlCoalescer implements Downstream {
 
   #send(text: string, flushed?: () => void): void {
     if (this.#ended) return;
-    this.#lastWrite = Date.now();
-    this.#res.write(text, flushed);
+    this.#wrote = true;
+    this.#write(text, flushed);
   }
 
   #finish(): void {
@@ -82,18 +88,22 @@ export async function handleSse(reg: SessionRegistry, req: IncomingMessage, res:
   if (!found) return sendError(res, refusal('sessionUnknown'));
   const { core, record } = found;
   if (res.destroyed) return;
+  const chunked = req.httpVersionMajor > 1 || req.httpVersionMinor >= 1;
   res.writeHead(200, {
     'Content-Type': 'text/event-stream; charset=utf-8',
     'Cache-Control': 'no-cache, no-transform',
     'X-Accel-Buffering': 'no',
     Connection: 'keep-alive',
+    // Said outright so the body's framing is known to be ours to write (chunked-stream.ts); an
+    // HTTP/1.0 peer (a proxy speaking 1.0 upstream) gets Node's default, a body ended by the close.
+    ...(chunked ? { 'Transfer-Encoding': 'chunked' } : {}),
   });
   res.socket?.setNoDelay(true);
   res.write(PADDING);
   // The first event proves the stream works end to end; its ack is the inbound ack.
   res.write(`data: ${encodeJsonFrame({ t: 'ack', ack: core.inAck })}\n\n`);
   const o = reg.options;
-  const d = new SseDownstream(res, core, o.limits.maxPollBytes, o.heartbeat);
+  const d = new SseDownstream(res, chunked, core, o.limits.maxPollBytes, o.heartbeat);
   reg.lifecycle?.attached(core.handle, 'sse', query);
   await core.attach(d, ack, record.outSeq);
 }

@@ -1,0 +1,41 @@
+/**
+ * Writes a long-lived chunked response body (the SSE stream) straight to its socket, one `write` per
+ * chunk, when it is safe to.
+ *
+ * Why: `ServerResponse.write` costs, per call, a cork and a `process.nextTick` to uncork, a
+ * `Buffer.byteLength` pass and a three-buffer `writev` (size line, data, CRLF). An SSE stream writes
+ * once per delivered frame and a broadcast to N sessions makes N such calls per message, so that
+ * plumbing was a good part of the server's cost per event. A chunk framed by us and handed to the
+ * socket whole is one string and one write, byte for byte what `res.write` would have sent.
+ *
+ * Safe only while nothing else stands between the response and its socket: the head was written by
+ * us with `Transfer-Encoding: chunked` (so the framing is ours to produce), the body is not encoded
+ * (no compression middleware rewrote it) and the socket is a plain writable one. Otherwise, and
+ * always for the end of the body, `res` does the work, so `res.end()` still writes the last chunk.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+export type ChunkWriter = (text: string, done?: () => void) => void;
+
+/**
+ * Call after the head is written; `chunked`: that head said `Transfer-Encoding: chunked` (a head
+ * given to `writeHead` as an object is not readable back through `getHeader`).
+ */
+export function chunkWriter(res: ServerResponse, chunked: boolean): ChunkWriter {
+  const socket = res.socket as Socket | null;
+  const direct =
+    chunked &&
+    socket !== null &&
+    typeof socket.write === 'function' &&
+    res.getHeader('content-encoding') === undefined &&
+    // A response an app (or middleware) has wrapped is written through its wrapper.
+    !Object.prototype.hasOwnProperty.call(res, 'write');
+  if (!direct) return (text, done) => void res.write(text, done);
+  return (text, done) => {
+    // A zero-size chunk would end the body (res.write sends nothing for it), and a write after the
+    // end must fail as res.write fails it: both stay with res.
+    if (text.length === 0 || res.writableEnded) return void res.write(text, done);
+    socket.write(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`, done);
+  };
+}
