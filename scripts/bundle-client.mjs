@@ -8,6 +8,7 @@ import { rolldown } from 'rolldown';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { browserTarget, stripCodecMessages } from './bundle-transforms.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -66,6 +67,7 @@ const bundle = await rolldown({
   resolve: { conditionNames: ['burrow-src', 'browser', 'import', 'default'] },
   transform: { target: ['es2022', 'chrome110', 'firefox110', 'safari16'] },
   logLevel: 'warn',
+  plugins: [browserTarget(`${root}client/src/platform/target.ts`), stripCodecMessages(`${root}shared/src/`)],
 });
 const output = {
   sourcemap: true,

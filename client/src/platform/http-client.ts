@@ -7,6 +7,7 @@
  * AbortController and no Response object on the Node path. Neither function calls back synchronously.
  */
 import type { FetchFunction } from '../types.js';
+import { BROWSER_BUNDLE } from './target.js';
 
 /** A finished HTTP exchange. */
 export interface HttpAnswer {
@@ -68,7 +69,7 @@ export const STREAM_HEADERS = { Accept: 'text/event-stream', 'Cache-Control': 'n
  */
 export function fetchHttpClient(fetch: FetchFunction, stream?: (fetch: FetchFunction) => StreamFunction): HttpClient {
   return {
-    ...(stream ? { stream: stream(fetch) } : {}),
+    ...(!BROWSER_BUNDLE && stream ? { stream: stream(fetch) } : {}),
     request(method, url, body, timeout, done) {
       const ac = new AbortController();
       let over = false;
