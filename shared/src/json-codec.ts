@@ -71,7 +71,8 @@ function badFrame(message: string): Result<never> {
   return malformed('bad_frame', message);
 }
 
-function isObject(v: unknown): v is Json {
+/** A JSON object (not null, not an array). */
+export function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -143,28 +144,25 @@ function closeFromJson(v: Json): Result<Frame> {
   });
 }
 
+/** The fields of an `open` frame besides `t`, `ack` and `resumed`, by type. */
+const OPEN_STRINGS = ['sid', 'token', 'protocol'] as const;
+const OPEN_NUMBERS = ['v', 'heartbeat', 'heartbeatTimeout', 'maxPayload', 'resumeWindow'] as const;
+
 function openFromJson(v: Json): Result<Frame> {
-  const strings = ['sid', 'token', 'protocol'] as const;
-  const numbers = ['v', 'heartbeat', 'heartbeatTimeout', 'maxPayload', 'resumeWindow'] as const;
-  for (const k of strings) if (typeof v[k] !== 'string') return badFrame(`open.${k} must be a string`);
-  for (const k of numbers) {
+  // Only the known fields are copied: a frame is data, never a carrier of whatever else came along.
+  const frame: Json = { t: 'open' };
+  for (const k of OPEN_STRINGS) {
+    if (typeof v[k] !== 'string') return badFrame(`open.${k} must be a string`);
+    frame[k] = v[k];
+  }
+  for (const k of OPEN_NUMBERS) {
     const n = v[k];
     if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return badFrame(`open.${k} must be a number >= 0`);
+    frame[k] = n;
   }
   if (!isAck(v.ack)) return malformed('bad_seq', 'open.ack must be an integer >= 0');
   if (typeof v.resumed !== 'boolean') return badFrame('open.resumed must be a boolean');
-  const frame: OpenFrame = {
-    t: 'open',
-    v: v.v as number,
-    sid: v.sid as string,
-    token: v.token as string,
-    ack: v.ack,
-    resumed: v.resumed,
-    protocol: v.protocol as string,
-    heartbeat: v.heartbeat as number,
-    heartbeatTimeout: v.heartbeatTimeout as number,
-    maxPayload: v.maxPayload as number,
-    resumeWindow: v.resumeWindow as number,
-  };
-  return ok(frame);
+  frame.ack = v.ack;
+  frame.resumed = v.resumed;
+  return ok(frame as unknown as OpenFrame);
 }
