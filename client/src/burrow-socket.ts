@@ -2,7 +2,7 @@
  * BurrowSocket: the W3C `WebSocket` API, as Chromium implements it, over a Burrow session that may
  * run on WebSocket, SSE or long polling and survives transport switches and reconnects unseen.
  */
-import { isAppCloseCode, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, utf8Length, wellFormed } from '@burrow/shared';
+import { isAppCloseCode, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, payloadSize, utf8Length, wellFormed } from '@burrow/shared';
 import { ABNORMAL, NORMAL } from './close-codes.js';
 import { Connection, type ConnectionEvents } from './engine/connection.js';
 import { testHook } from './engine/test-hook.js';
@@ -131,7 +131,7 @@ export class BurrowSocket extends EventTarget {
   /** The one place `readyState` changes: forward only, so the W3C order of events cannot be broken. */
   #setState(next: ReadyState): void {
     if (next === this.#readyState) return;
-    if (next < this.#readyState) throw new Error(`BurrowSocket: illegal readyState move ${this.#readyState} -> ${next}`);
+    if (next < this.#readyState) throw new Error(`illegal readyState move ${this.#readyState} -> ${next}`);
     this.#readyState = next;
   }
 
@@ -224,22 +224,9 @@ export class BurrowSocket extends EventTarget {
       this.#conn.send(text, utf8Length(text));
       return;
     }
-    let item: Outgoing & { kind: 'data' };
-    let blob: Blob | undefined;
-    if (typeof Blob === 'function' && data instanceof Blob) {
-      blob = data;
-      item = { kind: 'data', size: data.size, payload: undefined };
-    } else if (ArrayBuffer.isView(data)) {
-      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
-      item = { kind: 'data', size: bytes.byteLength, payload: bytes };
-    } else if (data instanceof ArrayBuffer || Object.prototype.toString.call(data) === '[object SharedArrayBuffer]') {
-      const bytes = new Uint8Array(data as ArrayBufferLike).slice();
-      item = { kind: 'data', size: bytes.byteLength, payload: bytes };
-    } else {
-      // WebIDL's USVString conversion: lone surrogates become U+FFFD.
-      const text = wellFormed(String(data));
-      item = { kind: 'data', size: utf8Length(text), payload: text };
-    }
+    const blob = typeof Blob === 'function' && data instanceof Blob ? data : undefined;
+    const payload = blob ? undefined : toPayload(data as string | ArrayBufferLike | ArrayBufferView);
+    const item: Outgoing & { kind: 'data' } = { kind: 'data', size: payload === undefined ? blob!.size : payloadSize(payload), payload };
     if (this.#readyState !== OPEN) {
       this.#lateBytes += item.size;
       return;
@@ -421,4 +408,13 @@ export class BurrowSocket extends EventTarget {
       entry.listener = null;
     }
   }
+}
+
+/** What send() sends, copied now: bytes of a buffer or view, else the text (WebIDL's USVString: lone surrogates become U+FFFD). */
+function toPayload(data: string | ArrayBufferLike | ArrayBufferView): Payload {
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+  if (data instanceof ArrayBuffer || Object.prototype.toString.call(data) === '[object SharedArrayBuffer]') {
+    return new Uint8Array(data as ArrayBufferLike).slice();
+  }
+  return wellFormed(String(data));
 }

@@ -64,9 +64,10 @@ export interface DataFrame {
 export interface CloseFrame {
   readonly t: 'close';
   readonly seq: number;
-  /** Absent when the closer gave no code; the peer then reports 1005. */
-  readonly code?: number;
-  readonly reason?: string;
+  /** Absent (or undefined) when the closer gave no code; the peer then reports 1005. */
+  readonly code?: number | undefined;
+  /** Absent, undefined or '' for none: it is left off the wire then. */
+  readonly reason?: string | undefined;
 }
 
 /** Cumulative acknowledgement: every seq up to and including `ack` was received. */

@@ -21,7 +21,7 @@ export interface DecodeOptions {
   /** Which side sent the frame; `open` is only valid from the server. */
   readonly from: Sender;
   /** Largest payload accepted, in bytes. Default: no limit beyond the body size. */
-  readonly maxPayload?: number;
+  readonly maxPayload?: number | undefined;
 }
 
 type Json = Record<string, unknown>;

@@ -52,16 +52,11 @@ export function defaultEventSource(): EventSourceConstructor | undefined {
 export function resolveHttp(f: FetchFunction | undefined): HttpClient | undefined {
   if (BROWSER_BUNDLE) {
     const fetch = f ?? g.fetch;
-    return fetch && fetchHttpClient(plainCall(fetch));
+    return fetch && fetchHttpClient(fetch);
   }
   const fetch = f ?? (defaults.http ? undefined : g.fetch);
-  if (fetch) return fetchHttpClient(plainCall(fetch), defaults.fetchStream);
+  if (fetch) return fetchHttpClient(fetch, defaults.fetchStream);
   return defaults.http;
-}
-
-/** fetch, called as a plain function: a browser's fetch throws when `this` is not the global. */
-function plainCall(fn: FetchFunction): FetchFunction {
-  return (input, init) => fn(input, init);
 }
 
 /** The document's base URL in a browser (relative socket URLs resolve against it), else undefined. */

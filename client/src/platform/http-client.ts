@@ -63,7 +63,8 @@ const POST_HEADERS = { 'Content-Type': POST_CONTENT_TYPE };
 export const STREAM_HEADERS = { Accept: 'text/event-stream', 'Cache-Control': 'no-cache' } as const;
 
 /**
- * An {@link HttpClient} over `fetch` (the browser's, or one the app passes). Streaming comes from
+ * An {@link HttpClient} over `fetch` (the browser's, or one the app passes), always called as a plain
+ * function: a browser's fetch throws when called as a method of anything but the global. Streaming comes from
  * `stream` when the platform entry supplies it (Node: `fetch-stream.ts`): browsers read SSE
  * through their EventSource, and keep the code out of the bundle.
  */
