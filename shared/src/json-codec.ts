@@ -84,7 +84,7 @@ const PONG: Result<Frame> = Object.freeze(ok(Object.freeze({ t: 'pong' as const 
 export function frameFromJson(v: unknown, opts: DecodeOptions): Result<Frame> {
   if (!isObject(v)) return badFrame('frame is not an object');
   // Own-property reads only: a frame is data, never a prototype chain to walk.
-  const t = Object.prototype.hasOwnProperty.call(v, 't') ? v.t : undefined;
+  const t = Object.hasOwn(v, 't') ? v.t : undefined;
   switch (t) {
     case 'd':
       return dataFromJson(v, opts);
