@@ -87,7 +87,8 @@ export class BurrowSocket extends EventTarget {
   #pipelineBytes = 0;
   /** Bytes passed to send() after close: they only grow bufferedAmount, as in browsers. */
   #lateBytes = 0;
-  readonly #handlers = new Map<HandlerName, { fn: Handler; listener: ((ev: Event) => void) | null }>();
+  /** The `on…` handlers that are set; each has {@link #callHandler} registered for its event. */
+  readonly #handlers: Partial<Record<HandlerName, (ev: Event) => unknown>> = {};
 
   /**
    * @param url `ws:`, `wss:`, `http:` or `https:` URL of the server's mount path, e.g. `wss://host/burrow`.
@@ -382,7 +383,7 @@ export class BurrowSocket extends EventTarget {
   }
 
   #getHandler(type: HandlerName): Handler {
-    return this.#handlers.get(type)?.fn ?? null;
+    return this.#handlers[type] ?? null;
   }
 
   /**
@@ -390,24 +391,20 @@ export class BurrowSocket extends EventTarget {
    * set, replacing the value keeps that place, and null removes it.
    */
   #setHandler<E extends Event>(type: HandlerName, fn: Handler<E>): void {
-    const value = typeof fn === 'function' ? fn : null;
-    let entry = this.#handlers.get(type);
-    if (!entry) {
-      entry = { fn: null, listener: null };
-      this.#handlers.set(type, entry);
-    }
-    entry.fn = value as Handler;
-    if (value && !entry.listener) {
-      const e = entry;
-      entry.listener = (ev: Event) => {
-        e.fn?.call(this, ev);
-      };
-      this.addEventListener(type, entry.listener);
-    } else if (!value && entry.listener) {
-      this.removeEventListener(type, entry.listener);
-      entry.listener = null;
+    const had = this.#handlers[type];
+    if (typeof fn === 'function') {
+      this.#handlers[type] = fn as (ev: Event) => unknown;
+      if (!had) this.addEventListener(type, this.#callHandler);
+    } else if (had) {
+      delete this.#handlers[type];
+      this.removeEventListener(type, this.#callHandler);
     }
   }
+
+  /** The one listener behind every handler attribute: it calls the handler set for the event's type. */
+  readonly #callHandler = (ev: Event): void => {
+    this.#handlers[ev.type as HandlerName]?.call(this, ev);
+  };
 }
 
 /** What send() sends, copied now: bytes of a buffer or view, else the text (WebIDL's USVString: lone surrogates become U+FFFD). */
