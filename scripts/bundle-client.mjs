@@ -75,7 +75,12 @@ const output = {
   comments: false,
   // `Burrow` stays a plain object, as it was: no Symbol.toStringTag 'Module' on the classic script's global.
   generatedCode: { symbols: false },
-  minify: { mangleProps: { include: new RegExp(`^(${INTERNAL_NAMES.join('|')})$`) } },
+  minify: {
+    // Statements stay statements rather than being joined with commas: larger minified, but it
+    // compresses better (-16 B after gzip here).
+    compress: { sequences: false },
+    mangleProps: { include: new RegExp(`^(${INTERNAL_NAMES.join('|')})$`) },
+  },
 };
 await bundle.write({ ...output, format: 'esm', file: `${root}client/dist/burrow.esm.js` });
 await bundle.write({ ...output, format: 'iife', name: 'Burrow', file: `${root}client/dist/burrow.global.js` });
