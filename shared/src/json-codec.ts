@@ -26,19 +26,16 @@ export interface DecodeOptions {
 
 type Json = Record<string, unknown>;
 
-/** The JSON-ready object for a frame. */
+/** The JSON-ready object for a frame (for JSON.stringify: a field may be undefined, which it leaves out). */
 export function frameToJson(frame: Frame): Json {
   switch (frame.t) {
     case 'd':
       return typeof frame.data === 'string'
         ? { t: 'd', seq: frame.seq, text: frame.data }
         : { t: 'd', seq: frame.seq, bin: encodeBase64(frame.data) };
-    case 'close': {
-      const o: Json = { t: 'close', seq: frame.seq };
-      if (frame.code !== undefined) o.code = frame.code;
-      if (frame.reason) o.reason = frame.reason;
-      return o;
-    }
+    case 'close':
+      // JSON leaves out the undefined: no code, and no reason when it is ''.
+      return { t: 'close', seq: frame.seq, code: frame.code, reason: frame.reason || undefined };
     default:
       return frame as unknown as Json;
   }
