@@ -67,6 +67,7 @@ const bundle = await rolldown({
   resolve: { conditionNames: ['burrow-src', 'browser', 'import', 'default'] },
   transform: { target: ['es2022', 'chrome110', 'firefox110', 'safari16'] },
   logLevel: 'warn',
+  experimental: { nativeMagicString: true },
   plugins: [browserTarget(`${root}client/src/platform/target.ts`), stripCodecMessages(`${root}shared/src/`)],
 });
 const output = {

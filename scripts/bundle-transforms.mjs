@@ -18,15 +18,17 @@ export function walk(node, visit) {
   }
 }
 
-/** `code` with the `[start, end, text]` edits applied (non-overlapping). */
-export function applyEdits(code, edits) {
-  let out = '';
-  let at = 0;
-  for (const [start, end, text] of [...edits].sort((a, b) => a[0] - b[0])) {
-    out += code.slice(at, start) + text;
-    at = end;
-  }
-  return out + code.slice(at);
+/**
+ * The transform hook's result for `[start, end, text]` edits (UTF-16 offsets, non-overlapping):
+ * through Rolldown's native MagicString (`experimental.nativeMagicString`), so the source map still
+ * points every column of the bundle at its source.
+ */
+function edited(meta, edits) {
+  if (edits.length === 0) return null;
+  const s = meta.magicString;
+  if (!s) throw new Error('bundle-transforms: needs experimental.nativeMagicString in the Rolldown input options');
+  for (const [start, end, text] of edits) s.overwrite(start, end, text);
+  return { code: s };
 }
 
 /**
@@ -41,7 +43,7 @@ export function stripCodecMessages(sharedSrc) {
   let stripped = 0;
   return {
     name: 'burrow:strip-codec-messages',
-    transform(code, id) {
+    transform(code, id, meta) {
       if (!id.startsWith(sharedSrc) || !id.endsWith('.ts')) return null;
       const edits = [];
       walk(parseAst(code, { lang: 'ts' }, id), (n) => {
@@ -55,7 +57,7 @@ export function stripCodecMessages(sharedSrc) {
         }
       });
       stripped += edits.length;
-      return edits.length ? { code: applyEdits(code, edits), map: null } : null;
+      return edited(meta, edits);
     },
     buildEnd() {
       if (stripped === 0) this.error('found no codec error message to strip: see MESSAGE_ARG');
