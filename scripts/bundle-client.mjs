@@ -68,7 +68,7 @@ const bundle = await rolldown({
   transform: { target: ['es2022', 'chrome110', 'firefox110', 'safari16'] },
   logLevel: 'warn',
   experimental: { nativeMagicString: true },
-  plugins: [browserTarget(`${root}client/src/platform/target.ts`), stripCodecMessages(`${root}shared/src/`)],
+  plugins: [browserTarget([`${root}client/src/platform/target.ts`, `${root}shared/src/target.ts`]), stripCodecMessages(`${root}shared/src/`)],
 });
 const output = {
   sourcemap: true,

@@ -66,20 +66,21 @@ export function stripCodecMessages(sharedSrc) {
 }
 
 /**
- * `BROWSER_BUNDLE` (client/src/platform/target.ts) is true in the bundle: the branches only Node
- * takes are dead code, which the minifier drops.
+ * `BROWSER_BUNDLE` (client/src/platform/target.ts, shared/src/target.ts) is true in the bundle: the
+ * branches only Node or the server takes are dead code, which the minifier drops.
  */
-export function browserTarget(targetFile) {
-  let loaded = false;
+export function browserTarget(targetFiles) {
+  const loaded = new Set();
   return {
     name: 'burrow:browser-target',
     load(id) {
-      if (id !== targetFile) return null;
-      loaded = true;
+      if (!targetFiles.includes(id)) return null;
+      loaded.add(id);
       return 'export const BROWSER_BUNDLE = true;\n';
     },
     buildEnd() {
-      if (!loaded) this.error(`${targetFile} is not part of the bundle: see browserTarget`);
+      const missing = targetFiles.filter((f) => !loaded.has(f));
+      if (missing.length > 0) this.error(`not part of the bundle: ${missing.join(', ')} (see browserTarget)`);
     },
   };
 }

@@ -13,6 +13,7 @@ import { decodeBase64, encodeBase64 } from './base64.js';
 import { isWireCloseCode, MAX_CLOSE_REASON_BYTES } from './close-codes.js';
 import { type Frame, isAck, isSeq, type OpenFrame, utf8Length, wellFormed } from './frames.js';
 import { malformed, ok, overLimit, type Result } from './result.js';
+import { BROWSER_BUNDLE } from './target.js';
 
 /** Who sent the frame being decoded; some frames only flow one way. */
 export type Sender = 'client' | 'server';
@@ -44,8 +45,9 @@ export function frameToJson(frame: Frame): Json {
 /** One frame as JSON text. */
 export function encodeJsonFrame(frame: Frame): string {
   // Text data is nearly every frame an SSE stream or a poll carries: spelled out, it costs one string
-  // escape and no object (the same bytes as the generic path, key order included).
-  if (frame.t === 'd' && typeof frame.data === 'string') return `{"t":"d","seq":${frame.seq},"text":${JSON.stringify(frame.data)}}`;
+  // escape and no object (the same bytes as the generic path, key order included). A server's
+  // throughput needs it; the browser client's few upstream frames do not.
+  if (!BROWSER_BUNDLE && frame.t === 'd' && typeof frame.data === 'string') return `{"t":"d","seq":${frame.seq},"text":${JSON.stringify(frame.data)}}`;
   return JSON.stringify(frameToJson(frame));
 }
 
