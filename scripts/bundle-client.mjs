@@ -8,6 +8,7 @@ import { rolldown } from 'rolldown';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { browserTarget, stripCodecMessages } from './bundle-transforms.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -66,6 +67,8 @@ const bundle = await rolldown({
   resolve: { conditionNames: ['burrow-src', 'browser', 'import', 'default'] },
   transform: { target: ['es2022', 'chrome110', 'firefox110', 'safari16'] },
   logLevel: 'warn',
+  experimental: { nativeMagicString: true },
+  plugins: [browserTarget([`${root}client/src/platform/target.ts`, `${root}shared/src/target.ts`]), stripCodecMessages(`${root}shared/src/`)],
 });
 const output = {
   sourcemap: true,
@@ -73,7 +76,12 @@ const output = {
   comments: false,
   // `Burrow` stays a plain object, as it was: no Symbol.toStringTag 'Module' on the classic script's global.
   generatedCode: { symbols: false },
-  minify: { mangleProps: { include: new RegExp(`^(${INTERNAL_NAMES.join('|')})$`) } },
+  minify: {
+    // Statements stay statements rather than being joined with commas: larger minified, but it
+    // compresses better (-16 B after gzip here).
+    compress: { sequences: false },
+    mangleProps: { include: new RegExp(`^(${INTERNAL_NAMES.join('|')})$`) },
+  },
 };
 await bundle.write({ ...output, format: 'esm', file: `${root}client/dist/burrow.esm.js` });
 await bundle.write({ ...output, format: 'iife', name: 'Burrow', file: `${root}client/dist/burrow.global.js` });

@@ -2,7 +2,7 @@
  * BurrowSocket: the W3C `WebSocket` API, as Chromium implements it, over a Burrow session that may
  * run on WebSocket, SSE or long polling and survives transport switches and reconnects unseen.
  */
-import { isAppCloseCode, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, utf8Length, wellFormed } from '@burrow/shared';
+import { isAppCloseCode, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, payloadSize, utf8Length, wellFormed } from '@burrow/shared';
 import { ABNORMAL, NORMAL } from './close-codes.js';
 import { Connection, type ConnectionEvents } from './engine/connection.js';
 import { testHook } from './engine/test-hook.js';
@@ -87,7 +87,8 @@ export class BurrowSocket extends EventTarget {
   #pipelineBytes = 0;
   /** Bytes passed to send() after close: they only grow bufferedAmount, as in browsers. */
   #lateBytes = 0;
-  readonly #handlers = new Map<HandlerName, { fn: Handler; listener: ((ev: Event) => void) | null }>();
+  /** The `on…` handlers that are set; each has {@link #callHandler} registered for its event. */
+  readonly #handlers: Partial<Record<HandlerName, (ev: Event) => unknown>> = {};
 
   /**
    * @param url `ws:`, `wss:`, `http:` or `https:` URL of the server's mount path, e.g. `wss://host/burrow`.
@@ -131,7 +132,7 @@ export class BurrowSocket extends EventTarget {
   /** The one place `readyState` changes: forward only, so the W3C order of events cannot be broken. */
   #setState(next: ReadyState): void {
     if (next === this.#readyState) return;
-    if (next < this.#readyState) throw new Error(`BurrowSocket: illegal readyState move ${this.#readyState} -> ${next}`);
+    if (next < this.#readyState) throw new Error(`illegal readyState move ${this.#readyState} -> ${next}`);
     this.#readyState = next;
   }
 
@@ -224,22 +225,9 @@ export class BurrowSocket extends EventTarget {
       this.#conn.send(text, utf8Length(text));
       return;
     }
-    let item: Outgoing & { kind: 'data' };
-    let blob: Blob | undefined;
-    if (typeof Blob === 'function' && data instanceof Blob) {
-      blob = data;
-      item = { kind: 'data', size: data.size, payload: undefined };
-    } else if (ArrayBuffer.isView(data)) {
-      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
-      item = { kind: 'data', size: bytes.byteLength, payload: bytes };
-    } else if (data instanceof ArrayBuffer || Object.prototype.toString.call(data) === '[object SharedArrayBuffer]') {
-      const bytes = new Uint8Array(data as ArrayBufferLike).slice();
-      item = { kind: 'data', size: bytes.byteLength, payload: bytes };
-    } else {
-      // WebIDL's USVString conversion: lone surrogates become U+FFFD.
-      const text = wellFormed(String(data));
-      item = { kind: 'data', size: utf8Length(text), payload: text };
-    }
+    const blob = typeof Blob === 'function' && data instanceof Blob ? data : undefined;
+    const payload = blob ? undefined : toPayload(data as string | ArrayBufferLike | ArrayBufferView);
+    const item: Outgoing & { kind: 'data' } = { kind: 'data', size: payload === undefined ? blob!.size : payloadSize(payload), payload };
     if (this.#readyState !== OPEN) {
       this.#lateBytes += item.size;
       return;
@@ -395,7 +383,7 @@ export class BurrowSocket extends EventTarget {
   }
 
   #getHandler(type: HandlerName): Handler {
-    return this.#handlers.get(type)?.fn ?? null;
+    return this.#handlers[type] ?? null;
   }
 
   /**
@@ -403,22 +391,27 @@ export class BurrowSocket extends EventTarget {
    * set, replacing the value keeps that place, and null removes it.
    */
   #setHandler<E extends Event>(type: HandlerName, fn: Handler<E>): void {
-    const value = typeof fn === 'function' ? fn : null;
-    let entry = this.#handlers.get(type);
-    if (!entry) {
-      entry = { fn: null, listener: null };
-      this.#handlers.set(type, entry);
-    }
-    entry.fn = value as Handler;
-    if (value && !entry.listener) {
-      const e = entry;
-      entry.listener = (ev: Event) => {
-        e.fn?.call(this, ev);
-      };
-      this.addEventListener(type, entry.listener);
-    } else if (!value && entry.listener) {
-      this.removeEventListener(type, entry.listener);
-      entry.listener = null;
+    const had = this.#handlers[type];
+    if (typeof fn === 'function') {
+      this.#handlers[type] = fn as (ev: Event) => unknown;
+      if (!had) this.addEventListener(type, this.#callHandler);
+    } else if (had) {
+      delete this.#handlers[type];
+      this.removeEventListener(type, this.#callHandler);
     }
   }
+
+  /** The one listener behind every handler attribute: it calls the handler set for the event's type. */
+  readonly #callHandler = (ev: Event): void => {
+    this.#handlers[ev.type as HandlerName]?.call(this, ev);
+  };
+}
+
+/** What send() sends, copied now: bytes of a buffer or view, else the text (WebIDL's USVString: lone surrogates become U+FFFD). */
+function toPayload(data: string | ArrayBufferLike | ArrayBufferView): Payload {
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+  if (data instanceof ArrayBuffer || Object.prototype.toString.call(data) === '[object SharedArrayBuffer]') {
+    return new Uint8Array(data as ArrayBufferLike).slice();
+  }
+  return wellFormed(String(data));
 }

@@ -64,9 +64,10 @@ export interface DataFrame {
 export interface CloseFrame {
   readonly t: 'close';
   readonly seq: number;
-  /** Absent when the closer gave no code; the peer then reports 1005. */
-  readonly code?: number;
-  readonly reason?: string;
+  /** Absent (or undefined) when the closer gave no code; the peer then reports 1005. */
+  readonly code?: number | undefined;
+  /** Absent, undefined or '' for none: it is left off the wire then. */
+  readonly reason?: string | undefined;
 }
 
 /** Cumulative acknowledgement: every seq up to and including `ack` was received. */
@@ -96,7 +97,7 @@ export type FrameType = Frame['t'];
 
 /** Is `n` usable as a sequence number (1..MAX_SEQ)? */
 export function isSeq(n: unknown): n is number {
-  return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_SEQ;
+  return isAck(n) && n > 0;
 }
 
 /** Is `n` usable as a cumulative ack (0..MAX_SEQ)? */
@@ -111,18 +112,18 @@ export function payloadSize(data: Payload): number {
 
 /** UTF-8 byte length of a string without encoding it. Lone surrogates count as U+FFFD (3 bytes). */
 export function utf8Length(s: string): number {
-  let n = 0;
+  // One byte per UTF-16 unit, plus what the unit needs beyond it.
+  let n = s.length;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 4;
-        i++;
-      } else n += 3;
-    } else n += 3;
+    if (c < 0x80) continue;
+    if (c < 0x800) {
+      n += 1;
+      continue;
+    }
+    n += 2;
+    // A surrogate pair is 4 bytes for its 2 units: its low half adds nothing more.
+    if (c >= 0xd800 && c <= 0xdbff && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
   }
   return n;
 }

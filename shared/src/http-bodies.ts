@@ -9,7 +9,7 @@
  */
 import { CloseCode } from './close-codes.js';
 import { PROTOCOL_VERSION, type Frame, isAck } from './frames.js';
-import { type DecodeOptions, frameFromJson, frameToJson, parseJson } from './json-codec.js';
+import { type DecodeOptions, encodeJsonFrame, frameFromJson, isObject, parseJson } from './json-codec.js';
 import { fail, malformed, ok, overLimit, type ProtocolError, type Result } from './result.js';
 
 export interface HandshakeRequest {
@@ -41,10 +41,6 @@ export interface BatchLimits extends DecodeOptions {
   readonly maxFrames?: number;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** RFC 6455 token characters; a subprotocol must be one. */
 const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -74,18 +70,14 @@ export function decodeHandshakeRequest(text: string): Result<HandshakeRequest> {
   return ok({ v: version, protocols: protocols as string[] });
 }
 
-/**
- * `{"frames":[…],"token"?,"ack"?}`. Text data frames, the bulk of any batch, are written directly
- * (one JSON.stringify of the text, no intermediate object); the same bytes as JSON.stringify of
- * {@link frameToJson}'s objects.
- */
+/** `{"frames":[…],"token"?,"ack"?}`, each frame as {@link encodeJsonFrame} writes it. */
 export function encodeSendRequest(req: SendRequest): string {
   let out = '{"frames":[';
   const frames = req.frames;
   for (let i = 0; i < frames.length; i++) {
     const f = frames[i]!;
     if (i > 0) out += ',';
-    out += f.t === 'd' && typeof f.data === 'string' ? `{"t":"d","seq":${f.seq},"text":${JSON.stringify(f.data)}}` : JSON.stringify(frameToJson(f));
+    out += encodeJsonFrame(f);
   }
   out += ']';
   if (req.token !== undefined) out += `,"token":${JSON.stringify(req.token)}`;

@@ -13,6 +13,7 @@ import { decodeBase64, encodeBase64 } from './base64.js';
 import { isWireCloseCode, MAX_CLOSE_REASON_BYTES } from './close-codes.js';
 import { type Frame, isAck, isSeq, type OpenFrame, utf8Length, wellFormed } from './frames.js';
 import { malformed, ok, overLimit, type Result } from './result.js';
+import { BROWSER_BUNDLE } from './target.js';
 
 /** Who sent the frame being decoded; some frames only flow one way. */
 export type Sender = 'client' | 'server';
@@ -21,24 +22,21 @@ export interface DecodeOptions {
   /** Which side sent the frame; `open` is only valid from the server. */
   readonly from: Sender;
   /** Largest payload accepted, in bytes. Default: no limit beyond the body size. */
-  readonly maxPayload?: number;
+  readonly maxPayload?: number | undefined;
 }
 
 type Json = Record<string, unknown>;
 
-/** The JSON-ready object for a frame. */
+/** The JSON-ready object for a frame (for JSON.stringify: a field may be undefined, which it leaves out). */
 export function frameToJson(frame: Frame): Json {
   switch (frame.t) {
     case 'd':
       return typeof frame.data === 'string'
         ? { t: 'd', seq: frame.seq, text: frame.data }
         : { t: 'd', seq: frame.seq, bin: encodeBase64(frame.data) };
-    case 'close': {
-      const o: Json = { t: 'close', seq: frame.seq };
-      if (frame.code !== undefined) o.code = frame.code;
-      if (frame.reason) o.reason = frame.reason;
-      return o;
-    }
+    case 'close':
+      // JSON leaves out the undefined: no code, and no reason when it is ''.
+      return { t: 'close', seq: frame.seq, code: frame.code, reason: frame.reason || undefined };
     default:
       return frame as unknown as Json;
   }
@@ -47,8 +45,9 @@ export function frameToJson(frame: Frame): Json {
 /** One frame as JSON text. */
 export function encodeJsonFrame(frame: Frame): string {
   // Text data is nearly every frame an SSE stream or a poll carries: spelled out, it costs one string
-  // escape and no object (the same bytes as the generic path, key order included).
-  if (frame.t === 'd' && typeof frame.data === 'string') return `{"t":"d","seq":${frame.seq},"text":${JSON.stringify(frame.data)}}`;
+  // escape and no object (the same bytes as the generic path, key order included). A server's
+  // throughput needs it; the browser client's few upstream frames do not.
+  if (!BROWSER_BUNDLE && frame.t === 'd' && typeof frame.data === 'string') return `{"t":"d","seq":${frame.seq},"text":${JSON.stringify(frame.data)}}`;
   return JSON.stringify(frameToJson(frame));
 }
 
@@ -71,7 +70,8 @@ function badFrame(message: string): Result<never> {
   return malformed('bad_frame', message);
 }
 
-function isObject(v: unknown): v is Json {
+/** A JSON object (not null, not an array). */
+export function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -83,7 +83,7 @@ const PONG: Result<Frame> = Object.freeze(ok(Object.freeze({ t: 'pong' as const 
 export function frameFromJson(v: unknown, opts: DecodeOptions): Result<Frame> {
   if (!isObject(v)) return badFrame('frame is not an object');
   // Own-property reads only: a frame is data, never a prototype chain to walk.
-  const t = Object.prototype.hasOwnProperty.call(v, 't') ? v.t : undefined;
+  const t = Object.hasOwn(v, 't') ? v.t : undefined;
   switch (t) {
     case 'd':
       return dataFromJson(v, opts);
@@ -143,28 +143,25 @@ function closeFromJson(v: Json): Result<Frame> {
   });
 }
 
+/** The fields of an `open` frame besides `t`, `ack` and `resumed`, by type. */
+const OPEN_STRINGS = ['sid', 'token', 'protocol'] as const;
+const OPEN_NUMBERS = ['v', 'heartbeat', 'heartbeatTimeout', 'maxPayload', 'resumeWindow'] as const;
+
 function openFromJson(v: Json): Result<Frame> {
-  const strings = ['sid', 'token', 'protocol'] as const;
-  const numbers = ['v', 'heartbeat', 'heartbeatTimeout', 'maxPayload', 'resumeWindow'] as const;
-  for (const k of strings) if (typeof v[k] !== 'string') return badFrame(`open.${k} must be a string`);
-  for (const k of numbers) {
+  // Only the known fields are copied: a frame is data, never a carrier of whatever else came along.
+  const frame: Json = { t: 'open' };
+  for (const k of OPEN_STRINGS) {
+    if (typeof v[k] !== 'string') return badFrame(`open.${k} must be a string`);
+    frame[k] = v[k];
+  }
+  for (const k of OPEN_NUMBERS) {
     const n = v[k];
     if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return badFrame(`open.${k} must be a number >= 0`);
+    frame[k] = n;
   }
   if (!isAck(v.ack)) return malformed('bad_seq', 'open.ack must be an integer >= 0');
   if (typeof v.resumed !== 'boolean') return badFrame('open.resumed must be a boolean');
-  const frame: OpenFrame = {
-    t: 'open',
-    v: v.v as number,
-    sid: v.sid as string,
-    token: v.token as string,
-    ack: v.ack,
-    resumed: v.resumed,
-    protocol: v.protocol as string,
-    heartbeat: v.heartbeat as number,
-    heartbeatTimeout: v.heartbeatTimeout as number,
-    maxPayload: v.maxPayload as number,
-    resumeWindow: v.resumeWindow as number,
-  };
-  return ok(frame);
+  frame.ack = v.ack;
+  frame.resumed = v.resumed;
+  return ok(frame as unknown as OpenFrame);
 }

@@ -230,7 +230,8 @@ describe('HTTP bodies', () => {
 
 describe('helpers', () => {
   it('utf8Length matches TextEncoder', () => {
-    for (const s of ['', 'abc', 'é', '€', '😀', '\ud800', 'a\udc00b', 'x😀y\u0800']) {
+    const edges = ['\u007f', '\u0080', '\u07ff', '\u0800', '\uffff', '\ud800\ud800', '\udbff\udfff', '\udc00\ud800', 'a\ud800', '\ud83d😀\ude00'];
+    for (const s of ['', 'abc', 'é', '€', '😀', '\ud800', 'a\udc00b', 'x😀y\u0800', ...edges]) {
       assert.equal(utf8Length(s), new TextEncoder().encode(s).byteLength, JSON.stringify(s));
     }
   });

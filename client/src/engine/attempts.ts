@@ -227,9 +227,8 @@ export class Attempts {
    * ending the slot aborts the request.
    */
   #handshake(gen: number, name: TransportName, hints: Record<string, string> | undefined, done: (r: HandshakeResult) => void): Slot {
-    const ac = new AbortController();
-    void this.#setup.factories.handshake(this.#host.context(hints), ac.signal).then(done);
-    return { gen, transport: { name, ackDelay: Infinity, send: () => {}, close: () => ac.abort() } };
+    const cancel = this.#setup.factories.handshake(this.#host.context(hints), done);
+    return { gen, transport: { name, ackDelay: Infinity, send: () => {}, close: cancel } };
   }
 
   /**

@@ -46,14 +46,16 @@ export interface ConnectionEvents {
   reconnected(attempts: number): void;
 }
 
-/** Who started ending the session, if anyone. */
-type Ending = 'none' | 'local' | 'remote';
+/** Who started ending the session: nobody yet (0, so `!ending` reads "not ending"), we, or the server. */
+const LOCAL = 1;
+const REMOTE = 2;
+type Ending = 0 | typeof LOCAL | typeof REMOTE;
 
 export class Connection {
   readonly #link: Link = { state: 'connecting' };
   /** Rounds of attempts since the live transport was lost (for `reconnected`). */
   #rounds = 0;
-  #ending: Ending = 'none';
+  #ending: Ending = 0;
   readonly #config: ConnectionConfig;
   readonly #events: ConnectionEvents;
   readonly #setup: Setup;
@@ -120,7 +122,7 @@ export class Connection {
     });
     this.#upgrade = new Upgrade(
       {
-        wanted: () => this.#link.state === 'open' && this.#ending === 'none' && this.#liveName !== 'websocket',
+        wanted: () => this.#link.state === 'open' && !this.#ending && this.#liveName !== 'websocket',
         start: () => {
           const gen = ++this.#gen;
           const from = this.#liveName;
@@ -128,7 +130,7 @@ export class Connection {
           return { gen, transport: setup.factories.websocket(ctx, this.#handlersFor(gen)) };
         },
         accepts: (open): open is OpenFrame =>
-          !!open && !!this.#session && open.sid === this.#session.sid && open.resumed && this.#ending === 'none',
+          !!open && !!this.#session && open.sid === this.#session.sid && open.resumed && !this.#ending,
         promote: (probe, ack, open) => this.#promote(probe, ack, open),
       },
       setup.timing.upgrade && setup.chain.includes('websocket'),
@@ -155,7 +157,7 @@ export class Connection {
    * sent now if a transport is live, else on the next (re)open.
    */
   send(data: Payload, size: number): void {
-    if (this.#link.state === 'closed' || this.#ending !== 'none') return;
+    if (this.#link.state === 'closed' || this.#ending) return;
     const frame: SequencedFrame = { t: 'd', seq: this.#out.nextSeq(), data };
     this.#out.push(frame, size);
     if (this.#live) this.#transmit([frame]);
@@ -163,14 +165,10 @@ export class Connection {
 
   /** Starts the closing handshake: a sequenced close frame after everything sent before it. */
   close(code?: number, reason?: string): void {
-    if (this.#link.state === 'closed' || this.#ending !== 'none') return;
-    this.#ending = 'local';
-    this.#enqueue({
-      t: 'close',
-      seq: this.#out.nextSeq(),
-      ...(code !== undefined ? { code } : {}),
-      ...(reason ? { reason } : {}),
-    });
+    if (this.#link.state === 'closed' || this.#ending) return;
+    this.#ending = LOCAL;
+    // An absent code or reason stays off the wire (frameToJson leaves out undefined and '').
+    this.#enqueue({ t: 'close', seq: this.#out.nextSeq(), code, reason });
     this.#closeTimer = setTimeout(() => this.#fail(ABNORMAL), CLOSE_TIMEOUT);
   }
 
@@ -194,7 +192,7 @@ export class Connection {
     const t = this.#terms;
     const maxPayload = t?.maxPayload || undefined;
     return {
-      ...(hints && Object.keys(hints).length > 0 ? { hints } : {}),
+      hints,
       wsBase: this.#setup.wsBase,
       httpBase: this.#setup.httpBase,
       protocols: this.#config.protocols,
@@ -202,7 +200,7 @@ export class Connection {
       ack: () => this.#delivered,
       ackCarried: (ack) => this.#acks.carried(ack),
       maxPayload,
-      decode: { from: 'server', ...(maxPayload ? { maxPayload } : {}) },
+      decode: { from: 'server', maxPayload },
       openTimeout,
       requestTimeout: t ? Math.max(DEFAULT_REQUEST_TIMEOUT, t.heartbeat + t.heartbeatTimeout) : DEFAULT_REQUEST_TIMEOUT,
       http: this.#setup.http,
@@ -362,14 +360,15 @@ export class Connection {
     this.#acks.flush();
     if (this.#link.state === 'closed') return;
     // Our close crossed theirs, or this is the echo of ours: either way the handshake is complete.
-    if (this.#ending === 'local') return this.#finish(code, reason, true);
-    this.#ending = 'remote';
+    if (this.#ending === LOCAL) return this.#finish(code, reason, true);
+    this.#ending = REMOTE;
     this.#events.closing(code, reason);
     const seq = this.#out.nextSeq();
     this.#echo = { seq, code, reason };
     // Report the close once the echo is written (or after a short wait if no transport takes it).
     this.#closeTimer = setTimeout(() => this.#finish(code, reason, true), ECHO_TIMEOUT);
-    this.#enqueue({ t: 'close', seq, ...(f.code !== undefined ? { code: f.code } : {}), ...(f.reason ? { reason: f.reason } : {}) });
+    // The echo: their close frame, with our seq.
+    this.#enqueue({ ...f, seq });
   }
 
   // ---- the end --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ export function moveLink(link: Link, next: LinkState): void {
   const from = link.state;
   if (next === from) return;
   if (from === 'closed' || next === 'connecting' || (from === 'connecting' && next === 'reconnecting')) {
-    throw new Error(`Burrow: illegal link move ${from} -> ${next}`);
+    throw new Error(`illegal link move ${from} -> ${next}`);
   }
   link.state = next;
 }

@@ -44,7 +44,7 @@ export class TransportMemory {
    */
   rtt(): number | undefined {
     const rtt = this.#read()?.rtt;
-    return typeof rtt === 'number' && Number.isFinite(rtt) && rtt >= 0 ? rtt : undefined;
+    return Number.isFinite(rtt) && (rtt as number) >= 0 ? (rtt as number) : undefined;
   }
 
   set(name: TransportName, rtt?: number): void {

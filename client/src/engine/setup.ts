@@ -4,7 +4,7 @@
  */
 import { defaultEventSource, defaultWebSocket, resolveHttp } from '../platform/globals.js';
 import { handshake, type HandshakeResult } from '../transports/http.js';
-import type { HttpClient } from '../platform/http-client.js';
+import type { Cancel, HttpClient } from '../platform/http-client.js';
 import { PollingTransport } from '../transports/polling.js';
 import { eventSourceFeed, type OpenEventFeed, SseTransport, sseReader } from '../transports/sse.js';
 import type { SessionRef, Transport, TransportContext, TransportHandlers } from '../transports/transport.js';
@@ -18,7 +18,7 @@ export interface TransportFactories {
   websocket(ctx: TransportContext, h: TransportHandlers): Transport;
   sse(ctx: TransportContext, session: SessionRef, h: TransportHandlers): Transport;
   polling(ctx: TransportContext, session: SessionRef, h: TransportHandlers, knownAck: number | undefined): Transport;
-  handshake(ctx: TransportContext, signal: AbortSignal): Promise<HandshakeResult>;
+  handshake(ctx: TransportContext, done: (r: HandshakeResult) => void): Cancel;
 }
 
 export interface ConnectionConfig {

@@ -2,6 +2,8 @@
  * What dispatching W3C events takes: a task scheduler, and `CloseEvent` (a shim where the platform has
  * none, as Node 20). `MessageEvent` needs none: every supported browser and Node has it.
  */
+import { BROWSER_BUNDLE } from './target.js';
+
 const g = globalThis as unknown as { setImmediate?: (fn: () => void) => unknown };
 
 /**
@@ -10,11 +12,11 @@ const g = globalThis as unknown as { setImmediate?: (fn: () => void) => unknown 
  * unlike setTimeout, is not clamped to 4 ms after nesting.
  */
 export const scheduleTask: (fn: () => void) => void = (() => {
-  if (typeof g.setImmediate === 'function') {
+  if (!BROWSER_BUNDLE && typeof g.setImmediate === 'function') {
     const si = g.setImmediate;
     return (fn: () => void) => void si(fn);
   }
-  if (typeof MessageChannel === 'function') {
+  if (BROWSER_BUNDLE || typeof MessageChannel === 'function') {
     const queue: Array<() => void> = [];
     const ch = new MessageChannel();
     ch.port1.onmessage = () => queue.shift()?.();
@@ -48,6 +50,6 @@ class CloseEventShim extends Event {
 
 /** `CloseEvent`: the platform's when it has one, else a compatible class. */
 export const CloseEventImpl: new (type: string, init?: BurrowCloseEventInit) => CloseEvent =
-  typeof (globalThis as { CloseEvent?: unknown }).CloseEvent === 'function'
+  BROWSER_BUNDLE || typeof (globalThis as { CloseEvent?: unknown }).CloseEvent === 'function'
     ? CloseEvent
     : (CloseEventShim as unknown as new (type: string, init?: BurrowCloseEventInit) => CloseEvent);

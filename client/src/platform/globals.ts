@@ -4,6 +4,7 @@
  */
 import { fetchHttpClient, type HttpClient, type StreamFunction } from './http-client.js';
 import type { EventSourceConstructor, FetchFunction, WebSocketConstructor } from '../types.js';
+import { BROWSER_BUNDLE } from './target.js';
 
 interface PlatformDefaults {
   WebSocket?: WebSocketConstructor;
@@ -17,6 +18,7 @@ interface PlatformDefaults {
   fetchStream?: (fetch: FetchFunction) => StreamFunction;
 }
 
+/** Set by the Node entry only: the browser bundle (BROWSER_BUNDLE) never reads it. */
 const defaults: PlatformDefaults = {};
 
 /**
@@ -35,12 +37,12 @@ const g = globalThis as unknown as {
 };
 
 export function defaultWebSocket(): WebSocketConstructor | undefined {
-  return defaults.WebSocket ?? g.WebSocket;
+  return BROWSER_BUNDLE ? g.WebSocket : (defaults.WebSocket ?? g.WebSocket);
 }
 
 /** The global EventSource, where SSE is read through one by default (browsers, not Node). */
 export function defaultEventSource(): EventSourceConstructor | undefined {
-  return defaults.http ? undefined : g.EventSource;
+  return BROWSER_BUNDLE || !defaults.http ? g.EventSource : undefined;
 }
 
 /**
@@ -48,14 +50,13 @@ export function defaultEventSource(): EventSourceConstructor | undefined {
  * over the global fetch (browsers). Undefined when there is none.
  */
 export function resolveHttp(f: FetchFunction | undefined): HttpClient | undefined {
+  if (BROWSER_BUNDLE) {
+    const fetch = f ?? g.fetch;
+    return fetch && fetchHttpClient(fetch);
+  }
   const fetch = f ?? (defaults.http ? undefined : g.fetch);
-  if (fetch) return fetchHttpClient(plainCall(fetch), defaults.fetchStream);
+  if (fetch) return fetchHttpClient(fetch, defaults.fetchStream);
   return defaults.http;
-}
-
-/** fetch, called as a plain function: a browser's fetch throws when `this` is not the global. */
-function plainCall(fn: FetchFunction): FetchFunction {
-  return (input, init) => fn(input, init);
 }
 
 /** The document's base URL in a browser (relative socket URLs resolve against it), else undefined. */

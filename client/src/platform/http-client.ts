@@ -7,6 +7,7 @@
  * AbortController and no Response object on the Node path. Neither function calls back synchronously.
  */
 import type { FetchFunction } from '../types.js';
+import { BROWSER_BUNDLE } from './target.js';
 
 /** A finished HTTP exchange. */
 export interface HttpAnswer {
@@ -62,13 +63,14 @@ const POST_HEADERS = { 'Content-Type': POST_CONTENT_TYPE };
 export const STREAM_HEADERS = { Accept: 'text/event-stream', 'Cache-Control': 'no-cache' } as const;
 
 /**
- * An {@link HttpClient} over `fetch` (the browser's, or one the app passes). Streaming comes from
+ * An {@link HttpClient} over `fetch` (the browser's, or one the app passes), always called as a plain
+ * function: a browser's fetch throws when called as a method of anything but the global. Streaming comes from
  * `stream` when the platform entry supplies it (Node: `fetch-stream.ts`): browsers read SSE
  * through their EventSource, and keep the code out of the bundle.
  */
 export function fetchHttpClient(fetch: FetchFunction, stream?: (fetch: FetchFunction) => StreamFunction): HttpClient {
   return {
-    ...(stream ? { stream: stream(fetch) } : {}),
+    ...(!BROWSER_BUNDLE && stream ? { stream: stream(fetch) } : {}),
     request(method, url, body, timeout, done) {
       const ac = new AbortController();
       let over = false;

@@ -16,7 +16,7 @@ import {
 } from '@burrow/shared';
 import { ABNORMAL, NO_STATUS, SERVICE_RESTART, SESSION_UNKNOWN, STATE_LOST, TRY_AGAIN_LATER } from '../close-codes.js';
 import { scheduleTask } from '../platform/dom.js';
-import type { HttpAnswer } from '../platform/http-client.js';
+import type { Cancel, HttpAnswer } from '../platform/http-client.js';
 import { TransportBase } from './base.js';
 import { type DownReason, FAILED, type SessionRef, type TransportContext, type TransportHandlers } from './transport.js';
 
@@ -67,33 +67,23 @@ export function downFromAnswer(a: HttpAnswer): DownReason {
 
 export type HandshakeResult = { readonly ok: true; readonly open: OpenFrame } | { readonly ok: false; readonly why: DownReason };
 
-const ABORTED: HandshakeResult = { ok: false, why: FAILED };
-
-/** POST P/sessions: a new session over HTTP. Never rejects. */
-export function handshake(ctx: TransportContext, signal: AbortSignal): Promise<HandshakeResult> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(ABORTED);
-    const onAbort = (): void => {
-      cancel();
-      resolve(ABORTED);
-    };
-    const cancel = ctx.http.request(
-      'POST',
-      // Hints ride on the handshake too: `race=1` makes the session wait for the client's claim.
-      endpointUrl(ctx.httpBase, `${ctx.httpBase.pathname}/sessions`, ctx.hints),
-      encodeHandshakeRequest(ctx.protocols),
-      ctx.requestTimeout,
-      (a) => {
-        signal.removeEventListener('abort', onAbort);
-        if (!a) return resolve({ ok: false, why: FAILED });
-        if (a.status !== 200) return resolve({ ok: false, why: downFromAnswer(a) });
-        const f = decodeJsonFrame(a.text, { from: 'server' });
-        if (!f.ok || f.value.t !== 'open') return resolve({ ok: false, why: FAILED });
-        resolve({ ok: true, open: f.value });
-      },
-    );
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+/**
+ * POST P/sessions: a new session over HTTP. `done` gets the `open` frame or why not; it is never
+ * called synchronously, nor after the returned function cancelled the request.
+ */
+export function handshake(ctx: TransportContext, done: (r: HandshakeResult) => void): Cancel {
+  return ctx.http.request(
+    'POST',
+    // Hints ride on the handshake too: `race=1` makes the session wait for the client's claim.
+    endpointUrl(ctx.httpBase, `${ctx.httpBase.pathname}/sessions`, ctx.hints),
+    encodeHandshakeRequest(ctx.protocols),
+    ctx.requestTimeout,
+    (a) => {
+      if (a && a.status !== 200) return done({ ok: false, why: downFromAnswer(a) });
+      const f = a && decodeJsonFrame(a.text, { from: 'server' });
+      done(f && f.ok && f.value.t === 'open' ? { ok: true, open: f.value } : { ok: false, why: FAILED });
+    },
+  );
 }
 
 /** What the server's answer to a send POST says: its ack, or why the transport is down. */

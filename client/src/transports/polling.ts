@@ -5,6 +5,7 @@
  */
 import { decodePollResponse } from '@burrow/shared';
 import type { HttpAnswer } from '../platform/http-client.js';
+import { BROWSER_BUNDLE } from '../platform/target.js';
 import { downFromAnswer, HttpTransport, sessionUrl, sessionUrlPrefix } from './http.js';
 import { FAILED, type SessionRef, type TransportContext, type TransportHandlers } from './transport.js';
 
@@ -36,7 +37,7 @@ export class PollingTransport extends HttpTransport {
 
   #opened(ack: number): void {
     if (this.done) return;
-    this.#pollUrl = sessionUrlPrefix(this.ctx, this.#session, 'poll', 'ack');
+    if (!BROWSER_BUNDLE) this.#pollUrl = sessionUrlPrefix(this.ctx, this.#session, 'poll', 'ack');
     this.handlers.onOpen(ack);
     this.#poll();
   }
@@ -46,7 +47,9 @@ export class PollingTransport extends HttpTransport {
     const ack = this.ctx.ack();
     const hints = this.#hints;
     this.#hints = undefined;
-    const url = hints ? sessionUrl(this.ctx, this.#session, 'poll', { ack, ...hints }) : `${this.#pollUrl}${ack}`;
+    // Node builds the URL once per transport (per-request work showed in a loaded client's CPU, issue
+    // #12); in a browser a URL per poll costs nothing that shows, and the bundle saves the code.
+    const url = BROWSER_BUNDLE || hints ? sessionUrl(this.ctx, this.#session, 'poll', { ack, ...hints }) : `${this.#pollUrl}${ack}`;
     this.ctx.ackCarried(ack);
     // No client-side timeout: the poll is held by design, and the engine drops the transport when
     // nothing arrives for heartbeat + heartbeatTimeout (its pings make the server answer).

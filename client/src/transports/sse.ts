@@ -9,6 +9,7 @@
 import { decodeJsonFrame } from '@burrow/shared';
 import { SESSION_UNKNOWN, STATE_LOST } from '../close-codes.js';
 import type { HttpClient } from '../platform/http-client.js';
+import { BROWSER_BUNDLE } from '../platform/target.js';
 import type { EventSourceConstructor, EventSourceLike } from '../types.js';
 import { HttpTransport, sessionUrl } from './http.js';
 import { type DownReason, FAILED, type SessionRef, TIMEOUT, type TransportContext, type TransportHandlers } from './transport.js';
@@ -49,6 +50,8 @@ export function useSseReader(r: (http: HttpClient) => OpenEventFeed): void {
 
 /** The installed reader over `http`, if there is one and `http` can stream. */
 export function sseReader(http: HttpClient | undefined): OpenEventFeed | undefined {
+  // Browsers read SSE through their EventSource: no reader is installed in the bundle.
+  if (BROWSER_BUNDLE) return undefined;
   return http?.stream && reader ? reader(http) : undefined;
 }
 

@@ -102,5 +102,5 @@ export interface TransportContext {
    * Optional query parameters telling the server why this transport starts (metrics / lifecycle
    * events): `fallback` + `from`, `upgrade`, `resume`. Sent on the first downstream request only.
    */
-  readonly hints?: Readonly<Record<string, string>>;
+  readonly hints?: Readonly<Record<string, string>> | undefined;
 }
