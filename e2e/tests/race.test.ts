@@ -48,6 +48,8 @@ interface Gate {
   held(kind: Held): string;
   /** Lets the gated connections of `kind` through, now and for good. */
   release(kind: Held): void;
+  /** Connections of `kind` seen so far. */
+  count(kind: Held): number;
   readonly events: EventEmitter;
   close(): Promise<void>;
 }
@@ -97,6 +99,7 @@ async function startGate(port: number): Promise<Gate> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as AddressInfo).port,
+    count: (kind) => conns.filter((c) => c.kind === kind).length,
     held: (kind) => Buffer.concat(conns.filter((c) => c.kind === kind).flatMap((c) => c.held)).toString('latin1'),
     release(kind) {
       for (const c of conns) {
@@ -286,6 +289,24 @@ describe('race: one session per socket, whatever wins', () => {
       await oneSession(s, n);
       await roundTrip(s, ['g3'], got);
       assert.deepEqual(srv.received.get(s.sessionId!), ['g1', 'g2', 'g3']);
+    });
+
+    it('an SSE stream remembered for the origin is not raced: no polling handshake while it is held', async () => {
+      const gate = await gated();
+      const n = store.created.length;
+      const key = `burrow:transport:ws://127.0.0.1:${gate.port}/burrow`;
+      const memory = new Map([[key, JSON.stringify({ t: 'sse', at: Date.now(), rtt: 5 })]]);
+      const remember = { getItem: (k: string) => memory.get(k) ?? null, setItem: (k: string, v: string) => void memory.set(k, v) };
+      const s = socket(gate.port, { ...sseFirst, remember });
+      await holding(gate, 'sse');
+      // The race delay (0) has long passed while the server's `open` waited in the gate.
+      assert.equal(gate.count('post'), 0, 'no polling handshake');
+      gate.release('sse');
+      await once(s, 'open');
+      assert.equal(s.transport, 'sse');
+      await roundTrip(s, ['i1'], collect(s));
+      await oneSession(s, n);
+      assert.equal(gate.count('post'), 0, 'no polling handshake');
     });
 
     it.each([

@@ -279,12 +279,15 @@ export class Attempts {
   /**
    * The chain index of the HTTP transport that races the attempt about to start, if this is a race:
    * the first connection only (a resume has one session already, and two downstreams of it would only
-   * replace each other), with racing on and an untried HTTP transport next in the round.
+   * replace each other), with racing on and an untried HTTP transport next in the round. An SSE
+   * stream remembered for this origin is not raced: it worked here lately, and its race delay, fitted
+   * to the remembered open time, would only hand a slow first event to polling (sseTimeout still
+   * guards it).
    */
   #raceTo(): number | undefined {
-    const { chain, timing } = this.#setup;
+    const { chain, timing, memory } = this.#setup;
     if (timing.raceDelay === null || this.#host.session() || this.#link.state !== 'connecting') return undefined;
-    if (this.#roundTried >= chain.length) return undefined;
+    if (this.#roundTried >= chain.length || (chain[this.#cursor] === 'sse' && memory.get() === 'sse')) return undefined;
     const next = (this.#cursor + 1) % chain.length;
     return chain[next] === 'websocket' ? undefined : next;
   }
