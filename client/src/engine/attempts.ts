@@ -110,11 +110,8 @@ export class Attempts {
     const racer = this.#racer;
     if (holds(racer, gen)) {
       // A racing SSE handshake opened first: it wins, as a racing POST handshake does (#raced).
-      this.#racer = null;
       this.#attempt?.transport.close(ABANDONED);
-      this.#attempt = racer;
-      this.#cursor = this.#racerIndex;
-      this.#roundTried++;
+      this.#takeOver(racer);
       this.#racedGen = gen;
       at = this.#racerAt;
     }
@@ -158,9 +155,16 @@ export class Attempts {
     // A racing SSE handshake failed: the attempt it raced runs on, or the round goes on after it.
     this.#racer = null;
     if (attempt) return;
+    this.#takeOver(racer);
+    this.#failed(racer, why);
+  }
+
+  /** The racer takes the place of the attempt it raced, in the round too (it won, or that one is gone). */
+  #takeOver(racer: Slot): void {
+    this.#racer = null;
+    this.#attempt = racer;
     this.#cursor = this.#racerIndex;
     this.#roundTried++;
-    this.#failed(racer, why);
   }
 
   /**
@@ -306,12 +310,12 @@ export class Attempts {
       this.#racer = { gen: racerGen, transport: this.#stream('sse', { race: '1' }, host.handlersFor(racerGen)) };
       return;
     }
-    const racer = this.#handshake(racerGen, name, { race: '1' }, (r) => this.#raced(racer, index, r, Date.now() - at));
+    const racer = this.#handshake(racerGen, name, { race: '1' }, (r) => this.#raced(racer, r, Date.now() - at));
     this.#racer = racer;
   }
 
   /** The racing POST handshake (of polling) answered. */
-  #raced(racer: Slot, index: number, r: HandshakeResult, took: number): void {
+  #raced(racer: Slot, r: HandshakeResult, took: number): void {
     if (this.#racer !== racer) {
       // The attempt it raced won meanwhile (or the socket ended): this session was never claimed, so
       // the server drops it at once when told, with no events.
@@ -326,8 +330,7 @@ export class Attempts {
       if (r.ok) this.#abandon(r.open);
       // The attempt it raced runs on; if that failed already, the round goes on from the racer's place.
       if (raced) return;
-      this.#cursor = index;
-      this.#roundTried++;
+      this.#takeOver(racer);
       // `refusal` is set: it is the failure itself when !r.ok.
       return this.#failed(racer, refusal!);
     }
@@ -336,9 +339,7 @@ export class Attempts {
     // the background upgrade brings WebSocket back if it works after all.
     const from = this.#setup.chain[this.#cursor]!;
     raced?.transport.close(ABANDONED);
-    this.#attempt = null;
-    this.#cursor = index;
-    this.#roundTried++;
+    this.#takeOver(racer);
     this.#fallbackHint = { from, reason: fallbackReason(from, TIMEOUT) };
     host.sample(took);
     host.establish(r.open);
