@@ -64,6 +64,12 @@ export async function handleHandshake(reg: SessionRegistry, req: IncomingMessage
  * it: a new session costs one round trip on SSE, as on WebSocket.
  */
 export async function handleSseHandshake(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+  // An EventSource's request is in `cors` mode, so it carries `Origin` when cross-site and meets
+  // `allowedOrigins`. A browser's no-cors or navigation GET (an <img>, a link) carries no Origin: it
+  // could make sessions (and run `authenticate` with the user's cookies) from any site. The POST
+  // handshake never had that hole, since browsers send Origin on every cross-site POST.
+  const mode = req.headers['sec-fetch-mode'];
+  if (mode !== undefined && mode !== 'cors' && mode !== 'same-origin') return sendError(res, refusal('originForbidden'));
   const protocols = query.get('protocols');
   // The body a POST would carry, checked by the same decoder (version, at most 64 valid tokens).
   const asBody = JSON.stringify({ v: Number(query.get('v') ?? 1), protocols: protocols ? protocols.split(',') : [] });
