@@ -81,6 +81,11 @@ export class Attempts {
    * does), or the POST handshake of polling (it reports to #raced).
    */
   #racer: Slot | null = null;
+  /**
+   * Polling's handshake answered while the SSE stream it races is still quiet: polling takes over
+   * (`win`) when the stream fails or the grace runs out, unless the stream opens first.
+   */
+  #held: { readonly open: OpenFrame; readonly win: () => void; readonly timer: ReturnType<typeof setTimeout> } | null = null;
   /** The racer's place in the chain, and when it started (ms epoch). */
   #racerIndex = 0;
   #racerAt = 0;
@@ -134,6 +139,7 @@ export class Attempts {
       const loser = this.#racer;
       this.#racer = null;
       if (loser?.transport.name === 'sse') loser.transport.close();
+      this.#release();
     }
     // A new session's `open` came a round trip (and a connection) after the request: an RTT estimate.
     if (open && !open.resumed) this.#host.sample(Date.now() - at);
@@ -322,10 +328,18 @@ export class Attempts {
       if (r.ok) this.#abandon(r.open);
       return;
     }
-    this.#racer = null;
-    const host = this.#host;
     const raced = this.#attempt;
     const refusal = r.ok ? this.#refusal(r.open) : r.why;
+    if (r.ok && !refusal && raced?.transport.name === 'sse') {
+      // The stream's first event leaves the server with its headers, a round trip after its request,
+      // and this answer just measured one: the stream (started the race delay earlier) gets twice
+      // that again before polling takes over. A buffering proxy holds it for good; a slow path or a
+      // busy client only delays it, and SSE is worth that wait.
+      const win = (): void => this.#pollWins(racer, r.open, took);
+      this.#held = { open: r.open, win, timer: setTimeout(win, 2 * took) };
+      return;
+    }
+    this.#racer = null;
     if (!r.ok || refusal) {
       if (r.ok) this.#abandon(r.open);
       // The attempt it raced runs on; if that failed already, the round goes on from the racer's place.
@@ -334,16 +348,34 @@ export class Attempts {
       // `refusal` is set: it is the failure itself when !r.ok.
       return this.#failed(racer, refusal!);
     }
-    // The handshake answered first: polling wins. The attempt it raced, if still pending, is abandoned
-    // (a server that got it drops its unclaimed session when it closes); once this session is live,
-    // the background upgrade brings WebSocket back if it works after all.
+    this.#pollWins(racer, r.open, took);
+  }
+
+  /**
+   * Polling's handshake won: the attempt it raced, if still pending, is abandoned (a server that got
+   * it drops its unclaimed session when it closes); once this session is live, the background
+   * upgrade brings WebSocket back if it works after all.
+   */
+  #pollWins(racer: Slot, open: OpenFrame, took: number): void {
+    const host = this.#host;
     const from = this.#setup.chain[this.#cursor]!;
-    raced?.transport.close(ABANDONED);
+    clearTimeout(this.#held?.timer);
+    this.#held = null;
+    this.#attempt?.transport.close(ABANDONED);
     this.#takeOver(racer);
     this.#fallbackHint = { from, reason: fallbackReason(from, TIMEOUT) };
     host.sample(took);
-    host.establish(r.open);
-    this.#attempt = { gen: racer.gen, transport: this.#startHttp('polling', r.open, host.handlersFor(racer.gen)) };
+    host.establish(open);
+    this.#attempt = { gen: racer.gen, transport: this.#startHttp('polling', open, host.handlersFor(racer.gen)) };
+  }
+
+  /** A held polling session that will not be used is abandoned. */
+  #release(): void {
+    const held = this.#held;
+    this.#held = null;
+    if (!held) return;
+    clearTimeout(held.timer);
+    this.#abandon(held.open);
   }
 
   /** Tells the server to discard the unclaimed session of a raced attempt that lost (best effort). */
@@ -354,8 +386,9 @@ export class Attempts {
     ctx.http.request('POST', url, encodeSendRequest({ frames: [] }), ctx.requestTimeout, () => {});
   }
 
-  /** No race any more: the timer is off and a running handshake is aborted. */
+  /** No race any more: the timer is off, a running handshake is aborted, a held one abandoned. */
   #cancelRace(): void {
+    this.#release();
     clearTimeout(this.#raceTimer);
     this.#raceTimer = undefined;
     const racer = this.#racer;
@@ -390,7 +423,7 @@ export class Attempts {
     if (attempt.gen === this.#racedGen) {
       // A raced WebSocket that failed plainly leaves the race to the handshake already running; one
       // that failed before the race delay falls back at once, as without a race.
-      if (this.#racer && (why.kind === 'failed' || why.kind === 'timeout')) return;
+      if (this.#racer && (why.kind === 'failed' || why.kind === 'timeout')) return this.#held?.win();
       this.#cancelRace();
     }
     if (why.kind === 'fatal') return this.#host.fail(why.code);
