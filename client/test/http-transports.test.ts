@@ -25,12 +25,14 @@ class FakeServer {
   readonly fetch: FetchFunction = async (input, init) => {
     const url = new URL(input);
     const path = url.pathname;
-    if (path.endsWith('/sessions')) return json(JSON.parse(openFrame()));
-    if (path.endsWith('/sse')) {
+    if (path.endsWith('/sessions') && init?.method === 'POST') return json(JSON.parse(openFrame()));
+    // The SSE stream: of a new session (the handshake, first event `open`), or resumed (`ack`).
+    if (path.endsWith('/sse') || path.endsWith('/sessions')) {
+      const first = path.endsWith('/sse') ? '{"t":"ack","ack":0}' : openFrame();
       const body = new ReadableStream<Uint8Array>({
         start: (c) => {
           this.#sse = c;
-          c.enqueue(new TextEncoder().encode(`:${' '.repeat(2048)}\n\ndata: {"t":"ack","ack":0}\n\n`));
+          c.enqueue(new TextEncoder().encode(`:${' '.repeat(2048)}\n\ndata: ${first}\n\n`));
         },
       });
       return new Response(body, { headers: { 'content-type': 'text/event-stream' } });

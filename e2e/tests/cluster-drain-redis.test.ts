@@ -22,10 +22,12 @@ const appMessages = (sid: string) => cluster.received(sid).map((r) => r.m);
 /** The node that served the session's latest downstream request (upgrade, SSE or poll). */
 function downstreamNode(sid: string, t: Transport): string {
   const log = cluster.requestLog(sid);
+  // A new SSE session's first downstream is its handshake stream (`GET …/sessions`, no sid in the
+  // path): the node that announced it (its `open` line) holds it until a `/sse` resume.
   const pick =
     t === 'websocket'
       ? log.filter((l) => l.kind === 'upgrade' || l.kind === 'open')
-      : log.filter((l) => l.kind === 'http' && l.path?.endsWith(t === 'sse' ? '/sse' : '/poll'));
+      : log.filter((l) => (l.kind === 'http' && l.path?.endsWith(t === 'sse' ? '/sse' : '/poll')) || (t === 'sse' && l.kind === 'open'));
   const last = pick.at(-1);
   assert.ok(last, `no downstream logged for ${sid}`);
   return last.node;

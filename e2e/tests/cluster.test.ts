@@ -63,7 +63,9 @@ function downstreamNode(sid: string, t: Transport): string {
     return log.find((l) => l.kind === 'open')!.node;
   }
   const tail = t === 'sse' ? '/sse' : '/poll';
-  const last = log.filter((l) => l.kind === 'http' && l.path?.endsWith(tail)).at(-1);
+  // A new SSE session's first downstream is its handshake stream (`GET …/sessions`, no sid in the
+  // path): the node that announced it (its `open` line) holds it until a `/sse` resume.
+  const last = log.filter((l) => (l.kind === 'http' && l.path?.endsWith(tail)) || (t === 'sse' && l.kind === 'open')).at(-1);
   assert.ok(last, `no ${tail} request logged for ${sid}`);
   return last.node;
 }
@@ -163,7 +165,10 @@ describe.each(backends)('on %s Redis', (backend) => {
       for (const r of cluster.received(c.sid)) byNode.set(r.node, (byNode.get(r.node) ?? 0) + 1);
       const polls = nodesServing(c.sid, (p, m) => m === 'GET' && p.endsWith('/poll'));
       const sends = nodesServing(c.sid, (p, m) => m === 'POST' && p.endsWith('/send'));
+      // SSE streams: the handshake stream that made the session (its node's `open` line; `GET …/sessions`
+      // has no sid in its path), then any `/sse` resume.
       const sse = nodesServing(c.sid, (p) => p.endsWith('/sse'));
+      for (const l of cluster.requestLog(c.sid)) if (l.kind === 'open' && l.transport === 'sse') sse.set(l.node, (sse.get(l.node) ?? 0) + 1);
       await annotate(`app messages by node ${JSON.stringify([...byNode])}; polls ${JSON.stringify([...polls])}; sends ${JSON.stringify([...sends])}; sse ${JSON.stringify([...sse])}`);
       if (transport === 'polling') {
         assert.ok(polls.size > 1, `polls of one session served by more than one node: ${JSON.stringify([...polls])}`);

@@ -9,6 +9,7 @@
  * and a trickled body to a refused route held its connection until Node's requestTimeout.
  */
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { MemoryStore, type BurrowOptions, type Store, type StoreStatus } from '@burrow/server';
 import { startTestServer, type TestServer } from '@burrow/test-support';
@@ -277,6 +278,50 @@ describe('regression: a send POST proves its session before its body is read (BA
   it('the handshake runs authenticate before reading its body', async () => {
     const r = await declaredOnly('/burrow/sessions');
     assert.deepEqual([r.status, r.json.error, r.json.close], [401, 'unauthorized', 1008]);
+  });
+});
+
+describe('the SSE handshake (GET /sessions) refuses what a POST would, and requests that carry no Origin', () => {
+  let srv: TestServer;
+  let connections = 0;
+  beforeAll(async () => {
+    srv = await startTestServer({}, { app: true });
+    srv.burrow.on('connection', () => connections++);
+  });
+  afterAll(() => srv.close());
+
+  /** node:http, since fetch sets `Sec-Fetch-Mode` itself. */
+  function get(query: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request(`${srv.http}/sessions?${query}`, { headers }, (res) => {
+        res.on('error', () => {});
+        resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] ?? '' });
+        res.destroy();
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it('a no-cors or navigation request (an <img>, a link from another site): 403, no session', async () => {
+    const before = connections;
+    for (const mode of ['no-cors', 'navigate']) {
+      assert.deepEqual(await get('v=1', { 'sec-fetch-mode': mode }), { status: 403, type: 'application/json; charset=utf-8' });
+    }
+    assert.equal(connections, before);
+  });
+
+  it('a bad subprotocol list or version: 400, no session', async () => {
+    const before = connections;
+    assert.equal((await get('v=1&protocols=' + encodeURIComponent('a b'))).status, 400);
+    assert.equal((await get('v=2')).status, 400);
+    assert.equal(connections, before);
+  });
+
+  it('an EventSource-like request (cors mode): the stream of a new session', async () => {
+    const r = await get('v=1', { 'sec-fetch-mode': 'cors', accept: 'text/event-stream' });
+    assert.equal(r.status, 200);
+    assert.match(r.type, /^text\/event-stream/);
   });
 });
 

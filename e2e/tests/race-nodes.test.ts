@@ -5,6 +5,8 @@
  * discards it with no events.
  */
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { type ClientRequest, request } from 'node:http';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { encodeHandshakeRequest, encodeSendRequest, type OpenFrame } from '@burrow/shared';
 import { createBurrow, MemoryStore } from '@burrow/server';
@@ -12,8 +14,17 @@ import { startTestServer, type TestServer } from '@burrow/test-support';
 
 const TEXT = { 'Content-Type': 'text/plain;charset=UTF-8' };
 
+/** A MemoryStore that tells when a record is deleted. */
+class WatchedStore extends MemoryStore {
+  readonly deleted = new EventEmitter();
+  override async delete(sid: string): Promise<void> {
+    await super.delete(sid);
+    this.deleted.emit(sid);
+  }
+}
+
 describe('race across nodes', () => {
-  const store = new MemoryStore();
+  const store = new WatchedStore();
   const nodes: TestServer[] = [];
   /** Every `connection` and `close`, tagged with the node that emitted it. */
   const events: string[] = [];
@@ -36,6 +47,33 @@ describe('race across nodes', () => {
     const res = await fetch(`${node.http}/sessions?race=1`, { method: 'POST', headers: TEXT, body: encodeHandshakeRequest([]) });
     assert.equal(res.status, 200);
     return (await res.json()) as OpenFrame;
+  }
+
+  /** `GET …/sessions?race=1`: the SSE handshake, read up to its first event (the `open` frame). */
+  function racedSseHandshake(node: TestServer): Promise<{ open: OpenFrame; req: ClientRequest }> {
+    return new Promise((resolve, reject) => {
+      const req = request(`${node.http}/sessions?v=1&race=1`, (res) => {
+        assert.equal(res.statusCode, 200);
+        res.setEncoding('utf8');
+        let text = '';
+        res.on('error', () => {});
+        res.on('data', (chunk: string) => {
+          text += chunk;
+          const m = /^data: (.*)$/m.exec(text);
+          if (m) resolve({ open: JSON.parse(m[1]!) as OpenFrame, req });
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  /** Ends the SSE stream from the client side, as a client abandoning it does. */
+  function closeStream(req: ClientRequest): Promise<void> {
+    return new Promise((resolve) => {
+      req.once('close', () => resolve());
+      req.destroy();
+    });
   }
 
   async function send(node: TestServer, open: OpenFrame, seq: number, data: string, extra = ''): Promise<number> {
@@ -82,5 +120,35 @@ describe('race across nodes', () => {
     assert.equal(await send(nodes[1]!, open, 2, 'y2'), 200);
     assert.deepEqual(events.filter((e) => e.includes(' connection ')).length, 1);
     assert.ok(!events.some((e) => e.includes(' close ')));
+  });
+
+  it('an SSE handshake stream that closes unclaimed takes its session with it: no events', async () => {
+    events.length = 0;
+    const { open, req } = await racedSseHandshake(nodes[0]!);
+    const gone = new Promise((r) => store.deleted.once(open.sid, r));
+    await closeStream(req);
+    await gone;
+    assert.equal(await store.get(open.sid), undefined);
+    assert.equal(await send(nodes[1]!, open, 1, 'late'), 404);
+    assert.equal(events.length, 0, events.join('\n'));
+  });
+
+  it('an SSE handshake claimed on another node survives its stream: one connection, no close', async () => {
+    events.length = 0;
+    const { open, req } = await racedSseHandshake(nodes[0]!);
+    assert.equal(events.length, 0, 'no connection for an unclaimed session');
+    // The claim lands on B; node A, which holds the stream, never saw it and asks the store.
+    assert.equal(await send(nodes[1]!, open, 1, 'z1'), 200);
+    await closeStream(req);
+    // A second unclaimed stream closed after the first: once A has discarded it, A has handled the
+    // first stream's close too (same node, closed in this order).
+    const other = await racedSseHandshake(nodes[0]!);
+    const gone = new Promise((r) => store.deleted.once(other.open.sid, r));
+    await closeStream(other.req);
+    await gone;
+    assert.ok(await store.get(open.sid), 'the claimed session is still in the store');
+    assert.equal(await send(nodes[0]!, open, 2, 'z2'), 200);
+    assert.deepEqual(events.filter((e) => e.includes(' connection ')), [`B connection ${open.sid}`]);
+    assert.ok(!events.some((e) => e.includes(' close ')), events.join('\n'));
   });
 });

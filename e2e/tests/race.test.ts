@@ -1,8 +1,9 @@
 /**
  * The staggered race of a first connection (docs/PROTOCOL.md, "Racing transports"): whatever wins,
  * the app on each side sees one session. A gate relay holds chosen answers (the WebSocket's 101 and
- * `open` frame, the handshake's answer) so each outcome is produced on purpose rather than by timing:
- * WebSocket first, handshake first, and both released in the same tick. Time to open is measured by
+ * `open` frame, the SSE handshake stream's `open` event, the polling handshake's answer) so each
+ * outcome is produced on purpose rather than by timing: either first, and both released in the same
+ * tick, for WebSocket against SSE and for SSE against polling. Time to open is measured by
  * `npm run bench:fallback`, not here.
  */
 import assert from 'node:assert/strict';
@@ -38,25 +39,30 @@ class WatchedStore extends MemoryStore {
   }
 }
 
+/** What the gate holds: the upgrade, the SSE handshake (`GET …/sessions`), the polling handshake (`POST …/sessions`). */
+type Held = 'ws' | 'sse' | 'post';
+
 interface Gate {
   readonly port: number;
   /** Server bytes held per gated connection, by the first request line's kind. */
-  held(kind: 'ws' | 'handshake'): string;
+  held(kind: Held): string;
   /** Lets the gated connections of `kind` through, now and for good. */
-  release(kind: 'ws' | 'handshake'): void;
+  release(kind: Held): void;
+  /** Connections of `kind` seen so far. */
+  count(kind: Held): number;
   readonly events: EventEmitter;
   close(): Promise<void>;
 }
 
 /**
- * A TCP relay that holds what the server sends on the WebSocket upgrade and on the handshake (`POST
- * .../sessions`) until released; every other connection passes. Client bytes always pass, so the
- * server creates both sessions while their answers wait here.
+ * A TCP relay that holds what the server sends on the WebSocket upgrade and on the handshakes (`GET`
+ * and `POST .../sessions`) until released; every other connection passes. Client bytes always pass,
+ * so the server creates both sessions while their answers wait here.
  */
 async function startGate(port: number): Promise<Gate> {
   const events = new EventEmitter();
   const sockets = new Set<Socket>();
-  const conns: Array<{ kind: 'ws' | 'handshake' | 'other'; held: Buffer[]; open: boolean; client: Socket }> = [];
+  const conns: Array<{ kind: Held | 'other'; held: Buffer[]; open: boolean; client: Socket }> = [];
   const server = createServer((client) => {
     const upstream = connect(port, '127.0.0.1');
     for (const s of [client, upstream]) {
@@ -64,7 +70,7 @@ async function startGate(port: number): Promise<Gate> {
       s.on('close', () => sockets.delete(s));
       s.on('error', () => s.destroy());
     }
-    const conn = { kind: 'other' as 'ws' | 'handshake' | 'other', held: [] as Buffer[], open: true, client };
+    const conn = { kind: 'other' as Held | 'other', held: [] as Buffer[], open: true, client };
     conns.push(conn);
     let first = true;
     client.on('data', (chunk: Buffer) => {
@@ -72,7 +78,8 @@ async function startGate(port: number): Promise<Gate> {
         first = false;
         const line = chunk.toString('latin1').split('\r\n', 1)[0] ?? '';
         if (line.startsWith('GET /burrow/ws')) conn.kind = 'ws';
-        else if (/^POST \/burrow\/sessions[?\s]/.test(line)) conn.kind = 'handshake';
+        else if (/^GET \/burrow\/sessions[?\s]/.test(line)) conn.kind = 'sse';
+        else if (/^POST \/burrow\/sessions[?\s]/.test(line)) conn.kind = 'post';
         conn.open = conn.kind === 'other';
       }
       upstream.write(chunk);
@@ -92,6 +99,7 @@ async function startGate(port: number): Promise<Gate> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as AddressInfo).port,
+    count: (kind) => conns.filter((c) => c.kind === kind).length,
     held: (kind) => Buffer.concat(conns.filter((c) => c.kind === kind).flatMap((c) => c.held)).toString('latin1'),
     release(kind) {
       for (const c of conns) {
@@ -118,7 +126,10 @@ describe('race: one session per socket, whatever wins', () => {
   beforeAll(async () => {
     store = new WatchedStore();
     const burrow = createBurrow({ store });
-    burrow.on('connection', (s) => connections.push(s.id));
+    burrow.on('connection', (s) => {
+      connections.push(s.id);
+      store.events.emit('change');
+    });
     burrow.on('message', (s, data) => void s.send(data).catch(() => {}));
     burrow.on('error', () => {});
     srv = await startTestServer(burrow);
@@ -157,10 +168,14 @@ describe('race: one session per socket, whatever wins', () => {
     return got;
   }
 
-  /** Exactly one `connection`, for the socket's session, and every other session created is gone. */
+  /**
+   * Exactly one `connection`, for the socket's session, and every other session created is gone. An
+   * HTTP claim reaches the server a request after `open`: the first `connection` is waited for.
+   */
   async function oneSession(s: BurrowSocket, createdBefore: number): Promise<void> {
     const mine = store.created.slice(createdBefore);
     await store.until(async () => {
+      if (connections.length === 0) return false;
       for (const sid of mine) if (sid !== s.sessionId && (await store.exists(sid))) return false;
       return true;
     });
@@ -175,7 +190,7 @@ describe('race: one session per socket, whatever wins', () => {
   }
 
   /** Resolves once the gate holds a complete `open` answer of `kind` (the server created that session). */
-  function holding(gate: Gate, kind: 'ws' | 'handshake'): Promise<void> {
+  function holding(gate: Gate, kind: Held): Promise<void> {
     return new Promise((resolve) => {
       const check = (): void => {
         if (!gate.held(kind).includes('"t":"open"')) return;
@@ -187,28 +202,28 @@ describe('race: one session per socket, whatever wins', () => {
     });
   }
 
-  it('WebSocket answers first: the handshake session is abandoned and discarded, no connection for it', async () => {
+  it('WebSocket answers first: the SSE handshake session is abandoned and discarded, no connection for it', async () => {
     const gate = await gated();
     const n = store.created.length;
     const s = socket(gate.port, { raceDelay: 0 });
-    await Promise.all([holding(gate, 'ws'), holding(gate, 'handshake')]);
+    await Promise.all([holding(gate, 'ws'), holding(gate, 'sse')]);
     gate.release('ws');
     await once(s, 'open');
     assert.equal(s.transport, 'websocket');
     const got = collect(s);
     await roundTrip(s, ['a1', 'a2'], got);
-    gate.release('handshake');
+    gate.release('sse');
     await oneSession(s, n);
     await roundTrip(s, ['a3'], got);
     assert.deepEqual(srv.received.get(s.sessionId!), ['a1', 'a2', 'a3']);
   });
 
-  it('the handshake answers first: the WebSocket session is abandoned and discarded, no connection for it', async () => {
+  it('the SSE handshake answers first: the WebSocket session is abandoned and discarded, no connection for it', async () => {
     const gate = await gated();
     const n = store.created.length;
     const s = socket(gate.port, { raceDelay: 0 });
-    await Promise.all([holding(gate, 'ws'), holding(gate, 'handshake')]);
-    gate.release('handshake');
+    await Promise.all([holding(gate, 'ws'), holding(gate, 'sse')]);
+    gate.release('sse');
     await once(s, 'open');
     assert.equal(s.transport, 'sse');
     const got = collect(s);
@@ -222,15 +237,15 @@ describe('race: one session per socket, whatever wins', () => {
   // Released in one synchronous stretch, in either order: which data event the client handles first
   // is up to the platform, so both winners occur.
   it.each([
-    ['ws', 'handshake'],
-    ['handshake', 'ws'],
-    ['ws', 'handshake'],
-    ['handshake', 'ws'],
+    ['ws', 'sse'],
+    ['sse', 'ws'],
+    ['ws', 'sse'],
+    ['sse', 'ws'],
   ] as const)('both answer in the same tick (%s, then %s): one connection, the other session gone', async (a, b) => {
     const gate = await gated();
     const n = store.created.length;
     const s = socket(gate.port, { raceDelay: 0 });
-    await Promise.all([holding(gate, 'ws'), holding(gate, 'handshake')]);
+    await Promise.all([holding(gate, 'ws'), holding(gate, 'sse')]);
     gate.release(a);
     gate.release(b);
     await once(s, 'open');
@@ -238,6 +253,80 @@ describe('race: one session per socket, whatever wins', () => {
     await roundTrip(s, ['c1', 'c2'], got);
     await oneSession(s, n);
     assert.deepEqual(srv.received.get(s.sessionId!), ['c1', 'c2']);
+  });
+
+  describe('SSE against polling (a buffering proxy holds the SSE handshake)', () => {
+    const sseFirst = { transports: ['sse', 'polling'], raceDelay: 0 };
+
+    it('the polling handshake answers first: the SSE handshake session is discarded when its stream closes', async () => {
+      const gate = await gated();
+      const n = store.created.length;
+      const s = socket(gate.port, sseFirst);
+      await Promise.all([holding(gate, 'sse'), holding(gate, 'post')]);
+      gate.release('post');
+      await once(s, 'open');
+      assert.equal(s.transport, 'polling');
+      const got = collect(s);
+      await roundTrip(s, ['f1', 'f2'], got);
+      await oneSession(s, n);
+      gate.release('sse');
+      await roundTrip(s, ['f3'], got);
+      assert.deepEqual(srv.received.get(s.sessionId!), ['f1', 'f2', 'f3']);
+      assert.deepEqual(connections, [s.sessionId]);
+    });
+
+    it('the SSE handshake answers first: the polling session is abandoned and discarded', async () => {
+      const gate = await gated();
+      const n = store.created.length;
+      const s = socket(gate.port, sseFirst);
+      await Promise.all([holding(gate, 'sse'), holding(gate, 'post')]);
+      gate.release('sse');
+      await once(s, 'open');
+      assert.equal(s.transport, 'sse');
+      const got = collect(s);
+      await roundTrip(s, ['g1', 'g2'], got);
+      gate.release('post');
+      await oneSession(s, n);
+      await roundTrip(s, ['g3'], got);
+      assert.deepEqual(srv.received.get(s.sessionId!), ['g1', 'g2', 'g3']);
+    });
+
+    it('an SSE stream remembered for the origin is not raced: no polling handshake while it is held', async () => {
+      const gate = await gated();
+      const n = store.created.length;
+      const key = `burrow:transport:ws://127.0.0.1:${gate.port}/burrow`;
+      const memory = new Map([[key, JSON.stringify({ t: 'sse', at: Date.now(), rtt: 5 })]]);
+      const remember = { getItem: (k: string) => memory.get(k) ?? null, setItem: (k: string, v: string) => void memory.set(k, v) };
+      const s = socket(gate.port, { ...sseFirst, remember });
+      await holding(gate, 'sse');
+      // The race delay (0) has long passed while the server's `open` waited in the gate.
+      assert.equal(gate.count('post'), 0, 'no polling handshake');
+      gate.release('sse');
+      await once(s, 'open');
+      assert.equal(s.transport, 'sse');
+      await roundTrip(s, ['i1'], collect(s));
+      await oneSession(s, n);
+      assert.equal(gate.count('post'), 0, 'no polling handshake');
+    });
+
+    it.each([
+      ['sse', 'post'],
+      ['post', 'sse'],
+      ['sse', 'post'],
+      ['post', 'sse'],
+    ] as const)('both answer in the same tick (%s, then %s): one connection, the other session gone', async (a, b) => {
+      const gate = await gated();
+      const n = store.created.length;
+      const s = socket(gate.port, sseFirst);
+      await Promise.all([holding(gate, 'sse'), holding(gate, 'post')]);
+      gate.release(a);
+      gate.release(b);
+      await once(s, 'open');
+      const got = collect(s);
+      await roundTrip(s, ['h1', 'h2'], got);
+      await oneSession(s, n);
+      assert.deepEqual(srv.received.get(s.sessionId!), ['h1', 'h2']);
+    });
   });
 
   describe('through a rig proxy', () => {

@@ -10,7 +10,7 @@ import { CloseCode, SESSION_ID_RE } from '@burrow/shared';
 import { isBundleRoute, serveBundle } from './http/bundle.js';
 import { isStoreFailure } from './errors/burrow-error.js';
 import { refusal } from './errors/refusals.js';
-import { handleHandshake } from './transports/handshake.js';
+import { handleHandshake, handleSseHandshake } from './transports/handshake.js';
 import { destroySocketOnError, hasBody, rejectSocket, sendError, sendJson } from './http/respond.js';
 import { type BurrowOptions, resolveOptions, type ResolvedOptions } from './options.js';
 import { handlePoll } from './transports/polling.js';
@@ -295,7 +295,13 @@ export class Burrow extends EventEmitter<BurrowEvents> {
         run: (_req, res) => sendError(res, { ...refusal('badRequest', 'WebSocket upgrade required'), status: 426 }, { Upgrade: 'websocket' }),
       };
     }
-    if (rest === '/sessions') return { methods: ['POST'], store: true, run: (req, res) => handleHandshake(reg, req, res) };
+    if (rest === '/sessions') {
+      return {
+        methods: ['POST', 'GET'],
+        store: true,
+        run: (req, res, _rest, query) => (req.method === 'GET' ? handleSseHandshake(reg, req, res, query) : handleHandshake(reg, req, res, query)),
+      };
+    }
     if (isBundleRoute(rest)) {
       return { methods: ['GET', 'HEAD'], run: (req, res) => serveBundle(this.options.clientBundleDir, rest, req, res) };
     }

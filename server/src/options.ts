@@ -63,7 +63,7 @@ export interface BurrowOptions {
   /** Subprotocol selection. Default: the first one offered. */
   handleProtocols?: HandleProtocols;
   /**
-   * Runs once per new session (WebSocket upgrade without `sid`, `POST {path}/sessions`); may be async.
+   * Runs once per new session (WebSocket upgrade without `sid`, `POST` or `GET {path}/sessions`); may be async.
    * Reject (401 / 403, WebSocket close 1008) or attach a user (`session.user`, persisted in the store).
    * Resumes are proven by the session token and not re-authenticated. Default: everyone, no user.
    */

@@ -25,8 +25,9 @@ test('routing: 404, 405 with Allow, bad session ids, GET with a body, upgrade on
   let r = await getJson(`${srv.http}/nope`);
   assert.deepEqual([r.status, r.json.error], [404, 'not_found']);
   assert.match(r.headers.get('content-type')!, /application\/json/);
-  r = await getJson(`${srv.http}/sessions`);
-  assert.deepEqual([r.status, r.json.error, r.headers.get('allow')], [405, 'bad_method', 'POST']);
+  // GET is the SSE handshake (an event stream); other methods are not allowed.
+  const del = await fetch(`${srv.http}/sessions`, { method: 'DELETE' });
+  assert.deepEqual([del.status, ((await del.json()) as { error: string }).error, del.headers.get('allow')], [405, 'bad_method', 'POST, GET']);
   r = await getJson(`${srv.http}/sessions/AAAAAAAAAAAAAAAAAAAAAA/send`);
   assert.deepEqual([r.status, r.headers.get('allow')], [405, 'POST']);
   for (const sid of ['__proto__', 'constructor', '..%2Fx', 'x'.repeat(10000)]) {

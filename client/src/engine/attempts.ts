@@ -4,17 +4,19 @@
  * a backoff with full jitter when a whole round failed or the live transport was lost. The attempt
  * that opens is handed to the engine to carry the session.
  *
- * The first connection races, RFC 8305 style: when the WebSocket attempt has not delivered its `open`
- * frame after the race delay, the next transport's HTTP handshake starts beside it, and whichever
- * answers first wins. Both are marked `race=1`, so the server announces neither session until the
- * client claims one (its first frame or request there); the loser is abandoned, which the server
- * answers by discarding its session with no events (docs/PROTOCOL.md, "Racing transports").
+ * The first connection races, RFC 8305 style: when the WebSocket attempt (or an SSE handshake stream)
+ * has not delivered its `open` frame after the race delay, the next transport starts beside it (an
+ * SSE handshake stream, or the POST handshake of polling), and whichever opens first wins. Both are
+ * marked `race=1`, so the server announces neither session until the client claims one (its first
+ * frame or request there); the loser is abandoned, which the server answers by discarding its session
+ * with no events (docs/PROTOCOL.md, "Racing transports"). An SSE handshake is always marked so: a
+ * buffering proxy may hold its `open` for good, and polling then starts a session of its own.
  */
 import { encodeSendRequest, type OpenFrame, PROTOCOL_VERSION } from '@burrow/shared';
 import { ABANDONED, ABNORMAL, SESSION_UNKNOWN } from '../close-codes.js';
 import { sessionUrl } from '../transports/http.js';
 import type { HandshakeResult } from '../transports/http.js';
-import type { DownReason, SessionRef, Transport, TransportContext, TransportHandlers } from '../transports/transport.js';
+import { type DownReason, type SessionRef, TIMEOUT, type Transport, type TransportContext, type TransportHandlers } from '../transports/transport.js';
 import type { TransportName } from '../types.js';
 import type { Link } from './link.js';
 import type { Setup } from './setup.js';
@@ -70,12 +72,23 @@ export class Attempts {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** When the running attempt started (ms epoch), for the open-time sample. */
   #attemptAt = 0;
-  /** Generation of the WebSocket attempt that was started with `race=1` (its session needs a claim). */
+  /** Generation of the attempt that was started with `race=1` (its session needs a claim). */
   #racedGen = -1;
-  /** Starts the racing HTTP handshake when the race delay elapses. */
+  /** Starts the racer when the race delay elapses. */
   #raceTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The racing HTTP handshake, while it runs and may still win. */
+  /**
+   * The racer, while it runs and may still win: an SSE handshake stream (it reports as a transport
+   * does), or the POST handshake of polling (it reports to #raced).
+   */
   #racer: Slot | null = null;
+  /**
+   * Polling's handshake answered while the SSE stream it races is still quiet: polling takes over
+   * (`win`) when the stream fails or the grace runs out, unless the stream opens first.
+   */
+  #held: { readonly open: OpenFrame; readonly win: () => void; readonly timer: ReturnType<typeof setTimeout> } | null = null;
+  /** The racer's place in the chain, and when it started (ms epoch). */
+  #racerIndex = 0;
+  #racerAt = 0;
   /** Rounds started since the live transport was lost (reported with `retrying`). */
   #rounds = 0;
 
@@ -91,13 +104,22 @@ export class Attempts {
     this.#startRound(this.#initialIndex());
   }
 
-  /** Whether generation `gen` is the running attempt's. */
+  /** Whether generation `gen` is the running attempt's (or the racer's). */
   owns(gen: number): boolean {
-    return holds(this.#attempt, gen);
+    return holds(this.#attempt, gen) || holds(this.#racer, gen);
   }
 
-  /** The transport of generation `gen` came up; ignored unless it is the running attempt. */
+  /** The transport of generation `gen` came up; ignored unless it is the running attempt (or racer). */
   opened(gen: number, ack: number, open: OpenFrame | undefined): void {
+    let at = this.#attemptAt;
+    const racer = this.#racer;
+    if (holds(racer, gen)) {
+      // A racing SSE handshake opened first: it wins, as a racing POST handshake does (#raced).
+      this.#attempt?.transport.close(ABANDONED);
+      this.#takeOver(racer);
+      this.#racedGen = gen;
+      at = this.#racerAt;
+    }
     const attempt = this.#attempt;
     if (!holds(attempt, gen)) return;
     if (open) {
@@ -110,12 +132,17 @@ export class Attempts {
     }
     const claim = gen === this.#racedGen;
     if (claim) {
-      // The WebSocket won: a handshake still running is left to finish, then abandoned (#raced).
+      // This attempt won: a racing handshake is left to finish, then abandoned (#raced); a racing
+      // stream is closed, which its server takes as the abandon.
       clearTimeout(this.#raceTimer);
       this.#raceTimer = undefined;
+      const loser = this.#racer;
       this.#racer = null;
+      if (loser?.transport.name === 'sse') loser.transport.close();
+      this.#release();
     }
-    if (attempt.transport.name === 'websocket' && open && !open.resumed) this.#host.sample(Date.now() - this.#attemptAt);
+    // A new session's `open` came a round trip (and a connection) after the request: an RTT estimate.
+    if (open && !open.resumed) this.#host.sample(Date.now() - at);
     this.#attempt = null;
     this.#resumeIndex = this.#cursor;
     this.#rounds = 0;
@@ -125,10 +152,25 @@ export class Attempts {
     this.#host.opened(attempt, ack, claim);
   }
 
-  /** The transport of generation `gen` went down; ignored unless it is the running attempt. */
+  /** The transport of generation `gen` went down; ignored unless it is the running attempt (or racer). */
   failed(gen: number, why: DownReason): void {
     const attempt = this.#attempt;
-    if (holds(attempt, gen)) this.#failed(attempt, why);
+    if (holds(attempt, gen)) return this.#failed(attempt, why);
+    const racer = this.#racer;
+    if (!holds(racer, gen)) return;
+    // A racing SSE handshake failed: the attempt it raced runs on, or the round goes on after it.
+    this.#racer = null;
+    if (attempt) return;
+    this.#takeOver(racer);
+    this.#failed(racer, why);
+  }
+
+  /** The racer takes the place of the attempt it raced, in the round too (it won, or that one is gone). */
+  #takeOver(racer: Slot): void {
+    this.#racer = null;
+    this.#attempt = racer;
+    this.#cursor = this.#racerIndex;
+    this.#roundTried++;
   }
 
   /**
@@ -194,18 +236,23 @@ export class Attempts {
     const gen = host.nextGen();
     const h = host.handlersFor(gen);
     this.#attemptAt = Date.now();
-    if (name === 'websocket') {
+    const session = host.session();
+    // A transport whose first answer is an `open` frame: WebSocket, or SSE for a new session.
+    if (name === 'websocket' || (name === 'sse' && !session)) {
       const hints = this.#hints();
       const next = this.#raceTo();
-      if (next !== undefined) hints.race = '1';
-      this.#attempt = { gen, transport: factories.websocket(host.context(hints), h) };
-      if (next !== undefined) {
+      // An SSE handshake that anything may follow is raced even when nothing races it yet: a
+      // buffering proxy can hold its `open` for good, and the session must then go unannounced.
+      if (next !== undefined || (name === 'sse' && this.#roundTried < chain.length)) {
+        hints.race = '1';
         this.#racedGen = gen;
-        this.#raceTimer = setTimeout(() => this.#startRacer(gen, next), this.#setup.timing.raceDelay ?? 0);
       }
+      this.#attempt = { gen, transport: this.#stream(name, hints, h) };
+      // The delay counts from the attempt's start, not from the end of its (synchronous, sometimes slow) construction.
+      const delay = (this.#setup.timing.raceDelay ?? 0) - (Date.now() - this.#attemptAt);
+      if (next !== undefined) this.#raceTimer = setTimeout(() => this.#startRacer(gen, next), Math.max(0, delay));
       return;
     }
-    const session = host.session();
     if (session) {
       this.#attempt = { gen, transport: this.#startHttp(name, session, h) };
       return;
@@ -221,6 +268,13 @@ export class Attempts {
     this.#attempt = handshake;
   }
 
+  /** A WebSocket attempt, or an SSE stream that is the handshake of a new session. */
+  #stream(name: 'websocket' | 'sse', hints: Record<string, string>, h: TransportHandlers): Transport {
+    const { factories, timing } = this.#setup;
+    const host = this.#host;
+    return name === 'websocket' ? factories.websocket(host.context(hints), h) : factories.sse(host.context(hints, timing.sseTimeout), null, h);
+  }
+
   /**
    * Starts the HTTP handshake that leads to transport `name`, reporting to `done` (never
    * synchronously). The slot returned holds that transport's place until it takes over, so that
@@ -232,59 +286,95 @@ export class Attempts {
   }
 
   /**
-   * The chain index of the HTTP transport that races the WebSocket attempt about to start, if this is
-   * a race: the first connection only (a resume has one session already, and two downstreams of it
-   * would only replace each other), with racing on and an untried HTTP transport next in the round.
+   * The chain index of the HTTP transport that races the attempt about to start, if this is a race:
+   * the first connection only (a resume has one session already, and two downstreams of it would only
+   * replace each other), with racing on and an untried HTTP transport next in the round. An SSE
+   * stream remembered for this origin is not raced: it worked here lately, and its race delay, fitted
+   * to the remembered open time, would only hand a slow first event to polling (sseTimeout still
+   * guards it).
    */
   #raceTo(): number | undefined {
-    const { chain, timing } = this.#setup;
+    const { chain, timing, memory } = this.#setup;
     if (timing.raceDelay === null || this.#host.session() || this.#link.state !== 'connecting') return undefined;
-    if (this.#roundTried >= chain.length) return undefined;
+    if (this.#roundTried >= chain.length || (chain[this.#cursor] === 'sse' && memory.get() === 'sse')) return undefined;
     const next = (this.#cursor + 1) % chain.length;
     return chain[next] === 'websocket' ? undefined : next;
   }
 
-  /** The race delay elapsed with WebSocket attempt `wsGen` still not open: the HTTP handshake starts beside it. */
-  #startRacer(wsGen: number, index: number): void {
+  /** The race delay elapsed with attempt `gen` still not open: the next transport starts beside it. */
+  #startRacer(gen: number, index: number): void {
     this.#raceTimer = undefined;
-    if (!holds(this.#attempt, wsGen) || this.#host.session()) return;
+    const host = this.#host;
+    if (!holds(this.#attempt, gen) || host.session()) return;
     const at = Date.now();
-    const racer = this.#handshake(this.#host.nextGen(), this.#setup.chain[index]!, { race: '1' }, (r) => this.#raced(racer, index, r, Date.now() - at));
+    const name = this.#setup.chain[index]!;
+    const racerGen = host.nextGen();
+    this.#racerIndex = index;
+    this.#racerAt = at;
+    if (name === 'sse') {
+      this.#racer = { gen: racerGen, transport: this.#stream('sse', { race: '1' }, host.handlersFor(racerGen)) };
+      return;
+    }
+    const racer = this.#handshake(racerGen, name, { race: '1' }, (r) => this.#raced(racer, r, Date.now() - at));
     this.#racer = racer;
   }
 
-  /** The racing handshake answered. */
-  #raced(racer: Slot, index: number, r: HandshakeResult, took: number): void {
+  /** The racing POST handshake (of polling) answered. */
+  #raced(racer: Slot, r: HandshakeResult, took: number): void {
     if (this.#racer !== racer) {
-      // The WebSocket won meanwhile (or the socket ended): this session was never claimed, so the
-      // server drops it at once when told, with no events.
+      // The attempt it raced won meanwhile (or the socket ended): this session was never claimed, so
+      // the server drops it at once when told, with no events.
       if (r.ok) this.#abandon(r.open);
       return;
     }
-    this.#racer = null;
-    const host = this.#host;
-    const ws = this.#attempt;
+    const raced = this.#attempt;
     const refusal = r.ok ? this.#refusal(r.open) : r.why;
+    if (r.ok && !refusal && raced?.transport.name === 'sse') {
+      // The stream's first event leaves the server with its headers, a round trip after its request,
+      // and this answer just measured one: the stream (started the race delay earlier) gets twice
+      // that again before polling takes over. A buffering proxy holds it for good; a slow path or a
+      // busy client only delays it, and SSE is worth that wait.
+      const win = (): void => this.#pollWins(racer, r.open, took);
+      this.#held = { open: r.open, win, timer: setTimeout(win, 2 * took) };
+      return;
+    }
+    this.#racer = null;
     if (!r.ok || refusal) {
       if (r.ok) this.#abandon(r.open);
-      // The WebSocket attempt runs on; if it failed already, the round goes on from the racer's place.
-      if (ws) return;
-      this.#cursor = index;
-      this.#roundTried++;
+      // The attempt it raced runs on; if that failed already, the round goes on from the racer's place.
+      if (raced) return;
+      this.#takeOver(racer);
       // `refusal` is set: it is the failure itself when !r.ok.
       return this.#failed(racer, refusal!);
     }
-    // The handshake answered first: the HTTP session wins. The WebSocket attempt, if still pending, is
-    // abandoned (a server that got it drops its unclaimed session on this close); once this session is
-    // live, the background upgrade brings WebSocket back if it works after all.
-    ws?.transport.close(ABANDONED);
-    this.#attempt = null;
-    this.#cursor = index;
-    this.#roundTried++;
-    this.#fallbackHint = { from: 'websocket', reason: 'timeout' };
+    this.#pollWins(racer, r.open, took);
+  }
+
+  /**
+   * Polling's handshake won: the attempt it raced, if still pending, is abandoned (a server that got
+   * it drops its unclaimed session when it closes); once this session is live, the background
+   * upgrade brings WebSocket back if it works after all.
+   */
+  #pollWins(racer: Slot, open: OpenFrame, took: number): void {
+    const host = this.#host;
+    const from = this.#setup.chain[this.#cursor]!;
+    clearTimeout(this.#held?.timer);
+    this.#held = null;
+    this.#attempt?.transport.close(ABANDONED);
+    this.#takeOver(racer);
+    this.#fallbackHint = { from, reason: fallbackReason(from, TIMEOUT) };
     host.sample(took);
-    host.establish(r.open);
-    this.#attempt = { gen: racer.gen, transport: this.#startHttp(racer.transport.name as 'sse' | 'polling', r.open, host.handlersFor(racer.gen)) };
+    host.establish(open);
+    this.#attempt = { gen: racer.gen, transport: this.#startHttp('polling', open, host.handlersFor(racer.gen)) };
+  }
+
+  /** A held polling session that will not be used is abandoned. */
+  #release(): void {
+    const held = this.#held;
+    this.#held = null;
+    if (!held) return;
+    clearTimeout(held.timer);
+    this.#abandon(held.open);
   }
 
   /** Tells the server to discard the unclaimed session of a raced attempt that lost (best effort). */
@@ -295,8 +385,9 @@ export class Attempts {
     ctx.http.request('POST', url, encodeSendRequest({ frames: [] }), ctx.requestTimeout, () => {});
   }
 
-  /** No race any more: the timer is off and a running handshake is aborted. */
+  /** No race any more: the timer is off, a running handshake is aborted, a held one abandoned. */
   #cancelRace(): void {
+    this.#release();
     clearTimeout(this.#raceTimer);
     this.#raceTimer = undefined;
     const racer = this.#racer;
@@ -331,7 +422,7 @@ export class Attempts {
     if (attempt.gen === this.#racedGen) {
       // A raced WebSocket that failed plainly leaves the race to the handshake already running; one
       // that failed before the race delay falls back at once, as without a race.
-      if (this.#racer && (why.kind === 'failed' || why.kind === 'timeout')) return;
+      if (this.#racer && (why.kind === 'failed' || why.kind === 'timeout')) return this.#held?.win();
       this.#cancelRace();
     }
     if (why.kind === 'fatal') return this.#host.fail(why.code);

@@ -239,8 +239,6 @@ export class Connection {
     const first = this.#link.state === 'connecting';
     const reconnected = this.#link.state === 'reconnecting';
     const previous = this.#makeLive(attempt);
-    // A raced session is announced by the server on our first frame: claim it before anything else.
-    if (claim) this.#transmit([{ t: 'ack', ack: this.#delivered }]);
     clearTimeout(this.#lostTimer);
     this.#lostTimer = undefined;
     moveLink(this.#link, 'open');
@@ -248,6 +246,10 @@ export class Connection {
     // The terms are set: by the attempt's open frame, or by the handshake that every HTTP start follows.
     if (first) this.#events.open(this.#terms!, attempt.transport.name);
     else this.#announce(previous, attempt.transport.name);
+    // A raced session is announced by the server on our first frame or request: claim it now. Sent
+    // after `open` is queued, so that on HTTP the claim's POST is made after the app's `onopen` ran
+    // (and carries what it sent) rather than ahead of it.
+    if (claim) this.#transmit([{ t: 'ack', ack: this.#delivered }]);
     if (reconnected) this.#events.reconnected(this.#rounds);
     this.#resendFrom(ack);
     this.#upgrade.schedule();

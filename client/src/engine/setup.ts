@@ -16,7 +16,8 @@ import { withTestHook } from './test-hook.js';
 /** How transports are made. */
 export interface TransportFactories {
   websocket(ctx: TransportContext, h: TransportHandlers): Transport;
-  sse(ctx: TransportContext, session: SessionRef, h: TransportHandlers): Transport;
+  /** `session` null: a new session, the stream being its handshake. */
+  sse(ctx: TransportContext, session: SessionRef | null, h: TransportHandlers): Transport;
   polling(ctx: TransportContext, session: SessionRef, h: TransportHandlers, knownAck: number | undefined): Transport;
   handshake(ctx: TransportContext, done: (r: HandshakeResult) => void): Cancel;
 }

@@ -12,6 +12,7 @@ import {
   type Frame,
   type OpenFrame,
   payloadSize,
+  PROTOCOL_VERSION,
   sessionPath,
 } from '@burrow/shared';
 import { ABNORMAL, NO_STATUS, SERVICE_RESTART, SESSION_UNKNOWN, STATE_LOST, TRY_AGAIN_LATER } from '../close-codes.js';
@@ -68,6 +69,16 @@ export function downFromAnswer(a: HttpAnswer): DownReason {
 export type HandshakeResult = { readonly ok: true; readonly open: OpenFrame } | { readonly ok: false; readonly why: DownReason };
 
 /**
+ * `GET P/sessions?v=1&protocols=…`: the handshake as an event stream, whose first event is the
+ * `open` frame (the SSE transport of a new session). Hints ride on it as on the POST.
+ */
+export function sseHandshakeUrl(ctx: TransportContext): string {
+  const q: Record<string, string | number> = { v: PROTOCOL_VERSION };
+  if (ctx.protocols.length > 0) q.protocols = ctx.protocols.join(',');
+  return endpointUrl(ctx.httpBase, `${ctx.httpBase.pathname}/sessions`, { ...q, ...ctx.hints });
+}
+
+/**
  * POST P/sessions: a new session over HTTP. `done` gets the `open` frame or why not; it is never
  * called synchronously, nor after the returned function cancelled the request.
  */
@@ -107,7 +118,8 @@ function sendAnswer(a: HttpAnswer | null): number | DownReason {
 export abstract class HttpTransport extends TransportBase {
   protected readonly ctx: TransportContext;
   readonly #standaloneAcks: boolean;
-  readonly #url: string;
+  /** `…/send?token=…`: set once the session is known (an SSE handshake learns it from its first event). */
+  #url = '';
   #pending: Frame[] = [];
   /** Cancels the POST in flight, if one is. */
   #inflight: (() => void) | null = null;
@@ -122,11 +134,16 @@ export abstract class HttpTransport extends TransportBase {
    * @param standaloneAcks whether an ack with nothing else to send is worth an empty POST (SSE:
    *   yes; polling: no, the next poll carries it).
    */
-  constructor(ctx: TransportContext, session: SessionRef, handlers: TransportHandlers, standaloneAcks: boolean) {
+  constructor(ctx: TransportContext, session: SessionRef | null, handlers: TransportHandlers, standaloneAcks: boolean) {
     super(handlers);
     this.ctx = ctx;
     this.#standaloneAcks = standaloneAcks;
-    this.#url = sessionUrl(ctx, session, 'send', {});
+    if (session) this.bind(session);
+  }
+
+  /** The session whose upstream this is. */
+  protected bind(session: SessionRef): void {
+    this.#url = sessionUrl(this.ctx, session, 'send', {});
   }
 
   send(frames: readonly Frame[]): void {

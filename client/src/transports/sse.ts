@@ -2,6 +2,8 @@
  * The `sse` transport: an event stream on `P/sessions/:sid/sse?token&ack` down, POSTed batches up.
  * The server's first event is an `ack` frame; until it arrives the stream is not trusted, because a
  * buffering proxy lets the request through but holds every byte (the engine then moves to polling).
+ * Without a session, the stream is the handshake (`GET P/sessions`): its first event is the `open`
+ * frame, reported with `onOpen` as a WebSocket's is.
  *
  * The stream is read by an {@link EventFeed}: a W3C EventSource (browsers, or one the app passes), or
  * Burrow's own reader over a streamed HTTP body (Node's default: `httpEventFeed` in sse-reader.ts).
@@ -11,7 +13,7 @@ import { SESSION_UNKNOWN, STATE_LOST } from '../close-codes.js';
 import type { HttpClient } from '../platform/http-client.js';
 import { BROWSER_BUNDLE } from '../platform/target.js';
 import type { EventSourceConstructor, EventSourceLike } from '../types.js';
-import { HttpTransport, sessionUrl } from './http.js';
+import { HttpTransport, sessionUrl, sseHandshakeUrl } from './http.js';
 import { type DownReason, FAILED, type SessionRef, TIMEOUT, type TransportContext, type TransportHandlers } from './transport.js';
 
 /** How long a standalone ack may wait on SSE (ms); see `Connection` for the bounds around it. */
@@ -94,13 +96,18 @@ export class SseTransport extends HttpTransport {
   #ack = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(open: OpenEventFeed, ctx: TransportContext, session: SessionRef, handlers: TransportHandlers) {
+  /** Whether the session is known: no `…/send` to probe the stream's failure with before it is. */
+  #bound: boolean;
+
+  /** @param session the session to resume, or null for a new one (the stream is its handshake). */
+  constructor(open: OpenEventFeed, ctx: TransportContext, session: SessionRef | null, handlers: TransportHandlers) {
     super(ctx, session, handlers, true);
+    this.#bound = !!session;
     // JSON escaping makes a frame at most 6 characters per payload byte (`\u0000`), plus its fields.
     const maxEventChars = 6 * (ctx.maxPayload ?? 1024 * 1024) + 64 * 1024;
     try {
-      const ack = ctx.ack();
-      const url = sessionUrl(ctx, session, 'sse', { ack, ...ctx.hints });
+      const ack = session ? ctx.ack() : 0;
+      const url = session ? sessionUrl(ctx, session, 'sse', { ack, ...ctx.hints }) : sseHandshakeUrl(ctx);
       this.#ack = ack;
       this.#feed = open(url, maxEventChars, {
         message: (data) => this.#message(data),
@@ -123,11 +130,16 @@ export class SseTransport extends HttpTransport {
     if (!r.ok) return this.down(FAILED);
     const f = r.value;
     if (!this.#opened) {
-      if (f.t !== 'ack') return this.down(FAILED);
+      // The first event is the handshake's `open` on a new session, an `ack` on a resumed one.
+      const open = f.t === 'open' && !this.#bound ? f : undefined;
+      if (!open && (f.t !== 'ack' || !this.#bound)) return this.down(FAILED);
       this.#opened = true;
       clearTimeout(this.#timer);
       this.ctx.ackCarried(this.#ack);
-      return this.handlers.onOpen(f.ack);
+      if (!open) return this.handlers.onOpen(f.t === 'ack' ? f.ack : 0);
+      this.#bound = true;
+      this.bind(open);
+      return this.handlers.onOpen(open.ack, open);
     }
     this.deliver(f);
   }
@@ -138,6 +150,7 @@ export class SseTransport extends HttpTransport {
    */
   #lost(): void {
     if (this.done || this.#probing) return;
+    if (!this.#bound) return this.down(FAILED);
     this.#probing = true;
     this.#feed?.close();
     // The POST answered: the session is there and only the stream failed.

@@ -1,6 +1,6 @@
 /**
  * The `authenticate` hook: runs once per new session (WebSocket upgrade without `sid`, and
- * `POST {path}/sessions`), never on a resume — a resume is proven by the session token. It may
+ * `POST` or `GET {path}/sessions`), never on a resume — a resume is proven by the session token. It may
  * reject the handshake or attach a user, which is persisted in the session record so every node sees
  * it as `session.user`.
  */

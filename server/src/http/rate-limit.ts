@@ -1,6 +1,6 @@
 /**
  * The node's handshake budget: a token bucket of `limits.maxHandshakesPerSecond` tokens, refilled
- * continuously, shared by new WebSocket sessions and `POST {path}/sessions`. Over it a handshake is
+ * continuously, shared by new WebSocket sessions and the HTTP handshakes (`{path}/sessions`). Over it a handshake is
  * shed: 503 `overloaded` with `Retry-After`, or a WebSocket close 1013. Resumes never spend a token.
  */
 import type { SessionRegistry } from '../session/registry.js';

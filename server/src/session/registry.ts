@@ -197,6 +197,19 @@ export class SessionRegistry implements SessionHost {
     this.store.delete(core.id).catch((err: unknown) => this.emitError(err));
   }
 
+  /**
+   * The stream that created raced session `core` closed before this node saw the claim: the session
+   * is discarded unless the store says a request claimed it elsewhere (its `activity` left 0).
+   */
+  discardUnclaimed(core: SessionCore): void {
+    const sync = this.store.sync;
+    const check = (r: SessionRecord | undefined): void => {
+      if (core.unclaimed && (!r || r.activity === 0)) this.discard(core);
+    };
+    if (sync) return check(sync.peekSync(core.id));
+    this.store.get(core.id).then(check, (err: unknown) => this.emitError(err));
+  }
+
   announce(core: SessionCore): void {
     core.announced = true;
     this.#safely(() => this.#events.connection(core.handle));

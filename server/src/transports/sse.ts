@@ -1,10 +1,10 @@
 /**
  * The `sse` transport's downstream: `GET {path}/sessions/:sid/sse?token=&ack=N`, an EventSource
- * stream. `id:` carries the seq of sequenced frames so `Last-Event-ID` resumes; the upstream is the
- * POST `send` endpoint.
+ * stream (or, for a new session, `GET {path}/sessions`: see handshake.ts). `id:` carries the seq of
+ * sequenced frames so `Last-Event-ID` resumes; the upstream is the POST `send` endpoint.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { encodeJsonFrame, type AckFrame, type PongFrame } from '@burrow/shared';
+import { encodeJsonFrame, type AckFrame, type OpenFrame, type PongFrame } from '@burrow/shared';
 import { ControlCoalescer } from './control.js';
 import { jsonOf } from './encoding.js';
 import { refusal } from '../errors/refusals.js';
@@ -31,11 +31,14 @@ class SseDownstream extends ControlCoalescer implements Downstream {
   #wrote = true;
   readonly #timer: NodeJS.Timeout;
   #ended = false;
-  constructor(res: ServerResponse, chunked: boolean, core: SessionCore, batchBytes: number, heartbeat: number) {
+  /** The stream that created a raced session: closing before the client's claim takes the session with it. */
+  readonly #reg: SessionRegistry | undefined;
+  constructor(res: ServerResponse, chunked: boolean, core: SessionCore, batchBytes: number, heartbeat: number, racedBy: SessionRegistry | undefined) {
     super();
     this.#res = res;
     this.#write = chunkWriter(res, chunked);
     this.#core = core;
+    this.#reg = racedBy;
     this.batchBytes = batchBytes;
     // Checked lazily: a write only sets a flag (no clock read, no timer reset); a check that finds a
     // whole half-period without one sends the comment, so the stream is never silent a period long.
@@ -73,6 +76,7 @@ class SseDownstream extends ControlCoalescer implements Downstream {
     this.#ended = true;
     clearInterval(this.#timer);
     this.#core.detach(this);
+    if (this.#reg && this.#core.unclaimed) this.#reg.discardUnclaimed(this.#core);
   }
 }
 
@@ -88,6 +92,26 @@ export async function handleSse(reg: SessionRegistry, req: IncomingMessage, res:
   if (!found) return sendError(res, refusal('sessionUnknown'));
   const { core, record } = found;
   if (res.destroyed) return;
+  // The first event proves the stream works end to end; its ack is the inbound ack.
+  await streamSse(reg, res, core, { t: 'ack', ack: core.inAck }, ack, record.outSeq, query, false);
+}
+
+/**
+ * Starts the event stream of `core` on `res`: headers, the padding, `first` (the handshake's `open`
+ * frame, or an `ack` on a resume) with the headers, then the session's frames after `ack`. `raced`:
+ * the stream created an unclaimed session, which it discards if it closes before the claim.
+ */
+export function streamSse(
+  reg: SessionRegistry,
+  res: ServerResponse,
+  core: SessionCore,
+  first: AckFrame | OpenFrame,
+  ack: number,
+  outSeq: number,
+  query: URLSearchParams,
+  raced: boolean,
+): Promise<void> {
+  const req = res.req;
   const chunked = req.httpVersionMajor > 1 || req.httpVersionMinor >= 1;
   res.writeHead(200, {
     'Content-Type': 'text/event-stream; charset=utf-8',
@@ -100,10 +124,9 @@ export async function handleSse(reg: SessionRegistry, req: IncomingMessage, res:
   });
   res.socket?.setNoDelay(true);
   res.write(PADDING);
-  // The first event proves the stream works end to end; its ack is the inbound ack.
-  res.write(`data: ${encodeJsonFrame({ t: 'ack', ack: core.inAck })}\n\n`);
+  res.write(`data: ${encodeJsonFrame(first)}\n\n`);
   const o = reg.options;
-  const d = new SseDownstream(res, chunked, core, o.limits.maxPollBytes, o.heartbeat);
+  const d = new SseDownstream(res, chunked, core, o.limits.maxPollBytes, o.heartbeat, raced ? reg : undefined);
   reg.lifecycle?.attached(core.handle, 'sse', query);
-  await core.attach(d, ack, record.outSeq);
+  return core.attach(d, ack, outSeq);
 }
