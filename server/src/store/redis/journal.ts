@@ -24,8 +24,19 @@ const CONFIRM_DELAY_MS = 50;
  */
 const RETRY_FIRST_MS = 20;
 const RETRY_MAX_MS = 1000;
+/**
+ * A confirm held in Redis behind this node's append that has not run (see scripts.ts `journalScan`) is
+ * tried again after this, doubling up to the outage hold's retry cap: it goes soon after that append.
+ */
+const HELD_RETRY_MAX_MS = 250;
 /** Owner of a released entry (see `burrowJournalRelease`): no node has this id, so none is alive under it. */
 const RELEASED = 'released:';
+
+/** A confirm not yet in Redis: up to `seq`, once `after()` (see `Store.confirmInbound`) has run. */
+interface PendingConfirm {
+  readonly seq: number;
+  readonly after: (() => string | undefined) | undefined;
+}
 
 /**
  * On a single Redis a node's liveness key holds the client id of its command connection, and a node
@@ -139,11 +150,12 @@ export class InboundJournal {
   readonly #s: Shared;
   readonly #node: NodeLiveness;
   /** Per session, the highest inbound seq emitted here and not yet confirmed to Redis. */
-  readonly #confirms = new Map<string, number>();
+  readonly #confirms = new Map<string, PendingConfirm>();
   #timer: NodeJS.Timeout | undefined;
   /** A flush on the next turn, for confirms another node may be waiting for (see `confirm`). */
   #immediate: NodeJS.Immediate | undefined;
   #flushRetryMs = RETRY_FIRST_MS;
+  #heldRetryMs = RETRY_FIRST_MS;
   /**
    * Per session, seqs whose accept failed here on a store error: Redis may have run it (the reply was
    * lost with the connection), so an entry of ours may sit in the journal that this node will never
@@ -191,9 +203,10 @@ export class InboundJournal {
         ...this.#s.keys.session(sid),
         seqArg(seq),
         this.#node.id,
-        confirm === undefined ? '' : seqArg(confirm),
+        confirm === undefined ? '' : seqArg(confirm.seq),
         frame ? encodeEntry(frame.data) : '',
         force ? '1' : '',
+        confirm?.after?.() ?? '',
       );
     } catch (err) {
       if (confirm !== undefined) this.#keep(sid, confirm);
@@ -201,17 +214,18 @@ export class InboundJournal {
       throw err;
     }
     if (!Array.isArray(flat)) flat = [];
-    const [code, ack] = flat;
+    const [code, ack, held] = flat;
+    if (held === 1 && confirm !== undefined) this.#held(sid, confirm);
     const n = typeof ack === 'number' ? ack : 0;
     const status = code === 1 ? 'new' : code === 2 ? 'dup' : code === 3 ? 'gap' : code === 4 ? 'wait' : 'unknown';
     if (status === 'unknown') return { status, ack: 0 };
-    if (flat.length <= 2) return { status, ack: n };
-    return { status, ack: n, ...(await this.#replayFrom(sid, flat.slice(2))) };
+    if (flat.length <= 3) return { status, ack: n };
+    return { status, ack: n, ...(await this.#replayFrom(sid, flat.slice(3))) };
   }
 
-  confirm(sid: string, seq: number, soon = false): void {
+  confirm(sid: string, seq: number, soon = false, after?: () => string | undefined): void {
     if (this.#s.closed()) return;
-    this.#keep(sid, seq);
+    this.#keep(sid, { seq, after });
     if (soon) {
       // Another node may be holding the session's next frames behind this entry: the 50 ms of the
       // lazy timer were the ~80 ms p50 of an SSE or polling echo behind a round-robin balancer.
@@ -231,12 +245,19 @@ export class InboundJournal {
     const confirm = this.#take(sid);
     let flat: (number | Buffer)[] | null;
     try {
-      flat = await this.#s.r.burrowJournalBuffer(...this.#s.keys.session(sid), this.#node.id, confirm === undefined ? '' : seqArg(confirm));
+      flat = await this.#s.r.burrowJournalBuffer(
+        ...this.#s.keys.session(sid),
+        this.#node.id,
+        confirm === undefined ? '' : seqArg(confirm.seq),
+        confirm?.after?.() ?? '',
+      );
     } catch (err) {
       if (confirm !== undefined) this.#keep(sid, confirm);
       throw err;
     }
-    return Array.isArray(flat) && flat.length > 0 ? this.#replayFrom(sid, flat) : {};
+    if (!Array.isArray(flat)) return {};
+    if (flat[0] === 1 && confirm !== undefined) this.#held(sid, confirm);
+    return flat.length > 1 ? this.#replayFrom(sid, flat.slice(1)) : {};
   }
 
   /** Sends every pending confirm in one round trip; a failed one is kept for the next accept or a later flush. */
@@ -249,13 +270,17 @@ export class InboundJournal {
     this.#confirms.clear();
     let res: Settled[];
     try {
-      res = await batch(r, pending.map(([sid, seq]) => (c) => c.burrowJournalConfirm(...keys.session(sid), this.#node.id, seqArg(seq))));
+      res = await batch(
+        r,
+        pending.map(([sid, c]) => (cmd) => cmd.burrowJournalConfirm(...keys.session(sid), this.#node.id, seqArg(c.seq), c.after?.() ?? '')),
+      );
     } catch (err) {
       res = pending.map(() => ({ ok: false, error: err }));
     }
-    pending.forEach(([sid, seq], i) => {
+    pending.forEach(([sid, c], i) => {
       const one = res[i];
-      if (!one || !one.ok) this.#keep(sid, seq);
+      if (!one || !one.ok) this.#keep(sid, c);
+      else if (one.value === 0) this.#held(sid, c);
     });
     const failed = res.find((x) => !x.ok);
     if (!failed || failed.ok) {
@@ -277,8 +302,29 @@ export class InboundJournal {
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
+    if (this.#heldTimer) clearTimeout(this.#heldTimer);
     if (this.#immediate) clearImmediate(this.#immediate);
-    this.#timer = this.#releaseTimer = this.#immediate = undefined;
+    this.#timer = this.#releaseTimer = this.#heldTimer = this.#immediate = undefined;
+  }
+
+  #heldTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Redis held a confirm back: this node's append it waits for has not run (held through an outage
+   * here). Kept, and tried again on a short backing-off timer until that append has run or failed.
+   */
+  #held(sid: string, c: PendingConfirm): void {
+    this.#keep(sid, c);
+    if (this.#heldTimer || this.#s.closed()) return;
+    this.#heldTimer = setTimeout(() => {
+      this.#heldTimer = undefined;
+      void this.flush().then(() => {
+        // Still held somewhere: the next try waits longer; none: the next hold starts short again.
+        if (!this.#heldTimer) this.#heldRetryMs = RETRY_FIRST_MS;
+      });
+    }, this.#heldRetryMs);
+    this.#heldTimer.unref();
+    this.#heldRetryMs = Math.min(this.#heldRetryMs * 2, HELD_RETRY_MAX_MS);
   }
 
   /** An accept of `seq` failed here: release our entry of it, if Redis ran the accept after all. */
@@ -347,15 +393,17 @@ export class InboundJournal {
     }
   }
 
-  #take(sid: string): number | undefined {
+  #take(sid: string): PendingConfirm | undefined {
     const c = this.#confirms.get(sid);
     if (c !== undefined) this.#confirms.delete(sid);
     return c;
   }
 
-  #keep(sid: string, seq: number): void {
-    const c = this.#confirms.get(sid);
-    if (c === undefined || seq > c) this.#confirms.set(sid, seq);
+  /** The highest seq wins; the latest condition too (it is read when sent, so it is never stale). */
+  #keep(sid: string, c: PendingConfirm): void {
+    const old = this.#confirms.get(sid);
+    if (old === undefined || c.seq > old.seq) this.#confirms.set(sid, old?.after && !c.after ? { seq: c.seq, after: old.after } : c);
+    else if (c.after && !old.after) this.#confirms.set(sid, { seq: old.seq, after: c.after });
   }
 
   /**
