@@ -151,6 +151,12 @@ export class InboundJournal {
   readonly #node: NodeLiveness;
   /** Per session, the highest inbound seq emitted here and not yet confirmed to Redis. */
   readonly #confirms = new Map<string, PendingConfirm>();
+  /**
+   * Per session, the highest seq of a confirm flush on its way. A Redis Cluster does not run one
+   * node's commands in the order they were sent when a failover sends one of them round redirections:
+   * an accept sent after the flush can run first and find our entries still there, emitted all the same.
+   */
+  readonly #flushing = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   /** A flush on the next turn, for confirms another node may be waiting for (see `confirm`). */
   #immediate: NodeJS.Immediate | undefined;
@@ -268,6 +274,7 @@ export class InboundJournal {
     const { r, keys } = this.#s;
     const pending = [...this.#confirms];
     this.#confirms.clear();
+    for (const [sid, c] of pending) this.#flushing.set(sid, Math.max(c.seq, this.#flushing.get(sid) ?? 0));
     let res: Settled[];
     try {
       res = await batch(
@@ -278,6 +285,7 @@ export class InboundJournal {
       res = pending.map(() => ({ ok: false, error: err }));
     }
     pending.forEach(([sid, c], i) => {
+      if (this.#flushing.get(sid) === c.seq) this.#flushing.delete(sid);
       const one = res[i];
       if (!one || !one.ok) this.#keep(sid, c);
       else if (one.value === 0) this.#held(sid, c);
@@ -420,7 +428,10 @@ export class InboundJournal {
       if (typeof seq !== 'number' || owner === undefined || !Buffer.isBuffer(entry)) continue;
       if (owner !== this.#node.id) foreign.push({ seq, owner, entry });
       // Ours, of an accept that failed here: it is being released (see #release), not ours to emit.
-      else if (!this.#uncertain.get(sid)?.has(seq)) own.push(journalEntry(seq, entry));
+      else if (this.#uncertain.get(sid)?.has(seq)) continue;
+      // Ours, emitted: its confirm is still to be sent, or on its way (see #flushing).
+      else if (seq <= Math.max(this.#confirms.get(sid)?.seq ?? 0, this.#flushing.get(sid) ?? 0)) continue;
+      else own.push(journalEntry(seq, entry));
     }
     let recheckMs: number | undefined;
     if (foreign.length > 0) {
