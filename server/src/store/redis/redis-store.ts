@@ -77,6 +77,8 @@ export class RedisStore implements Store {
         // After a reconnect, whatever expired while nobody listened; forced: this node missed events.
         void this.#expiry.sweep(reconnect);
       },
+      // Whatever was published while the subscriber moved is lost: every listener reads its log again.
+      subMoved: () => this.#wake.wakeAll(),
       message: (channel, message) => {
         if (channel !== keys.expiredChannel) return this.#wake.onMessage(channel, message);
         const sid = keys.expiredSession(message);
