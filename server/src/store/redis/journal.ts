@@ -248,6 +248,19 @@ export class InboundJournal {
   }
 
   async replay(sid: string): Promise<InboundReplay> {
+    // Never beside a release of the session, like an accept (see #replayFrom).
+    while (this.#releasingSids.has(sid)) await this.#releasing;
+    this.#accepting.set(sid, (this.#accepting.get(sid) ?? 0) + 1);
+    try {
+      return await this.#replay(sid);
+    } finally {
+      const n = (this.#accepting.get(sid) ?? 1) - 1;
+      if (n > 0) this.#accepting.set(sid, n);
+      else this.#accepting.delete(sid);
+    }
+  }
+
+  async #replay(sid: string): Promise<InboundReplay> {
     const confirm = this.#take(sid);
     let flat: (number | Buffer)[] | null;
     try {
@@ -362,8 +375,8 @@ export class InboundJournal {
   /**
    * Hands our entries of failed accepts to no one (`burrowJournalRelease`): every node, this one too,
    * then takes each over as a dead node's entry, exactly once, and emits it flagged `redelivered`.
-   * Not emitted here even when this node reads it back first: the release may already have run, and
-   * then another node could take it over too.
+   * For sessions whose next frames come here first, an accept (or replay) reads the entry back still
+   * ours and emits it itself (see #replayFrom); the two never overlap, so only one of them hands it on.
    */
   async #release(): Promise<void> {
     const { r, keys } = this.#s;
@@ -427,8 +440,14 @@ export class InboundJournal {
       const entry = flat[i + 2];
       if (typeof seq !== 'number' || owner === undefined || !Buffer.isBuffer(entry)) continue;
       if (owner !== this.#node.id) foreign.push({ seq, owner, entry });
-      // Ours, of an accept that failed here: it is being released (see #release), not ours to emit.
-      else if (this.#uncertain.get(sid)?.has(seq)) continue;
+      // Ours, of an accept that failed here (it ran; the reply was lost) and not released yet: no release
+      // of the session runs beside this call, so none will hand it over now. Emitted here, before the
+      // frame this call accepts: left to the release, it was confirmed away by the next confirm (an
+      // inbound frame lost: the failover case's "599 of 600"), or emitted after later frames.
+      else if (this.#uncertain.get(sid)?.has(seq)) {
+        this.#settled(sid, seq);
+        own.push(journalEntry(seq, entry));
+      }
       // Ours, emitted: its confirm is still to be sent, or on its way (see #flushing).
       else if (seq <= Math.max(this.#confirms.get(sid)?.seq ?? 0, this.#flushing.get(sid) ?? 0)) continue;
       else own.push(journalEntry(seq, entry));
