@@ -339,3 +339,51 @@ test('a killed node\'s connection is gone at once: its entries are taken over lo
   assert.deepEqual(got.map((g) => [g.node, g.seq, g.redelivered]), [['A', 1, false], ['B', 2, true]]);
   r.ws.close();
 });
+
+test('an accept whose reply a failover cut off, then the next frame on the same node: both emitted, in order, once', { timeout: 30_000 }, async () => {
+  // Regression (issue #16: the failover case's WebSocket client stalled at 599 of 600 echoes). The
+  // accept of e-122 ran on the promoted replica but its reply was lost; the WebSocket closed (1013),
+  // yet e-123, already queued behind it on the same node, was accepted as the next seq. The entry of
+  // e-122 waited for its release (on a timer, skipped while accepts ran), and the confirm of e-123,
+  // cumulative, deleted it first: e-122 was never emitted, its echo never sent.
+  const got: Got[] = [];
+  const client = new Redis(URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  clients.push(client);
+  const store = new RedisStore({ redis: client, prefix, sweepIntervalMs: 0, nodeTtlMs: 5000 });
+  stores.push(store);
+  await store.ready();
+  const burrow = createBurrow({ store, ackDelay: 5 });
+  burrow.on('message', (s, data, info: MessageInfo) => got.push({ node: 'A', sid: s.id, text: String(data), seq: info.seq, redelivered: info.redelivered }));
+  burrow.on('error', () => {});
+  const srv = await startTestServer(burrow);
+  servers.push(srv);
+  const accept = client.burrowAcceptBuffer.bind(client);
+  let cut = true;
+  client.burrowAcceptBuffer = (async (...args: Parameters<typeof accept>) => {
+    const r = await accept(...args);
+    if (cut && String(args[5]) === '2') {
+      cut = false;
+      throw new Error('Connection is closed.');
+    }
+    return r;
+  }) as typeof accept;
+
+  const c = await connectWs(`${srv.ws}/ws`);
+  const open = await c.nextJson();
+  c.ws.send('1:m1');
+  c.ws.send('2:m2');
+  c.ws.send('3:m3');
+  await until('m3', () => got.some((g) => g.seq === 3));
+  // The release would run on its timer now (20 ms, then backing off): a copy of m2 would come with it.
+  const r = await connectWs(`${srv.ws}/ws?sid=${String(open.sid)}&token=${String(open.token)}&ack=0`);
+  assert.equal((await r.nextJson()).ack, 3);
+  r.ws.send('4:m4');
+  await until('m4', () => got.some((g) => g.seq === 4));
+  assert.deepEqual(
+    got.map((g) => [g.seq, g.text]),
+    [1, 2, 3, 4].map((n) => [n, `m${n}`]),
+    'each frame once, in seq order',
+  );
+  c.ws.terminate();
+  r.ws.close();
+});

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterAll, test } from 'vitest';
+import { Redis } from 'ioredis';
 import { RedisStore } from '../src/store/redis/index.js';
 import type { SessionRecord } from '../src/store/store.js';
 
@@ -65,4 +66,44 @@ test('after a lost data set, claimLostClose gives each session one node to emit 
   assert.deepEqual([fromA, fromB].sort(), [false, true]);
   assert.equal(await a.claimLostClose(sid, 60_000), false, 'once, also for a late caller');
   assert.equal(await b.claimLostClose(other, 60_000), true, 'per session');
+});
+
+// Regression (issue #16, the Redis Cluster failover case: one echo twice, found with the fix for
+// #14). A WebSocket node's lazy confirm flush was sent round the failover's redirections while the
+// session's next accept went straight to the promoted replica and ran first. It found the node's own
+// entry, emitted but not yet confirmed, took it for an accept whose reply never came, and emitted it
+// again (flagged): the app answered it twice. A Cluster runs one node's commands out of order there;
+// a pipeline held back until the accept has run makes that deterministic on one Redis.
+test('an accept that overtakes this node\'s confirm flush does not deliver the confirmed frame again', async () => {
+  const client = new Redis('redis://127.0.0.1:6379', { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  const a = new RedisStore({ redis: client, prefix, sweepIntervalMs: 0 });
+  stores.push(a);
+  await a.ready();
+  const sid = randomBytes(16).toString('base64url');
+  await a.create({ id: sid, tokenHash: 'ab', protocol: '', data: undefined, inAck: 0, outSeq: 0, outAck: 0, activity: 0 }, 60_000);
+  assert.equal((await a.acceptInbound(sid, 1, { data: 'm1' })).status, 'new');
+  let open: () => void = () => {};
+  const gate = new Promise<void>((r) => (open = r));
+  const pipeline = client.pipeline.bind(client);
+  client.pipeline = ((...args: Parameters<typeof pipeline>) => {
+    const p = pipeline(...args);
+    const exec = p.exec.bind(p);
+    p.exec = (async (...e: Parameters<typeof exec>) => {
+      await gate;
+      return exec(...e);
+    }) as typeof p.exec;
+    return p;
+  }) as typeof client.pipeline;
+  try {
+    a.confirmInbound(sid, 1, true);
+    // The flush of that confirm starts on the next turn and waits at the gate.
+    await new Promise((r) => setImmediate(r));
+    const next = await a.acceptInbound(sid, 2, { data: 'm2' });
+    assert.equal(next.status, 'new');
+    assert.equal(next.replay, undefined, 'seq 1 was emitted here: nothing to deliver again');
+  } finally {
+    open();
+    await a.close();
+    client.disconnect();
+  }
 });

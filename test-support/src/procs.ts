@@ -355,6 +355,10 @@ export async function startRedisCluster(primaries = 3): Promise<RedisClusterProc
             '--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir.path,
             '--dbfilename', `dump-${port}.rdb`, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
             '--cluster-node-timeout', String(CLUSTER_NODE_TIMEOUT_MS),
+            // Redis 7 holds a replica's first (diskless) sync back 5 s for more replicas to join; a
+            // primary killed in that window leaves a replica that never synced, which refuses to take
+            // over ("data too old"), and the cluster stays down.
+            '--repl-diskless-sync-delay', '0',
           ],
           { exitSignal: 'SIGKILL' },
         );
@@ -419,7 +423,11 @@ export async function startRedisCluster(primaries = 3): Promise<RedisClusterProc
         // A killed primary stays listed without a fail flag until the others agree it failed.
         const alive = new Set(live());
         if (states.every((s) => s.includes('cluster_state:ok')) && primaries.length === n / 2 && primaries.every((p) => alive.has(p))) return;
-        if (Date.now() > deadline) throw new Error(`redis cluster not ok after ${timeoutMs} ms: ${states.map((s) => /cluster_state:\w+/.exec(s)?.[0]).join(', ')}`);
+        if (Date.now() > deadline) {
+          // What the servers said about the failover (votes, "can't failover" reasons): the only account of why it stalled.
+          const logs = live().map((p) => `--- :${p}\n${children.get(p)!.output().split('\n').slice(-25).join('\n')}`);
+          throw new Error(`redis cluster not ok after ${timeoutMs} ms: ${states.map((s) => /cluster_state:\w+/.exec(s)?.[0]).join(', ')}\n${logs.join('\n')}`);
+        }
         // Cluster state is gossip between the servers: there is no event to wait on from here.
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -427,6 +435,19 @@ export async function startRedisCluster(primaries = 3): Promise<RedisClusterProc
     dispose,
   };
   await cluster.waitOk();
+  // Every replica synced with its primary: until then a killed primary has no replica able to take over.
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const infos = await Promise.all(ports.map(async (p) => (await execFileP(REDIS_CLI_BIN, ['-p', String(p), 'info', 'replication']).catch(() => ({ stdout: '' }))).stdout));
+    const synced = infos.filter((i) => i.includes('role:slave') && i.includes('master_link_status:up') && !i.includes('master_sync_in_progress:1')).length;
+    if (synced === n / 2) break;
+    if (Date.now() > deadline) {
+      await dispose();
+      throw new Error(`redis cluster replicas not in sync after 15 s: ${infos.map((i) => /master_link_status:\w+/.exec(i)?.[0] ?? /role:\w+/.exec(i)?.[0]).join(', ')}`);
+    }
+    // Replication state is only polled (INFO): there is no event to wait on from here.
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return cluster;
 }
 

@@ -46,6 +46,16 @@ export class InboundQueue {
   /** Made with the first queued batch: a queue that only ever takes the synchronous path keeps none. */
   #onSettled: (() => void) | undefined;
 
+  /**
+   * The condition of this session's confirms (see `Store.confirmInbound`): the newest append of the
+   * session this node has not seen run, as the app's answers to the confirmed frames may be among them.
+   */
+  get #appendsRun(): () => string | undefined {
+    const core = this.#core;
+    return (this.#afterAppends ??= () => core.host.appendOrder.before(core.id));
+  }
+  #afterAppends: (() => string | undefined) | undefined;
+
   get #settled(): () => void {
     return (this.#onSettled ??= () => {
       this.#pending--;
@@ -184,7 +194,8 @@ export class InboundQueue {
             else if (!core.closed) this.#received(f, stopAtGap);
             // Emitted (or dropped on purpose): its journal entry can go, piggybacked on the next call;
             // after a POST at once, since the client's next POST may reach another node, which waits for it.
-            if (f.t === 'd') store.confirmInbound?.(core.id, f.seq, stopAtGap);
+            // Held in the store until the app's answers to it (sent above) are in the log.
+            if (f.t === 'd') store.confirmInbound?.(core.id, f.seq, stopAtGap, this.#appendsRun);
           }
           break;
         }
@@ -254,7 +265,7 @@ export class InboundQueue {
         const data = typeof e.data === 'string' ? e.data : Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
         core.host.emitMessage(core.handle, data, { seq: e.seq, redelivered: true });
       }
-      core.host.store.confirmInbound?.(core.id, e.seq);
+      core.host.store.confirmInbound?.(core.id, e.seq, false, this.#appendsRun);
     }
     if (r.recheckMs !== undefined && !this.#recheck) {
       this.#recheck = setTimeout(() => {

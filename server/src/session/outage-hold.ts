@@ -32,6 +32,8 @@ const RETRY_FIRST_MS = 20;
 const RETRY_MAX_MS = 250;
 
 interface Held {
+  /** Where it goes in the queue (the send number): lower first. */
+  readonly order: number;
   readonly size: number;
   readonly at: number;
   /** Writes the send to the store; rejects like the store call does. */
@@ -75,8 +77,10 @@ export class OutageHold {
   /**
    * Runs `write` now when nothing is held and the store is up; otherwise (or when it fails on an
    * unreachable store) holds it. Resolves once written, rejects like `write` or past the bound.
+   * `order` (increasing with every send) places it in the queue: a send whose first try failed after
+   * a later one's joins the queue ahead of it, so they are written in the order they were made.
    */
-  async send(size: number, write: () => Promise<void>): Promise<void> {
+  async send(size: number, write: () => Promise<void>, order: number): Promise<void> {
     const b = this.#bounds;
     if (!this.holding && !this.#host.storeDown) {
       try {
@@ -89,7 +93,10 @@ export class OutageHold {
     if (b.bytes <= 0) throw storeUnavailable();
     if (this.#bytes + size > b.bytes) throw this.#limit(`the send would hold more than storeOutageBuffer.bytes (${b.bytes}) during a store outage`);
     return new Promise<void>((resolve, reject) => {
-      this.#items.push({ size, at: Date.now(), write, resolve, reject });
+      const h: Held = { order, size, at: Date.now(), write, resolve, reject };
+      const i = this.#items.findIndex((x) => x.order > order);
+      if (i < 0) this.#items.push(h);
+      else this.#items.splice(i, 0, h);
       this.#bytes += size;
       this.#armDeadline();
       this.#scheduleRetry();
@@ -149,8 +156,9 @@ export class OutageHold {
    * status still said `up` (the outage not noticed yet) is retried on a backing-off timer instead.
    */
   #take(h: Held): void {
-    if (this.#items[0] !== h) return;
-    this.#items.shift();
+    const i = this.#items.indexOf(h);
+    if (i < 0) return;
+    this.#items.splice(i, 1);
     this.#bytes -= h.size;
     if (this.#doomed?.h === h) this.#doomed = undefined;
   }
@@ -165,14 +173,20 @@ export class OutageHold {
     this.#retry.unref();
   }
 
+  /** When the longest-held send was held (the queue is in send order, not holding order). */
+  #oldest(): number {
+    let at = Infinity;
+    for (const h of this.#items) if (h.at < at) at = h.at;
+    return at;
+  }
+
   #armDeadline(): void {
     if (this.#deadline || this.#items.length === 0) return;
-    const wait = this.#items[0]!.at + this.#bounds.ms - Date.now();
+    const wait = this.#oldest() + this.#bounds.ms - Date.now();
     this.#deadline = setTimeout(() => {
       this.#deadline = undefined;
-      const first = this.#items[0];
-      if (!first) return;
-      if (Date.now() - first.at >= this.#bounds.ms) {
+      if (this.#items.length === 0) return;
+      if (Date.now() - this.#oldest() >= this.#bounds.ms) {
         const err = this.#limit(`the store stayed unreachable longer than storeOutageBuffer.ms (${this.#bounds.ms} ms)`);
         this.fail(err);
       } else this.#armDeadline();

@@ -12,6 +12,7 @@ import { hashToken, newSessionId, newToken, tokenProven } from './ids.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { ResolvedOptions } from '../options.js';
 import { preparePayload, type SendData } from './payload.js';
+import { AppendOrder } from './append-order.js';
 import { SessionCore } from './core.js';
 import type { MessageInfo, Session, TransportName } from './handle.js';
 import type { SessionHost, SessionObserver, Tap } from './types.js';
@@ -62,6 +63,7 @@ export class SessionRegistry implements SessionHost {
   /** This node is draining: no new sessions or downstreams (see ops/drain.ts). */
   draining = false;
   readonly nodeId = randomBytes(9).toString('base64url');
+  readonly appendOrder = new AppendOrder();
   readonly #live = new Map<string, SessionCore>();
   /**
    * Per session, the inbound work still running in a core disposed while it had some: the session's

@@ -48,15 +48,28 @@ export function sendOne(core: SendTarget & WakeListener, input: SendData): Promi
     return RESOLVED;
   }
   // One token for every try of this send: a retry after a lost reply is recognised by the store.
-  const token = `${core.host.nodeId} ${++sendCounter}`;
-  return core.outageHold().send(size, async () => {
-    // Held through an outage, the session may have ended meanwhile.
-    if (core.closed) throw closedError();
-    if (core.host.storeDown) throw storeUnavailable();
-    const r = await core.host.store.append(core.id, [{ t: 'd', data, size }], core.host.options.limits, token);
-    if (!r.ok) return appendFailed(core, r.reason);
-    appended(core, r.frames, header);
-  });
+  const n = ++sendCounter;
+  const token = `${core.host.nodeId} ${n}`;
+  // Unsettled until the store answers it or it fails for good: until then the store runs none of
+  // this node's later appends of the session, nor lets another node take its next frames.
+  const order = core.host.appendOrder;
+  order.add(core.id, n, token);
+  const settled = (): void => order.settle(core.id, n);
+  const sent = core.outageHold().send(
+    size,
+    async () => {
+      // Held through an outage, the session may have ended meanwhile.
+      if (core.closed) throw closedError();
+      if (core.host.storeDown) throw storeUnavailable();
+      const r = await core.host.store.append(core.id, [{ t: 'd', data, size }], core.host.options.limits, token, order.before(core.id, n));
+      settled();
+      if (!r.ok) return appendFailed(core, r.reason);
+      appended(core, r.frames, header);
+    },
+    n,
+  );
+  sent.then(settled, settled);
+  return sent;
 }
 
 /** A single-session send's frame is in the log: it goes out now when next in line. */

@@ -6,6 +6,7 @@
 import type { AckFrame, PongFrame, ProtocolError } from '@burrow/shared';
 import type { ResolvedOptions } from '../options.js';
 import type { OutboundFrame, Store } from '../store/store.js';
+import type { AppendOrder } from './append-order.js';
 import type { MessageInfo, Session, TransportName } from './handle.js';
 
 /** A transport's downstream half, as the session core drives it. */
@@ -55,6 +56,8 @@ export interface SessionHost {
   readonly store: Store;
   /** Unique per Burrow instance; prefixes downstream owner ids. */
   readonly nodeId: string;
+  /** This node's appends not yet run in a networked store, per session (append-order.ts). */
+  readonly appendOrder: AppendOrder;
   /** The store reports itself `down`: calls would fail, so fail fast without making them. */
   readonly storeDown: boolean;
   emitMessage(session: Session, data: string | Buffer, info: MessageInfo): void;

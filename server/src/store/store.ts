@@ -148,12 +148,20 @@ export interface Store {
    * `append` wake event. Refuses the whole batch when it would pass either buffer bound.
    */
   /**
-   * `token` (optional; `'<node> <n>'`, unique per call of one node, no other spaces): a networked
-   * store that keeps it answers a repeated call with the same token with the seq the first one got,
-   * without appending again, so a retry after a lost reply is not a second message. A store may
-   * ignore it (an in-process store never loses a reply).
+   * `token` (optional; `'<node> <n>'`, n increasing with every call of one node, no other spaces): a
+   * networked store that keeps it answers a repeated call with the same token with the seq the first
+   * one got, without appending again, so a retry after a lost reply is not a second message.
+   *
+   * `after` (optional): the token of the same node's previous append of this session that may not
+   * have run yet (its try failed on a store error and waits for a retry). The store refuses this one
+   * (rejects, as on a store failure) until that one has run, so one node's appends of a session take
+   * seqs in the order it made them even when a try fails and another goes through. Since they run in
+   * token order, a retry whose token is older than one that ran since had run too: the store answers
+   * `ok` with no frames (they are in the log; their seqs are not known).
+   *
+   * A store may ignore both (an in-process store never loses a reply).
    */
-  append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token?: string): Promise<AppendResult>;
+  append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token?: string, after?: string): Promise<AppendResult>;
   /**
    * Marks the session closed and appends the close frame, atomically and only once: the first caller
    * gets `first: true` and the frame; later callers (the other side's echo, a second node) `first: false`.
@@ -194,8 +202,14 @@ export interface Store {
    * the next node), which holds them back until this confirm lands: flush it on the next turn of the
    * event loop (one round trip for every confirm of that turn) instead. Optional (see
    * `acceptInbound`).
+   *
+   * `after` (optional): read when the confirm is sent, the token (see `append`) of this node's newest
+   * append of the session that may not have run yet. The confirm takes effect only once that append
+   * has run: confirming lets another node accept the session's next frames, and its app's answers to
+   * them must not take seqs before the ones this node's app sent for these (an append held through
+   * a failover, issue #14). The store tries a held confirm again until it goes through.
    */
-  confirmInbound?(sid: string, seq: number, soon?: boolean): void;
+  confirmInbound?(sid: string, seq: number, soon?: boolean, after?: () => string | undefined): void;
   /**
    * The journal entries the caller must deliver now, as in `acceptInbound`'s `replay`, without
    * offering a frame (a transport attached, or a recheck). Optional (see `acceptInbound`).

@@ -39,8 +39,8 @@ export abstract class WrappedStore implements Store {
   setData(sid: string, data: unknown): Promise<boolean> {
     return this.around('setData', () => this.inner.setData(sid, data));
   }
-  append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token?: string): Promise<AppendResult> {
-    return this.around('append', () => this.inner.append(sid, frames, limits, token));
+  append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token?: string, after?: string): Promise<AppendResult> {
+    return this.around('append', () => this.inner.append(sid, frames, limits, token, after));
   }
   appendClose(sid: string, by: 'client' | 'server', code: number | undefined, reason: string | undefined): Promise<CloseResult> {
     return this.around('appendClose', () => this.inner.appendClose(sid, by, code, reason));
@@ -54,8 +54,8 @@ export abstract class WrappedStore implements Store {
   acceptInbound(sid: string, seq: number, frame?: InboundData, force?: boolean): Promise<InboundResult> {
     return this.around('acceptInbound', () => this.inner.acceptInbound(sid, seq, frame, force));
   }
-  confirmInbound(sid: string, seq: number, soon?: boolean): void {
-    this.inner.confirmInbound?.(sid, seq, soon);
+  confirmInbound(sid: string, seq: number, soon?: boolean, after?: () => string | undefined): void {
+    this.inner.confirmInbound?.(sid, seq, soon, after);
   }
   replayInbound(sid: string): Promise<InboundReplay> {
     const inner = this.inner;

@@ -40,9 +40,9 @@ declare module 'ioredis' {
     /** → the rooms the session was in. */
     burrowDelete(...keys: SessionKeys): Result<string[], Context>;
     burrowSetData(...args: [...keys: SessionKeys, has: '1' | '0', json: string]): Result<0 | 1, Context>;
-    /** → the first seq assigned, or -1 unknown, -2 closed, -3 overflow. */
+    /** → the first seq assigned, or -1 unknown, -2 closed, -3 overflow, -4 behind `after`, -5 ran already. */
     burrowAppend(
-      ...args: [...keys: SessionKeys, channel: string, maxMessages: string, maxBytes: string, token: string, ...entries: Buffer[]]
+      ...args: [...keys: SessionKeys, channel: string, maxMessages: string, maxBytes: string, token: string, after: string, ...entries: Buffer[]]
     ): Result<number, Context>;
     /** → null (unknown) or [1 first | 0, HGETALL after]. */
     burrowAppendClose(
@@ -51,13 +51,14 @@ declare module 'ioredis' {
     /** → [seq of the first entry, entry...], or [0] when there is none. */
     burrowReadBuffer(...args: [...keys: SessionKeys, afterSeq: string, maxFrames: string, maxBytes: string]): Result<(number | Buffer)[], Context>;
     burrowAck(...args: [...keys: SessionKeys, ack: string]): Result<0 | 1, Context>;
-    /** → [status, inAck, (seq, owner, entry)...] (journal.ts reads it). */
+    /** → [status, inAck, confirm held (1 | 0), (seq, owner, entry)...] (journal.ts reads it). */
     burrowAcceptBuffer(
-      ...args: [...keys: SessionKeys, seq: string, owner: string, confirm: string, entry: Entry, force: '1' | '']
+      ...args: [...keys: SessionKeys, seq: string, owner: string, confirm: string, entry: Entry, force: '1' | '', after: string]
     ): Result<(number | Buffer)[], Context>;
-    /** → null (unknown) or [(seq, owner, entry)...]. */
-    burrowJournalBuffer(...args: [...keys: SessionKeys, owner: string, confirm: string]): Result<(number | Buffer)[] | null, Context>;
-    burrowJournalConfirm(...args: [...keys: SessionKeys, owner: string, upTo: string]): Result<1, Context>;
+    /** → null (unknown) or [confirm held (1 | 0), (seq, owner, entry)...]. */
+    burrowJournalBuffer(...args: [...keys: SessionKeys, owner: string, confirm: string, after: string]): Result<(number | Buffer)[] | null, Context>;
+    /** → 1, or 0 when the confirm is held (its `after` append has not run). */
+    burrowJournalConfirm(...args: [...keys: SessionKeys, owner: string, upTo: string, after: string]): Result<0 | 1, Context>;
     /** → how many of `seqs` passed from `owner` to `releasedOwner`. */
     burrowJournalRelease(...args: [...keys: SessionKeys, owner: string, releasedOwner: string, ...seqs: string[]]): Result<number, Context>;
     /** `owners`: (deadOwner, seq)... → the seqs now owned by `newOwner`. */

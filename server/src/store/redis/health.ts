@@ -34,6 +34,10 @@ function isClient(v: RedisStoreOptions['redis']): v is Client {
 /** Makes (or takes) the command connection, and the subscriber; both fail fast while Redis is away. */
 /** Default of `maxReconnectDelayMs`: two connect attempts per node per 250 ms while Redis is down. */
 export const DEFAULT_MAX_RECONNECT_DELAY_MS = 250;
+/** Default of `clusterRefreshMs`. */
+export const DEFAULT_CLUSTER_REFRESH_MS = 1000;
+/** A failed resubscription after a Cluster server left is tried again after this. */
+const RESYNC_RETRY_MS = 250;
 
 export function connect(options: RedisStoreOptions): Connections {
   // Short: a Redis that restarts is found again within this of coming back (the recovery a client
@@ -51,8 +55,9 @@ export function connect(options: RedisStoreOptions): Connections {
   const ownsMain = !isClient(given);
   const main = isClient(given) ? given : typeof given === 'string' ? new Redis(given, failFast) : new Redis({ ...(given ?? {}), ...failFast });
   // The subscriber resubscribes by itself (pubsub.ts), not through ioredis.
+  const refresh = Math.max(0, options.clusterRefreshMs ?? DEFAULT_CLUSTER_REFRESH_MS);
   const sub = main.isCluster
-    ? (main as Cluster).duplicate(undefined, { redisOptions: { ...failFast, autoResubscribe: false } })
+    ? (main as Cluster).duplicate(undefined, { slotsRefreshInterval: refresh, redisOptions: { ...failFast, autoResubscribe: false } })
     : (main as Redis).duplicate({ ...failFast, autoResubscribe: false });
   const single = main.isCluster ? undefined : (main as Redis).options;
   return { main, ownsMain, sub, db: single?.db ?? 0, keyPrefix: single?.keyPrefix ?? '' };
@@ -68,6 +73,11 @@ export interface ConnectionHooks {
   readonly subResumed: (reconnect: boolean) => void;
   /** A message on any channel the subscriber listens to. */
   readonly message: (channel: string, message: string) => void;
+  /**
+   * A Redis Cluster's server left (or joined): the subscriber may have moved to another server,
+   * losing what was published meanwhile; it has subscribed again (`subReady`) when this is called.
+   */
+  readonly subMoved: () => void;
 }
 
 export class Health {
@@ -82,6 +92,10 @@ export class Health {
   #subReady = false;
   #subWasReady = false;
   #epoch: string | undefined;
+  /** A resubscription after a Cluster server left (or joined): due, running, and due again after it. */
+  #resync: NodeJS.Timeout | undefined;
+  #resyncing = false;
+  #resyncAgain = false;
 
   constructor(shared: Shared, connections: Connections) {
     this.#s = shared;
@@ -101,7 +115,41 @@ export class Health {
     this.#on(sub, 'end', () => this.#onSubDown());
     this.#on(sub, 'error', () => {});
     this.#on(sub, 'message', (channel: string, message: string) => hooks.message(channel, message));
+    if (main.isCluster) {
+      // ioredis moves a Cluster's subscriber to another server by itself when its server goes, and
+      // says nothing: neither connection closes. Its map of the servers changing is the only sign.
+      const moved = (): void => this.#scheduleResync(0);
+      for (const c of [main, sub]) for (const event of ['-node', '+node']) this.#on(c, event, moved);
+    }
     if (main.status === 'ready') void this.#onMainReady();
+  }
+
+  /** Subscribes every channel again after `ms`, then tells the listeners to read again; retried until it goes through. */
+  #scheduleResync(ms: number): void {
+    if (this.#s.closed()) return;
+    // A change heard while one runs: that one may have subscribed on the server that just went.
+    if (this.#resyncing) this.#resyncAgain = true;
+    if (this.#resync || this.#resyncing) return;
+    // After ioredis's own handlers of the same event (it picks the new subscriber there).
+    this.#resync = setTimeout(() => void this.#resubscribe(), ms);
+    this.#resync.unref();
+  }
+
+  async #resubscribe(): Promise<void> {
+    this.#resync = undefined;
+    this.#resyncing = true;
+    this.#resyncAgain = false;
+    let ok = false;
+    try {
+      await this.#hooks?.subReady();
+      ok = true;
+      if (!this.#s.closed()) this.#hooks?.subMoved();
+    } catch {
+      // The new subscriber is not there yet: soon again.
+    } finally {
+      this.#resyncing = false;
+    }
+    if (!ok || this.#resyncAgain) this.#scheduleResync(ok ? 0 : RESYNC_RETRY_MS);
   }
 
   status(): StoreStatus {
@@ -121,6 +169,7 @@ export class Health {
 
   /** Stops following the connections, then closes the subscriber and the command connection if it is ours. */
   async close(): Promise<void> {
+    if (this.#resync) clearTimeout(this.#resync);
     for (const off of this.#detach) off();
     this.#detach.length = 0;
     this.#listeners.clear();

@@ -24,8 +24,19 @@ const CONFIRM_DELAY_MS = 50;
  */
 const RETRY_FIRST_MS = 20;
 const RETRY_MAX_MS = 1000;
+/**
+ * A confirm held in Redis behind this node's append that has not run (see scripts.ts `journalScan`) is
+ * tried again after this, doubling up to the outage hold's retry cap: it goes soon after that append.
+ */
+const HELD_RETRY_MAX_MS = 250;
 /** Owner of a released entry (see `burrowJournalRelease`): no node has this id, so none is alive under it. */
 const RELEASED = 'released:';
+
+/** A confirm not yet in Redis: up to `seq`, once `after()` (see `Store.confirmInbound`) has run. */
+interface PendingConfirm {
+  readonly seq: number;
+  readonly after: (() => string | undefined) | undefined;
+}
 
 /**
  * On a single Redis a node's liveness key holds the client id of its command connection, and a node
@@ -139,11 +150,18 @@ export class InboundJournal {
   readonly #s: Shared;
   readonly #node: NodeLiveness;
   /** Per session, the highest inbound seq emitted here and not yet confirmed to Redis. */
-  readonly #confirms = new Map<string, number>();
+  readonly #confirms = new Map<string, PendingConfirm>();
+  /**
+   * Per session, the highest seq of a confirm flush on its way. A Redis Cluster does not run one
+   * node's commands in the order they were sent when a failover sends one of them round redirections:
+   * an accept sent after the flush can run first and find our entries still there, emitted all the same.
+   */
+  readonly #flushing = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   /** A flush on the next turn, for confirms another node may be waiting for (see `confirm`). */
   #immediate: NodeJS.Immediate | undefined;
   #flushRetryMs = RETRY_FIRST_MS;
+  #heldRetryMs = RETRY_FIRST_MS;
   /**
    * Per session, seqs whose accept failed here on a store error: Redis may have run it (the reply was
    * lost with the connection), so an entry of ours may sit in the journal that this node will never
@@ -191,9 +209,10 @@ export class InboundJournal {
         ...this.#s.keys.session(sid),
         seqArg(seq),
         this.#node.id,
-        confirm === undefined ? '' : seqArg(confirm),
+        confirm === undefined ? '' : seqArg(confirm.seq),
         frame ? encodeEntry(frame.data) : '',
         force ? '1' : '',
+        confirm?.after?.() ?? '',
       );
     } catch (err) {
       if (confirm !== undefined) this.#keep(sid, confirm);
@@ -201,17 +220,18 @@ export class InboundJournal {
       throw err;
     }
     if (!Array.isArray(flat)) flat = [];
-    const [code, ack] = flat;
+    const [code, ack, held] = flat;
+    if (held === 1 && confirm !== undefined) this.#held(sid, confirm);
     const n = typeof ack === 'number' ? ack : 0;
     const status = code === 1 ? 'new' : code === 2 ? 'dup' : code === 3 ? 'gap' : code === 4 ? 'wait' : 'unknown';
     if (status === 'unknown') return { status, ack: 0 };
-    if (flat.length <= 2) return { status, ack: n };
-    return { status, ack: n, ...(await this.#replayFrom(sid, flat.slice(2))) };
+    if (flat.length <= 3) return { status, ack: n };
+    return { status, ack: n, ...(await this.#replayFrom(sid, flat.slice(3))) };
   }
 
-  confirm(sid: string, seq: number, soon = false): void {
+  confirm(sid: string, seq: number, soon = false, after?: () => string | undefined): void {
     if (this.#s.closed()) return;
-    this.#keep(sid, seq);
+    this.#keep(sid, { seq, after });
     if (soon) {
       // Another node may be holding the session's next frames behind this entry: the 50 ms of the
       // lazy timer were the ~80 ms p50 of an SSE or polling echo behind a round-robin balancer.
@@ -228,15 +248,35 @@ export class InboundJournal {
   }
 
   async replay(sid: string): Promise<InboundReplay> {
+    // Never beside a release of the session, like an accept (see #replayFrom).
+    while (this.#releasingSids.has(sid)) await this.#releasing;
+    this.#accepting.set(sid, (this.#accepting.get(sid) ?? 0) + 1);
+    try {
+      return await this.#replay(sid);
+    } finally {
+      const n = (this.#accepting.get(sid) ?? 1) - 1;
+      if (n > 0) this.#accepting.set(sid, n);
+      else this.#accepting.delete(sid);
+    }
+  }
+
+  async #replay(sid: string): Promise<InboundReplay> {
     const confirm = this.#take(sid);
     let flat: (number | Buffer)[] | null;
     try {
-      flat = await this.#s.r.burrowJournalBuffer(...this.#s.keys.session(sid), this.#node.id, confirm === undefined ? '' : seqArg(confirm));
+      flat = await this.#s.r.burrowJournalBuffer(
+        ...this.#s.keys.session(sid),
+        this.#node.id,
+        confirm === undefined ? '' : seqArg(confirm.seq),
+        confirm?.after?.() ?? '',
+      );
     } catch (err) {
       if (confirm !== undefined) this.#keep(sid, confirm);
       throw err;
     }
-    return Array.isArray(flat) && flat.length > 0 ? this.#replayFrom(sid, flat) : {};
+    if (!Array.isArray(flat)) return {};
+    if (flat[0] === 1 && confirm !== undefined) this.#held(sid, confirm);
+    return flat.length > 1 ? this.#replayFrom(sid, flat.slice(1)) : {};
   }
 
   /** Sends every pending confirm in one round trip; a failed one is kept for the next accept or a later flush. */
@@ -247,15 +287,21 @@ export class InboundJournal {
     const { r, keys } = this.#s;
     const pending = [...this.#confirms];
     this.#confirms.clear();
+    for (const [sid, c] of pending) this.#flushing.set(sid, Math.max(c.seq, this.#flushing.get(sid) ?? 0));
     let res: Settled[];
     try {
-      res = await batch(r, pending.map(([sid, seq]) => (c) => c.burrowJournalConfirm(...keys.session(sid), this.#node.id, seqArg(seq))));
+      res = await batch(
+        r,
+        pending.map(([sid, c]) => (cmd) => cmd.burrowJournalConfirm(...keys.session(sid), this.#node.id, seqArg(c.seq), c.after?.() ?? '')),
+      );
     } catch (err) {
       res = pending.map(() => ({ ok: false, error: err }));
     }
-    pending.forEach(([sid, seq], i) => {
+    pending.forEach(([sid, c], i) => {
+      if (this.#flushing.get(sid) === c.seq) this.#flushing.delete(sid);
       const one = res[i];
-      if (!one || !one.ok) this.#keep(sid, seq);
+      if (!one || !one.ok) this.#keep(sid, c);
+      else if (one.value === 0) this.#held(sid, c);
     });
     const failed = res.find((x) => !x.ok);
     if (!failed || failed.ok) {
@@ -277,8 +323,29 @@ export class InboundJournal {
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
+    if (this.#heldTimer) clearTimeout(this.#heldTimer);
     if (this.#immediate) clearImmediate(this.#immediate);
-    this.#timer = this.#releaseTimer = this.#immediate = undefined;
+    this.#timer = this.#releaseTimer = this.#heldTimer = this.#immediate = undefined;
+  }
+
+  #heldTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Redis held a confirm back: this node's append it waits for has not run (held through an outage
+   * here). Kept, and tried again on a short backing-off timer until that append has run or failed.
+   */
+  #held(sid: string, c: PendingConfirm): void {
+    this.#keep(sid, c);
+    if (this.#heldTimer || this.#s.closed()) return;
+    this.#heldTimer = setTimeout(() => {
+      this.#heldTimer = undefined;
+      void this.flush().then(() => {
+        // Still held somewhere: the next try waits longer; none: the next hold starts short again.
+        if (!this.#heldTimer) this.#heldRetryMs = RETRY_FIRST_MS;
+      });
+    }, this.#heldRetryMs);
+    this.#heldTimer.unref();
+    this.#heldRetryMs = Math.min(this.#heldRetryMs * 2, HELD_RETRY_MAX_MS);
   }
 
   /** An accept of `seq` failed here: release our entry of it, if Redis ran the accept after all. */
@@ -308,8 +375,8 @@ export class InboundJournal {
   /**
    * Hands our entries of failed accepts to no one (`burrowJournalRelease`): every node, this one too,
    * then takes each over as a dead node's entry, exactly once, and emits it flagged `redelivered`.
-   * Not emitted here even when this node reads it back first: the release may already have run, and
-   * then another node could take it over too.
+   * For sessions whose next frames come here first, an accept (or replay) reads the entry back still
+   * ours and emits it itself (see #replayFrom); the two never overlap, so only one of them hands it on.
    */
   async #release(): Promise<void> {
     const { r, keys } = this.#s;
@@ -347,15 +414,17 @@ export class InboundJournal {
     }
   }
 
-  #take(sid: string): number | undefined {
+  #take(sid: string): PendingConfirm | undefined {
     const c = this.#confirms.get(sid);
     if (c !== undefined) this.#confirms.delete(sid);
     return c;
   }
 
-  #keep(sid: string, seq: number): void {
-    const c = this.#confirms.get(sid);
-    if (c === undefined || seq > c) this.#confirms.set(sid, seq);
+  /** The highest seq wins; the latest condition too (it is read when sent, so it is never stale). */
+  #keep(sid: string, c: PendingConfirm): void {
+    const old = this.#confirms.get(sid);
+    if (old === undefined || c.seq > old.seq) this.#confirms.set(sid, old?.after && !c.after ? { seq: c.seq, after: old.after } : c);
+    else if (c.after && !old.after) this.#confirms.set(sid, { seq: old.seq, after: c.after });
   }
 
   /**
@@ -371,8 +440,17 @@ export class InboundJournal {
       const entry = flat[i + 2];
       if (typeof seq !== 'number' || owner === undefined || !Buffer.isBuffer(entry)) continue;
       if (owner !== this.#node.id) foreign.push({ seq, owner, entry });
-      // Ours, of an accept that failed here: it is being released (see #release), not ours to emit.
-      else if (!this.#uncertain.get(sid)?.has(seq)) own.push(journalEntry(seq, entry));
+      // Ours, of an accept that failed here (it ran; the reply was lost) and not released yet: no release
+      // of the session runs beside this call, so none will hand it over now. Emitted here, before the
+      // frame this call accepts: left to the release, it was confirmed away by the next confirm (an
+      // inbound frame lost: the failover case's "599 of 600"), or emitted after later frames.
+      else if (this.#uncertain.get(sid)?.has(seq)) {
+        this.#settled(sid, seq);
+        own.push(journalEntry(seq, entry));
+      }
+      // Ours, emitted: its confirm is still to be sent, or on its way (see #flushing).
+      else if (seq <= Math.max(this.#confirms.get(sid)?.seq ?? 0, this.#flushing.get(sid) ?? 0)) continue;
+      else own.push(journalEntry(seq, entry));
     }
     let recheckMs: number | undefined;
     if (foreign.length > 0) {

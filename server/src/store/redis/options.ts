@@ -37,6 +37,14 @@ export interface RedisStoreOptions {
    * killed), another node redelivers the messages this one accepted but may not have emitted. Default 5000.
    */
   readonly nodeTtlMs?: number;
+  /**
+   * On a Redis Cluster: how often the subscriber's connection refreshes its map of the cluster's
+   * servers (ms). The subscriber is one connection to one server; when that server goes, wake-ups
+   * published before ioredis has moved it to another are lost, and a server leaving the map is the
+   * only sign of it: the store then subscribes again and has every listener read its log again.
+   * Default 1000; 0 leaves it to ioredis (no periodic refresh).
+   */
+  readonly clusterRefreshMs?: number;
 }
 
 /** The options with their defaults applied (the connection ones are read where connections are made). */

@@ -53,9 +53,9 @@ export class SessionRecords {
 
   // ---- the outbound log ---------------------------------------------------------------------------
 
-  async append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token?: string): Promise<AppendResult> {
+  async append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token?: string, after?: string): Promise<AppendResult> {
     const entries = frames.map((f) => encodeEntry(f.data));
-    return appendResult(await this.#s.r.burrowAppend(...this.#appendArgs(sid, entries, limits, token)), frames, entries);
+    return appendResult(await this.#s.r.burrowAppend(...this.#appendArgs(sid, entries, limits, token, after)), frames, entries);
   }
 
   async appendEach(sids: readonly string[], frame: NewFrame, limits: AppendLimits): Promise<ReadonlyMap<string, AppendResult>> {
@@ -130,9 +130,9 @@ export class SessionRecords {
     return r.smembers(room === undefined ? keys.sessions : keys.room(room));
   }
 
-  #appendArgs(sid: string, entries: readonly Buffer[], limits: AppendLimits, token = ''): Parameters<Client['burrowAppend']> {
+  #appendArgs(sid: string, entries: readonly Buffer[], limits: AppendLimits, token = '', after = ''): Parameters<Client['burrowAppend']> {
     const { keys } = this.#s;
-    return [...keys.session(sid), keys.wake(sid), count(limits.maxBufferedMessages), seqArg(limits.maxBufferedBytes), token, ...entries];
+    return [...keys.session(sid), keys.wake(sid), count(limits.maxBufferedMessages), seqArg(limits.maxBufferedBytes), token, after, ...entries];
   }
 }
 
@@ -140,10 +140,24 @@ function appendResult(r: unknown, frames: readonly NewFrame[], entries: readonly
   if (r === -1) return { ok: false, reason: 'unknown' };
   if (r === -2) return { ok: false, reason: 'closed' };
   if (r === -3) return { ok: false, reason: 'overflow' };
+  // An earlier append of this node (a failed try, still to be retried) has not run: retried after it,
+  // as a send held through an outage is (the outage hold retries a store failure).
+  if (r === -4) throw new AppendBehind();
+  // A retry whose first try ran, overtaken since by a later append of this node: its frames are in
+  // the log (the pump reads them), their seqs no longer known here.
+  if (r === -5) return { ok: true, frames: [] };
   if (typeof r !== 'number') throw new Error('unexpected reply from redis append');
   const out: OutboundFrame[] = frames.map((f, i) => ({
     frame: { t: 'd', seq: r + i, data: f.data },
     size: (entries[i]?.byteLength ?? 1) - 1,
   }));
   return { ok: true, frames: out };
+}
+
+/** burrowAppend's -4: the caller's earlier append `after` has not run yet (see scripts.ts). */
+export class AppendBehind extends Error {
+  constructor() {
+    super('append held behind an earlier append of this node that has not run yet');
+    this.name = 'AppendBehind';
+  }
 }

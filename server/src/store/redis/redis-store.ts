@@ -77,6 +77,8 @@ export class RedisStore implements Store {
         // After a reconnect, whatever expired while nobody listened; forced: this node missed events.
         void this.#expiry.sweep(reconnect);
       },
+      // Whatever was published while the subscriber moved is lost: every listener reads its log again.
+      subMoved: () => this.#wake.wakeAll(),
       message: (channel, message) => {
         if (channel !== keys.expiredChannel) return this.#wake.onMessage(channel, message);
         const sid = keys.expiredSession(message);
@@ -120,8 +122,8 @@ export class RedisStore implements Store {
   setData(sid: string, data: unknown): Promise<boolean> {
     return this.#records.setData(sid, data);
   }
-  append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token?: string): Promise<AppendResult> {
-    return this.#records.append(sid, frames, limits, token);
+  append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token?: string, after?: string): Promise<AppendResult> {
+    return this.#records.append(sid, frames, limits, token, after);
   }
   appendEach(sids: readonly string[], frame: NewFrame, limits: AppendLimits): Promise<ReadonlyMap<string, AppendResult>> {
     return this.#records.appendEach(sids, frame, limits);
@@ -153,8 +155,8 @@ export class RedisStore implements Store {
   acceptInbound(sid: string, seq: number, frame?: InboundData, force = false): Promise<InboundResult> {
     return this.#journal.accept(sid, seq, frame, force);
   }
-  confirmInbound(sid: string, seq: number, soon?: boolean): void {
-    this.#journal.confirm(sid, seq, soon);
+  confirmInbound(sid: string, seq: number, soon?: boolean, after?: () => string | undefined): void {
+    this.#journal.confirm(sid, seq, soon, after);
   }
   async claimLostClose(sid: string, ttlMs: number): Promise<boolean> {
     return (await this.#r.set(this.#keys.lostClose(sid), '1', 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK';

@@ -41,11 +41,27 @@ local function sizeOf(e)
   if string.byte(e, 1) == 99 then return 0 end
   return #e - 1
 end
+-- Has the append with token \`t\` ('<node> <n>') run? The record keeps each node's last token (field
+-- ap:<node>), and one node's appends of a session run in token order (burrowAppend's \`after\`), so a
+-- number at least \`n\` there means it ran. '' (none) counts as run.
+local function appended(t)
+  local node, n = string.match(t or '', '^(%S+) (%S+)$')
+  if not node then return true end
+  local prev = redis.call('HGET', KEYS[1], 'ap:' .. node)
+  local pn = prev and tonumber(string.match(prev, '^(%S+) '))
+  return pn ~= nil and pn >= tonumber(n)
+end
 -- The inbound journal. Drops the entries of \`owner\` up to \`confirm\` (a number or nil) and returns every
 -- other entry as {seq, owner, entry, ...}: the caller's own (a reply it never got) and other nodes'.
-local function journalScan(owner, confirm)
+-- \`after\` (a token, '' = none): the owner's latest append of the session that may not have run yet,
+-- made while it handled those entries (an echo). Until it has run, the confirm is \`held\` (second
+-- result): the entries stay, and the next seq waits on another node, so that node's appends cannot
+-- take seqs before it (issue #14: an append held through a failover, overtaken by the next node's).
+-- A held confirm's entries are not returned: they are the owner's, emitted, not a lost reply.
+local function journalScan(owner, confirm, after)
   local j = redis.call('HGETALL', KEYS[5])
   local out = {}
+  local held = confirm ~= nil and not appended(after)
   for i = 1, #j, 2 do
     local v = j[i + 1]
     local sp = string.find(v, ' ', 1, true)
@@ -55,7 +71,7 @@ local function journalScan(owner, confirm)
     else
       local o = string.sub(v, 1, sp - 1)
       if o == owner and confirm and s <= confirm then
-        redis.call('HDEL', KEYS[5], j[i])
+        if not held then redis.call('HDEL', KEYS[5], j[i]) end
       else
         out[#out + 1] = s
         out[#out + 1] = o
@@ -63,7 +79,7 @@ local function journalScan(owner, confirm)
       end
     end
   end
-  return out
+  return out, held
 end
 `;
 
@@ -121,11 +137,15 @@ return 1
 `),
 
   /**
-   * ARGV: channel, maxMessages, maxBytes, token ('' = none), entry... → first seq assigned, or -1
-   * unknown, -2 closed, -3 overflow. Publishes the \`append\` wake event in the same script. A token
-   * ('<node> <n>', unique per send of that node) makes a retry idempotent: the node's last token and
-   * the seq it got are kept in the record (field \`ap:<node>\`), and the same token again answers that
-   * seq without appending (its first try ran, the reply was lost).
+   * ARGV: channel, maxMessages, maxBytes, token ('' = none), after ('' = none), entry... → first seq
+   * assigned, or -1 unknown, -2 closed, -3 overflow, -4 behind, -5 ran already. Publishes the
+   * \`append\` wake event in the same script. A token ('<node> <n>', n increasing per send of that node)
+   * makes a retry idempotent: the node's last token and the seq it got are kept in the record (field
+   * \`ap:<node>\`), and the same token again answers that seq without appending (its first try ran, the
+   * reply was lost). \`after\`: the node's previous append of the session that may not have run yet (a
+   * failed try waiting for its retry): until it has, this one is refused (-4), so a node's appends of
+   * a session run in the order it made them. Hence a later token of the node in the record means this
+   * one ran too, its reply lost (-5).
    */
   burrowAppend: def(`
 if redis.call('EXISTS', KEYS[4]) == 0 then return -1 end
@@ -135,19 +155,21 @@ if tokNode then
   if prev then
     local pn, pseq = string.match(prev, '^(%S+) (%S+)$')
     if pn == tokN then return tonumber(pseq) end
+    if tonumber(pn) > tonumber(tokN) then return -5 end
   end
+  if not appended(ARGV[5]) then return -4 end
 end
 local r = redis.call('HMGET', KEYS[1], 'outSeq', 'outAck', 'outBytes', 'closedBy')
 if not r[1] then return -1 end
 if r[4] then return -2 end
 local outSeq = tonumber(r[1])
 local bytes = tonumber(r[3])
-local n = #ARGV - 4
+local n = #ARGV - 5
 local add = 0
-for i = 5, #ARGV do add = add + #ARGV[i] - 1 end
+for i = 6, #ARGV do add = add + #ARGV[i] - 1 end
 if outSeq - tonumber(r[2]) + n > tonumber(ARGV[2]) or bytes + add > tonumber(ARGV[3]) then return -3 end
 if n == 0 then return outSeq + 1 end
-redis.call('RPUSH', KEYS[2], unpack(ARGV, 5))
+redis.call('RPUSH', KEYS[2], unpack(ARGV, 6))
 followTtl(KEYS[2])
 local last = redis.call('HINCRBY', KEYS[1], 'outSeq', int(n))
 redis.call('HINCRBY', KEYS[1], 'outBytes', int(add))
@@ -222,15 +244,16 @@ return 1
   /**
    * ARGV: seq, owner (this node's id), confirm ('' = none: the piggybacked "owner emitted its entries up
    * to here"), entry ('' = journal nothing: a close frame), force ('1' = accept even behind another
-   * node's unconfirmed entry) → {status (0 unknown, 1 new, 2 dup, 3 gap, 4 wait), inAck, journal
-   * entries as journalScan returns them (before this one was added)...}. A new data frame goes into the
+   * node's unconfirmed entry), after (the confirm's condition, see journalScan; '' = none) → {status
+   * (0 unknown, 1 new, 2 dup, 3 gap, 4 wait), inAck, confirm held (1 | 0), journal entries as
+   * journalScan returns them (before this one was added)...}. A new data frame goes into the
    * journal, owned by \`owner\`, in the same step that makes it the ack. While another node holds an
    * unconfirmed entry (accepted, maybe not yet emitted), the next seq waits (4): accepting it now could
    * let this node emit it before that node emits the earlier one.
    */
   burrowAccept: def(`
-if not alive() then return {0, 0} end
-local out = journalScan(ARGV[2], tonumber(ARGV[3]))
+if not alive() then return {0, 0, 0} end
+local out, held = journalScan(ARGV[2], tonumber(ARGV[3]), ARGV[6])
 local inAck = tonumber(redis.call('HGET', KEYS[1], 'inAck'))
 local seq = tonumber(ARGV[1])
 local status = 3
@@ -251,19 +274,29 @@ elseif seq == inAck + 1 then
 elseif seq <= inAck then
   status = 2
 end
+table.insert(out, 1, held and 1 or 0)
 table.insert(out, 1, inAck)
 table.insert(out, 1, status)
 return out
 `),
 
-  /** ARGV: owner, confirm ('' = none) → nil (unknown) or the journal entries as journalScan returns them. */
+  /**
+   * ARGV: owner, confirm ('' = none), after (see journalScan) → nil (unknown) or {confirm held (1 | 0),
+   * the journal entries as journalScan returns them...}.
+   */
   burrowJournal: def(`
 if not alive() then return false end
-return journalScan(ARGV[1], tonumber(ARGV[2]))
+local out, held = journalScan(ARGV[1], tonumber(ARGV[2]), ARGV[3])
+table.insert(out, 1, held and 1 or 0)
+return out
 `),
 
-  /** ARGV: owner, upTo → 1. Drops the owner's journal entries up to \`upTo\` (it emitted them). */
+  /**
+   * ARGV: owner, upTo, after (see journalScan) → 1, or 0 when held. Drops the owner's journal entries up
+   * to \`upTo\` (it emitted them).
+   */
   burrowJournalConfirm: def(`
+if not appended(ARGV[3]) then return 0 end
 local head = ARGV[1] .. ' '
 local upTo = tonumber(ARGV[2])
 local j = redis.call('HGETALL', KEYS[5])
