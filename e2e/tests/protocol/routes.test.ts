@@ -114,7 +114,8 @@ describe('bad input: bodies, content types and methods (BAD-INPUTS 14, 15, 4)', 
 
   /** Route, the method it allows, its path, the methods it refuses (route and allowed method name the test). */
   const methods: Array<[name: string, allow: string, path: (s: OpenJson) => string, bad: string[]]> = [
-    ['P/sessions', 'POST', () => '/sessions', ['GET', 'PUT', 'DELETE', 'PATCH']],
+    // GET P/sessions?v=1 is the SSE handshake (a test below); other methods are refused.
+    ['P/sessions', 'POST', () => '/sessions', ['PUT', 'DELETE', 'PATCH']],
     ['poll', 'GET', (s) => `${sessionUrl(s.sid, 'poll')}?token=${s.token}&ack=0`, ['POST', 'PUT', 'DELETE']],
     ['sse', 'GET', (s) => `${sessionUrl(s.sid, 'sse')}?token=${s.token}&ack=0`, ['POST', 'PUT', 'DELETE']],
     ['send', 'POST', (s) => `${sessionUrl(s.sid, 'send')}?token=${s.token}`, ['GET', 'PUT', 'DELETE']],
@@ -135,6 +136,15 @@ describe('bad input: bodies, content types and methods (BAD-INPUTS 14, 15, 4)', 
       const allowed = (r.headers.get('allow') ?? '').split(',').map((x) => x.trim().toUpperCase());
       assert.ok(allowed.includes(allow), `${m}: Allow is ${JSON.stringify(r.headers.get('allow'))}`);
     }
+  });
+
+  it('GET P/sessions without v=1 → 400 and no session (the SSE handshake is versioned like the POST)', T, async () => {
+    const before = srv.burrow.sessions;
+    for (const q of ['', '?protocols=chat', '?v=2', '?v=x']) {
+      const r = await request(srv, `/sessions${q}`, { method: 'GET' });
+      assertError(r, 400, ['bad_request', 'unsupported_version', 'bad_version']);
+    }
+    assert.equal(srv.burrow.sessions, before);
   });
 
   const upgradeHeaders =

@@ -72,7 +72,9 @@ export async function handleSseHandshake(reg: SessionRegistry, req: IncomingMess
   if (mode !== undefined && mode !== 'cors' && mode !== 'same-origin') return sendError(res, refusal('originForbidden'));
   const protocols = query.get('protocols');
   // The body a POST would carry, checked by the same decoder (version, at most 64 valid tokens).
-  const asBody = JSON.stringify({ v: Number(query.get('v') ?? 1), protocols: protocols ? protocols.split(',') : [] });
+  // `v` is required, as in the body: a bare GET of the route (a crawler, a typo) opens nothing.
+  const v = query.get('v');
+  const asBody = JSON.stringify({ v: v === null ? null : Number(v), protocols: protocols ? protocols.split(',') : [] });
   const a = await admit(reg, req, query, () => Promise.resolve({ ok: true, text: asBody }));
   if (!a.ok) return sendError(res, a.error, a.close ? { Connection: 'close' } : undefined);
   const { core, token, raced } = a;
