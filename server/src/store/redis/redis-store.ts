@@ -31,7 +31,8 @@ import type {
 import { defineScripts, type Client, type Shared } from './commands.js';
 import { Expiry } from './expiry.js';
 import { Health, connect } from './health.js';
-import { InboundJournal, NodeLiveness } from './journal.js';
+import { InboundJournal } from './journal.js';
+import { NodeLiveness } from './node-liveness.js';
 import { KeyLayout } from './keys.js';
 import { settings, type RedisStoreOptions } from './options.js';
 import { WakeChannels } from './pubsub.js';
