@@ -16,7 +16,9 @@
  * Last, a short paced run in Chromium (browser.ts): each library's browser client forced onto one
  * transport, N sockets in one page. `--only=` picks its rows by kind too; `--only=chromium` (with or
  * without kinds) runs only that section; `--no-chromium` skips it; `--chromium-sockets=N` and
- * `--chromium-ms=MS` change its sockets (50) and measured window (5 s; 2 s quick).
+ * `--chromium-ms=MS` change its sockets (50) and measured window (5 s; 2 s quick). Chromium is
+ * pinned to the load core; `CHROMIUM_CORES=all` lets it use every core (on 2 cores it then takes
+ * ~150 % and every library's latency still runs to hundreds of ms: the section saturates the browser).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -110,8 +112,8 @@ const nodeArgs = ['--import', 'tsx'];
 const children = new Set<ChildProcess>();
 
 function pinned(core: number, args: string[]): ChildProcess {
-  const cmd = pin ? 'taskset' : process.execPath;
-  const full = pin ? ['-c', String(core), process.execPath, ...args] : args;
+  const cmd = pin && core >= 0 ? 'taskset' : process.execPath;
+  const full = pin && core >= 0 ? ['-c', String(core), process.execPath, ...args] : args;
   const child = spawn(cmd, full, { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
   children.add(child);
   child.on('exit', () => children.delete(child));
@@ -392,7 +394,7 @@ async function chromiumSection(): Promise<void> {
   const end = Date.now() + CHROMIUM_BUDGET_MS;
   const c = cfg.chromium;
   log(`chromium: ${browserRows.length} rows, ${c.sockets} sockets, ${c.rate} msg/s, ${c.warmMs} ms warm-up + ${c.measureMs} ms`);
-  const driver = pinned(1, [...nodeArgs, join(here, 'browser.ts')]);
+  const driver = pinned(process.env.CHROMIUM_CORES === 'all' ? -1 : 1, [...nodeArgs, join(here, 'browser.ts')]);
   const lines = createInterface({ input: driver.stdout! });
   const queue: string[] = [];
   let wake: (() => void) | undefined;
