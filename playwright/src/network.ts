@@ -130,7 +130,9 @@ export async function restrictNetwork(page: Page, mode: NetworkMode, options: Re
 
   const isWs = (u: URL): boolean => u.pathname === `${path}/ws`;
   const under = (u: URL, tail: RegExp): boolean => u.pathname.startsWith(`${path}/sessions/`) && tail.test(u.pathname);
-  const isSse = (u: URL): boolean => under(u, /\/sse$/);
+  // An SSE stream: a resume's `sessions/:sid/sse`, or a new session's handshake stream, a GET of
+  // `sessions` itself (its POST is polling's handshake, let through below).
+  const isSse = (u: URL): boolean => under(u, /\/sse$/) || u.pathname === `${path}/sessions`;
   const isPoll = (u: URL): boolean => under(u, /\/poll$/);
   const isPollOrSend = (u: URL): boolean => under(u, /\/(poll|send)$/);
   const closed = new Promise<void>((resolve) => page.once('close', () => resolve()));
@@ -171,6 +173,7 @@ export async function restrictNetwork(page: Page, mode: NetworkMode, options: Re
     case 'sse-buffered':
       await page.routeWebSocket(isWs, refuse);
       await page.route(isSse, async (route) => {
+        if (route.request().method() !== 'GET') return route.fallback();
         stats.held++;
         // route.fetch resolves only with the complete response: exactly a buffering proxy.
         await forward(route, 0);
