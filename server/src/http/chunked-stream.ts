@@ -2,11 +2,11 @@
  * Writes a long-lived chunked response body (the SSE stream) straight to its socket, one `write` per
  * chunk, when it is safe to.
  *
- * Why: `ServerResponse.write` costs, per call, a cork and a `process.nextTick` to uncork, a
- * `Buffer.byteLength` pass and a three-buffer `writev` (size line, data, CRLF). An SSE stream writes
- * once per delivered frame and a broadcast to N sessions makes N such calls per message, so that
- * plumbing was a good part of the server's cost per event. A chunk framed by us and handed to the
- * socket whole is one string and one write, byte for byte what `res.write` would have sent.
+ * Why: `ServerResponse.write` sends each chunk as three buffers (size line, data, CRLF) through its
+ * own bookkeeping, and an SSE stream writes once per delivered batch: a broadcast to N sessions makes N
+ * such calls per message. A chunk framed by us is one string, byte for byte what `res.write` would
+ * have sent. The socket stays corked until the end of the tick, as `res.write` keeps it: without that,
+ * the chunks of one turn (echo batches, acks) left in separate syscalls and an echo cost 2× the CPU.
  *
  * Safe only while nothing else stands between the response and its socket: the head was written by
  * us with `Transfer-Encoding: chunked` (so the framing is ours to produce), the body is not encoded
@@ -15,6 +15,10 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+
+const uncork = (socket: Socket): void => {
+  socket.uncork();
+};
 
 export type ChunkWriter = (text: string, done?: () => void) => void;
 
@@ -36,6 +40,12 @@ export function chunkWriter(res: ServerResponse, chunked: boolean): ChunkWriter 
     // A zero-size chunk would end the body (res.write sends nothing for it), and a write after the
     // end must fail as res.write fails it: both stay with res.
     if (text.length === 0 || res.writableEnded) return void res.write(text, done);
+    // Corked until the end of the tick, as res.write does: every chunk written in one turn (a batch
+    // of echoes, an ack) leaves in one writev.
+    if (!socket.writableCorked) {
+      socket.cork();
+      process.nextTick(uncork, socket);
+    }
     socket.write(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`, done);
   };
 }
