@@ -63,6 +63,7 @@ async function startGate(port: number): Promise<Gate> {
   const events = new EventEmitter();
   const sockets = new Set<Socket>();
   const conns: Array<{ kind: Held | 'other'; held: Buffer[]; open: boolean; client: Socket }> = [];
+  const released = new Set<Held | 'other'>(['other']);
   const server = createServer((client) => {
     const upstream = connect(port, '127.0.0.1');
     for (const s of [client, upstream]) {
@@ -80,7 +81,7 @@ async function startGate(port: number): Promise<Gate> {
         if (line.startsWith('GET /burrow/ws')) conn.kind = 'ws';
         else if (/^GET \/burrow\/sessions[?\s]/.test(line)) conn.kind = 'sse';
         else if (/^POST \/burrow\/sessions[?\s]/.test(line)) conn.kind = 'post';
-        conn.open = conn.kind === 'other';
+        conn.open = released.has(conn.kind);
       }
       upstream.write(chunk);
     });
@@ -102,6 +103,7 @@ async function startGate(port: number): Promise<Gate> {
     count: (kind) => conns.filter((c) => c.kind === kind).length,
     held: (kind) => Buffer.concat(conns.filter((c) => c.kind === kind).flatMap((c) => c.held)).toString('latin1'),
     release(kind) {
+      released.add(kind);
       for (const c of conns) {
         if (c.kind !== kind || c.open) continue;
         c.open = true;
@@ -232,6 +234,30 @@ describe('race: one session per socket, whatever wins', () => {
     await oneSession(s, n);
     await roundTrip(s, ['b3'], got);
     assert.deepEqual(srv.received.get(s.sessionId!), ['b1', 'b2', 'b3']);
+  });
+
+  it('a WebSocket that answers after SSE won moves the session onto WebSocket at once: its own session discarded', async () => {
+    const gate = await gated();
+    const n = store.created.length;
+    // Without the late WebSocket, no probe would start within the test: the upgrade delay is 10 minutes.
+    const s = socket(gate.port, { raceDelay: 0, upgrade: true, upgradeDelay: 600_000 });
+    await Promise.all([holding(gate, 'ws'), holding(gate, 'sse')]);
+    gate.release('sse');
+    await once(s, 'open');
+    assert.equal(s.transport, 'sse');
+    const got = collect(s);
+    await roundTrip(s, ['j1', 'j2'], got);
+    const moved = once(s, 'transport');
+    gate.release('ws');
+    for (const t of ['j3', 'j4', 'j5']) s.send(t);
+    await moved;
+    assert.equal(s.transport, 'websocket');
+    await until(s, 'message', () => got.length >= 5);
+    await roundTrip(s, ['j6'], got);
+    assert.deepEqual(got, ['j1', 'j2', 'j3', 'j4', 'j5', 'j6']);
+    assert.deepEqual(srv.received.get(s.sessionId!), got);
+    await oneSession(s, n);
+    assert.equal(gate.count('ws'), 2, 'the raced WebSocket, then the probe that resumed the session on it');
   });
 
   // Released in one synchronous stretch, in either order: which data event the client handles first

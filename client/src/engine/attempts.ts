@@ -1,8 +1,8 @@
 /**
  * Getting a transport up: the fallback chain in order (WebSocket first, unless another transport is
- * remembered), the HTTP handshake before the first SSE or polling transport, and the next round after
- * a backoff with full jitter when a whole round failed or the live transport was lost. The attempt
- * that opens is handed to the engine to carry the session.
+ * remembered), the HTTP handshake before the first SSE or polling transport, and the next round
+ * (rounds.ts says when) when a whole round failed or the live transport was lost. The attempt that
+ * opens is handed to the engine to carry the session.
  *
  * The first connection races, RFC 8305 style: when the WebSocket attempt (or an SSE handshake stream)
  * has not delivered its `open` frame after the race delay, the next transport starts beside it (an
@@ -10,22 +10,20 @@
  * marked `race=1`, so the server announces neither session until the client claims one (its first
  * frame or request there); the loser is abandoned, which the server answers by discarding its session
  * with no events (docs/PROTOCOL.md, "Racing transports"). An SSE handshake is always marked so: a
- * buffering proxy may hold its `open` for good, and polling then starts a session of its own.
+ * buffering proxy may hold its `open` for good, and polling then starts a session of its own. A
+ * WebSocket that loses while still pending is not dropped: it goes on as the engine's scout for the
+ * upgrade (upgrade.ts), so that the session moves onto WebSocket as soon as it is known to work.
  */
-import { encodeSendRequest, type OpenFrame, PROTOCOL_VERSION } from '@burrow/shared';
-import { ABANDONED, ABNORMAL, SESSION_UNKNOWN } from '../close-codes.js';
-import { sessionUrl } from '../transports/http.js';
+import type { OpenFrame } from '@burrow/shared';
+import { ABANDONED, ABNORMAL } from '../close-codes.js';
 import type { HandshakeResult } from '../transports/http.js';
 import { type DownReason, type SessionRef, TIMEOUT, type Transport, type TransportContext, type TransportHandlers } from '../transports/transport.js';
 import type { TransportName } from '../types.js';
 import type { Link } from './link.js';
 import type { Setup } from './setup.js';
+import { abandon, fallbackReason, refusalOf } from './verdicts.js';
+import { Rounds } from './rounds.js';
 import { holds, type Slot } from './slot.js';
-
-/** Before the first open, overload answers (1013 / 503) are retried for this long (ms). */
-const INITIAL_RETRY_BUDGET = 30_000;
-/** A draining server's "move" (1012) is followed at once this many times in a row, then with backoff. */
-const QUICK_RESTARTS = 3;
 
 /** What the attempts need from the engine. */
 export interface AttemptHost {
@@ -49,6 +47,12 @@ export interface AttemptHost {
   fail(code: number): void;
   /** While the session is reconnecting: round `round` (1, 2, ...) of attempts starts in `delay` ms. */
   retrying(round: number, delay: number): void;
+  /**
+   * A raced WebSocket lost the race while still pending. Its session is a raced one of its own, never
+   * to be claimed; the engine abandons it once it opens (or drops it if it fails), and its opening
+   * proves WebSocket works here (upgrade.ts).
+   */
+  scout(attempt: Slot): void;
 }
 
 export class Attempts {
@@ -63,13 +67,9 @@ export class Attempts {
   #roundTried = 0;
   /** Where a round starts after a loss: the transport that carried the session last. */
   #resumeIndex = 0;
-  #backoffN = 0;
+  readonly #rounds: Rounds;
   /** Why the current attempt's transport is not the one tried before it (sent as hints). */
   #fallbackHint: { readonly from: TransportName; readonly reason: string } | null = null;
-  /** "Move" answers (1012) in a row since the last open. */
-  #restarts = 0;
-  readonly #startedAt = Date.now();
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** When the running attempt started (ms epoch), for the open-time sample. */
   #attemptAt = 0;
   /** Generation of the attempt that was started with `race=1` (its session needs a claim). */
@@ -89,14 +89,17 @@ export class Attempts {
   /** The racer's place in the chain, and when it started (ms epoch). */
   #racerIndex = 0;
   #racerAt = 0;
-  /** Rounds started since the live transport was lost (reported with `retrying`). */
-  #rounds = 0;
 
   constructor(setup: Setup, protocols: readonly string[], link: Link, host: AttemptHost) {
     this.#setup = setup;
     this.#protocols = protocols;
     this.#link = link;
     this.#host = host;
+    this.#rounds = new Rounds(setup.timing, link, {
+      start: () => this.#startRound(link.state === 'connecting' ? this.#initialIndex() : this.#resumeIndex),
+      giveUp: () => host.fail(ABNORMAL),
+      retrying: (round, delay) => host.retrying(round, delay),
+    });
   }
 
   /** The first round, from the remembered transport. */
@@ -115,7 +118,7 @@ export class Attempts {
     const racer = this.#racer;
     if (holds(racer, gen)) {
       // A racing SSE handshake opened first: it wins, as a racing POST handshake does (#raced).
-      this.#attempt?.transport.close(ABANDONED);
+      this.#loses();
       this.#takeOver(racer);
       this.#racedGen = gen;
       at = this.#racerAt;
@@ -123,7 +126,7 @@ export class Attempts {
     const attempt = this.#attempt;
     if (!holds(attempt, gen)) return;
     if (open) {
-      const refusal = this.#refusal(open);
+      const refusal = refusalOf(open, this.#host.session(), this.#protocols);
       if (refusal) {
         attempt.transport.close();
         return this.#failed(attempt, refusal);
@@ -145,9 +148,7 @@ export class Attempts {
     if (open && !open.resumed) this.#host.sample(Date.now() - at);
     this.#attempt = null;
     this.#resumeIndex = this.#cursor;
-    this.#rounds = 0;
-    this.#backoffN = 0;
-    this.#restarts = 0;
+    this.#rounds.settled();
     this.#fallbackHint = null;
     this.#host.opened(attempt, ack, claim);
   }
@@ -182,11 +183,10 @@ export class Attempts {
       this.#attempt = probe;
       this.#cursor = this.#setup.chain.indexOf(probe.transport.name);
       this.#roundTried = 1;
-      this.#host.retrying(++this.#rounds, 0);
-      return;
+      return this.#rounds.atOnce();
     }
-    if (why.kind === 'restart') return this.#restartSoon(why.retryAfter);
-    this.#retryLater(why.kind === 'overloaded' ? why.retryAfter : 0);
+    if (why.kind === 'restart') return this.#rounds.restartSoon(why.retryAfter);
+    this.#rounds.later(why.kind === 'overloaded' ? why.retryAfter : 0);
   }
 
   /** The session moved to `name` outside an attempt (the upgrade): a resume starts there. */
@@ -196,8 +196,7 @@ export class Attempts {
 
   /** The session is over: no further round, and the running attempt is closed. */
   stop(): void {
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    this.#rounds.stop();
     this.#cancelRace();
     const attempt = this.#attempt;
     this.#attempt = null;
@@ -260,7 +259,7 @@ export class Attempts {
     const handshake = this.#handshake(gen, name, undefined, (r) => {
       if (!holds(this.#attempt, gen)) return;
       if (!r.ok) return this.#failed(handshake, r.why);
-      const refusal = this.#refusal(r.open);
+      const refusal = refusalOf(r.open, this.#host.session(), this.#protocols);
       if (refusal) return this.#failed(handshake, refusal);
       host.establish(r.open);
       this.#attempt = { gen, transport: this.#startHttp(name, r.open, h) };
@@ -324,11 +323,11 @@ export class Attempts {
     if (this.#racer !== racer) {
       // The attempt it raced won meanwhile (or the socket ended): this session was never claimed, so
       // the server drops it at once when told, with no events.
-      if (r.ok) this.#abandon(r.open);
+      if (r.ok) abandon(this.#host.context(), r.open);
       return;
     }
     const raced = this.#attempt;
-    const refusal = r.ok ? this.#refusal(r.open) : r.why;
+    const refusal = r.ok ? refusalOf(r.open, this.#host.session(), this.#protocols) : r.why;
     if (r.ok && !refusal && raced?.transport.name === 'sse') {
       // The stream's first event leaves the server with its headers, a round trip after its request,
       // and this answer just measured one: the stream (started the race delay earlier) gets twice
@@ -340,7 +339,7 @@ export class Attempts {
     }
     this.#racer = null;
     if (!r.ok || refusal) {
-      if (r.ok) this.#abandon(r.open);
+      if (r.ok) abandon(this.#host.context(), r.open);
       // The attempt it raced runs on; if that failed already, the round goes on from the racer's place.
       if (raced) return;
       this.#takeOver(racer);
@@ -360,12 +359,23 @@ export class Attempts {
     const from = this.#setup.chain[this.#cursor]!;
     clearTimeout(this.#held?.timer);
     this.#held = null;
-    this.#attempt?.transport.close(ABANDONED);
+    this.#loses();
     this.#takeOver(racer);
     this.#fallbackHint = { from, reason: fallbackReason(from, TIMEOUT) };
     host.sample(took);
     host.establish(open);
     this.#attempt = { gen: racer.gen, transport: this.#startHttp('polling', open, host.handlersFor(racer.gen)) };
+  }
+
+  /**
+   * The running attempt lost the race. A pending WebSocket goes on as the engine's scout (a WebSocket
+   * that comes up late still moves the session onto WebSocket, at once); anything else is abandoned.
+   */
+  #loses(): void {
+    const attempt = this.#attempt;
+    this.#attempt = null;
+    if (attempt?.transport.name === 'websocket') this.#host.scout(attempt);
+    else attempt?.transport.close(ABANDONED);
   }
 
   /** A held polling session that will not be used is abandoned. */
@@ -374,15 +384,7 @@ export class Attempts {
     this.#held = null;
     if (!held) return;
     clearTimeout(held.timer);
-    this.#abandon(held.open);
-  }
-
-  /** Tells the server to discard the unclaimed session of a raced attempt that lost (best effort). */
-  #abandon(open: OpenFrame): void {
-    const ctx = this.#host.context();
-    const url = sessionUrl(ctx, open, 'send', { abandon: 1 });
-    // If it never arrives, the server drops the session silently when its claim window ends.
-    ctx.http.request('POST', url, encodeSendRequest({ frames: [] }), ctx.requestTimeout, () => {});
+    abandon(this.#host.context(), held.open);
   }
 
   /** No race any more: the timer is off, a running handshake is aborted, a held one abandoned. */
@@ -404,19 +406,6 @@ export class Attempts {
     return factories.polling(host.context(hints), session, h, this.#link.state === 'connecting' ? 0 : undefined);
   }
 
-  /** Why the `open` frame of an attempt or handshake cannot carry the session, if it cannot. */
-  #refusal(open: OpenFrame): DownReason | undefined {
-    if (open.v !== PROTOCOL_VERSION) return { kind: 'fatal', code: ABNORMAL };
-    const session = this.#host.session();
-    if (session) {
-      // Asked to resume and got something else: the server no longer knows the session.
-      if (open.sid !== session.sid || !open.resumed) return { kind: 'fatal', code: SESSION_UNKNOWN };
-    } else if (open.protocol !== '' && !this.#protocols.includes(open.protocol)) {
-      return { kind: 'fatal', code: ABNORMAL };
-    }
-    return undefined;
-  }
-
   #failed(attempt: Slot, why: DownReason): void {
     this.#attempt = null;
     if (attempt.gen === this.#racedGen) {
@@ -426,8 +415,8 @@ export class Attempts {
       this.#cancelRace();
     }
     if (why.kind === 'fatal') return this.#host.fail(why.code);
-    if (why.kind === 'overloaded') return this.#retryLater(why.retryAfter);
-    if (why.kind === 'restart') return this.#restartSoon(why.retryAfter);
+    if (why.kind === 'overloaded') return this.#rounds.later(why.retryAfter);
+    if (why.kind === 'restart') return this.#rounds.restartSoon(why.retryAfter);
     if (this.#roundTried < this.#setup.chain.length) {
       const from = attempt.transport.name;
       this.#fallbackHint = { from, reason: fallbackReason(from, why) };
@@ -435,41 +424,6 @@ export class Attempts {
     }
     // A whole round failed. Before the first open that is a failed connection, as in a browser.
     if (this.#link.state === 'connecting') return this.#host.fail(ABNORMAL);
-    this.#retryLater(0);
+    this.#rounds.later(0);
   }
-
-  /** Next round after the backoff (full jitter), and no sooner than `minDelay`. */
-  #retryLater(minDelay: number): void {
-    if (this.#link.state === 'connecting' && Date.now() - this.#startedAt > INITIAL_RETRY_BUDGET) return this.#host.fail(ABNORMAL);
-    const { reconnectDelay, reconnectDelayMax } = this.#setup.timing;
-    const cap = Math.min(reconnectDelayMax, reconnectDelay * 2 ** this.#backoffN);
-    this.#backoffN = Math.min(this.#backoffN + 1, 30);
-    this.#nextRound(Math.max(minDelay, Math.random() * cap));
-  }
-
-  /**
-   * The server asked us to move (1012 / 503 `service_restart`: a draining node). Not a failure: the
-   * next round starts at once (a little jitter spreads a node's clients), with no backoff growth — a
-   * few times in a row, then the normal backoff and `Retry-After` (e.g. a single node that drains).
-   */
-  #restartSoon(retryAfter: number): void {
-    if (++this.#restarts > QUICK_RESTARTS) return this.#retryLater(retryAfter);
-    this.#nextRound(Math.random() * Math.min(this.#setup.timing.reconnectDelay, 100));
-  }
-
-  #nextRound(delay: number): void {
-    if (this.#link.state === 'reconnecting') this.#host.retrying(++this.#rounds, delay);
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#startRound(this.#link.state === 'connecting' ? this.#initialIndex() : this.#resumeIndex);
-    }, delay);
-  }
-}
-
-/** The reason a fallback reports to the server (`fallback=` on the next transport's first request). */
-function fallbackReason(from: TransportName, why: DownReason): string {
-  if (why.kind !== 'timeout') return 'refused';
-  if (from === 'sse') return 'buffered';
-  return why.silent ? 'silent' : 'timeout';
 }

@@ -119,6 +119,7 @@ export class Connection {
         this.#rounds = round;
         this.#events.reconnecting(round, delay);
       },
+     scout: (attempt) => this.#upgrade.scout(attempt),
     });
     this.#upgrade = new Upgrade(
       {

@@ -3,8 +3,14 @@
  * onto it once a probe resumes the session. A failed probe doubles the wait before the next (up to a
  * minute); a probe told that the session is gone stops them for good, since the live transport will
  * hear the same.
+ *
+ * The first probe may be a scout: the WebSocket of the first connection's race, still pending when
+ * SSE or polling won. It carries a raced session of its own, which is abandoned when it opens (the
+ * server drops it with no events); its opening shows WebSocket works here after all, so the first
+ * probe starts at once rather than after the upgrade delay.
  */
 import type { OpenFrame } from '@burrow/shared';
+import { ABANDONED } from '../close-codes.js';
 import type { DownReason } from '../transports/transport.js';
 import { holds, type Slot } from './slot.js';
 
@@ -31,6 +37,10 @@ export class Upgrade {
   #probe: Slot | null = null;
   /** Failed probes since the last success; Infinity once the session is known to be gone. */
   #failures = 0;
+  /** Generation of the scout while it runs (-1: none). */
+  #scoutGen = -1;
+  /** The scout opened: the next probe starts without the delay. */
+  #soon = false;
 
   /**
    * @param enabled whether probing is allowed at all (the `upgrade` option, and WebSocket in the chain).
@@ -46,7 +56,8 @@ export class Upgrade {
   schedule(): void {
     if (!this.#enabled || !this.#host.wanted()) return;
     if (this.#timer || this.#probe || !Number.isFinite(this.#failures)) return;
-    const delay = Math.min(this.#delay * 2 ** Math.min(this.#failures, 30), PROBE_DELAY_MAX);
+    const delay = this.#soon ? 0 : Math.min(this.#delay * 2 ** Math.min(this.#failures, 30), PROBE_DELAY_MAX);
+    this.#soon = false;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (this.#host.wanted()) this.#probe = this.#host.start();
@@ -58,6 +69,12 @@ export class Upgrade {
     const probe = this.#probe;
     if (!holds(probe, gen)) return;
     this.#probe = null;
+    if (gen === this.#scoutGen) {
+      this.#scoutGen = -1;
+      probe.transport.close(ABANDONED);
+      this.#soon = true;
+      return this.schedule();
+    }
     if (!this.#host.accepts(open)) {
       probe.transport.close();
       this.#failures++;
@@ -67,10 +84,21 @@ export class Upgrade {
     this.#host.promote(probe, ack, open);
   }
 
+  /**
+   * Takes on the raced WebSocket that lost the first connection's race while still pending, as the
+   * first probe (a scout, see above); closed at once when probing is off.
+   */
+  scout(attempt: Slot): void {
+    if (!this.#enabled || this.#probe) return attempt.transport.close(ABANDONED);
+    this.#probe = attempt;
+    this.#scoutGen = attempt.gen;
+  }
+
   /** The transport of generation `gen` went down; ignored unless it is the running probe. */
   failed(gen: number, why: DownReason): void {
     if (!holds(this.#probe, gen)) return;
     this.#probe = null;
+    this.#scoutGen = -1;
     this.#failures = why.kind === 'fatal' ? Infinity : this.#failures + 1;
     this.schedule();
   }
@@ -88,7 +116,14 @@ export class Upgrade {
   handOver(): Slot | null {
     const probe = this.#probe;
     this.#probe = null;
-    if (probe) this.#failures++;
+    if (!probe) return null;
+    // A scout is not resuming this session: it has a raced one of its own.
+    if (probe.gen === this.#scoutGen) {
+      this.#scoutGen = -1;
+      probe.transport.close(ABANDONED);
+      return null;
+    }
+    this.#failures++;
     return probe;
   }
 
