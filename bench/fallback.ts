@@ -9,17 +9,14 @@
  *
  *   npm run bench:fallback            (RUNS=9 by default; PEERS=0 skips SockJS and Socket.IO)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { BurrowSocket, type RememberStorage } from '@burrow/client';
 import { startTestServer } from '@burrow/test-support';
 import { startLatencyRelay } from '../e2e/tests/fixtures/latency-relay.js';
 import { type RigOptions, startRigProxy } from '../e2e/tests/fixtures/rig-proxy.js';
 import { openDefault } from './peers/clients.js';
 import type { FallbackLib, Kind } from './peers/kinds.js';
+import { spawnServer, stopAll } from './peers/spawn.js';
 
 const RUNS = Number(process.env.RUNS ?? 9);
 const PEERS = process.env.PEERS !== '0';
@@ -108,26 +105,7 @@ await srv.close();
 
 // ---- peers, through the same rigs ------------------------------------------------------------------
 
-const here = dirname(fileURLToPath(import.meta.url));
 const peerRows: string[] = [];
-const children = new Set<ChildProcess>();
-async function peerServer(kind: Kind): Promise<{ port: number; stop(): void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'peers', 'servers.ts'), kind], { stdio: ['pipe', 'pipe', 'inherit'] });
-  children.add(child);
-  child.on('error', () => children.delete(child));
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`${kind}: server exited ${code}`)));
-  });
-  const { port } = JSON.parse(line) as { port: number };
-  return {
-    port,
-    stop() {
-      children.delete(child);
-      child.kill();
-    },
-  };
-}
 const peers: Array<{ lib: FallbackLib; kind: Kind; label: string }> = [
   { lib: 'sockjs', kind: 'sockjs-ws', label: 'SockJS' },
   { lib: 'socketio', kind: 'socketio-ws', label: 'Socket.IO (default: polling first)' },
@@ -135,7 +113,7 @@ const peers: Array<{ lib: FallbackLib; kind: Kind; label: string }> = [
 ];
 if (PEERS) {
   for (const peer of peers) {
-    const ps = await peerServer(peer.kind);
+    const ps = await spawnServer(peer.kind);
     for (const c of cases) {
       const times: number[] = [];
       const reached = new Set<string>();
@@ -170,5 +148,5 @@ if (PEERS) {
   console.log('| --- | --- | --- | --- | --- |');
   for (const r of peerRows) console.log(r);
 }
-for (const c of children) c.kill();
+stopAll();
 process.exit(0);

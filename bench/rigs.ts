@@ -4,13 +4,24 @@
  * took to fire `open` (measured in the page) and the transport reached; then a second load in the same
  * context measures opening on the remembered transport. Prints medians as a Markdown table.
  *
- *   npm run bench:rigs                 RUNS=5 by default; RIGS=refuse,squid to pick rigs
+ * Then the peers beside Burrow in the same run and the same Chromium: each library's own browser build
+ * with its default options (bench/peers/browser-frame.js, `t=default`), served by its bench server
+ * behind the programmable proxy of the Node fallback bench (e2e/tests/fixtures/rig-proxy.ts: the same
+ * faults as the nginx rigs, for any library's paths) and the 150 ms RTT relay. Burrow runs there too,
+ * so each row compares like with like. Time to open is measured in the page, from the script's start.
+ *
+ *   npm run bench:rigs                 RUNS=5 by default; RIGS=refuse,squid to pick rigs; PEERS=0 skips the peers
  */
 import type { Browser } from 'playwright-core';
 import { haveChromium, launchChromium } from '../e2e/tests/fixtures/browser.js';
-import { RIG_NAMES, RIGS, type RigName, startRig } from '../e2e/rigs/rigs.js';
+import { startLatencyRelay } from '../e2e/tests/fixtures/latency-relay.js';
+import { type RigOptions, startRigProxy } from '../e2e/tests/fixtures/rig-proxy.js';
+import { LATENCY_ONE_WAY, RIG_NAMES, RIGS, type RigName, startRig } from '../e2e/rigs/rigs.js';
+import type { Kind } from './peers/kinds.js';
+import { spawnServer, stopAll } from './peers/spawn.js';
 
 const RUNS = Number(process.env.RUNS ?? 5);
+const PEERS = process.env.PEERS !== '0';
 const picked = (process.env.RIGS?.split(',').filter(Boolean) as RigName[] | undefined) ?? RIG_NAMES;
 if (!haveChromium()) {
   console.error('bench:rigs needs Chromium at /usr/bin/chromium (or CHROMIUM_PATH)');
@@ -83,3 +94,78 @@ console.log(`time to open in Chromium, ${RUNS} runs per rig (fresh context each)
 console.log('| rig | network | transport reached | median ms | range ms | Burrow HTTP requests, first load (max) | second load on | second load median ms |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
+
+// ---- peers, same Chromium, same faults ----------------------------------------------------------------
+
+/** The faults of the rigs, as the programmable proxy makes them for any library's paths. */
+const faults: Array<{ name: string; rig: RigOptions; latency?: number }> = [
+  { name: 'upgrade refused (403)', rig: { upgrade: 'refuse' } },
+  { name: 'upgrade black-holed', rig: { upgrade: 'hang' } },
+  { name: 'upgrade ok, frames never arrive', rig: { upgrade: 'silent' } },
+  { name: 'buffering proxy, upgrade refused', rig: { upgrade: 'refuse', buffer: true } },
+  { name: `${2 * LATENCY_ONE_WAY} ms RTT, upgrade ok`, rig: { upgrade: 'pass' }, latency: LATENCY_ONE_WAY },
+  { name: `${2 * LATENCY_ONE_WAY} ms RTT, upgrade black-holed`, rig: { upgrade: 'hang' }, latency: LATENCY_ONE_WAY },
+];
+/** Each library's default client (`t`), on its bench server. */
+const libs: Array<{ label: string; lib: string; t: string; server: Kind }> = [
+  { label: 'Burrow', lib: 'burrow', t: 'default', server: 'burrow-ws' },
+  { label: 'SockJS', lib: 'sockjs', t: 'default', server: 'sockjs-ws' },
+  { label: 'Socket.IO (default: polling first)', lib: 'socketio', t: 'default', server: 'socketio-ws' },
+  { label: "Socket.IO (['websocket','polling'])", lib: 'socketio', t: 'wsfirst', server: 'socketio-ws' },
+];
+/** A library that has not opened after this long is counted as failed (ms). */
+const OPEN_BUDGET = 10_000;
+
+type Bench = { bench: { state: string; error: string; transport: string; openMs: number } };
+
+if (PEERS) {
+  const cells = new Map<string, string>();
+  const browser = await launchChromium();
+  try {
+    for (const l of libs) {
+      const server = await spawnServer(l.server);
+      try {
+        for (const f of faults) {
+          const times: number[] = [];
+          const reached = new Set<string>();
+          let failed = 0;
+          for (let i = 0; i < RUNS; i++) {
+            const proxy = await startRigProxy({ port: server.port }, f.rig);
+            const relay = f.latency ? await startLatencyRelay({ port: proxy.port }, f.latency) : undefined;
+            const ctx = await browser.newContext();
+            try {
+              const page = await ctx.newPage();
+              await page.goto(`http://127.0.0.1:${relay?.port ?? proxy.port}/bench-page/frame.html?lib=${l.lib}&t=${l.t}`);
+              const r = await page
+                .waitForFunction(() => ((window as unknown as Bench).bench?.state !== 'opening' ? (window as unknown as Bench).bench : undefined), null, {
+                  timeout: OPEN_BUDGET,
+                })
+                .then((h) => h.jsonValue() as Promise<Bench['bench']>)
+                .catch(() => undefined);
+              if (r?.state === 'open') {
+                times.push(r.openMs);
+                reached.add(r.transport);
+              } else failed++;
+            } finally {
+              await ctx.close();
+              await relay?.close();
+              await proxy.close();
+            }
+          }
+          const fig = times.length ? `${median(times).toFixed(0)} (${Math.min(...times).toFixed(0)}–${Math.max(...times).toFixed(0)})` : '—';
+          cells.set(`${l.label}|${f.name}`, `${fig}${reached.size ? ` ${[...reached].join('/')}` : ''}${failed ? `, ${failed} failed` : ''}`);
+        }
+      } finally {
+        server.stop();
+      }
+    }
+  } finally {
+    await browser.close();
+    stopAll();
+  }
+  console.log(`\npeers in Chromium, same run: default clients through the programmable proxy (e2e/tests/fixtures/rig-proxy.ts), ${RUNS} fresh contexts each; ms to open, median (min–max), transport reached; failed: no open within ${OPEN_BUDGET / 1000} s\n`);
+  console.log(`| fault | ${libs.map((l) => l.label).join(' | ')} |`);
+  console.log(`| --- | ${libs.map(() => '---').join(' | ')} |`);
+  for (const f of faults) console.log(`| ${f.name} | ${libs.map((l) => cells.get(`${l.label}|${f.name}`) ?? '').join(' | ')} |`);
+}
+process.exit(0);

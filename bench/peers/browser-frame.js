@@ -4,7 +4,9 @@
  * host (s<j>.bench.test, mapped to 127.0.0.1 by Chromium's --host-resolver-rules) is its own, so each
  * socket gets its own 6-connection HTTP/1.1 pool, as one socket per page would.
  *
- * Query: lib=burrow|sockjs|socketio, t=<the library's transport name>. The driver reads `window.bench`.
+ * Query: lib=burrow|sockjs|socketio, t=<the library's transport name>, or t=default for the library's
+ * own choice (bench:rigs times the open through a faulty proxy; `wsfirst` is Socket.IO with
+ * ['websocket', 'polling'], as in bench:fallback). The driver reads `window.bench`.
  * Clock: performance.timeOrigin + performance.now(), in epoch ms like the driver's Date.now(): every
  * frame times its own sends and echoes against the same absolute schedule.
  */
@@ -65,19 +67,21 @@
       // Open timeouts as Socket.IO's and SockJS's `timeout` below: the run measures sessions once open,
       // and N opening at once take a while (Chromium opens one WebSocket at a time per IP and port;
       // on a busy machine the last SSE stream may take longer than the default 1.5 s to say hello).
-      const opts = { transports: [t], remember: false, upgrade: false, connectTimeout: 15000, sseTimeout: 15000 };
+      const opts = t === 'default' ? { remember: false } : { transports: [t], remember: false, upgrade: false, connectTimeout: 15000, sseTimeout: 15000 };
       const s = new window.Burrow.BurrowSocket(`ws://${location.host}/burrow`, undefined, opts);
       s.onmessage = (e) => onMessage(e.data);
       s.onclose = (e) => failed(`close ${e.code} ${e.reason}`);
       s.onerror = () => {};
       s.onopen = () => opened((d) => s.send(d), () => s.close(), () => s.transport);
     } else if (lib === 'sockjs') {
-      const s = new window.SockJS(`${location.origin}/sockjs`, null, { transports: [t], timeout: 15000 });
+      const s = new window.SockJS(`${location.origin}/sockjs`, null, t === 'default' ? {} : { transports: [t], timeout: 15000 });
       s.onmessage = (e) => onMessage(e.data);
       s.onclose = (e) => failed(`close ${e.code} ${e.reason}`);
       s.onopen = () => opened((d) => s.send(d), () => s.close(), () => s.transport ?? t);
     } else if (lib === 'socketio') {
-      const s = window.io(location.origin, { forceNew: true, reconnection: false, timeout: 15000, transports: [t], upgrade: false });
+      const only = { transports: [t], upgrade: false };
+      const wsFirst = { transports: ['websocket', 'polling'], tryAllTransports: true };
+      const s = window.io(location.origin, { forceNew: true, reconnection: false, timeout: 15000, ...(t === 'default' ? {} : t === 'wsfirst' ? wsFirst : only) });
       s.on('m', onMessage);
       s.on('connect_error', (e) => failed(`connect_error ${e && e.message}`));
       s.on('disconnect', (r) => failed(`disconnect ${r}`));
