@@ -143,9 +143,9 @@ function closeFromJson(v: Json): Result<Frame> {
   });
 }
 
-/** The fields of an `open` frame besides `t`, `ack` and `resumed`, by type. */
-const OPEN_STRINGS = ['sid', 'token', 'protocol'] as const;
-const OPEN_NUMBERS = ['v', 'heartbeat', 'heartbeatTimeout', 'maxPayload', 'resumeWindow'] as const;
+/** The fields of an `open` frame besides `t`, `ack` and `resumed`, by type (downstream.ts reads them too). */
+export const OPEN_STRINGS = ['sid', 'token', 'protocol'] as const;
+export const OPEN_NUMBERS = ['v', 'heartbeat', 'heartbeatTimeout', 'maxPayload', 'resumeWindow'] as const;
 
 function openFromJson(v: Json): Result<Frame> {
   // Only the known fields are copied: a frame is data, never a carrier of whatever else came along.

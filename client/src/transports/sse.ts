@@ -8,7 +8,7 @@
  * The stream is read by an {@link EventFeed}: a W3C EventSource (browsers, or one the app passes), or
  * Burrow's own reader over a streamed HTTP body (Node's default: `httpEventFeed` in sse-reader.ts).
  */
-import { decodeJsonFrame } from '@burrow/shared';
+import { readJsonFrame } from '@burrow/shared';
 import { SESSION_UNKNOWN, STATE_LOST } from '../close-codes.js';
 import type { HttpClient } from '../platform/http-client.js';
 import { BROWSER_BUNDLE } from '../platform/target.js';
@@ -126,9 +126,8 @@ export class SseTransport extends HttpTransport {
 
   #message(data: string): void {
     if (this.done) return;
-    const r = decodeJsonFrame(data, this.ctx.decode);
-    if (!r.ok) return this.down(FAILED);
-    const f = r.value;
+    const f = readJsonFrame(data, this.ctx.maxPayload);
+    if (!f) return this.down(FAILED);
     if (!this.#opened) {
       // The first event is the handshake's `open` on a new session, an `ack` on a resumed one.
       const open = f.t === 'open' && !this.#bound ? f : undefined;
