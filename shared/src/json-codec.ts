@@ -75,9 +75,12 @@ export function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Pings and pongs carry nothing: one shared result each, so a batch of thousands allocates none. */
-const PING: Result<Frame> = Object.freeze(ok(Object.freeze({ t: 'ping' as const })));
-const PONG: Result<Frame> = Object.freeze(ok(Object.freeze({ t: 'pong' as const })));
+/**
+ * Pings and pongs carry nothing: one shared result each, so a batch of thousands allocates none.
+ * Marked pure so that a bundle without the full decoder (the client's) drops them.
+ */
+const PING: Result<Frame> = /* @__PURE__ */ Object.freeze(/* @__PURE__ */ ok(/* @__PURE__ */ Object.freeze({ t: 'ping' as const })));
+const PONG: Result<Frame> = /* @__PURE__ */ Object.freeze(/* @__PURE__ */ ok(/* @__PURE__ */ Object.freeze({ t: 'pong' as const })));
 
 /** A frame from an already-parsed JSON value, validated. */
 export function frameFromJson(v: unknown, opts: DecodeOptions): Result<Frame> {
