@@ -3,10 +3,15 @@
 // (classic script exposing `Burrow.BurrowSocket`). The browser entry has no Node imports.
 //
 // Rolldown, with Oxc's minifier: on this code it comes out about 2.5% smaller after gzip than
-// esbuild's, and every byte of the bundle counts (issue #16).
+// esbuild's, and every byte of the bundle counts (issue #16). Terser's compressor then goes over
+// Oxc's output: alone it does worse than Oxc, after it it takes off another ~90 B of gzip (the two
+// minifiers find different things). Its source map is composed with Rolldown's, so the published
+// map still points at the TypeScript sources.
 import { rolldown } from 'rolldown';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { minify as terser } from 'terser';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { basename, dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { browserTarget, stripCodecMessages } from './bundle-transforms.mjs';
 
@@ -83,6 +88,28 @@ const output = {
     mangleProps: { include: new RegExp(`^(${INTERNAL_NAMES.join('|')})$`) },
   },
 };
-await bundle.write({ ...output, format: 'esm', file: `${root}client/dist/burrow.esm.js` });
-await bundle.write({ ...output, format: 'iife', name: 'Burrow', file: `${root}client/dist/burrow.global.js` });
+/** Writes one format: Rolldown's output (code and map), compressed again by Terser. */
+async function write(format, file) {
+  const [chunk] = (await bundle.generate({ ...output, format, file, ...(format === 'iife' ? { name: 'Burrow' } : {}) })).output;
+  const name = basename(file);
+  const dir = dirname(file);
+  // Terser composes the maps with the sources' paths made absolute (it would mangle leading `../`), then
+  // they are made relative to the map again, as Rolldown wrote them.
+  const input = { ...chunk.map, sources: chunk.map.sources.map((s) => resolve(dir, s)) };
+  const r = await terser(chunk.code, {
+    module: format === 'esm',
+    ecma: 2022,
+    // Safe options only: two passes find what one leaves; nothing that assumes pure getters or arrow-safe functions.
+    compress: { passes: 2 },
+    mangle: true,
+    format: { comments: false },
+    sourceMap: { content: JSON.stringify(input), filename: name, url: `${name}.map` },
+  });
+  const map = JSON.parse(r.map);
+  map.sources = map.sources.map((s) => relative(dir, s));
+  writeFileSync(file, `${r.code}\n`);
+  writeFileSync(`${file}.map`, JSON.stringify(map));
+}
+await write('esm', `${root}client/dist/burrow.esm.js`);
+await write('iife', `${root}client/dist/burrow.global.js`);
 await bundle.close();
