@@ -99,8 +99,9 @@ async function write(format, file) {
   const r = await terser(chunk.code, {
     module: format === 'esm',
     ecma: 2022,
-    // Safe options only: two passes find what one leaves; nothing that assumes pure getters or arrow-safe functions.
-    compress: { passes: 2 },
+    // Safe options only: two passes find what one leaves; nothing that assumes pure getters or arrow-safe
+    // functions. Statements stay statements, as with Oxc (comma sequences gzip worse here: +28 B).
+    compress: { passes: 2, sequences: false },
     mangle: true,
     format: { comments: false },
     sourceMap: { content: JSON.stringify(input), filename: name, url: `${name}.map` },

@@ -155,10 +155,7 @@ export class WebSocketTransport extends TransportBase {
     const ws = this.#ws;
     // No-op handlers rather than null: `ws` emits 'error' when closed while connecting, and an
     // EventEmitter 'error' with no listener throws.
-    ws.onmessage = noop;
-    ws.onerror = noop;
-    ws.onclose = noop;
-    ws.onopen = noop;
+    ws.onmessage = ws.onerror = ws.onclose = ws.onopen = noop;
     try {
       ws.close(this.closeCode ?? 1000);
     } catch {
