@@ -13,6 +13,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkOwnNames } from './bundle-names.mjs';
 import { browserTarget, stripCodecMessages } from './bundle-transforms.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -37,6 +38,15 @@ const INTERNAL_NAMES = [
   'delivered', 'behind', 'resendSeen', 'carried', 'schedule', 'live', 'sent', 'received', 'pong',
   'nextSeq', 'unacked', 'isNewAck', 'cum', 'closing', 'payload',
 ];
+
+/**
+ * Names that the DOM, ES or Node typings declare too (so checkInternalNames() would refuse them), but
+ * that the bundle only ever uses as members of its own types: down reasons and link states, the
+ * transports' `name` and `done`, the engine's setup and hosts, the HTTP client's `request`, an outbox
+ * entry's `frame`, the race's held answer. checkOwnNames() (bundle-names.mjs) proves it with the type
+ * checker on every build, for every module of the bundle; a use on a platform object fails the build.
+ */
+const OWN_NAMES = ['kind', 'state', 'done', 'name', 'timing', 'context', 'start', 'stop', 'sample', 'hints', 'frame', 'request', 'timer', 'win'];
 
 /** Member names declared in `.d.ts` text: `name:`, `name?:`, `name(`, `get name()`, inline `{ name: …; }` too. */
 function declaredMembers(dts) {
@@ -85,12 +95,18 @@ const output = {
     // Statements stay statements rather than being joined with commas: larger minified, but it
     // compresses better (-16 B after gzip here).
     compress: { sequences: false },
-    mangleProps: { include: new RegExp(`^(${INTERNAL_NAMES.join('|')})$`) },
+    mangleProps: { include: new RegExp(`^(${[...INTERNAL_NAMES, ...OWN_NAMES].join('|')})$`) },
   },
 };
+const generate = async (format, file) => (await bundle.generate({ ...output, format, file, ...(format === 'iife' ? { name: 'Burrow' } : {}) })).output[0];
+const chunks = { esm: await generate('esm', `${root}client/dist/burrow.esm.js`), iife: await generate('iife', `${root}client/dist/burrow.global.js`) };
+await bundle.close();
+// Before anything is written: the TypeScript modules the bundle is made of must use OWN_NAMES as their own.
+checkOwnNames(root, `${root}client/tsconfig.json`, chunks.esm.moduleIds.filter((id) => id.endsWith('.ts')), OWN_NAMES);
+
 /** Writes one format: Rolldown's output (code and map), compressed again by Terser. */
 async function write(format, file) {
-  const [chunk] = (await bundle.generate({ ...output, format, file, ...(format === 'iife' ? { name: 'Burrow' } : {}) })).output;
+  const chunk = chunks[format];
   const name = basename(file);
   const dir = dirname(file);
   // Terser composes the maps with the sources' paths made absolute (it would mangle leading `../`), then
@@ -113,4 +129,3 @@ async function write(format, file) {
 }
 await write('esm', `${root}client/dist/burrow.esm.js`);
 await write('iife', `${root}client/dist/burrow.global.js`);
-await bundle.close();
