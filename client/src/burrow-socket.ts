@@ -217,7 +217,7 @@ export class BurrowSocket extends EventTarget {
    */
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
     if (this.#readyState === CONNECTING) {
-      throw new DOMException("Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.", 'InvalidStateError');
+      throw new DOMException('Still in CONNECTING state', 'InvalidStateError');
     }
     if (typeof data === 'string' && this.#readyState === OPEN && this.#pipeline.length === 0) {
       // The common case, straight to the engine: text with nothing queued ahead of it.
@@ -256,17 +256,14 @@ export class BurrowSocket extends EventTarget {
     if (code !== undefined) {
       c = clampUnsignedShort(code);
       if (!isAppCloseCode(c)) {
-        throw new DOMException(
-          `Failed to execute 'close' on 'WebSocket': The close code must be either 1000, or between 3000 and 4999. ${c} is neither.`,
-          'InvalidAccessError',
-        );
+        throw new DOMException(`Close code ${c} is neither 1000 nor 3000-4999`, 'InvalidAccessError');
       }
     }
     let r: string | undefined;
     if (reason !== undefined) {
       r = wellFormed(String(reason));
       if (utf8Length(r) > MAX_CLOSE_REASON_BYTES) {
-        throw syntaxError(`Failed to execute 'close' on 'WebSocket': The close reason must not be greater than ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes.`);
+        throw syntaxError(`Close reason over ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes`);
       }
     }
     if (this.#readyState === CLOSING || this.#readyState === CLOSED) return;
