@@ -68,10 +68,13 @@ function checkInternalNames() {
   const publicTypes = ['burrow-socket', 'events', 'types', 'engine/test-hook'].map((f) => `${root}client/dist/${f}.d.ts`);
   const wireTypes = readdirSync(`${root}shared/dist`).filter((f) => f.endsWith('.d.ts')).map((f) => `${root}shared/dist/${f}`);
   const taken = new Map();
-  for (const file of [...libs, ...publicTypes, ...wireTypes]) {
+  // Public and wire types first: OWN_NAMES may be declared by the platform's typings, never by ours.
+  for (const file of [...publicTypes, ...wireTypes, ...libs]) {
     for (const name of declaredMembers(readFileSync(file, 'utf8'))) if (!taken.has(name)) taken.set(name, file);
   }
-  const clashes = INTERNAL_NAMES.filter((n) => taken.has(n)).map((n) => `${n} (declared in ${taken.get(n).replace(root, '')})`);
+  const clashes = [...INTERNAL_NAMES, ...OWN_NAMES]
+    .filter((n) => taken.has(n) && !(OWN_NAMES.includes(n) && libs.includes(taken.get(n))))
+    .map((n) => `${n} (declared in ${taken.get(n).replace(root, '')})`);
   if (clashes.length > 0) throw new Error(`bundle-client: not internal, cannot be renamed: ${clashes.join(', ')}`);
 }
 
