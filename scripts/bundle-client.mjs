@@ -40,13 +40,15 @@ const INTERNAL_NAMES = [
 ];
 
 /**
- * Names that the DOM, ES or Node typings declare too (so checkInternalNames() would refuse them), but
- * that the bundle only ever uses as members of its own types: down reasons and link states, the
- * transports' `name` and `done`, the engine's setup and hosts, the HTTP client's `request`, an outbox
- * entry's `frame`, the race's held answer. checkOwnNames() (bundle-names.mjs) proves it with the type
- * checker on every build, for every module of the bundle; a use on a platform object fails the build.
+ * Names that the DOM, ES or Node typings may declare too (so checkInternalNames() would refuse them
+ * there), but that the bundle only ever uses as members of its own types: down reasons and link
+ * states, the transports' `name`, `done` and `closeCode`, the engine's setup, parts and hosts, the
+ * HTTP client's `request`, an outbox entry's `frame`, the race's held answer. checkOwnNames()
+ * (bundle-names.mjs) proves it with the type checker on every build, for every module of the bundle:
+ * a use on a platform object, or on a bag of strings, fails the build (it refused `resume`, which is
+ * also a URL hint written as `h.resume = '1'`).
  */
-const OWN_NAMES = ['kind', 'state', 'done', 'name', 'timing', 'context', 'start', 'stop', 'sample', 'hints', 'frame', 'request', 'timer', 'win'];
+const OWN_NAMES = ['kind', 'state', 'done', 'name', 'timing', 'context', 'start', 'stop', 'sample', 'hints', 'frame', 'request', 'timer', 'win', 'closeCode', 'handshake', 'flush', 'pause', 'silent', 'options'];
 
 /** Member names declared in `.d.ts` text: `name:`, `name?:`, `name(`, `get name()`, inline `{ name: …; }` too. */
 function declaredMembers(dts) {
