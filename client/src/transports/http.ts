@@ -50,8 +50,9 @@ export function sessionUrlPrefix(ctx: TransportContext, s: SessionRef, what: 'ss
   return `${u.href}${u.search ? '&' : '?'}${encodeURIComponent(name)}=`;
 }
 
-/** What a non-200 answer means for the transport. */
-export function downFromAnswer(a: HttpAnswer): DownReason {
+/** What a non-200 answer means for the transport; no answer at all (a failed request) is a plain failure. */
+export function downFromAnswer(a: HttpAnswer | null): DownReason {
+  if (!a) return FAILED;
   const close = readErrorClose(a.text);
   // 1012 service restart: this node is draining; resume now, the balancer picks another node.
   if (close === SERVICE_RESTART) return { kind: 'restart', retryAfter: a.retryAfter };
@@ -89,8 +90,8 @@ export function handshake(ctx: TransportContext, done: (r: HandshakeResult) => v
     encodeHandshakeRequest(ctx.protocols),
     ctx.requestTimeout,
     (a) => {
-      if (a && a.status !== 200) return done({ ok: false, why: downFromAnswer(a) });
-      const f = a && readJsonFrame(a.text);
+      if (a?.status !== 200) return done({ ok: false, why: downFromAnswer(a) });
+      const f = readJsonFrame(a.text);
       done(f?.t === 'open' ? { ok: true, open: f } : { ok: false, why: FAILED });
     },
   );
@@ -98,9 +99,7 @@ export function handshake(ctx: TransportContext, done: (r: HandshakeResult) => v
 
 /** What the server's answer to a send POST says: its ack, or why the transport is down. */
 function sendAnswer(a: HttpAnswer | null): number | DownReason {
-  if (!a) return FAILED;
-  if (a.status !== 200) return downFromAnswer(a);
-  return readSendAck(a.text) ?? FAILED;
+  return a?.status !== 200 ? downFromAnswer(a) : (readSendAck(a.text) ?? FAILED);
 }
 
 /**

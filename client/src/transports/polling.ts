@@ -59,8 +59,7 @@ export class PollingTransport extends HttpTransport {
   readonly #answered = (a: HttpAnswer | null): void => {
     this.#cancelPoll = undefined;
     if (this.done) return;
-    if (!a) return this.down(FAILED);
-    if (a.status !== 200) return this.down(downFromAnswer(a));
+    if (a?.status !== 200) return this.down(downFromAnswer(a));
     const frames = readPollBody(a.text, this.ctx.maxPayload);
     if (!frames) return this.down(FAILED);
     this.handlers.onAlive();
