@@ -63,7 +63,8 @@ export function sseReader(http: HttpClient | undefined): OpenEventFeed | undefin
  */
 export function eventSourceFeed(ES: EventSourceConstructor, init: Record<string, unknown> | undefined): OpenEventFeed {
   return (url, _max, h) => {
-    const es: EventSourceLike = init ? new ES(url, init) : new ES(url);
+    // An absent init is `undefined`, which an EventSource takes as no init at all (WebIDL).
+    const es: EventSourceLike = new ES(url, init);
     es.onmessage = (ev) => h.message(ev.data);
     es.onerror = (ev) => {
       // Browsers expose no status; `eventsource` does, and a 404, 410 or 503 means there what it
