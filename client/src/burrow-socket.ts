@@ -25,10 +25,16 @@ const CLOSED = 3;
 /** What {@link BurrowSocket.binaryType} accepts. */
 export type BurrowBinaryType = 'blob' | 'arraybuffer';
 
-/** One item of the send pipeline: data (a Blob until read) or the close request behind it. */
-type Outgoing =
-  | { kind: 'data'; size: number; payload: Payload | undefined }
-  | { kind: 'close'; code: number | undefined; reason: string | undefined };
+/**
+ * One item of the send pipeline: data (`payload` undefined while a Blob is read), or the close
+ * request behind it (`payload` null, `size` 0).
+ */
+interface Outgoing {
+  size: number;
+  payload: Payload | undefined | null;
+  code?: number | undefined;
+  reason?: string | undefined;
+}
 
 type HandlerName = 'open' | 'message' | 'error' | 'close';
 /**
@@ -227,7 +233,7 @@ export class BurrowSocket extends EventTarget {
     }
     const blob = typeof Blob === 'function' && data instanceof Blob ? data : undefined;
     const payload = blob ? undefined : toPayload(data as string | ArrayBufferLike | ArrayBufferView);
-    const item: Outgoing & { kind: 'data' } = { kind: 'data', size: payload === undefined ? blob!.size : payloadSize(payload), payload };
+    const item: Outgoing = { size: payload === undefined ? blob!.size : payloadSize(payload), payload };
     if (this.#readyState !== OPEN) {
       this.#lateBytes += item.size;
       return;
@@ -274,7 +280,7 @@ export class BurrowSocket extends EventTarget {
     this.#setState(CLOSING);
     // A reason without a code is sent with 1000, as the WHATWG spec says.
     if (c === undefined && r) c = NORMAL;
-    this.#push({ kind: 'close', code: c, reason: r || undefined });
+    this.#push({ size: 0, payload: null, code: c, reason: r || undefined });
   }
 
   // ---- internals ------------------------------------------------------------------------------
@@ -358,24 +364,19 @@ export class BurrowSocket extends EventTarget {
   }
 
   #push(item: Outgoing): void {
-    if (item.kind === 'data') this.#pipelineBytes += item.size;
+    this.#pipelineBytes += item.size;
     this.#pipeline.push(item);
     this.#pump();
   }
 
   /** Hands ready items to the engine in order; stops at a Blob still being read. */
   #pump(): void {
-    while (this.#pipeline.length > 0) {
-      const head = this.#pipeline[0]!;
-      if (head.kind === 'data') {
-        if (head.payload === undefined) return;
-        this.#pipeline.shift();
-        this.#pipelineBytes -= head.size;
-        this.#conn.send(head.payload, head.size);
-      } else {
-        this.#pipeline.shift();
-        this.#conn.close(head.code, head.reason);
-      }
+    let head: Outgoing | undefined;
+    while ((head = this.#pipeline[0]) && head.payload !== undefined) {
+      this.#pipeline.shift();
+      this.#pipelineBytes -= head.size;
+      if (head.payload === null) this.#conn.close(head.code, head.reason);
+      else this.#conn.send(head.payload, head.size);
     }
   }
 
