@@ -25,10 +25,16 @@ const CLOSED = 3;
 /** What {@link BurrowSocket.binaryType} accepts. */
 export type BurrowBinaryType = 'blob' | 'arraybuffer';
 
-/** One item of the send pipeline: data (a Blob until read) or the close request behind it. */
-type Outgoing =
-  | { kind: 'data'; size: number; payload: Payload | undefined }
-  | { kind: 'close'; code: number | undefined; reason: string | undefined };
+/**
+ * One item of the send pipeline: data (`payload` undefined while a Blob is read), or the close
+ * request behind it (`payload` null, `size` 0).
+ */
+interface Outgoing {
+  size: number;
+  payload: Payload | undefined | null;
+  code?: number | undefined;
+  reason?: string | undefined;
+}
 
 type HandlerName = 'open' | 'message' | 'error' | 'close';
 /**
@@ -217,7 +223,7 @@ export class BurrowSocket extends EventTarget {
    */
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
     if (this.#readyState === CONNECTING) {
-      throw new DOMException("Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.", 'InvalidStateError');
+      throw new DOMException('Still in CONNECTING state', 'InvalidStateError');
     }
     if (typeof data === 'string' && this.#readyState === OPEN && this.#pipeline.length === 0) {
       // The common case, straight to the engine: text with nothing queued ahead of it.
@@ -227,7 +233,7 @@ export class BurrowSocket extends EventTarget {
     }
     const blob = typeof Blob === 'function' && data instanceof Blob ? data : undefined;
     const payload = blob ? undefined : toPayload(data as string | ArrayBufferLike | ArrayBufferView);
-    const item: Outgoing & { kind: 'data' } = { kind: 'data', size: payload === undefined ? blob!.size : payloadSize(payload), payload };
+    const item: Outgoing = { size: payload === undefined ? blob!.size : payloadSize(payload), payload };
     if (this.#readyState !== OPEN) {
       this.#lateBytes += item.size;
       return;
@@ -256,17 +262,14 @@ export class BurrowSocket extends EventTarget {
     if (code !== undefined) {
       c = clampUnsignedShort(code);
       if (!isAppCloseCode(c)) {
-        throw new DOMException(
-          `Failed to execute 'close' on 'WebSocket': The close code must be either 1000, or between 3000 and 4999. ${c} is neither.`,
-          'InvalidAccessError',
-        );
+        throw new DOMException(`Close code ${c} is neither 1000 nor 3000-4999`, 'InvalidAccessError');
       }
     }
     let r: string | undefined;
     if (reason !== undefined) {
       r = wellFormed(String(reason));
       if (utf8Length(r) > MAX_CLOSE_REASON_BYTES) {
-        throw syntaxError(`Failed to execute 'close' on 'WebSocket': The close reason must not be greater than ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes.`);
+        throw syntaxError(`Close reason over ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes`);
       }
     }
     if (this.#readyState === CLOSING || this.#readyState === CLOSED) return;
@@ -277,7 +280,7 @@ export class BurrowSocket extends EventTarget {
     this.#setState(CLOSING);
     // A reason without a code is sent with 1000, as the WHATWG spec says.
     if (c === undefined && r) c = NORMAL;
-    this.#push({ kind: 'close', code: c, reason: r || undefined });
+    this.#push({ size: 0, payload: null, code: c, reason: r || undefined });
   }
 
   // ---- internals ------------------------------------------------------------------------------
@@ -361,24 +364,19 @@ export class BurrowSocket extends EventTarget {
   }
 
   #push(item: Outgoing): void {
-    if (item.kind === 'data') this.#pipelineBytes += item.size;
+    this.#pipelineBytes += item.size;
     this.#pipeline.push(item);
     this.#pump();
   }
 
   /** Hands ready items to the engine in order; stops at a Blob still being read. */
   #pump(): void {
-    while (this.#pipeline.length > 0) {
-      const head = this.#pipeline[0]!;
-      if (head.kind === 'data') {
-        if (head.payload === undefined) return;
-        this.#pipeline.shift();
-        this.#pipelineBytes -= head.size;
-        this.#conn.send(head.payload, head.size);
-      } else {
-        this.#pipeline.shift();
-        this.#conn.close(head.code, head.reason);
-      }
+    let head: Outgoing | undefined;
+    while ((head = this.#pipeline[0]) && head.payload !== undefined) {
+      this.#pipeline.shift();
+      this.#pipelineBytes -= head.size;
+      if (head.payload === null) this.#conn.close(head.code, head.reason);
+      else this.#conn.send(head.payload, head.size);
     }
   }
 

@@ -10,4 +10,5 @@ export * from './base64.js';
 export * from './json-codec.js';
 export * from './ws-codec.js';
 export * from './http-bodies.js';
+export * from './downstream.js';
 export * from './paths.js';

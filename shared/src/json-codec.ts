@@ -75,9 +75,12 @@ export function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Pings and pongs carry nothing: one shared result each, so a batch of thousands allocates none. */
-const PING: Result<Frame> = Object.freeze(ok(Object.freeze({ t: 'ping' as const })));
-const PONG: Result<Frame> = Object.freeze(ok(Object.freeze({ t: 'pong' as const })));
+/**
+ * Pings and pongs carry nothing: one shared result each, so a batch of thousands allocates none.
+ * Marked pure so that a bundle without the full decoder (the client's) drops them.
+ */
+const PING: Result<Frame> = /* @__PURE__ */ Object.freeze(/* @__PURE__ */ ok(/* @__PURE__ */ Object.freeze({ t: 'ping' as const })));
+const PONG: Result<Frame> = /* @__PURE__ */ Object.freeze(/* @__PURE__ */ ok(/* @__PURE__ */ Object.freeze({ t: 'pong' as const })));
 
 /** A frame from an already-parsed JSON value, validated. */
 export function frameFromJson(v: unknown, opts: DecodeOptions): Result<Frame> {
@@ -143,9 +146,9 @@ function closeFromJson(v: Json): Result<Frame> {
   });
 }
 
-/** The fields of an `open` frame besides `t`, `ack` and `resumed`, by type. */
-const OPEN_STRINGS = ['sid', 'token', 'protocol'] as const;
-const OPEN_NUMBERS = ['v', 'heartbeat', 'heartbeatTimeout', 'maxPayload', 'resumeWindow'] as const;
+/** The fields of an `open` frame besides `t`, `ack` and `resumed`, by type (downstream.ts reads them too). */
+export const OPEN_STRINGS = ['sid', 'token', 'protocol'] as const;
+export const OPEN_NUMBERS = ['v', 'heartbeat', 'heartbeatTimeout', 'maxPayload', 'resumeWindow'] as const;
 
 function openFromJson(v: Json): Result<Frame> {
   // Only the known fields are copied: a frame is data, never a carrier of whatever else came along.

@@ -201,7 +201,6 @@ export class Connection {
       ack: () => this.#delivered,
       ackCarried: (ack) => this.#acks.carried(ack),
       maxPayload,
-      decode: { from: 'server', maxPayload },
       openTimeout,
       requestTimeout: t ? Math.max(DEFAULT_REQUEST_TIMEOUT, t.heartbeat + t.heartbeatTimeout) : DEFAULT_REQUEST_TIMEOUT,
       http: this.#setup.http,

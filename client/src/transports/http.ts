@@ -4,15 +4,15 @@
  * upstream, which POSTs batches of client frames one at a time.
  */
 import {
-  decodeError,
-  decodeJsonFrame,
-  decodeSendResponse,
   encodeHandshakeRequest,
   encodeSendRequest,
   type Frame,
   type OpenFrame,
   payloadSize,
   PROTOCOL_VERSION,
+  readErrorClose,
+  readJsonFrame,
+  readSendAck,
   sessionPath,
 } from '@burrow/shared';
 import { ABNORMAL, NO_STATUS, SERVICE_RESTART, SESSION_UNKNOWN, STATE_LOST, TRY_AGAIN_LATER } from '../close-codes.js';
@@ -50,20 +50,20 @@ export function sessionUrlPrefix(ctx: TransportContext, s: SessionRef, what: 'ss
   return `${u.href}${u.search ? '&' : '?'}${encodeURIComponent(name)}=`;
 }
 
-/** What a non-200 answer means for the transport. */
-export function downFromAnswer(a: HttpAnswer): DownReason {
-  const err = decodeError(a.text, a.status);
+/** What a non-200 answer means for the transport; no answer at all (a failed request) is a plain failure. */
+export function downFromAnswer(a: HttpAnswer | null): DownReason {
+  if (!a) return FAILED;
+  const close = readErrorClose(a.text);
   // 1012 service restart: this node is draining; resume now, the balancer picks another node.
-  if (err.close === SERVICE_RESTART) return { kind: 'restart', retryAfter: a.retryAfter };
-  if (a.status === 503 || err.close === TRY_AGAIN_LATER) return { kind: 'overloaded', retryAfter: a.retryAfter };
+  if (close === SERVICE_RESTART) return { kind: 'restart', retryAfter: a.retryAfter };
+  if (a.status === 503 || close === TRY_AGAIN_LATER) return { kind: 'overloaded', retryAfter: a.retryAfter };
   if (a.status === 404) return { kind: 'fatal', code: SESSION_UNKNOWN };
   // 410 state_lost: the server's store lost the session (restarted empty); it cannot be resumed.
   if (a.status === 410) return { kind: 'fatal', code: STATE_LOST };
   // 409 poll_replaced: a newer transport took the downstream; never reaches the app.
   if (a.status === 409 || a.status >= 500 || a.status < 400) return FAILED;
   // 400 / 403 / 413: a definitive refusal. 1006 when the body names no code (e.g. no_acceptable_protocol).
-  const code = err.close >= 1000 && err.close !== NO_STATUS ? err.close : ABNORMAL;
-  return { kind: 'fatal', code };
+  return { kind: 'fatal', code: close >= 1000 && close !== NO_STATUS ? close : ABNORMAL };
 }
 
 export type HandshakeResult = { readonly ok: true; readonly open: OpenFrame } | { readonly ok: false; readonly why: DownReason };
@@ -90,19 +90,16 @@ export function handshake(ctx: TransportContext, done: (r: HandshakeResult) => v
     encodeHandshakeRequest(ctx.protocols),
     ctx.requestTimeout,
     (a) => {
-      if (a && a.status !== 200) return done({ ok: false, why: downFromAnswer(a) });
-      const f = a && decodeJsonFrame(a.text, { from: 'server' });
-      done(f && f.ok && f.value.t === 'open' ? { ok: true, open: f.value } : { ok: false, why: FAILED });
+      if (a?.status !== 200) return done({ ok: false, why: downFromAnswer(a) });
+      const f = readJsonFrame(a.text);
+      done(f?.t === 'open' ? { ok: true, open: f } : { ok: false, why: FAILED });
     },
   );
 }
 
 /** What the server's answer to a send POST says: its ack, or why the transport is down. */
 function sendAnswer(a: HttpAnswer | null): number | DownReason {
-  if (!a) return FAILED;
-  if (a.status !== 200) return downFromAnswer(a);
-  const r = decodeSendResponse(a.text);
-  return r.ok ? r.value.ack : FAILED;
+  return a?.status !== 200 ? downFromAnswer(a) : (readSendAck(a.text) ?? FAILED);
 }
 
 /**

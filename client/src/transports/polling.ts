@@ -3,7 +3,7 @@
  * next sent as soon as one answers, carrying the new ack), POSTed batches up. A poll never removes
  * frames on the server (only acks do), so a lost poll response loses nothing.
  */
-import { decodePollResponse } from '@burrow/shared';
+import { readPollBody } from '@burrow/shared';
 import type { HttpAnswer } from '../platform/http-client.js';
 import { BROWSER_BUNDLE } from '../platform/target.js';
 import { downFromAnswer, HttpTransport, sessionUrl, sessionUrlPrefix } from './http.js';
@@ -59,12 +59,11 @@ export class PollingTransport extends HttpTransport {
   readonly #answered = (a: HttpAnswer | null): void => {
     this.#cancelPoll = undefined;
     if (this.done) return;
-    if (!a) return this.down(FAILED);
-    if (a.status !== 200) return this.down(downFromAnswer(a));
-    const r = decodePollResponse(a.text, this.ctx.decode);
-    if (!r.ok) return this.down(FAILED);
+    if (a?.status !== 200) return this.down(downFromAnswer(a));
+    const frames = readPollBody(a.text, this.ctx.maxPayload);
+    if (!frames) return this.down(FAILED);
     this.handlers.onAlive();
-    for (const f of r.value) {
+    for (const f of frames) {
       if (this.done) return;
       this.deliver(f);
     }

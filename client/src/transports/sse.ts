@@ -8,12 +8,11 @@
  * The stream is read by an {@link EventFeed}: a W3C EventSource (browsers, or one the app passes), or
  * Burrow's own reader over a streamed HTTP body (Node's default: `httpEventFeed` in sse-reader.ts).
  */
-import { decodeJsonFrame } from '@burrow/shared';
-import { SESSION_UNKNOWN, STATE_LOST } from '../close-codes.js';
+import { readJsonFrame } from '@burrow/shared';
 import type { HttpClient } from '../platform/http-client.js';
 import { BROWSER_BUNDLE } from '../platform/target.js';
 import type { EventSourceConstructor, EventSourceLike } from '../types.js';
-import { HttpTransport, sessionUrl, sseHandshakeUrl } from './http.js';
+import { downFromAnswer, HttpTransport, sessionUrl, sseHandshakeUrl } from './http.js';
 import { type DownReason, FAILED, type SessionRef, TIMEOUT, type TransportContext, type TransportHandlers } from './transport.js';
 
 /** How long a standalone ack may wait on SSE (ms); see `Connection` for the bounds around it. */
@@ -64,16 +63,15 @@ export function sseReader(http: HttpClient | undefined): OpenEventFeed | undefin
  */
 export function eventSourceFeed(ES: EventSourceConstructor, init: Record<string, unknown> | undefined): OpenEventFeed {
   return (url, _max, h) => {
-    const es: EventSourceLike = init ? new ES(url, init) : new ES(url);
+    // An absent init is `undefined`, which an EventSource takes as no init at all (WebIDL).
+    const es: EventSourceLike = new ES(url, init);
     es.onmessage = (ev) => h.message(ev.data);
     es.onerror = (ev) => {
-      // Browsers expose no status; `eventsource` does, and a 404 or 503 is worth telling apart.
+      // Browsers expose no status; `eventsource` does, and a 404, 410 or 503 means there what it
+      // means on any request (anything else fails the stream, as a network error would).
       const status = ev?.code;
-      if (status === 404) return h.down({ kind: 'fatal', code: SESSION_UNKNOWN });
-      if (status === 410) return h.down({ kind: 'fatal', code: STATE_LOST });
-      if (status === 503) return h.down({ kind: 'overloaded', retryAfter: 0 });
-      if (status) return h.down(FAILED);
-      h.lost();
+      if (!status) return h.lost();
+      h.down(status === 404 || status === 410 || status === 503 ? downFromAnswer({ status, text: '', retryAfter: 0 }) : FAILED);
     };
     return {
       close() {
@@ -126,9 +124,8 @@ export class SseTransport extends HttpTransport {
 
   #message(data: string): void {
     if (this.done) return;
-    const r = decodeJsonFrame(data, this.ctx.decode);
-    if (!r.ok) return this.down(FAILED);
-    const f = r.value;
+    const f = readJsonFrame(data, this.ctx.maxPayload);
+    if (!f) return this.down(FAILED);
     if (!this.#opened) {
       // The first event is the handshake's `open` on a new session, an `ack` on a resumed one.
       const open = f.t === 'open' && !this.#bound ? f : undefined;

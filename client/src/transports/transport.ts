@@ -2,7 +2,7 @@
  * The contract between the session engine and a transport. A transport moves frames and knows nothing
  * of sessions beyond the one it resumes; the engine decides what its reports mean.
  */
-import type { DecodeOptions, Frame, OpenFrame } from '@burrow/shared';
+import type { Frame, OpenFrame } from '@burrow/shared';
 import type { TransportName } from '../types.js';
 import type { HttpClient } from '../platform/http-client.js';
 
@@ -90,8 +90,6 @@ export interface TransportContext {
   ackCarried(ack: number): void;
   /** Largest payload the server takes (from `open`), for decoding limits and batch sizes. */
   readonly maxPayload: number | undefined;
-  /** How every server frame is decoded (sender and payload bound), built once per attempt. */
-  readonly decode: DecodeOptions;
   /** Timeout for the transport to come up (ms). */
   readonly openTimeout: number;
   /** Timeout for one HTTP request that is not a held poll (ms). */

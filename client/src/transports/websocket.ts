@@ -3,7 +3,7 @@
  * message must be `open`; until it arrives the transport is not up, so a proxy that accepts the
  * upgrade but never delivers a frame is caught by the open timeout.
  */
-import { ACK_DELAY, decodeWsMessage, encodeWsFrame, type Frame, type WsMessage } from '@burrow/shared';
+import { ACK_DELAY, encodeWsFrame, type Frame, readWsMessage, type WsMessage } from '@burrow/shared';
 import { ABNORMAL, INVALID_PAYLOAD, POLICY, PROTOCOL_ERROR, SERVICE_RESTART, SESSION_UNKNOWN, STATE_LOST, TOO_BIG, TRY_AGAIN_LATER, UNSUPPORTED, UNSUPPORTED_VERSION } from '../close-codes.js';
 import type { WebSocketConstructor, WebSocketLike } from '../types.js';
 import { TransportBase } from './base.js';
@@ -118,9 +118,8 @@ export class WebSocketTransport extends TransportBase {
     else if (data instanceof ArrayBuffer) msg = new Uint8Array(data);
     else if (ArrayBuffer.isView(data)) msg = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     else return this.down(FAILED);
-    const r = decodeWsMessage(msg, this.#ctx.decode);
-    if (!r.ok) return this.down(FAILED);
-    const f = r.value;
+    const f = readWsMessage(msg, this.#ctx.maxPayload);
+    if (!f) return this.down(FAILED);
     if (!this.#opened) {
       if (f.t !== 'open') return this.down(FAILED);
       this.#opened = true;
@@ -156,10 +155,7 @@ export class WebSocketTransport extends TransportBase {
     const ws = this.#ws;
     // No-op handlers rather than null: `ws` emits 'error' when closed while connecting, and an
     // EventEmitter 'error' with no listener throws.
-    ws.onmessage = noop;
-    ws.onerror = noop;
-    ws.onclose = noop;
-    ws.onopen = noop;
+    ws.onmessage = ws.onerror = ws.onclose = ws.onopen = noop;
     try {
       ws.close(this.closeCode ?? 1000);
     } catch {
