@@ -9,8 +9,16 @@
  * listener of the channel gets `{ type: 'append', lastSeq: MAX_SAFE_INTEGER }` to read again. The
  * same goes to every listener after the subscriber reconnects. The subscriber resubscribes by itself
  * (not through ioredis), so a channel whose UNSUBSCRIBE failed while offline does not come back.
+ *
+ * This node's own appends wake its own listeners too, and the wake often arrives (on the subscriber)
+ * before the append's reply (on the command connection): woken first, the core holding the downstream
+ * would read the log for frames it is about to get from the reply, a round trip per append for
+ * nothing. So an `append` wake of a session with an append of this node on its way waits until the
+ * appends on their way when it came are answered (or failed), then goes out: by then the core has
+ * written what the replies carried, and reads only what other nodes appended. Delayed, never dropped.
  */
 import type { WakeEvent } from '../store.js';
+import type { AppendWatch } from './append-groups.js';
 import type { Client, Shared } from './commands.js';
 
 type Listener = (event: WakeEvent) => void;
@@ -33,11 +41,17 @@ function parseWake(message: string): WakeEvent | undefined {
   return undefined;
 }
 
-export class WakeChannels {
+export class WakeChannels implements AppendWatch {
   readonly #s: Shared;
   readonly #sub: Client;
   /** Channel → its listeners; the channels the subscriber is (or is to be) subscribed to. */
   readonly #channels = new Map<string, Set<Listener>>();
+
+  /** Per channel, the ids of this node's append groups of that session on their way to Redis. */
+  readonly #appending = new Map<string, Set<number>>();
+  /** Per channel, an `append` wake held back until the appends on their way when it came are answered. */
+  readonly #held = new Map<string, { lastSeq: number; waitFor: number }>();
+  #appendIds = 0;
 
   constructor(shared: Shared, sub: Client) {
     this.#s = shared;
@@ -98,12 +112,45 @@ export class WakeChannels {
     const set = this.#channels.get(channel);
     if (!set) return;
     const ev = parseWake(message);
-    if (ev) this.#dispatch(set, ev);
+    if (!ev) return;
+    const appending = ev.type === 'append' ? this.#appending.get(channel) : undefined;
+    if (appending && ev.type === 'append') {
+      const held = this.#held.get(channel);
+      let waitFor = 0;
+      for (const id of appending) if (id > waitFor) waitFor = id;
+      this.#held.set(channel, { lastSeq: Math.max(held?.lastSeq ?? 0, ev.lastSeq), waitFor: Math.max(held?.waitFor ?? 0, waitFor) });
+      return;
+    }
+    this.#dispatch(set, ev);
+  }
+
+  sent(channel: string): number {
+    const id = ++this.#appendIds;
+    let ids = this.#appending.get(channel);
+    if (!ids) this.#appending.set(channel, (ids = new Set()));
+    ids.add(id);
+    return id;
+  }
+
+  settled(channel: string, id: number): void {
+    const ids = this.#appending.get(channel);
+    ids?.delete(id);
+    if (ids?.size === 0) this.#appending.delete(channel);
+    const held = this.#held.get(channel);
+    if (!held) return;
+    if (ids) for (const other of ids) if (other <= held.waitFor) return;
+    this.#held.delete(channel);
+    // After the replies' own continuations (the send's promise chain writes the frames they carried).
+    setImmediate(() => {
+      const set = this.#channels.get(channel);
+      if (set) this.#dispatch(set, { type: 'append', lastSeq: held.lastSeq });
+    });
   }
 
   /** Forgets every listener (the store is closing). */
   clear(): void {
     this.#channels.clear();
+    this.#held.clear();
   }
 
   #dispatch(set: Set<Listener>, ev: WakeEvent): void {
