@@ -7,7 +7,7 @@
  */
 import type { AppendLimits, AppendResult, NewFrame, OutboundFrame } from '../store.js';
 import { batch, type Command, type Settled, type Shared } from './commands.js';
-import { count, encodeEntry, seqArg } from './codec.js';
+import { EntryPack, count, payloadBytes, seqArg } from './codec.js';
 
 /**
  * Most log entries in one group: the script hands them to one RPUSH (Lua's `unpack` stops at a few
@@ -24,7 +24,8 @@ export interface AppendWatch {
 
 interface Pending {
   readonly frames: readonly NewFrame[];
-  readonly entries: readonly Buffer[];
+  /** Payload bytes of each frame. */
+  readonly sizes: readonly number[];
   readonly resolve: (r: AppendResult) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -33,8 +34,9 @@ interface Group {
   readonly sid: string;
   readonly limits: AppendLimits;
   readonly items: Pending[];
-  /** Script arguments after the keys and the channel, limits: token, after, n, entries... per append. */
-  readonly args: (string | Buffer)[];
+  /** A line per append: token TAB after TAB n (see scripts.ts burrowAppend). */
+  meta: string;
+  readonly pack: EntryPack;
   entries: number;
 }
 
@@ -55,26 +57,27 @@ export class AppendGroups {
 
   /** `Store.append`, sent with the session's other appends of this turn. */
   append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token = '', after = ''): Promise<AppendResult> {
-    const entries = frames.map((f) => encodeEntry(f.data));
+    const sizes = frames.map((f) => payloadBytes(f.data, f.size));
     let g = this.#open.get(sid);
     if (
       !g ||
       g.limits.maxBufferedMessages !== limits.maxBufferedMessages ||
       g.limits.maxBufferedBytes !== limits.maxBufferedBytes ||
-      g.entries + entries.length > GROUP_MAX_ENTRIES
+      g.entries + frames.length > GROUP_MAX_ENTRIES
     ) {
-      g = { sid, limits, items: [], args: [], entries: 0 };
+      g = { sid, limits, items: [], meta: '', pack: new EntryPack(), entries: 0 };
       this.#open.set(sid, g);
       this.#groups.push(g);
     }
-    g.args.push(token, after, String(entries.length), ...entries);
-    g.entries += entries.length;
+    g.meta += `${token}\t${after}\t${frames.length}\n`;
+    frames.forEach((f, i) => g.pack.add(f.data, sizes[i]!));
+    g.entries += frames.length;
     if (!this.#scheduled) {
       this.#scheduled = true;
       // After the current turn's synchronous code: the sends of an emit loop all join.
       queueMicrotask(this.#flush);
     }
-    return new Promise<AppendResult>((resolve, reject) => g.items.push({ frames, entries, resolve, reject }));
+    return new Promise<AppendResult>((resolve, reject) => g.items.push({ frames, sizes, resolve, reject }));
   }
 
   #send(): void {
@@ -86,7 +89,7 @@ export class AppendGroups {
     const channels = groups.map((g) => keys.wake(g.sid));
     const ids = channels.map((ch) => this.#watch.sent(ch));
     const argsOf = (g: Group, i: number) =>
-      [...keys.session(g.sid), channels[i]!, count(g.limits.maxBufferedMessages), seqArg(g.limits.maxBufferedBytes), ...g.args] as const;
+      [...keys.session(g.sid), channels[i]!, count(g.limits.maxBufferedMessages), seqArg(g.limits.maxBufferedBytes), g.meta, g.pack.lengths, g.pack.blob()] as const;
     // One group (the usual case): the script alone, without a pipeline around it.
     const sent: Promise<Settled[]> =
       groups.length === 1
@@ -116,7 +119,7 @@ function settleGroup(g: Group, res: Settled): void {
   g.items.forEach((p, i) => {
     try {
       // An empty answer: the session is unknown (every append of the group is).
-      p.resolve(appendResult(codes.length === 0 ? -1 : codes[i], p.frames, p.entries));
+      p.resolve(appendResult(codes.length === 0 ? -1 : codes[i], p.frames, p.sizes));
     } catch (err) {
       p.reject(err);
     }
@@ -124,7 +127,7 @@ function settleGroup(g: Group, res: Settled): void {
 }
 
 /** One append's result code (see scripts.ts burrowAppend) as an {@link AppendResult}. */
-export function appendResult(r: unknown, frames: readonly NewFrame[], entries: readonly Buffer[]): AppendResult {
+export function appendResult(r: unknown, frames: readonly NewFrame[], sizes: readonly number[]): AppendResult {
   if (r === -1) return { ok: false, reason: 'unknown' };
   if (r === -2) return { ok: false, reason: 'closed' };
   if (r === -3) return { ok: false, reason: 'overflow' };
@@ -137,7 +140,7 @@ export function appendResult(r: unknown, frames: readonly NewFrame[], entries: r
   if (typeof r !== 'number') throw new Error('unexpected reply from redis append');
   const out: OutboundFrame[] = frames.map((f, i) => ({
     frame: { t: 'd', seq: r + i, data: f.data },
-    size: (entries[i]?.byteLength ?? 1) - 1,
+    size: sizes[i] ?? 0,
   }));
   return { ok: true, frames: out };
 }

@@ -7,7 +7,8 @@ import { def, type ScriptDef } from './prelude.js';
 export const JOURNAL_SCRIPTS = {
   /**
    * \`burrowAccept\` for a run of data frames of one session in one step (group commit). ARGV: owner,
-   * confirm, after (as burrowAccept's), then per frame: seq, entry → {1 (0: unknown, and nothing
+   * confirm, after (as burrowAccept's), seqs (space-separated), lengths and blob (the frames' entries,
+   * packed: codec.ts EntryPack) → {1 (0: unknown, and nothing
    * else), inAck after, confirm held (1 | 0), k, k statuses (as burrowAccept's), journal entries as
    * journalScan returns them (before these were added)...}. The frames are judged in order, each as
    * burrowAccept would judge it alone after the ones before it; the run stops after the first one that
@@ -23,16 +24,19 @@ for i = 2, #out, 3 do
 end
 local statuses = {}
 local entries = {}
-for i = 4, #ARGV - 1, 2 do
-  local seq = tonumber(ARGV[i])
+local frames = unpackEntries(ARGV[6], ARGV[5])
+local k = 0
+for s in string.gmatch(ARGV[4], '%d+') do
+  k = k + 1
+  local seq = tonumber(s)
   local status = 3
   if seq == inAck + 1 and foreign then
     status = 4
   elseif seq == inAck + 1 then
     inAck = seq
     status = 1
-    entries[#entries + 1] = ARGV[i]
-    entries[#entries + 1] = ARGV[1] .. ' ' .. ARGV[i + 1]
+    entries[#entries + 1] = s
+    entries[#entries + 1] = ARGV[1] .. ' ' .. frames[k]
   elseif seq <= inAck then
     status = 2
   end

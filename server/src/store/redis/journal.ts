@@ -13,7 +13,7 @@
  */
 import type { InboundBatchResult, InboundData, InboundFrame, InboundReplay, InboundResult, JournalEntry } from '../store.js';
 import { batch, type Settled, type Shared } from './commands.js';
-import { encodeEntry, journalEntry, seqArg, toStr } from './codec.js';
+import { EntryPack, encodeEntry, journalEntry, payloadBytes, seqArg, toStr } from './codec.js';
 import type { NodeLiveness } from './node-liveness.js';
 
 /** Confirms of emitted inbound frames are flushed this long after the last one when no accept carries them. */
@@ -140,8 +140,12 @@ export class InboundJournal {
 
   async #acceptBatch(sid: string, frames: readonly InboundFrame[]): Promise<InboundBatchResult> {
     const confirm = this.#take(sid);
-    const args: (string | Buffer)[] = [];
-    for (const f of frames) args.push(seqArg(f.seq), encodeEntry(f.data));
+    const pack = new EntryPack();
+    let seqs = '';
+    for (const f of frames) {
+      pack.add(f.data, payloadBytes(f.data));
+      seqs += seqs === '' ? seqArg(f.seq) : ' ' + seqArg(f.seq);
+    }
     let flat: (number | Buffer)[];
     try {
       flat = await this.#s.r.burrowAcceptBatchBuffer(
@@ -149,7 +153,9 @@ export class InboundJournal {
         this.#node.id,
         confirm === undefined ? '' : seqArg(confirm.seq),
         confirm?.after?.() ?? '',
-        ...args,
+        seqs,
+        pack.lengths,
+        pack.blob(),
       );
     } catch (err) {
       if (confirm !== undefined) this.#keep(sid, confirm);

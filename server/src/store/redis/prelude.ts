@@ -17,6 +17,17 @@ local function followTtl(key)
     if t > 0 then redis.call('PEXPIRE', key, int(t)) end
   end
 end
+-- The entries codec.ts EntryPack packed into \`blob\`, their lengths in \`lens\` (space-separated).
+local function unpackEntries(blob, lens)
+  local out = {}
+  local pos = 1
+  for len in string.gmatch(lens, '%d+') do
+    len = tonumber(len)
+    out[#out + 1] = string.sub(blob, pos, pos + len - 1)
+    pos = pos + len
+  end
+  return out
+end
 local function sizeOf(e)
   if string.byte(e, 1) == 99 then return 0 end
   return #e - 1

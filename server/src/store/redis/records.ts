@@ -7,7 +7,7 @@
 import type { AppendLimits, AppendResult, CloseResult, NewFrame, OutboundFrame, SessionRecord } from '../store.js';
 import { AppendGroups, appendResult, type AppendWatch } from './append-groups.js';
 import { batch, batchOrThrow, type Command, type Shared } from './commands.js';
-import { count, decodeEntry, decodeRecord, encodeClose, encodeEntry, encodeRecord, ms, seqArg } from './codec.js';
+import { EntryPack, count, decodeEntry, decodeRecord, encodeClose, encodeRecord, ms, payloadBytes, seqArg } from './codec.js';
 
 export class SessionRecords {
   readonly #s: Shared;
@@ -64,20 +64,23 @@ export class SessionRecords {
 
   async appendEach(sids: readonly string[], frame: NewFrame, limits: AppendLimits): Promise<ReadonlyMap<string, AppendResult>> {
     const unique = [...new Set(sids)];
-    const entries = [encodeEntry(frame.data)];
+    const size = payloadBytes(frame.data, frame.size);
+    const pack = new EntryPack();
+    pack.add(frame.data, size);
+    const blob = pack.blob();
     const { keys } = this.#s;
     const max = count(limits.maxBufferedMessages);
     const bytes = seqArg(limits.maxBufferedBytes);
     const res = await batch(
       this.#s.r,
-      unique.map((sid): Command => (c) => c.burrowAppend(...keys.session(sid), keys.wake(sid), max, bytes, '', '', '1', ...entries)),
+      unique.map((sid): Command => (c) => c.burrowAppend(...keys.session(sid), keys.wake(sid), max, bytes, '\t\t1\n', pack.lengths, blob)),
     );
     const out = new Map<string, AppendResult>();
     unique.forEach((sid, i) => {
       const r = res[i];
       if (!r || !r.ok) throw r?.error ?? new Error('redis pipeline aborted');
       const codes = Array.isArray(r.value) ? (r.value as unknown[]) : [];
-      out.set(sid, appendResult(codes.length === 0 ? -1 : codes[0], [frame], entries));
+      out.set(sid, appendResult(codes.length === 0 ? -1 : codes[0], [frame], [size]));
     });
     return out;
   }

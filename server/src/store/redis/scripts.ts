@@ -74,8 +74,9 @@ return 1
 
   /**
    * A group of appends of one session in one step (the appends of one turn of one node: group commit).
-   * ARGV: channel, maxMessages, maxBytes, then per append: token ('' = none), after ('' = none), n,
-   * entry × n → one result per append, in order: its first seq, or -1 unknown, -2 closed, -3 overflow,
+   * ARGV: channel, maxMessages, maxBytes, appends (a line per append: token ('' = none) TAB after
+   * ('' = none) TAB n), lengths and blob (every append's entries, packed: codec.ts EntryPack) → one
+   * result per append, in order: its first seq, or -1 unknown, -2 closed, -3 overflow,
    * -4 behind, -5 ran already; an empty list when the session is unknown. Each append is judged as if
    * it ran alone after the ones before it (buffer caps included), and the whole group publishes one
    * \`append\` wake event. A token ('<node> <n>', n increasing per send of that node) makes a retry
@@ -110,16 +111,17 @@ local function ran(t)
   local pn = last(node)
   return pn ~= nil and pn >= tonumber(n)
 end
+local entries = unpackEntries(ARGV[6], ARGV[5])
 local out = {}
 local push = {}
-local i = 4
-while i <= #ARGV do
-  local after = ARGV[i + 1]
-  local n = tonumber(ARGV[i + 2])
-  local first = i + 3
-  local tokNode, tokN = string.match(ARGV[i], '^(%S+) (%S+)$')
-  i = first + n
+local e = 1
+for line in string.gmatch(ARGV[4], '([^\\n]*)\\n') do
+  local tok, after, n = string.match(line, '^([^\\t]*)\\t([^\\t]*)\\t(%d+)$')
+  n = tonumber(n)
+  local first = e
+  e = e + n
   local res
+  local tokNode, tokN = string.match(tok, '^(%S+) (%S+)$')
   if tokNode then
     tokN = tonumber(tokN)
     local pn, pseq = last(tokNode)
@@ -133,12 +135,12 @@ while i <= #ARGV do
   elseif r[4] then res = -2
   else
     local add = 0
-    for k = first, i - 1 do add = add + #ARGV[k] - 1 end
+    for k = first, e - 1 do add = add + #entries[k] - 1 end
     if outSeq - outAck + n > maxN or bytes + add > maxB then res = -3
     else
       res = outSeq + 1
       if n > 0 then
-        for k = first, i - 1 do push[#push + 1] = ARGV[k] end
+        for k = first, e - 1 do push[#push + 1] = entries[k] end
         outSeq = outSeq + n
         bytes = bytes + add
         if tokNode then ap[tokNode] = {tokN, res} end
