@@ -41,6 +41,18 @@ function parseWake(message: string): WakeEvent | undefined {
   return undefined;
 }
 
+/**
+ * An `append` wake held back: it goes out once this node's appends of the session up to id `waitFor`
+ * are answered (`scheduled`: on its way). `next`: what came while it was on its way behind an append
+ * still unanswered, held after it.
+ */
+interface HeldWake {
+  lastSeq: number;
+  waitFor: number;
+  scheduled: boolean;
+  next?: { lastSeq: number; waitFor: number };
+}
+
 export class WakeChannels implements AppendWatch {
   readonly #s: Shared;
   readonly #sub: Client;
@@ -50,7 +62,7 @@ export class WakeChannels implements AppendWatch {
   /** Per channel, the ids of this node's append groups of that session on their way to Redis. */
   readonly #appending = new Map<string, Set<number>>();
   /** Per channel, an `append` wake held back until the appends on their way when it came are answered. */
-  readonly #held = new Map<string, { lastSeq: number; waitFor: number }>();
+  readonly #held = new Map<string, HeldWake>();
   #appendIds = 0;
 
   constructor(shared: Shared, sub: Client) {
@@ -113,13 +125,21 @@ export class WakeChannels implements AppendWatch {
     if (!set) return;
     const ev = parseWake(message);
     if (!ev) return;
-    const appending = ev.type === 'append' ? this.#appending.get(channel) : undefined;
-    if (appending && ev.type === 'append') {
+    if (ev.type === 'append') {
       const held = this.#held.get(channel);
-      let waitFor = 0;
-      for (const id of appending) if (id > waitFor) waitFor = id;
-      this.#held.set(channel, { lastSeq: Math.max(held?.lastSeq ?? 0, ev.lastSeq), waitFor: Math.max(held?.waitFor ?? 0, waitFor) });
-      return;
+      const appending = this.#appending.get(channel);
+      const waitFor = appending ? maxOf(appending) : 0;
+      // Behind a held one: merged into it (or into the one after it), so wakes never overtake.
+      if (held) {
+        const into = held.next ?? (held.scheduled && appending ? (held.next = { lastSeq: 0, waitFor: 0 }) : held);
+        into.lastSeq = Math.max(into.lastSeq, ev.lastSeq);
+        if (into !== held || !held.scheduled) into.waitFor = Math.max(into.waitFor, waitFor);
+        return;
+      }
+      if (appending) {
+        this.#held.set(channel, { lastSeq: ev.lastSeq, waitFor, scheduled: false });
+        return;
+      }
     }
     this.#dispatch(set, ev);
   }
@@ -137,13 +157,28 @@ export class WakeChannels implements AppendWatch {
     ids?.delete(id);
     if (ids?.size === 0) this.#appending.delete(channel);
     const held = this.#held.get(channel);
-    if (!held) return;
-    if (ids) for (const other of ids) if (other <= held.waitFor) return;
-    this.#held.delete(channel);
-    // After the replies' own continuations (the send's promise chain writes the frames they carried).
+    if (held && !held.scheduled && this.#answered(channel, held.waitFor)) this.#release(channel, held);
+  }
+
+  /** Every append of `channel` up to id `waitFor` was answered. */
+  #answered(channel: string, waitFor: number): boolean {
+    for (const id of this.#appending.get(channel) ?? []) if (id <= waitFor) return false;
+    return true;
+  }
+
+  /** Sends a held wake out, after the replies' own continuations (the sends' promise chains write the frames). */
+  #release(channel: string, held: HeldWake): void {
+    held.scheduled = true;
     setImmediate(() => {
+      if (this.#held.get(channel) !== held) return;
+      this.#held.delete(channel);
       const set = this.#channels.get(channel);
       if (set) this.#dispatch(set, { type: 'append', lastSeq: held.lastSeq });
+      const next = held.next;
+      if (!next) return;
+      const after: HeldWake = { lastSeq: next.lastSeq, waitFor: next.waitFor, scheduled: false };
+      this.#held.set(channel, after);
+      if (this.#answered(channel, after.waitFor)) this.#release(channel, after);
     });
   }
 
@@ -162,4 +197,10 @@ export class WakeChannels implements AppendWatch {
       }
     }
   }
+}
+
+function maxOf(ids: ReadonlySet<number>): number {
+  let max = 0;
+  for (const id of ids) if (id > max) max = id;
+  return max;
 }
