@@ -159,8 +159,10 @@ export class InboundJournal {
       );
     } catch (err) {
       if (confirm !== undefined) this.#keep(sid, confirm);
-      // Any of them may have been accepted, its reply lost with the connection.
-      for (const f of frames) this.#lostReply(sid, f.seq);
+      // Any of them may have been accepted, its reply lost with the connection; not those this node
+      // emitted already (a resent duplicate of an entry whose confirm is still to go).
+      const emitted = Math.max(this.#confirms.get(sid)?.seq ?? 0, this.#flushing.get(sid) ?? 0);
+      for (const f of frames) if (f.seq > emitted) this.#lostReply(sid, f.seq);
       throw err;
     }
     if (!Array.isArray(flat)) flat = [];
