@@ -10,6 +10,7 @@
  *
  *   npm run bench:cluster            (MSGS=5000 PINGS=300 by default; builds first: the nodes run dist/)
  *   CPU_PROF_DIR=/tmp/p npm run bench:cluster    (also a CPU profile of every node, for bench/peers/profile.ts)
+ *   TRANSPORTS=sse PINGS=0 ...                   (one transport, throughput only: a profile of just that)
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -22,8 +23,10 @@ const MSGS = Number(process.env.MSGS ?? 5000);
 const PINGS = Number(process.env.PINGS ?? 300);
 const CAP_MS = Number(process.env.CAP_MS ?? 4000);
 const nodeArgs = process.env.CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF_DIR}`] : [];
-const transports = ['websocket', 'sse', 'polling'] as const;
-type Transport = (typeof transports)[number];
+const allTransports = ['websocket', 'sse', 'polling'] as const;
+type Transport = (typeof allTransports)[number];
+/** TRANSPORTS=sse,polling runs those only (e.g. for a profile of one transport). */
+const transports = allTransports.filter((t) => (process.env.TRANSPORTS ?? t).split(',').includes(t));
 const timings = { heartbeat: 5000, heartbeatTimeout: 5000, pollTimeout: 5000 };
 
 function open(url: string, transport: Transport): Promise<BurrowSocket> {

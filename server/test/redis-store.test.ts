@@ -359,6 +359,12 @@ describe('RedisStore: cost and layout', { timeout: 20_000 }, () => {
     assert.deepEqual(await cost(() => store.setData(id, { a: 1 })), [1, 0]);
     assert.deepEqual(await cost(() => store.publish(id, { type: 'pong' })), [1, 0]);
     assert.deepEqual(await cost(() => store.appendClose(ids[2]!, 'server', 1000, '')), [1, 0]);
+    // Group commit: the appends of one turn, one script per session and one round trip in all.
+    const x = { t: 'd' as const, data: 'x' };
+    assert.deepEqual(await cost(() => Promise.all([store.append(id, [x], roomy), store.append(id, [x, x], roomy), store.append(id, [x], roomy)])), [1, 0]);
+    assert.deepEqual(await cost(() => Promise.all([store.append(ids[0]!, [x], roomy), store.append(ids[1]!, [x], roomy), store.append(ids[0]!, [x], roomy)])), [2, 1]);
+    const run = [4, 5, 6].map((seq) => ({ seq, data: `f${seq}` }));
+    assert.deepEqual(await cost(() => store.acceptInboundBatch(id, run)), [1, 0]);
     assert.deepEqual(await cost(() => store.appendEach(ids, { t: 'd', data: 'all' }, roomy)), [3, 1]);
     evals(3);
     assert.deepEqual(await cost(() => store.create(record(sid()), LONG)), [2, 1]);

@@ -111,13 +111,35 @@ export class InboundQueue {
     this.#ackTimer = this.#recheck = undefined;
   }
 
-  /** Applies a batch of client frames after every batch queued before it. */
+  /**
+   * Applies a batch of client frames after every batch queued before it. WebSocket frames that come
+   * while the batch before them still waits its turn join it (up to ACCEPT_RUN_MAX frames), so a
+   * burst costs a networked store one call, not one per frame; the joined callers' promises settle
+   * with the batch, and its error (if any) is reported to the one that opened it only.
+   */
   apply(frames: readonly Frame[], stopAtGap: boolean): Promise<InboundOutcome> {
+    const w = this.#waiting;
+    if (w && !stopAtGap && w.frames.length + frames.length <= ACCEPT_RUN_MAX) {
+      for (const f of frames) w.frames.push(f);
+      return (w.joined ??= w.run.then(
+        () => ({ ack: this.#inAck }),
+        () => ({ ack: this.#inAck }),
+      ));
+    }
     this.#pending++;
-    const run = this.#queue.then(() => this.#apply(frames, stopAtGap));
+    const batch: Waiting = { frames: [...frames], run: RESOLVED_OUTCOME, joined: undefined };
+    // Nothing joins a batch once another one (or a journal replay) is queued behind it.
+    this.#waiting = stopAtGap ? undefined : batch;
+    const run = this.#queue.then(() => {
+      if (this.#waiting === batch) this.#waiting = undefined;
+      return this.#apply(batch.frames, stopAtGap);
+    });
+    batch.run = run;
     this.#queue = run.then(this.#settled, this.#settled);
     return run;
   }
+  /** The WebSocket batch queued last, while it has not started: later frames join it. */
+  #waiting: Waiting | undefined;
 
   /**
    * The synchronous path of {@link apply}, for an in-process store ({@link Store.sync}) when nothing
@@ -172,14 +194,29 @@ export class InboundQueue {
 
   async #apply(frames: readonly Frame[], stopAtGap: boolean): Promise<InboundOutcome> {
     const core = this.#core;
-    const store = core.host.store;
     let ack = -1;
     let pinged = false;
-    for (const f of frames) {
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!;
       switch (f.t) {
         case 'd':
         case 'close': {
-          const r = await this.#accept(f);
+          // Group commit: a run of data frames is offered to the store in one call, and only the
+          // frame it stopped at (a wait, a gap) goes on alone.
+          let r: InboundResult | undefined;
+          if (f.t === 'd' && frames[i + 1]?.t === 'd' && core.host.store.acceptInboundBatch) {
+            const run = dataRun(frames, i);
+            const b = await core.host.store.acceptInboundBatch(core.id, run);
+            if (b.replay || b.recheckMs !== undefined) this.#redeliver(b);
+            const last = b.statuses.length - 1;
+            for (let k = 0; k < last; k++) this.#applied(run[k]!, b.statuses[k]!, stopAtGap);
+            const status = b.statuses[last] ?? 'unknown';
+            i += Math.max(0, last);
+            // Waiting is #accept's to do (one frame at a time).
+            if (status !== 'wait') r = { status, ack: b.ack };
+          }
+          r ??= await this.#accept(frames[i] as SequencedFrame);
+          const g = frames[i] as SequencedFrame;
           if (r.status === 'unknown') return { ack: this.#inAck, error: refusal('sessionExpired') };
           if (r.ack > this.#inAck) this.#inAck = r.ack;
           if (r.status === 'gap') {
@@ -187,16 +224,10 @@ export class InboundQueue {
               if (pinged) core.pong();
               return this.#flushAck(ack);
             }
-            return { ack: this.#inAck, error: badFrame('bad_seq', `expected seq ${r.ack + 1}, got ${f.seq}`) };
+            return { ack: this.#inAck, error: badFrame('bad_seq', `expected seq ${r.ack + 1}, got ${g.seq}`) };
           }
-          if (r.status === 'new') {
-            if (f.t === 'close') await core.closeBy('client', f.code, f.reason);
-            else if (!core.closed) this.#received(f, stopAtGap);
-            // Emitted (or dropped on purpose): its journal entry can go, piggybacked on the next call;
-            // after a POST at once, since the client's next POST may reach another node, which waits for it.
-            // Held in the store until the app's answers to it (sent above) are in the log.
-            if (f.t === 'd') store.confirmInbound?.(core.id, f.seq, stopAtGap, this.#appendsRun);
-          }
+          if (r.status === 'new' && g.t === 'close') await core.closeBy('client', g.code, g.reason);
+          else this.#applied(g, r.status, stopAtGap);
           break;
         }
         case 'ack':
@@ -214,6 +245,18 @@ export class InboundQueue {
     }
     if (pinged) core.pong();
     return this.#flushAck(ack);
+  }
+
+  /** A data frame the store judged `new` (or `dup`): emitted and confirmed, or nothing. */
+  #applied(f: SequencedFrame, status: InboundResult['status'], stopAtGap: boolean): void {
+    if (status !== 'new' || f.t !== 'd') return;
+    const core = this.#core;
+    if (f.seq > this.#inAck) this.#inAck = f.seq;
+    if (!core.closed) this.#received(f, stopAtGap);
+    // Emitted (or dropped on purpose): its journal entry can go, piggybacked on the next call;
+    // after a POST at once, since the client's next POST may reach another node, which waits for it.
+    // Held in the store until the app's answers to it (sent above) are in the log.
+    core.host.store.confirmInbound?.(core.id, f.seq, stopAtGap, this.#appendsRun);
   }
 
   /**
@@ -283,6 +326,7 @@ export class InboundQueue {
     if (!store.replayInbound || core.closed) return;
     this.#journalChecked = true;
     this.#pending++;
+    this.#waiting = undefined;
     const run = this.#queue.then(async () => {
       if (core.host.storeDown) return;
       this.#redeliver(await store.replayInbound!(core.id));
@@ -328,4 +372,28 @@ export class InboundQueue {
 /** A client frame that breaks the protocol: the batch stops here (400 / close 1002). */
 function badFrame(code: 'bad_seq' | 'bad_frame', message: string): ProtocolError {
   return protocolError(code, message, 400, CloseCode.ProtocolError);
+}
+
+/** A queued batch that has not started yet (see `InboundQueue.apply`). */
+interface Waiting {
+  readonly frames: Frame[];
+  run: Promise<InboundOutcome>;
+  /** The promise the frames that joined it get. */
+  joined: Promise<InboundOutcome> | undefined;
+}
+
+const RESOLVED_OUTCOME: Promise<InboundOutcome> = Promise.resolve({ ack: 0 });
+
+/** Most frames offered to the store in one `acceptInboundBatch` (one script's arguments). */
+const ACCEPT_RUN_MAX = 256;
+
+/** The data frames from `frames[i]` on, up to the first other frame or ACCEPT_RUN_MAX. */
+function dataRun(frames: readonly Frame[], i: number): Extract<SequencedFrame, { t: 'd' }>[] {
+  const run: Extract<SequencedFrame, { t: 'd' }>[] = [];
+  for (let j = i; j < frames.length && run.length < ACCEPT_RUN_MAX; j++) {
+    const f = frames[j]!;
+    if (f.t !== 'd') break;
+    run.push(f);
+  }
+  return run;
 }

@@ -81,6 +81,23 @@ export interface InboundData {
   readonly data: Payload;
 }
 
+/** A client data frame offered to `acceptInboundBatch`: its seq and payload. */
+export interface InboundFrame {
+  readonly seq: number;
+  readonly data: Payload;
+}
+
+/** Outcome of `acceptInboundBatch` (see there). */
+export interface InboundBatchResult extends InboundReplay {
+  /**
+   * One status per frame judged, in order (as `acceptInbound` would answer for it alone, after the
+   * ones before it): every one `new` or `dup` but maybe the last, where the batch stopped.
+   */
+  readonly statuses: readonly InboundResult['status'][];
+  /** The inbound ack after the frames judged. */
+  readonly ack: number;
+}
+
 /** An accepted client data frame from the inbound journal, to be delivered again (see {@link Store.replayInbound}). */
 export interface JournalEntry {
   readonly seq: number;
@@ -145,9 +162,10 @@ export interface Store {
   setData(sid: string, data: unknown): Promise<boolean>;
   /**
    * Appends frames to the outbound log, assigning consecutive seqs atomically, and publishes an
-   * `append` wake event. Refuses the whole batch when it would pass either buffer bound.
-   */
-  /**
+   * `append` wake event. Refuses the whole batch when it would pass either buffer bound. A networked
+   * store may send the appends of one session made in one turn together (one round trip, one wake
+   * event for all), each judged as if it ran alone, in call order.
+   *
    * `token` (optional; `'<node> <n>'`, n increasing with every call of one node, no other spaces): a
    * networked store that keeps it answers a repeated call with the same token with the seq the first
    * one got, without appending again, so a retry after a lost reply is not a second message.
@@ -194,6 +212,18 @@ export interface Store {
    * accepts it anyway (the caller's last resort once it has waited long enough).
    */
   acceptInbound(sid: string, seq: number, frame?: InboundData, force?: boolean): Promise<InboundResult>;
+  /**
+   * `acceptInbound` (without `force`) for a run of client data frames of one session, in one atomic
+   * step: a networked store's group commit, one round trip for the frames of a WebSocket burst or of
+   * a POST body. The frames are judged in order, each exactly as `acceptInbound(sid, seq, frame)`
+   * would judge it after the ones before it, and the batch stops at the first one that is neither
+   * `new` nor `dup` (`wait`, `gap`, `unknown`): the caller handles that one as `acceptInbound`'s answer
+   * (a `wait` it offers again alone) and the ones after it are not judged. `replay` and `recheckMs` are
+   * as in `acceptInbound` (entries to deliver before the frames of this batch). Confirms and the
+   * serial calls per session and node are as in `acceptInbound`. Optional: the session core falls
+   * back to one `acceptInbound` per frame.
+   */
+  acceptInboundBatch?(sid: string, frames: readonly InboundFrame[]): Promise<InboundBatchResult>;
   /**
    * The node emitted every accepted entry of `sid` up to `seq`: its journal entries up to there can go.
    * Never costs a round trip of its own per message: a networked store piggybacks it on the session's

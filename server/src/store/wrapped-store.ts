@@ -7,7 +7,9 @@ import type {
   AppendLimits,
   AppendResult,
   CloseResult,
+  InboundBatchResult,
   InboundData,
+  InboundFrame,
   InboundReplay,
   InboundResult,
   NewFrame,
@@ -54,6 +56,10 @@ export abstract class WrappedStore implements Store {
   acceptInbound(sid: string, seq: number, frame?: InboundData, force?: boolean): Promise<InboundResult> {
     return this.around('acceptInbound', () => this.inner.acceptInbound(sid, seq, frame, force));
   }
+  acceptInboundBatch(sid: string, frames: readonly InboundFrame[]): Promise<InboundBatchResult> {
+    const inner = this.inner;
+    return this.around('acceptInboundBatch', () => (inner.acceptInboundBatch ? inner.acceptInboundBatch(sid, frames) : acceptEach(inner, sid, frames)));
+  }
   confirmInbound(sid: string, seq: number, soon?: boolean, after?: () => string | undefined): void {
     this.inner.confirmInbound?.(sid, seq, soon, after);
   }
@@ -98,4 +104,19 @@ export abstract class WrappedStore implements Store {
   close(): Promise<void> {
     return this.inner.close?.() ?? Promise.resolve();
   }
+}
+
+/** `acceptInboundBatch` through `acceptInbound`, one frame at a time, for a store without it. */
+async function acceptEach(store: Store, sid: string, frames: readonly InboundFrame[]): Promise<InboundBatchResult> {
+  const statuses: InboundResult['status'][] = [];
+  let ack = 0;
+  for (const f of frames) {
+    const r = await store.acceptInbound(sid, f.seq, f);
+    statuses.push(r.status);
+    ack = r.ack;
+    if (r.replay || r.recheckMs !== undefined || (r.status !== 'new' && r.status !== 'dup')) {
+      return { statuses, ack, ...(r.replay ? { replay: r.replay } : {}), ...(r.recheckMs !== undefined ? { recheckMs: r.recheckMs } : {}) };
+    }
+  }
+  return { statuses, ack };
 }

@@ -115,6 +115,38 @@ export function inboundJournalSuite(t: Kit, h: Handles): void {
       await c.store.close?.();
     });
 
+    t.it('acceptInboundBatch (when the store has it): judged like single accepts, journaled, taken over once', async () => {
+      const j = journal();
+      const batch = b.acceptInboundBatch?.bind(b);
+      if (!batch) return; // optional: the session core accepts one frame at a time instead
+      const id = sid();
+      await a.create(record(id), LONG);
+      const c = await j.node();
+      const f = (seq: number) => ({ seq, data: `m${seq}` });
+      assert.deepEqual(await c.store.acceptInboundBatch!(id, [f(1), f(2), f(3)]), { statuses: ['new', 'new', 'new'], ack: 3 });
+      // c is alive and 1..3 are unconfirmed: the next frame waits and nothing of the batch is taken.
+      const waiting = await batch(id, [f(4), f(5)]);
+      assert.deepEqual(waiting.statuses, ['wait']);
+      assert.equal(waiting.ack, 3);
+      c.store.confirmInbound!(id, 2);
+      await c.crash();
+      // c died with 1..3 unconfirmed (its confirm never left it): as acceptInbound would, the batch
+      // waits at the next new seq and hands the caller the dead node's entries, taken over, in order.
+      const r = await batch(id, [f(2), f(4), f(5)]);
+      assert.deepEqual(r.statuses, ['dup', 'wait']);
+      assert.equal(r.ack, 3);
+      assert.deepEqual(r.replay, [f(1), f(2), f(3)]);
+      assert.equal((await a.replayInbound!(id)).replay, undefined, 'taken over exactly once');
+      // Redelivered and confirmed: the run goes on, and stops at a gap.
+      b.confirmInbound?.(id, 3);
+      const next = await batch(id, [f(4), f(5), f(7), f(8)]);
+      assert.deepEqual(next.statuses, ['new', 'new', 'gap']);
+      assert.equal(next.ack, 5);
+      assert.equal(next.replay, undefined);
+      b.confirmInbound?.(id, 5);
+      assert.deepEqual(await batch(sid(), [f(1)]), { statuses: ['unknown'], ack: 0 });
+    });
+
     t.it('the journal goes with the session', async () => {
       const j = journal();
       const id = sid();

@@ -140,6 +140,26 @@ export function outboundLogSuite(t: Kit, h: Handles): void {
       assert.deepEqual(await a.append(sid(), [text('x')], limits), { ok: false, reason: 'unknown' });
     });
 
+    t.it('appends started together are judged one by one in call order (a store may send them as one)', async () => {
+      const id = sid();
+      const limits: AppendLimits = { maxBufferedMessages: 4, maxBufferedBytes: 10 };
+      await a.create(record(id), LONG);
+      // None awaited before the next: a networked store may group them into one round trip.
+      const rs = await Promise.all([
+        a.append(id, [text('abcd')], limits),
+        a.append(id, [text('123456789')], limits), // 4 + 9 bytes > 10: refused alone
+        a.append(id, [text('ef'), text('gh')], limits),
+        a.append(id, [text('\u{1F994}')], limits), // 4 bytes: 8 + 4 > 10
+        a.append(id, [text('i')], limits),
+        a.append(id, [text('j')], limits), // a fifth message
+      ]);
+      assert.deepEqual(
+        rs.map((r) => (r.ok ? seqs(r.frames) : r.reason)),
+        [[1], 'overflow', [2, 3], 'overflow', [4], 'overflow'],
+      );
+      assert.deepEqual((await b.read(id, 0, 10, 1000)).map((f) => (f.frame.t === 'd' ? f.frame.data : null)), ['abcd', 'ef', 'gh', 'i']);
+    });
+
     t.it('read: after a seq, bounded by frames and bytes, at least one', async () => {
       const id = sid();
       await a.create(record(id), LONG);

@@ -40,10 +40,14 @@ declare module 'ioredis' {
     /** → the rooms the session was in. */
     burrowDelete(...keys: SessionKeys): Result<string[], Context>;
     burrowSetData(...args: [...keys: SessionKeys, has: '1' | '0', json: string]): Result<0 | 1, Context>;
-    /** → the first seq assigned, or -1 unknown, -2 closed, -3 overflow, -4 behind `after`, -5 ran already. */
+    /**
+     * `appends`: a line per append (token TAB after TAB n), its entries packed in `lengths` and `blob`
+     * (codec.ts EntryPack) → per append, the first seq assigned, or -1 unknown, -2 closed, -3 overflow,
+     * -4 behind `after`, -5 ran already; [] when the session is unknown.
+     */
     burrowAppend(
-      ...args: [...keys: SessionKeys, channel: string, maxMessages: string, maxBytes: string, token: string, after: string, ...entries: Buffer[]]
-    ): Result<number, Context>;
+      ...args: [...keys: SessionKeys, channel: string, maxMessages: string, maxBytes: string, appends: string, lengths: string, blob: Buffer]
+    ): Result<number[], Context>;
     /** → null (unknown) or [1 first | 0, HGETALL after]. */
     burrowAppendClose(
       ...args: [...keys: SessionKeys, channel: string, by: 'client' | 'server', code: string, reason: string, entry: Buffer]
@@ -54,6 +58,10 @@ declare module 'ioredis' {
     /** → [status, inAck, confirm held (1 | 0), (seq, owner, entry)...] (journal.ts reads it). */
     burrowAcceptBuffer(
       ...args: [...keys: SessionKeys, seq: string, owner: string, confirm: string, entry: Entry, force: '1' | '', after: string]
+    ): Result<(number | Buffer)[], Context>;
+    /** `seqs` (space-separated), their entries packed (codec.ts EntryPack) → [1 | 0 unknown, inAck, confirm held (1 | 0), k, k statuses, (seq, owner, entry)...]. */
+    burrowAcceptBatchBuffer(
+      ...args: [...keys: SessionKeys, owner: string, confirm: string, after: string, seqs: string, lengths: string, blob: Buffer]
     ): Result<(number | Buffer)[], Context>;
     /** → null (unknown) or [confirm held (1 | 0), (seq, owner, entry)...]. */
     burrowJournalBuffer(...args: [...keys: SessionKeys, owner: string, confirm: string, after: string]): Result<(number | Buffer)[] | null, Context>;

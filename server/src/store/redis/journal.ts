@@ -11,9 +11,9 @@
  * between commit and emit) are taken over by the first node that reads them, atomically, and delivered
  * again; those of a live node are left to it and looked at again when it could have died.
  */
-import type { InboundData, InboundReplay, InboundResult, JournalEntry } from '../store.js';
+import type { InboundBatchResult, InboundData, InboundFrame, InboundReplay, InboundResult, JournalEntry } from '../store.js';
 import { batch, type Settled, type Shared } from './commands.js';
-import { encodeEntry, journalEntry, seqArg, toStr } from './codec.js';
+import { EntryPack, encodeEntry, journalEntry, payloadBytes, seqArg, toStr } from './codec.js';
 import type { NodeLiveness } from './node-liveness.js';
 
 /** Confirms of emitted inbound frames are flushed this long after the last one when no accept carries them. */
@@ -115,10 +115,65 @@ export class InboundJournal {
     const [code, ack, held] = flat;
     if (held === 1 && confirm !== undefined) this.#held(sid, confirm);
     const n = typeof ack === 'number' ? ack : 0;
-    const status = code === 1 ? 'new' : code === 2 ? 'dup' : code === 3 ? 'gap' : code === 4 ? 'wait' : 'unknown';
+    const status = statusOf(code);
     if (status === 'unknown') return { status, ack: 0 };
     if (flat.length <= 3) return { status, ack: n };
     return { status, ack: n, ...(await this.#replayFrom(sid, flat.slice(3))) };
+  }
+
+  /** `Store.acceptInboundBatch`: `accept` for a run of data frames, in one script (burrowAcceptBatch). */
+  async acceptBatch(sid: string, frames: readonly InboundFrame[]): Promise<InboundBatchResult> {
+    while (this.#releasingSids.has(sid)) await this.#releasing;
+    this.#accepting.set(sid, (this.#accepting.get(sid) ?? 0) + 1);
+    try {
+      const r = await this.#acceptBatch(sid, frames);
+      r.statuses.forEach((status, i) => {
+        if (status === 'new') this.#settled(sid, frames[i]!.seq);
+      });
+      return r;
+    } finally {
+      const n = (this.#accepting.get(sid) ?? 1) - 1;
+      if (n > 0) this.#accepting.set(sid, n);
+      else this.#accepting.delete(sid);
+    }
+  }
+
+  async #acceptBatch(sid: string, frames: readonly InboundFrame[]): Promise<InboundBatchResult> {
+    const confirm = this.#take(sid);
+    const pack = new EntryPack();
+    let seqs = '';
+    for (const f of frames) {
+      pack.add(f.data, payloadBytes(f.data));
+      seqs += seqs === '' ? seqArg(f.seq) : ' ' + seqArg(f.seq);
+    }
+    let flat: (number | Buffer)[];
+    try {
+      flat = await this.#s.r.burrowAcceptBatchBuffer(
+        ...this.#s.keys.session(sid),
+        this.#node.id,
+        confirm === undefined ? '' : seqArg(confirm.seq),
+        confirm?.after?.() ?? '',
+        seqs,
+        pack.lengths,
+        pack.blob(),
+      );
+    } catch (err) {
+      if (confirm !== undefined) this.#keep(sid, confirm);
+      // Any of them may have been accepted, its reply lost with the connection; not those this node
+      // emitted already (a resent duplicate of an entry whose confirm is still to go).
+      const emitted = Math.max(this.#confirms.get(sid)?.seq ?? 0, this.#flushing.get(sid) ?? 0);
+      for (const f of frames) if (f.seq > emitted) this.#lostReply(sid, f.seq);
+      throw err;
+    }
+    if (!Array.isArray(flat)) flat = [];
+    const [alive, ack, held, k] = flat;
+    if (alive !== 1) return { statuses: ['unknown'], ack: 0 };
+    if (held === 1 && confirm !== undefined) this.#held(sid, confirm);
+    const n = typeof k === 'number' ? k : 0;
+    const statuses = flat.slice(4, 4 + n).map(statusOf);
+    const r = { statuses, ack: typeof ack === 'number' ? ack : 0 };
+    if (flat.length <= 4 + n) return r;
+    return { ...r, ...(await this.#replayFrom(sid, flat.slice(4 + n))) };
   }
 
   confirm(sid: string, seq: number, soon = false, after?: () => string | undefined): void {
@@ -363,4 +418,9 @@ export class InboundJournal {
     own.sort((x, y) => x.seq - y.seq);
     return { ...(own.length > 0 ? { replay: own } : {}), ...(recheckMs !== undefined ? { recheckMs } : {}) };
   }
+}
+
+/** A script's status code (burrowAccept) as an {@link InboundResult} status. */
+function statusOf(code: unknown): InboundResult['status'] {
+  return code === 1 ? 'new' : code === 2 ? 'dup' : code === 3 ? 'gap' : code === 4 ? 'wait' : 'unknown';
 }

@@ -9,8 +9,16 @@
  * listener of the channel gets `{ type: 'append', lastSeq: MAX_SAFE_INTEGER }` to read again. The
  * same goes to every listener after the subscriber reconnects. The subscriber resubscribes by itself
  * (not through ioredis), so a channel whose UNSUBSCRIBE failed while offline does not come back.
+ *
+ * This node's own appends wake its own listeners too, and the wake often arrives (on the subscriber)
+ * before the append's reply (on the command connection): woken first, the core holding the downstream
+ * would read the log for frames it is about to get from the reply, a round trip per append for
+ * nothing. So an `append` wake of a session with an append of this node on its way waits until the
+ * appends on their way when it came are answered (or failed), then goes out: by then the core has
+ * written what the replies carried, and reads only what other nodes appended. Delayed, never dropped.
  */
 import type { WakeEvent } from '../store.js';
+import type { AppendWatch } from './append-groups.js';
 import type { Client, Shared } from './commands.js';
 
 type Listener = (event: WakeEvent) => void;
@@ -33,11 +41,29 @@ function parseWake(message: string): WakeEvent | undefined {
   return undefined;
 }
 
-export class WakeChannels {
+/**
+ * An `append` wake held back: it goes out once this node's appends of the session up to id `waitFor`
+ * are answered (`scheduled`: on its way). `next`: what came while it was on its way behind an append
+ * still unanswered, held after it.
+ */
+interface HeldWake {
+  lastSeq: number;
+  waitFor: number;
+  scheduled: boolean;
+  next?: { lastSeq: number; waitFor: number };
+}
+
+export class WakeChannels implements AppendWatch {
   readonly #s: Shared;
   readonly #sub: Client;
   /** Channel → its listeners; the channels the subscriber is (or is to be) subscribed to. */
   readonly #channels = new Map<string, Set<Listener>>();
+
+  /** Per channel, the ids of this node's append groups of that session on their way to Redis. */
+  readonly #appending = new Map<string, Set<number>>();
+  /** Per channel, an `append` wake held back until the appends on their way when it came are answered. */
+  readonly #held = new Map<string, HeldWake>();
+  #appendIds = 0;
 
   constructor(shared: Shared, sub: Client) {
     this.#s = shared;
@@ -98,12 +124,68 @@ export class WakeChannels {
     const set = this.#channels.get(channel);
     if (!set) return;
     const ev = parseWake(message);
-    if (ev) this.#dispatch(set, ev);
+    if (!ev) return;
+    if (ev.type === 'append') {
+      const held = this.#held.get(channel);
+      const appending = this.#appending.get(channel);
+      const waitFor = appending ? maxOf(appending) : 0;
+      // Behind a held one: merged into it (or into the one after it), so wakes never overtake.
+      if (held) {
+        const into = held.next ?? (held.scheduled && appending ? (held.next = { lastSeq: 0, waitFor: 0 }) : held);
+        into.lastSeq = Math.max(into.lastSeq, ev.lastSeq);
+        if (into !== held || !held.scheduled) into.waitFor = Math.max(into.waitFor, waitFor);
+        return;
+      }
+      if (appending) {
+        this.#held.set(channel, { lastSeq: ev.lastSeq, waitFor, scheduled: false });
+        return;
+      }
+    }
+    this.#dispatch(set, ev);
+  }
+
+  sent(channel: string): number {
+    const id = ++this.#appendIds;
+    let ids = this.#appending.get(channel);
+    if (!ids) this.#appending.set(channel, (ids = new Set()));
+    ids.add(id);
+    return id;
+  }
+
+  settled(channel: string, id: number): void {
+    const ids = this.#appending.get(channel);
+    ids?.delete(id);
+    if (ids?.size === 0) this.#appending.delete(channel);
+    const held = this.#held.get(channel);
+    if (held && !held.scheduled && this.#answered(channel, held.waitFor)) this.#release(channel, held);
+  }
+
+  /** Every append of `channel` up to id `waitFor` was answered. */
+  #answered(channel: string, waitFor: number): boolean {
+    for (const id of this.#appending.get(channel) ?? []) if (id <= waitFor) return false;
+    return true;
+  }
+
+  /** Sends a held wake out, after the replies' own continuations (the sends' promise chains write the frames). */
+  #release(channel: string, held: HeldWake): void {
+    held.scheduled = true;
+    setImmediate(() => {
+      if (this.#held.get(channel) !== held) return;
+      this.#held.delete(channel);
+      const set = this.#channels.get(channel);
+      if (set) this.#dispatch(set, { type: 'append', lastSeq: held.lastSeq });
+      const next = held.next;
+      if (!next) return;
+      const after: HeldWake = { lastSeq: next.lastSeq, waitFor: next.waitFor, scheduled: false };
+      this.#held.set(channel, after);
+      if (this.#answered(channel, after.waitFor)) this.#release(channel, after);
+    });
   }
 
   /** Forgets every listener (the store is closing). */
   clear(): void {
     this.#channels.clear();
+    this.#held.clear();
   }
 
   #dispatch(set: Set<Listener>, ev: WakeEvent): void {
@@ -115,4 +197,10 @@ export class WakeChannels {
       }
     }
   }
+}
+
+function maxOf(ids: ReadonlySet<number>): number {
+  let max = 0;
+  for (const id of ids) if (id > max) max = id;
+  return max;
 }

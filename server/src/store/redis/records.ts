@@ -5,16 +5,20 @@
  * without a record behind.
  */
 import type { AppendLimits, AppendResult, CloseResult, NewFrame, OutboundFrame, SessionRecord } from '../store.js';
-import { batch, batchOrThrow, type Client, type Command, type Shared } from './commands.js';
-import { count, decodeEntry, decodeRecord, encodeClose, encodeEntry, encodeRecord, ms, seqArg } from './codec.js';
+import { AppendGroups, appendResult, type AppendWatch } from './append-groups.js';
+import { batch, batchOrThrow, type Command, type Shared } from './commands.js';
+import { EntryPack, count, decodeEntry, decodeRecord, encodeClose, encodeRecord, ms, payloadBytes, seqArg } from './codec.js';
 
 export class SessionRecords {
   readonly #s: Shared;
   /** The expiry grace as an integer string. */
   readonly #grace: string;
 
-  constructor(shared: Shared, graceMs: number) {
+  readonly #groups: AppendGroups;
+
+  constructor(shared: Shared, graceMs: number, watch: AppendWatch) {
     this.#s = shared;
+    this.#groups = new AppendGroups(shared, watch);
     this.#grace = seqArg(graceMs);
   }
 
@@ -53,20 +57,30 @@ export class SessionRecords {
 
   // ---- the outbound log ---------------------------------------------------------------------------
 
-  async append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token?: string, after?: string): Promise<AppendResult> {
-    const entries = frames.map((f) => encodeEntry(f.data));
-    return appendResult(await this.#s.r.burrowAppend(...this.#appendArgs(sid, entries, limits, token, after)), frames, entries);
+  /** Sent with the session's other appends of this turn, as one script (append-groups.ts). */
+  append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token?: string, after?: string): Promise<AppendResult> {
+    return this.#groups.append(sid, frames, limits, token, after);
   }
 
   async appendEach(sids: readonly string[], frame: NewFrame, limits: AppendLimits): Promise<ReadonlyMap<string, AppendResult>> {
     const unique = [...new Set(sids)];
-    const entries = [encodeEntry(frame.data)];
-    const res = await batch(this.#s.r, unique.map((sid): Command => (c) => c.burrowAppend(...this.#appendArgs(sid, entries, limits))));
+    const size = payloadBytes(frame.data, frame.size);
+    const pack = new EntryPack();
+    pack.add(frame.data, size);
+    const blob = pack.blob();
+    const { keys } = this.#s;
+    const max = count(limits.maxBufferedMessages);
+    const bytes = seqArg(limits.maxBufferedBytes);
+    const res = await batch(
+      this.#s.r,
+      unique.map((sid): Command => (c) => c.burrowAppend(...keys.session(sid), keys.wake(sid), max, bytes, '\t\t1\n', pack.lengths, blob)),
+    );
     const out = new Map<string, AppendResult>();
     unique.forEach((sid, i) => {
       const r = res[i];
       if (!r || !r.ok) throw r?.error ?? new Error('redis pipeline aborted');
-      out.set(sid, appendResult(r.value, [frame], entries));
+      const codes = Array.isArray(r.value) ? (r.value as unknown[]) : [];
+      out.set(sid, appendResult(codes.length === 0 ? -1 : codes[0], [frame], [size]));
     });
     return out;
   }
@@ -128,36 +142,5 @@ export class SessionRecords {
   async members(room: string | undefined): Promise<readonly string[]> {
     const { r, keys } = this.#s;
     return r.smembers(room === undefined ? keys.sessions : keys.room(room));
-  }
-
-  #appendArgs(sid: string, entries: readonly Buffer[], limits: AppendLimits, token = '', after = ''): Parameters<Client['burrowAppend']> {
-    const { keys } = this.#s;
-    return [...keys.session(sid), keys.wake(sid), count(limits.maxBufferedMessages), seqArg(limits.maxBufferedBytes), token, after, ...entries];
-  }
-}
-
-function appendResult(r: unknown, frames: readonly NewFrame[], entries: readonly Buffer[]): AppendResult {
-  if (r === -1) return { ok: false, reason: 'unknown' };
-  if (r === -2) return { ok: false, reason: 'closed' };
-  if (r === -3) return { ok: false, reason: 'overflow' };
-  // An earlier append of this node (a failed try, still to be retried) has not run: retried after it,
-  // as a send held through an outage is (the outage hold retries a store failure).
-  if (r === -4) throw new AppendBehind();
-  // A retry whose first try ran, overtaken since by a later append of this node: its frames are in
-  // the log (the pump reads them), their seqs no longer known here.
-  if (r === -5) return { ok: true, frames: [] };
-  if (typeof r !== 'number') throw new Error('unexpected reply from redis append');
-  const out: OutboundFrame[] = frames.map((f, i) => ({
-    frame: { t: 'd', seq: r + i, data: f.data },
-    size: (entries[i]?.byteLength ?? 1) - 1,
-  }));
-  return { ok: true, frames: out };
-}
-
-/** burrowAppend's -4: the caller's earlier append `after` has not run yet (see scripts.ts). */
-export class AppendBehind extends Error {
-  constructor() {
-    super('append held behind an earlier append of this node that has not run yet');
-    this.name = 'AppendBehind';
   }
 }

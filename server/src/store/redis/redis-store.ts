@@ -6,7 +6,7 @@
  *
  *   keys.ts      where everything lives (one `{sid}` hash tag per session: Redis Cluster works)
  *   codec.ts     numbers, log entries and records as Redis holds them
- *   records.ts   a session's record, outbound log and rooms
+ *   records.ts   a session's record, outbound log and rooms (appends: append-groups.ts)
  *   journal.ts   the inbound journal (confirms, claims of a dead node's entries) and node liveness
  *   pubsub.ts    wake-ups across nodes on the subscriber connection
  *   expiry.ts    expiry claims: keyspace events and the sweep
@@ -18,7 +18,9 @@ import type {
   AppendLimits,
   AppendResult,
   CloseResult,
+  InboundBatchResult,
   InboundData,
+  InboundFrame,
   InboundReplay,
   InboundResult,
   NewFrame,
@@ -60,10 +62,10 @@ export class RedisStore implements Store {
     this.#keys = keys;
 
     this.#health = new Health(shared, conn);
-    this.#records = new SessionRecords(shared, o.graceMs);
+    this.#wake = new WakeChannels(shared, conn.sub);
+    this.#records = new SessionRecords(shared, o.graceMs, this.#wake);
     this.#node = new NodeLiveness(shared, o.nodeTtlMs);
     this.#journal = new InboundJournal(shared, this.#node);
-    this.#wake = new WakeChannels(shared, conn.sub);
     this.#expiry = new Expiry(shared, o, () => this.#health.status() === 'up');
 
     this.#health.start({
@@ -155,6 +157,9 @@ export class RedisStore implements Store {
 
   acceptInbound(sid: string, seq: number, frame?: InboundData, force = false): Promise<InboundResult> {
     return this.#journal.accept(sid, seq, frame, force);
+  }
+  acceptInboundBatch(sid: string, frames: readonly InboundFrame[]): Promise<InboundBatchResult> {
+    return this.#journal.acceptBatch(sid, frames);
   }
   confirmInbound(sid: string, seq: number, soon?: boolean, after?: () => string | undefined): void {
     this.#journal.confirm(sid, seq, soon, after);

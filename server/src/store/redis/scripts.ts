@@ -23,76 +23,12 @@
  * ARGV strings are passed through as they are.
  */
 
-/** Shared prelude: is the session alive? Touching an expired `ttl` key makes Redis expire it now. */
-const ALIVE = `
-local function int(n)
-  return string.format('%d', n)
-end
-local function alive()
-  return redis.call('EXISTS', KEYS[4]) == 1 and redis.call('EXISTS', KEYS[1]) == 1
-end
-local function followTtl(key)
-  if redis.call('PTTL', key) == -1 then
-    local t = redis.call('PTTL', KEYS[1])
-    if t > 0 then redis.call('PEXPIRE', key, int(t)) end
-  end
-end
-local function sizeOf(e)
-  if string.byte(e, 1) == 99 then return 0 end
-  return #e - 1
-end
--- Has the append with token \`t\` ('<node> <n>') run? The record keeps each node's last token (field
--- ap:<node>), and one node's appends of a session run in token order (burrowAppend's \`after\`), so a
--- number at least \`n\` there means it ran. '' (none) counts as run.
-local function appended(t)
-  local node, n = string.match(t or '', '^(%S+) (%S+)$')
-  if not node then return true end
-  local prev = redis.call('HGET', KEYS[1], 'ap:' .. node)
-  local pn = prev and tonumber(string.match(prev, '^(%S+) '))
-  return pn ~= nil and pn >= tonumber(n)
-end
--- The inbound journal. Drops the entries of \`owner\` up to \`confirm\` (a number or nil) and returns every
--- other entry as {seq, owner, entry, ...}: the caller's own (a reply it never got) and other nodes'.
--- \`after\` (a token, '' = none): the owner's latest append of the session that may not have run yet,
--- made while it handled those entries (an echo). Until it has run, the confirm is \`held\` (second
--- result): the entries stay, and the next seq waits on another node, so that node's appends cannot
--- take seqs before it (issue #14: an append held through a failover, overtaken by the next node's).
--- A held confirm's entries are not returned: they are the owner's, emitted, not a lost reply.
-local function journalScan(owner, confirm, after)
-  local j = redis.call('HGETALL', KEYS[5])
-  local out = {}
-  local held = confirm ~= nil and not appended(after)
-  for i = 1, #j, 2 do
-    local v = j[i + 1]
-    local sp = string.find(v, ' ', 1, true)
-    local s = tonumber(j[i])
-    if not sp or not s then
-      redis.call('HDEL', KEYS[5], j[i])
-    else
-      local o = string.sub(v, 1, sp - 1)
-      if o == owner and confirm and s <= confirm then
-        if not held then redis.call('HDEL', KEYS[5], j[i]) end
-      else
-        out[#out + 1] = s
-        out[#out + 1] = o
-        out[#out + 1] = string.sub(v, sp + 1)
-      end
-    end
-  end
-  return out, held
-end
-`;
+import { JOURNAL_SCRIPTS } from './journal-scripts.js';
+import { def, type ScriptDef } from './prelude.js';
 
-export interface ScriptDef {
-  readonly lua: string;
-  readonly numberOfKeys: number;
-}
+export type { ScriptDef } from './prelude.js';
 
-function def(body: string): ScriptDef {
-  return { lua: ALIVE + body, numberOfKeys: 5 };
-}
-
-export const SCRIPTS = {
+const SESSION_SCRIPTS = {
   /** ARGV: ttlMs, graceMs, field, value, ... → 1 created, 0 collision. */
   burrowCreate: def(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -137,45 +73,90 @@ return 1
 `),
 
   /**
-   * ARGV: channel, maxMessages, maxBytes, token ('' = none), after ('' = none), entry... → first seq
-   * assigned, or -1 unknown, -2 closed, -3 overflow, -4 behind, -5 ran already. Publishes the
-   * \`append\` wake event in the same script. A token ('<node> <n>', n increasing per send of that node)
-   * makes a retry idempotent: the node's last token and the seq it got are kept in the record (field
-   * \`ap:<node>\`), and the same token again answers that seq without appending (its first try ran, the
-   * reply was lost). \`after\`: the node's previous append of the session that may not have run yet (a
-   * failed try waiting for its retry): until it has, this one is refused (-4), so a node's appends of
-   * a session run in the order it made them. Hence a later token of the node in the record means this
-   * one ran too, its reply lost (-5).
+   * A group of appends of one session in one step (the appends of one turn of one node: group commit).
+   * ARGV: channel, maxMessages, maxBytes, appends (a line per append: token ('' = none) TAB after
+   * ('' = none) TAB n), lengths and blob (every append's entries, packed: codec.ts EntryPack) → one
+   * result per append, in order: its first seq, or -1 unknown, -2 closed, -3 overflow,
+   * -4 behind, -5 ran already; an empty list when the session is unknown. Each append is judged as if
+   * it ran alone after the ones before it (buffer caps included), and the whole group publishes one
+   * \`append\` wake event. A token ('<node> <n>', n increasing per send of that node) makes a retry
+   * idempotent: the node's last token and the seq it got are kept in the record (field \`ap:<node>\`),
+   * and the same token again answers that seq without appending (its first try ran, the reply was
+   * lost). \`after\`: the node's previous append of the session that may not have run yet (a failed try
+   * waiting for its retry): until it has, this one is refused (-4), so a node's appends of a session
+   * run in the order it made them. Hence a later token of the node in the record means this one ran
+   * too, its reply lost (-5).
    */
   burrowAppend: def(`
-if redis.call('EXISTS', KEYS[4]) == 0 then return -1 end
-local tokNode, tokN = string.match(ARGV[4], '^(%S+) (%S+)$')
-if tokNode then
-  local prev = redis.call('HGET', KEYS[1], 'ap:' .. tokNode)
-  if prev then
-    local pn, pseq = string.match(prev, '^(%S+) (%S+)$')
-    if pn == tokN then return tonumber(pseq) end
-    if tonumber(pn) > tonumber(tokN) then return -5 end
-  end
-  if not appended(ARGV[5]) then return -4 end
-end
+if redis.call('EXISTS', KEYS[4]) == 0 then return {} end
 local r = redis.call('HMGET', KEYS[1], 'outSeq', 'outAck', 'outBytes', 'closedBy')
-if not r[1] then return -1 end
-if r[4] then return -2 end
 local outSeq = tonumber(r[1])
+local outAck = tonumber(r[2])
 local bytes = tonumber(r[3])
-local n = #ARGV - 5
-local add = 0
-for i = 6, #ARGV do add = add + #ARGV[i] - 1 end
-if outSeq - tonumber(r[2]) + n > tonumber(ARGV[2]) or bytes + add > tonumber(ARGV[3]) then return -3 end
-if n == 0 then return outSeq + 1 end
-redis.call('RPUSH', KEYS[2], unpack(ARGV, 6))
-followTtl(KEYS[2])
-local last = redis.call('HINCRBY', KEYS[1], 'outSeq', int(n))
-redis.call('HINCRBY', KEYS[1], 'outBytes', int(add))
-if tokNode then redis.call('HSET', KEYS[1], 'ap:' .. tokNode, tokN .. ' ' .. string.format('%d', last - n + 1)) end
-redis.call('PUBLISH', ARGV[1], '{"type":"append","lastSeq":' .. string.format('%d', last) .. '}')
-return last - n + 1
+local maxN = tonumber(ARGV[2])
+local maxB = tonumber(ARGV[3])
+-- Tokens this group ran, per node: {n, first seq}, written to the record once at the end.
+local ap = {}
+local function last(node)
+  local v = ap[node]
+  if v then return v[1], v[2] end
+  local prev = redis.call('HGET', KEYS[1], 'ap:' .. node)
+  if not prev then return nil, nil end
+  local pn, pseq = string.match(prev, '^(%S+) (%S+)$')
+  return tonumber(pn), tonumber(pseq)
+end
+local function ran(t)
+  local node, n = string.match(t, '^(%S+) (%S+)$')
+  if not node then return true end
+  local pn = last(node)
+  return pn ~= nil and pn >= tonumber(n)
+end
+local entries = unpackEntries(ARGV[6], ARGV[5])
+local out = {}
+local push = {}
+local e = 1
+for line in string.gmatch(ARGV[4], '([^\\n]*)\\n') do
+  local tok, after, n = string.match(line, '^([^\\t]*)\\t([^\\t]*)\\t(%d+)$')
+  n = tonumber(n)
+  local first = e
+  e = e + n
+  local res
+  local tokNode, tokN = string.match(tok, '^(%S+) (%S+)$')
+  if tokNode then
+    tokN = tonumber(tokN)
+    local pn, pseq = last(tokNode)
+    if pn == tokN then res = pseq
+    elseif pn ~= nil and pn > tokN then res = -5
+    elseif not ran(after) then res = -4 end
+  end
+  if res then
+    -- judged by its token
+  elseif not outSeq then res = -1
+  elseif r[4] then res = -2
+  else
+    local add = 0
+    for k = first, e - 1 do add = add + #entries[k] - 1 end
+    if outSeq - outAck + n > maxN or bytes + add > maxB then res = -3
+    else
+      res = outSeq + 1
+      if n > 0 then
+        for k = first, e - 1 do push[#push + 1] = entries[k] end
+        outSeq = outSeq + n
+        bytes = bytes + add
+        if tokNode then ap[tokNode] = {tokN, res} end
+      end
+    end
+  end
+  out[#out + 1] = res
+end
+if #push > 0 then
+  redis.call('RPUSH', KEYS[2], unpack(push))
+  followTtl(KEYS[2])
+  redis.call('HSET', KEYS[1], 'outSeq', int(outSeq), 'outBytes', int(bytes))
+  for node, v in pairs(ap) do redis.call('HSET', KEYS[1], 'ap:' .. node, int(v[1]) .. ' ' .. int(v[2])) end
+  redis.call('PUBLISH', ARGV[1], '{"type":"append","lastSeq":' .. int(outSeq) .. '}')
+end
+return out
 `),
 
   /**
@@ -241,107 +222,6 @@ end
 return 1
 `),
 
-  /**
-   * ARGV: seq, owner (this node's id), confirm ('' = none: the piggybacked "owner emitted its entries up
-   * to here"), entry ('' = journal nothing: a close frame), force ('1' = accept even behind another
-   * node's unconfirmed entry), after (the confirm's condition, see journalScan; '' = none) → {status
-   * (0 unknown, 1 new, 2 dup, 3 gap, 4 wait), inAck, confirm held (1 | 0), journal entries as
-   * journalScan returns them (before this one was added)...}. A new data frame goes into the
-   * journal, owned by \`owner\`, in the same step that makes it the ack. While another node holds an
-   * unconfirmed entry (accepted, maybe not yet emitted), the next seq waits (4): accepting it now could
-   * let this node emit it before that node emits the earlier one.
-   */
-  burrowAccept: def(`
-if not alive() then return {0, 0, 0} end
-local out, held = journalScan(ARGV[2], tonumber(ARGV[3]), ARGV[6])
-local inAck = tonumber(redis.call('HGET', KEYS[1], 'inAck'))
-local seq = tonumber(ARGV[1])
-local status = 3
-local foreign = false
-for i = 2, #out, 3 do
-  if out[i] ~= ARGV[2] then foreign = true end
-end
-if seq == inAck + 1 and foreign and ARGV[5] ~= '1' then
-  status = 4
-elseif seq == inAck + 1 then
-  redis.call('HINCRBY', KEYS[1], 'inAck', 1)
-  inAck = seq
-  status = 1
-  if ARGV[4] ~= '' then
-    redis.call('HSET', KEYS[5], ARGV[1], ARGV[2] .. ' ' .. ARGV[4])
-    followTtl(KEYS[5])
-  end
-elseif seq <= inAck then
-  status = 2
-end
-table.insert(out, 1, held and 1 or 0)
-table.insert(out, 1, inAck)
-table.insert(out, 1, status)
-return out
-`),
-
-  /**
-   * ARGV: owner, confirm ('' = none), after (see journalScan) → nil (unknown) or {confirm held (1 | 0),
-   * the journal entries as journalScan returns them...}.
-   */
-  burrowJournal: def(`
-if not alive() then return false end
-local out, held = journalScan(ARGV[1], tonumber(ARGV[2]), ARGV[3])
-table.insert(out, 1, held and 1 or 0)
-return out
-`),
-
-  /**
-   * ARGV: owner, upTo, after (see journalScan) → 1, or 0 when held. Drops the owner's journal entries up
-   * to \`upTo\` (it emitted them).
-   */
-  burrowJournalConfirm: def(`
-if not appended(ARGV[3]) then return 0 end
-local head = ARGV[1] .. ' '
-local upTo = tonumber(ARGV[2])
-local j = redis.call('HGETALL', KEYS[5])
-for i = 1, #j, 2 do
-  if string.sub(j[i + 1], 1, #head) == head and tonumber(j[i]) <= upTo then redis.call('HDEL', KEYS[5], j[i]) end
-end
-return 1
-`),
-
-  /**
-   * ARGV: owner, releasedOwner, seq... → how many were released. Entries of \`owner\` whose accept it
-   * never heard the answer of (the connection dropped after Redis ran it) pass to \`releasedOwner\`, an
-   * id no node beats for: to every node the entry is a dead node's, taken over once (burrowJournalClaim).
-   */
-  burrowJournalRelease: def(`
-local head = ARGV[1] .. ' '
-local n = 0
-for i = 3, #ARGV do
-  local v = redis.call('HGET', KEYS[5], ARGV[i])
-  if v and string.sub(v, 1, #head) == head then
-    redis.call('HSET', KEYS[5], ARGV[i], ARGV[2] .. ' ' .. string.sub(v, #head + 1))
-    n = n + 1
-  end
-end
-return n
-`),
-
-  /**
-   * ARGV: newOwner, (deadOwner, seq)... → the seqs taken over: each entry still owned by its dead owner
-   * passes to \`newOwner\`, atomically, so exactly one node takes over (and then emits and confirms) it.
-   */
-  burrowJournalClaim: def(`
-if not alive() then return {} end
-local out = {}
-for i = 2, #ARGV - 1, 2 do
-  local v = redis.call('HGET', KEYS[5], ARGV[i + 1])
-  local head = ARGV[i] .. ' '
-  if v and string.sub(v, 1, #head) == head then
-    redis.call('HSET', KEYS[5], ARGV[i + 1], ARGV[1] .. ' ' .. string.sub(v, #head + 1))
-    out[#out + 1] = tonumber(ARGV[i + 1])
-  end
-end
-return out
-`),
-
   /** ARGV: room → 1, or 0 when unknown. */
   burrowJoin: def(`
 if not alive() then return 0 end
@@ -374,5 +254,8 @@ return ARGV[1]
 `,
   },
 } satisfies Record<string, ScriptDef>;
+
+/** Every script of the store, by command name. */
+export const SCRIPTS = { ...SESSION_SCRIPTS, ...JOURNAL_SCRIPTS } satisfies Record<string, ScriptDef>;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -1,0 +1,86 @@
+/**
+ * What every session script of scripts.ts and journal-scripts.ts starts with (see scripts.ts for the
+ * keys and the rules about numbers).
+ */
+
+/** Shared prelude: is the session alive? Touching an expired `ttl` key makes Redis expire it now. */
+export const ALIVE = `
+local function int(n)
+  return string.format('%d', n)
+end
+local function alive()
+  return redis.call('EXISTS', KEYS[4]) == 1 and redis.call('EXISTS', KEYS[1]) == 1
+end
+local function followTtl(key)
+  if redis.call('PTTL', key) == -1 then
+    local t = redis.call('PTTL', KEYS[1])
+    if t > 0 then redis.call('PEXPIRE', key, int(t)) end
+  end
+end
+-- The entries codec.ts EntryPack packed into \`blob\`, their lengths in \`lens\` (space-separated).
+local function unpackEntries(blob, lens)
+  local out = {}
+  local pos = 1
+  for len in string.gmatch(lens, '%d+') do
+    len = tonumber(len)
+    out[#out + 1] = string.sub(blob, pos, pos + len - 1)
+    pos = pos + len
+  end
+  return out
+end
+local function sizeOf(e)
+  if string.byte(e, 1) == 99 then return 0 end
+  return #e - 1
+end
+-- Has the append with token \`t\` ('<node> <n>') run? The record keeps each node's last token (field
+-- ap:<node>), and one node's appends of a session run in token order (burrowAppend's \`after\`), so a
+-- number at least \`n\` there means it ran. '' (none) counts as run.
+local function appended(t)
+  local node, n = string.match(t or '', '^(%S+) (%S+)$')
+  if not node then return true end
+  local prev = redis.call('HGET', KEYS[1], 'ap:' .. node)
+  local pn = prev and tonumber(string.match(prev, '^(%S+) '))
+  return pn ~= nil and pn >= tonumber(n)
+end
+-- The inbound journal. Drops the entries of \`owner\` up to \`confirm\` (a number or nil) and returns every
+-- other entry as {seq, owner, entry, ...}: the caller's own (a reply it never got) and other nodes'.
+-- \`after\` (a token, '' = none): the owner's latest append of the session that may not have run yet,
+-- made while it handled those entries (an echo). Until it has run, the confirm is \`held\` (second
+-- result): the entries stay, and the next seq waits on another node, so that node's appends cannot
+-- take seqs before it (issue #14: an append held through a failover, overtaken by the next node's).
+-- A held confirm's entries are not returned: they are the owner's, emitted, not a lost reply.
+local function journalScan(owner, confirm, after)
+  local j = redis.call('HGETALL', KEYS[5])
+  local out = {}
+  local held = confirm ~= nil and not appended(after)
+  for i = 1, #j, 2 do
+    local v = j[i + 1]
+    local sp = string.find(v, ' ', 1, true)
+    local s = tonumber(j[i])
+    if not sp or not s then
+      redis.call('HDEL', KEYS[5], j[i])
+    else
+      local o = string.sub(v, 1, sp - 1)
+      if o == owner and confirm and s <= confirm then
+        if not held then redis.call('HDEL', KEYS[5], j[i]) end
+      else
+        out[#out + 1] = s
+        out[#out + 1] = o
+        out[#out + 1] = string.sub(v, sp + 1)
+      end
+    end
+  end
+  return out, held
+end
+`;
+
+export interface ScriptDef {
+  readonly lua: string;
+  readonly numberOfKeys: number;
+}
+
+/** A session script: the prelude, then `body`; the five session keys. */
+export function def(body: string): ScriptDef {
+  return { lua: ALIVE + body, numberOfKeys: 5 };
+}
+

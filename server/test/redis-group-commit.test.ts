@@ -1,0 +1,136 @@
+/**
+ * RedisStore's group commit (append-groups.ts, burrowAcceptBatch) keeps every single-call guarantee:
+ * appends of one turn are judged one by one in call order (caps, tokens, `after`), a batch of inbound
+ * frames is judged like single accepts, and a node's own wake-up reaches its listener only after the
+ * append's reply (so the core holding the downstream does not read what the reply carries).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { RedisStore } from '../src/store/redis/index.js';
+import type { AppendResult, SessionRecord, WakeEvent } from '../src/store/store.js';
+
+const URL = 'redis://127.0.0.1:6379';
+const prefix = `burrow-group-${randomBytes(6).toString('hex')}`;
+const LONG = 60_000;
+const roomy = { maxBufferedMessages: 100, maxBufferedBytes: 1 << 20 };
+const stores: RedisStore[] = [];
+
+function sid(): string {
+  return randomBytes(12).toString('base64url');
+}
+function record(id: string): SessionRecord {
+  return { id, tokenHash: 'ab'.repeat(32), protocol: '', data: undefined, inAck: 0, outSeq: 0, outAck: 0, activity: 0 };
+}
+const text = (data: string) => ({ t: 'd' as const, data });
+const outcome = (r: AppendResult) => (r.ok ? r.frames.map((f) => f.frame.seq) : r.reason);
+
+async function store(): Promise<RedisStore> {
+  const s = new RedisStore({ redis: URL, prefix, sweepIntervalMs: 0 });
+  stores.push(s);
+  await s.ready();
+  return s;
+}
+
+describe('RedisStore group commit', { timeout: 20_000 }, () => {
+  let a: RedisStore;
+  let b: RedisStore;
+  beforeAll(async () => {
+    [a, b] = await Promise.all([store(), store()]);
+  });
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    const admin = new Redis(URL);
+    const keys = await admin.keys(`${prefix}:*`);
+    if (keys.length) await admin.del(...keys);
+    admin.disconnect();
+  });
+
+  it('an append behind one that has not run is refused; once that one ran, an older retry is "ran already"', async () => {
+    const id = sid();
+    await a.create(record(id), LONG);
+    const behind = a.append(id, [text('four')], roomy, 'n 4', 'n 3');
+    const first = a.append(id, [text('one')], roomy, 'n 1');
+    await assert.rejects(behind, /held behind an earlier append/);
+    assert.deepEqual(outcome(await first), [1]);
+    const [repeat, three, again] = await Promise.all([
+      a.append(id, [text('one')], roomy, 'n 1'),
+      a.append(id, [text('three')], roomy, 'n 3', 'n 1'),
+      a.append(id, [text('one')], roomy, 'n 1'),
+    ]);
+    // The same token again, before a later one ran: answered with its seq, not appended twice.
+    assert.deepEqual(outcome(repeat), [1]);
+    assert.deepEqual(outcome(three), [2]);
+    // After n 3 ran, a retry of n 1 is "ran already" (its seqs no longer known), as in separate calls.
+    assert.deepEqual(again, { ok: true, frames: [] });
+    assert.deepEqual((await b.read(id, 0, 10, 1000)).map((f) => (f.frame.t === 'd' ? f.frame.data : null)), ['one', 'three']);
+  });
+
+  it('appends of one turn are judged one by one against the caps, and an unknown session refuses them all', async () => {
+    const id = sid();
+    const limits = { maxBufferedMessages: 4, maxBufferedBytes: 10 };
+    await a.create(record(id), LONG);
+    const rs = await Promise.all([
+      a.append(id, [text('abcd')], limits),
+      a.append(id, [text('123456789')], limits), // 4 + 9 bytes > 10: refused alone
+      a.append(id, [text('ef'), text('gh')], limits),
+      a.append(id, [text('\u{1F994}')], limits), // 4 bytes: 8 + 4 > 10
+      a.append(id, [text('i')], limits),
+      a.append(id, [text('j')], limits), // a fifth message
+    ]);
+    assert.deepEqual(rs.map(outcome), [[1], 'overflow', [2, 3], 'overflow', [4], 'overflow']);
+    assert.deepEqual(rs.flatMap((r) => (r.ok ? r.frames.map((f) => f.size) : [])), [4, 2, 2, 1]);
+    assert.deepEqual((await b.read(id, 0, 10, 1000)).map((f) => (f.frame.t === 'd' ? f.frame.data : null)), ['abcd', 'ef', 'gh', 'i']);
+    const gone = await Promise.all([a.append(sid(), [text('x')], limits), a.append(sid(), [text('y')], limits)]);
+    assert.deepEqual(gone.map(outcome), ['unknown', 'unknown']);
+  });
+
+  it('a batch of inbound frames is judged like single accepts: dups skipped, stops at a gap or behind a live node', async () => {
+    const id = sid();
+    await a.create(record(id), LONG);
+    const f = (seq: number) => ({ seq, data: `m${seq}` });
+    assert.deepEqual(await a.acceptInboundBatch(id, [f(1), f(2), f(3)]), { statuses: ['new', 'new', 'new'], ack: 3 });
+    a.confirmInbound(id, 3);
+    assert.deepEqual(await a.acceptInboundBatch(id, [f(2), f(3), f(4), f(6), f(7)]), { statuses: ['dup', 'dup', 'new', 'gap'], ack: 4 });
+    // a's entry of 4 is unconfirmed and a is alive: b's next frame waits, nothing of its batch is taken.
+    const waiting = await b.acceptInboundBatch(id, [f(5), f(6)]);
+    assert.deepEqual(waiting.statuses, ['wait']);
+    assert.equal(waiting.ack, 4);
+    a.confirmInbound(id, 4);
+    await a.replayInbound(id); // carries the confirm
+    assert.deepEqual((await b.acceptInboundBatch(id, [f(5), f(6)])).statuses, ['new', 'new']);
+    assert.deepEqual(await a.acceptInboundBatch(sid(), [f(1)]), { statuses: ['unknown'], ack: 0 });
+  });
+
+  it("a node's own wake-up reaches its listener after the append's reply, never before", async () => {
+    const id = sid();
+    await a.create(record(id), LONG);
+    const heard: Array<{ lastSeq: number; answered: number }> = [];
+    let answered = 0;
+    let subscribed = false;
+    let allHeard: () => void = () => {};
+    const done = new Promise<void>((resolve) => (allHeard = resolve));
+    const stop = a.subscribe(id, (ev: WakeEvent) => {
+      if (ev.type === 'attach') subscribed = true;
+      else if (ev.type === 'append' && ev.lastSeq !== Number.MAX_SAFE_INTEGER) {
+        heard.push({ lastSeq: ev.lastSeq, answered });
+        if (ev.lastSeq === 21) allHeard();
+      }
+    });
+    while (!subscribed) await a.publish(id, { type: 'attach', owner: 'probe' });
+    for (let i = 1; i <= 20; i++) {
+      const r = await a.append(id, [text(`w${i}`)], roomy);
+      if (r.ok) answered = r.frames[0]!.frame.seq;
+    }
+    // Another node's append is heard as it comes.
+    await b.append(id, [text('from b')], roomy);
+    await done;
+    stop();
+    // Wakes may be merged (one "up to" for several appends), never early, never out of order.
+    for (const h of heard) if (h.lastSeq <= 20) assert.ok(h.answered >= h.lastSeq, `wake ${h.lastSeq} before its reply (${h.answered})`);
+    const order = heard.map((h) => h.lastSeq);
+    assert.deepEqual(order, [...order].sort((x, y) => x - y));
+    assert.equal(order.at(-1), 21);
+  });
+});
