@@ -14,7 +14,7 @@ import { ABNORMAL, NO_STATUS } from '../close-codes.js';
 import { type DownReason, FAILED, type SessionRef, TIMEOUT, type TransportContext, type TransportHandlers } from '../transports/transport.js';
 import type { TransportName } from '../types.js';
 import { AckClock } from './acks.js';
-import { Attempts } from './attempts.js';
+import { createAttempts } from './attempts.js';
 import { Heartbeat } from './heartbeat.js';
 import { moveLink, type Link } from './link.js';
 import { Outbox } from './outbox.js';
@@ -330,7 +330,7 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
     () => liveLost(TIMEOUT),
   );
 
-  const attempts = new Attempts(setup, config.protocols, link, {
+  const attempts = createAttempts(setup, config.protocols, link, {
     session: () => session,
     establish: (open) => {
       session ??= { sid: open.sid, token: open.token };
