@@ -17,9 +17,9 @@
 import type { OpenFrame } from '@burrow/shared';
 import { ABANDONED, ABNORMAL } from '../close-codes.js';
 import type { HandshakeResult } from '../transports/http.js';
-import { type DownReason, type SessionRef, TIMEOUT, type Transport, type TransportContext, type TransportHandlers } from '../transports/transport.js';
+import { DOWN_FAILED, DOWN_FATAL, DOWN_OVERLOADED, DOWN_RESTART, DOWN_TIMEOUT, type DownReason, type SessionRef, TIMEOUT, type Transport, type TransportContext, type TransportHandlers } from '../transports/transport.js';
 import type { TransportName } from '../types.js';
-import type { Link } from './link.js';
+import { CONNECTING, RECONNECTING, type Link } from './link.js';
 import type { Setup } from './setup.js';
 import { abandon, fallbackReason, refusalOf } from './verdicts.js';
 import { Rounds } from './rounds.js';
@@ -93,7 +93,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
   let racerAt = 0;
 
   const rounds = new Rounds(setup.timing, link, {
-    start: () => startRound(link.state === 'connecting' ? initialIndex() : resumeIndex),
+    start: () => startRound(link.state === CONNECTING ? initialIndex() : resumeIndex),
     giveUp: () => host.fail(ABNORMAL),
     retrying: (round, delay) => host.retrying(round, delay),
   });
@@ -181,8 +181,8 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
       roundTried = 1;
       return rounds.atOnce();
     }
-    if (why.kind === 'restart') return rounds.restartSoon(why.retryAfter);
-    rounds.later(why.kind === 'overloaded' ? why.retryAfter : 0);
+    if (why.kind === DOWN_RESTART) return rounds.restartSoon(why.retryAfter);
+    rounds.later(why.kind === DOWN_OVERLOADED ? why.retryAfter : 0);
   };
 
   /** The session moved to `name` outside an attempt (the upgrade): a resume starts there. */
@@ -212,7 +212,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
       h.fallback = fallbackHint.reason;
       h.from = fallbackHint.from;
     }
-    if (link.state === 'reconnecting') h.resume = '1';
+    if (link.state === RECONNECTING) h.resume = '1';
     return h;
   };
 
@@ -288,7 +288,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
    */
   const raceTo = (): number | undefined => {
     const { chain, timing, memory } = setup;
-    if (timing.raceDelay === null || host.session() || link.state !== 'connecting') return undefined;
+    if (timing.raceDelay === null || host.session() || link.state !== CONNECTING) return undefined;
     if (roundTried >= chain.length || (chain[cursor] === 'sse' && memory.get() === 'sse')) return undefined;
     const next = (cursor + 1) % chain.length;
     return chain[next] === 'websocket' ? undefined : next;
@@ -394,7 +394,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
     const { factories, timing } = setup;
     if (name === 'sse') return factories.sse(host.context(hints, timing.sseTimeout), session, h);
     // Before the first open nothing sequenced was sent yet, so the server's ack is known to be 0.
-    return factories.polling(host.context(hints), session, h, link.state === 'connecting' ? 0 : undefined);
+    return factories.polling(host.context(hints), session, h, link.state === CONNECTING ? 0 : undefined);
   };
 
   const failAttempt = (attempt: Slot, why: DownReason): void => {
@@ -402,19 +402,19 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
     if (attempt.gen === racedGen) {
       // A raced WebSocket that failed plainly leaves the race to the handshake already running; one
       // that failed before the race delay falls back at once, as without a race.
-      if (racing && (why.kind === 'failed' || why.kind === 'timeout')) return holding?.win();
+      if (racing && (why.kind === DOWN_FAILED || why.kind === DOWN_TIMEOUT)) return holding?.win();
       cancelRace();
     }
-    if (why.kind === 'fatal') return host.fail(why.code);
-    if (why.kind === 'overloaded') return rounds.later(why.retryAfter);
-    if (why.kind === 'restart') return rounds.restartSoon(why.retryAfter);
+    if (why.kind === DOWN_FATAL) return host.fail(why.code);
+    if (why.kind === DOWN_OVERLOADED) return rounds.later(why.retryAfter);
+    if (why.kind === DOWN_RESTART) return rounds.restartSoon(why.retryAfter);
     if (roundTried < setup.chain.length) {
       const from = attempt.transport.name;
       fallbackHint = { from, reason: fallbackReason(from, why) };
       return tryAt(cursor + 1);
     }
     // A whole round failed. Before the first open that is a failed connection, as in a browser.
-    if (link.state === 'connecting') return host.fail(ABNORMAL);
+    if (link.state === CONNECTING) return host.fail(ABNORMAL);
     rounds.later(0);
   };
   return { begin, owns, opened, failed, resume, resumeOn, stop };

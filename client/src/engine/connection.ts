@@ -11,12 +11,12 @@
  */
 import type { Frame, OpenFrame, Payload, SequencedFrame } from '@burrow/shared';
 import { ABNORMAL, NO_STATUS } from '../close-codes.js';
-import { type DownReason, FAILED, type SessionRef, TIMEOUT, type TransportContext, type TransportHandlers } from '../transports/transport.js';
+import { DOWN_FATAL, type DownReason, FAILED, type SessionRef, TIMEOUT, type TransportContext, type TransportHandlers } from '../transports/transport.js';
 import type { TransportName } from '../types.js';
 import { AckClock } from './acks.js';
 import { createAttempts } from './attempts.js';
 import { Heartbeat } from './heartbeat.js';
-import { moveLink, type Link } from './link.js';
+import { CLOSED, CONNECTING, OPEN, RECONNECTING, moveLink, type Link } from './link.js';
 import { Outbox } from './outbox.js';
 import { type ConnectionConfig, type Setup, setUp } from './setup.js';
 import { holds, type Slot } from './slot.js';
@@ -73,7 +73,7 @@ export interface Connection {
  * letter, where `this.#field` stays seven characters at every use (client/ARCHITECTURE.md, bundle size).
  */
 export function createConnection(config: ConnectionConfig, events: ConnectionEvents): Connection {
-  const link: Link = { state: 'connecting' };
+  const link: Link = { state: CONNECTING };
   /** Rounds of attempts since the live transport was lost (for `reconnected`). */
   let rounds = 0;
   let ending: Ending = 0;
@@ -154,12 +154,12 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
 
   /** The attempt is up: the session opens, or resumes on it. */
   const attemptOpened = (attempt: Slot, ack: number, claim: boolean): void => {
-    const first = link.state === 'connecting';
-    const reconnected = link.state === 'reconnecting';
+    const first = link.state === CONNECTING;
+    const reconnected = link.state === RECONNECTING;
     const previous = makeLive(attempt);
     clearTimeout(lostTimer);
     lostTimer = undefined;
-    moveLink(link, 'open');
+    moveLink(link, OPEN);
     // Announce before resending: a send that finds the transport dead must not swallow the `open`.
     // The terms are set: by the attempt's open frame, or by the handshake that every HTTP start follows.
     if (first) events.open(terms!, attempt.transport.name);
@@ -195,9 +195,9 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
     heartbeat.stop();
     acks.stop();
     upgrade.pause();
-    if (why.kind === 'fatal') return fail(why.code);
-    if (link.state !== 'open') return;
-    moveLink(link, 'reconnecting');
+    if (why.kind === DOWN_FATAL) return fail(why.code);
+    if (link.state !== OPEN) return;
+    moveLink(link, RECONNECTING);
     lostTimer = setTimeout(() => fail(ABNORMAL), terms?.resumeWindow ?? 0);
     attempts.resume(why, upgrade.handOver());
   };
@@ -241,7 +241,7 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
   const acked = (ack: number): void => {
     if (!out.isNewAck(ack)) return;
     written(ack);
-    if (link.state === 'closed') return;
+    if (link.state === CLOSED) return;
     out.release(ack);
   };
 
@@ -278,7 +278,7 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
     const code = f.code ?? NO_STATUS;
     const reason = f.reason ?? '';
     acks.flush();
-    if (link.state === 'closed') return;
+    if (link.state === CLOSED) return;
     // Our close crossed theirs, or this is the echo of ours: either way the handshake is complete.
     if (ending === LOCAL) return finish(code, reason, true);
     ending = REMOTE;
@@ -295,13 +295,13 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
 
   /** Unclean end. Before the first open every failure is 1006, as a browser reports a failed handshake. */
   const fail = (code: number): void => {
-    finish(link.state === 'connecting' ? ABNORMAL : code, '', false);
+    finish(link.state === CONNECTING ? ABNORMAL : code, '', false);
   };
 
   const finish = (code: number, reason: string, wasClean: boolean): void => {
-    if (link.state === 'closed') return;
+    if (link.state === CLOSED) return;
     teardown();
-    moveLink(link, 'closed');
+    moveLink(link, CLOSED);
     liveName = '';
     events.close(code, reason, wasClean);
   };
@@ -320,7 +320,7 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
 
   const acks = new AckClock({
     delivered: () => delivered,
-    delay: () => (link.state === 'closed' ? Infinity : (live?.transport.ackDelay ?? Infinity)),
+    delay: () => (link.state === CLOSED ? Infinity : (live?.transport.ackDelay ?? Infinity)),
     live: () => live !== null,
     send: (ack) => transmit([{ t: 'ack', ack }]),
   });
@@ -353,7 +353,7 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
 
   const upgrade = new Upgrade(
     {
-      wanted: () => link.state === 'open' && !ending && liveName !== 'websocket',
+      wanted: () => link.state === OPEN && !ending && liveName !== 'websocket',
       start: () => {
         const g = ++gen;
         const from = liveName;
@@ -379,22 +379,22 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
       return out.bufferedAmount;
     },
     send(data, size) {
-      if (link.state === 'closed' || ending) return;
+      if (link.state === CLOSED || ending) return;
       const frame: SequencedFrame = { t: 'd', seq: out.nextSeq(), data };
       out.push(frame, size);
       if (live) transmit([frame]);
     },
     close(code, reason) {
-      if (link.state === 'closed' || ending) return;
+      if (link.state === CLOSED || ending) return;
       ending = LOCAL;
       // An absent code or reason stays off the wire (frameToJson leaves out undefined and '').
       enqueue({ t: 'close', seq: out.nextSeq(), code, reason });
       closeTimer = setTimeout(() => fail(ABNORMAL), CLOSE_TIMEOUT);
     },
     abort() {
-      if (link.state === 'closed') return;
+      if (link.state === CLOSED) return;
       teardown();
-      moveLink(link, 'closed');
+      moveLink(link, CLOSED);
     },
   };
 }

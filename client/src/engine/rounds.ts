@@ -3,7 +3,7 @@
  * or the live transport was lost, at once (with a little jitter) when a draining server asked us to
  * move, and never once the first connection has spent its retry budget. attempts.ts runs the rounds.
  */
-import type { Link } from './link.js';
+import { CONNECTING, RECONNECTING, type Link } from './link.js';
 import type { Timing } from './setup.js';
 
 /** Before the first open, overload answers (1013 / 503) are retried for this long (ms). */
@@ -53,7 +53,7 @@ export class Rounds {
 
   /** Next round after the backoff (full jitter), and no sooner than `minDelay`. */
   later(minDelay: number): void {
-    if (this.#link.state === 'connecting' && Date.now() - this.#startedAt > INITIAL_RETRY_BUDGET) return this.#host.giveUp();
+    if (this.#link.state === CONNECTING && Date.now() - this.#startedAt > INITIAL_RETRY_BUDGET) return this.#host.giveUp();
     const { reconnectDelay, reconnectDelayMax } = this.#timing;
     const cap = Math.min(reconnectDelayMax, reconnectDelay * 2 ** this.#backoffN);
     this.#backoffN = Math.min(this.#backoffN + 1, 30);
@@ -77,7 +77,7 @@ export class Rounds {
   }
 
   #next(delay: number): void {
-    if (this.#link.state === 'reconnecting') this.#host.retrying(++this.#rounds, delay);
+    if (this.#link.state === RECONNECTING) this.#host.retrying(++this.#rounds, delay);
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;

@@ -11,7 +11,7 @@
  */
 import type { OpenFrame } from '@burrow/shared';
 import { ABANDONED } from '../close-codes.js';
-import type { DownReason } from '../transports/transport.js';
+import { DOWN_FATAL, type DownReason } from '../transports/transport.js';
 import { holds, type Slot } from './slot.js';
 
 /** Cap of the wait between probes (ms). */
@@ -99,7 +99,7 @@ export class Upgrade {
     if (!holds(this.#probe, gen)) return;
     this.#probe = null;
     this.#scoutGen = -1;
-    this.#failures = why.kind === 'fatal' ? Infinity : this.#failures + 1;
+    this.#failures = why.kind === DOWN_FATAL ? Infinity : this.#failures + 1;
     this.schedule();
   }
 

@@ -19,7 +19,7 @@ import { ABNORMAL, NO_STATUS, SERVICE_RESTART, SESSION_UNKNOWN, STATE_LOST, TRY_
 import { scheduleTask } from '../platform/dom.js';
 import type { Cancel, HttpAnswer } from '../platform/http-client.js';
 import { TransportBase } from './base.js';
-import { type DownReason, FAILED, type SessionRef, type TransportContext, type TransportHandlers } from './transport.js';
+import { DOWN_FATAL, DOWN_OVERLOADED, DOWN_RESTART, type DownReason, FAILED, type SessionRef, type TransportContext, type TransportHandlers } from './transport.js';
 
 export type { HttpAnswer } from '../platform/http-client.js';
 
@@ -55,15 +55,15 @@ export function downFromAnswer(a: HttpAnswer | null): DownReason {
   if (!a) return FAILED;
   const close = readErrorClose(a.text);
   // 1012 service restart: this node is draining; resume now, the balancer picks another node.
-  if (close === SERVICE_RESTART) return { kind: 'restart', retryAfter: a.retryAfter };
-  if (a.status === 503 || close === TRY_AGAIN_LATER) return { kind: 'overloaded', retryAfter: a.retryAfter };
-  if (a.status === 404) return { kind: 'fatal', code: SESSION_UNKNOWN };
+  if (close === SERVICE_RESTART) return { kind: DOWN_RESTART, retryAfter: a.retryAfter };
+  if (a.status === 503 || close === TRY_AGAIN_LATER) return { kind: DOWN_OVERLOADED, retryAfter: a.retryAfter };
+  if (a.status === 404) return { kind: DOWN_FATAL, code: SESSION_UNKNOWN };
   // 410 state_lost: the server's store lost the session (restarted empty); it cannot be resumed.
-  if (a.status === 410) return { kind: 'fatal', code: STATE_LOST };
+  if (a.status === 410) return { kind: DOWN_FATAL, code: STATE_LOST };
   // 409 poll_replaced: a newer transport took the downstream; never reaches the app.
   if (a.status === 409 || a.status >= 500 || a.status < 400) return FAILED;
   // 400 / 403 / 413: a definitive refusal. 1006 when the body names no code (e.g. no_acceptable_protocol).
-  return { kind: 'fatal', code: close >= 1000 && close !== NO_STATUS ? close : ABNORMAL };
+  return { kind: DOWN_FATAL, code: close >= 1000 && close !== NO_STATUS ? close : ABNORMAL };
 }
 
 export type HandshakeResult = { readonly ok: true; readonly open: OpenFrame } | { readonly ok: false; readonly why: DownReason };

@@ -8,7 +8,7 @@ import { ABNORMAL, INVALID_PAYLOAD, POLICY, PROTOCOL_ERROR, SERVICE_RESTART, SES
 import type { WebSocketConstructor, WebSocketLike } from '../types.js';
 import { TransportBase } from './base.js';
 import { endpointUrl } from './http.js';
-import { type DownReason, FAILED, TIMEOUT, type TransportContext, type TransportHandlers } from './transport.js';
+import { DOWN_FATAL, DOWN_OVERLOADED, DOWN_RESTART, DOWN_TIMEOUT, type DownReason, FAILED, TIMEOUT, type TransportContext, type TransportHandlers } from './transport.js';
 
 /** Close codes that end the session rather than just this transport (resuming would only repeat them). */
 const FATAL_CODES = new Set<number>([
@@ -25,7 +25,7 @@ const FATAL_CODES = new Set<number>([
 const noop = (): void => {};
 
 /** A timeout where the socket opened but no `open` frame came (the fallback reason `silent`). */
-const SILENT: DownReason = { kind: 'timeout', silent: true };
+const SILENT: DownReason = { kind: DOWN_TIMEOUT, silent: true };
 
 export class WebSocketTransport extends TransportBase {
   readonly name = 'websocket' as const;
@@ -127,7 +127,7 @@ export class WebSocketTransport extends TransportBase {
       // A server that picked a subprotocol we never offered: a browser fails such a socket.
       const p = this.#ws.protocol;
       if (p && !this.#ctx.protocols.includes(p)) {
-        return this.down({ kind: 'fatal', code: ABNORMAL });
+        return this.down({ kind: DOWN_FATAL, code: ABNORMAL });
       }
       if (this.#ack >= 0) this.#ctx.ackCarried(this.#ack);
       return this.handlers.onOpen(f.ack, f);
@@ -138,12 +138,12 @@ export class WebSocketTransport extends TransportBase {
 
   #closed(code: number): void {
     if (this.done) return;
-    if (code === TRY_AGAIN_LATER) return this.down({ kind: 'overloaded', retryAfter: 0 });
+    if (code === TRY_AGAIN_LATER) return this.down({ kind: DOWN_OVERLOADED, retryAfter: 0 });
     // 1012 service restart (a draining node): resume at once, on whatever node; not a fallback.
-    if (code === SERVICE_RESTART) return this.down({ kind: 'restart', retryAfter: 0 });
+    if (code === SERVICE_RESTART) return this.down({ kind: DOWN_RESTART, retryAfter: 0 });
     // 4001 / 4006 answer a resume even before `open`: the session is gone, no transport can help.
     if (code === SESSION_UNKNOWN || code === STATE_LOST || (this.#opened && FATAL_CODES.has(code))) {
-      return this.down({ kind: 'fatal', code });
+      return this.down({ kind: DOWN_FATAL, code });
     }
     // Before `open` anything else is a refused or broken upgrade: the engine falls back at once.
     this.down(FAILED);
