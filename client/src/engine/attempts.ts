@@ -22,7 +22,7 @@ import type { TransportName } from '../types.js';
 import { CONNECTING, RECONNECTING, type Link } from './link.js';
 import type { Setup } from './setup.js';
 import { abandon, fallbackReason, refusalOf } from './verdicts.js';
-import { Rounds } from './rounds.js';
+import { createRounds } from './rounds.js';
 import { holds, type Slot } from './slot.js';
 
 /** What the attempts need from the engine. */
@@ -92,7 +92,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
   let racerIndex = 0;
   let racerAt = 0;
 
-  const rounds = new Rounds(setup.timing, link, {
+  const rounds = createRounds(setup.timing, link, {
     start: () => startRound(link.state === CONNECTING ? initialIndex() : resumeIndex),
     giveUp: () => host.fail(ABNORMAL),
     retrying: (round, delay) => host.retrying(round, delay),

@@ -13,14 +13,14 @@ import type { Frame, OpenFrame, Payload, SequencedFrame } from '@burrow/shared';
 import { ABNORMAL, NO_STATUS } from '../close-codes.js';
 import { DOWN_FATAL, type DownReason, FAILED, type SessionRef, TIMEOUT, type TransportContext, type TransportHandlers } from '../transports/transport.js';
 import type { TransportName } from '../types.js';
-import { AckClock } from './acks.js';
+import { createAckClock } from './acks.js';
 import { createAttempts } from './attempts.js';
-import { Heartbeat } from './heartbeat.js';
+import { createHeartbeat } from './heartbeat.js';
 import { CLOSED, CONNECTING, OPEN, RECONNECTING, moveLink, type Link } from './link.js';
-import { Outbox } from './outbox.js';
+import { createOutbox } from './outbox.js';
 import { type ConnectionConfig, type Setup, setUp } from './setup.js';
 import { holds, type Slot } from './slot.js';
-import { Upgrade } from './upgrade.js';
+import { createUpgrade } from './upgrade.js';
 
 /** Longest wait for the server's answer to our close frame before giving up uncleanly (ms). */
 const CLOSE_TIMEOUT = 30_000;
@@ -89,7 +89,7 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
   /** The live transport's name; kept while reconnecting, to name the switch once one is live again. */
   let liveName: TransportName | '' = '';
 
-  const out = new Outbox();
+  const out = createOutbox();
   /** Our echo of the server's close frame: once it is written, the close is reported. */
   let echo: { seq: number; code: number; reason: string } | null = null;
 
@@ -318,14 +318,14 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
     was?.transport.close();
   };
 
-  const acks = new AckClock({
+  const acks = createAckClock({
     delivered: () => delivered,
     delay: () => (link.state === CLOSED ? Infinity : (live?.transport.ackDelay ?? Infinity)),
     live: () => live !== null,
     send: (ack) => transmit([{ t: 'ack', ack }]),
   });
 
-  const heartbeat = new Heartbeat(
+  const heartbeat = createHeartbeat(
     () => transmit([{ t: 'ping' }]),
     () => liveLost(TIMEOUT),
   );
@@ -351,7 +351,7 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
     scout: (attempt) => upgrade.scout(attempt),
   });
 
-  const upgrade = new Upgrade(
+  const upgrade = createUpgrade(
     {
       wanted: () => link.state === OPEN && !ending && liveName !== 'websocket',
       start: () => {

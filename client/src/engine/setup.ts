@@ -10,7 +10,7 @@ import { eventSourceFeed, type OpenEventFeed, SseTransport, sseReader } from '..
 import type { SessionRef, Transport, TransportContext, TransportHandlers } from '../transports/transport.js';
 import { WebSocketTransport } from '../transports/websocket.js';
 import { type BurrowSocketOptions, TRANSPORT_NAMES, type TransportName } from '../types.js';
-import { TransportMemory } from './remember.js';
+import { createTransportMemory, type TransportMemory } from './remember.js';
 import { withTestHook } from './test-hook.js';
 
 /** How transports are made. */
@@ -84,7 +84,7 @@ export function setUp(config: ConnectionConfig): Setup {
   };
   const available = (n: TransportName): boolean => !!(n === 'websocket' ? WS : n === 'sse' ? feed && http : http);
   const wanted = o.transports ?? TRANSPORT_NAMES;
-  const memory = new TransportMemory(o.remember, wsBase, o.rememberFor ?? 24 * 60 * 60 * 1000);
+  const memory = createTransportMemory(o.remember, wsBase, o.rememberFor ?? 24 * 60 * 60 * 1000);
   const race = raceDelay(o.raceDelay, memory.rtt());
   const chain = [...new Set(wanted)].filter((n) => TRANSPORT_NAMES.includes(n) && available(n));
   return {
