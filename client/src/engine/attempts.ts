@@ -124,7 +124,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
     if (open) {
       const refusal = refusalOf(open, host.session(), protocols);
       if (refusal) {
-        attempt.transport.close();
+        attempt.carrier.close();
         return failAttempt(attempt, refusal);
       }
       host.establish(open);
@@ -137,7 +137,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
       raceTimer = undefined;
       const loser = racing;
       racing = null;
-      if (loser?.transport.name === 'sse') loser.transport.close();
+      if (loser?.carrier.name === 'sse') loser.carrier.close();
       release();
     }
     // A new session's `open` came a round trip (and a connection) after the request: an RTT estimate.
@@ -177,7 +177,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
   const resume = (why: DownReason, probe: Slot | null): void => {
     if (probe) {
       cur = probe;
-      cursor = setup.chain.indexOf(probe.transport.name);
+      cursor = setup.chain.indexOf(probe.carrier.name);
       roundTried = 1;
       return rounds.atOnce();
     }
@@ -196,7 +196,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
     cancelRace();
     const attempt = cur;
     cur = null;
-    attempt?.transport.close();
+    attempt?.carrier.close();
   };
 
   const initialIndex = (): number => {
@@ -241,14 +241,14 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
         hints.race = '1';
         racedGen = gen;
       }
-      cur = { gen, transport: stream(name, hints, h) };
+      cur = { gen, carrier: stream(name, hints, h) };
       // The delay counts from the attempt's start, not from the end of its (synchronous, sometimes slow) construction.
       const delay = (setup.timing.raceDelay ?? 0) - (Date.now() - attemptAt);
       if (next !== undefined) raceTimer = setTimeout(() => startRacer(gen, next), Math.max(0, delay));
       return;
     }
     if (session) {
-      cur = { gen, transport: startHttp(name, session, h) };
+      cur = { gen, carrier: startHttp(name, session, h) };
       return;
     }
     const handshake = startHandshake(gen, name, undefined, (r) => {
@@ -257,7 +257,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
       const refusal = refusalOf(r.open, host.session(), protocols);
       if (refusal) return failAttempt(handshake, refusal);
       host.establish(r.open);
-      cur = { gen, transport: startHttp(name, r.open, h) };
+      cur = { gen, carrier: startHttp(name, r.open, h) };
     });
     cur = handshake;
   };
@@ -275,7 +275,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
    */
   const startHandshake = (gen: number, name: TransportName, hints: Record<string, string> | undefined, done: (r: HandshakeResult) => void): Slot => {
     const cancel = setup.factories.handshake(host.context(hints), done);
-    return { gen, transport: { name, ackDelay: Infinity, send: () => {}, close: cancel } };
+    return { gen, carrier: { name, ackDelay: Infinity, send: () => {}, close: cancel } };
   };
 
   /**
@@ -304,7 +304,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
     racerIndex = index;
     racerAt = at;
     if (name === 'sse') {
-      racing = { gen: racerGen, transport: stream('sse', { race: '1' }, host.handlersFor(racerGen)) };
+      racing = { gen: racerGen, carrier: stream('sse', { race: '1' }, host.handlersFor(racerGen)) };
       return;
     }
     const racer = startHandshake(racerGen, name, { race: '1' }, (r) => raced(racer, r, Date.now() - at));
@@ -321,7 +321,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
     }
     const raced = cur;
     const refusal = r.ok ? refusalOf(r.open, host.session(), protocols) : r.why;
-    if (r.ok && !refusal && raced?.transport.name === 'sse') {
+    if (r.ok && !refusal && raced?.carrier.name === 'sse') {
       // The stream's first event leaves the server with its headers, a round trip after its request,
       // and this answer just measured one: the stream (started the race delay earlier) gets twice
       // that again before polling takes over. A buffering proxy holds it for good; a slow path or a
@@ -356,7 +356,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
     fallbackHint = { from, reason: fallbackReason(from, TIMEOUT) };
     host.sample(took);
     host.establish(open);
-    cur = { gen: racer.gen, transport: startHttp('polling', open, host.handlersFor(racer.gen)) };
+    cur = { gen: racer.gen, carrier: startHttp('polling', open, host.handlersFor(racer.gen)) };
   };
 
   /**
@@ -366,8 +366,8 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
   const loses = (): void => {
     const attempt = cur;
     cur = null;
-    if (attempt?.transport.name === 'websocket') host.scout(attempt);
-    else attempt?.transport.close(ABANDONED);
+    if (attempt?.carrier.name === 'websocket') host.scout(attempt);
+    else attempt?.carrier.close(ABANDONED);
   };
 
   /** A held polling session that will not be used is abandoned. */
@@ -386,7 +386,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
     raceTimer = undefined;
     const racer = racing;
     racing = null;
-    racer?.transport.close();
+    racer?.carrier.close();
   };
 
   const startHttp = (name: 'sse' | 'polling', session: SessionRef, h: TransportHandlers): Transport => {
@@ -409,7 +409,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
     if (why.kind === DOWN_OVERLOADED) return rounds.later(why.retryAfter);
     if (why.kind === DOWN_RESTART) return rounds.restartSoon(why.retryAfter);
     if (roundTried < setup.chain.length) {
-      const from = attempt.transport.name;
+      const from = attempt.carrier.name;
       fallbackHint = { from, reason: fallbackReason(from, why) };
       return tryAt(cursor + 1);
     }

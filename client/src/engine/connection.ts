@@ -162,8 +162,8 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
     moveLink(link, OPEN);
     // Announce before resending: a send that finds the transport dead must not swallow the `open`.
     // The terms are set: by the attempt's open frame, or by the handshake that every HTTP start follows.
-    if (first) events.open(terms!, attempt.transport.name);
-    else announce(previous, attempt.transport.name);
+    if (first) events.open(terms!, attempt.carrier.name);
+    else announce(previous, attempt.carrier.name);
     // A raced session is announced by the server on our first frame or request: claim it now. Sent
     // after `open` is queued, so that on HTTP the claim's POST is made after the app's `onopen` ran
     // (and carries what it sent) rather than ahead of it.
@@ -178,8 +178,8 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
     live = slot;
     heartbeat.start(terms);
     const previous = liveName;
-    liveName = slot.transport.name;
-    setup.memory.set(slot.transport.name, heartbeat.rtt ?? openSample);
+    liveName = slot.carrier.name;
+    setup.memory.set(slot.carrier.name, heartbeat.rtt ?? openSample);
     return previous;
   };
 
@@ -191,7 +191,7 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
   const liveLost = (why: DownReason): void => {
     const was = live;
     live = null;
-    was?.transport.close();
+    was?.carrier.close();
     heartbeat.stop();
     acks.stop();
     upgrade.pause();
@@ -205,10 +205,10 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
   /** An upgrade probe resumed the session on WebSocket: it replaces the live transport. */
   const promote = (probe: Slot, ack: number, open: OpenFrame): void => {
     terms = open;
-    live?.transport.close();
+    live?.carrier.close();
     const previous = makeLive(probe);
-    attempts.resumeOn(probe.transport.name);
-    announce(previous, probe.transport.name);
+    attempts.resumeOn(probe.carrier.name);
+    announce(previous, probe.carrier.name);
     resendFrom(ack);
   };
 
@@ -221,7 +221,7 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
 
   const transmit = (frames: readonly Frame[]): void => {
     heartbeat.sent();
-    live?.transport.send(frames);
+    live?.carrier.send(frames);
   };
 
   /** A transport opened with the server holding client seqs up to `ack`: resend the rest. */
@@ -315,12 +315,12 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
     upgrade.stop();
     const was = live;
     live = null;
-    was?.transport.close();
+    was?.carrier.close();
   };
 
   const acks = createAckClock({
     delivered: () => delivered,
-    delay: () => (link.state === CLOSED ? Infinity : (live?.transport.ackDelay ?? Infinity)),
+    delay: () => (link.state === CLOSED ? Infinity : (live?.carrier.ackDelay ?? Infinity)),
     live: () => live !== null,
     send: (ack) => transmit([{ t: 'ack', ack }]),
   });
@@ -358,7 +358,7 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
         const g = ++gen;
         const from = liveName;
         const ctx = context(from ? { upgrade: from } : undefined);
-        return { gen: g, transport: setup.factories.websocket(ctx, handlersFor(g)) };
+        return { gen: g, carrier: setup.factories.websocket(ctx, handlersFor(g)) };
       },
       accepts: (open): open is OpenFrame => !!open && !!session && open.sid === session.sid && open.resumed && !ending,
       promote,

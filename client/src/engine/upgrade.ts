@@ -66,12 +66,12 @@ export function createUpgrade(host: UpgradeHost, enabled: boolean, delay: number
     running = null;
     if (gen === scoutGen) {
       scoutGen = -1;
-      probe.transport.close(ABANDONED);
+      probe.carrier.close(ABANDONED);
       soon = true;
       return schedule();
     }
     if (!host.accepts(open)) {
-      probe.transport.close();
+      probe.carrier.close();
       failures++;
       return schedule();
     }
@@ -84,7 +84,7 @@ export function createUpgrade(host: UpgradeHost, enabled: boolean, delay: number
    * first probe (a scout, see above); closed at once when probing is off.
    */
   const scout = (attempt: Slot): void => {
-    if (!enabled || running) return attempt.transport.close(ABANDONED);
+    if (!enabled || running) return attempt.carrier.close(ABANDONED);
     running = attempt;
     scoutGen = attempt.gen;
   };
@@ -115,7 +115,7 @@ export function createUpgrade(host: UpgradeHost, enabled: boolean, delay: number
     // A scout is not resuming this session: it has a raced one of its own.
     if (probe.gen === scoutGen) {
       scoutGen = -1;
-      probe.transport.close(ABANDONED);
+      probe.carrier.close(ABANDONED);
       return null;
     }
     failures++;
@@ -127,7 +127,7 @@ export function createUpgrade(host: UpgradeHost, enabled: boolean, delay: number
     pause();
     const probe = running;
     running = null;
-    probe?.transport.close();
+    probe?.carrier.close();
   };
   return { schedule, opened, scout, failed, pause, handOver, stop };
 }
