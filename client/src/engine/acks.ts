@@ -29,7 +29,7 @@ export interface AckHost {
 /** See {@link createAckClock}. */
 export type AckClock = ReturnType<typeof createAckClock>;
 
-/** A closure rather than a class, for the bundle size: see client/ARCHITECTURE.md. */
+/** A closure rather than a class, for the bundle size: see docs/ARCHITECTURE.md, "Closures, not classes". */
 export function createAckClock(host: AckHost) {
   /** The highest ack sent to the server: in an ack frame, or carried by a request (HTTP). */
   let sent = 0;

@@ -59,7 +59,7 @@ export interface AttemptHost {
 export type Attempts = ReturnType<typeof createAttempts>;
 
 /**
- * A closure rather than a class, for the bundle size (client/ARCHITECTURE.md): its state and
+ * A closure rather than a class, for the bundle size (docs/ARCHITECTURE.md, "Closures, not classes"): its state and
  * helpers are locals, which the minifier renames.
  */
 export function createAttempts(setup: Setup, protocols: readonly string[], link: Link, host: AttemptHost) {

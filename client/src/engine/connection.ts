@@ -70,7 +70,7 @@ export interface Connection {
 
 /**
  * A closure rather than a class: its state and helpers are locals, which the minifier renames to a
- * letter, where `this.#field` stays seven characters at every use (client/ARCHITECTURE.md, bundle size).
+ * letter, where `this.#field` stays seven characters at every use (docs/ARCHITECTURE.md, "Closures, not classes", bundle size).
  */
 export function createConnection(config: ConnectionConfig, events: ConnectionEvents): Connection {
   const link: Link = { state: CONNECTING };

@@ -8,7 +8,7 @@ import type { OpenFrame } from '@burrow/shared';
 /** See {@link createHeartbeat}. */
 export type Heartbeat = ReturnType<typeof createHeartbeat>;
 
-/** A closure rather than a class, for the bundle size: see client/ARCHITECTURE.md. */
+/** A closure rather than a class, for the bundle size: see docs/ARCHITECTURE.md, "Closures, not classes". */
 /** @param ping sends a ping on the live transport; @param dead reports the transport lost. */
 export function createHeartbeat(ping: () => void, dead: () => void) {
   let lastSent = 0;

@@ -14,7 +14,7 @@ interface OutEntry {
 /** See {@link createOutbox}. */
 export type Outbox = ReturnType<typeof createOutbox>;
 
-/** A closure rather than a class, for the bundle size: see client/ARCHITECTURE.md. */
+/** A closure rather than a class, for the bundle size: see docs/ARCHITECTURE.md, "Closures, not classes". */
 export function createOutbox() {
   let next = 1;
   let queue: OutEntry[] = [];

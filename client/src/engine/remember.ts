@@ -25,7 +25,7 @@ function localStorageOrNull(): RememberStorage | null {
 /** See {@link createTransportMemory}. */
 export type TransportMemory = ReturnType<typeof createTransportMemory>;
 
-/** A closure rather than a class, for the bundle size: see client/ARCHITECTURE.md. */
+/** A closure rather than a class, for the bundle size: see docs/ARCHITECTURE.md, "Closures, not classes". */
 export function createTransportMemory(option: boolean | RememberStorage | undefined, url: URL, ttl: number) {
   const storage: RememberStorage | null =
     option === false ? null : option === true || option === undefined ? (localStorageOrNull() ?? memoryStorage) : option;

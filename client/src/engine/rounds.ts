@@ -24,7 +24,7 @@ export interface RoundsHost {
 /** See {@link createRounds}. */
 export type Rounds = ReturnType<typeof createRounds>;
 
-/** A closure rather than a class, for the bundle size: see client/ARCHITECTURE.md. */
+/** A closure rather than a class, for the bundle size: see docs/ARCHITECTURE.md, "Closures, not classes". */
 export function createRounds(timing: Timing, link: Link, host: RoundsHost) {
   const startedAt = Date.now();
   let backoffN = 0;

@@ -33,7 +33,7 @@ export interface UpgradeHost {
 export type Upgrade = ReturnType<typeof createUpgrade>;
 
 /**
- * A closure rather than a class, for the bundle size: see client/ARCHITECTURE.md.
+ * A closure rather than a class, for the bundle size: see docs/ARCHITECTURE.md, "Closures, not classes".
  * @param enabled whether probing is allowed at all (the `upgrade` option, and WebSocket in the chain).
  * @param delay the wait before the first probe (ms).
  */
