@@ -79,7 +79,7 @@ export function setUp(config: ConnectionConfig): Setup {
   const factories: TransportFactories = {
     websocket: (ctx, h) => webSocketTransport(WS!, ctx, h),
     sse: (ctx, s, h) => sseTransport(feed!, ctx, s, h),
-    polling: (ctx, s, h, known) => pollingTransport(ctx, s, h, known),
+    polling: pollingTransport,
     handshake,
   };
   const available = (n: TransportName): boolean => !!(n === 'websocket' ? WS : n === 'sse' ? feed && http : http);
