@@ -33,7 +33,7 @@ const INTERNAL_NAMES = [
   'onOpen', 'onFrame', 'onAlive', 'onAcked', 'onWritten', 'onDown', 'alive', 'lost',
   'wsBase', 'httpBase', 'session', 'ackCarried', 'openTimeout', 'requestTimeout', 'http',
   // The engine's parts and their hosts
-  'gen', 'chain', 'factories', 'memory', 'owns', 'opened', 'failed', 'fail', 'begin', 'resumeOn',
+  'gen', 'carrier', 'chain', 'factories', 'memory', 'owns', 'opened', 'failed', 'fail', 'begin', 'resumeOn',
   'handOver', 'scout', 'settled', 'atOnce', 'later', 'restartSoon', 'giveUp', 'wanted', 'accepts', 'promote', 'establish', 'nextGen', 'handlersFor', 'retrying',
   'delivered', 'behind', 'resendSeen', 'carried', 'schedule', 'live', 'sent', 'received', 'pong',
   'nextSeq', 'unacked', 'isNewAck', 'cum', 'closing', 'payload',

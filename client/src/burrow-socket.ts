@@ -4,7 +4,7 @@
  */
 import { isAppCloseCode, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, payloadSize, utf8Length, wellFormed } from '@burrow/shared';
 import { ABNORMAL, NORMAL } from './close-codes.js';
-import { Connection, type ConnectionEvents } from './engine/connection.js';
+import { type Connection, type ConnectionEvents, createConnection } from './engine/connection.js';
 import { testHook } from './engine/test-hook.js';
 import { CloseEventImpl, scheduleTask } from './platform/dom.js';
 import { type AnyListener, type BurrowCloseEvent, type BurrowMessageEvent, type BurrowSocketEventMap, type ListenerOptions, ReconnectEvent, TransportEvent } from './events.js';
@@ -110,7 +110,7 @@ export class BurrowSocket extends EventTarget {
     const list = parseProtocols(protocols);
     this.#url = u.href;
     this.#origin = u.origin;
-    this.#conn = new Connection({ url: u, protocols: list, options }, this.#engineEvents());
+    this.#conn = createConnection({ url: u, protocols: list, options }, this.#engineEvents());
     this.#conn.start();
     // A test's registry of live sockets (see engine/test-hook.ts); absent in apps.
     const reg = testHook()?.sockets;

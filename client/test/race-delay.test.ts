@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
 import { setUp } from '../src/engine/setup.js';
-import { TransportMemory } from '../src/engine/remember.js';
+import { createTransportMemory } from '../src/engine/remember.js';
 import type { BurrowSocketOptions, RememberStorage } from '../src/types.js';
 
 const url = new URL('ws://example.test/burrow');
@@ -30,14 +30,14 @@ describe('race delay', () => {
       [5000, 2000],
     ] as const) {
       const st = storage();
-      new TransportMemory(st, url, 60_000).set('websocket', rtt);
+      createTransportMemory(st, url, 60_000).set('websocket', rtt);
       assert.equal(timing({ remember: st }).raceDelay, delay, `rtt ${rtt}`);
     }
   });
 
   it('the options win: a fixed delay, false for no race, and sseTimeout as given', () => {
     const st = storage();
-    new TransportMemory(st, url, 60_000).set('websocket', 160);
+    createTransportMemory(st, url, 60_000).set('websocket', 160);
     assert.equal(timing({ remember: st, raceDelay: 40 }).raceDelay, 40);
     const off = timing({ remember: st, raceDelay: false });
     assert.equal(off.raceDelay, null);
@@ -54,7 +54,7 @@ describe('race delay', () => {
 
   it('a stale memory adapts nothing', () => {
     const st = storage();
-    new TransportMemory(st, url, 60_000).set('websocket', 160);
+    createTransportMemory(st, url, 60_000).set('websocket', 160);
     assert.equal(timing({ remember: st, rememberFor: -1 }).raceDelay, 250);
   });
 });

@@ -26,87 +26,87 @@ export interface AckHost {
   send(ack: number): void;
 }
 
-export class AckClock {
-  readonly #host: AckHost;
-  /** The highest ack sent to the server: in an ack frame, or carried by a request (HTTP). */
-  #sent = 0;
-  /** A resend was seen: our ack may have been lost, so one goes out even with nothing new. */
-  #force = false;
-  /** Payload delivered since the last ack went out (see ACK_SIZE). */
-  #unackedSize = 0;
-  /** The delivered seq the timer was started for: the frames it must see acknowledged. */
-  #timerSeq = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+/** See {@link createAckClock}. */
+export type AckClock = ReturnType<typeof createAckClock>;
 
-  constructor(host: AckHost) {
-    this.#host = host;
-  }
+/** A closure rather than a class, for the bundle size: see docs/ARCHITECTURE.md, "Closures, not classes". */
+export function createAckClock(host: AckHost) {
+  /** The highest ack sent to the server: in an ack frame, or carried by a request (HTTP). */
+  let sent = 0;
+  /** A resend was seen: our ack may have been lost, so one goes out even with nothing new. */
+  let force = false;
+  /** Payload delivered since the last ack went out (see ACK_SIZE). */
+  let unackedSize = 0;
+  /** The delivered seq the timer was started for: the frames it must see acknowledged. */
+  let timerSeq = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
 
   /** Whether something delivered was not acknowledged yet. */
-  get behind(): boolean {
-    return this.#host.delivered() > this.#sent;
-  }
+  const behind = (): boolean => {
+    return host.delivered() > sent;
+  };
 
   /** A data frame of `size` was delivered. */
-  delivered(size: number): void {
-    this.#unackedSize += size;
-    this.schedule();
-  }
+  const delivered = (size: number): void => {
+    unackedSize += size;
+    schedule();
+  };
 
   /** A frame we delivered already came again. */
-  resendSeen(): void {
-    this.#force = true;
-    this.schedule();
-  }
+  const resendSeen = (): void => {
+    force = true;
+    schedule();
+  };
 
   /**
    * Something was delivered (or a resend seen): make sure an ack follows, at once past the bounds,
    * otherwise within the ack delay unless traffic that flows anyway carries it first.
    */
-  schedule(): void {
-    const delay = this.#host.delay();
+  const schedule = (): void => {
+    const delay = host.delay();
     if (delay === Infinity) return;
-    if (this.#host.delivered() - this.#sent >= ACK_EVERY || this.#unackedSize >= ACK_SIZE) return this.flush();
-    if (this.#timer) return;
-    this.#timerSeq = this.#host.delivered();
-    this.#timer = setTimeout(this.#due, delay);
-  }
+    if (host.delivered() - sent >= ACK_EVERY || unackedSize >= ACK_SIZE) return flush();
+    if (timer) return;
+    timerSeq = host.delivered();
+    timer = setTimeout(due, delay);
+  };
 
   /** Sends the ack now, if there is anything to acknowledge and a transport to carry it. */
-  flush(): void {
-    this.stop();
-    const delivered = this.#host.delivered();
-    if (!this.#host.live() || (delivered <= this.#sent && !this.#force)) return;
-    this.#sent = delivered;
-    this.#unackedSize = 0;
-    this.#force = false;
-    this.#host.send(delivered);
-  }
+  const flush = (): void => {
+    stop();
+    const delivered = host.delivered();
+    if (!host.live() || (delivered <= sent && !force)) return;
+    sent = delivered;
+    unackedSize = 0;
+    force = false;
+    host.send(delivered);
+  };
 
   /** A request carried `ack` to the server: what it covers needs no ack of its own. */
-  carried(ack: number): void {
-    if (ack > this.#sent) this.#sent = ack;
-    if (ack >= this.#host.delivered()) {
-      this.#unackedSize = 0;
-      this.#force = false;
+  const carried = (ack: number): void => {
+    if (ack > sent) sent = ack;
+    if (ack >= host.delivered()) {
+      unackedSize = 0;
+      force = false;
     }
-  }
+  };
 
-  stop(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
+  const stop = (): void => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
 
   /**
    * The ack delay passed. If what started the timer was carried meanwhile, newer deliveries get a
    * timer of their own (so they wait at most twice the delay); otherwise the ack goes now.
    */
-  readonly #due = (): void => {
-    this.#timer = undefined;
-    if (this.#sent >= this.#timerSeq && !this.#force) {
-      if (this.behind) this.schedule();
+  const due = (): void => {
+    timer = undefined;
+    if (sent >= timerSeq && !force) {
+      if (behind()) schedule();
       return;
     }
-    this.flush();
+    flush()
   };
+  return { get behind() { return behind(); }, delivered, resendSeen, schedule, flush, carried, stop };
 }

@@ -11,16 +11,16 @@
  */
 import type { Frame, OpenFrame, Payload, SequencedFrame } from '@burrow/shared';
 import { ABNORMAL, NO_STATUS } from '../close-codes.js';
-import { type DownReason, FAILED, type SessionRef, TIMEOUT, type TransportContext, type TransportHandlers } from '../transports/transport.js';
+import { DOWN_FATAL, type DownReason, FAILED, type SessionRef, TIMEOUT, type TransportContext, type TransportHandlers } from '../transports/transport.js';
 import type { TransportName } from '../types.js';
-import { AckClock } from './acks.js';
-import { Attempts } from './attempts.js';
-import { Heartbeat } from './heartbeat.js';
-import { moveLink, type Link } from './link.js';
-import { Outbox } from './outbox.js';
+import { createAckClock } from './acks.js';
+import { createAttempts } from './attempts.js';
+import { createHeartbeat } from './heartbeat.js';
+import { CLOSED, CONNECTING, OPEN, RECONNECTING, moveLink, type Link } from './link.js';
+import { createOutbox } from './outbox.js';
 import { type ConnectionConfig, type Setup, setUp } from './setup.js';
 import { holds, type Slot } from './slot.js';
-import { Upgrade } from './upgrade.js';
+import { createUpgrade } from './upgrade.js';
 
 /** Longest wait for the server's answer to our close frame before giving up uncleanly (ms). */
 const CLOSE_TIMEOUT = 30_000;
@@ -51,352 +51,350 @@ const LOCAL = 1;
 const REMOTE = 2;
 type Ending = 0 | typeof LOCAL | typeof REMOTE;
 
-export class Connection {
-  readonly #link: Link = { state: 'connecting' };
-  /** Rounds of attempts since the live transport was lost (for `reconnected`). */
-  #rounds = 0;
-  #ending: Ending = 0;
-  readonly #config: ConnectionConfig;
-  readonly #events: ConnectionEvents;
-  readonly #setup: Setup;
-
-  #session: SessionRef | null = null;
-  /** The latest `open` frame's terms (heartbeat, limits), from the handshake or a transport. */
-  #terms: OpenFrame | null = null;
-
-  /** Generations handed out so far; see {@link Slot}. */
-  #gen = 0;
-  #live: Slot | null = null;
-  /** The live transport's name; kept while reconnecting, to name the switch once one is live again. */
-  #liveName: TransportName | '' = '';
-  readonly #attempts: Attempts;
-  readonly #upgrade: Upgrade;
-
-  readonly #out = new Outbox();
-  /** Our echo of the server's close frame: once it is written, the close is reported. */
-  #echo: { seq: number; code: number; reason: string } | null = null;
-
-  // Inbound
-  #delivered = 0;
-  readonly #acks = new AckClock({
-    delivered: () => this.#delivered,
-    delay: () => (this.#link.state === 'closed' ? Infinity : (this.#live?.transport.ackDelay ?? Infinity)),
-    live: () => this.#live !== null,
-    send: (ack) => this.#transmit([{ t: 'ack', ack }]),
-  });
-
-  readonly #heartbeat = new Heartbeat(
-    () => this.#transmit([{ t: 'ping' }]),
-    () => this.#liveLost(TIMEOUT),
-  );
-
-  /** The shortest open time of an attempt so far (ms): remembered for the next connection's race delay. */
-  #openSample: number | undefined;
-
-  #lostTimer: ReturnType<typeof setTimeout> | undefined;
-  #closeTimer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(config: ConnectionConfig, events: ConnectionEvents) {
-    this.#config = config;
-    this.#events = events;
-    const setup = setUp(config);
-    this.#setup = setup;
-    this.#attempts = new Attempts(setup, config.protocols, this.#link, {
-      session: () => this.#session,
-      establish: (open) => {
-        this.#session ??= { sid: open.sid, token: open.token };
-        this.#terms = open;
-      },
-      nextGen: () => ++this.#gen,
-      handlersFor: (gen) => this.#handlersFor(gen),
-      context: (hints, openTimeout) => this.#context(hints, openTimeout),
-      opened: (attempt, ack, claim) => this.#attemptOpened(attempt, ack, claim),
-      sample: (ms) => {
-        this.#openSample = Math.min(this.#openSample ?? ms, ms);
-      },
-      fail: (code) => this.#fail(code),
-      retrying: (round, delay) => {
-        this.#rounds = round;
-        this.#events.reconnecting(round, delay);
-      },
-     scout: (attempt) => this.#upgrade.scout(attempt),
-    });
-    this.#upgrade = new Upgrade(
-      {
-        wanted: () => this.#link.state === 'open' && !this.#ending && this.#liveName !== 'websocket',
-        start: () => {
-          const gen = ++this.#gen;
-          const from = this.#liveName;
-          const ctx = this.#context(from ? { upgrade: from } : undefined);
-          return { gen, transport: setup.factories.websocket(ctx, this.#handlersFor(gen)) };
-        },
-        accepts: (open): open is OpenFrame =>
-          !!open && !!this.#session && open.sid === this.#session.sid && open.resumed && !this.#ending,
-        promote: (probe, ack, open) => this.#promote(probe, ack, open),
-      },
-      setup.timing.upgrade && setup.chain.includes('websocket'),
-      setup.timing.upgradeDelay,
-    );
-  }
-
-  /** Starts the first attempt. Separate from the constructor so the socket is wired up first. */
-  start(): void {
-    if (this.#setup.chain.length === 0) {
-      queueMicrotask(() => this.#fail(ABNORMAL));
-      return;
-    }
-    this.#attempts.begin();
-  }
-
-  /** Bytes passed to {@link send} that no transport has written yet. */
-  get bufferedAmount(): number {
-    return this.#out.bufferedAmount;
-  }
-
+/** The engine behind one socket; see {@link createConnection}. */
+export interface Connection {
+  /** Starts the first attempt. Separate from creation so the socket is wired up first. */
+  start(): void;
+  /** Bytes passed to {@link Connection.send} that no transport has written yet. */
+  readonly bufferedAmount: number;
   /**
    * Queues one message (`size`: its payload bytes, UTF-8 for text, as the caller counted them); it is
    * sent now if a transport is live, else on the next (re)open.
    */
-  send(data: Payload, size: number): void {
-    if (this.#link.state === 'closed' || this.#ending) return;
-    const frame: SequencedFrame = { t: 'd', seq: this.#out.nextSeq(), data };
-    this.#out.push(frame, size);
-    if (this.#live) this.#transmit([frame]);
-  }
-
+  send(data: Payload, size: number): void;
   /** Starts the closing handshake: a sequenced close frame after everything sent before it. */
-  close(code?: number, reason?: string): void {
-    if (this.#link.state === 'closed' || this.#ending) return;
-    this.#ending = LOCAL;
-    // An absent code or reason stays off the wire (frameToJson leaves out undefined and '').
-    this.#enqueue({ t: 'close', seq: this.#out.nextSeq(), code, reason });
-    this.#closeTimer = setTimeout(() => this.#fail(ABNORMAL), CLOSE_TIMEOUT);
-  }
-
+  close(code?: number, reason?: string): void;
   /** Drops everything without reporting: the socket reports the failure itself. */
-  abort(): void {
-    if (this.#link.state === 'closed') return;
-    this.#teardown();
-    moveLink(this.#link, 'closed');
-  }
+  abort(): void;
+}
+
+/**
+ * A closure rather than a class: its state and helpers are locals, which the minifier renames to a
+ * letter, where `this.#field` stays seven characters at every use (docs/ARCHITECTURE.md, "Closures, not classes", bundle size).
+ */
+export function createConnection(config: ConnectionConfig, events: ConnectionEvents): Connection {
+  const link: Link = { state: CONNECTING };
+  /** Rounds of attempts since the live transport was lost (for `reconnected`). */
+  let rounds = 0;
+  let ending: Ending = 0;
+  const setup = setUp(config);
+
+  let session: SessionRef | null = null;
+  /** The latest `open` frame's terms (heartbeat, limits), from the handshake or a transport. */
+  let terms: OpenFrame | null = null;
+
+  /** Generations handed out so far; see {@link Slot}. */
+  let gen = 0;
+  let live: Slot | null = null;
+  /** The live transport's name; kept while reconnecting, to name the switch once one is live again. */
+  let liveName: TransportName | '' = '';
+
+  const out = createOutbox();
+  /** Our echo of the server's close frame: once it is written, the close is reported. */
+  let echo: { seq: number; code: number; reason: string } | null = null;
+
+  // Inbound
+  let delivered = 0;
+  /** The shortest open time of an attempt so far (ms): remembered for the next connection's race delay. */
+  let openSample: number | undefined;
+  let lostTimer: ReturnType<typeof setTimeout> | undefined;
+  let closeTimer: ReturnType<typeof setTimeout> | undefined;
 
   // ---- transports ----------------------------------------------------------------------------
 
-  #connectTimeout(): number {
-    const fixed = this.#config.options.connectTimeout;
+  const connectTimeout = (): number => {
+    const fixed = config.options.connectTimeout;
     if (fixed !== undefined) return fixed;
-    const rtt = this.#heartbeat.rtt;
+    const rtt = heartbeat.rtt;
     return rtt === undefined ? 1500 : Math.min(3000, Math.max(1000, 4 * rtt + 500));
-  }
+  };
 
-  #context(hints?: Record<string, string>, openTimeout = this.#connectTimeout()): TransportContext {
-    const t = this.#terms;
+  const context = (hints?: Record<string, string>, openTimeout = connectTimeout()): TransportContext => {
+    const t = terms;
     const maxPayload = t?.maxPayload || undefined;
     return {
       hints,
-      wsBase: this.#setup.wsBase,
-      httpBase: this.#setup.httpBase,
-      protocols: this.#config.protocols,
-      session: this.#session,
-      ack: () => this.#delivered,
-      ackCarried: (ack) => this.#acks.carried(ack),
+      wsBase: setup.wsBase,
+      httpBase: setup.httpBase,
+      protocols: config.protocols,
+      session,
+      ack: () => delivered,
+      ackCarried: (ack) => acks.carried(ack),
       maxPayload,
       openTimeout,
       requestTimeout: t ? Math.max(DEFAULT_REQUEST_TIMEOUT, t.heartbeat + t.heartbeatTimeout) : DEFAULT_REQUEST_TIMEOUT,
-      http: this.#setup.http,
+      http: setup.http,
     };
-  }
+  };
 
-  /** Callbacks for the transport of generation `gen`, routed by the role that generation holds when they fire. */
-  #handlersFor(gen: number): TransportHandlers {
-    return {
-      onOpen: (ack, open) => {
-        if (this.#attempts.owns(gen)) this.#attempts.opened(gen, ack, open);
-        else this.#upgrade.opened(gen, ack, open);
-      },
-      onFrame: (f) => {
-        if (holds(this.#live, gen)) this.#receive(f);
-      },
-      onAlive: () => {
-        if (holds(this.#live, gen)) this.#heartbeat.received();
-      },
-      onAcked: (ack) => {
-        if (holds(this.#live, gen)) this.#acked(ack);
-      },
-      onWritten: (seq) => {
-        if (holds(this.#live, gen)) this.#written(seq);
-      },
-      onDown: (why) => {
-        if (holds(this.#live, gen)) this.#liveLost(why);
-        else if (this.#attempts.owns(gen)) this.#attempts.failed(gen, why);
-        else this.#upgrade.failed(gen, why);
-      },
-    };
-  }
+  /** Callbacks for the transport of generation `g`, routed by the role that generation holds when they fire. */
+  const handlersFor = (g: number): TransportHandlers => ({
+    onOpen: (ack, open) => {
+      if (attempts.owns(g)) attempts.opened(g, ack, open);
+      else upgrade.opened(g, ack, open);
+    },
+    onFrame: (f) => {
+      if (holds(live, g)) receive(f);
+    },
+    onAlive: () => {
+      if (holds(live, g)) heartbeat.received();
+    },
+    onAcked: (ack) => {
+      if (holds(live, g)) acked(ack);
+    },
+    onWritten: (seq) => {
+      if (holds(live, g)) written(seq);
+    },
+    onDown: (why) => {
+      if (holds(live, g)) liveLost(why);
+      else if (attempts.owns(g)) attempts.failed(g, why);
+      else upgrade.failed(g, why);
+    },
+  });
 
   /** The attempt is up: the session opens, or resumes on it. */
-  #attemptOpened(attempt: Slot, ack: number, claim: boolean): void {
-    const first = this.#link.state === 'connecting';
-    const reconnected = this.#link.state === 'reconnecting';
-    const previous = this.#makeLive(attempt);
-    clearTimeout(this.#lostTimer);
-    this.#lostTimer = undefined;
-    moveLink(this.#link, 'open');
+  const attemptOpened = (attempt: Slot, ack: number, claim: boolean): void => {
+    const first = link.state === CONNECTING;
+    const reconnected = link.state === RECONNECTING;
+    const previous = makeLive(attempt);
+    clearTimeout(lostTimer);
+    lostTimer = undefined;
+    moveLink(link, OPEN);
     // Announce before resending: a send that finds the transport dead must not swallow the `open`.
     // The terms are set: by the attempt's open frame, or by the handshake that every HTTP start follows.
-    if (first) this.#events.open(this.#terms!, attempt.transport.name);
-    else this.#announce(previous, attempt.transport.name);
+    if (first) events.open(terms!, attempt.carrier.name);
+    else announce(previous, attempt.carrier.name);
     // A raced session is announced by the server on our first frame or request: claim it now. Sent
     // after `open` is queued, so that on HTTP the claim's POST is made after the app's `onopen` ran
     // (and carries what it sent) rather than ahead of it.
-    if (claim) this.#transmit([{ t: 'ack', ack: this.#delivered }]);
-    if (reconnected) this.#events.reconnected(this.#rounds);
-    this.#resendFrom(ack);
-    this.#upgrade.schedule();
-  }
+    if (claim) transmit([{ t: 'ack', ack: delivered }]);
+    if (reconnected) events.reconnected(rounds);
+    resendFrom(ack);
+    upgrade.schedule();
+  };
 
   /** `slot` carries the session from now on. Returns the name of the transport it follows ('' for none). */
-  #makeLive(slot: Slot): TransportName | '' {
-    this.#live = slot;
-    this.#heartbeat.start(this.#terms);
-    const previous = this.#liveName;
-    this.#liveName = slot.transport.name;
-    this.#setup.memory.set(slot.transport.name, this.#heartbeat.rtt ?? this.#openSample);
+  const makeLive = (slot: Slot): TransportName | '' => {
+    live = slot;
+    heartbeat.start(terms);
+    const previous = liveName;
+    liveName = slot.carrier.name;
+    setup.memory.set(slot.carrier.name, heartbeat.rtt ?? openSample);
     return previous;
-  }
+  };
 
-  #announce(previous: TransportName | '', name: TransportName): void {
-    if (previous !== name && previous !== '') this.#events.transport(name, previous);
-  }
+  const announce = (previous: TransportName | '', name: TransportName): void => {
+    if (previous !== name && previous !== '') events.transport(name, previous);
+  };
 
   /** The live transport died: resume on the same transport first, then along the chain. */
-  #liveLost(why: DownReason): void {
-    const live = this.#live;
-    this.#live = null;
-    live?.transport.close();
-    this.#heartbeat.stop();
-    this.#acks.stop();
-    this.#upgrade.pause();
-    if (why.kind === 'fatal') return this.#fail(why.code);
-    if (this.#link.state !== 'open') return;
-    moveLink(this.#link, 'reconnecting');
-    this.#lostTimer = setTimeout(() => this.#fail(ABNORMAL), this.#terms?.resumeWindow ?? 0);
-    this.#attempts.resume(why, this.#upgrade.handOver());
-  }
+  const liveLost = (why: DownReason): void => {
+    const was = live;
+    live = null;
+    was?.carrier.close();
+    heartbeat.stop();
+    acks.stop();
+    upgrade.pause();
+    if (why.kind === DOWN_FATAL) return fail(why.code);
+    if (link.state !== OPEN) return;
+    moveLink(link, RECONNECTING);
+    lostTimer = setTimeout(() => fail(ABNORMAL), terms?.resumeWindow ?? 0);
+    attempts.resume(why, upgrade.handOver());
+  };
 
   /** An upgrade probe resumed the session on WebSocket: it replaces the live transport. */
-  #promote(probe: Slot, ack: number, open: OpenFrame): void {
-    this.#terms = open;
-    this.#live?.transport.close();
-    const previous = this.#makeLive(probe);
-    this.#attempts.resumeOn(probe.transport.name);
-    this.#announce(previous, probe.transport.name);
-    this.#resendFrom(ack);
-  }
+  const promote = (probe: Slot, ack: number, open: OpenFrame): void => {
+    terms = open;
+    live?.carrier.close();
+    const previous = makeLive(probe);
+    attempts.resumeOn(probe.carrier.name);
+    announce(previous, probe.carrier.name);
+    resendFrom(ack);
+  };
 
   // ---- outbound -------------------------------------------------------------------------------
 
-  #enqueue(frame: SequencedFrame): void {
-    this.#out.push(frame, 0);
-    if (this.#live) this.#transmit([frame]);
-  }
+  const enqueue = (frame: SequencedFrame): void => {
+    out.push(frame, 0);
+    if (live) transmit([frame]);
+  };
 
-  #transmit(frames: readonly Frame[]): void {
-    this.#heartbeat.sent();
-    this.#live?.transport.send(frames);
-  }
+  const transmit = (frames: readonly Frame[]): void => {
+    heartbeat.sent();
+    live?.carrier.send(frames);
+  };
 
   /** A transport opened with the server holding client seqs up to `ack`: resend the rest. */
-  #resendFrom(ack: number): void {
-    this.#acked(ack);
-    const rest = this.#out.unacked();
-    if (rest.length > 0) this.#transmit(rest);
-    if (this.#acks.behind) this.#acks.schedule();
-  }
+  const resendFrom = (ack: number): void => {
+    acked(ack);
+    const rest = out.unacked();
+    if (rest.length > 0) transmit(rest);
+    if (acks.behind) acks.schedule();
+  };
 
-  #written(seq: number): void {
-    if (!this.#out.written(seq)) return;
-    const echo = this.#echo;
-    if (echo && seq >= echo.seq) this.#finish(echo.code, echo.reason, true);
-  }
+  const written = (seq: number): void => {
+    if (!out.written(seq)) return;
+    const e = echo;
+    if (e && seq >= e.seq) finish(e.code, e.reason, true);
+  };
 
-  #acked(ack: number): void {
-    if (!this.#out.isNewAck(ack)) return;
-    this.#written(ack);
-    if (this.#link.state === 'closed') return;
-    this.#out.release(ack);
-  }
+  const acked = (ack: number): void => {
+    if (!out.isNewAck(ack)) return;
+    written(ack);
+    if (link.state === CLOSED) return;
+    out.release(ack);
+  };
 
   // ---- inbound --------------------------------------------------------------------------------
 
-  #receive(f: Frame): void {
-    this.#heartbeat.received();
+  const receive = (f: Frame): void => {
+    heartbeat.received();
     switch (f.t) {
       case 'd':
       case 'close':
-        if (f.seq <= this.#delivered) {
+        if (f.seq <= delivered) {
           // A resend: our ack may have been lost, so make sure another goes out.
-          return this.#acks.resendSeen();
+          return acks.resendSeen();
         }
-        if (f.seq !== this.#delivered + 1) return this.#liveLost(FAILED);
-        this.#delivered = f.seq;
+        if (f.seq !== delivered + 1) return liveLost(FAILED);
+        delivered = f.seq;
         if (f.t === 'd') {
-          this.#events.message(f.data);
-          return this.#acks.delivered(typeof f.data === 'string' ? f.data.length : f.data.byteLength);
+          events.message(f.data);
+          return acks.delivered(typeof f.data === 'string' ? f.data.length : f.data.byteLength);
         }
-        return this.#peerClose(f);
+        return peerClose(f);
       case 'ack':
-        return this.#acked(f.ack);
+        return acked(f.ack);
       case 'ping':
-        return this.#transmit([{ t: 'pong' }]);
+        return transmit([{ t: 'pong' }]);
       case 'pong':
-        return this.#heartbeat.pong();
+        return heartbeat.pong();
       case 'open':
-        return this.#liveLost(FAILED);
+        return liveLost(FAILED);
     }
-  }
+  };
 
-  #peerClose(f: Extract<Frame, { t: 'close' }>): void {
+  const peerClose = (f: Extract<Frame, { t: 'close' }>): void => {
     const code = f.code ?? NO_STATUS;
     const reason = f.reason ?? '';
-    this.#acks.flush();
-    if (this.#link.state === 'closed') return;
+    acks.flush();
+    if (link.state === CLOSED) return;
     // Our close crossed theirs, or this is the echo of ours: either way the handshake is complete.
-    if (this.#ending === LOCAL) return this.#finish(code, reason, true);
-    this.#ending = REMOTE;
-    this.#events.closing(code, reason);
-    const seq = this.#out.nextSeq();
-    this.#echo = { seq, code, reason };
+    if (ending === LOCAL) return finish(code, reason, true);
+    ending = REMOTE;
+    events.closing(code, reason);
+    const seq = out.nextSeq();
+    echo = { seq, code, reason };
     // Report the close once the echo is written (or after a short wait if no transport takes it).
-    this.#closeTimer = setTimeout(() => this.#finish(code, reason, true), ECHO_TIMEOUT);
+    closeTimer = setTimeout(() => finish(code, reason, true), ECHO_TIMEOUT);
     // The echo: their close frame, with our seq.
-    this.#enqueue({ ...f, seq });
-  }
+    enqueue({ ...f, seq });
+  };
 
   // ---- the end --------------------------------------------------------------------------------
 
   /** Unclean end. Before the first open every failure is 1006, as a browser reports a failed handshake. */
-  #fail(code: number): void {
-    this.#finish(this.#link.state === 'connecting' ? ABNORMAL : code, '', false);
-  }
+  const fail = (code: number): void => {
+    finish(link.state === CONNECTING ? ABNORMAL : code, '', false);
+  };
 
-  #finish(code: number, reason: string, wasClean: boolean): void {
-    if (this.#link.state === 'closed') return;
-    this.#teardown();
-    moveLink(this.#link, 'closed');
-    this.#liveName = '';
-    this.#events.close(code, reason, wasClean);
-  }
+  const finish = (code: number, reason: string, wasClean: boolean): void => {
+    if (link.state === CLOSED) return;
+    teardown();
+    moveLink(link, CLOSED);
+    liveName = '';
+    events.close(code, reason, wasClean);
+  };
 
-  #teardown(): void {
-    for (const t of [this.#lostTimer, this.#closeTimer]) clearTimeout(t);
-    this.#lostTimer = this.#closeTimer = undefined;
-    this.#acks.stop();
-    this.#heartbeat.stop();
-    this.#attempts.stop();
-    this.#upgrade.stop();
-    const live = this.#live;
-    this.#live = null;
-    live?.transport.close();
-  }
+  const teardown = (): void => {
+    for (const t of [lostTimer, closeTimer]) clearTimeout(t);
+    lostTimer = closeTimer = undefined;
+    acks.stop();
+    heartbeat.stop();
+    attempts.stop();
+    upgrade.stop();
+    const was = live;
+    live = null;
+    was?.carrier.close();
+  };
+
+  const acks = createAckClock({
+    delivered: () => delivered,
+    delay: () => (link.state === CLOSED ? Infinity : (live?.carrier.ackDelay ?? Infinity)),
+    live: () => live !== null,
+    send: (ack) => transmit([{ t: 'ack', ack }]),
+  });
+
+  const heartbeat = createHeartbeat(
+    () => transmit([{ t: 'ping' }]),
+    () => liveLost(TIMEOUT),
+  );
+
+  const attempts = createAttempts(setup, config.protocols, link, {
+    session: () => session,
+    establish: (open) => {
+      session ??= { sid: open.sid, token: open.token };
+      terms = open;
+    },
+    nextGen: () => ++gen,
+    handlersFor,
+    context,
+    opened: attemptOpened,
+    sample: (ms) => {
+      openSample = Math.min(openSample ?? ms, ms);
+    },
+    fail,
+    retrying: (round, delay) => {
+      rounds = round;
+      events.reconnecting(round, delay);
+    },
+    scout: (attempt) => upgrade.scout(attempt),
+  });
+
+  const upgrade = createUpgrade(
+    {
+      wanted: () => link.state === OPEN && !ending && liveName !== 'websocket',
+      start: () => {
+        const g = ++gen;
+        const from = liveName;
+        const ctx = context(from ? { upgrade: from } : undefined);
+        return { gen: g, carrier: setup.factories.websocket(ctx, handlersFor(g)) };
+      },
+      accepts: (open): open is OpenFrame => !!open && !!session && open.sid === session.sid && open.resumed && !ending,
+      promote,
+    },
+    setup.timing.upgrade && setup.chain.includes('websocket'),
+    setup.timing.upgradeDelay,
+  );
+
+  return {
+    start() {
+      if (setup.chain.length === 0) {
+        queueMicrotask(() => fail(ABNORMAL));
+        return;
+      }
+      attempts.begin();
+    },
+    get bufferedAmount() {
+      return out.bufferedAmount;
+    },
+    send(data, size) {
+      if (link.state === CLOSED || ending) return;
+      const frame: SequencedFrame = { t: 'd', seq: out.nextSeq(), data };
+      out.push(frame, size);
+      if (live) transmit([frame]);
+    },
+    close(code, reason) {
+      if (link.state === CLOSED || ending) return;
+      ending = LOCAL;
+      // An absent code or reason stays off the wire (frameToJson leaves out undefined and '').
+      enqueue({ t: 'close', seq: out.nextSeq(), code, reason });
+      closeTimer = setTimeout(() => fail(ABNORMAL), CLOSE_TIMEOUT);
+    },
+    abort() {
+      if (link.state === CLOSED) return;
+      teardown();
+      moveLink(link, CLOSED);
+    },
+  };
 }

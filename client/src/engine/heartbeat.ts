@@ -5,65 +5,63 @@
  */
 import type { OpenFrame } from '@burrow/shared';
 
-export class Heartbeat {
-  readonly #ping: () => void;
-  readonly #dead: () => void;
-  #lastSent = 0;
-  #lastRecv = 0;
-  #pingAt = 0;
-  #rtt: number | undefined;
-  #timer: ReturnType<typeof setInterval> | undefined;
+/** See {@link createHeartbeat}. */
+export type Heartbeat = ReturnType<typeof createHeartbeat>;
 
-  /** @param ping sends a ping on the live transport; @param dead reports the transport lost. */
-  constructor(ping: () => void, dead: () => void) {
-    this.#ping = ping;
-    this.#dead = dead;
-  }
-
+/** A closure rather than a class, for the bundle size: see docs/ARCHITECTURE.md, "Closures, not classes". */
+/** @param ping sends a ping on the live transport; @param dead reports the transport lost. */
+export function createHeartbeat(ping: () => void, dead: () => void) {
+  let lastSent = 0;
+  let lastRecv = 0;
+  let pingAt = 0;
   /** Round trip of the last answered ping (ms), if any. */
-  get rtt(): number | undefined {
-    return this.#rtt;
-  }
+  let rtt: number | undefined;
+  let timer: ReturnType<typeof setInterval> | undefined;
 
   /** A transport went live: it starts with a clean record. */
-  start(terms: OpenFrame | null): void {
-    this.#lastRecv = this.#lastSent = Date.now();
-    this.#pingAt = 0;
-    this.stop();
+  const start = (terms: OpenFrame | null): void => {
+    lastRecv = lastSent = Date.now();
+    pingAt = 0;
+    stop();
     if (!terms || terms.heartbeat <= 0) return;
     const { heartbeat, heartbeatTimeout } = terms;
     const period = Math.min(1000, Math.max(25, Math.min(heartbeat, heartbeatTimeout || heartbeat) / 4));
-    this.#timer = setInterval(() => this.#beat(heartbeat, heartbeatTimeout), period);
-  }
+    timer = setInterval(() => beat(heartbeat, heartbeatTimeout), period);
+  };
 
-  stop(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-  }
+  const stop = (): void => {
+    clearInterval(timer);
+    timer = undefined;
+  };
 
-  sent(): void {
-    this.#lastSent = Date.now();
-  }
+  const sent = (): void => {
+    lastSent = Date.now();
+  };
 
-  received(): void {
-    this.#lastRecv = Date.now();
-  }
+  const received = (): void => {
+    lastRecv = Date.now();
+  };
 
-  pong(): void {
-    if (this.#pingAt) this.#rtt = Date.now() - this.#pingAt;
-    this.#pingAt = 0;
-  }
+  const pong = (): void => {
+    if (pingAt) rtt = Date.now() - pingAt;
+    pingAt = 0;
+  };
 
-  #beat(heartbeat: number, timeout: number): void {
+  const beat = (heartbeat: number, timeout: number): void => {
     const t = Date.now();
-    if (t - this.#lastRecv >= heartbeat + timeout) return this.#dead();
+    if (t - lastRecv >= heartbeat + timeout) return dead();
     // Ping when we sent nothing for a beat (the protocol's rule), and also when nothing came down for
     // a beat: an SSE stream's keep-alive comments are invisible to EventSource, and a busy sender
     // would otherwise never provoke a pong on a quiet downstream.
-    const idle = t - this.#lastSent >= heartbeat || t - this.#lastRecv >= heartbeat;
-    if (idle && (this.#pingAt === 0 || t - this.#pingAt >= heartbeat)) {
-      this.#pingAt = t;
-      this.#ping();
+    const idle = t - lastSent >= heartbeat || t - lastRecv >= heartbeat;
+    if (idle && (pingAt === 0 || t - pingAt >= heartbeat)) {
+      pingAt = t;
+      ping();
     }
-  }
+  };
+  return {
+    get rtt() {
+      return rtt;
+    },
+    start, stop, sent, received, pong };
 }

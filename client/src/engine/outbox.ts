@@ -11,64 +11,69 @@ interface OutEntry {
   readonly cum: number;
 }
 
-export class Outbox {
-  #nextSeq = 1;
-  #entries: OutEntry[] = [];
+/** See {@link createOutbox}. */
+export type Outbox = ReturnType<typeof createOutbox>;
+
+/** A closure rather than a class, for the bundle size: see docs/ARCHITECTURE.md, "Closures, not classes". */
+export function createOutbox() {
+  let next = 1;
+  let queue: OutEntry[] = [];
   /** Index of the first entry the server has not acknowledged. */
-  #head = 0;
-  #peerAck = 0;
-  #totalCum = 0;
-  #writtenCum = 0;
-  #writtenSeq = 0;
+  let first = 0;
+  let peerAck = 0;
+  let totalCum = 0;
+  let writtenCum = 0;
+  let writtenSeq = 0;
 
   /** Payload bytes queued that no transport has written yet. */
-  get bufferedAmount(): number {
-    return this.#totalCum - this.#writtenCum;
-  }
+  const bufferedAmount = (): number => {
+    return totalCum - writtenCum;
+  };
 
   /** Takes the seq of the next sequenced frame. */
-  nextSeq(): number {
-    return this.#nextSeq++;
-  }
+  const nextSeq = (): number => {
+    return next++;
+  };
 
   /** Queues a sequenced frame whose payload is `size` bytes (0 for a close frame). */
-  push(frame: SequencedFrame, size: number): void {
-    this.#totalCum += size;
-    this.#entries.push({ frame, cum: this.#totalCum });
-  }
+  const push = (frame: SequencedFrame, size: number): void => {
+    totalCum += size;
+    queue.push({ frame, cum: totalCum });
+  };
 
   /** Every frame the server has not acknowledged, in order: what a resume sends again. */
-  unacked(): SequencedFrame[] {
-    return this.#entries.slice(this.#head).map((e) => e.frame);
-  }
+  const unacked = (): SequencedFrame[] => {
+    return queue.slice(first).map((e) => e.frame);
+  };
 
   /** Frames up to `seq` have left; false when that was known already. */
-  written(seq: number): boolean {
-    if (seq <= this.#writtenSeq) return false;
-    const e = this.#entry(seq);
-    if (e) this.#writtenCum = Math.max(this.#writtenCum, e.cum);
-    this.#writtenSeq = seq;
+  const written = (seq: number): boolean => {
+    if (seq <= writtenSeq) return false;
+    const e = entryOf(seq);
+    if (e) writtenCum = Math.max(writtenCum, e.cum);
+    writtenSeq = seq;
     return true;
-  }
+  };
 
   /** Whether `ack` acknowledges more than before. One beyond what we sent is a confused peer: trusting it would drop unsent frames. */
-  isNewAck(ack: number): boolean {
-    return ack > this.#peerAck && ack < this.#nextSeq;
-  }
+  const isNewAck = (ack: number): boolean => {
+    return ack > peerAck && ack < next;
+  };
 
   /** The server holds every frame up to `ack`: they need never be sent again. */
-  release(ack: number): void {
-    this.#peerAck = ack;
-    while ((this.#entries[this.#head]?.frame.seq ?? Infinity) <= ack) this.#head++;
-    if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
-      this.#entries = this.#entries.slice(this.#head);
-      this.#head = 0;
+  const release = (ack: number): void => {
+    peerAck = ack;
+    while ((queue[first]?.frame.seq ?? Infinity) <= ack) first++;
+    if (first > 1024 && first * 2 > queue.length) {
+      queue = queue.slice(first);
+      first = 0;
     }
-  }
+  };
 
   /** The entry holding `seq`, if still unacknowledged. */
-  #entry(seq: number): OutEntry | undefined {
-    const head = this.#entries[this.#head];
-    return head ? this.#entries[this.#head + seq - head.frame.seq] : undefined;
-  }
+  const entryOf = (seq: number): OutEntry | undefined => {
+    const head = queue[first];
+    return head ? queue[first + seq - head.frame.seq] : undefined;
+  };
+  return { get bufferedAmount() { return bufferedAmount(); }, nextSeq, push, unacked, written, isNewAck, release };
 }

@@ -22,48 +22,47 @@ function localStorageOrNull(): RememberStorage | null {
   }
 }
 
-export class TransportMemory {
-  readonly #storage: RememberStorage | null;
-  readonly #key: string;
-  readonly #ttl: number;
+/** See {@link createTransportMemory}. */
+export type TransportMemory = ReturnType<typeof createTransportMemory>;
 
-  constructor(option: boolean | RememberStorage | undefined, url: URL, ttl: number) {
-    this.#storage = option === false ? null : option === true || option === undefined ? localStorageOrNull() ?? memoryStorage : option;
-    this.#key = `burrow:transport:${url.origin}${url.pathname}`;
-    this.#ttl = ttl;
-  }
+/** A closure rather than a class, for the bundle size: see docs/ARCHITECTURE.md, "Closures, not classes". */
+export function createTransportMemory(option: boolean | RememberStorage | undefined, url: URL, ttl: number) {
+  const storage: RememberStorage | null =
+    option === false ? null : option === true || option === undefined ? (localStorageOrNull() ?? memoryStorage) : option;
+  const key = `burrow:transport:${url.origin}${url.pathname}`;
 
   /** The remembered transport, if one is stored and still fresh. */
-  get(): TransportName | undefined {
-    return this.#read()?.t;
-  }
+  const get = (): TransportName | undefined => {
+    return read()?.t;
+  };
 
   /**
    * The open time (ms) measured on an earlier session, if one is stored and fresh: a round-trip
    * estimate (an upper bound) that the race delay of the next first connection adapts to.
    */
-  rtt(): number | undefined {
-    const rtt = this.#read()?.rtt;
+  const rtt = (): number | undefined => {
+    const rtt = read()?.rtt;
     return Number.isFinite(rtt) && (rtt as number) >= 0 ? (rtt as number) : undefined;
-  }
+  };
 
-  set(name: TransportName, rtt?: number): void {
+  const set = (name: TransportName, rtt?: number): void => {
     try {
-      this.#storage?.setItem(this.#key, JSON.stringify({ t: name, at: Date.now(), ...(rtt !== undefined ? { rtt: Math.round(rtt) } : {}) }));
+      storage?.setItem(key, JSON.stringify({ t: name, at: Date.now(), ...(rtt !== undefined ? { rtt: Math.round(rtt) } : {}) }));
     } catch {
       // Quota exceeded or storage disabled: remembering is an optimisation only.
     }
-  }
+  };
 
   /** The stored record, if there is one, still fresh and naming a transport. */
-  #read(): { t: TransportName; rtt?: unknown } | undefined {
+  const read = (): { t: TransportName; rtt?: unknown } | undefined => {
     try {
-      const raw = this.#storage?.getItem(this.#key);
+      const raw = storage?.getItem(key);
       const v = raw ? (JSON.parse(raw) as { t?: unknown; at?: unknown; rtt?: unknown } | null) : null;
-      const fresh = typeof v?.at === 'number' && Date.now() - v.at < this.#ttl;
+      const fresh = typeof v?.at === 'number' && Date.now() - v.at < ttl;
       return fresh && TRANSPORT_NAMES.includes(v.t as TransportName) ? (v as { t: TransportName; rtt?: unknown }) : undefined;
     } catch {
       return undefined;
     }
-  }
+  };
+  return { get, rtt, set };
 }

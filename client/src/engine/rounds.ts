@@ -3,7 +3,7 @@
  * or the live transport was lost, at once (with a little jitter) when a draining server asked us to
  * move, and never once the first connection has spent its retry budget. attempts.ts runs the rounds.
  */
-import type { Link } from './link.js';
+import { CONNECTING, RECONNECTING, type Link } from './link.js';
 import type { Timing } from './setup.js';
 
 /** Before the first open, overload answers (1013 / 503) are retried for this long (ms). */
@@ -21,67 +21,63 @@ export interface RoundsHost {
   retrying(round: number, delay: number): void;
 }
 
-export class Rounds {
-  readonly #timing: Timing;
-  readonly #link: Link;
-  readonly #host: RoundsHost;
-  readonly #startedAt = Date.now();
-  #backoffN = 0;
-  /** "Move" answers (1012) in a row since the last open. */
-  #restarts = 0;
-  /** Rounds started since the live transport was lost (reported with `retrying`). */
-  #rounds = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+/** See {@link createRounds}. */
+export type Rounds = ReturnType<typeof createRounds>;
 
-  constructor(timing: Timing, link: Link, host: RoundsHost) {
-    this.#timing = timing;
-    this.#link = link;
-    this.#host = host;
-  }
+/** A closure rather than a class, for the bundle size: see docs/ARCHITECTURE.md, "Closures, not classes". */
+export function createRounds(timing: Timing, link: Link, host: RoundsHost) {
+  const startedAt = Date.now();
+  let backoffN = 0;
+  /** "Move" answers (1012) in a row since the last open. */
+  let restarts = 0;
+  /** Rounds started since the live transport was lost (reported with `retrying`). */
+  let round = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
 
   /** A transport opened: the next loss starts from the first round and the shortest backoff. */
-  settled(): void {
-    this.#rounds = 0;
-    this.#backoffN = 0;
-    this.#restarts = 0;
-  }
+  const settled = (): void => {
+    round = 0;
+    backoffN = 0;
+    restarts = 0;
+  };
 
   /** A round starts now without waiting (an upgrade probe that was resuming already): reported as such. */
-  atOnce(): void {
-    this.#host.retrying(++this.#rounds, 0);
-  }
+  const atOnce = (): void => {
+    host.retrying(++round, 0);
+  };
 
   /** Next round after the backoff (full jitter), and no sooner than `minDelay`. */
-  later(minDelay: number): void {
-    if (this.#link.state === 'connecting' && Date.now() - this.#startedAt > INITIAL_RETRY_BUDGET) return this.#host.giveUp();
-    const { reconnectDelay, reconnectDelayMax } = this.#timing;
-    const cap = Math.min(reconnectDelayMax, reconnectDelay * 2 ** this.#backoffN);
-    this.#backoffN = Math.min(this.#backoffN + 1, 30);
-    this.#next(Math.max(minDelay, Math.random() * cap));
-  }
+  const later = (minDelay: number): void => {
+    if (link.state === CONNECTING && Date.now() - startedAt > INITIAL_RETRY_BUDGET) return host.giveUp();
+    const { reconnectDelay, reconnectDelayMax } = timing;
+    const cap = Math.min(reconnectDelayMax, reconnectDelay * 2 ** backoffN);
+    backoffN = Math.min(backoffN + 1, 30);
+    next(Math.max(minDelay, Math.random() * cap));
+  };
 
   /**
    * The server asked us to move (1012 / 503 `service_restart`: a draining node). Not a failure: the
    * next round starts at once (a little jitter spreads a node's clients), with no backoff growth — a
    * few times in a row, then the normal backoff and `Retry-After` (e.g. a single node that drains).
    */
-  restartSoon(retryAfter: number): void {
-    if (++this.#restarts > QUICK_RESTARTS) return this.later(retryAfter);
-    this.#next(Math.random() * Math.min(this.#timing.reconnectDelay, 100));
-  }
+  const restartSoon = (retryAfter: number): void => {
+    if (++restarts > QUICK_RESTARTS) return later(retryAfter);
+    next(Math.random() * Math.min(timing.reconnectDelay, 100));
+  };
 
   /** No further round. */
-  stop(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
+  const stop = (): void => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
 
-  #next(delay: number): void {
-    if (this.#link.state === 'reconnecting') this.#host.retrying(++this.#rounds, delay);
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#host.start();
+  const next = (delay: number): void => {
+    if (link.state === RECONNECTING) host.retrying(++round, delay);
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      host.start();
     }, delay);
-  }
+  };
+  return { settled, atOnce, later, restartSoon, stop };
 }

@@ -5,12 +5,12 @@
 import { defaultEventSource, defaultWebSocket, resolveHttp } from '../platform/globals.js';
 import { handshake, type HandshakeResult } from '../transports/http.js';
 import type { Cancel, HttpClient } from '../platform/http-client.js';
-import { PollingTransport } from '../transports/polling.js';
-import { eventSourceFeed, type OpenEventFeed, SseTransport, sseReader } from '../transports/sse.js';
+import { pollingTransport } from '../transports/polling.js';
+import { eventSourceFeed, type OpenEventFeed, sseTransport, sseReader } from '../transports/sse.js';
 import type { SessionRef, Transport, TransportContext, TransportHandlers } from '../transports/transport.js';
-import { WebSocketTransport } from '../transports/websocket.js';
+import { webSocketTransport } from '../transports/websocket.js';
 import { type BurrowSocketOptions, TRANSPORT_NAMES, type TransportName } from '../types.js';
-import { TransportMemory } from './remember.js';
+import { createTransportMemory, type TransportMemory } from './remember.js';
 import { withTestHook } from './test-hook.js';
 
 /** How transports are made. */
@@ -77,14 +77,14 @@ export function setUp(config: ConnectionConfig): Setup {
   const feed: OpenEventFeed | undefined = ES ? eventSourceFeed(ES, o.fetch ? { fetch: o.fetch } : undefined) : sseReader(http);
   // The `!`s hold because the chain below keeps only the transports whose pieces exist.
   const factories: TransportFactories = {
-    websocket: (ctx, h) => new WebSocketTransport(WS!, ctx, h),
-    sse: (ctx, s, h) => new SseTransport(feed!, ctx, s, h),
-    polling: (ctx, s, h, known) => new PollingTransport(ctx, s, h, known),
+    websocket: (ctx, h) => webSocketTransport(WS!, ctx, h),
+    sse: (ctx, s, h) => sseTransport(feed!, ctx, s, h),
+    polling: pollingTransport,
     handshake,
   };
   const available = (n: TransportName): boolean => !!(n === 'websocket' ? WS : n === 'sse' ? feed && http : http);
   const wanted = o.transports ?? TRANSPORT_NAMES;
-  const memory = new TransportMemory(o.remember, wsBase, o.rememberFor ?? 24 * 60 * 60 * 1000);
+  const memory = createTransportMemory(o.remember, wsBase, o.rememberFor ?? 24 * 60 * 60 * 1000);
   const race = raceDelay(o.raceDelay, memory.rtt());
   const chain = [...new Set(wanted)].filter((n) => TRANSPORT_NAMES.includes(n) && available(n));
   return {

@@ -8,7 +8,7 @@ import type { Transport } from '../transports/transport.js';
 
 export interface Slot {
   readonly gen: number;
-  readonly transport: Transport;
+  readonly carrier: Transport;
 }
 
 /** Whether `slot` holds the transport of generation `gen`. */

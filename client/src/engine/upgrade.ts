@@ -11,7 +11,7 @@
  */
 import type { OpenFrame } from '@burrow/shared';
 import { ABANDONED } from '../close-codes.js';
-import type { DownReason } from '../transports/transport.js';
+import { DOWN_FATAL, type DownReason } from '../transports/transport.js';
 import { holds, type Slot } from './slot.js';
 
 /** Cap of the wait between probes (ms). */
@@ -29,109 +29,105 @@ export interface UpgradeHost {
   promote(probe: Slot, ack: number, open: OpenFrame): void;
 }
 
-export class Upgrade {
-  readonly #host: UpgradeHost;
-  readonly #enabled: boolean;
-  readonly #delay: number;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #probe: Slot | null = null;
-  /** Failed probes since the last success; Infinity once the session is known to be gone. */
-  #failures = 0;
-  /** Generation of the scout while it runs (-1: none). */
-  #scoutGen = -1;
-  /** The scout opened: the next probe starts without the delay. */
-  #soon = false;
+/** See {@link createUpgrade}. */
+export type Upgrade = ReturnType<typeof createUpgrade>;
 
-  /**
-   * @param enabled whether probing is allowed at all (the `upgrade` option, and WebSocket in the chain).
-   * @param delay the wait before the first probe (ms).
-   */
-  constructor(host: UpgradeHost, enabled: boolean, delay: number) {
-    this.#host = host;
-    this.#enabled = enabled;
-    this.#delay = delay;
-  }
+/**
+ * A closure rather than a class, for the bundle size: see docs/ARCHITECTURE.md, "Closures, not classes".
+ * @param enabled whether probing is allowed at all (the `upgrade` option, and WebSocket in the chain).
+ * @param delay the wait before the first probe (ms).
+ */
+export function createUpgrade(host: UpgradeHost, enabled: boolean, delay: number) {
+  let plan: ReturnType<typeof setTimeout> | undefined;
+  let running: Slot | null = null;
+  /** Failed probes since the last success; Infinity once the session is known to be gone. */
+  let failures = 0;
+  /** Generation of the scout while it runs (-1: none). */
+  let scoutGen = -1;
+  /** The scout opened: the next probe starts without the delay. */
+  let soon = false;
 
   /** Plans the next probe, unless one is planned or running already. */
-  schedule(): void {
-    if (!this.#enabled || !this.#host.wanted()) return;
-    if (this.#timer || this.#probe || !Number.isFinite(this.#failures)) return;
-    const delay = this.#soon ? 0 : Math.min(this.#delay * 2 ** Math.min(this.#failures, 30), PROBE_DELAY_MAX);
-    this.#soon = false;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#host.wanted()) this.#probe = this.#host.start();
-    }, delay);
-  }
+  const schedule = (): void => {
+    if (!enabled || !host.wanted()) return;
+    if (plan || running || !Number.isFinite(failures)) return;
+    const wait = soon ? 0 : Math.min(delay * 2 ** Math.min(failures, 30), PROBE_DELAY_MAX);
+    soon = false;
+    plan = setTimeout(() => {
+      plan = undefined;
+      if (host.wanted()) running = host.start();
+    }, wait);
+  };
 
   /** The transport of generation `gen` came up; ignored unless it is the running probe. */
-  opened(gen: number, ack: number, open: OpenFrame | undefined): void {
-    const probe = this.#probe;
+  const opened = (gen: number, ack: number, open: OpenFrame | undefined): void => {
+    const probe = running;
     if (!holds(probe, gen)) return;
-    this.#probe = null;
-    if (gen === this.#scoutGen) {
-      this.#scoutGen = -1;
-      probe.transport.close(ABANDONED);
-      this.#soon = true;
-      return this.schedule();
+    running = null;
+    if (gen === scoutGen) {
+      scoutGen = -1;
+      probe.carrier.close(ABANDONED);
+      soon = true;
+      return schedule();
     }
-    if (!this.#host.accepts(open)) {
-      probe.transport.close();
-      this.#failures++;
-      return this.schedule();
+    if (!host.accepts(open)) {
+      probe.carrier.close();
+      failures++;
+      return schedule();
     }
-    this.#failures = 0;
-    this.#host.promote(probe, ack, open);
-  }
+    failures = 0;
+    host.promote(probe, ack, open);
+  };
 
   /**
    * Takes on the raced WebSocket that lost the first connection's race while still pending, as the
    * first probe (a scout, see above); closed at once when probing is off.
    */
-  scout(attempt: Slot): void {
-    if (!this.#enabled || this.#probe) return attempt.transport.close(ABANDONED);
-    this.#probe = attempt;
-    this.#scoutGen = attempt.gen;
-  }
+  const scout = (attempt: Slot): void => {
+    if (!enabled || running) return attempt.carrier.close(ABANDONED);
+    running = attempt;
+    scoutGen = attempt.gen;
+  };
 
   /** The transport of generation `gen` went down; ignored unless it is the running probe. */
-  failed(gen: number, why: DownReason): void {
-    if (!holds(this.#probe, gen)) return;
-    this.#probe = null;
-    this.#scoutGen = -1;
-    this.#failures = why.kind === 'fatal' ? Infinity : this.#failures + 1;
-    this.schedule();
-  }
+  const failed = (gen: number, why: DownReason): void => {
+    if (!holds(running, gen)) return;
+    running = null;
+    scoutGen = -1;
+    failures = why.kind === DOWN_FATAL ? Infinity : failures + 1;
+    schedule();
+  };
 
   /** The live transport is gone: no probe is planned until another one is live. */
-  pause(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
+  const pause = (): void => {
+    clearTimeout(plan);
+    plan = undefined;
+  };
 
   /**
    * Gives up the running probe, if any, to be the next attempt of a resume: it is resuming the
    * session already (the server may even have dropped the old downstream because of it).
    */
-  handOver(): Slot | null {
-    const probe = this.#probe;
-    this.#probe = null;
+  const handOver = (): Slot | null => {
+    const probe = running;
+    running = null;
     if (!probe) return null;
     // A scout is not resuming this session: it has a raced one of its own.
-    if (probe.gen === this.#scoutGen) {
-      this.#scoutGen = -1;
-      probe.transport.close(ABANDONED);
+    if (probe.gen === scoutGen) {
+      scoutGen = -1;
+      probe.carrier.close(ABANDONED);
       return null;
     }
-    this.#failures++;
+    failures++;
     return probe;
-  }
+  };
 
   /** The session is over: cancels the plan and closes the probe. */
-  stop(): void {
-    this.pause();
-    const probe = this.#probe;
-    this.#probe = null;
-    probe?.transport.close();
-  }
+  const stop = (): void => {
+    pause();
+    const probe = running;
+    running = null;
+    probe?.carrier.close();
+  };
+  return { schedule, opened, scout, failed, pause, handOver, stop };
 }

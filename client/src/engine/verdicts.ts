@@ -6,7 +6,7 @@
 import { encodeSendRequest, type OpenFrame, PROTOCOL_VERSION } from '@burrow/shared';
 import { ABNORMAL, SESSION_UNKNOWN } from '../close-codes.js';
 import { sessionUrl } from '../transports/http.js';
-import type { DownReason, SessionRef, TransportContext } from '../transports/transport.js';
+import { DOWN_FATAL, DOWN_TIMEOUT, type DownReason, type SessionRef, type TransportContext } from '../transports/transport.js';
 import type { TransportName } from '../types.js';
 
 /**
@@ -14,19 +14,19 @@ import type { TransportName } from '../types.js';
  * one being resumed (null for a first connection), `protocols` those the app offered.
  */
 export function refusalOf(open: OpenFrame, session: SessionRef | null, protocols: readonly string[]): DownReason | undefined {
-  if (open.v !== PROTOCOL_VERSION) return { kind: 'fatal', code: ABNORMAL };
+  if (open.v !== PROTOCOL_VERSION) return { kind: DOWN_FATAL, code: ABNORMAL };
   if (session) {
     // Asked to resume and got something else: the server no longer knows the session.
-    if (open.sid !== session.sid || !open.resumed) return { kind: 'fatal', code: SESSION_UNKNOWN };
+    if (open.sid !== session.sid || !open.resumed) return { kind: DOWN_FATAL, code: SESSION_UNKNOWN };
   } else if (open.protocol !== '' && !protocols.includes(open.protocol)) {
-    return { kind: 'fatal', code: ABNORMAL };
+    return { kind: DOWN_FATAL, code: ABNORMAL };
   }
   return undefined;
 }
 
 /** The reason a fallback reports to the server (`fallback=` on the next transport's first request). */
 export function fallbackReason(from: TransportName, why: DownReason): string {
-  if (why.kind !== 'timeout') return 'refused';
+  if (why.kind !== DOWN_TIMEOUT) return 'refused';
   if (from === 'sse') return 'buffered';
   return why.silent ? 'silent' : 'timeout';
 }

@@ -1,43 +1,40 @@
 /**
  * What every transport does the same way: it ends exactly once, either closed by the engine (silently)
  * or reported down (once), and after that nothing it owns may reach the engine again.
+ *
+ * Transports are closures, not classes: their state is locals, which the minifier renames, where
+ * `this.#field` stays seven characters at every use (docs/ARCHITECTURE.md, "Closures, not classes", bundle size).
  */
-import type { Frame } from '@burrow/shared';
-import type { TransportName } from '../types.js';
-import type { DownReason, Transport, TransportHandlers } from './transport.js';
+import type { DownReason, TransportHandlers } from './transport.js';
 
-export abstract class TransportBase implements Transport {
-  abstract readonly name: TransportName;
-  abstract readonly ackDelay: number;
-  #done = false;
-
-  constructor(protected readonly handlers: TransportHandlers) {}
-
-  abstract send(frames: readonly Frame[]): void;
-
-  close(code?: number): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.closeCode = code;
-    this.cleanup();
-  }
-
-  /** The code `close()` was given, for a transport whose wire can carry one. */
-  protected closeCode: number | undefined;
-
+/** The end of one transport. */
+export interface TransportEnd {
   /** Closed or down: late platform events must be dropped, not reported. */
-  protected get done(): boolean {
-    return this.#done;
-  }
+  done(): boolean;
+  /** Ends it silently (the engine's `close`); `code` goes to `cleanup`, for a wire that can carry one. */
+  close(code?: number): void;
+  /** Ends it and tells the engine why, once; later calls (a close event after an error) are ignored. */
+  down(why: DownReason): void;
+}
 
-  /** Ends the transport and tells the engine why, once; later calls (a close event after an error) are ignored. */
-  protected down(why: DownReason): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.cleanup();
-    this.handlers.onDown(why);
-  }
-
-  /** Releases timers, requests and platform objects; runs once, on close or down. */
-  protected abstract cleanup(): void;
+/**
+ * The end of a transport reporting to `handlers`. `cleanup` releases its timers, requests and
+ * platform objects; it runs once, on close (with the code given) or down.
+ */
+export function transportEnd(handlers: TransportHandlers, cleanup: (closeCode?: number) => void): TransportEnd {
+  let done = false;
+  return {
+    done: () => done,
+    close(code) {
+      if (done) return;
+      done = true;
+      cleanup(code);
+    },
+    down(why) {
+      if (done) return;
+      done = true;
+      cleanup();
+      handlers.onDown(why);
+    },
+  };
 }

@@ -18,8 +18,8 @@ import {
 import { ABNORMAL, NO_STATUS, SERVICE_RESTART, SESSION_UNKNOWN, STATE_LOST, TRY_AGAIN_LATER } from '../close-codes.js';
 import { scheduleTask } from '../platform/dom.js';
 import type { Cancel, HttpAnswer } from '../platform/http-client.js';
-import { TransportBase } from './base.js';
-import { type DownReason, FAILED, type SessionRef, type TransportContext, type TransportHandlers } from './transport.js';
+import type { TransportEnd } from './base.js';
+import { DOWN_FATAL, DOWN_OVERLOADED, DOWN_RESTART, type DownReason, FAILED, type SessionRef, type TransportContext, type TransportHandlers } from './transport.js';
 
 export type { HttpAnswer } from '../platform/http-client.js';
 
@@ -55,15 +55,15 @@ export function downFromAnswer(a: HttpAnswer | null): DownReason {
   if (!a) return FAILED;
   const close = readErrorClose(a.text);
   // 1012 service restart: this node is draining; resume now, the balancer picks another node.
-  if (close === SERVICE_RESTART) return { kind: 'restart', retryAfter: a.retryAfter };
-  if (a.status === 503 || close === TRY_AGAIN_LATER) return { kind: 'overloaded', retryAfter: a.retryAfter };
-  if (a.status === 404) return { kind: 'fatal', code: SESSION_UNKNOWN };
+  if (close === SERVICE_RESTART) return { kind: DOWN_RESTART, retryAfter: a.retryAfter };
+  if (a.status === 503 || close === TRY_AGAIN_LATER) return { kind: DOWN_OVERLOADED, retryAfter: a.retryAfter };
+  if (a.status === 404) return { kind: DOWN_FATAL, code: SESSION_UNKNOWN };
   // 410 state_lost: the server's store lost the session (restarted empty); it cannot be resumed.
-  if (a.status === 410) return { kind: 'fatal', code: STATE_LOST };
+  if (a.status === 410) return { kind: DOWN_FATAL, code: STATE_LOST };
   // 409 poll_replaced: a newer transport took the downstream; never reaches the app.
   if (a.status === 409 || a.status >= 500 || a.status < 400) return FAILED;
   // 400 / 403 / 413: a definitive refusal. 1006 when the body names no code (e.g. no_acceptable_protocol).
-  return { kind: 'fatal', code: close >= 1000 && close !== NO_STATUS ? close : ABNORMAL };
+  return { kind: DOWN_FATAL, code: close >= 1000 && close !== NO_STATUS ? close : ABNORMAL };
 }
 
 export type HandshakeResult = { readonly ok: true; readonly open: OpenFrame } | { readonly ok: false; readonly why: DownReason };
@@ -102,6 +102,23 @@ function sendAnswer(a: HttpAnswer | null): number | DownReason {
   return a?.status !== 200 ? downFromAnswer(a) : (readSendAck(a.text) ?? FAILED);
 }
 
+/** What SSE and polling share: see {@link httpUpstream}. */
+export interface HttpUpstream {
+  /** The session whose upstream this is (an SSE handshake learns it from its first event). */
+  bind(session: SessionRef): void;
+  send(frames: readonly Frame[]): void;
+  /** A downstream frame goes to the engine; an `open` has no place on a downstream and fails the transport. */
+  deliver(f: Frame): void;
+  /**
+   * POSTs an empty batch, beside any batch in flight (it carries no frames, so order is not at stake):
+   * to learn the server's ack on a resume, or whether the session still exists. `done` gets the ack
+   * or why not, unless the transport ended meanwhile.
+   */
+  probeAck(done: (r: number | DownReason) => void): void;
+  /** Cancels the requests in flight; part of the transport's cleanup. */
+  cleanup(): void;
+}
+
 /**
  * What SSE and polling share: the context, the upstream, and the rule for downstream frames.
  *
@@ -111,113 +128,74 @@ function sendAnswer(a: HttpAnswer | null): number | DownReason {
  * everything sent in that turn, or, while one is in flight, everything sent until it is answered.
  * Every POST carries the client's current ack; an ack alone is only worth a POST on SSE, whose
  * downstream cannot carry it (polling's next GET does). A failed POST takes the transport down.
+ *
+ * @param standaloneAcks whether an ack with nothing else to send is worth an empty POST (SSE:
+ *   yes; polling: no, the next poll carries it).
  */
-export abstract class HttpTransport extends TransportBase {
-  protected readonly ctx: TransportContext;
-  readonly #standaloneAcks: boolean;
-  /** `…/send?token=…`: set once the session is known (an SSE handshake learns it from its first event). */
-  #url = '';
-  #pending: Frame[] = [];
+export function httpUpstream(
+  ctx: TransportContext,
+  session: SessionRef | null,
+  handlers: TransportHandlers,
+  standaloneAcks: boolean,
+  end: TransportEnd,
+): HttpUpstream {
+  const { done, down } = end;
+  /** `…/send?token=…`: set once the session is known. */
+  let url = '';
+  let pending: Frame[] = [];
   /** Cancels the POST in flight, if one is. */
-  #inflight: (() => void) | null = null;
+  let inflight: (() => void) | null = null;
   /** Cancels the empty POST of probeAck, if one is in flight. */
-  #probe: (() => void) | null = null;
-  #scheduled = false;
+  let probe: (() => void) | null = null;
+  let scheduled = false;
   /** The highest ack the engine asked to send (-1: none); a POST is owed while no POST carried it. */
-  #ackWanted = -1;
-  #postedAck = -1;
+  let ackWanted = -1;
+  let postedAck = -1;
 
-  /**
-   * @param standaloneAcks whether an ack with nothing else to send is worth an empty POST (SSE:
-   *   yes; polling: no, the next poll carries it).
-   */
-  constructor(ctx: TransportContext, session: SessionRef | null, handlers: TransportHandlers, standaloneAcks: boolean) {
-    super(handlers);
-    this.ctx = ctx;
-    this.#standaloneAcks = standaloneAcks;
-    if (session) this.bind(session);
-  }
+  const bind = (s: SessionRef): void => {
+    url = sessionUrl(ctx, s, 'send', {});
+  };
 
-  /** The session whose upstream this is. */
-  protected bind(session: SessionRef): void {
-    this.#url = sessionUrl(this.ctx, session, 'send', {});
-  }
-
-  send(frames: readonly Frame[]): void {
-    if (this.done) return;
-    for (const f of frames) {
-      if (f.t !== 'ack') this.#pending.push(f);
-      else if (this.#standaloneAcks && f.ack > this.#ackWanted) this.#ackWanted = f.ack;
-    }
-    this.#schedule();
-  }
-
-  /** A downstream frame goes to the engine; an `open` has no place on a downstream and fails the transport. */
-  protected deliver(f: Frame): void {
-    if (f.t === 'open') return this.down(FAILED);
-    this.handlers.onFrame(f);
-  }
-
-  /**
-   * POSTs an empty batch, beside any batch in flight (it carries no frames, so order is not at stake):
-   * to learn the server's ack on a resume, or whether the session still exists. `done` gets the ack
-   * or why not, unless the transport ended meanwhile.
-   */
-  protected probeAck(done: (r: number | DownReason) => void): void {
-    this.#probe?.();
-    this.#probe = this.#post([], (a) => {
-      this.#probe = null;
-      if (!this.done) done(sendAnswer(a));
-    });
-  }
-
-  protected cleanup(): void {
-    this.#pending = [];
-    for (const cancel of [this.#inflight, this.#probe]) cancel?.();
-    this.#inflight = this.#probe = null;
-  }
-
-  #post(frames: readonly Frame[], done: (a: HttpAnswer | null) => void): () => void {
-    const ctx = this.ctx;
+  const post = (frames: readonly Frame[], answered: (a: HttpAnswer | null) => void): (() => void) => {
     const ack = ctx.ack();
-    this.#postedAck = Math.max(this.#postedAck, ack);
+    postedAck = Math.max(postedAck, ack);
     ctx.ackCarried(ack);
-    return ctx.http.request('POST', this.#url, encodeSendRequest({ ack, frames }), ctx.requestTimeout, done);
-  }
+    return ctx.http.request('POST', url, encodeSendRequest({ ack, frames }), ctx.requestTimeout, answered);
+  };
 
-  #schedule(): void {
-    if (this.done || this.#inflight || this.#scheduled) return;
-    this.#scheduled = true;
-    scheduleTask(this.#flush);
-  }
+  const schedule = (): void => {
+    if (done() || inflight || scheduled) return;
+    scheduled = true;
+    scheduleTask(flush);
+  };
 
-  readonly #flush = (): void => {
-    this.#scheduled = false;
-    if (this.done || this.#inflight) return;
+  const flush = (): void => {
+    scheduled = false;
+    if (done() || inflight) return;
     // An ack alone is posted only when no POST carried it yet (one in flight may well have).
-    if (this.#pending.length === 0 && this.#ackWanted <= this.#postedAck) return;
-    const batch = this.#takeBatch();
+    if (pending.length === 0 && ackWanted <= postedAck) return;
+    const batch = takeBatch();
     let lastSeq = 0;
     for (const f of batch) if (f.t === 'd' || f.t === 'close') lastSeq = f.seq;
-    this.#inflight = this.#post(batch, (a) => {
-      this.#inflight = null;
-      if (this.done) return;
+    inflight = post(batch, (a) => {
+      inflight = null;
+      if (done()) return;
       const r = sendAnswer(a);
-      if (typeof r !== 'number') return this.down(r);
-      this.handlers.onAcked(r);
-      if (this.done) return;
-      if (lastSeq > 0) this.handlers.onWritten(lastSeq);
-      this.#schedule();
+      if (typeof r !== 'number') return down(r);
+      handlers.onAcked(r);
+      if (done()) return;
+      if (lastSeq > 0) handlers.onWritten(lastSeq);
+      schedule();
     });
   };
 
   /** Frames from the head of the queue: at most 128, and at most max(maxPayload, 64 KiB) of payload (at least one). */
-  #takeBatch(): Frame[] {
-    const pending = this.#pending;
-    const maxBytes = Math.max(this.ctx.maxPayload ?? 0, MIN_BATCH_BYTES);
+  const takeBatch = (): Frame[] => {
+    const all = pending;
+    const maxBytes = Math.max(ctx.maxPayload ?? 0, MIN_BATCH_BYTES);
     let n = 0;
     let bytes = 0;
-    for (const f of pending) {
+    for (const f of all) {
       if (n === MAX_BATCH_FRAMES) break;
       let size = 16;
       if (f.t === 'd') {
@@ -229,10 +207,39 @@ export abstract class HttpTransport extends TransportBase {
       bytes += size;
       n++;
     }
-    if (n === pending.length) {
-      this.#pending = [];
-      return pending;
+    if (n === all.length) {
+      pending = [];
+      return all;
     }
-    return pending.splice(0, n);
-  }
+    return all.splice(0, n);
+  };
+
+  if (session) bind(session);
+  return {
+    bind,
+    send(frames) {
+      if (done()) return;
+      for (const f of frames) {
+        if (f.t !== 'ack') pending.push(f);
+        else if (standaloneAcks && f.ack > ackWanted) ackWanted = f.ack;
+      }
+      schedule();
+    },
+    deliver(f) {
+      if (f.t === 'open') return down(FAILED);
+      handlers.onFrame(f);
+    },
+    probeAck(answered) {
+      probe?.();
+      probe = post([], (a) => {
+        probe = null;
+        if (!done()) answered(sendAnswer(a));
+      });
+    },
+    cleanup() {
+      pending = [];
+      for (const cancel of [inflight, probe]) cancel?.();
+      inflight = probe = null;
+    },
+  };
 }

@@ -12,8 +12,9 @@ import { readJsonFrame } from '@burrow/shared';
 import type { HttpClient } from '../platform/http-client.js';
 import { BROWSER_BUNDLE } from '../platform/target.js';
 import type { EventSourceConstructor, EventSourceLike } from '../types.js';
-import { downFromAnswer, HttpTransport, sessionUrl, sseHandshakeUrl } from './http.js';
-import { type DownReason, FAILED, type SessionRef, TIMEOUT, type TransportContext, type TransportHandlers } from './transport.js';
+import { transportEnd } from './base.js';
+import { downFromAnswer, httpUpstream, sessionUrl, sseHandshakeUrl } from './http.js';
+import { type DownReason, FAILED, type SessionRef, TIMEOUT, type Transport, type TransportContext, type TransportHandlers } from './transport.js';
 
 /** How long a standalone ack may wait on SSE (ms); see `Connection` for the bounds around it. */
 export const SSE_ACK_DELAY = 1000;
@@ -83,80 +84,74 @@ export function eventSourceFeed(ES: EventSourceConstructor, init: Record<string,
   };
 }
 
-export class SseTransport extends HttpTransport {
-  readonly name = 'sse' as const;
-  readonly ackDelay = SSE_ACK_DELAY;
-  #feed: EventFeed | undefined;
-  #opened = false;
-  /** An error is being told apart from a lost session (see #lost). */
-  #probing = false;
+/** @param session the session to resume, or null for a new one (the stream is its handshake). */
+export function sseTransport(open: OpenEventFeed, ctx: TransportContext, session: SessionRef | null, handlers: TransportHandlers): Transport {
+  let feed: EventFeed | undefined;
+  let opened = false;
+  /** An error is being told apart from a lost session (see lost). */
+  let probing = false;
   /** The ack the stream's URL carried. */
-  #ack = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-
+  let urlAck = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   /** Whether the session is known: no `…/send` to probe the stream's failure with before it is. */
-  #bound: boolean;
+  let bound = !!session;
+  const end = transportEnd(handlers, () => {
+    clearTimeout(timer);
+    up.cleanup();
+    feed?.close();
+  });
+  const { done, down } = end;
+  const up = httpUpstream(ctx, session, handlers, true, end);
 
-  /** @param session the session to resume, or null for a new one (the stream is its handshake). */
-  constructor(open: OpenEventFeed, ctx: TransportContext, session: SessionRef | null, handlers: TransportHandlers) {
-    super(ctx, session, handlers, true);
-    this.#bound = !!session;
-    // JSON escaping makes a frame at most 6 characters per payload byte (`\u0000`), plus its fields.
-    const maxEventChars = 6 * (ctx.maxPayload ?? 1024 * 1024) + 64 * 1024;
-    try {
-      const ack = session ? ctx.ack() : 0;
-      const url = session ? sessionUrl(ctx, session, 'sse', { ack, ...ctx.hints }) : sseHandshakeUrl(ctx);
-      this.#ack = ack;
-      this.#feed = open(url, maxEventChars, {
-        message: (data) => this.#message(data),
-        alive: () => {
-          if (!this.done) this.handlers.onAlive();
-        },
-        down: (why) => this.down(why),
-        lost: () => this.#lost(),
-      });
-    } catch {
-      queueMicrotask(() => this.down(FAILED));
-      return;
-    }
-    this.#timer = setTimeout(() => this.down(TIMEOUT), ctx.openTimeout);
-  }
-
-  #message(data: string): void {
-    if (this.done) return;
-    const f = readJsonFrame(data, this.ctx.maxPayload);
-    if (!f) return this.down(FAILED);
-    if (!this.#opened) {
+  const message = (data: string): void => {
+    if (done()) return;
+    const f = readJsonFrame(data, ctx.maxPayload);
+    if (!f) return down(FAILED);
+    if (!opened) {
       // The first event is the handshake's `open` on a new session, an `ack` on a resumed one.
-      const open = f.t === 'open' && !this.#bound ? f : undefined;
-      if (!open && (f.t !== 'ack' || !this.#bound)) return this.down(FAILED);
-      this.#opened = true;
-      clearTimeout(this.#timer);
-      this.ctx.ackCarried(this.#ack);
-      if (!open) return this.handlers.onOpen(f.t === 'ack' ? f.ack : 0);
-      this.#bound = true;
-      this.bind(open);
-      return this.handlers.onOpen(open.ack, open);
+      const first = f.t === 'open' && !bound ? f : undefined;
+      if (!first && (f.t !== 'ack' || !bound)) return down(FAILED);
+      opened = true;
+      clearTimeout(timer);
+      ctx.ackCarried(urlAck);
+      if (!first) return handlers.onOpen(f.t === 'ack' ? f.ack : 0);
+      bound = true;
+      up.bind(first);
+      return handlers.onOpen(first.ack, first);
     }
-    this.deliver(f);
-  }
+    up.deliver(f);
+  };
 
   /**
    * The stream failed and its status is unknown: retrying a forgotten session would go on for the
    * whole resume window, so one empty POST on the same session tells the two apart in a round trip.
    */
-  #lost(): void {
-    if (this.done || this.#probing) return;
-    if (!this.#bound) return this.down(FAILED);
-    this.#probing = true;
-    this.#feed?.close();
+  const lost = (): void => {
+    if (done() || probing) return;
+    if (!bound) return down(FAILED);
+    probing = true;
+    feed?.close();
     // The POST answered: the session is there and only the stream failed.
-    this.probeAck((r) => this.down(typeof r === 'number' ? FAILED : r));
-  }
+    up.probeAck((r) => down(typeof r === 'number' ? FAILED : r));
+  };
 
-  protected override cleanup(): void {
-    clearTimeout(this.#timer);
-    super.cleanup();
-    this.#feed?.close();
+  // JSON escaping makes a frame at most 6 characters per payload byte (`\u0000`), plus its fields.
+  const maxEventChars = 6 * (ctx.maxPayload ?? 1024 * 1024) + 64 * 1024;
+  try {
+    const ack = session ? ctx.ack() : 0;
+    const url = session ? sessionUrl(ctx, session, 'sse', { ack, ...ctx.hints }) : sseHandshakeUrl(ctx);
+    urlAck = ack;
+    feed = open(url, maxEventChars, {
+      message,
+      alive: () => {
+        if (!done()) handlers.onAlive();
+      },
+      down,
+      lost,
+    });
+    timer = setTimeout(() => down(TIMEOUT), ctx.openTimeout);
+  } catch {
+    queueMicrotask(() => down(FAILED));
   }
+  return { name: 'sse', ackDelay: SSE_ACK_DELAY, send: up.send, close: end.close };
 }

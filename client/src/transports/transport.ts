@@ -7,24 +7,34 @@ import type { TransportName } from '../types.js';
 import type { HttpClient } from '../platform/http-client.js';
 
 /**
+ * The kinds of {@link DownReason}: numbers rather than words, since each comparison ships in the
+ * browser bundle (issue #16).
+ */
+export const DOWN_FAILED = 0;
+export const DOWN_TIMEOUT = 1;
+export const DOWN_OVERLOADED = 2;
+export const DOWN_RESTART = 3;
+export const DOWN_FATAL = 4;
+
+/**
  * Why a transport stopped (or never started). Only `kind` and its own fields steer the engine; there
  * is no free-text detail, since nothing reads one and every string would ship in the browser bundle.
  */
 export type DownReason =
   /** It failed or was lost: try the next transport, or resume. */
-  | { readonly kind: 'failed' }
+  | { readonly kind: typeof DOWN_FAILED }
   /** It did not come up in time; `silent`: a WebSocket that opened but sent no `open` frame. */
-  | { readonly kind: 'timeout'; readonly silent?: true }
+  | { readonly kind: typeof DOWN_TIMEOUT; readonly silent?: true }
   /** The server is overloaded (1013 / 503): retry no sooner than `retryAfter` ms. */
-  | { readonly kind: 'overloaded'; readonly retryAfter: number }
+  | { readonly kind: typeof DOWN_OVERLOADED; readonly retryAfter: number }
   /** The server asked the client to move (1012, or 503 `service_restart` while draining): resume at once elsewhere. */
-  | { readonly kind: 'restart'; readonly retryAfter: number }
+  | { readonly kind: typeof DOWN_RESTART; readonly retryAfter: number }
   /** The server refused for good: end the socket with `code`. */
-  | { readonly kind: 'fatal'; readonly code: number };
+  | { readonly kind: typeof DOWN_FATAL; readonly code: number };
 
 /** The commonest reasons, shared: a reason is never mutated. */
-export const FAILED: DownReason = { kind: 'failed' };
-export const TIMEOUT: DownReason = { kind: 'timeout' };
+export const FAILED: DownReason = { kind: DOWN_FAILED };
+export const TIMEOUT: DownReason = { kind: DOWN_TIMEOUT };
 
 /** What a transport reports. Never called synchronously from the transport's constructor. */
 export interface TransportHandlers {

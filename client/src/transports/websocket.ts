@@ -6,9 +6,9 @@
 import { ACK_DELAY, encodeWsFrame, type Frame, readWsMessage, type WsMessage } from '@burrow/shared';
 import { ABNORMAL, INVALID_PAYLOAD, POLICY, PROTOCOL_ERROR, SERVICE_RESTART, SESSION_UNKNOWN, STATE_LOST, TOO_BIG, TRY_AGAIN_LATER, UNSUPPORTED, UNSUPPORTED_VERSION } from '../close-codes.js';
 import type { WebSocketConstructor, WebSocketLike } from '../types.js';
-import { TransportBase } from './base.js';
+import { transportEnd } from './base.js';
 import { endpointUrl } from './http.js';
-import { type DownReason, FAILED, TIMEOUT, type TransportContext, type TransportHandlers } from './transport.js';
+import { DOWN_FATAL, DOWN_OVERLOADED, DOWN_RESTART, DOWN_TIMEOUT, type DownReason, FAILED, TIMEOUT, type Transport, type TransportContext, type TransportHandlers } from './transport.js';
 
 /** Close codes that end the session rather than just this transport (resuming would only repeat them). */
 const FATAL_CODES = new Set<number>([
@@ -25,141 +25,138 @@ const FATAL_CODES = new Set<number>([
 const noop = (): void => {};
 
 /** A timeout where the socket opened but no `open` frame came (the fallback reason `silent`). */
-const SILENT: DownReason = { kind: 'timeout', silent: true };
+const SILENT: DownReason = { kind: DOWN_TIMEOUT, silent: true };
 
-export class WebSocketTransport extends TransportBase {
-  readonly name = 'websocket' as const;
-  readonly ackDelay = ACK_DELAY;
-  readonly #ctx: TransportContext;
-  readonly #ws: WebSocketLike;
-  #opened = false;
+export function webSocketTransport(WS: WebSocketConstructor, ctx: TransportContext, handlers: TransportHandlers): Transport {
+  let opened = false;
   /** The ack this socket's URL carried (a resume), else -1. */
-  #ack = -1;
+  let urlAck = -1;
   /** The platform socket opened (the upgrade was answered 101). */
-  #socketOpen = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  let socketOpen = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   /** Highest seq handed to the socket but not yet reported written, and the timer that checks it. */
-  #unflushed = 0;
-  #flushTimer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(WS: WebSocketConstructor, ctx: TransportContext, handlers: TransportHandlers) {
-    super(handlers);
-    this.#ctx = ctx;
-    const s = ctx.session;
-    const ack = ctx.ack();
-    const params: Record<string, string | number> = { ...(s ? { sid: s.sid, token: s.token, ack } : {}), ...ctx.hints };
-    const url = endpointUrl(ctx.wsBase, `${ctx.wsBase.pathname}/ws`, params);
-    // Constructing can throw synchronously (bad URL for this platform, blocked port...): report it
-    // as a failure, asynchronously like every other callback.
-    let ws: WebSocketLike | undefined;
+  let unflushed = 0;
+  let flushTimer: ReturnType<typeof setTimeout> | undefined;
+  let ws: WebSocketLike = { close: noop } as unknown as WebSocketLike;
+  const { done, close, down } = transportEnd(handlers, (code) => {
+    clearTimeout(timer);
+    clearTimeout(flushTimer);
+    // No-op handlers rather than null: `ws` emits 'error' when closed while connecting, and an
+    // EventEmitter 'error' with no listener throws.
+    ws.onmessage = ws.onerror = ws.onclose = ws.onopen = noop;
     try {
-      ws = ctx.protocols.length > 0 ? new WS(url, [...ctx.protocols]) : new WS(url);
+      ws.close(code ?? 1000);
     } catch {
-      queueMicrotask(() => this.down(FAILED));
+      // Already closed, or a platform that rejects close() in this state: nothing to do.
     }
-    this.#ws = ws ?? ({ close: noop } as unknown as WebSocketLike);
-    if (!ws) return;
-    this.#ack = s ? ack : -1;
-    ws.binaryType = 'arraybuffer';
-    ws.onmessage = (ev) => this.#message(ev.data);
-    // The close event that follows carries the code; an error alone (ws's unexpected-response) still ends it.
-    ws.onerror = () => this.down(FAILED);
-    ws.onclose = (ev) => this.#closed(ev.code);
-    // The upgrade went through but no `open` frame follows: a proxy that swallows frames ("silent").
-    ws.onopen = () => {
-      this.#socketOpen = true;
-    };
-    this.#timer = setTimeout(() => this.down(this.#socketOpen ? SILENT : TIMEOUT), ctx.openTimeout);
-  }
-
-  send(frames: readonly Frame[]): void {
-    if (this.done) return;
-    let last = 0;
-    try {
-      for (const f of frames) {
-        this.#ws.send(encodeWsFrame(f));
-        if (f.t === 'd' || f.t === 'close') last = f.seq;
-      }
-    } catch {
-      return this.down(FAILED);
-    }
-    if (last > 0) {
-      this.#unflushed = last;
-      this.#flushTimer ??= setTimeout(this.#flush, 0);
-    }
-  }
+  });
 
   /**
    * Reports frames written only once the platform socket has let go of them, and never in the task
    * that sent them: Chromium's bufferedAmount still counts a message right after send(), and
    * BurrowSocket's must say the same.
    */
-  readonly #flush = (): void => {
-    this.#flushTimer = undefined;
-    if (this.done || this.#unflushed === 0) return;
-    if ((this.#ws.bufferedAmount ?? 0) > 0) {
-      this.#flushTimer = setTimeout(this.#flush, 10);
+  const flush = (): void => {
+    flushTimer = undefined;
+    if (done() || unflushed === 0) return;
+    if ((ws.bufferedAmount ?? 0) > 0) {
+      flushTimer = setTimeout(flush, 10);
       return;
     }
-    const seq = this.#unflushed;
-    this.#unflushed = 0;
-    this.handlers.onWritten(seq);
+    const seq = unflushed;
+    unflushed = 0;
+    handlers.onWritten(seq);
   };
 
-  #message(data: unknown): void {
-    if (this.done) return;
+  const message = (data: unknown): void => {
+    if (done()) return;
     // Anything arriving is a later task than our send: settle bufferedAmount before the app hears it.
-    if (this.#unflushed !== 0) {
-      clearTimeout(this.#flushTimer);
-      this.#flush();
+    if (unflushed !== 0) {
+      clearTimeout(flushTimer);
+      flush();
     }
     let msg: WsMessage;
     if (typeof data === 'string') msg = data;
     else if (data instanceof ArrayBuffer) msg = new Uint8Array(data);
     else if (ArrayBuffer.isView(data)) msg = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    else return this.down(FAILED);
-    const f = readWsMessage(msg, this.#ctx.maxPayload);
-    if (!f) return this.down(FAILED);
-    if (!this.#opened) {
-      if (f.t !== 'open') return this.down(FAILED);
-      this.#opened = true;
-      clearTimeout(this.#timer);
+    else return down(FAILED);
+    const f = readWsMessage(msg, ctx.maxPayload);
+    if (!f) return down(FAILED);
+    if (!opened) {
+      if (f.t !== 'open') return down(FAILED);
+      opened = true;
+      clearTimeout(timer);
       // A server that picked a subprotocol we never offered: a browser fails such a socket.
-      const p = this.#ws.protocol;
-      if (p && !this.#ctx.protocols.includes(p)) {
-        return this.down({ kind: 'fatal', code: ABNORMAL });
+      const p = ws.protocol;
+      if (p && !ctx.protocols.includes(p)) {
+        return down({ kind: DOWN_FATAL, code: ABNORMAL });
       }
-      if (this.#ack >= 0) this.#ctx.ackCarried(this.#ack);
-      return this.handlers.onOpen(f.ack, f);
+      if (urlAck >= 0) ctx.ackCarried(urlAck);
+      return handlers.onOpen(f.ack, f);
     }
-    if (f.t === 'open') return this.down(FAILED);
-    this.handlers.onFrame(f);
-  }
+    if (f.t === 'open') return down(FAILED);
+    handlers.onFrame(f);
+  };
 
-  #closed(code: number): void {
-    if (this.done) return;
-    if (code === TRY_AGAIN_LATER) return this.down({ kind: 'overloaded', retryAfter: 0 });
+  const closed = (code: number): void => {
+    if (done()) return;
+    if (code === TRY_AGAIN_LATER) return down({ kind: DOWN_OVERLOADED, retryAfter: 0 });
     // 1012 service restart (a draining node): resume at once, on whatever node; not a fallback.
-    if (code === SERVICE_RESTART) return this.down({ kind: 'restart', retryAfter: 0 });
+    if (code === SERVICE_RESTART) return down({ kind: DOWN_RESTART, retryAfter: 0 });
     // 4001 / 4006 answer a resume even before `open`: the session is gone, no transport can help.
-    if (code === SESSION_UNKNOWN || code === STATE_LOST || (this.#opened && FATAL_CODES.has(code))) {
-      return this.down({ kind: 'fatal', code });
+    if (code === SESSION_UNKNOWN || code === STATE_LOST || (opened && FATAL_CODES.has(code))) {
+      return down({ kind: DOWN_FATAL, code });
     }
     // Before `open` anything else is a refused or broken upgrade: the engine falls back at once.
-    this.down(FAILED);
+    down(FAILED);
+  };
+
+  const s = ctx.session;
+  const ack = ctx.ack();
+  const params: Record<string, string | number> = { ...(s ? { sid: s.sid, token: s.token, ack } : {}), ...ctx.hints };
+  const url = endpointUrl(ctx.wsBase, `${ctx.wsBase.pathname}/ws`, params);
+  // Constructing can throw synchronously (bad URL for this platform, blocked port...): report it
+  // as a failure, asynchronously like every other callback.
+  let socket: WebSocketLike | undefined;
+  try {
+    socket = ctx.protocols.length > 0 ? new WS(url, [...ctx.protocols]) : new WS(url);
+  } catch {
+    queueMicrotask(() => down(FAILED));
+  }
+  if (socket) {
+    ws = socket;
+    urlAck = s ? ack : -1;
+    socket.binaryType = 'arraybuffer';
+    socket.onmessage = (ev) => message(ev.data);
+    // The close event that follows carries the code; an error alone (ws's unexpected-response) still ends it.
+    socket.onerror = () => down(FAILED);
+    socket.onclose = (ev) => closed(ev.code);
+    // The upgrade went through but no `open` frame follows: a proxy that swallows frames ("silent").
+    socket.onopen = () => {
+      socketOpen = true;
+    };
+    timer = setTimeout(() => down(socketOpen ? SILENT : TIMEOUT), ctx.openTimeout);
   }
 
-  protected override cleanup(): void {
-    clearTimeout(this.#timer);
-    clearTimeout(this.#flushTimer);
-    const ws = this.#ws;
-    // No-op handlers rather than null: `ws` emits 'error' when closed while connecting, and an
-    // EventEmitter 'error' with no listener throws.
-    ws.onmessage = ws.onerror = ws.onclose = ws.onopen = noop;
-    try {
-      ws.close(this.closeCode ?? 1000);
-    } catch {
-      // Already closed, or a platform that rejects close() in this state: nothing to do.
-    }
-  }
+  return {
+    name: 'websocket',
+    ackDelay: ACK_DELAY,
+    send(frames) {
+      if (done()) return;
+      let last = 0;
+      try {
+        for (const f of frames) {
+          ws.send(encodeWsFrame(f));
+          if (f.t === 'd' || f.t === 'close') last = f.seq;
+        }
+      } catch {
+        return down(FAILED);
+      }
+      if (last > 0) {
+        unflushed = last;
+        flushTimer ??= setTimeout(flush, 0);
+      }
+    },
+    close,
+  };
 }
