@@ -8,6 +8,7 @@ import { WebSocket } from 'ws';
 import { CloseCode, decodeWsMessage, encodeJsonFrame, MAX_CLOSE_REASON_BYTES, type AckFrame, type Frame, type PongFrame } from '@burrow/shared';
 import { WsHold } from './ws-hold.js';
 import { ControlCoalescer } from './control.js';
+import { corkForTurn, socketOf, type TurnCorked } from './ws-cork.js';
 import { wsMessageOf } from './encoding.js';
 import { isStoreFailure } from '../errors/burrow-error.js';
 import { refusal, wsRefusal } from '../errors/refusals.js';
@@ -63,7 +64,7 @@ function onClose(this: WebSocket): void {
  * One WebSocket serving one session: the session's downstream, and the reader of what the client
  * sends on it. Everything per socket lives in this one object (see ServedSocket).
  */
-export class WsConnection extends ControlCoalescer implements Downstream {
+export class WsConnection extends ControlCoalescer implements Downstream, TurnCorked {
   readonly #ws: ServedSocket;
   readonly #core: SessionCore;
   readonly #reg: SessionRegistry;
@@ -73,6 +74,8 @@ export class WsConnection extends ControlCoalescer implements Downstream {
   #broken = false;
   /** onBufferFull 'pause': frames held while the session's outbound buffer is full (made on first need). */
   #hold: WsHold | undefined;
+  /** The socket is corked until the end of this turn (ws-cork.ts). */
+  #corked = false;
 
   constructor(ws: ServedSocket, core: SessionCore, reg: SessionRegistry, raced: boolean) {
     super();
@@ -96,11 +99,29 @@ export class WsConnection extends ControlCoalescer implements Downstream {
   }
 
   write(frames: readonly OutboundFrame[]): void {
+    this.cork();
     for (const f of frames) this.#ws.send(wsMessageOf(f));
   }
 
   protected writeControl(frame: AckFrame | PongFrame, flushed: () => void): void {
+    this.cork();
     this.#ws.send(encodeJsonFrame(frame), flushed);
+  }
+
+  /** Holds what is written to the socket in this turn for one write at its end (ws-cork.ts). */
+  cork(): void {
+    if (this.#corked) return;
+    const ws = this.#ws;
+    if (ws.readyState !== ws.OPEN) return;
+    const socket = socketOf(ws);
+    if (!socket) return;
+    this.#corked = true;
+    corkForTurn(socket, this);
+  }
+
+  uncorkTurn(): void {
+    this.#corked = false;
+    socketOf(this.#ws)?.uncork();
   }
 
   end(code: number, reason: string): void {
