@@ -5,7 +5,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
-import { CloseCode, decodeWsMessage, encodeJsonFrame, MAX_CLOSE_REASON_BYTES, type AckFrame, type Frame, type PongFrame } from '@burrow/shared';
+import { CloseCode, decodeWsMessage, encodeJsonFrame, MAX_CLOSE_REASON_BYTES, type AckFrame, type DecodeOptions, type Frame, type PongFrame } from '@burrow/shared';
 import { WsHold } from './ws-hold.js';
 import { ControlCoalescer } from './control.js';
 import { corkForTurn, socketOf, type TurnCorked } from './ws-cork.js';
@@ -20,6 +20,13 @@ import type { OutboundFrame } from '../store/store.js';
 
 /** Frames per read from the log when catching a socket up. */
 const BATCH_FRAMES = 1024;
+
+/** The decode options of client messages, made once per `maxPayload` rather than per message. */
+let decodeOpts: DecodeOptions = { from: 'client', maxPayload: 0 };
+function clientDecode(maxPayload: number): DecodeOptions {
+  if (decodeOpts.maxPayload !== maxPayload) decodeOpts = { from: 'client', maxPayload };
+  return decodeOpts;
+}
 
 /** Socket errors are answered by the close that follows them; the listener only keeps them from being fatal. */
 function noop(): void {}
@@ -143,7 +150,7 @@ export class WsConnection extends ControlCoalescer implements Downstream, TurnCo
     core.seen();
     const maxPayload = this.#reg.options.limits.maxPayload;
     const msg = isBinary ? raw : raw.toString('utf8');
-    const r = decodeWsMessage(msg, { from: 'client', maxPayload });
+    const r = decodeWsMessage(msg, clientDecode(maxPayload));
     if (!r.ok) return this.#fail(r.error.close, `${r.error.code}: ${r.error.message}`);
     const frame = r.value;
     if (!isBinary && frame.t === 'd' && raw.length - (String(frame.seq).length + 1) > maxPayload) {
