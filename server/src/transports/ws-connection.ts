@@ -147,7 +147,9 @@ export class WsConnection extends ControlCoalescer implements Downstream, TurnCo
     if (this.#broken) return;
     const core = this.#core;
     if (core.unclaimed) core.claimed?.();
-    core.seen();
+    // Corked means this socket's read already answered a message in this turn, which was seen then:
+    // one clock read per read, not per message (the heartbeat judges in seconds).
+    if (!this.#corked) core.seen();
     const maxPayload = this.#reg.options.limits.maxPayload;
     const msg = isBinary ? raw : raw.toString('utf8');
     const r = decodeWsMessage(msg, clientDecode(maxPayload));
