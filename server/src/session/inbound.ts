@@ -37,7 +37,8 @@ export class InboundQueue {
   #queue: Promise<unknown> = RESOLVED;
   #inAck: number;
   #ackedOnWire: number;
-  #ackTimer: NodeJS.Timeout | undefined;
+  /** On the host's `acksOwed` list: an ack goes out when `ackDelay` passes (one timer for every session). */
+  #ackArmed = false;
   /** Inbound journal (networked stores): a look again at another live node's unconfirmed entries. */
   #recheck: NodeJS.Timeout | undefined;
   #journalChecked = false;
@@ -107,8 +108,10 @@ export class InboundQueue {
 
   /** Stops the timers (the core is disposed). */
   stop(): void {
-    for (const t of [this.#ackTimer, this.#recheck]) if (t) clearTimeout(t);
-    this.#ackTimer = this.#recheck = undefined;
+    if (this.#recheck) clearTimeout(this.#recheck);
+    this.#recheck = undefined;
+    if (this.#ackArmed) this.#core.host.acksOwed.disarm(this);
+    this.#ackArmed = false;
   }
 
   /**
@@ -353,15 +356,21 @@ export class InboundQueue {
     // On WebSocket the server acks on a short timer, or at once after a burst.
     if (core.downstream?.transport !== 'websocket') return;
     if (this.#inAck - this.#ackedOnWire >= ACK_EVERY) this.#sendAck();
-    else if (!this.#ackTimer) {
-      this.#ackTimer = setTimeout(() => this.#sendAck(), core.host.options.ackDelay);
-      this.#ackTimer.unref();
+    else if (!this.#ackArmed) {
+      this.#ackArmed = true;
+      core.host.acksOwed.arm(this);
     }
   }
 
+  /** @internal The ack delay passed (the host's `acksOwed` list). */
+  ackDelayElapsed(): void {
+    this.#ackArmed = false;
+    this.#sendAck();
+  }
+
   #sendAck(): void {
-    if (this.#ackTimer) clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
+    if (this.#ackArmed) this.#core.host.acksOwed.disarm(this);
+    this.#ackArmed = false;
     const d = this.#core.downstream;
     if (!d || this.#inAck <= this.#ackedOnWire) return;
     this.#ackedOnWire = this.#inAck;

@@ -14,6 +14,7 @@ import type { ResolvedOptions } from '../options.js';
 import { preparePayload, type SendData } from './payload.js';
 import { AppendOrder } from './append-order.js';
 import { SessionCore } from './core.js';
+import type { InboundQueue } from './inbound.js';
 import type { MessageInfo, Session, TransportName } from './handle.js';
 import type { SessionHost, SessionObserver, Tap } from './types.js';
 import type { SessionRecord, Store, StoreStatus } from '../store/store.js';
@@ -82,6 +83,7 @@ export class SessionRegistry implements SessionHost {
   readonly #tombstones = new Map<string, number>();
   readonly idleCores: DeadlineList<SessionCore>;
   readonly heartbeats: DeadlineList<SessionCore>;
+  readonly acksOwed: DeadlineList<InboundQueue>;
 
   constructor(options: ResolvedOptions, events: RegistryEvents) {
     this.options = options;
@@ -91,6 +93,7 @@ export class SessionRegistry implements SessionHost {
       this.heartbeats.arm(core);
       heartbeat(core);
     });
+    this.acksOwed = new DeadlineList(options.ackDelay, (q) => q.ackDelayElapsed());
     this.#raw = options.store;
     // A networked store's failures become `store_unavailable` (503 / 1013); MemoryStore cannot fail.
     this.store = options.store instanceof MemoryStore ? options.store : new GuardedStore(options.store);

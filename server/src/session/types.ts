@@ -72,6 +72,8 @@ export interface SessionHost {
   readonly idleCores: CoreDeadlines;
   /** Cores whose downstream has a heartbeat ticking (heartbeat.ts). */
   readonly heartbeats: CoreDeadlines;
+  /** Inbound queues owing the client an ack on a WebSocket, sent `ackDelay` after the first frame owed (inbound.ts). */
+  readonly acksOwed: CoreDeadlines;
 }
 
 /** Outcome of applying an inbound batch. */

@@ -171,7 +171,8 @@ export class MemoryStore implements Store, SyncStore {
     }
     e.bytes += bytes;
     this.#totalBytes += bytes;
-    this.#publish(e, { type: 'append', lastSeq: e.record.outSeq }, origin);
+    // The caller's own listener alone, nothing pending: #publish would wake no one (no event made).
+    if (e.pending || origin === undefined || e.listeners !== origin) this.#publish(e, { type: 'append', lastSeq: e.record.outSeq }, origin);
     return { ok: true, frames: out };
   }
 

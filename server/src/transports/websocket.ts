@@ -238,7 +238,8 @@ export class WebSocketTransport {
   #serve(ws: WebSocket, core: SessionCore, token: string, resumed: boolean, clientAck: number, outSeq: number, raced = false): void {
     const reg = this.#registry;
     const conn = new WsConnection(ws as ServedSocket, core, reg, raced);
-    // `open` first, then whatever the client has not acknowledged, then live frames.
+    // `open` first, then whatever the client has not acknowledged, then live frames: in one write.
+    conn.cork();
     ws.send(encodeJsonFrame(reg.openFrame(core, token, resumed, core.inAck)));
     void core.attach(conn, clientAck, outSeq).catch((err: unknown) => reg.emitError(err));
     ws.on('message', onMessage);

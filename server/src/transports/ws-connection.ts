@@ -5,9 +5,10 @@
  */
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
-import { CloseCode, decodeWsMessage, encodeJsonFrame, MAX_CLOSE_REASON_BYTES, type AckFrame, type Frame, type PongFrame } from '@burrow/shared';
+import { CloseCode, decodeWsMessage, encodeJsonFrame, MAX_CLOSE_REASON_BYTES, type AckFrame, type DecodeOptions, type Frame, type PongFrame } from '@burrow/shared';
 import { WsHold } from './ws-hold.js';
 import { ControlCoalescer } from './control.js';
+import { corkForTurn, socketOf, type TurnCorked } from './ws-cork.js';
 import { wsMessageOf } from './encoding.js';
 import { isStoreFailure } from '../errors/burrow-error.js';
 import { refusal, wsRefusal } from '../errors/refusals.js';
@@ -19,6 +20,13 @@ import type { OutboundFrame } from '../store/store.js';
 
 /** Frames per read from the log when catching a socket up. */
 const BATCH_FRAMES = 1024;
+
+/** The decode options of client messages, made once per `maxPayload` rather than per message. */
+let decodeOpts: DecodeOptions = { from: 'client', maxPayload: 0 };
+function clientDecode(maxPayload: number): DecodeOptions {
+  if (decodeOpts.maxPayload !== maxPayload) decodeOpts = { from: 'client', maxPayload };
+  return decodeOpts;
+}
 
 /** Socket errors are answered by the close that follows them; the listener only keeps them from being fatal. */
 function noop(): void {}
@@ -63,7 +71,7 @@ function onClose(this: WebSocket): void {
  * One WebSocket serving one session: the session's downstream, and the reader of what the client
  * sends on it. Everything per socket lives in this one object (see ServedSocket).
  */
-export class WsConnection extends ControlCoalescer implements Downstream {
+export class WsConnection extends ControlCoalescer implements Downstream, TurnCorked {
   readonly #ws: ServedSocket;
   readonly #core: SessionCore;
   readonly #reg: SessionRegistry;
@@ -73,6 +81,8 @@ export class WsConnection extends ControlCoalescer implements Downstream {
   #broken = false;
   /** onBufferFull 'pause': frames held while the session's outbound buffer is full (made on first need). */
   #hold: WsHold | undefined;
+  /** The socket is corked until the end of this turn (ws-cork.ts). */
+  #corked = false;
 
   constructor(ws: ServedSocket, core: SessionCore, reg: SessionRegistry, raced: boolean) {
     super();
@@ -96,11 +106,29 @@ export class WsConnection extends ControlCoalescer implements Downstream {
   }
 
   write(frames: readonly OutboundFrame[]): void {
+    this.cork();
     for (const f of frames) this.#ws.send(wsMessageOf(f));
   }
 
   protected writeControl(frame: AckFrame | PongFrame, flushed: () => void): void {
+    this.cork();
     this.#ws.send(encodeJsonFrame(frame), flushed);
+  }
+
+  /** Holds what is written to the socket in this turn for one write at its end (ws-cork.ts). */
+  cork(): void {
+    if (this.#corked) return;
+    const ws = this.#ws;
+    if (ws.readyState !== ws.OPEN) return;
+    const socket = socketOf(ws);
+    if (!socket) return;
+    this.#corked = true;
+    corkForTurn(socket, this);
+  }
+
+  uncorkTurn(): void {
+    this.#corked = false;
+    socketOf(this.#ws)?.uncork();
   }
 
   end(code: number, reason: string): void {
@@ -119,10 +147,12 @@ export class WsConnection extends ControlCoalescer implements Downstream {
     if (this.#broken) return;
     const core = this.#core;
     if (core.unclaimed) core.claimed?.();
-    core.seen();
+    // Corked means this socket's read already answered a message in this turn, which was seen then:
+    // one clock read per read, not per message (the heartbeat judges in seconds).
+    if (!this.#corked) core.seen();
     const maxPayload = this.#reg.options.limits.maxPayload;
     const msg = isBinary ? raw : raw.toString('utf8');
-    const r = decodeWsMessage(msg, { from: 'client', maxPayload });
+    const r = decodeWsMessage(msg, clientDecode(maxPayload));
     if (!r.ok) return this.#fail(r.error.close, `${r.error.code}: ${r.error.message}`);
     const frame = r.value;
     if (!isBinary && frame.t === 'd' && raw.length - (String(frame.seq).length + 1) > maxPayload) {
