@@ -1,22 +1,25 @@
 /**
- * The Chromium paced run's driver: `node --conditions=burrow-src --import tsx bench/peers/browser.ts`,
- * started by the runner (run.ts) pinned to core 1, so Chromium and every process it forks are on
- * core 1 too, as the Node load process is; the servers stay on core 0. It launches one headless
- * Chromium, prints `{"ready":true}`, then reads one job per stdin line (a server the runner started).
- * Per job it prints `{"opened":n}` once the sockets are open, waits for a `go` line (the runner starts
- * the next row's server meanwhile, so that start stays out of the measured window), runs, and prints
- * one JSON result line. It exits when stdin ends.
+ * The Chromium paced run's driver: `node --import tsx bench/peers/browser.ts`, started by the runner
+ * (run.ts) pinned to core 1, so Chromium and every process it forks are on core 1 too, as the Node load
+ * process is; the servers stay on core 0. It starts its collector (collector.ts), prints
+ * `{"ready":true}`, then reads one job per stdin line (a server the runner started). Per job it prints
+ * `{"opened":n}` once the sockets are open, waits for a `go` line (the runner starts the next row's
+ * server meanwhile, so that start stays out of the measured window), runs, and prints one JSON result
+ * line. It exits when stdin ends.
  *
- * Per job: a fresh browser context loads /bench-page/top.html from the server under test, which
- * holds N iframes, each on its own host name (s<j>.bench.test, mapped to 127.0.0.1) and each opening
- * one socket of that library forced onto one transport (browser-frame.js). One page, N sockets; the
- * host per frame keeps Chromium's 6-connections-per-host limit of HTTP/1.1 per socket, as if each
- * socket were a page on its own site: with all N on one host, the SSE streams and held polls would
- * take the 6 connections and the rest of the sessions (and every POST) would wait forever.
+ * Per job: a fresh headless Chromium (chromium.ts), with no automation attached, opens
+ * /bench-page/top.html from the server under test. That page (browser-top.js) holds N iframes, each on
+ * its own host name (s<j>.bench.test, mapped to 127.0.0.1) and each opening one socket of that library
+ * forced onto one transport (browser-frame.js), and runs the job itself, reporting to the collector
+ * over HTTP. One page, N sockets; the host per frame keeps Chromium's 6-connections-per-host limit of
+ * HTTP/1.1 per socket, as if each socket were a page on its own site: with all N on one host, the SSE
+ * streams and held polls would take the 6 connections and the rest of the sessions (and every POST)
+ * would wait forever. The browser's process group is killed at the end of the job.
  *
  * Open loop: message i is due at t0 + i / rate on socket i mod N and its latency is timed from when
  * it was due. Warm-up first; then the measured window, over which the server's CPU is read from its
- * control port and Chromium's (all its processes) from /proc; then a bounded drain.
+ * control port and Chromium's (all its processes, by kind and by thread) from /proc; then a bounded
+ * drain in the page.
  */
 import { request, type IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
@@ -164,7 +167,7 @@ async function runJob(collector: Collector, job: BrowserJob): Promise<BrowserRes
   const browser = await openPage(url, DOMAIN);
   try {
     // The page adds the frames and reports once every socket opened or failed (it waits 30 s at most).
-    const { body, answer } = await channel.opened(45_000).catch((err: Error) => {
+    const { body, answer } = await channel.opened(55_000).catch((err: Error) => {
       throw new Error(`${err.message}${browser.exited() ? ' (Chromium exited)' : ''}${browser.stderrTail() ? `: ${browser.stderrTail().slice(-300)}` : ''}`);
     });
     const report = body as { states: Array<FrameState | null>; openMs: number; pageAt: number; errors: string[] };

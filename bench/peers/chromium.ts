@@ -63,7 +63,9 @@ export async function openPage(url: string, domain: string): Promise<PageBrowser
 function direct(url: string, domain: string): PageBrowser {
   const profile = mkdtempSync(join(tmpdir(), 'burrow-bench-chromium-'));
   // fds 3 and 4: the debugging pipe (ours to write, Chromium's to answer); nothing is written to it.
-  const child = spawn(CHROMIUM, [...DIRECT, ...benchArgs(domain), '--remote-debugging-pipe', `--user-data-dir=${profile}`, url], {
+  // BENCH_CHROMIUM_ARGS: more flags, space-separated, for looking inside (e.g. `--js-flags=--prof`).
+  const more = (process.env.BENCH_CHROMIUM_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(CHROMIUM, [...DIRECT, ...benchArgs(domain), ...more, '--remote-debugging-pipe', `--user-data-dir=${profile}`, url], {
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
   });

@@ -43,7 +43,7 @@ const TOP = `<!doctype html><meta charset="utf-8"><title>burrow bench</title>
 <body><script src="/bench-page/top.js"></script>`;
 
 /**
- * `assets`: the origin the scripts come from. The driver names the top page's, so the 50 frames share
+ * `assets`: the origin the scripts come from. The top page names its own, so the 50 frames share
  * one cached copy (and V8's code cache) instead of fetching and compiling the library 50 times.
  */
 const frameHtml = (lib: string, assets: string): string =>
