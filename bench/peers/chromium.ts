@@ -86,7 +86,10 @@ function direct(url: string, domain: string): PageBrowser {
     }
   };
   // A driver that exits (hard stop, error) takes the browser along even if stop() never ran.
-  const onExit = (): void => killGroup('SIGKILL');
+  const onExit = (): void => {
+    killGroup('SIGKILL');
+    rmSync(profile, { recursive: true, force: true });
+  };
   process.once('exit', onExit);
   return {
     stderrTail: () => tail.trim(),
