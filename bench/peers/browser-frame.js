@@ -6,7 +6,10 @@
  *
  * Query: lib=burrow|sockjs|socketio, t=<the library's transport name>, or t=default for the library's
  * own choice (bench:rigs times the open through a faulty proxy; `wsfirst` is Socket.IO with
- * ['websocket', 'polling'], as in bench:fallback). The driver reads `window.bench`.
+ * ['websocket', 'polling'], as in bench:fallback); j=<this frame's number>.
+ * The frame talks to its top page (browser-top.js) by postMessage only, and only outside the measured
+ * window (its state when it changes, once when all its echoes are back, its figures when asked): no
+ * driver reaches into the page while it runs. `window.bench` stays for a person with DevTools.
  * Clock: performance.timeOrigin + performance.now(), in epoch ms like the driver's Date.now(): every
  * frame times its own sends and echoes against the same absolute schedule.
  */
@@ -14,6 +17,11 @@
   const q = new URLSearchParams(location.search);
   const lib = q.get('lib');
   const t = q.get('t');
+  const j = Number(q.get('j') ?? -1);
+  /** To the top page (cross-origin but same-site: postMessage is the way). */
+  const tell = (m) => parent !== window && parent.postMessage({ bench: m.bench, j, ...m }, '*');
+  addEventListener('error', (e) => tell({ bench: 'error', message: String(e.message ?? e.error ?? 'error') }));
+  addEventListener('unhandledrejection', (e) => tell({ bench: 'error', message: `unhandled rejection: ${String(e.reason)}` }));
   const clock = () => performance.timeOrigin + performance.now();
   const born = performance.now();
   const PAYLOAD = 64;
@@ -42,10 +50,17 @@
   let timer;
   let running = false;
 
+  const report = () => tell({ bench: 'state', state: bench.state, error: bench.error, transport: bench.transport, closes: bench.closes, openMs: bench.openMs });
+  /** Echoes this frame expects in the run, and how many are back: one message to the top when all are. */
+  let expected = Infinity;
+  let back = 0;
   const onMessage = (s) => {
     if (typeof s !== 'string' || s.charCodeAt(0) !== 108 /* l */) return;
     const i = Number.parseInt(s.slice(1), 10);
-    if (Number.isInteger(i) && !(i in bench.lat)) bench.lat[i] = clock() - due(i);
+    if (Number.isInteger(i) && !(i in bench.lat)) {
+      bench.lat[i] = clock() - due(i);
+      if (++back === expected) tell({ bench: 'drained' });
+    }
   };
   const opened = (s, c, name) => {
     send = s;
@@ -53,6 +68,7 @@
     bench.transport = name();
     bench.openMs = performance.now() - born;
     bench.state = 'open';
+    report();
   };
   const failed = (why) => {
     bench.closes++;
@@ -60,6 +76,7 @@
       bench.state = 'failed';
       bench.error = `${why} after ${Math.round(performance.now() - born)} ms`;
     } else if (bench.state === 'open') bench.state = 'closed';
+    report();
   };
 
   try {
@@ -97,6 +114,8 @@
    */
   function start(t0, rate, n, j, total) {
     due = (i) => t0 + (i * 1000) / rate;
+    expected = Math.ceil(Math.max(0, total - j) / n);
+    if (back >= expected) tell({ bench: 'drained' });
     running = true;
     let i = j;
     nextDue = i;
@@ -133,6 +152,16 @@
     armed = fn;
     channel.port2.postMessage(null);
   }
+
+  addEventListener('message', (e) => {
+    const m = e.source === parent ? e.data : undefined;
+    if (m?.bench === 'start') start(m.t0, m.rate, m.n, j, m.total);
+    else if (m?.bench === 'collect') {
+      stop();
+      tell({ bench: 'result', lat: bench.lat, lag: bench.lag, closed: bench.state === 'closed' ? 1 : 0 });
+    }
+  });
+  report();
 
   function stop() {
     running = false;

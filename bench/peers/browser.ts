@@ -1,28 +1,33 @@
 /**
- * The Chromium paced run's driver: `node --conditions=burrow-src --import tsx bench/peers/browser.ts`,
- * started by the runner (run.ts) pinned to core 1, so Chromium and every process it forks are on
- * core 1 too, as the Node load process is; the servers stay on core 0. It launches one headless
- * Chromium, prints `{"ready":true}`, then reads one job per stdin line (a server the runner started).
- * Per job it prints `{"opened":n}` once the sockets are open, waits for a `go` line (the runner starts
- * the next row's server meanwhile, so that start stays out of the measured window), runs, and prints
- * one JSON result line. It exits when stdin ends.
+ * The Chromium paced run's driver: `node --import tsx bench/peers/browser.ts`, started by the runner
+ * (run.ts) pinned to core 1, so Chromium and every process it forks are on core 1 too, as the Node load
+ * process is; the servers stay on core 0. It starts its collector (collector.ts), prints
+ * `{"ready":true}`, then reads one job per stdin line (a server the runner started). Per job it prints
+ * `{"opened":n}` once the sockets are open, waits for a `go` line (the runner starts the next row's
+ * server meanwhile, so that start stays out of the measured window), runs, and prints one JSON result
+ * line. It exits when stdin ends.
  *
- * Per job: a fresh browser context loads /bench-page/top.html from the server under test, which
- * holds N iframes, each on its own host name (s<j>.bench.test, mapped to 127.0.0.1) and each opening
- * one socket of that library forced onto one transport (browser-frame.js). One page, N sockets; the
- * host per frame keeps Chromium's 6-connections-per-host limit of HTTP/1.1 per socket, as if each
- * socket were a page on its own site: with all N on one host, the SSE streams and held polls would
- * take the 6 connections and the rest of the sessions (and every POST) would wait forever.
+ * Per job: a fresh headless Chromium (chromium.ts), with no automation attached, opens
+ * /bench-page/top.html from the server under test. That page (browser-top.js) holds N iframes, each on
+ * its own host name (s<j>.bench.test, mapped to 127.0.0.1) and each opening one socket of that library
+ * forced onto one transport (browser-frame.js), and runs the job itself, reporting to the collector
+ * over HTTP. One page, N sockets; the host per frame keeps Chromium's 6-connections-per-host limit of
+ * HTTP/1.1 per socket, as if each socket were a page on its own site: with all N on one host, the SSE
+ * streams and held polls would take the 6 connections and the rest of the sessions (and every POST)
+ * would wait forever. The browser's process group is killed at the end of the job.
  *
  * Open loop: message i is due at t0 + i / rate on socket i mod N and its latency is timed from when
  * it was due. Warm-up first; then the measured window, over which the server's CPU is read from its
- * control port and Chromium's (all its processes) from /proc; then a bounded drain.
+ * control port and Chromium's (all its processes, by kind and by thread) from /proc; then a bounded
+ * drain in the page.
  */
-import { readFileSync, readdirSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
-import type { Browser, Frame } from 'playwright-core';
-import { haveChromium, launchChromium } from '../../e2e/tests/fixtures/browser.js';
+import { randomUUID } from 'node:crypto';
+import { haveChromium } from '../../e2e/tests/fixtures/browser.js';
+import { openPage } from './chromium.js';
+import { startCollector, type Collector } from './collector.js';
+import { descendantsCpu, pctDiff } from './proc-cpu.js';
 import type { BrowserLib } from './kinds.js';
 
 export interface BrowserJob {
@@ -68,6 +73,11 @@ export interface BrowserResult {
   serverCpuPct: number;
   /** Chromium's processes together, % of one core over the window. */
   browserCpuPct: number;
+  /** The same by kind of process (browser, renderer, network, ...), and by thread (≥ 2 %). */
+  browserCpuBy: Record<string, number>;
+  browserThreads: Record<string, number>;
+  /** This driver's own CPU over the window, % of one core (the collector; CDP's too via Playwright). */
+  driverCpuPct: number;
   /** Sockets that closed during the run, and the page's uncaught errors. */
   closed: number;
   errors: string[];
@@ -95,36 +105,6 @@ function ctlGet<T>(ctl: number, path: string): Promise<T> {
     req.setTimeout(10_000, () => req.destroy(new Error(`ctl ${path} timed out`)));
     req.end();
   });
-}
-
-/** user+sys CPU of this process's descendants (Chromium: browser, renderer, network, utility processes), ms. */
-function chromiumCpuMs(): number {
-  const pid = process.pid;
-  const kids = new Map<number, number[]>();
-  const cpu = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const p = Number(d);
-      const ppid = Number(f[1]);
-      cpu.set(p, (Number(f[11]) + Number(f[12])) * 10);
-      const list = kids.get(ppid);
-      if (list) list.push(p);
-      else kids.set(ppid, [p]);
-    } catch {
-      /* the process ended meanwhile */
-    }
-  }
-  let sum = 0;
-  const todo = [...(kids.get(pid) ?? [])];
-  for (let k = 0; k < todo.length && k < 10_000; k++) {
-    const p = todo[k]!;
-    sum += cpu.get(p) ?? 0;
-    todo.push(...(kids.get(p) ?? []));
-  }
-  return sum;
 }
 
 /** stdin, one line at a time: jobs, and the `go` of each. */
@@ -170,7 +150,7 @@ interface FrameState {
   openMs: number;
 }
 
-async function runJob(browser: Browser, job: BrowserJob): Promise<BrowserResult> {
+async function runJob(collector: Collector, job: BrowserJob): Promise<BrowserResult> {
   const tJob = Date.now();
   const phases: Record<string, number> = {};
   let tPhase = tJob;
@@ -179,68 +159,27 @@ async function runJob(browser: Browser, job: BrowserJob): Promise<BrowserResult>
     phases[name] = now - tPhase;
     tPhase = now;
   };
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const errors: string[] = [];
+  const id = randomUUID();
+  const channel = collector.expect(id);
+  const url =
+    `http://top.${DOMAIN}:${job.port}/bench-page/top.html?c=${encodeURIComponent(collector.origin)}&id=${id}` +
+    `&lib=${job.lib}&t=${encodeURIComponent(job.transport)}&n=${job.sockets}`;
+  const browser = await openPage(url, DOMAIN);
   try {
-    const page = await ctx.newPage();
-    page.on('pageerror', (e) => void (errors.length < 5 && errors.push(String(e.message).slice(0, 200))));
-    await page.goto(`http://top.${DOMAIN}:${job.port}/bench-page/top.html`, { timeout: 15_000 });
-    phase('page');
-    const t0Open = Date.now();
-    // The frames, all created at once; each opens its socket as soon as its scripts ran.
-    const srcs = Array.from(
-      { length: job.sockets },
-      (_, j) =>
-        `http://s${j}.${DOMAIN}:${job.port}/bench-page/frame.html?lib=${job.lib}&t=${encodeURIComponent(job.transport)}` +
-        `&assets=${encodeURIComponent(`http://top.${DOMAIN}:${job.port}`)}`,
-    );
-    await page.evaluate(
-      (list) =>
-        Promise.race([
-          Promise.all(
-            list.map(
-              (src) =>
-                new Promise<void>((resolve) => {
-                  const f = document.createElement('iframe');
-                  f.onload = () => resolve();
-                  f.src = src;
-                  document.body.appendChild(f);
-                }),
-            ),
-          ),
-          new Promise<void>((r) => setTimeout(r, 20_000)),
-        ]),
-      srcs,
-    );
-    const frameOf = new Map<number, Frame>();
-    for (const f of page.frames()) {
-      const m = new RegExp(`^http://s(\\d+)\\.${DOMAIN.replace('.', '\\.')}:`).exec(f.url());
-      if (m) frameOf.set(Number(m[1]), f);
-    }
-    const frames = Array.from({ length: job.sockets }, (_, j) => frameOf.get(j));
-    const states = async (): Promise<Array<FrameState | undefined>> =>
-      Promise.all(
-        frames.map((f) =>
-          f
-            ? f.evaluate(() => {
-                const b = (window as unknown as { bench?: FrameState }).bench;
-                return b ? { state: b.state, error: b.error, transport: b.transport, closes: b.closes, openMs: b.openMs } : undefined;
-              }).catch(() => undefined)
-            : undefined,
-        ),
-      );
-    // Wait (bounded) until every socket opened or failed.
-    let st = await states();
-    const openEnd = Date.now() + 15_000;
-    while (st.some((s) => !s || s.state === 'opening') && Date.now() < openEnd) {
-      await sleep(50);
-      st = await states();
-    }
-    const openMs = Date.now() - t0Open;
+    // The page adds the frames and reports once every socket opened or failed (it waits 30 s at most).
+    const { body, answer } = await channel.opened(55_000).catch((err: Error) => {
+      throw new Error(`${err.message}${browser.exited() ? ' (Chromium exited)' : ''}${browser.stderrTail() ? `: ${browser.stderrTail().slice(-300)}` : ''}`);
+    });
+    const report = body as { states: Array<FrameState | null>; openMs: number; pageAt: number; errors: string[] };
+    const st = report.states;
+    const errors = [...report.errors];
+    const openMs = report.openMs;
+    // Launch until the page's navigation started, then page + frames + opens.
+    phases.launch = Math.round(report.pageAt - tJob);
+    tPhase = report.pageAt;
     phase('open');
     if (process.env.BENCH_DEBUG) process.stderr.write(`${JSON.stringify(st.map((s) => [s?.state, Math.round(s?.openMs ?? -1), s?.error]))}\n`);
-    const live = frames.map((f, j) => (f && st[j]?.state === 'open' ? f : undefined));
-    const opened = live.filter(Boolean).length;
+    const opened = st.filter((s) => s?.state === 'open').length;
     const failures = st.filter((s) => s?.state !== 'open').map((s) => s?.error || s?.state || 'no frame');
     if (opened === 0) throw new Error(`no socket opened: ${[...new Set(failures)].slice(0, 3).join('; ')}`);
     for (const e of new Set(failures)) if (errors.length < 5) errors.push(`open: ${e}`);
@@ -252,41 +191,28 @@ async function runJob(browser: Browser, job: BrowserJob): Promise<BrowserResult>
     const total = Math.max(1, Math.round((job.rate * (job.warmMs + job.measureMs)) / 1000));
     const first = Math.round((job.rate * job.warmMs) / 1000);
     const t0 = Date.now() + 300;
-    await Promise.all(
-      frames.map((f, j) =>
-        f?.evaluate(([a, b, c, d, e]) => (window as unknown as { bench: { start(...x: number[]): void } }).bench.start(a!, b!, c!, d!, e!), [t0, job.rate, job.sockets, j, total]),
-      ),
-    );
+    answer({ t0, rate: job.rate, total, drainMs: job.drainMs });
     await sleep(Math.max(0, t0 + job.warmMs - Date.now()));
     const s0 = await ctlGet<{ cpuUs: number }>(job.ctl, '/stats');
-    const b0 = chromiumCpuMs();
+    const b0 = descendantsCpu();
+    const d0 = process.cpuUsage();
     const w0 = Date.now();
     await sleep(Math.max(0, t0 + job.warmMs + job.measureMs - Date.now()));
     const s1 = await ctlGet<{ cpuUs: number }>(job.ctl, '/stats');
-    const b1 = chromiumCpuMs();
+    const b1 = descendantsCpu();
+    const d1 = process.cpuUsage(d0);
     const wallMs = Date.now() - w0;
-    // Drain: until every message due is back, or drainMs after the last was due.
-    const count = async (): Promise<number> =>
-      (await Promise.all(live.map((f) => f?.evaluate(() => Object.keys((window as unknown as { bench: { lat: object } }).bench.lat).length).catch(() => 0) ?? 0))).reduce((a, b) => a + b, 0);
     phase('run');
-    const drainEnd = Date.now() + job.drainMs;
-    const expected = live.reduce((a, f, j) => (f ? a + Math.ceil(Math.max(0, total - j) / job.sockets) : a), 0);
-    while (Date.now() < drainEnd && (await count()) < expected) await sleep(100);
+    // The page drains (until every echo is back, or drainMs after the last was due) and collects.
+    const res = (await channel.result(job.drainMs + 20_000)) as {
+      got?: Array<{ lat: Record<number, number>; lag: Record<number, number>; closed: number } | null>;
+      error?: string;
+      errors: string[];
+    };
+    if (res.error) throw new Error(`page: ${res.error}`);
+    for (const e of res.errors) if (errors.length < 5 && !errors.includes(e)) errors.push(e);
+    const got = res.got ?? [];
     phase('drain');
-
-    const got = await Promise.all(
-      frames.map((f) =>
-        f
-          ?.evaluate(() => {
-            const b = (window as unknown as { bench: { lat: Record<number, number>; lag: Record<number, number>; closes: number; state: string; stop(): void } }).bench;
-            const r = { lat: b.lat, lag: b.lag, closed: b.state === 'closed' ? 1 : 0 };
-            b.stop();
-            return r;
-          })
-          .catch(() => undefined),
-      ),
-    );
-    phase('collect');
     const lat: number[] = [];
     const lag: number[] = [];
     /** From the send itself to the echo: the transport's share, without the page's lateness in sending. */
@@ -336,12 +262,16 @@ async function runJob(browser: Browser, job: BrowserJob): Promise<BrowserResult>
       sendLagMax: lag.at(-1) ?? NaN,
       serverUsPerEcho: serverUs / Math.max(1, inWindow - lost),
       serverCpuPct: (serverUs / 1000 / wallMs) * 100,
-      browserCpuPct: ((b1 - b0) / wallMs) * 100,
+      browserCpuPct: ((b1.total - b0.total) / wallMs) * 100,
+      browserCpuBy: pctDiff(b0.byKind, b1.byKind, wallMs),
+      browserThreads: pctDiff(b0.byThread, b1.byThread, wallMs, 2),
+      driverCpuPct: ((d1.user + d1.system) / 1000 / wallMs) * 100,
       closed,
       errors,
     };
   } finally {
-    await ctx.close().catch(() => {});
+    channel.end();
+    await browser.stop();
   }
 }
 
@@ -350,15 +280,7 @@ async function main(): Promise<void> {
     out({ error: 'no Chromium at /usr/bin/chromium (or CHROMIUM_PATH)' });
     return;
   }
-  const browser = await launchChromium({
-    args: [
-      `--host-resolver-rules=MAP *.${DOMAIN} 127.0.0.1`,
-      // Nothing here is in the background, but a headless page is never "visible" to every heuristic.
-      '--disable-background-timer-throttling',
-      '--disable-renderer-backgrounding',
-      '--disable-backgrounding-occluded-windows',
-    ],
-  });
+  const collector = await startCollector();
   try {
     out({ ready: true });
     // Bounded: the runner sends one job per row and then ends stdin.
@@ -368,13 +290,13 @@ async function main(): Promise<void> {
       if (line === 'go') continue;
       const job = JSON.parse(line) as BrowserJob;
       try {
-        out(await runJob(browser, job));
+        out(await runJob(collector, job));
       } catch (err) {
         out({ kind: job.kind, error: String((err as Error)?.message ?? err).slice(0, 500) });
       }
     }
   } finally {
-    await browser.close().catch(() => {});
+    await collector.close();
   }
 }
 
@@ -383,5 +305,7 @@ const hardStop = setTimeout(() => process.exit(2), 600_000);
 hardStop.unref();
 process.stdin.on('error', () => {});
 process.stdout.on('error', () => process.exit(1));
+// exit handlers (chromium.ts) then end the browser's process group.
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => process.exit(143));
 await main();
 process.exit(0);

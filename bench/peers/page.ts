@@ -3,8 +3,11 @@
  * port under /bench-page/, so every socket is same-origin with the page that opens it (no CORS, no
  * preflight: what a site serving its own realtime endpoint gets).
  *
- *   /bench-page/top.html                 the page the driver loads; it holds the frames
- *   /bench-page/frame.html?lib=&t=&assets=
+ *   /bench-page/top.html?c=&id=&lib=&t=&n=
+ *                                        the page Chromium opens: it holds the frames and runs the job
+ *                                        (browser-top.js), reporting to the driver's collector `c`
+ *   /bench-page/top.js                   browser-top.js
+ *   /bench-page/frame.html?lib=&t=&j=&assets=
  *                                        one socket (browser-frame.js) with that library's browser build
  *   /bench-page/frame.js                 browser-frame.js
  *   /bench-page/lib/{burrow,sockjs,socketio}.js
@@ -36,10 +39,11 @@ function file(path: string): Buffer {
 }
 
 const TOP = `<!doctype html><meta charset="utf-8"><title>burrow bench</title>
-<style>body{margin:0;display:flex;flex-wrap:wrap}iframe{width:120px;height:60px;border:0;margin:1px}</style>`;
+<style>body{margin:0;display:flex;flex-wrap:wrap}iframe{width:120px;height:60px;border:0;margin:1px}</style>
+<body><script src="/bench-page/top.js"></script>`;
 
 /**
- * `assets`: the origin the scripts come from. The driver names the top page's, so the 50 frames share
+ * `assets`: the origin the scripts come from. The top page names its own, so the 50 frames share
  * one cached copy (and V8's code cache) instead of fetching and compiling the library 50 times.
  */
 const frameHtml = (lib: string, assets: string): string =>
@@ -72,6 +76,7 @@ export function benchPage(req: IncomingMessage, res: ServerResponse): boolean {
       else if (assets && !/^http:\/\/[a-z0-9.-]+:\d+$/.test(assets)) send(400, 'text/plain', 'bad assets origin');
       else send(200, 'text/html; charset=utf-8', frameHtml(lib, assets));
     } else if (name === 'frame.js') script(file(join(here, 'browser-frame.js')));
+    else if (name === 'top.js') script(file(join(here, 'browser-top.js')));
     else if (name.startsWith('lib/') && name.endsWith('.js') && name.slice(4, -3) in LIBS) script(file(LIBS[name.slice(4, -3)]!()));
     else send(404, 'text/plain', 'not found');
   } catch (err) {

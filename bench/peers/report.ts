@@ -105,6 +105,13 @@ export function summarize(r: Results) {
 
 type Summary = ReturnType<typeof summarize>;
 
+/** " (renderer / network / browser %)" of a Chromium row; empty for runs from before that was measured. */
+function byKind(x: BrowserResult): string {
+  const by = x.browserCpuBy as Record<string, number> | undefined;
+  if (!by) return '';
+  return ` (${['renderer', 'network', 'browser'].map((k) => (by[k] ?? 0).toFixed(0)).join(' / ')})`;
+}
+
 /** The Chromium rows that ran (errors left out); lost messages make p50 / p99 infinite, as JSON null. */
 function chromiumRows(r: Results): Map<Kind, BrowserResult> {
   const out = new Map<Kind, BrowserResult>();
@@ -258,7 +265,7 @@ export function render(r: Results): { markdown: string; svg: string } {
   if (cr.size || BROWSER_ROWS.some((b) => r.chromium?.[b.kind])) {
     L.push('', `## In Chromium: ${crCfg?.sockets ?? '?'} sockets in one page, ${crCfg?.rate ?? '?'} msg/s total, paced`, '');
     L.push(
-      `Each library's browser build (Burrow's client/dist/burrow.global.js, sockjs-client's and socket.io-client's minified builds) forced onto one transport, in headless Chromium pinned to the load core; one socket per iframe of one page, each frame on its own host name mapped to 127.0.0.1, so each socket has its own HTTP/1.1 connection pool (Chromium allows 6 per host; N streaming or polling sockets on one host would starve). Open loop as above: message *i* due at t0 + i/rate on socket i mod N, timed in the page from when it was due; ${crCfg ? `${crCfg.warmMs} ms warm-up, then ${crCfg.measureMs} ms measured` : ''}, one run. Server µs / echo: the server's CPU over the window ÷ echoes. "send lag" is how late the page's own timers sent (p99): on a busy machine it is the floor under every latency; "from the send" times each echo from when it actually left, without that lateness. Ratios against the best Socket.IO/SockJS row of the same transport class.`,
+      `Each library's browser build (Burrow's client/dist/burrow.global.js, sockjs-client's and socket.io-client's minified builds) forced onto one transport, in headless Chromium pinned to the load core, launched directly with no automation attached (the page runs the job and reports over HTTP); one socket per iframe of one page, each frame on its own host name mapped to 127.0.0.1, so each socket has its own HTTP/1.1 connection pool (Chromium allows 6 per host; N streaming or polling sockets on one host would starve). Open loop as above: message *i* due at t0 + i/rate on socket i mod N, timed in the page from when it was due; ${crCfg ? `${crCfg.warmMs} ms warm-up, then ${crCfg.measureMs} ms measured` : ''}, one run. Server µs / echo: the server's CPU over the window ÷ echoes. Chromium CPU: all its processes, % of one core over the window (in brackets, its renderer / network service / browser process). "send lag" is how late the page's own timers sent (p99): on a busy machine it is the floor under every latency; "from the send" times each echo from when it actually left, without that lateness. Ratios against the best Socket.IO/SockJS row of the same transport class.`,
       '',
     );
     L.push('| client (transport) | p50 ms | p99 ms | × best peer (p50) | × best peer (p99) | from the send: p50 / p99 ms | server µs / echo | × best peer | lost | send lag p99 ms | Chromium CPU | server CPU |');
@@ -277,7 +284,7 @@ export function render(r: Results): { markdown: string; svg: string } {
       const bus = refs(sum, k, crCost('serverUsPerEcho')).best;
       const open = x.opened < x.sockets ? ` (${x.opened}/${x.sockets} opened)` : '';
       L.push(
-        `| ${name(k)}${open} | ${fmt(x.p50)} | ${fmt(x.p99)} | ${ratio(x.p50, bp50)} | ${ratio(x.p99, bp99)} | ${fmt(inf(x.fromSendP50))} / ${fmt(inf(x.fromSendP99))} | ${fmt(x.serverUsPerEcho)} | ${ratio(x.serverUsPerEcho, bus)} | ${x.lost}/${x.sent} | ${fmt(x.sendLagP99)} | ${fmt(x.browserCpuPct, 0)} % | ${fmt(x.serverCpuPct, 0)} % |`,
+        `| ${name(k)}${open} | ${fmt(x.p50)} | ${fmt(x.p99)} | ${ratio(x.p50, bp50)} | ${ratio(x.p99, bp99)} | ${fmt(inf(x.fromSendP50))} / ${fmt(inf(x.fromSendP99))} | ${fmt(x.serverUsPerEcho)} | ${ratio(x.serverUsPerEcho, bus)} | ${x.lost}/${x.sent} | ${fmt(x.sendLagP99)} | ${fmt(x.browserCpuPct, 0)} %${byKind(x)} | ${fmt(x.serverCpuPct, 0)} % |`,
       );
     }
   }

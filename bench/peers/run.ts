@@ -17,8 +17,9 @@
  * transport, N sockets in one page. `--only=` picks its rows by kind too; `--only=chromium` (with or
  * without kinds) runs only that section; `--no-chromium` skips it; `--chromium-sockets=N` and
  * `--chromium-ms=MS` change its sockets (50) and measured window (5 s; 2 s quick). Chromium is
- * pinned to the load core; `CHROMIUM_CORES=all` lets it use every core (on 2 cores it then takes
- * ~150 % and every library's latency still runs to hundreds of ms: the section saturates the browser).
+ * pinned to the load core; `CHROMIUM_CORES=all` lets it use every core. It runs with no automation
+ * attached (chromium.ts; `CHROMIUM_VIA=playwright` for the old way, whose CDP traffic cost Chromium a
+ * third of its core: bench/README.md).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
