@@ -28,6 +28,13 @@ local function unpackEntries(blob, lens)
   end
   return out
 end
+-- HDEL of many fields in as few calls as Lua's unpack allows: one call per confirmed run of journal
+-- entries instead of one per entry (an echo burst confirms a hundred at once).
+local function hdelAll(key, fields)
+  for i = 1, #fields, 1000 do
+    redis.call('HDEL', key, unpack(fields, i, math.min(i + 999, #fields)))
+  end
+end
 local function sizeOf(e)
   if string.byte(e, 1) == 99 then return 0 end
   return #e - 1
@@ -53,16 +60,17 @@ local function journalScan(owner, confirm, after)
   local j = redis.call('HGETALL', KEYS[5])
   local out = {}
   local held = confirm ~= nil and not appended(after)
+  local drop = {}
   for i = 1, #j, 2 do
     local v = j[i + 1]
     local sp = string.find(v, ' ', 1, true)
     local s = tonumber(j[i])
     if not sp or not s then
-      redis.call('HDEL', KEYS[5], j[i])
+      drop[#drop + 1] = j[i]
     else
       local o = string.sub(v, 1, sp - 1)
       if o == owner and confirm and s <= confirm then
-        if not held then redis.call('HDEL', KEYS[5], j[i]) end
+        if not held then drop[#drop + 1] = j[i] end
       else
         out[#out + 1] = s
         out[#out + 1] = o
@@ -70,6 +78,7 @@ local function journalScan(owner, confirm, after)
       end
     end
   end
+  hdelAll(KEYS[5], drop)
   return out, held
 end
 `;
