@@ -43,6 +43,11 @@ export class SessionRecords {
     return decodeRecord(sid, flat);
   }
 
+  async touchProven(sid: string, tokenHash: string, ttlMs: number, claim: boolean): Promise<SessionRecord | undefined> {
+    const flat = await this.#s.r.burrowTouchProven(...this.#s.keys.session(sid), ms(ttlMs), this.#grace, tokenHash, claim ? '1' : '0');
+    return decodeRecord(sid, flat);
+  }
+
   async delete(sid: string): Promise<void> {
     const { r, keys } = this.#s;
     const [rooms] = await batchOrThrow(r, [(c) => c.burrowDelete(...keys.session(sid)), (c) => c.srem(keys.sessions, sid)]);

@@ -119,6 +119,9 @@ export class RedisStore implements Store {
   touch(sid: string, ttlMs: number, activity: boolean): Promise<SessionRecord | undefined> {
     return this.#records.touch(sid, ttlMs, activity);
   }
+  touchProven(sid: string, tokenHash: string, ttlMs: number, claim: boolean): Promise<SessionRecord | undefined> {
+    return this.#records.touchProven(sid, tokenHash, ttlMs, claim);
+  }
   delete(sid: string): Promise<void> {
     return this.#records.delete(sid);
   }

@@ -58,6 +58,28 @@ if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[1], 'activity', 1) end
 return redis.call('HGETALL', KEYS[1])
 `),
 
+  /**
+   * \`burrowGet\` and \`burrowTouch\` of a request in one step, the touch only for the right token.
+   * ARGV: ttlMs, graceMs, tokenHash, claim ('1' | '0') → HGETALL (after the touch, if any), or nil
+   * when the session is unknown or \`tokenHash\` is not the record's (then nothing is touched). Not
+   * touched: a closed record, and an unclaimed raced one when claim is '0' (an abandon). Lua strings are
+   * interned, so the comparison is one of two references, whatever the content.
+   */
+  burrowTouchProven: def(`
+if not alive() then return false end
+local f = redis.call('HMGET', KEYS[1], 'tokenHash', 'closedBy', 'raced', 'activity')
+if f[1] ~= ARGV[3] then return false end
+if f[2] or (ARGV[4] == '0' and f[3] == '1' and tonumber(f[4]) == 0) then return redis.call('HGETALL', KEYS[1]) end
+local long = int(tonumber(ARGV[1]) + tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[4], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], long)
+redis.call('PEXPIRE', KEYS[2], long)
+redis.call('PEXPIRE', KEYS[3], long)
+redis.call('PEXPIRE', KEYS[5], long)
+redis.call('HINCRBY', KEYS[1], 'activity', 1)
+return redis.call('HGETALL', KEYS[1])
+`),
+
   /** → the rooms the session was in; every key of the session is gone after it. */
   burrowDelete: def(`
 local rooms = redis.call('SMEMBERS', KEYS[3])
