@@ -39,6 +39,25 @@ local function sizeOf(e)
   if string.byte(e, 1) == 99 then return 0 end
   return #e - 1
 end
+-- The client acknowledged the log up to \`upTo\` (a string): trims it, clamped to outSeq, and subtracts
+-- the trimmed bytes. 1, or 0 when the session is unknown.
+local function ackUpTo(upTo)
+  if not alive() then return 0 end
+  local r = redis.call('HMGET', KEYS[1], 'outSeq', 'outAck')
+  upTo = tonumber(upTo)
+  local outSeq = tonumber(r[1])
+  if upTo > outSeq then upTo = outSeq end
+  local n = upTo - tonumber(r[2])
+  if n > 0 then
+    local bytes = 0
+    for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, int(n - 1))) do bytes = bytes + sizeOf(e) end
+    redis.call('LTRIM', KEYS[2], int(n), -1)
+    redis.call('HINCRBY', KEYS[1], 'outAck', int(n))
+    -- Not for 0 bytes (close frames, empty texts): -bytes would be a negative zero.
+    if bytes > 0 then redis.call('HINCRBY', KEYS[1], 'outBytes', int(-bytes)) end
+  end
+  return 1
+end
 -- Has the append with token \`t\` ('<node> <n>') run? The record keeps each node's last token (field
 -- ap:<node>), and one node's appends of a session run in token order (burrowAppend's \`after\`), so a
 -- number at least \`n\` there means it ran. '' (none) counts as run.

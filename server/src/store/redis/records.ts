@@ -119,8 +119,14 @@ export class SessionRecords {
     return out;
   }
 
-  async ack(sid: string, ack: number): Promise<boolean> {
-    return (await this.#s.r.burrowAck(...this.#s.keys.session(sid), seqArg(ack))) === 1;
+  /** Sent with the session's appends of this turn (append-groups.ts): one round trip for both. */
+  ack(sid: string, ack: number): Promise<boolean> {
+    return this.#groups.ack(sid, ack);
+  }
+
+  /** A wake event, sent in this turn's round trip (a poll's `attach` beside its ack). */
+  publish(sid: string, message: string): Promise<void> {
+    return this.#groups.publish(this.#s.keys.wake(sid), message);
   }
 
   // ---- rooms --------------------------------------------------------------------------------------

@@ -177,7 +177,7 @@ export class RedisStore implements Store {
   // ---- Store: wake-ups, expiry, health ------------------------------------------------------------
 
   publish(sid: string, event: WakeEvent): Promise<void> {
-    return this.#wake.publish(sid, event);
+    return this.#records.publish(sid, JSON.stringify(event));
   }
   subscribe(sid: string, listener: (event: WakeEvent) => void): () => void {
     return this.#wake.subscribe(sid, listener);
