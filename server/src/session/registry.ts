@@ -8,7 +8,8 @@ import { storeUnavailable } from '../errors/burrow-error.js';
 import { GuardedStore } from '../store/guarded-store.js';
 import { DeadlineList } from '../deadlines.js';
 import { heartbeat, heartbeatInterval } from './heartbeat.js';
-import { hashToken, newSessionId, newToken, tokenProven, tokenShaped } from './ids.js';
+import { hashToken, newSessionId, newToken } from './ids.js';
+import { proveRecord } from './prove.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { ResolvedOptions } from '../options.js';
 import { preparePayload, type SendData } from './payload.js';
@@ -228,7 +229,7 @@ export class SessionRegistry implements SessionHost {
     socket?: object,
   ): Promise<{ core: SessionCore; record: SessionRecord } | undefined> {
     if (!SESSION_ID_RE.test(sid)) return undefined;
-    const proven = await this.#prove(sid, token, claim, socket);
+    const proven = await proveRecord(this.store, this.options.resumeWindow, sid, token, claim, socket);
     if (!proven) return undefined;
     const { found, record } = proven;
     let core = this.#live.get(sid);
@@ -249,41 +250,6 @@ export class SessionRegistry implements SessionHost {
       } else core.unclaimed = false;
     }
     return { core, record };
-  }
-
-  /**
-   * {@link resume}'s store part: the record if `token` proves it, touched unless it is closed or an
-   * abandon of an unclaimed raced session (`found`: as it was before the touch).
-   */
-  async #prove(
-    sid: string,
-    token: string | null | undefined,
-    claim: boolean,
-    socket: object | undefined,
-  ): Promise<{ found: SessionRecord; record: SessionRecord } | undefined> {
-    const ttl = this.options.resumeWindow;
-    // An in-process store is read and touched in place: no copy until the touch, no promise hop.
-    const sync = this.store.sync;
-    if (!sync && this.store.touchProven) {
-      // A networked store proves and touches in one round trip (the touch only for the right token
-      // hash); the token is compared with the record's hash here too, in constant time.
-      if (!tokenShaped(token)) return undefined;
-      const record = await this.store.touchProven(sid, hashToken(token), ttl, claim);
-      if (!record || !tokenProven(socket, sid, token, record.tokenHash)) return undefined;
-      // A touch changes neither `closed` nor `raced`, all `resume` reads of `found`.
-      return { found: record, record };
-    }
-    const found = sync ? sync.peekSync(sid) : await this.store.get(sid);
-    if (!found || !tokenProven(socket, sid, token, found.tokenHash)) return undefined;
-    // A closed record keeps its short linger; anything else starts a fresh resume window. An abandon
-    // (`claim` false) of a raced session must not count as the claim: it reads without touching.
-    const untouched = found.closed || (!claim && found.raced && found.activity === 0);
-    const record = untouched
-      ? sync
-        ? { ...found }
-        : found
-      : ((sync ? sync.touchSync(sid, ttl, true) : await this.store.touch(sid, ttl, true)) ?? found);
-    return { found, record };
   }
 
   openFrame(core: SessionCore, token: string, resumed: boolean, ack: number): OpenFrame {
