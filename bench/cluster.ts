@@ -19,6 +19,9 @@ import { BurrowSocket } from '@burrow/client';
 import { startRedis } from '@burrow/test-support/procs';
 import { spawnNode, startClusterNginx } from '../e2e/cluster/launch.js';
 
+/** NODES=1 runs the RedisStore setup with one node (what the store costs apart from spreading a session over nodes). */
+const NODES = Number(process.env.NODES ?? 3);
+const WARMUP = Number(process.env.WARMUP ?? 0);
 const MSGS = Number(process.env.MSGS ?? 5000);
 const PINGS = Number(process.env.PINGS ?? 300);
 const CAP_MS = Number(process.env.CAP_MS ?? 4000);
@@ -55,9 +58,11 @@ async function commandStats(admin: Redis): Promise<Map<string, number>> {
 interface Meter {
   pids: number[];
   admin?: Redis;
+  /** HTTP requests the setup's nodes logged so far (the rig prints one line per request). */
+  http: () => number;
 }
 async function meterStart(m: Meter) {
-  return { cpu: m.pids.map(cpuSeconds), cmds: m.admin ? await commandStats(m.admin) : new Map<string, number>() };
+  return { cpu: m.pids.map(cpuSeconds), http: m.http(), cmds: m.admin ? await commandStats(m.admin) : new Map<string, number>() };
 }
 async function meterEnd(m: Meter, start: Awaited<ReturnType<typeof meterStart>>) {
   const cpu = m.pids.map((p, i) => cpuSeconds(p) - start.cpu[i]!);
@@ -68,10 +73,10 @@ async function meterEnd(m: Meter, start: Awaited<ReturnType<typeof meterStart>>)
     const d = v - (start.cmds.get(k) ?? 0) - (k === 'info' ? 1 : 0);
     if (d > 0) cmds.set(k, d);
   }
-  return { cpu, cmds };
+  return { cpu, cmds, http: m.http() - start.http };
 }
 
-async function measure(url: string, transport: Transport, meter: Meter) {
+async function measure(url: string, transport: Transport, meter: Meter, latency = true) {
   const s = await open(url, transport);
   let onMsg: (d: string) => void = () => {};
   s.addEventListener('message', (e) => onMsg(String((e as MessageEvent).data)));
@@ -99,7 +104,7 @@ async function measure(url: string, transport: Transport, meter: Meter) {
   // Latency: one echo at a time.
   const lat: number[] = [];
   const tEnd = performance.now() + CAP_MS;
-  for (let i = 0; i < PINGS && performance.now() < tEnd; i++) {
+  for (let i = 0; latency && i < PINGS && performance.now() < tEnd; i++) {
     const tag = `p${i}`;
     const t = performance.now();
     await new Promise<void>((resolve) => {
@@ -128,23 +133,31 @@ admin.on('error', () => {});
 const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1]);
 const kill: Array<() => Promise<void>> = [() => redis.dispose(), async () => admin.disconnect()];
 try {
-  const single = await spawnNode({ name: 'single', store: 'memory', timings, fromBuild: true, nodeArgs });
+  const httpLines = new Map<string, number>();
+  const onLine = (l: { node: string; kind: string }) => {
+    if (l.kind === 'http') httpLines.set(l.node, (httpLines.get(l.node) ?? 0) + 1);
+  };
+  const httpOf = (names: string[]) => () => names.reduce((a, n) => a + (httpLines.get(n) ?? 0), 0);
+  const single = await spawnNode({ name: 'single', store: 'memory', timings, fromBuild: true, nodeArgs, onLine });
   kill.push(() => single.proc.kill('SIGTERM'));
+  const nodeNames = Array.from({ length: NODES }, (_, i) => `n${i + 1}`);
   const nodes = await Promise.all(
-    ['n1', 'n2', 'n3'].map((name) => spawnNode({ name, redisUrl: redis.url, prefix: 'burrow-bench:', timings, fromBuild: true, nodeArgs })),
+    nodeNames.map((name) => spawnNode({ name, redisUrl: redis.url, prefix: 'burrow-bench:', timings, fromBuild: true, nodeArgs, onLine })),
   );
   for (const n of nodes) kill.push(() => n.proc.kill('SIGTERM'));
   const nginx = await startClusterNginx(nodes.map((n) => n.port));
   kill.push(() => nginx.close());
 
   const setups: Array<[string, string, Meter]> = [
-    ['1 node, MemoryStore, direct', `ws://127.0.0.1:${single.port}/burrow`, { pids: [single.pid] }],
-    ['3 nodes, RedisStore, nginx', `ws://127.0.0.1:${nginx.port}/burrow`, { pids: [...nodes.map((n) => n.pid), redisPid], admin }],
+    ['1 node, MemoryStore, direct', `ws://127.0.0.1:${single.port}/burrow`, { pids: [single.pid], http: httpOf(['single']) }],
+    [`${NODES} node${NODES === 1 ? '' : 's'}, RedisStore, nginx`, `ws://127.0.0.1:${nginx.port}/burrow`, { pids: [...nodes.map((n) => n.pid), redisPid], admin, http: httpOf(nodeNames) }],
   ];
   for (const transport of transports) {
     for (const [name, url, meter] of setups) {
       let r: Awaited<ReturnType<typeof measure>>;
       try {
+        // WARMUP=n: n unmetered rounds first, so every node's code is compiled and warm (steady state).
+        for (let w = 0; w < WARMUP; w++) await measure(url, transport, meter, false);
         r = await measure(url, transport, meter);
       } catch (e) {
         rows.push(`| ${transport} | ${name} | failed: ${String((e as Error).message ?? e)} | | |`);
@@ -157,7 +170,7 @@ try {
       const redisCpu = meter.admin ? r.used.cpu.at(-1)! : 0;
       const cmds = [...r.used.cmds].sort((a, b) => b[1] - a[1]);
       const total = cmds.reduce((a, [, v]) => a + v, 0);
-      costRows.push(`| ${transport} | ${name} | ${us(nodeCpu + redisCpu)} | ${us(nodeCpu)} | ${meter.admin ? us(redisCpu) : '-'} | ${meter.admin ? (total / Math.max(1, r.got)).toFixed(2) : '-'} |`);
+      costRows.push(`| ${transport} | ${name} | ${us(nodeCpu + redisCpu)} | ${us(nodeCpu)} | ${meter.admin ? us(redisCpu) : '-'} | ${meter.admin ? (total / Math.max(1, r.got)).toFixed(2) : '-'} | ${(r.used.http / Math.max(1, r.got)).toFixed(3)} |`);
       if (meter.admin) cmdRows.push(`| ${transport} | ${cmds.map(([k, v]) => `${k} ${(v / Math.max(1, r.got)).toFixed(2)}`).join(', ')} |`);
       process.stderr.write(`.`);
     }
@@ -171,8 +184,8 @@ console.log('| transport | setup | echoes/s | p50 ms | p99 ms |');
 console.log('| --- | --- | ---: | ---: | ---: |');
 for (const r of rows) console.log(r);
 console.log(`\nServer CPU per echo over the throughput window (user + sys of every Burrow node process and of redis-server, µs per echo; an echo is one message each way), and Redis commands per echo (INFO commandstats delta):\n`);
-console.log('| transport | setup | CPU µs/echo, all | Burrow nodes | redis-server | Redis commands/echo |');
-console.log('| --- | --- | ---: | ---: | ---: | ---: |');
+console.log('| transport | setup | CPU µs/echo, all | Burrow nodes | redis-server | Redis commands/echo | HTTP requests/echo |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
 for (const r of costRows) console.log(r);
 console.log('\nRedis commands per echo, by command (RedisStore):\n');
 console.log('| transport | commands per echo |');

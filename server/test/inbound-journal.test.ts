@@ -218,6 +218,14 @@ test('a drained node disposes a core mid-accept and a retried POST makes a fresh
           return r;
         };
       }
+      if (key === 'touchProven') {
+        // The same, where a resume proves and touches in one call.
+        return async (...args: Parameters<RedisStore['touchProven']>) => {
+          const r = await target.touchProven(...args);
+          if (holding && r && ++resumes === 2) setImmediate(release);
+          return r;
+        };
+      }
       const v: unknown = Reflect.get(target, key, target);
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },

@@ -24,6 +24,7 @@ function record(id: string): SessionRecord {
   return { id, tokenHash: 'ab'.repeat(32), protocol: '', data: undefined, inAck: 0, outSeq: 0, outAck: 0, activity: 0 };
 }
 const text = (data: string) => ({ t: 'd' as const, data });
+const seqsOf = (frames: readonly { frame: { seq: number } }[]) => frames.map((f) => f.frame.seq);
 const outcome = (r: AppendResult) => (r.ok ? r.frames.map((f) => f.frame.seq) : r.reason);
 
 async function store(): Promise<RedisStore> {
@@ -132,5 +133,47 @@ describe('RedisStore group commit', { timeout: 20_000 }, () => {
     const order = heard.map((h) => h.lastSeq);
     assert.deepEqual(order, [...order].sort((x, y) => x - y));
     assert.equal(order.at(-1), 21);
+  });
+
+  it("a client ack rides on the session's appends of the same turn (one script), applied before them", async () => {
+    const id = sid();
+    const limits = { maxBufferedMessages: 3, maxBufferedBytes: 1 << 20 };
+    // Its own connection, whose commands are counted (the shared Redis serves other suites too).
+    const client = new Redis(URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    let sent = 0;
+    const send = client.sendCommand.bind(client);
+    client.sendCommand = ((...args: Parameters<typeof send>) => {
+      sent++;
+      return send(...args);
+    }) as typeof client.sendCommand;
+    const c = new RedisStore({ redis: client, prefix, sweepIntervalMs: 0 });
+    stores.push(c);
+    await c.ready();
+    await c.create(record(id), LONG);
+    assert.deepEqual(outcome(await c.append(id, [text('1'), text('2'), text('3')], limits)), [1, 2, 3]);
+    try {
+      const before = sent;
+      // The buffer is full (3 of 3): the append fits only because the ack of the same turn trims first.
+      const [acked, appended, ackedToo] = await Promise.all([c.ack(id, 1), c.append(id, [text('4')], limits), c.ack(id, 2)]);
+      const used = sent - before;
+      assert.equal(acked, true);
+      assert.equal(ackedToo, true);
+      assert.deepEqual(outcome(appended), [4]);
+      assert.equal(used, 1, 'the acks and the append went as one script');
+      assert.deepEqual(seqsOf(await b.read(id, 0, 10, 1000)), [3, 4]);
+      // Alone (no append that turn), an ack still goes, and an unknown session answers false.
+      const [alone, unknown] = await Promise.all([a.ack(id, 4), a.ack(sid(), 1)]);
+      assert.equal(alone, true);
+      assert.equal(unknown, false);
+      assert.deepEqual(await b.read(id, 0, 10, 1000), []);
+      // An append to an unknown session with an ack of the same turn: both refused.
+      const gone = sid();
+      const [goneAck, goneAppend] = await Promise.all([a.ack(gone, 1), a.append(gone, [text('x')], limits)]);
+      assert.equal(goneAck, false);
+      assert.equal(outcome(goneAppend), 'unknown');
+    } finally {
+      await c.close();
+      client.disconnect();
+    }
   });
 });

@@ -39,9 +39,14 @@ export function hashToken(token: string): string {
   return hash('sha256', token, 'hex');
 }
 
+/** Could `token` be a session token at all (a non-empty string of at most 256 characters)? */
+export function tokenShaped(token: string | undefined | null): token is string {
+  return typeof token === 'string' && token.length > 0 && token.length <= 256;
+}
+
 /** Does `token` hash to `tokenHash`? Constant time in the token's content. */
 export function tokenMatches(token: string | undefined | null, tokenHash: string): boolean {
-  if (typeof token !== 'string' || token.length === 0 || token.length > 256) return false;
+  if (!tokenShaped(token)) return false;
   const a = Buffer.from(hashToken(token), 'hex');
   const b = Buffer.from(tokenHash, 'hex');
   return a.length === b.length && timingSafeEqual(a, b);

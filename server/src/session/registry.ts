@@ -8,7 +8,8 @@ import { storeUnavailable } from '../errors/burrow-error.js';
 import { GuardedStore } from '../store/guarded-store.js';
 import { DeadlineList } from '../deadlines.js';
 import { heartbeat, heartbeatInterval } from './heartbeat.js';
-import { hashToken, newSessionId, newToken, tokenProven } from './ids.js';
+import { hashToken, newSessionId, newToken } from './ids.js';
+import { proveRecord } from './prove.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { ResolvedOptions } from '../options.js';
 import { preparePayload, type SendData } from './payload.js';
@@ -231,19 +232,9 @@ export class SessionRegistry implements SessionHost {
     socket?: object,
   ): Promise<{ core: SessionCore; record: SessionRecord } | undefined> {
     if (!SESSION_ID_RE.test(sid)) return undefined;
-    // An in-process store is read and touched in place: no copy until the touch, no promise hop.
-    const sync = this.store.sync;
-    const found = sync ? sync.peekSync(sid) : await this.store.get(sid);
-    if (!found || !tokenProven(socket, sid, token, found.tokenHash)) return undefined;
-    // A closed record keeps its short linger; anything else starts a fresh resume window. An abandon
-    // (`claim` false) of a raced session must not count as the claim: it reads without touching.
-    const untouched = found.closed || (!claim && found.raced && found.activity === 0);
-    const ttl = this.options.resumeWindow;
-    const record = untouched
-      ? sync
-        ? { ...found }
-        : found
-      : ((sync ? sync.touchSync(sid, ttl, true) : await this.store.touch(sid, ttl, true)) ?? found);
+    const proven = await proveRecord(this.store, this.options.resumeWindow, sid, token, claim, socket);
+    if (!proven) return undefined;
+    const { found, record } = proven;
     let core = this.#live.get(sid);
     if (core) core.refresh(record);
     else {

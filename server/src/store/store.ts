@@ -157,6 +157,15 @@ export interface Store {
   get(sid: string): Promise<SessionRecord | undefined>;
   /** Resets the TTL; `activity` also bumps `record.activity` (client-driven requests). */
   touch(sid: string, ttlMs: number, activity: boolean): Promise<SessionRecord | undefined>;
+  /**
+   * `get` and `touch` of a request that presents a token, in one step (one round trip on a networked
+   * store). Answers `undefined` when the session is unknown or its `tokenHash` is not `tokenHash`
+   * (nothing is touched then: an unproven request never extends a session). A closed record, and an
+   * unclaimed raced one when `claim` is false (an abandon), are answered untouched; any other is
+   * touched as `touch(sid, ttlMs, true)` would. The caller still compares the token with the record's
+   * hash itself (in constant time). Optional: without it the session core calls `get`, then `touch`.
+   */
+  touchProven?(sid: string, tokenHash: string, ttlMs: number, claim: boolean): Promise<SessionRecord | undefined>;
   /** Removes the record and its log at once. */
   delete(sid: string): Promise<void>;
   setData(sid: string, data: unknown): Promise<boolean>;

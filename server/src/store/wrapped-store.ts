@@ -21,7 +21,15 @@ import type {
 } from './store.js';
 
 export abstract class WrappedStore implements Store {
-  protected constructor(protected readonly inner: Store) {}
+  /** Present exactly when the inner store has it (the session core tells by its presence). */
+  readonly touchProven?: (sid: string, tokenHash: string, ttlMs: number, claim: boolean) => Promise<SessionRecord | undefined>;
+
+  protected constructor(protected readonly inner: Store) {
+    if (inner.touchProven) {
+      const touchProven = inner.touchProven.bind(inner);
+      this.touchProven = (sid, tokenHash, ttlMs, claim) => this.around('touchProven', () => touchProven(sid, tokenHash, ttlMs, claim));
+    }
+  }
 
   /** Runs one call of the inner store; `op` names the Store method. */
   protected abstract around<T>(op: string, call: () => Promise<T>): Promise<T>;

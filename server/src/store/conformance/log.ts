@@ -37,6 +37,32 @@ export function recordsSuite(t: Kit, h: Handles): void {
       assert.equal(await a.touch(sid(), LONG, true), undefined);
     });
 
+    t.it('touchProven (when the store has it) touches only for the right token hash, and not a closed record or an abandon', async () => {
+      if (!a.touchProven || !b.touchProven) return; // optional: the session core calls get, then touch
+      const good = 'ab'.repeat(32);
+      const id = sid();
+      await a.create(record(id, { tokenHash: good }), LONG);
+      // A wrong hash (or an unknown session) is undefined, and touches nothing.
+      assert.equal(await b.touchProven(id, 'cd'.repeat(32), LONG, true), undefined);
+      assert.equal(await b.touchProven(id, '', LONG, true), undefined);
+      assert.equal(await a.touchProven(sid(), good, LONG, true), undefined);
+      assert.equal((await a.get(id))?.activity, 0);
+      assert.equal((await b.touchProven(id, good, LONG, true))?.activity, 1);
+      assert.equal((await a.touchProven(id, good, LONG, false))?.activity, 2);
+      // An abandon (claim false) of an unclaimed raced session reads it untouched; the claim touches.
+      const raced = sid();
+      await a.create(record(raced, { tokenHash: good, raced: true }), LONG);
+      assert.equal((await b.touchProven(raced, good, LONG, false))?.activity, 0);
+      assert.equal((await a.touchProven(raced, good, LONG, true))?.activity, 1);
+      assert.equal((await b.touchProven(raced, good, LONG, false))?.activity, 2);
+      // A closed record keeps its linger: answered, not touched.
+      const closed = sid();
+      await a.create(record(closed, { tokenHash: good, closed: { by: 'server', code: 1000 } }), LONG);
+      const c = await b.touchProven(closed, good, LONG, true);
+      assert.equal(c?.activity, 0);
+      assert.equal(c?.closed?.by, 'server');
+    });
+
     t.it('delete removes the record, its log and its memberships at once', async () => {
       const id = sid();
       const room = `r-${sid()}`;

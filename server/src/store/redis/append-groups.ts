@@ -4,6 +4,10 @@
  * `burrowAppend` script, and the groups of all sessions of that turn in one round trip. Each append
  * keeps its own token, `after` and result, as if it had run alone (scripts.ts), so the outage hold's
  * retries and the Store contract are unchanged; only the round trips and the wake events are fewer.
+ *
+ * The client acks and wake events of the turn go in the same round trip: a session's ack inside its
+ * group's script (a POST's ack beside the app's answers to its frames), otherwise as commands of their
+ * own in the turn's pipeline (a poll's ack beside its `attach` event): one write and one reply for all.
  */
 import type { AppendLimits, AppendResult, NewFrame, OutboundFrame } from '../store.js';
 import { batch, type Command, type Settled, type Shared } from './commands.js';
@@ -38,6 +42,28 @@ interface Group {
   meta: string;
   readonly pack: EntryPack;
   entries: number;
+  /** The session's client ack of this turn, applied by the group's script before its appends. */
+  ack?: TurnAck;
+}
+
+/** The client acks of one session made in one turn: the highest goes to Redis, every caller hears the result. */
+interface TurnAck {
+  ack: number;
+  readonly waiters: { resolve: (known: boolean) => void; reject: (err: unknown) => void }[];
+}
+
+/** A PUBLISH of this turn, sent in the turn's pipeline. */
+interface TurnPublish {
+  readonly channel: string;
+  readonly message: string;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** One command of the turn's round trip and what to do with its answer. */
+interface Sent {
+  readonly command: Command;
+  readonly settle: (res: Settled) => void;
 }
 
 export class AppendGroups {
@@ -47,6 +73,9 @@ export class AppendGroups {
   readonly #open = new Map<string, Group>();
   /** Every group of this turn, in the order they were opened. */
   #groups: Group[] = [];
+  /** Client acks of this turn, by session: they ride on the session's group, or go alone in the same round trip. */
+  readonly #acks = new Map<string, TurnAck>();
+  #publishes: TurnPublish[] = [];
   #scheduled = false;
   readonly #flush = (): void => this.#send();
 
@@ -72,12 +101,35 @@ export class AppendGroups {
     g.meta += `${token}\t${after}\t${frames.length}\n`;
     frames.forEach((f, i) => g.pack.add(f.data, sizes[i]!));
     g.entries += frames.length;
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      // After the current turn's synchronous code: the sends of an emit loop all join.
-      queueMicrotask(this.#flush);
-    }
+    this.#schedule();
     return new Promise<AppendResult>((resolve, reject) => g.items.push({ frames, sizes, resolve, reject }));
+  }
+
+  /**
+   * `Store.ack`, sent with this turn's appends: in the session's group script when it has one (a POST's
+   * ack beside the app's answers to its frames), else as `burrowAck` in the same round trip (a poll's
+   * ack beside its `attach` wake). Acks are cumulative, so the highest of the turn stands for all.
+   */
+  ack(sid: string, ack: number): Promise<boolean> {
+    let a = this.#acks.get(sid);
+    if (!a) this.#acks.set(sid, (a = { ack, waiters: [] }));
+    else if (ack > a.ack) a.ack = ack;
+    this.#schedule();
+    const turn = a;
+    return new Promise<boolean>((resolve, reject) => turn.waiters.push({ resolve, reject }));
+  }
+
+  /** PUBLISH, sent in this turn's round trip. */
+  publish(channel: string, message: string): Promise<void> {
+    this.#schedule();
+    return new Promise<void>((resolve, reject) => this.#publishes.push({ channel, message, resolve, reject }));
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // After the current turn's synchronous code: the sends of an emit loop all join.
+    queueMicrotask(this.#flush);
   }
 
   #send(): void {
@@ -85,37 +137,65 @@ export class AppendGroups {
     const groups = this.#groups;
     this.#groups = [];
     this.#open.clear();
+    const acks = new Map(this.#acks);
+    this.#acks.clear();
+    const publishes = this.#publishes;
+    this.#publishes = [];
     const { r, keys } = this.#s;
+    const sent: Sent[] = [];
     const channels = groups.map((g) => keys.wake(g.sid));
     const ids = channels.map((ch) => this.#watch.sent(ch));
-    const argsOf = (g: Group, i: number) =>
-      [...keys.session(g.sid), channels[i]!, count(g.limits.maxBufferedMessages), seqArg(g.limits.maxBufferedBytes), g.meta, g.pack.lengths, g.pack.blob()] as const;
-    // One group (the usual case): the script alone, without a pipeline around it.
-    const sent: Promise<Settled[]> =
-      groups.length === 1
-        ? r.burrowAppend(...argsOf(groups[0]!, 0)).then(
-            (value): Settled[] => [{ ok: true, value }],
-            (error: unknown): Settled[] => [{ ok: false, error }],
-          )
-        : batch(
-            r,
-            groups.map((g, i): Command => (c) => c.burrowAppend(...argsOf(g, i))),
-          );
-    void sent
+    groups.forEach((g, i) => {
+      // A session's ack rides on its first group of the turn.
+      g.ack = acks.get(g.sid);
+      acks.delete(g.sid);
+      const ackArg = g.ack ? seqArg(g.ack.ack) : undefined;
+      const args = [...keys.session(g.sid), channels[i]!, count(g.limits.maxBufferedMessages), seqArg(g.limits.maxBufferedBytes), g.meta, g.pack.lengths, g.pack.blob()] as const;
+      sent.push({
+        command: ackArg === undefined ? (c) => c.burrowAppend(...args) : (c) => c.burrowAppend(...args, ackArg),
+        settle: (res) => settleGroup(g, res),
+      });
+    });
+    for (const [sid, a] of acks) sent.push({ command: (c) => c.burrowAck(...keys.session(sid), seqArg(a.ack)), settle: (res) => settleAck(a, res, res.ok && res.value === 1) });
+    for (const p of publishes) {
+      sent.push({ command: (c) => c.publish(p.channel, p.message), settle: (res) => (res.ok ? p.resolve() : p.reject(res.error)) });
+    }
+    // One command (the usual case): alone, without a pipeline around it.
+    const one = sent.length === 1 ? sent[0]! : undefined;
+    const answered: Promise<Settled[]> = one
+      ? Promise.resolve(one.command(r)).then(
+          (value): Settled[] => [{ ok: true, value }],
+          (error: unknown): Settled[] => [{ ok: false, error }],
+        )
+      : batch(
+          r,
+          sent.map((x) => x.command),
+        );
+    void answered
       .then(
-        (res) => groups.forEach((g, i) => settleGroup(g, res[i] ?? { ok: false, error: new Error('redis pipeline aborted') })),
-        (error: unknown) => groups.forEach((g) => settleGroup(g, { ok: false, error })),
+        (res) => sent.forEach((x, i) => x.settle(res[i] ?? { ok: false, error: new Error('redis pipeline aborted') })),
+        (error: unknown) => sent.forEach((x) => x.settle({ ok: false, error })),
       )
       .finally(() => groups.forEach((_, i) => this.#watch.settled(channels[i]!, ids[i]!)));
+  }
+}
+
+function settleAck(a: TurnAck, res: Settled, known: boolean): void {
+  for (const w of a.waiters) {
+    if (res.ok) w.resolve(known);
+    else w.reject(res.error);
   }
 }
 
 function settleGroup(g: Group, res: Settled): void {
   if (!res.ok) {
     for (const p of g.items) p.reject(res.error);
+    if (g.ack) settleAck(g.ack, res, false);
     return;
   }
   const codes = Array.isArray(res.value) ? (res.value as unknown[]) : [];
+  // The ack's result is the last element (none at all when the session is unknown).
+  if (g.ack) settleAck(g.ack, res, codes.length > 0 && codes.pop() === 1);
   g.items.forEach((p, i) => {
     try {
       // An empty answer: the session is unknown (every append of the group is).

@@ -37,6 +37,8 @@ declare module 'ioredis' {
     /** → HGETALL of the record, or null when the session is unknown. */
     burrowGet(...keys: SessionKeys): Result<string[] | null, Context>;
     burrowTouch(...args: [...keys: SessionKeys, ttlMs: string, graceMs: string, activity: '1' | '0']): Result<string[] | null, Context>;
+    /** → HGETALL (after the touch, if any), or null when the session is unknown or the token hash is not its own. */
+    burrowTouchProven(...args: [...keys: SessionKeys, ttlMs: string, graceMs: string, tokenHash: string, claim: '1' | '0']): Result<string[] | null, Context>;
     /** → the rooms the session was in. */
     burrowDelete(...keys: SessionKeys): Result<string[], Context>;
     burrowSetData(...args: [...keys: SessionKeys, has: '1' | '0', json: string]): Result<0 | 1, Context>;
@@ -46,7 +48,7 @@ declare module 'ioredis' {
      * -4 behind `after`, -5 ran already; [] when the session is unknown.
      */
     burrowAppend(
-      ...args: [...keys: SessionKeys, channel: string, maxMessages: string, maxBytes: string, appends: string, lengths: string, blob: Buffer]
+      ...args: [...keys: SessionKeys, channel: string, maxMessages: string, maxBytes: string, appends: string, lengths: string, blob: Buffer, ack?: string]
     ): Result<number[], Context>;
     /** → null (unknown) or [1 first | 0, HGETALL after]. */
     burrowAppendClose(

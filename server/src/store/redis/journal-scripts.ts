@@ -113,9 +113,11 @@ if not appended(ARGV[3]) then return 0 end
 local head = ARGV[1] .. ' '
 local upTo = tonumber(ARGV[2])
 local j = redis.call('HGETALL', KEYS[5])
+local drop = {}
 for i = 1, #j, 2 do
-  if string.sub(j[i + 1], 1, #head) == head and tonumber(j[i]) <= upTo then redis.call('HDEL', KEYS[5], j[i]) end
+  if string.sub(j[i + 1], 1, #head) == head and tonumber(j[i]) <= upTo then drop[#drop + 1] = j[i] end
 end
+hdelAll(KEYS[5], drop)
 return 1
 `),
 

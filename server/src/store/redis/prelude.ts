@@ -28,9 +28,35 @@ local function unpackEntries(blob, lens)
   end
   return out
 end
+-- HDEL of many fields in as few calls as Lua's unpack allows: one call per confirmed run of journal
+-- entries instead of one per entry (an echo burst confirms a hundred at once).
+local function hdelAll(key, fields)
+  for i = 1, #fields, 1000 do
+    redis.call('HDEL', key, unpack(fields, i, math.min(i + 999, #fields)))
+  end
+end
 local function sizeOf(e)
   if string.byte(e, 1) == 99 then return 0 end
   return #e - 1
+end
+-- The client acknowledged the log up to \`upTo\` (a string): trims it, clamped to outSeq, and subtracts
+-- the trimmed bytes. 1, or 0 when the session is unknown.
+local function ackUpTo(upTo)
+  if not alive() then return 0 end
+  local r = redis.call('HMGET', KEYS[1], 'outSeq', 'outAck')
+  upTo = tonumber(upTo)
+  local outSeq = tonumber(r[1])
+  if upTo > outSeq then upTo = outSeq end
+  local n = upTo - tonumber(r[2])
+  if n > 0 then
+    local bytes = 0
+    for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, int(n - 1))) do bytes = bytes + sizeOf(e) end
+    redis.call('LTRIM', KEYS[2], int(n), -1)
+    redis.call('HINCRBY', KEYS[1], 'outAck', int(n))
+    -- Not for 0 bytes (close frames, empty texts): -bytes would be a negative zero.
+    if bytes > 0 then redis.call('HINCRBY', KEYS[1], 'outBytes', int(-bytes)) end
+  end
+  return 1
 end
 -- Has the append with token \`t\` ('<node> <n>') run? The record keeps each node's last token (field
 -- ap:<node>), and one node's appends of a session run in token order (burrowAppend's \`after\`), so a
@@ -53,16 +79,17 @@ local function journalScan(owner, confirm, after)
   local j = redis.call('HGETALL', KEYS[5])
   local out = {}
   local held = confirm ~= nil and not appended(after)
+  local drop = {}
   for i = 1, #j, 2 do
     local v = j[i + 1]
     local sp = string.find(v, ' ', 1, true)
     local s = tonumber(j[i])
     if not sp or not s then
-      redis.call('HDEL', KEYS[5], j[i])
+      drop[#drop + 1] = j[i]
     else
       local o = string.sub(v, 1, sp - 1)
       if o == owner and confirm and s <= confirm then
-        if not held then redis.call('HDEL', KEYS[5], j[i]) end
+        if not held then drop[#drop + 1] = j[i] end
       else
         out[#out + 1] = s
         out[#out + 1] = o
@@ -70,6 +97,7 @@ local function journalScan(owner, confirm, after)
       end
     end
   end
+  hdelAll(KEYS[5], drop)
   return out, held
 end
 `;

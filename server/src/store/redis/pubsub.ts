@@ -1,6 +1,7 @@
 /**
  * Wake-ups across nodes: each session has a channel (`{prefix}:{sid}:wake`) carrying {@link WakeEvent}s
- * as JSON. Publishing goes over the command connection (the append scripts publish in the same step);
+ * as JSON. Publishing goes over the command connection (the append scripts publish in the same step,
+ * other events go in the round trip of the turn: append-groups.ts);
  * listening needs a connection of its own, the subscriber, which also listens to Redis's expiry events.
  *
  * `subscribe` is synchronous (the Store contract) while SUBSCRIBE takes a round trip: an event
@@ -68,10 +69,6 @@ export class WakeChannels implements AppendWatch {
   constructor(shared: Shared, sub: Client) {
     this.#s = shared;
     this.#sub = sub;
-  }
-
-  async publish(sid: string, event: WakeEvent): Promise<void> {
-    await this.#s.r.publish(this.#s.keys.wake(sid), JSON.stringify(event));
   }
 
   subscribe(sid: string, listener: Listener): () => void {

@@ -43,6 +43,11 @@ export class SessionRecords {
     return decodeRecord(sid, flat);
   }
 
+  async touchProven(sid: string, tokenHash: string, ttlMs: number, claim: boolean): Promise<SessionRecord | undefined> {
+    const flat = await this.#s.r.burrowTouchProven(...this.#s.keys.session(sid), ms(ttlMs), this.#grace, tokenHash, claim ? '1' : '0');
+    return decodeRecord(sid, flat);
+  }
+
   async delete(sid: string): Promise<void> {
     const { r, keys } = this.#s;
     const [rooms] = await batchOrThrow(r, [(c) => c.burrowDelete(...keys.session(sid)), (c) => c.srem(keys.sessions, sid)]);
@@ -114,8 +119,14 @@ export class SessionRecords {
     return out;
   }
 
-  async ack(sid: string, ack: number): Promise<boolean> {
-    return (await this.#s.r.burrowAck(...this.#s.keys.session(sid), seqArg(ack))) === 1;
+  /** Sent with the session's appends of this turn (append-groups.ts): one round trip for both. */
+  ack(sid: string, ack: number): Promise<boolean> {
+    return this.#groups.ack(sid, ack);
+  }
+
+  /** A wake event, sent in this turn's round trip (a poll's `attach` beside its ack). */
+  publish(sid: string, message: string): Promise<void> {
+    return this.#groups.publish(this.#s.keys.wake(sid), message);
   }
 
   // ---- rooms --------------------------------------------------------------------------------------

@@ -119,6 +119,9 @@ export class RedisStore implements Store {
   touch(sid: string, ttlMs: number, activity: boolean): Promise<SessionRecord | undefined> {
     return this.#records.touch(sid, ttlMs, activity);
   }
+  touchProven(sid: string, tokenHash: string, ttlMs: number, claim: boolean): Promise<SessionRecord | undefined> {
+    return this.#records.touchProven(sid, tokenHash, ttlMs, claim);
+  }
   delete(sid: string): Promise<void> {
     return this.#records.delete(sid);
   }
@@ -174,7 +177,7 @@ export class RedisStore implements Store {
   // ---- Store: wake-ups, expiry, health ------------------------------------------------------------
 
   publish(sid: string, event: WakeEvent): Promise<void> {
-    return this.#wake.publish(sid, event);
+    return this.#records.publish(sid, JSON.stringify(event));
   }
   subscribe(sid: string, listener: (event: WakeEvent) => void): () => void {
     return this.#wake.subscribe(sid, listener);

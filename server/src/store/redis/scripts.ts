@@ -58,6 +58,28 @@ if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[1], 'activity', 1) end
 return redis.call('HGETALL', KEYS[1])
 `),
 
+  /**
+   * \`burrowGet\` and \`burrowTouch\` of a request in one step, the touch only for the right token.
+   * ARGV: ttlMs, graceMs, tokenHash, claim ('1' | '0') → HGETALL (after the touch, if any), or nil
+   * when the session is unknown or \`tokenHash\` is not the record's (then nothing is touched). Not
+   * touched: a closed record, and an unclaimed raced one when claim is '0' (an abandon). Lua strings are
+   * interned, so the comparison is one of two references, whatever the content.
+   */
+  burrowTouchProven: def(`
+if not alive() then return false end
+local f = redis.call('HMGET', KEYS[1], 'tokenHash', 'closedBy', 'raced', 'activity')
+if f[1] ~= ARGV[3] then return false end
+if f[2] or (ARGV[4] == '0' and f[3] == '1' and tonumber(f[4]) == 0) then return redis.call('HGETALL', KEYS[1]) end
+local long = int(tonumber(ARGV[1]) + tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[4], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], long)
+redis.call('PEXPIRE', KEYS[2], long)
+redis.call('PEXPIRE', KEYS[3], long)
+redis.call('PEXPIRE', KEYS[5], long)
+redis.call('HINCRBY', KEYS[1], 'activity', 1)
+return redis.call('HGETALL', KEYS[1])
+`),
+
   /** → the rooms the session was in; every key of the session is gone after it. */
   burrowDelete: def(`
 local rooms = redis.call('SMEMBERS', KEYS[3])
@@ -85,10 +107,14 @@ return 1
    * lost). \`after\`: the node's previous append of the session that may not have run yet (a failed try
    * waiting for its retry): until it has, this one is refused (-4), so a node's appends of a session
    * run in the order it made them. Hence a later token of the node in the record means this one ran
-   * too, its reply lost (-5).
+   * too, its reply lost (-5). ARGV[7] (optional, '' = none): the session's client ack of the same turn,
+   * applied first as \`burrowAck\` would, its result (1 | 0) one more element after the appends'.
    */
   burrowAppend: def(`
 if redis.call('EXISTS', KEYS[4]) == 0 then return {} end
+-- The session's client ack of this turn, if any, first (as when it was its own script before these).
+local acked
+if ARGV[7] and ARGV[7] ~= '' then acked = ackUpTo(ARGV[7]) end
 local r = redis.call('HMGET', KEYS[1], 'outSeq', 'outAck', 'outBytes', 'closedBy')
 local outSeq = tonumber(r[1])
 local outAck = tonumber(r[2])
@@ -156,6 +182,7 @@ if #push > 0 then
   for node, v in pairs(ap) do redis.call('HSET', KEYS[1], 'ap:' .. node, int(v[1]) .. ' ' .. int(v[2])) end
   redis.call('PUBLISH', ARGV[1], '{"type":"append","lastSeq":' .. int(outSeq) .. '}')
 end
+if acked then out[#out + 1] = acked end
 return out
 `),
 
@@ -205,21 +232,7 @@ return out
 
   /** ARGV: ack → 1, or 0 when unknown. Clamped to outSeq; subtracts the trimmed bytes. */
   burrowAck: def(`
-if not alive() then return 0 end
-local r = redis.call('HMGET', KEYS[1], 'outSeq', 'outAck')
-local upTo = tonumber(ARGV[1])
-local outSeq = tonumber(r[1])
-if upTo > outSeq then upTo = outSeq end
-local n = upTo - tonumber(r[2])
-if n > 0 then
-  local bytes = 0
-  for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, int(n - 1))) do bytes = bytes + sizeOf(e) end
-  redis.call('LTRIM', KEYS[2], int(n), -1)
-  redis.call('HINCRBY', KEYS[1], 'outAck', int(n))
-  -- Not for 0 bytes (close frames, empty texts): -bytes would be a negative zero.
-  if bytes > 0 then redis.call('HINCRBY', KEYS[1], 'outBytes', int(-bytes)) end
-end
-return 1
+return ackUpTo(ARGV[1])
 `),
 
   /** ARGV: room → 1, or 0 when unknown. */
