@@ -13,6 +13,12 @@ import type { Downstream } from '../session/types.js';
 import type { SessionRegistry } from '../session/registry.js';
 import type { OutboundFrame } from '../store/store.js';
 
+/**
+ * One held poll. Frames written to it are collected, not answered one by one: the answer goes out at
+ * the end of the tick (or at once when the batch is full), carrying every frame queued by then. A POST
+ * of 16 messages whose handler echoes each is one poll answer of 16 frames, not one of 1 followed by a
+ * re-poll for the other 15.
+ */
 class PollDownstream implements Downstream {
   readonly transport = 'polling' as const;
   readonly batchFrames: number;
@@ -21,24 +27,43 @@ class PollDownstream implements Downstream {
   readonly #core: SessionCore;
   readonly #timer: NodeJS.Timeout;
   #done = false;
+  /** Encoded frames of the answer being collected (sequenced ones, then any control frame). */
+  #frames: string[] = [];
+  /** Payload bytes of the sequenced frames collected (the bound the store's reads use). */
+  #bytes = 0;
+  #scheduled = false;
 
   constructor(res: ServerResponse, core: SessionCore, batchFrames: number, batchBytes: number, pollTimeout: number) {
     this.#res = res;
     this.#core = core;
     this.batchFrames = batchFrames;
     this.batchBytes = batchBytes;
-    this.#timer = setTimeout(() => this.#answer(200, encodePollResponse([])), pollTimeout);
+    this.#timer = setTimeout(() => this.flush(), pollTimeout);
     this.#timer.unref();
     res.on('close', () => this.#finish());
   }
 
-  /** One batch per poll: answering ends it. */
+  /**
+   * Collects `frames` for this poll's one answer. A frame that would take the answer past its bounds
+   * answers the poll with what came before it; it and those after stay in the log (a poll never
+   * removes frames) and go with the next poll, which starts after the client's ack.
+   */
   write(frames: readonly OutboundFrame[]): void {
-    this.#answer(200, encodePollResponse(frames.map(jsonOf)));
+    if (this.#done) return;
+    const out = this.#frames;
+    for (const f of frames) {
+      if (out.length > 0 && (out.length >= this.batchFrames || this.#bytes + f.size > this.batchBytes)) return this.flush();
+      out.push(jsonOf(f));
+      this.#bytes += f.size;
+    }
+    if (out.length >= this.batchFrames) this.flush();
+    else this.#schedule();
   }
 
   control(frame: AckFrame | PongFrame): void {
-    this.#answer(200, encodePollResponse([encodeJsonFrame(frame)]));
+    if (this.#done) return;
+    this.#frames.push(encodeJsonFrame(frame));
+    this.#schedule();
   }
 
   end(code: number): void {
@@ -47,11 +72,22 @@ class PollDownstream implements Downstream {
     else if (code === CloseCode.SessionUnknown) this.#error(refusal('sessionUnknown'));
     else if (code === CloseCode.StateLost) this.#error(refusal('stateLost'));
     else if (code === CloseCode.TryAgainLater) this.#error(refusal('storeUnavailable'));
-    else this.#answer(200, encodePollResponse([]));
+    // The session's end (its close frame just written): the answer carries what was collected.
+    else this.flush();
   }
 
-  #answer(status: number, body: string): void {
-    if (this.#finish()) sendJson(this.#res, status, body);
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    process.nextTick(flushPoll, this);
+  }
+
+  /** Answers the poll with every frame collected (none: an empty batch). */
+  flush(): void {
+    if (!this.#finish()) return;
+    const frames = this.#frames;
+    this.#frames = [];
+    sendJson(this.#res, 200, encodePollResponse(frames));
   }
 
   #error(err: Parameters<typeof sendError>[1], headers?: Record<string, string>): void {
@@ -66,6 +102,11 @@ class PollDownstream implements Downstream {
     this.#core.detach(this);
     return !this.#res.writableEnded;
   }
+}
+
+/** The end-of-tick answer of a poll (one function for every poll: no closure per write). */
+function flushPoll(d: PollDownstream): void {
+  d.flush();
 }
 
 export async function handlePoll(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> {
