@@ -11,7 +11,7 @@ import { parseAck, sendError, sendJson } from '../http/respond.js';
 import type { SessionCore } from '../session/core.js';
 import type { Downstream } from '../session/types.js';
 import type { SessionRegistry } from '../session/registry.js';
-import type { OutboundFrame } from '../store/store.js';
+import type { OutboundFrame, SessionRecord } from '../store/store.js';
 
 /**
  * One held poll. Frames written to it are collected, not answered one by one: the answer goes out at
@@ -109,15 +109,27 @@ function flushPoll(d: PollDownstream): void {
   d.flush();
 }
 
-export async function handlePoll(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> {
+export function handlePoll(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> | void {
   const ack = parseAck(query.get('ack'));
   if (ack === undefined) return sendError(res, refusal('badAck'));
-  const found = await reg.resume(sid, query.get('token'), true, req.socket);
+  const token = query.get('token');
+  // On the in-process store a poll is proven and attached within the call: no promise hop per poll.
+  if (reg.store.sync) return hold(reg, res, reg.resumeNow(sid, token, true, req.socket), ack, query);
+  return reg.resume(sid, token, true, req.socket).then((found) => hold(reg, res, found, ack, query));
+}
+
+function hold(
+  reg: SessionRegistry,
+  res: ServerResponse,
+  found: { core: SessionCore; record: SessionRecord } | undefined,
+  ack: number,
+  query: URLSearchParams,
+): Promise<void> | void {
   if (!found) return sendError(res, refusal('sessionUnknown'));
   if (res.destroyed) return;
   const { core, record } = found;
   const o = reg.options;
   const d = new PollDownstream(res, core, o.limits.maxBatchFrames, o.limits.maxPollBytes, o.pollTimeout);
   reg.lifecycle?.attached(core.handle, 'polling', query);
-  await core.attach(d, ack, record.outSeq);
+  return core.attach(d, ack, record.outSeq);
 }
