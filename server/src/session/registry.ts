@@ -225,12 +225,7 @@ export class SessionRegistry implements SessionHost {
    * The session named by `sid` if `token` proves it, refreshing its TTL. Unknown, expired and
    * wrong-token all come back `undefined`: callers answer them identically.
    */
-  async resume(
-    sid: string,
-    token: string | null | undefined,
-    claim = true,
-    socket?: object,
-  ): Promise<{ core: SessionCore; record: SessionRecord } | undefined> {
+  async resume(sid: string, token: string | null | undefined, claim = true, socket?: object): Promise<Resumed | undefined> {
     if (this.store.sync) return this.resumeNow(sid, token, claim, socket);
     if (!SESSION_ID_RE.test(sid)) return undefined;
     const proven = await proveRecord(this.store, this.options.resumeWindow, sid, token, claim, socket);
@@ -242,14 +237,14 @@ export class SessionRegistry implements SessionHost {
    * place, no copy until the touch, no promise hop (a poll and a POST each do one). Undefined on any
    * other store, as for an unknown session: call it only when `store.sync` is set.
    */
-  resumeNow(sid: string, token: string | null | undefined, claim = true, socket?: object): { core: SessionCore; record: SessionRecord } | undefined {
+  resumeNow(sid: string, token: string | null | undefined, claim = true, socket?: object): Resumed | undefined {
     if (!SESSION_ID_RE.test(sid)) return undefined;
     const proven = proveRecordNow(this.store, this.options.resumeWindow, sid, token, claim, socket);
     return proven && this.#resumed(proven.found, proven.record, claim);
   }
 
   /** The end of a resume: the live core, made if this node has none, refreshed from `record`. */
-  #resumed(found: SessionRecord, record: SessionRecord, claim: boolean): { core: SessionCore; record: SessionRecord } {
+  #resumed(found: SessionRecord, record: SessionRecord, claim: boolean): Resumed {
     const sid = record.id;
     let core = this.#live.get(sid);
     if (core) core.refresh(record);
@@ -435,4 +430,7 @@ export class SessionRegistry implements SessionHost {
     }
   }
 }
+
+/** A session a resume found: its live core here and its record. */
+export type Resumed = { readonly core: SessionCore; readonly record: SessionRecord };
 

@@ -10,8 +10,8 @@ import { refusal } from '../errors/refusals.js';
 import { parseAck, sendError, sendJson } from '../http/respond.js';
 import type { SessionCore } from '../session/core.js';
 import type { Downstream } from '../session/types.js';
-import type { SessionRegistry } from '../session/registry.js';
-import type { OutboundFrame, SessionRecord } from '../store/store.js';
+import type { Resumed, SessionRegistry } from '../session/registry.js';
+import type { OutboundFrame } from '../store/store.js';
 
 /**
  * One held poll. Frames written to it are collected, not answered one by one: the answer goes out at
@@ -121,7 +121,7 @@ export function handlePoll(reg: SessionRegistry, req: IncomingMessage, res: Serv
 function hold(
   reg: SessionRegistry,
   res: ServerResponse,
-  found: { core: SessionCore; record: SessionRecord } | undefined,
+  found: Resumed | undefined,
   ack: number,
   query: URLSearchParams,
 ): Promise<void> | void {
