@@ -11,6 +11,7 @@ import { parseAck, sendError, sendJson } from '../http/respond.js';
 import type { SessionCore } from '../session/core.js';
 import type { Downstream } from '../session/types.js';
 import type { Resumed, SessionRegistry } from '../session/registry.js';
+import { DeadlineList } from '../deadlines.js';
 import type { OutboundFrame } from '../store/store.js';
 
 /**
@@ -25,7 +26,7 @@ class PollDownstream implements Downstream {
   readonly batchBytes: number;
   readonly #res: ServerResponse;
   readonly #core: SessionCore;
-  readonly #timer: NodeJS.Timeout;
+  readonly #deadlines: DeadlineList<PollDownstream>;
   #done = false;
   /** Encoded frames of the answer being collected (sequenced ones, then any control frame). */
   #frames: string[] = [];
@@ -33,13 +34,13 @@ class PollDownstream implements Downstream {
   #bytes = 0;
   #scheduled = false;
 
-  constructor(res: ServerResponse, core: SessionCore, batchFrames: number, batchBytes: number, pollTimeout: number) {
+  constructor(res: ServerResponse, core: SessionCore, batchFrames: number, batchBytes: number, deadlines: DeadlineList<PollDownstream>) {
     this.#res = res;
     this.#core = core;
     this.batchFrames = batchFrames;
     this.batchBytes = batchBytes;
-    this.#timer = setTimeout(() => this.flush(), pollTimeout);
-    this.#timer.unref();
+    this.#deadlines = deadlines;
+    deadlines.arm(this);
     res.on('close', () => this.#finish());
   }
 
@@ -98,10 +99,22 @@ class PollDownstream implements Downstream {
   #finish(): boolean {
     if (this.#done) return false;
     this.#done = true;
-    clearTimeout(this.#timer);
+    this.#deadlines.disarm(this);
     this.#core.detach(this);
     return !this.#res.writableEnded;
   }
+}
+
+/**
+ * The held polls of each server, on one timer (see deadlines.ts): a `setTimeout` per poll cost a
+ * Timeout and a timer-list insert and removal per request. At `pollTimeout` a poll answers empty.
+ */
+const heldPolls = new WeakMap<SessionRegistry, DeadlineList<PollDownstream>>();
+
+function pollDeadlines(reg: SessionRegistry): DeadlineList<PollDownstream> {
+  let list = heldPolls.get(reg);
+  if (!list) heldPolls.set(reg, (list = new DeadlineList(reg.options.pollTimeout, flushPoll)));
+  return list;
 }
 
 /** The end-of-tick answer of a poll (one function for every poll: no closure per write). */
@@ -129,7 +142,7 @@ function hold(
   if (res.destroyed) return;
   const { core, record } = found;
   const o = reg.options;
-  const d = new PollDownstream(res, core, o.limits.maxBatchFrames, o.limits.maxPollBytes, o.pollTimeout);
+  const d = new PollDownstream(res, core, o.limits.maxBatchFrames, o.limits.maxPollBytes, pollDeadlines(reg));
   reg.lifecycle?.attached(core.handle, 'polling', query);
   return core.attach(d, ack, record.outSeq);
 }
