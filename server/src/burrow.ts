@@ -140,15 +140,26 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     req.on('error', destroyOnError);
     res.on('error', destroyOnError);
     if (this.#lifecycle.watching) this.#watch(req, res, pathname);
-    // #route is async, so even a throw inside it arrives here as a rejection.
-    this.#route(req, res, rest, new URLSearchParams(query)).catch((err: unknown) => {
-      this.#error(err);
-      // A store call that failed mid-request: the client retries later; the session is intact.
-      if (res.headersSent) res.destroy();
-      else if (isStoreFailure(err)) sendError(res, refusal('storeUnavailable'));
-      else sendError(res, refusal('internal'));
-    });
+    // A route answers within the call when it can (a poll or a POST on the in-process store), else
+    // returns a promise; a throw and a rejection are answered alike.
+    let routed: Promise<void> | void;
+    try {
+      routed = this.#route(req, res, rest, new URLSearchParams(query));
+    } catch (err) {
+      this.#failed(res, err);
+      return true;
+    }
+    if (routed) routed.catch((err: unknown) => this.#failed(res, err));
     return true;
+  }
+
+  /** A request whose handling threw or rejected. */
+  #failed(res: ServerResponse, err: unknown): void {
+    this.#error(err);
+    // A store call that failed mid-request: the client retries later; the session is intact.
+    if (res.headersSent) res.destroy();
+    else if (isStoreFailure(err)) sendError(res, refusal('storeUnavailable'));
+    else sendError(res, refusal('internal'));
   }
 
   /** Express middleware (the same handler). */
@@ -260,7 +271,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     return isOriginAllowed(this.options.allowedOrigins, req.headers.origin);
   }
 
-  async #route(req: IncomingMessage, res: ServerResponse, rest: string, query: URLSearchParams): Promise<void> {
+  #route(req: IncomingMessage, res: ServerResponse, rest: string, query: URLSearchParams): Promise<void> | void {
     // CORS: a preflight is answered here (204 / 403); every other answer carries Vary / Allow-Origin.
     if (req.method === 'OPTIONS') return answerPreflight(this.options.allowedOrigins, req, res);
     applyCors(this.options.allowedOrigins, req, res);

@@ -1,7 +1,8 @@
 /**
- * chunked-stream.ts writes SSE chunks straight to the socket: the bytes must be exactly what
- * `res.write` sends, and anything that stands between the response and its socket (an HTTP/1.0
- * peer, a wrapped `res.write`, an encoded body) must get the ordinary path.
+ * chunked-stream.ts writes SSE chunks straight to the socket, one per turn: the body must decode to
+ * exactly what `res.write` sends, each turn's writes must leave as one chunk, and anything that stands
+ * between the response and its socket (an HTTP/1.0 peer, a wrapped `res.write`, an encoded body) must
+ * get the ordinary path.
  */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -24,7 +25,8 @@ async function serve(direct: boolean, prepare?: (res: ServerResponse) => void): 
     const chunked = req.httpVersionMinor >= 1;
     res.writeHead(200, { 'Content-Type': 'text/event-stream', ...(chunked ? { 'Transfer-Encoding': 'chunked' } : {}) });
     res.write(':pad\n\n');
-    const write = direct ? chunkWriter(res, chunked) : (t: string, done?: () => void) => void res.write(t, done);
+    const w = direct ? chunkWriter(res, chunked) : undefined;
+    const write = w ? (t: string, done?: () => void) => w.write(t, done) : (t: string, done?: () => void) => void res.write(t, done);
     let flushed = 0;
     for (const t of TEXTS) write(t, () => flushed++);
     setImmediate(() => res.end(`data: flushed ${flushed}\n\n`));
@@ -48,10 +50,26 @@ function raw(port: number, version = '1.1'): Promise<Buffer> {
 
 const body = (b: Buffer): string => b.toString('utf8').split('\r\n\r\n').slice(1).join('\r\n\r\n');
 
-test('a chunk written to the socket is byte for byte what res.write sends, callbacks included', async () => {
+/** The chunks of a chunked body, decoded (throws on a malformed framing). */
+function chunks(b: string): string[] {
+  const out: string[] = [];
+  const buf = Buffer.from(b, 'utf8');
+  let i = 0;
+  for (;;) {
+    const eol = buf.indexOf('\r\n', i);
+    const size = parseInt(buf.subarray(i, eol).toString(), 16);
+    assert.ok(Number.isInteger(size), `chunk size at ${i}`);
+    if (size === 0) return out;
+    out.push(buf.subarray(eol + 2, eol + 2 + size).toString('utf8'));
+    assert.equal(buf.subarray(eol + 2 + size, eol + 4 + size).toString(), '\r\n');
+    i = eol + 4 + size;
+  }
+}
+
+test('one turn of writes leaves as one well-framed chunk; the body decodes to what res.write sends, callbacks included', async () => {
   const [mine, node] = await Promise.all([serve(true).then((p) => raw(p)), serve(false).then((p) => raw(p))]);
-  assert.equal(body(mine), body(node));
-  expect(body(mine)).toContain('data: flushed 4\n\n');
+  assert.equal(chunks(body(mine)).join(''), chunks(body(node)).join(''));
+  assert.deepEqual(chunks(body(mine)), [':pad\n\n', TEXTS.join(''), 'data: flushed 4\n\n']);
   expect(mine.toString()).toMatch(/transfer-encoding: chunked/i);
 });
 
@@ -71,5 +89,6 @@ test('a wrapped res.write (middleware) is called, not bypassed', async () => {
     }) as ServerResponse['write'];
   });
   await raw(port);
-  assert.equal(wrapped, 1 + TEXTS.length);
+  // The padding, then the turn's texts in one write.
+  assert.equal(wrapped, 2);
 });

@@ -68,6 +68,38 @@ describe('HTTP transport details', () => {
     assert.deepEqual(dataOf(r.json.frames).map((f: Wire) => f.text), ['wake']);
   });
 
+  it('poll: a POST whose messages are all echoed answers the held poll once, with every echo', T, async () => {
+    const s = await httpSession(srv);
+    const p = await heldPoll(srv, s, 0);
+    try {
+      await sendTexts(srv, s, 1, ['a', 'b', 'c', 'd', 'e']);
+      const r = await p.answer;
+      assert.equal(r.status, 200);
+      assert.deepEqual(dataOf(r.json.frames).map((f: Wire) => f.text), ['a', 'b', 'c', 'd', 'e']);
+    } finally {
+      p.abort();
+    }
+  });
+
+  it('poll: an answer stops before the frame that would pass maxPollBytes; the next poll carries the rest', T, async () => {
+    const small = await startTestServer({ limits: { maxPollBytes: 10 } }, { app: true });
+    try {
+      const s = await httpSession(small);
+      const p = await heldPoll(small, s, 0);
+      try {
+        await sendTexts(small, s, 1, ['aaaa', 'bbbb', 'cccc']);
+        const first = await p.answer;
+        assert.deepEqual(dataOf(first.json.frames).map((f: Wire) => f.text), ['aaaa', 'bbbb']);
+      } finally {
+        p.abort();
+      }
+      const rest = await poll(small, s.sid, s.token, 2);
+      assert.deepEqual(dataOf(rest.json.frames).map((f: Wire) => [f.seq, f.text]), [[3, 'cccc']]);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('poll: held until pollTimeout, then {"frames":[]}', T, async () => {
     const quick = await startTestServer({ pollTimeout: 200 }, { app: true });
     try {

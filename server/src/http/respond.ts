@@ -80,17 +80,14 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * Reads a whole body as UTF-8, refusing more than `maxBytes` (413) and a body slower than
  * `timeoutMs` in total (408), so a trickle cannot hold a request open forever.
  */
-export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<{ ok: true; text: string } | { ok: false; error: ProtocolError }> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) return Promise.resolve({ ok: false, error: refusal('bodyTooLarge', maxBytes) });
-  // The whole request is in already (a small POST arrives in the packet of its headers): take the
-  // buffered body as it is, with no listeners or timer.
-  if (req.complete && req.readableFlowing === null && !req.readableEnded) return Promise.resolve(bufferedBody(req, maxBytes));
+export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<BodyResult> {
+  const now = readBodyNow(req, maxBytes);
+  if (now !== undefined) return Promise.resolve(now);
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
-    const finish = (r: { ok: true; text: string } | { ok: false; error: ProtocolError }): void => {
+    const finish = (r: BodyResult): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -118,8 +115,23 @@ export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: numb
   });
 }
 
+/** A body read whole, or why it was refused. */
+export type BodyResult = { ok: true; text: string } | { ok: false; error: ProtocolError };
+
+/**
+ * {@link readBody} within this call when the answer is known already: a declared length over
+ * `maxBytes`, or the whole request in (a small POST arrives in the packet of its headers), taken as
+ * it is with no listeners, timer or promise. Undefined while the body is still on its way.
+ */
+export function readBodyNow(req: IncomingMessage, maxBytes: number): BodyResult | undefined {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) return { ok: false, error: refusal('bodyTooLarge', maxBytes) };
+  if (req.complete && req.readableFlowing === null && !req.readableEnded) return bufferedBody(req, maxBytes);
+  return undefined;
+}
+
 /** The body of a request that arrived whole: everything buffered, in one read that ends the stream. */
-function bufferedBody(req: IncomingMessage, maxBytes: number): { ok: true; text: string } | { ok: false; error: ProtocolError } {
+function bufferedBody(req: IncomingMessage, maxBytes: number): BodyResult {
   const buf = req.read() as Buffer | null;
   if (buf !== null && buf.length > maxBytes) return { ok: false, error: refusal('bodyTooLarge', maxBytes) };
   try {

@@ -18,7 +18,6 @@ export async function proveRecord(
   claim: boolean,
   socket: object | undefined,
 ): Promise<{ found: SessionRecord; record: SessionRecord } | undefined> {
-  // An in-process store is read and touched in place: no copy until the touch, no promise hop.
   const sync = store.sync;
   if (!sync && store.touchProven) {
     // A networked store proves and touches in one round trip (the touch only for the right token
@@ -29,15 +28,37 @@ export async function proveRecord(
     // A touch changes neither `closed` nor `raced`, all `resume` reads of `found`.
     return { found: record, record };
   }
-  const found = sync ? sync.peekSync(sid) : await store.get(sid);
+  if (sync) return proveRecordNow(store, ttlMs, sid, token, claim, socket);
+  const found = await store.get(sid);
   if (!found || !tokenProven(socket, sid, token, found.tokenHash)) return undefined;
-  // A closed record keeps its short linger; anything else starts a fresh resume window. An abandon
-  // (`claim` false) of a raced session must not count as the claim: it reads without touching.
-  const untouched = found.closed || (!claim && found.raced && found.activity === 0);
-  const record = untouched
-    ? sync
-      ? { ...found }
-      : found
-    : ((sync ? sync.touchSync(sid, ttlMs, true) : await store.touch(sid, ttlMs, true)) ?? found);
+  const record = untouched(found, claim) ? found : ((await store.touch(sid, ttlMs, true)) ?? found);
   return { found, record };
+}
+
+/**
+ * {@link proveRecord} within this call on an in-process store ({@link Store.sync}): read and touched
+ * in place, no copy until the touch, no promise hop. Undefined on any other store.
+ */
+export function proveRecordNow(
+  store: Store,
+  ttlMs: number,
+  sid: string,
+  token: string | null | undefined,
+  claim: boolean,
+  socket: object | undefined,
+): { found: SessionRecord; record: SessionRecord } | undefined {
+  const sync = store.sync;
+  if (!sync) return undefined;
+  const found = sync.peekSync(sid);
+  if (!found || !tokenProven(socket, sid, token, found.tokenHash)) return undefined;
+  const record = untouched(found, claim) ? { ...found } : (sync.touchSync(sid, ttlMs, true) ?? found);
+  return { found, record };
+}
+
+/**
+ * A closed record keeps its short linger; anything else starts a fresh resume window. An abandon
+ * (`claim` false) of a raced session must not count as the claim: it reads without touching.
+ */
+function untouched(found: SessionRecord, claim: boolean): boolean {
+  return found.closed !== undefined || (!claim && found.raced === true && found.activity === 0);
 }

@@ -9,7 +9,7 @@ import { GuardedStore } from '../store/guarded-store.js';
 import { DeadlineList } from '../deadlines.js';
 import { heartbeat, heartbeatInterval } from './heartbeat.js';
 import { hashToken, newSessionId, newToken } from './ids.js';
-import { proveRecord } from './prove.js';
+import { proveRecord, proveRecordNow } from './prove.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { ResolvedOptions } from '../options.js';
 import { preparePayload, type SendData } from './payload.js';
@@ -225,16 +225,27 @@ export class SessionRegistry implements SessionHost {
    * The session named by `sid` if `token` proves it, refreshing its TTL. Unknown, expired and
    * wrong-token all come back `undefined`: callers answer them identically.
    */
-  async resume(
-    sid: string,
-    token: string | null | undefined,
-    claim = true,
-    socket?: object,
-  ): Promise<{ core: SessionCore; record: SessionRecord } | undefined> {
+  async resume(sid: string, token: string | null | undefined, claim = true, socket?: object): Promise<Resumed | undefined> {
+    if (this.store.sync) return this.resumeNow(sid, token, claim, socket);
     if (!SESSION_ID_RE.test(sid)) return undefined;
     const proven = await proveRecord(this.store, this.options.resumeWindow, sid, token, claim, socket);
-    if (!proven) return undefined;
-    const { found, record } = proven;
+    return proven && this.#resumed(proven.found, proven.record, claim);
+  }
+
+  /**
+   * {@link resume} within this call on an in-process store ({@link Store.sync}): read and touched in
+   * place, no copy until the touch, no promise hop (a poll and a POST each do one). Undefined on any
+   * other store, as for an unknown session: call it only when `store.sync` is set.
+   */
+  resumeNow(sid: string, token: string | null | undefined, claim = true, socket?: object): Resumed | undefined {
+    if (!SESSION_ID_RE.test(sid)) return undefined;
+    const proven = proveRecordNow(this.store, this.options.resumeWindow, sid, token, claim, socket);
+    return proven && this.#resumed(proven.found, proven.record, claim);
+  }
+
+  /** The end of a resume: the live core, made if this node has none, refreshed from `record`. */
+  #resumed(found: SessionRecord, record: SessionRecord, claim: boolean): Resumed {
+    const sid = record.id;
     let core = this.#live.get(sid);
     if (core) core.refresh(record);
     else {
@@ -419,3 +430,7 @@ export class SessionRegistry implements SessionHost {
     }
   }
 }
+
+/** A session a resume found: its live core here and its record. */
+export type Resumed = { readonly core: SessionCore; readonly record: SessionRecord };
+

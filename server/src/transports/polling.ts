@@ -10,35 +10,61 @@ import { refusal } from '../errors/refusals.js';
 import { parseAck, sendError, sendJson } from '../http/respond.js';
 import type { SessionCore } from '../session/core.js';
 import type { Downstream } from '../session/types.js';
-import type { SessionRegistry } from '../session/registry.js';
+import type { Resumed, SessionRegistry } from '../session/registry.js';
+import { DeadlineList } from '../deadlines.js';
 import type { OutboundFrame } from '../store/store.js';
 
+/**
+ * One held poll. Frames written to it are collected, not answered one by one: the answer goes out at
+ * the end of the tick (or at once when the batch is full), carrying every frame queued by then. A POST
+ * of 16 messages whose handler echoes each is one poll answer of 16 frames, not one of 1 followed by a
+ * re-poll for the other 15.
+ */
 class PollDownstream implements Downstream {
   readonly transport = 'polling' as const;
   readonly batchFrames: number;
   readonly batchBytes: number;
   readonly #res: ServerResponse;
   readonly #core: SessionCore;
-  readonly #timer: NodeJS.Timeout;
+  readonly #deadlines: DeadlineList<PollDownstream>;
   #done = false;
+  /** Encoded frames of the answer being collected (sequenced ones, then any control frame). */
+  #frames: string[] = [];
+  /** Payload bytes of the sequenced frames collected (the bound the store's reads use). */
+  #bytes = 0;
+  #scheduled = false;
 
-  constructor(res: ServerResponse, core: SessionCore, batchFrames: number, batchBytes: number, pollTimeout: number) {
+  constructor(res: ServerResponse, core: SessionCore, batchFrames: number, batchBytes: number, deadlines: DeadlineList<PollDownstream>) {
     this.#res = res;
     this.#core = core;
     this.batchFrames = batchFrames;
     this.batchBytes = batchBytes;
-    this.#timer = setTimeout(() => this.#answer(200, encodePollResponse([])), pollTimeout);
-    this.#timer.unref();
+    this.#deadlines = deadlines;
+    deadlines.arm(this);
     res.on('close', () => this.#finish());
   }
 
-  /** One batch per poll: answering ends it. */
+  /**
+   * Collects `frames` for this poll's one answer. A frame that would take the answer past its bounds
+   * answers the poll with what came before it; it and those after stay in the log (a poll never
+   * removes frames) and go with the next poll, which starts after the client's ack.
+   */
   write(frames: readonly OutboundFrame[]): void {
-    this.#answer(200, encodePollResponse(frames.map(jsonOf)));
+    if (this.#done) return;
+    const out = this.#frames;
+    for (const f of frames) {
+      if (out.length > 0 && (out.length >= this.batchFrames || this.#bytes + f.size > this.batchBytes)) return this.flush();
+      out.push(jsonOf(f));
+      this.#bytes += f.size;
+    }
+    if (out.length >= this.batchFrames) this.flush();
+    else this.#schedule();
   }
 
   control(frame: AckFrame | PongFrame): void {
-    this.#answer(200, encodePollResponse([encodeJsonFrame(frame)]));
+    if (this.#done) return;
+    this.#frames.push(encodeJsonFrame(frame));
+    this.#schedule();
   }
 
   end(code: number): void {
@@ -47,11 +73,22 @@ class PollDownstream implements Downstream {
     else if (code === CloseCode.SessionUnknown) this.#error(refusal('sessionUnknown'));
     else if (code === CloseCode.StateLost) this.#error(refusal('stateLost'));
     else if (code === CloseCode.TryAgainLater) this.#error(refusal('storeUnavailable'));
-    else this.#answer(200, encodePollResponse([]));
+    // The session's end (its close frame just written): the answer carries what was collected.
+    else this.flush();
   }
 
-  #answer(status: number, body: string): void {
-    if (this.#finish()) sendJson(this.#res, status, body);
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    process.nextTick(flushPoll, this);
+  }
+
+  /** Answers the poll with every frame collected (none: an empty batch). */
+  flush(): void {
+    if (!this.#finish()) return;
+    const frames = this.#frames;
+    this.#frames = [];
+    sendJson(this.#res, 200, encodePollResponse(frames));
   }
 
   #error(err: Parameters<typeof sendError>[1], headers?: Record<string, string>): void {
@@ -62,21 +99,50 @@ class PollDownstream implements Downstream {
   #finish(): boolean {
     if (this.#done) return false;
     this.#done = true;
-    clearTimeout(this.#timer);
+    this.#deadlines.disarm(this);
     this.#core.detach(this);
     return !this.#res.writableEnded;
   }
 }
 
-export async function handlePoll(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> {
+/**
+ * The held polls of each server, on one timer (see deadlines.ts): a `setTimeout` per poll cost a
+ * Timeout and a timer-list insert and removal per request. At `pollTimeout` a poll answers empty.
+ */
+const heldPolls = new WeakMap<SessionRegistry, DeadlineList<PollDownstream>>();
+
+function pollDeadlines(reg: SessionRegistry): DeadlineList<PollDownstream> {
+  let list = heldPolls.get(reg);
+  if (!list) heldPolls.set(reg, (list = new DeadlineList(reg.options.pollTimeout, flushPoll)));
+  return list;
+}
+
+/** The end-of-tick answer of a poll (one function for every poll: no closure per write). */
+function flushPoll(d: PollDownstream): void {
+  d.flush();
+}
+
+export function handlePoll(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> | void {
   const ack = parseAck(query.get('ack'));
   if (ack === undefined) return sendError(res, refusal('badAck'));
-  const found = await reg.resume(sid, query.get('token'), true, req.socket);
+  const token = query.get('token');
+  // On the in-process store a poll is proven and attached within the call: no promise hop per poll.
+  if (reg.store.sync) return hold(reg, res, reg.resumeNow(sid, token, true, req.socket), ack, query);
+  return reg.resume(sid, token, true, req.socket).then((found) => hold(reg, res, found, ack, query));
+}
+
+function hold(
+  reg: SessionRegistry,
+  res: ServerResponse,
+  found: Resumed | undefined,
+  ack: number,
+  query: URLSearchParams,
+): Promise<void> | void {
   if (!found) return sendError(res, refusal('sessionUnknown'));
   if (res.destroyed) return;
   const { core, record } = found;
   const o = reg.options;
-  const d = new PollDownstream(res, core, o.limits.maxBatchFrames, o.limits.maxPollBytes, o.pollTimeout);
+  const d = new PollDownstream(res, core, o.limits.maxBatchFrames, o.limits.maxPollBytes, pollDeadlines(reg));
   reg.lifecycle?.attached(core.handle, 'polling', query);
-  await core.attach(d, ack, record.outSeq);
+  return core.attach(d, ack, record.outSeq);
 }

@@ -2,17 +2,23 @@
  * The upstream of the HTTP transports: `POST {path}/sessions/:sid/send` with a batch of client frames.
  * The batch is applied in order after any earlier batch of the session; a retried batch is harmless
  * (the store's seq check drops what was already applied) and the answer is the inbound ack.
+ *
+ * On the in-process store a POST whose body came with its headers is answered within the call: the
+ * session is proven, the body taken and the batch applied with no promise hop (a POST is a request
+ * per round of messages, so each hop is paid per round).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeSendRequest, encodeSendResponse, type Frame } from '@burrow/shared';
 import { refusal } from '../errors/refusals.js';
-import { acceptableContentType, readBody, sendError, sendJson } from '../http/respond.js';
+import { acceptableContentType, readBody, readBodyNow, sendError, sendJson, type BodyResult } from '../http/respond.js';
 import type { SessionRegistry } from '../session/registry.js';
+import type { SessionCore } from '../session/core.js';
 import { carriesData } from '../session/backpressure.js';
 
-export async function handleSend(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> {
+type Found = { core: SessionCore } | undefined;
+
+export function handleSend(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> | void {
   if (!acceptableContentType(req)) return sendError(res, refusal('badContentType'), { Connection: 'close' });
-  const o = reg.options;
   // The session and its token are proven before the body is read, so a made-up id or a wrong token
   // costs a lookup, not the read and parse of up to maxBatchBytes (BAD-INPUTS 32). A token carried in
   // the body instead of the query can only be checked after reading, so such a body is held to
@@ -21,33 +27,69 @@ export async function handleSend(reg: SessionRegistry, req: IncomingMessage, res
   // `abandon=1`: the client lost a race with this session before claiming it (docs/PROTOCOL.md,
   // "Racing transports"): it is discarded with no events. A claimed session ignores it.
   const abandon = query.get('abandon') === '1';
-  let found = queryToken === null ? undefined : await reg.resume(sid, queryToken, !abandon, req.socket);
-  if (queryToken !== null && !found) return sendError(res, refusal('sessionUnknown'), { Connection: 'close' });
-  if (abandon && found) {
+  if (queryToken === null) return withBody(reg, req, res, sid, undefined);
+  if (!reg.store.sync) {
+    return reg.resume(sid, queryToken, !abandon, req.socket).then((found) => proven(reg, req, res, sid, found, abandon));
+  }
+  return proven(reg, req, res, sid, reg.resumeNow(sid, queryToken, !abandon, req.socket), abandon);
+}
+
+/** The query's token was checked: `found` is the session it proved, or undefined. */
+function proven(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, found: Found, abandon: boolean): Promise<void> | void {
+  if (!found) return sendError(res, refusal('sessionUnknown'), { Connection: 'close' });
+  if (abandon) {
     if (found.core.unclaimed) reg.discard(found.core);
     return sendJson(res, 200, encodeSendResponse({ ack: found.core.inAck }), { Connection: 'close' });
   }
+  return withBody(reg, req, res, sid, found);
+}
+
+/** Reads the body (within the call when it is all in) and applies it. */
+function withBody(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, found: Found): Promise<void> | void {
+  const o = reg.options;
   const max = found ? o.limits.maxBatchBytes : Math.min(o.limits.maxBatchBytes, o.limits.maxUnprovenBodyBytes);
-  const body = await readBody(req, max, o.bodyTimeout);
+  const now = readBodyNow(req, max);
+  if (now !== undefined) return applyBody(reg, res, sid, found, max, now);
+  return readBody(req, max, o.bodyTimeout).then((body) => applyBody(reg, res, sid, found, max, body));
+}
+
+function applyBody(reg: SessionRegistry, res: ServerResponse, sid: string, found: Found, max: number, body: BodyResult): Promise<void> | void {
   if (!body.ok) {
     const err = !found && body.error.code === 'body_too_large' ? refusal('tokenInQuery', max) : body.error;
     return sendError(res, err, { Connection: 'close' });
   }
+  const o = reg.options;
   const decoded = decodeSendRequest(body.text, { from: 'client', maxPayload: o.limits.maxPayload, maxFrames: o.limits.maxBatchFrames });
   if (!decoded.ok) return sendError(res, decoded.error);
   const batch = decoded.value;
-  found ??= await reg.resume(sid, batch.token);
+  if (found) return applyBatch(res, found.core, batch.ack, batch.frames);
+  // The token came in the body: proven only now.
+  if (reg.store.sync) return afterBodyToken(res, reg.resumeNow(sid, batch.token), batch.ack, batch.frames);
+  return reg.resume(sid, batch.token).then((f) => afterBodyToken(res, f, batch.ack, batch.frames));
+}
+
+function afterBodyToken(res: ServerResponse, found: Found, ack: number | undefined, frames: readonly Frame[]): Promise<void> | void {
   if (!found) return sendError(res, refusal('sessionUnknown'));
+  return applyBatch(res, found.core, ack, frames);
+}
+
+function applyBatch(res: ServerResponse, core: SessionCore, ack: number | undefined, data: readonly Frame[]): Promise<void> | void {
+  const frames: Frame[] = ack !== undefined ? [{ t: 'ack', ack }, ...data] : [...data];
   // onBufferFull 'pause': while the session's outbound buffer is full, only the ack is applied.
-  if (found.core.paused && carriesData(batch.frames)) {
-    if (batch.ack !== undefined) await found.core.inbound([{ t: 'ack', ack: batch.ack }], true);
-    if (found.core.paused) {
-      return sendError(res, refusal('paused'));
-    }
-  }
-  const frames: Frame[] = batch.ack !== undefined ? [{ t: 'ack', ack: batch.ack }, ...batch.frames] : [...batch.frames];
+  if (core.paused && carriesData(data)) return applyPaused(res, core, ack, frames);
   // A gap stops the batch; the ack in the answer tells the client where to resend from.
-  const out = found.core.inboundNow(frames, true) ?? (await found.core.inbound(frames, true));
+  const out = core.inboundNow(frames, true);
+  if (out === undefined) return core.inbound(frames, true).then((o) => answer(res, o));
+  answer(res, out);
+}
+
+async function applyPaused(res: ServerResponse, core: SessionCore, ack: number | undefined, frames: Frame[]): Promise<void> {
+  if (ack !== undefined) await core.inbound([{ t: 'ack', ack }], true);
+  if (core.paused) return sendError(res, refusal('paused'));
+  answer(res, core.inboundNow(frames, true) ?? (await core.inbound(frames, true)));
+}
+
+function answer(res: ServerResponse, out: Awaited<ReturnType<SessionCore['inbound']>>): void {
   if (out.error) return sendError(res, out.error);
   sendJson(res, 200, encodeSendResponse({ ack: out.ack }));
 }

@@ -62,13 +62,15 @@ class SseDownstream extends ControlCoalescer implements Downstream {
 
   end(): void {
     this.#finish();
+    // What this turn queued (our close frame, say) goes before the end of the body.
+    this.#write.flush();
     this.#res.end();
   }
 
   #send(text: string, flushed?: () => void): void {
     if (this.#ended) return;
     this.#wrote = true;
-    this.#write(text, flushed);
+    this.#write.write(text, flushed);
   }
 
   #finish(): void {
