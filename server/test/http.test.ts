@@ -193,3 +193,37 @@ test('bundle routes answer 404 JSON when the bundle is not built', async () => {
   assert.deepEqual([r.status, r.json.error], [404, 'not_found']);
   await s.close();
 });
+
+test('a small POST is taken whole from the parser, not through data listeners and a body timer (the body is parsed after the request event)', async () => {
+  const { sid, token } = await handshake();
+  // This listener runs before Burrow's and counts the 'data' listeners Burrow's read adds to the request.
+  const dataListeners: number[] = [];
+  const watch = (req: import('node:http').IncomingMessage): void => {
+    if (!req.url?.includes(`/sessions/${sid}/send`)) return;
+    const i = dataListeners.push(0) - 1;
+    const on = req.on.bind(req);
+    req.on = ((event: string, fn: (...a: unknown[]) => void) => {
+      if (event === 'data') dataListeners[i]!++;
+      return on(event, fn);
+    }) as typeof req.on;
+  };
+  srv.server.prependListener('request', watch);
+  try {
+    for (let seq = 1; seq <= 3; seq++) {
+      // As Burrow's Node client sends it: headers and a small body in one write.
+      const body = JSON.stringify({ frames: [{ t: 'd', seq, text: `m${seq}` }] });
+      const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = request(`${srv.http}/sessions/${sid}/send?token=${token}`, { method: 'POST', headers: { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve({ status: res.statusCode!, text })).on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      assert.deepEqual([answer.status, JSON.parse(answer.text)], [200, { ack: seq }]);
+    }
+  } finally {
+    srv.server.off('request', watch);
+  }
+  assert.deepEqual(dataListeners, [0, 0, 0]);
+});

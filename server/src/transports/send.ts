@@ -3,9 +3,9 @@
  * The batch is applied in order after any earlier batch of the session; a retried batch is harmless
  * (the store's seq check drops what was already applied) and the answer is the inbound ack.
  *
- * On the in-process store a POST whose body came with its headers is answered within the call: the
- * session is proven, the body taken and the batch applied with no promise hop (a POST is a request
- * per round of messages, so each hop is paid per round).
+ * On the in-process store a POST is proven within the call, and a body that came with its headers is
+ * taken whole on the next setImmediate (once the parser has read the packet), with no listeners,
+ * timer or stream reads (a POST is a request per round of messages, so each cost is paid per round).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeSendRequest, encodeSendResponse, type Frame } from '@burrow/shared';
@@ -50,7 +50,16 @@ function withBody(reg: SessionRegistry, req: IncomingMessage, res: ServerRespons
   const max = found ? o.limits.maxBatchBytes : Math.min(o.limits.maxBatchBytes, o.limits.maxUnprovenBodyBytes);
   const now = readBodyNow(req, max);
   if (now !== undefined) return applyBody(reg, res, sid, found, max, now);
-  return readBody(req, max, o.bodyTimeout).then((body) => applyBody(reg, res, sid, found, max, body));
+  // node:http emits 'request' from the parser's headers callback and drains the microtasks before it
+  // parses the body, even one that came in the packet of the headers: `req.complete` is false here
+  // and stays false for any promise hop. By the next setImmediate the parser has read that packet,
+  // and a small body is taken whole with no listeners, body timer or flowing stream (one immediate
+  // per POST, i.e. per round of messages). A body still on its way is read as a stream.
+  return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+    const later = readBodyNow(req, max);
+    if (later !== undefined) return applyBody(reg, res, sid, found, max, later);
+    return readBody(req, max, o.bodyTimeout).then((body) => applyBody(reg, res, sid, found, max, body));
+  });
 }
 
 function applyBody(reg: SessionRegistry, res: ServerResponse, sid: string, found: Found, max: number, body: BodyResult): Promise<void> | void {
