@@ -15,7 +15,7 @@
  *
  * Last, a short paced run in Chromium (browser.ts): each library's browser client forced onto one
  * transport, N sockets in one page. `--only=` picks its rows by kind too; `--only=chromium` (with or
- * without kinds) runs only that section; `--no-chromium` skips it; `--chromium-sockets=N` and
+ * without kinds) runs only that section; `--no-chromium` skips it; `--chromium-sockets=N`, `--chromium-rate=R` (msg/s in all, 500) and
  * `--chromium-ms=MS` change its sockets (50) and measured window (5 s; 2 s quick). Chromium is
  * pinned to the load core; `CHROMIUM_CORES=all` lets it use every core. It runs with no automation
  * attached (chromium.ts; `CHROMIUM_VIA=playwright` for the old way, whose CDP traffic cost Chromium a
@@ -77,7 +77,7 @@ const cfg = quick
       bcastRounds: 10,
       memory: [{ n: 1000, kinds: ['ws', 'burrow-ws', 'burrow-sse', 'socketio-ws', 'sockjs-ws'] as Kind[] }],
       fallbackRuns: 1,
-      chromium: { sockets: numArg('chromium-sockets', 50, 1, 200), rate: 500, warmMs: 500, measureMs: numArg('chromium-ms', 2000, 500, 10_000), drainMs: 2000 },
+      chromium: { sockets: numArg('chromium-sockets', 50, 1, 200), rate: numArg('chromium-rate', 500, 10, 5000), warmMs: 500, measureMs: numArg('chromium-ms', 2000, 500, 10_000), drainMs: 2000 },
     }
   : {
       rounds: 3,
@@ -96,7 +96,7 @@ const cfg = quick
         { n: 10000, kinds: ['ws', 'burrow-ws', 'burrow-sse', 'socketio-ws', 'sockjs-ws'] as Kind[] },
       ],
       fallbackRuns: 3,
-      chromium: { sockets: numArg('chromium-sockets', 50, 1, 200), rate: 500, warmMs: 1000, measureMs: numArg('chromium-ms', 5000, 500, 10_000), drainMs: 3000 },
+      chromium: { sockets: numArg('chromium-sockets', 50, 1, 200), rate: numArg('chromium-rate', 500, 10, 5000), warmMs: 1000, measureMs: numArg('chromium-ms', 5000, 500, 10_000), drainMs: 3000 },
     };
 /** The Chromium section's own budget, after the others': ~90 s (rows that would not fit are skipped, fallbacks first). */
 const CHROMIUM_BUDGET_MS = 90_000;
