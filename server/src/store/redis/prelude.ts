@@ -11,6 +11,15 @@ end
 local function alive()
   return redis.call('EXISTS', KEYS[4]) == 1 and redis.call('EXISTS', KEYS[1]) == 1
 end
+-- A fresh resume window: the ttl key lives ttlMs, the session's other keys ttlMs + graceMs.
+local function refresh(ttlMs, graceMs)
+  local long = int(tonumber(ttlMs) + tonumber(graceMs))
+  redis.call('PEXPIRE', KEYS[4], ttlMs)
+  redis.call('PEXPIRE', KEYS[1], long)
+  redis.call('PEXPIRE', KEYS[2], long)
+  redis.call('PEXPIRE', KEYS[3], long)
+  redis.call('PEXPIRE', KEYS[5], long)
+end
 local function followTtl(key)
   if redis.call('PTTL', key) == -1 then
     local t = redis.call('PTTL', KEYS[1])

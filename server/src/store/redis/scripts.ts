@@ -48,12 +48,7 @@ return redis.call('HGETALL', KEYS[1])
   /** ARGV: ttlMs, graceMs, activity ('1' | '0') → HGETALL after the touch, or nil. */
   burrowTouch: def(`
 if not alive() then return false end
-local long = int(tonumber(ARGV[1]) + tonumber(ARGV[2]))
-redis.call('PEXPIRE', KEYS[4], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], long)
-redis.call('PEXPIRE', KEYS[2], long)
-redis.call('PEXPIRE', KEYS[3], long)
-redis.call('PEXPIRE', KEYS[5], long)
+refresh(ARGV[1], ARGV[2])
 if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[1], 'activity', 1) end
 return redis.call('HGETALL', KEYS[1])
 `),
@@ -70,12 +65,7 @@ if not alive() then return false end
 local f = redis.call('HMGET', KEYS[1], 'tokenHash', 'closedBy', 'raced', 'activity')
 if f[1] ~= ARGV[3] then return false end
 if f[2] or (ARGV[4] == '0' and f[3] == '1' and tonumber(f[4]) == 0) then return redis.call('HGETALL', KEYS[1]) end
-local long = int(tonumber(ARGV[1]) + tonumber(ARGV[2]))
-redis.call('PEXPIRE', KEYS[4], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], long)
-redis.call('PEXPIRE', KEYS[2], long)
-redis.call('PEXPIRE', KEYS[3], long)
-redis.call('PEXPIRE', KEYS[5], long)
+refresh(ARGV[1], ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'activity', 1)
 return redis.call('HGETALL', KEYS[1])
 `),
