@@ -54,24 +54,30 @@ export function tokenMatches(token: string | undefined | null, tokenHash: string
 
 /**
  * The sessions each keep-alive socket proved a token for (a browser's connection carries one
- * session; a proxy's upstream keep-alive or a Node client's pool carries many). A later request on that socket presenting
- * the same session and the same token skips the hash: the socket only ever compares a token with
- * one it presented itself, so comparing with `===` leaks nothing about anyone else's.
+ * session; a proxy's upstream keep-alive or a Node client's pool carries many). A later request on
+ * that socket presenting the same session and the same token skips the hash. The comparison is
+ * still constant time: a proxy's shared upstream socket carries other clients' requests, and a
+ * short-circuiting `===` against a token one of them proved would time how much of a guess is right.
  */
-const provenOn = new WeakMap<object, Map<string, string>>();
+const provenOn = new WeakMap<object, Map<string, Buffer>>();
 /** Sessions remembered per socket; past it the one proven longest ago is forgotten. */
 const PROVEN_PER_SOCKET = 128;
 
 /** {@link tokenMatches}, once per keep-alive socket and session rather than once per request. */
 export function tokenProven(socket: object | undefined, sid: string, token: string | undefined | null, tokenHash: string): boolean {
   const proven = socket ? provenOn.get(socket) : undefined;
-  if (proven !== undefined && token != null && proven.get(sid) === token) return true;
+  const known = proven?.get(sid);
+  if (known !== undefined && tokenShaped(token)) {
+    const given = Buffer.from(token);
+    if (given.length === known.length && timingSafeEqual(given, known)) return true;
+  }
   if (!tokenMatches(token, tokenHash)) return false;
   if (socket) {
-    if (proven === undefined) provenOn.set(socket, new Map([[sid, token!]]));
+    const bytes = Buffer.from(token!);
+    if (proven === undefined) provenOn.set(socket, new Map([[sid, bytes]]));
     else {
       if (proven.size >= PROVEN_PER_SOCKET) proven.delete(proven.keys().next().value!);
-      proven.set(sid, token!);
+      proven.set(sid, bytes);
     }
   }
   return true;
