@@ -5,19 +5,16 @@
 import type { SessionRecord, Store } from '../store/store.js';
 import { hashToken, tokenProven, tokenShaped } from './ids.js';
 
+type Token = string | null | undefined;
+/** The record as it was before the touch (`found`) and after it (`record`). */
+type Proven = { found: SessionRecord; record: SessionRecord };
+
 /**
  * The record of `sid` if `token` proves it (`found`: as it was before the touch, `record`: after),
  * or undefined for an unknown session and a wrong token alike. `ttlMs`: the resume window the touch
  * starts; `socket`: the request's, whose earlier proof of the same token skips the hash.
  */
-export async function proveRecord(
-  store: Store,
-  ttlMs: number,
-  sid: string,
-  token: string | null | undefined,
-  claim: boolean,
-  socket: object | undefined,
-): Promise<{ found: SessionRecord; record: SessionRecord } | undefined> {
+export async function proveRecord(store: Store, ttlMs: number, sid: string, token: Token, claim: boolean, socket: object | undefined): Promise<Proven | undefined> {
   const sync = store.sync;
   if (!sync && store.touchProven) {
     // A networked store proves and touches in one round trip (the touch only for the right token
@@ -39,14 +36,7 @@ export async function proveRecord(
  * {@link proveRecord} within this call on an in-process store ({@link Store.sync}): read and touched
  * in place, no copy until the touch, no promise hop. Undefined on any other store.
  */
-export function proveRecordNow(
-  store: Store,
-  ttlMs: number,
-  sid: string,
-  token: string | null | undefined,
-  claim: boolean,
-  socket: object | undefined,
-): { found: SessionRecord; record: SessionRecord } | undefined {
+export function proveRecordNow(store: Store, ttlMs: number, sid: string, token: Token, claim: boolean, socket: object | undefined): Proven | undefined {
   const sync = store.sync;
   if (!sync) return undefined;
   const found = sync.peekSync(sid);
