@@ -125,6 +125,24 @@ describe('HTTP upstream', () => {
   });
 });
 
+describe('HTTP upstream timing', () => {
+  it.each(['sse', 'polling'] as const)('%s: a send is POSTed once the sending script is done, not a task later (a busy page made that ~200 ms)', async (transport) => {
+    const server = new FakeServer();
+    const { s } = await open(server, transport);
+    let postsAtNextTask = -1;
+    const nextTask = new Promise<void>((resolve) => setImmediate(() => {
+      postsAtNextTask = server.posts.length;
+      resolve();
+    }));
+    s.send('a');
+    s.send('b');
+    assert.equal(server.posts.length, 0, 'not from inside send()');
+    await nextTask;
+    assert.equal(postsAtNextTask, 1);
+    assert.deepEqual(texts(server.posts[0]), ['a', 'b']);
+  });
+});
+
 describe('ack cadence over HTTP', () => {
   it('SSE: an ack rides on the next POST; alone it waits about a second, not 50 ms', async () => {
     const server = new FakeServer();
