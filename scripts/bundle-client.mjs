@@ -37,6 +37,8 @@ const INTERNAL_NAMES = [
   'handOver', 'scout', 'settled', 'atOnce', 'later', 'restartSoon', 'giveUp', 'wanted', 'accepts', 'promote', 'establish', 'nextGen', 'handlersFor', 'retrying',
   'delivered', 'behind', 'resendSeen', 'carried', 'schedule', 'live', 'sent', 'received', 'pong',
   'nextSeq', 'unacked', 'isNewAck', 'cum', 'closing', 'payload',
+  // The options as the engine holds them (setup.ts Timing), named apart from the options themselves
+  'raceMs', 'sseWait', 'backoffMs', 'backoffCap', 'upgradeOn', 'upgradeWait',
 ];
 
 /**
