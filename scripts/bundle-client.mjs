@@ -129,7 +129,8 @@ async function write(format, file) {
     // (unsafe_methods, unsafe_arrows): -30 B together. Left out, measured: `unsafe_comps` (-17 B)
     // turns `!(n >= 0)` into `0 > n`, which lets NaN through the frame checks; `toplevel` on the
     // classic script drops its `var Burrow`; `booleans_as_integers` (-32 B) makes public getters
-    // (`reconnecting`) return 0/1; `unsafe` rewrote the send body's building beyond review.
+    // (`reconnecting`) return 0/1; `unsafe` (-6 B) rewrites more than can be
+    // checked by reading the output.
     compress: { passes: 3, sequences: false, pure_getters: true, unsafe_methods: true, unsafe_arrows: true },
     mangle: true,
     format: { comments: false },
