@@ -264,7 +264,7 @@ export class BurrowSocket extends EventTarget {
     if (code !== undefined) {
       c = clampUnsignedShort(code);
       if (!isAppCloseCode(c)) {
-        throw new DOMException(`Close code ${c} is neither 1000 nor 3000-4999`, 'InvalidAccessError');
+        throw new DOMException(`Invalid close code ${c} (1000, 3000-4999)`, 'InvalidAccessError');
       }
     }
     let r: string | undefined;

@@ -23,11 +23,11 @@ export function parseSocketUrl(url: string | URL): URL {
   if (u.protocol === 'http:') u.protocol = 'ws:';
   else if (u.protocol === 'https:') u.protocol = 'wss:';
   if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
-    throw syntaxError(`URL scheme '${u.protocol.slice(0, -1)}' is not ws(s) or http(s)`);
+    throw syntaxError(`Invalid URL scheme '${u.protocol}'`);
   }
   // `hash` is '' for an empty fragment too ("ws://h/#"); a '#' can only survive in href as the fragment.
   if (u.href.includes('#')) {
-    throw syntaxError(`URL fragment '${u.hash.slice(1)}' is not allowed`);
+    throw syntaxError(`Invalid URL fragment '${u.hash}'`);
   }
   return u;
 }

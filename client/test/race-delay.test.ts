@@ -19,8 +19,8 @@ function timing(options: BurrowSocketOptions) {
 describe('race delay', () => {
   it('is 250 ms with nothing remembered, and SSE then gets twice that', () => {
     const t = timing({ remember: storage() });
-    assert.equal(t.raceDelay, 250);
-    assert.equal(t.sseTimeout, 500);
+    assert.equal(t.raceMs, 250);
+    assert.equal(t.sseWait, 500);
   });
 
   it('adapts to the open time remembered with the transport: 2t + 50, within 100 ms .. 2 s', () => {
@@ -31,30 +31,30 @@ describe('race delay', () => {
     ] as const) {
       const st = storage();
       createTransportMemory(st, url, 60_000).set('websocket', rtt);
-      assert.equal(timing({ remember: st }).raceDelay, delay, `rtt ${rtt}`);
+      assert.equal(timing({ remember: st }).raceMs, delay, `rtt ${rtt}`);
     }
   });
 
   it('the options win: a fixed delay, false for no race, and sseTimeout as given', () => {
     const st = storage();
     createTransportMemory(st, url, 60_000).set('websocket', 160);
-    assert.equal(timing({ remember: st, raceDelay: 40 }).raceDelay, 40);
+    assert.equal(timing({ remember: st, raceDelay: 40 }).raceMs, 40);
     const off = timing({ remember: st, raceDelay: false });
-    assert.equal(off.raceDelay, null);
-    assert.equal(off.sseTimeout, 1500);
-    assert.equal(timing({ remember: st, sseTimeout: 900 }).sseTimeout, 900);
+    assert.equal(off.raceMs, null);
+    assert.equal(off.sseWait, 1500);
+    assert.equal(timing({ remember: st, sseTimeout: 900 }).sseWait, 900);
   });
 
   it('with no polling to fall back to, SSE gets the full 1500 ms (a slow first event is not a buffering proxy to escape)', () => {
-    assert.equal(timing({ remember: storage(), transports: ['sse'] }).sseTimeout, 1500);
-    assert.equal(timing({ remember: storage(), transports: ['websocket', 'sse'] }).sseTimeout, 1500);
-    assert.equal(timing({ remember: storage(), transports: ['sse', 'polling'] }).sseTimeout, 500);
-    assert.equal(timing({ remember: storage(), transports: ['sse'], sseTimeout: 300 }).sseTimeout, 300);
+    assert.equal(timing({ remember: storage(), transports: ['sse'] }).sseWait, 1500);
+    assert.equal(timing({ remember: storage(), transports: ['websocket', 'sse'] }).sseWait, 1500);
+    assert.equal(timing({ remember: storage(), transports: ['sse', 'polling'] }).sseWait, 500);
+    assert.equal(timing({ remember: storage(), transports: ['sse'], sseTimeout: 300 }).sseWait, 300);
   });
 
   it('a stale memory adapts nothing', () => {
     const st = storage();
     createTransportMemory(st, url, 60_000).set('websocket', 160);
-    assert.equal(timing({ remember: st, rememberFor: -1 }).raceDelay, 250);
+    assert.equal(timing({ remember: st, rememberFor: -1 }).raceMs, 250);
   });
 });

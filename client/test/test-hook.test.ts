@@ -26,7 +26,7 @@ it('the hook pins transports and turns off upgrade and remember over the app opt
   g.__BURROW_TEST__ = { transports: ['polling'], upgrade: false, remember: false };
   const s = setUp({ url, protocols: [], options: fakeOptions({ transports: ['websocket', 'sse'], upgrade: true, remember: true }) });
   assert.deepEqual(s.chain, ['polling']);
-  assert.equal(s.timing.upgrade, false);
+  assert.equal(s.timing.upgradeOn, false);
   assert.equal(s.memory.get(), undefined);
 });
 

@@ -243,7 +243,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
       }
       cur = { gen, carrier: stream(name, hints, h) };
       // The delay counts from the attempt's start, not from the end of its (synchronous, sometimes slow) construction.
-      const delay = (setup.timing.raceDelay ?? 0) - (Date.now() - attemptAt);
+      const delay = (setup.timing.raceMs ?? 0) - (Date.now() - attemptAt);
       if (next !== undefined) raceTimer = setTimeout(() => startRacer(gen, next), Math.max(0, delay));
       return;
     }
@@ -265,7 +265,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
   /** A WebSocket attempt, or an SSE stream that is the handshake of a new session. */
   const stream = (name: 'websocket' | 'sse', hints: Record<string, string>, h: TransportHandlers): Transport => {
     const { factories, timing } = setup;
-    return name === 'websocket' ? factories.websocket(host.context(hints), h) : factories.sse(host.context(hints, timing.sseTimeout), null, h);
+    return name === 'websocket' ? factories.websocket(host.context(hints), h) : factories.sse(host.context(hints, timing.sseWait), null, h);
   };
 
   /**
@@ -288,7 +288,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
    */
   const raceTo = (): number | undefined => {
     const { chain, timing, memory } = setup;
-    if (timing.raceDelay === null || host.session() || link.state !== CONNECTING) return undefined;
+    if (timing.raceMs === null || host.session() || link.state !== CONNECTING) return undefined;
     if (roundTried >= chain.length || (chain[cursor] === 'sse' && memory.get() === 'sse')) return undefined;
     const next = (cursor + 1) % chain.length;
     return chain[next] === 'websocket' ? undefined : next;
@@ -392,7 +392,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
   const startHttp = (name: 'sse' | 'polling', session: SessionRef, h: TransportHandlers): Transport => {
     const hints = hintsNow();
     const { factories, timing } = setup;
-    if (name === 'sse') return factories.sse(host.context(hints, timing.sseTimeout), session, h);
+    if (name === 'sse') return factories.sse(host.context(hints, timing.sseWait), session, h);
     // Before the first open nothing sequenced was sent yet, so the server's ack is known to be 0.
     return factories.polling(host.context(hints), session, h, link.state === CONNECTING ? 0 : undefined);
   };

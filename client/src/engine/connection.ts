@@ -363,8 +363,8 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
       accepts: (open): open is OpenFrame => !!open && !!session && open.sid === session.sid && open.resumed && !ending,
       promote,
     },
-    setup.timing.upgrade && setup.chain.includes('websocket'),
-    setup.timing.upgradeDelay,
+    setup.timing.upgradeOn && setup.chain.includes('websocket'),
+    setup.timing.upgradeWait,
   );
 
   return {

@@ -49,8 +49,8 @@ export function createRounds(timing: Timing, link: Link, host: RoundsHost) {
   /** Next round after the backoff (full jitter), and no sooner than `minDelay`. */
   const later = (minDelay: number): void => {
     if (link.state === CONNECTING && Date.now() - startedAt > INITIAL_RETRY_BUDGET) return host.giveUp();
-    const { reconnectDelay, reconnectDelayMax } = timing;
-    const cap = Math.min(reconnectDelayMax, reconnectDelay * 2 ** backoffN);
+    const { backoffMs, backoffCap } = timing;
+    const cap = Math.min(backoffCap, backoffMs * 2 ** backoffN);
     backoffN = Math.min(backoffN + 1, 30);
     next(Math.max(minDelay, Math.random() * cap));
   };
@@ -62,7 +62,7 @@ export function createRounds(timing: Timing, link: Link, host: RoundsHost) {
    */
   const restartSoon = (retryAfter: number): void => {
     if (++restarts > QUICK_RESTARTS) return later(retryAfter);
-    next(Math.random() * Math.min(timing.reconnectDelay, 100));
+    next(Math.random() * Math.min(timing.backoffMs, 100));
   };
 
   /** No further round. */

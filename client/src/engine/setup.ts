@@ -29,11 +29,20 @@ export interface ConnectionConfig {
   readonly options: BurrowSocketOptions;
 }
 
-/** Options the engine reads, with their defaults applied. */
-export type Timing = Required<Pick<BurrowSocketOptions, 'sseTimeout' | 'reconnectDelay' | 'reconnectDelayMax' | 'upgrade' | 'upgradeDelay'>> & {
+/**
+ * Options the engine reads, with their defaults applied. Named apart from the options they come from
+ * (`raceDelay`, `sseTimeout`, `reconnectDelay`, `reconnectDelayMax`, `upgrade`, `upgradeDelay`), so that
+ * the bundle can rename them (INTERNAL_NAMES in scripts/bundle-client.mjs).
+ */
+export interface Timing {
   /** The stagger of the first connection's race (ms), or null for none. */
-  readonly raceDelay: number | null;
-};
+  readonly raceMs: number | null;
+  readonly sseWait: number;
+  readonly backoffMs: number;
+  readonly backoffCap: number;
+  readonly upgradeOn: boolean;
+  readonly upgradeWait: number;
+}
 
 /** Default stagger before the HTTP attempt joins a first WebSocket attempt (ms), as RFC 8305's. */
 const RACE_DELAY = 250;
@@ -95,15 +104,15 @@ export function setUp(config: ConnectionConfig): Setup {
     factories,
     memory,
     timing: {
-      raceDelay: race,
+      raceMs: race,
       // The server's first SSE event leaves with the headers: a stream quiet for twice the race delay
       // is held by a buffering proxy, and polling takes over. With no polling to take over, the short
       // deadline would only fail a stream that is slow (a loaded server), so it gets the full 1500.
-      sseTimeout: o.sseTimeout ?? (race === null || !chain.includes('polling') ? 1500 : Math.min(1500, Math.max(250, 2 * race))),
-      reconnectDelay: o.reconnectDelay ?? 250,
-      reconnectDelayMax: o.reconnectDelayMax ?? 10_000,
-      upgrade: o.upgrade ?? true,
-      upgradeDelay: o.upgradeDelay ?? 1000,
+      sseWait: o.sseTimeout ?? (race === null || !chain.includes('polling') ? 1500 : Math.min(1500, Math.max(250, 2 * race))),
+      backoffMs: o.reconnectDelay ?? 250,
+      backoffCap: o.reconnectDelayMax ?? 10_000,
+      upgradeOn: o.upgrade ?? true,
+      upgradeWait: o.upgradeDelay ?? 1000,
     },
   };
 }
