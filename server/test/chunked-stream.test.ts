@@ -25,7 +25,7 @@ async function serve(direct: boolean, prepare?: (res: ServerResponse) => void): 
     const chunked = req.httpVersionMinor >= 1;
     res.writeHead(200, { 'Content-Type': 'text/event-stream', ...(chunked ? { 'Transfer-Encoding': 'chunked' } : {}) });
     res.write(':pad\n\n');
-    const w = direct ? chunkWriter(res, chunked) : undefined;
+    const w = direct ? chunkWriter(res, chunked, (err) => { throw err; }) : undefined;
     const write = w ? (t: string, done?: () => void) => w.write(t, done) : (t: string, done?: () => void) => void res.write(t, done);
     let flushed = 0;
     for (const t of TEXTS) write(t, () => flushed++);
@@ -91,4 +91,23 @@ test('a wrapped res.write (middleware) is called, not bypassed', async () => {
   await raw(port);
   // The padding, then the turn's texts in one write.
   assert.equal(wrapped, 2);
+});
+
+test('a turn whose write throws: the stream alone is cut and the error reported, the process lives', async () => {
+  const boom = new Error('socket write failed');
+  const reported: unknown[] = [];
+  const server = createServer((_req, res) => {
+    res.on('error', () => {});
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Transfer-Encoding': 'chunked' });
+    res.write(':pad\n\n');
+    const w = chunkWriter(res, true, (err) => reported.push(err));
+    (res.socket as unknown as { write: () => never }).write = () => {
+      throw boom;
+    };
+    w.write('data: lost with the stream\n\n');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  open.push(server);
+  await raw((server.address() as { port: number }).port);
+  assert.deepEqual(reported, [boom]);
 });

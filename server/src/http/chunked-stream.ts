@@ -28,7 +28,7 @@ export interface ChunkWriter {
  * Call after the head is written; `chunked`: that head said `Transfer-Encoding: chunked` (a head
  * given to `writeHead` as an object is not readable back through `getHeader`).
  */
-export function chunkWriter(res: ServerResponse, chunked: boolean): ChunkWriter {
+export function chunkWriter(res: ServerResponse, chunked: boolean, onError: (err: unknown) => void): ChunkWriter {
   const socket = res.socket as Socket | null;
   const direct =
     chunked &&
@@ -37,7 +37,7 @@ export function chunkWriter(res: ServerResponse, chunked: boolean): ChunkWriter 
     res.getHeader('content-encoding') === undefined &&
     // A response an app (or middleware) has wrapped is written through its wrapper.
     !Object.prototype.hasOwnProperty.call(res, 'write');
-  return new TurnWriter(res, direct ? socket : undefined);
+  return new TurnWriter(res, direct ? socket : undefined, onError);
 }
 
 class TurnWriter implements ChunkWriter {
@@ -47,10 +47,12 @@ class TurnWriter implements ChunkWriter {
   /** The callbacks of this turn's writes: none, one, or several. */
   #done: (() => void) | (() => void)[] | undefined;
   #scheduled = false;
+  readonly #onError: (err: unknown) => void;
 
-  constructor(res: ServerResponse, socket: Socket | undefined) {
+  constructor(res: ServerResponse, socket: Socket | undefined, onError: (err: unknown) => void) {
     this.#res = res;
     this.#socket = socket;
+    this.#onError = onError;
   }
 
   write(text: string, done?: () => void): void {
@@ -62,6 +64,13 @@ class TurnWriter implements ChunkWriter {
     if (this.#scheduled) return;
     this.#scheduled = true;
     process.nextTick(flushTurn, this);
+  }
+
+  /** The turn's write threw: reported, and the stream cut (the client resumes from its ack). */
+  failed(err: unknown): void {
+    this.#scheduled = false;
+    this.#onError(err);
+    this.#res.destroy();
   }
 
   flush(): void {
@@ -80,9 +89,16 @@ class TurnWriter implements ChunkWriter {
   }
 }
 
-/** The end-of-tick write of a stream (one function for every stream: no closure per write). */
+/**
+ * The end-of-tick write of a stream, one function for every stream (no closure per write). It runs
+ * from `process.nextTick`, where a throw would end the process: the stream alone is cut instead.
+ */
 function flushTurn(w: TurnWriter): void {
-  w.flush();
+  try {
+    w.flush();
+  } catch (err) {
+    w.failed(err);
+  }
 }
 
 function call(f: () => void): void {

@@ -91,6 +91,13 @@ class PollDownstream implements Downstream {
     sendJson(this.#res, 200, encodePollResponse(frames));
   }
 
+  /** The answer threw: reported, and the request cut (the next poll gets the same frames). */
+  failed(err: unknown): void {
+    this.#core.host.emitError(err);
+    this.#finish();
+    this.#res.destroy();
+  }
+
   #error(err: Parameters<typeof sendError>[1], headers?: Record<string, string>): void {
     if (this.#finish()) sendError(this.#res, err, headers);
   }
@@ -117,9 +124,16 @@ function pollDeadlines(reg: SessionRegistry): DeadlineList<PollDownstream> {
   return list;
 }
 
-/** The end-of-tick answer of a poll (one function for every poll: no closure per write). */
+/**
+ * The end-of-tick (or deadline) answer of a poll, one function for every poll (no closure per
+ * write). It runs from `process.nextTick` or a timer, where a throw would end the process.
+ */
 function flushPoll(d: PollDownstream): void {
-  d.flush();
+  try {
+    d.flush();
+  } catch (err) {
+    d.failed(err);
+  }
 }
 
 export function handlePoll(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> | void {

@@ -36,7 +36,7 @@ class SseDownstream extends ControlCoalescer implements Downstream {
   constructor(res: ServerResponse, chunked: boolean, core: SessionCore, batchBytes: number, heartbeat: number, racedBy: SessionRegistry | undefined) {
     super();
     this.#res = res;
-    this.#write = chunkWriter(res, chunked);
+    this.#write = chunkWriter(res, chunked, (err) => core.host.emitError(err));
     this.#core = core;
     this.#reg = racedBy;
     this.batchBytes = batchBytes;

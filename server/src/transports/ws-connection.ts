@@ -131,6 +131,12 @@ export class WsConnection extends ControlCoalescer implements Downstream, TurnCo
     socketOf(this.#ws)?.uncork();
   }
 
+  turnFailed(err: unknown): void {
+    this.#reg.emitError(err);
+    // What reached the socket is unknown: cut it; the client resumes from its ack, nothing is lost.
+    this.#ws.terminate();
+  }
+
   end(code: number, reason: string): void {
     this.#core.detach(this);
     closeSocket(this.#ws, code, reason);

@@ -18,6 +18,11 @@ interface Corkable {
 export interface TurnCorked {
   /** Uncorks the socket it corked (called once per {@link corkForTurn} that returned true). */
   uncorkTurn(): void;
+  /**
+   * `uncorkTurn` threw: this connection alone is cut (and the error reported); every other socket
+   * of the turn still goes out, and the process, which runs this from `process.nextTick`, lives on.
+   */
+  turnFailed(err: unknown): void;
 }
 
 /** Corked this turn, in the order they were corked. */
@@ -29,7 +34,14 @@ function flush(): void {
   // A write made while flushing (a write callback's control frame) corks for a turn of its own.
   const list = pending;
   pending = [];
-  for (let i = 0; i < list.length; i++) list[i]!.uncorkTurn();
+  for (let i = 0; i < list.length; i++) {
+    const owner = list[i]!;
+    try {
+      owner.uncorkTurn();
+    } catch (err) {
+      owner.turnFailed(err);
+    }
+  }
 }
 
 /**
