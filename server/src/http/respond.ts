@@ -83,6 +83,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<BodyResult> {
   const now = readBodyNow(req, maxBytes);
   if (now !== undefined) return Promise.resolve(now);
+  // Aborted before we started listening (e.g. during the POST's setImmediate): its 'close' is gone,
+  // and waiting for it would keep the body timer, and the request, until timeoutMs.
+  if (req.destroyed) return Promise.resolve({ ok: false, error: refusal('badRequest', 'request aborted') });
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
