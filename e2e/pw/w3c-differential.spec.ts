@@ -12,7 +12,7 @@ import { expect, test } from './fixtures.js';
 
 const scenarios = [
   'echoAndClose', 'closeWithoutCode', 'serverCloses', 'closeWhileConnecting', 'exceptions',
-  'binary', 'sendAfterClose', 'subprotocols', 'unreachable', 'handlers',
+  'binary', 'sendAfterClose', 'subprotocols', 'unreachable', 'handlers', 'burst',
 ];
 
 /** What the scenarios page (tests/fixtures/w3c-scenarios.js) puts on `window`. */
