@@ -4,7 +4,7 @@
  * host (s<j>.bench.test, mapped to 127.0.0.1 by Chromium's --host-resolver-rules) is its own, so each
  * socket gets its own 6-connection HTTP/1.1 pool, as one socket per page would.
  *
- * Query: lib=burrow|sockjs|socketio, t=<the library's transport name>, or t=default for the library's
+ * Query: lib=burrow|sockjs|socketio|native, t=<the library's transport name>, or t=default for the library's
  * own choice (bench:rigs times the open through a faulty proxy; `wsfirst` is Socket.IO with
  * ['websocket', 'polling'], as in bench:fallback); j=<this frame's number>.
  * The frame talks to its top page (browser-top.js) by postMessage only, and only outside the measured
@@ -39,6 +39,8 @@
     closes: 0,
     /** ms from this script's start to the library's open event. */
     openMs: NaN,
+    /** ms from this script's start to the first open or failure (a refused native WebSocket's error). */
+    settledMs: NaN,
     start,
     stop,
   };
@@ -50,7 +52,11 @@
   let timer;
   let running = false;
 
-  const report = () => tell({ bench: 'state', state: bench.state, error: bench.error, transport: bench.transport, closes: bench.closes, openMs: bench.openMs });
+  const report = () =>
+    tell({ bench: 'state', state: bench.state, error: bench.error, transport: bench.transport, closes: bench.closes, openMs: bench.openMs, settledMs: bench.settledMs });
+  const settle = () => {
+    if (Number.isNaN(bench.settledMs)) bench.settledMs = performance.now() - born;
+  };
   /** Echoes this frame expects in the run, and how many are back: one message to the top when all are. */
   let expected = Infinity;
   let back = 0;
@@ -67,11 +73,13 @@
     close = c;
     bench.transport = name();
     bench.openMs = performance.now() - born;
+    settle();
     bench.state = 'open';
     report();
   };
   const failed = (why) => {
     bench.closes++;
+    settle();
     if (bench.state === 'opening') {
       bench.state = 'failed';
       bench.error = `${why} after ${Math.round(performance.now() - born)} ms`;
@@ -103,6 +111,13 @@
       s.on('connect_error', (e) => failed(`connect_error ${e && e.message}`));
       s.on('disconnect', (r) => failed(`disconnect ${r}`));
       s.once('connect', () => opened((d) => s.emit('m', d), () => s.disconnect(), () => s.io.engine?.transport?.name ?? t));
+    } else if (lib === 'native') {
+      // The platform WebSocket to Burrow's endpoint, no library: the floor under the others (bench:rigs).
+      const s = new WebSocket(`ws://${location.host}/burrow/ws`);
+      s.onmessage = (e) => onMessage(e.data);
+      s.onerror = settle;
+      s.onclose = (e) => failed(`close ${e.code} ${e.reason}`);
+      s.onopen = () => opened((d) => s.send(d), () => s.close(), () => 'websocket');
     } else failed(`unknown lib ${lib}`);
   } catch (e) {
     failed(e);

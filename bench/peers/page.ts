@@ -48,7 +48,11 @@ const TOP = `<!doctype html><meta charset="utf-8"><title>burrow bench</title>
  */
 const frameHtml = (lib: string, assets: string): string =>
   `<!doctype html><meta charset="utf-8"><body style="margin:0;font:10px sans-serif">${lib}` +
-  `<script src="${assets}/bench-page/lib/${lib}.js"></script><script src="${assets}/bench-page/frame.js"></script>`;
+  (lib === NATIVE ? '' : `<script src="${assets}/bench-page/lib/${lib}.js"></script>`) +
+  `<script src="${assets}/bench-page/frame.js"></script>`;
+
+/** The frame's platform WebSocket with no library (bench:rigs' floor): no script of its own. */
+const NATIVE = 'native';
 
 /** Answers a /bench-page/ request; false when `req` is not one (the caller's other routes go on). */
 export function benchPage(req: IncomingMessage, res: ServerResponse): boolean {
@@ -72,7 +76,7 @@ export function benchPage(req: IncomingMessage, res: ServerResponse): boolean {
     else if (name === 'frame.html') {
       const lib = u.searchParams.get('lib') ?? '';
       const assets = u.searchParams.get('assets') ?? '';
-      if (!(lib in LIBS)) send(404, 'text/plain', `no lib ${lib}`);
+      if (!(lib in LIBS) && lib !== NATIVE) send(404, 'text/plain', `no lib ${lib}`);
       else if (assets && !/^http:\/\/[a-z0-9.-]+:\d+$/.test(assets)) send(400, 'text/plain', 'bad assets origin');
       else send(200, 'text/html; charset=utf-8', frameHtml(lib, assets));
     } else if (name === 'frame.js') script(file(join(here, 'browser-frame.js')));
