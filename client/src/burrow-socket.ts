@@ -290,7 +290,7 @@ export class BurrowSocket extends EventTarget {
   #engineEvents(): ConnectionEvents {
     return {
       open: (open: OpenFrame, transport: TransportName) => {
-        this.#task(() => {
+        this.#soon(() => {
           if (this.#readyState !== CONNECTING) return;
           this.#protocol = open.protocol;
           this.#sessionId = open.sid;
@@ -302,20 +302,11 @@ export class BurrowSocket extends EventTarget {
         });
       },
       message: (data: Payload) => {
-        const deliver = (): void => {
-          this.#queued--;
+        this.#soon(() => {
           // Checked at dispatch, as the spec does: nothing is delivered once close() was called.
           if (this.#readyState !== OPEN) return;
           this.dispatchEvent(new MessageEvent('message', { data: this.#toAppData(data), origin: this.#origin }));
-        };
-        // The engine hears a frame inside the platform task that carried it (a WebSocket, EventSource
-        // or fetch callback), never inside an app call. With none of this socket's events waiting, the
-        // message is dispatched at the end of that task, as a native socket's own task would be:
-        // a task of our own waits behind every other task of a busy page (~200 ms in the bench's
-        // saturated Chromium). Otherwise it queues behind them, so order and "microtasks a handler
-        // queues run before the next event" hold.
-        if (this.#queued++ === 0) queueMicrotask(deliver);
-        else scheduleTask(deliver);
+        });
       },
       transport: (name: TransportName, previous: TransportName) => {
         this.#task(() => {
@@ -347,6 +338,24 @@ export class BurrowSocket extends EventTarget {
         });
       },
     };
+  }
+
+  /**
+   * Runs one of this socket's events at the end of the current task when none of its events wait,
+   * else as a task behind them. The engine hears a frame inside the platform task that carried it (a
+   * WebSocket, EventSource or fetch callback), never inside an app call, so "the end of that task" is
+   * what a native socket's own task is; a task of our own waits behind every other task of a busy
+   * page (~200 ms per message in the bench's saturated Chromium, and the page's first render before
+   * `open`). Queued behind what waits, order and "a handler's microtasks run before the next event"
+   * hold.
+   */
+  #soon(fn: () => void): void {
+    const run = (): void => {
+      this.#queued--;
+      fn();
+    };
+    if (this.#queued++ === 0) queueMicrotask(run);
+    else scheduleTask(run);
   }
 
   /** Schedules one of this socket's events as a task, counted in {@link #queued}. */

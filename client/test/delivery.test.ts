@@ -90,3 +90,21 @@ describe('message delivery', () => {
     assert.deepEqual(log, ['open', 'transport', 'message']);
   });
 });
+
+describe('open delivery', () => {
+  it('open is dispatched in the task that carried the open frame, not a task later (behind a page\'s first render)', async () => {
+    const s = new BurrowSocket('ws://example.test/burrow', [], fakeOptions());
+    sockets.push(s);
+    const ws = FakeWS.last();
+    const log: string[] = [];
+    s.onopen = () => log.push('open');
+    const marker = new Promise<void>((resolve) => setImmediate(() => {
+      log.push('next task');
+      resolve();
+    }));
+    ws.accept();
+    assert.deepEqual(log, [], 'not inside the call that handed the frame over');
+    await marker;
+    assert.deepEqual(log, ['open', 'next task']);
+  });
+});
