@@ -143,6 +143,27 @@ describe('HTTP upstream timing', () => {
   });
 });
 
+describe('SSE through an app-supplied fetch', () => {
+  it('chunks already buffered in the stream: each handler\'s awaits finish before the next message', async () => {
+    const server = new FakeServer();
+    const { s } = await open(server, 'sse');
+    const log: string[] = [];
+    s.onmessage = async (ev) => {
+      const d = String((ev as MessageEvent).data);
+      log.push(`message ${d}`);
+      await null;
+      await null;
+      await null;
+      log.push(`deep ${d}`);
+    };
+    server.emit(1);
+    server.emit(1);
+    server.emit(1);
+    await until(() => log.length === 6);
+    assert.deepEqual(log, ['message m1', 'deep m1', 'message m2', 'deep m2', 'message m3', 'deep m3']);
+  });
+});
+
 describe('ack cadence over HTTP', () => {
   it('SSE: an ack rides on the next POST; alone it waits about a second, not 50 ms', async () => {
     const server = new FakeServer();

@@ -30,7 +30,12 @@ export function fetchStream(fetch: FetchFunction): StreamFunction {
         if (over) return;
         if (done) return end(null);
         const text = decoder.decode(value, { stream: true });
-        if (text) sink.chunk(text);
+        if (!text) continue;
+        sink.chunk(text);
+        // Chunks already buffered would each resolve read() in the same microtask checkpoint: a
+        // task between them keeps "a handler's microtasks run before the next event" (a message
+        // whose socket has nothing waiting is dispatched in a microtask, burrow-socket.ts).
+        await new Promise((r) => setImmediate(r));
       }
     })().catch(() => end(null));
     return () => {

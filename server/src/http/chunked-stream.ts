@@ -66,14 +66,19 @@ class TurnWriter implements ChunkWriter {
     process.nextTick(flushTurn, this);
   }
 
-  /** The turn's write threw: reported, and the stream cut (the client resumes from its ack). */
-  failed(err: unknown): void {
-    this.#scheduled = false;
-    this.#onError(err);
-    this.#res.destroy();
+  flush(): void {
+    try {
+      this.#flush();
+    } catch (err) {
+      // From the tick's end a throw would end the process, from end() the caller's call: reported
+      // instead, and the stream cut (the client resumes from its ack).
+      this.#scheduled = false;
+      this.#onError(err);
+      this.#res.destroy();
+    }
   }
 
-  flush(): void {
+  #flush(): void {
     if (!this.#scheduled) return;
     this.#scheduled = false;
     const text = this.#text;
@@ -89,16 +94,9 @@ class TurnWriter implements ChunkWriter {
   }
 }
 
-/**
- * The end-of-tick write of a stream, one function for every stream (no closure per write). It runs
- * from `process.nextTick`, where a throw would end the process: the stream alone is cut instead.
- */
+/** The end-of-tick write of a stream (one function for every stream: no closure per write). */
 function flushTurn(w: TurnWriter): void {
-  try {
-    w.flush();
-  } catch (err) {
-    w.failed(err);
-  }
+  w.flush();
 }
 
 function call(f: () => void): void {

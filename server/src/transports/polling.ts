@@ -88,14 +88,14 @@ class PollDownstream implements Downstream {
     if (!this.#finish()) return;
     const frames = this.#frames;
     this.#frames = [];
-    sendJson(this.#res, 200, encodePollResponse(frames));
-  }
-
-  /** The answer threw: reported, and the request cut (the next poll gets the same frames). */
-  failed(err: unknown): void {
-    this.#core.host.emitError(err);
-    this.#finish();
-    this.#res.destroy();
+    try {
+      sendJson(this.#res, 200, encodePollResponse(frames));
+    } catch (err) {
+      // From a tick's end or a timer a throw would end the process, from a write the caller's call:
+      // reported instead, and the request cut (the next poll gets the same frames).
+      this.#core.host.emitError(err);
+      this.#res.destroy();
+    }
   }
 
   #error(err: Parameters<typeof sendError>[1], headers?: Record<string, string>): void {
@@ -124,16 +124,9 @@ function pollDeadlines(reg: SessionRegistry): DeadlineList<PollDownstream> {
   return list;
 }
 
-/**
- * The end-of-tick (or deadline) answer of a poll, one function for every poll (no closure per
- * write). It runs from `process.nextTick` or a timer, where a throw would end the process.
- */
+/** The end-of-tick (or deadline) answer of a poll (one function for every poll: no closure per write). */
 function flushPoll(d: PollDownstream): void {
-  try {
-    d.flush();
-  } catch (err) {
-    d.failed(err);
-  }
+  d.flush();
 }
 
 export function handlePoll(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> | void {

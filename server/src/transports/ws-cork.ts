@@ -34,14 +34,22 @@ function flush(): void {
   // A write made while flushing (a write callback's control frame) corks for a turn of its own.
   const list = pending;
   pending = [];
+  // An app 'error' listener that throws must not leave the turn's later sockets corked: its throw
+  // goes on once every socket is uncorked.
+  let rethrow: { err: unknown } | undefined;
   for (let i = 0; i < list.length; i++) {
     const owner = list[i]!;
     try {
       owner.uncorkTurn();
     } catch (err) {
-      owner.turnFailed(err);
+      try {
+        owner.turnFailed(err);
+      } catch (listenerErr) {
+        rethrow ??= { err: listenerErr };
+      }
     }
   }
+  if (rethrow) throw rethrow.err;
 }
 
 /**
