@@ -25,6 +25,12 @@ const WARMUP = Number(process.env.WARMUP ?? 0);
 const MSGS = Number(process.env.MSGS ?? 5000);
 const PINGS = Number(process.env.PINGS ?? 300);
 const CAP_MS = Number(process.env.CAP_MS ?? 4000);
+/**
+ * The nodes log no line and keep no record per message (node.ts --quiet), in both setups: that was
+ * the rig's cost, ~30 % of a node's profile, and it weighed more on MemoryStore's cheap path than on
+ * RedisStore's, so it skewed the ratio. QUIET=0 brings it back (the figures before 2026-12-02 09:00).
+ */
+const QUIET = process.env.QUIET !== '0';
 const nodeArgs = process.env.CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF_DIR}`] : [];
 const allTransports = ['websocket', 'sse', 'polling'] as const;
 type Transport = (typeof allTransports)[number];
@@ -138,11 +144,11 @@ try {
     if (l.kind === 'http') httpLines.set(l.node, (httpLines.get(l.node) ?? 0) + 1);
   };
   const httpOf = (names: string[]) => () => names.reduce((a, n) => a + (httpLines.get(n) ?? 0), 0);
-  const single = await spawnNode({ name: 'single', store: 'memory', timings, fromBuild: true, nodeArgs, onLine });
+  const single = await spawnNode({ name: 'single', store: 'memory', quiet: QUIET, timings, fromBuild: true, nodeArgs, onLine });
   kill.push(() => single.proc.kill('SIGTERM'));
   const nodeNames = Array.from({ length: NODES }, (_, i) => `n${i + 1}`);
   const nodes = await Promise.all(
-    nodeNames.map((name) => spawnNode({ name, redisUrl: redis.url, prefix: 'burrow-bench:', timings, fromBuild: true, nodeArgs, onLine })),
+    nodeNames.map((name) => spawnNode({ name, redisUrl: redis.url, prefix: 'burrow-bench:', quiet: QUIET, timings, fromBuild: true, nodeArgs, onLine })),
   );
   for (const n of nodes) kill.push(() => n.proc.kill('SIGTERM'));
   const nginx = await startClusterNginx(nodes.map((n) => n.port));
