@@ -118,7 +118,7 @@ local drop = {}
 for i = 1, #j, 2 do
   if string.sub(j[i + 1], 1, #head) == head and tonumber(j[i]) <= upTo then drop[#drop + 1] = j[i] end
 end
-hdelAll(KEYS[5], drop)
+hdropAll(KEYS[5], drop, #j / 2)
 return 1
 `),
 
