@@ -25,6 +25,12 @@ const WARMUP = Number(process.env.WARMUP ?? 0);
 const MSGS = Number(process.env.MSGS ?? 5000);
 const PINGS = Number(process.env.PINGS ?? 300);
 const CAP_MS = Number(process.env.CAP_MS ?? 4000);
+/**
+ * The nodes log no line and keep no record per message (node.ts --quiet), in both setups: that was
+ * the rig's cost, ~30 % of a node's profile, and it weighed more on MemoryStore's cheap path than on
+ * RedisStore's, so it skewed the ratio. QUIET=0 brings it back (the figures before 2026-12-02 09:00).
+ */
+const QUIET = process.env.QUIET !== '0';
 const nodeArgs = process.env.CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF_DIR}`] : [];
 const allTransports = ['websocket', 'sse', 'polling'] as const;
 type Transport = (typeof allTransports)[number];
@@ -42,15 +48,27 @@ function open(url: string, transport: Transport): Promise<BurrowSocket> {
 
 /** CPU seconds (user + sys) a process has used so far (Linux: /proc/<pid>/stat, clock ticks of 1/100 s). */
 function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const [user, sys] = cpuSplit(pid);
+  return user + sys;
 }
 
-/** `calls` per command from INFO commandstats. */
+/** [user, sys] CPU seconds of a process so far. */
+function cpuSplit(pid: number): [number, number] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return [Number(fields[11]) / 100, Number(fields[12]) / 100];
+}
+
+/**
+ * `calls` per command from INFO commandstats, and Redis's time in each (`usec`, under the key
+ * `<command> µs`): a script's own Lua time is its `evalsha` time less that of the commands it ran.
+ */
 async function commandStats(admin: Redis): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  for (const m of (await admin.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out.set(m[1]!, Number(m[2]));
+  for (const m of (await admin.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    out.set(m[1]!, Number(m[2]));
+    out.set(`${m[1]!} µs`, Number(m[3]));
+  }
   return out;
 }
 
@@ -62,10 +80,11 @@ interface Meter {
   http: () => number;
 }
 async function meterStart(m: Meter) {
-  return { cpu: m.pids.map(cpuSeconds), http: m.http(), cmds: m.admin ? await commandStats(m.admin) : new Map<string, number>() };
+  return { cpu: m.pids.map(cpuSeconds), sys: m.pids.map((p) => cpuSplit(p)[1]), http: m.http(), cmds: m.admin ? await commandStats(m.admin) : new Map<string, number>() };
 }
 async function meterEnd(m: Meter, start: Awaited<ReturnType<typeof meterStart>>) {
   const cpu = m.pids.map((p, i) => cpuSeconds(p) - start.cpu[i]!);
+  const sys = m.pids.map((p, i) => cpuSplit(p)[1] - start.sys[i]!);
   const after = m.admin ? await commandStats(m.admin) : new Map<string, number>();
   const cmds = new Map<string, number>();
   for (const [k, v] of after) {
@@ -73,7 +92,7 @@ async function meterEnd(m: Meter, start: Awaited<ReturnType<typeof meterStart>>)
     const d = v - (start.cmds.get(k) ?? 0) - (k === 'info' ? 1 : 0);
     if (d > 0) cmds.set(k, d);
   }
-  return { cpu, cmds, http: m.http() - start.http };
+  return { cpu, sys, cmds, http: m.http() - start.http };
 }
 
 async function measure(url: string, transport: Transport, meter: Meter, latency = true) {
@@ -138,11 +157,11 @@ try {
     if (l.kind === 'http') httpLines.set(l.node, (httpLines.get(l.node) ?? 0) + 1);
   };
   const httpOf = (names: string[]) => () => names.reduce((a, n) => a + (httpLines.get(n) ?? 0), 0);
-  const single = await spawnNode({ name: 'single', store: 'memory', timings, fromBuild: true, nodeArgs, onLine });
+  const single = await spawnNode({ name: 'single', store: 'memory', quiet: QUIET, timings, fromBuild: true, nodeArgs, onLine });
   kill.push(() => single.proc.kill('SIGTERM'));
   const nodeNames = Array.from({ length: NODES }, (_, i) => `n${i + 1}`);
   const nodes = await Promise.all(
-    nodeNames.map((name) => spawnNode({ name, redisUrl: redis.url, prefix: 'burrow-bench:', timings, fromBuild: true, nodeArgs, onLine })),
+    nodeNames.map((name) => spawnNode({ name, redisUrl: redis.url, prefix: 'burrow-bench:', quiet: QUIET, timings, fromBuild: true, nodeArgs, onLine })),
   );
   for (const n of nodes) kill.push(() => n.proc.kill('SIGTERM'));
   const nginx = await startClusterNginx(nodes.map((n) => n.port));
@@ -167,11 +186,16 @@ try {
       rows.push(`| ${transport} | ${name} | ${Math.round(r.rate).toLocaleString('en-US')}${partial} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
       const us = (sec: number) => ((sec * 1e6) / Math.max(1, r.got)).toFixed(0);
       const nodeCpu = r.used.cpu.slice(0, meter.admin ? -1 : undefined).reduce((a, b) => a + b, 0);
+      const nodeSys = r.used.sys.slice(0, meter.admin ? -1 : undefined).reduce((a, b) => a + b, 0);
       const redisCpu = meter.admin ? r.used.cpu.at(-1)! : 0;
-      const cmds = [...r.used.cmds].sort((a, b) => b[1] - a[1]);
+      const cmds = [...r.used.cmds].filter(([k]) => !k.endsWith(' µs')).sort((a, b) => b[1] - a[1]);
+      const usec = [...r.used.cmds].filter(([k]) => k.endsWith(' µs')).sort((a, b) => b[1] - a[1]);
       const total = cmds.reduce((a, [, v]) => a + v, 0);
-      costRows.push(`| ${transport} | ${name} | ${us(nodeCpu + redisCpu)} | ${us(nodeCpu)} | ${meter.admin ? us(redisCpu) : '-'} | ${meter.admin ? (total / Math.max(1, r.got)).toFixed(2) : '-'} | ${(r.used.http / Math.max(1, r.got)).toFixed(3)} |`);
-      if (meter.admin) cmdRows.push(`| ${transport} | ${cmds.map(([k, v]) => `${k} ${(v / Math.max(1, r.got)).toFixed(2)}`).join(', ')} |`);
+      costRows.push(`| ${transport} | ${name} | ${us(nodeCpu + redisCpu)} | ${us(nodeCpu)} | ${us(nodeSys)} | ${meter.admin ? us(redisCpu) : '-'} | ${meter.admin ? (total / Math.max(1, r.got)).toFixed(2) : '-'} | ${(r.used.http / Math.max(1, r.got)).toFixed(3)} |`);
+      if (meter.admin) {
+        const perEcho = ([k, v]: [string, number], digits: number) => `${k} ${(v / Math.max(1, r.got)).toFixed(digits)}`;
+        cmdRows.push(`| ${transport} | ${cmds.map((c) => perEcho(c, 2)).join(', ')} | ${usec.slice(0, 8).map((c) => perEcho(c, 1)).join(', ')} |`);
+      }
       process.stderr.write(`.`);
     }
   }
@@ -184,12 +208,12 @@ console.log('| transport | setup | echoes/s | p50 ms | p99 ms |');
 console.log('| --- | --- | ---: | ---: | ---: |');
 for (const r of rows) console.log(r);
 console.log(`\nServer CPU per echo over the throughput window (user + sys of every Burrow node process and of redis-server, µs per echo; an echo is one message each way), and Redis commands per echo (INFO commandstats delta):\n`);
-console.log('| transport | setup | CPU µs/echo, all | Burrow nodes | redis-server | Redis commands/echo | HTTP requests/echo |');
-console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+console.log('| transport | setup | CPU µs/echo, all | Burrow nodes | of which sys | redis-server | Redis commands/echo | HTTP requests/echo |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of costRows) console.log(r);
-console.log('\nRedis commands per echo, by command (RedisStore):\n');
-console.log('| transport | commands per echo |');
-console.log('| --- | --- |');
+console.log('\nRedis commands per echo, by command, and Redis time per echo in µs (commandstats usec; evalsha includes the commands its scripts ran) (RedisStore):\n');
+console.log('| transport | commands per echo | µs per echo |');
+console.log('| --- | --- | --- |');
 for (const r of cmdRows) console.log(r);
 console.log(`\n(total ${((performance.now() - started) / 1000).toFixed(1)} s)`);
 process.exit(0);

@@ -51,6 +51,8 @@ export interface NodeSpec {
    * benchmarks, where tsx's per-function name wrappers would be counted as Burrow's cost.
    */
   fromBuild?: boolean;
+  /** No per-message log line or record (the cluster bench: see node.ts `--quiet`). */
+  quiet?: boolean;
   /** Extra `node` flags (the cluster bench's `--cpu-prof`). */
   nodeArgs?: readonly string[];
   /** Every JSON line the process prints (except the ready line). */
@@ -88,6 +90,7 @@ export function spawnNode(spec: NodeSpec): Promise<NodeProc> {
   if (spec.sweepIntervalMs !== undefined) argv.push(`--sweep-interval-ms=${spec.sweepIntervalMs}`);
   if (spec.prefix) argv.push(`--prefix=${spec.prefix}`);
   if (spec.clockSkewMs) argv.push(`--clock-skew-ms=${spec.clockSkewMs}`);
+  if (spec.quiet) argv.push('--quiet');
   for (const [k, v] of Object.entries(spec.timings ?? {})) argv.push(`--${FLAG[k]}=${v}`);
   const proc = spawnManaged(`node ${spec.name}`, process.execPath, [...(spec.nodeArgs ?? []), ...(spec.fromBuild ? [] : ['--conditions=burrow-src']), '--import', 'tsx', spec.script ?? NODE_SCRIPT, ...argv], {
     cwd: ROOT,

@@ -5,6 +5,11 @@
  *     --redis=redis://127.0.0.1:6380 | --redis-cluster=127.0.0.1:7000,127.0.0.1:7001,... \
  *     --prefix=burrow-test: [--store=memory] [--clock-skew-ms=600000] [--sweep-interval-ms=2000] \
  *     [--heartbeat=2000 --heartbeat-timeout=2000 --poll-timeout=3000 --resume-window=8000 --close-linger=2000]
+ *     [--quiet]
+ *
+ * --quiet (the cluster bench): no "msg" line and no in-memory record per message. Both are the rig's
+ * cost, not Burrow's, and on a cheap path (MemoryStore, SSE) they were a third of the node's CPU per
+ * echo, so they skewed a MemoryStore-vs-RedisStore ratio; every other line is still printed.
  *
  * It is the one test server of @burrow/test-support with its scripted app (echo; "quiet:…" only
  * records; "flood:N" sends "s1".."sN"; "cmd:close:CODE:REASON" closes; "join:ROOM" joins a room and
@@ -15,7 +20,7 @@
  *   {"node","kind":"http","method","path","sid"}     one per HTTP request (path without the query: no token)
  *   {"node","kind":"upgrade","path","sid"}           one per WebSocket upgrade ("sid" only on a resume)
  *   {"node","kind":"open","sid","transport"}         `connection` event (the node that created the session)
- *   {"node","kind":"msg","sid","m","t"}              every message the app received; `t` = CLOCK_MONOTONIC ns
+ *   {"node","kind":"msg","sid","m","t"}              every message the app received (not with --quiet); `t` = CLOCK_MONOTONIC ns
  *                                                    (system-wide, so lines of different nodes can be ordered)
  *   {"node","kind":"close","sid","code","reason"}    `close` event
  *   {"node","kind":"error","message"}                `error` event
@@ -39,6 +44,7 @@ const num = (k: string, env: string): number | undefined => {
 };
 
 const name = arg('name', 'BURROW_NODE_NAME', `node-${process.pid}`)!;
+const quiet = arg('quiet', 'BURROW_QUIET') === 'true';
 const skew = num('clock-skew-ms', 'BURROW_CLOCK_SKEW_MS') ?? 0;
 if (skew) {
   // Before anything of Burrow is loaded: every Date.now() of this process (and `new Date()`) is skewed.
@@ -103,17 +109,19 @@ const b = burrow;
 // The log listeners are registered before the test server's recorder and app: a message is logged
 // before the app floods or echoes in answer to it.
 burrow.on('connection', (session) => log({ kind: 'open', sid: session.id, transport: session.transport }));
-burrow.on('message', (session, data, info) => {
-  const m = typeof data === 'string' ? data : `<binary ${data.length}>`;
-  log({
-    kind: 'msg',
-    sid: session.id,
-    m: m.length > 200 ? m.slice(0, 200) : m,
-    seq: info.seq,
-    redelivered: info.redelivered,
-    t: process.hrtime.bigint().toString(),
+if (!quiet) {
+  burrow.on('message', (session, data, info) => {
+    const m = typeof data === 'string' ? data : `<binary ${data.length}>`;
+    log({
+      kind: 'msg',
+      sid: session.id,
+      m: m.length > 200 ? m.slice(0, 200) : m,
+      seq: info.seq,
+      redelivered: info.redelivered,
+      t: process.hrtime.bigint().toString(),
+    });
   });
-});
+}
 burrow.on('close', (session, code, reason) => log({ kind: 'close', sid: session.id, code, reason }));
 burrow.on('error', (err: unknown) => log({ kind: 'error', message: String((err as Error)?.stack ?? err) }));
 
@@ -161,6 +169,7 @@ async function control(req: IncomingMessage, url: URL): Promise<[number, unknown
 
 const srv = await startTestServer(burrow, {
   port: Number(arg('port', 'PORT', '0')),
+  record: !quiet,
   app: {
     onError: (what, session, e) =>
       log(what === 'send' ? { kind: 'send-error', sid: session.id, message: String(e) } : { kind: 'error', sid: session.id, message: `${what}: ${String(e)}` }),

@@ -87,6 +87,33 @@ describe('RedisStore group commit', { timeout: 20_000 }, () => {
     assert.deepEqual(gone.map(outcome), ['unknown', 'unknown']);
   });
 
+  it('a burst of chained one-frame sends (written as short lines) is judged as the same appends one turn each', async () => {
+    // [token, after]: a run of node k, broken by node j, a token of another shape and a retry.
+    const calls: Array<[string, string | undefined]> = [
+      ['k 1', undefined],
+      ['k 2', 'k 1'],
+      ['k 3', 'k 2'],
+      ['j 1', undefined],
+      ['k 4', 'k 3'],
+      ['k 5', 'k 4'],
+      ['k 6', 'k 5'],
+      ['k 5', 'k 4'],
+      ['odd token', undefined],
+      ['k 7', 'odd token'],
+    ];
+    const limits = { maxBufferedMessages: 5, maxBufferedBytes: 1 << 20 };
+    const settle = (p: Promise<AppendResult>) => p.then(outcome, (e: unknown) => `rejected: ${(e as Error).name}`);
+    const burst = sid();
+    const alone = sid();
+    await Promise.all([a.create(record(burst), LONG), a.create(record(alone), LONG)]);
+    const inOneTurn = await Promise.all(calls.map(([t, after], i) => settle(a.append(burst, [text(`m${i}`)], limits, t, after))));
+    const oneByOne: unknown[] = [];
+    for (const [i, [t, after]] of calls.entries()) oneByOne.push(await settle(a.append(alone, [text(`m${i}`)], limits, t, after)));
+    assert.deepEqual(inOneTurn, oneByOne);
+    // Five fit; k 5 overflows, k 6 waits on it, its retry overflows again, the rest overflow.
+    assert.deepEqual(inOneTurn.slice(0, 8), [[1], [2], [3], [4], [5], 'overflow', 'rejected: AppendBehind', 'overflow']);
+  });
+
   it('a batch of inbound frames is judged like single accepts: dups skipped, stops at a gap or behind a live node', async () => {
     const id = sid();
     await a.create(record(id), LONG);

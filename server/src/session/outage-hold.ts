@@ -81,17 +81,30 @@ export class OutageHold {
    * a later one's joins the queue ahead of it, so they are written in the order they were made.
    */
   async send(size: number, write: () => Promise<void>, order: number): Promise<void> {
-    const b = this.#bounds;
     if (!this.holding && !this.#host.storeDown) {
       try {
         return await write();
       } catch (err) {
-        if (!isStoreFailure(err) || b.bytes <= 0) throw err;
-        // Unreachable store: fall through and hold it (nothing was queued in the store).
+        return this.afterFailure(err, size, write, order);
       }
     }
-    if (b.bytes <= 0) throw storeUnavailable();
-    if (this.#bytes + size > b.bytes) throw this.#limit(`the send would hold more than storeOutageBuffer.bytes (${b.bytes}) during a store outage`);
+    return this.#hold(size, write, order);
+  }
+
+  /**
+   * A send whose first try (made by the caller while nothing was held and the store was up: `send`
+   * without its `async` frame, for the networked `session.send()` path) failed with `err`: held when
+   * the store could not be reached (nothing was queued in the store), else rejected with `err`.
+   */
+  afterFailure(err: unknown, size: number, write: () => Promise<void>, order: number): Promise<void> {
+    if (!isStoreFailure(err) || this.#bounds.bytes <= 0) return Promise.reject(err);
+    return this.#hold(size, write, order);
+  }
+
+  #hold(size: number, write: () => Promise<void>, order: number): Promise<void> {
+    const b = this.#bounds;
+    if (b.bytes <= 0) return Promise.reject(storeUnavailable());
+    if (this.#bytes + size > b.bytes) return Promise.reject(this.#limit(`the send would hold more than storeOutageBuffer.bytes (${b.bytes}) during a store outage`));
     return new Promise<void>((resolve, reject) => {
       const h: Held = { order, size, at: Date.now(), write, resolve, reject };
       const i = this.#items.findIndex((x) => x.order > order);

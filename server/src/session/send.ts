@@ -5,7 +5,7 @@
  */
 import { CloseCode } from '@burrow/shared';
 import { BurrowError, storeUnavailable } from '../errors/burrow-error.js';
-import type { OutboundFrame, WakeListener } from '../store/store.js';
+import type { NewFrame, OutboundFrame, WakeListener } from '../store/store.js';
 import type { InboundGate } from './backpressure.js';
 import { RESOLVED } from './handle.js';
 import type { OutageHold } from './outage-hold.js';
@@ -54,22 +54,40 @@ export function sendOne(core: SendTarget & WakeListener, input: SendData): Promi
   // this node's later appends of the session, nor lets another node take its next frames.
   const order = core.host.appendOrder;
   order.add(core.id, n, token);
-  const settled = (): void => order.settle(core.id, n);
-  const sent = core.outageHold().send(
-    size,
-    async () => {
-      // Held through an outage, the session may have ended meanwhile.
-      if (core.closed) throw closedError();
-      if (core.host.storeDown) throw storeUnavailable();
-      const r = await core.host.store.append(core.id, [{ t: 'd', data, size }], core.host.options.limits, token, order.before(core.id, n));
-      settled();
+  const frames: NewFrame[] = [{ t: 'd', data, size }];
+  const limits = core.host.options.limits;
+  if (core.holding || core.host.storeDown) return settleWhenDone(core, n, core.outageHold().send(size, writer(core, n, token, frames, header), n));
+  // The usual case, the store up and nothing held: the first try without the hold's async frame
+  // (one promise of ours per send instead of four, issue #14); a store failure still ends up held.
+  return core.host.store.append(core.id, frames, limits, token, order.before(core.id, n)).then(
+    (r) => {
+      order.settle(core.id, n);
       if (!r.ok) return appendFailed(core, r.reason);
       appended(core, r.frames, header);
     },
-    n,
+    (err: unknown) => settleWhenDone(core, n, core.outageHold().afterFailure(err, size, writer(core, n, token, frames, header), n)),
   );
-  sent.then(settled, settled);
-  return sent;
+}
+
+/** One try of a networked send (the outage hold's tries), with the token of every try. */
+function writer(core: SendTarget, n: number, token: string, frames: readonly NewFrame[], header: Uint8Array | undefined): () => Promise<void> {
+  return async () => {
+    // Held through an outage, the session may have ended meanwhile.
+    if (core.closed) throw closedError();
+    if (core.host.storeDown) throw storeUnavailable();
+    const order = core.host.appendOrder;
+    const r = await core.host.store.append(core.id, frames, core.host.options.limits, token, order.before(core.id, n));
+    order.settle(core.id, n);
+    if (!r.ok) return appendFailed(core, r.reason);
+    appended(core, r.frames, header);
+  };
+}
+
+/** The send numbered `n` settles in the append order once `held` is done, whichever way. */
+function settleWhenDone(core: SendTarget, n: number, held: Promise<void>): Promise<void> {
+  const settled = (): void => core.host.appendOrder.settle(core.id, n);
+  held.then(settled, settled);
+  return held;
 }
 
 /** A single-session send's frame is in the log: it goes out now when next in line. */

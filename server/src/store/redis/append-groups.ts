@@ -38,8 +38,11 @@ interface Group {
   readonly sid: string;
   readonly limits: AppendLimits;
   readonly items: Pending[];
-  /** A line per append: token TAB after TAB n (see scripts.ts burrowAppend). */
+  /** A line per append: token TAB after TAB n, or only N for the next send of a burst (see scripts.ts burrowAppend). */
   meta: string;
+  /** The token of the group's last append, when it has the usual '<node> <n>' shape, and its node. */
+  lastToken?: string;
+  lastNode?: string;
   readonly pack: EntryPack;
   entries: number;
   /** The session's client ack of this turn, applied by the group's script before its appends. */
@@ -98,8 +101,18 @@ export class AppendGroups {
       this.#open.set(sid, g);
       this.#groups.push(g);
     }
-    g.meta += `${token}\t${after}\t${frames.length}\n`;
-    frames.forEach((f, i) => g.pack.add(f.data, sizes[i]!));
+    const sp = tokenSplit(token);
+    if (sp > 0 && frames.length === 1 && after === g.lastToken && g.lastNode !== undefined && token.startsWith(g.lastNode) && sp === g.lastNode.length) {
+      // The next send of a burst (the previous one's successor, one frame): its number only.
+      g.meta += `${token.slice(sp + 1)}\n`;
+    } else {
+      g.meta += `${token}\t${after}\t${frames.length}\n`;
+    }
+    if (sp > 0) {
+      g.lastToken = token;
+      g.lastNode = token.slice(0, sp);
+    } else g.lastToken = g.lastNode = undefined;
+    for (let i = 0; i < frames.length; i++) g.pack.add(frames[i]!.data, sizes[i]!);
     g.entries += frames.length;
     this.#schedule();
     return new Promise<AppendResult>((resolve, reject) => g.items.push({ frames, sizes, resolve, reject }));
@@ -205,6 +218,26 @@ function settleGroup(g: Group, res: Settled): void {
     }
   });
 }
+
+/**
+ * Where the space of a token of the usual shape '<node> <n>' is (node: no whitespace; n: decimal
+ * digits, a safe integer), or -1 for any other token: only those can be written as a short line,
+ * which the script reads as exactly that shape.
+ */
+export function tokenSplit(token: string): number {
+  const sp = token.indexOf(' ');
+  const len = token.length;
+  if (sp <= 0 || len - sp - 1 < 1 || len - sp - 1 > 15) return -1;
+  for (let i = 0; i < sp; i++) if (WHITESPACE.has(token.charCodeAt(i))) return -1;
+  for (let i = sp + 1; i < len; i++) {
+    const c = token.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+  }
+  return sp;
+}
+
+/** What Lua's %s matches: the token's node must have none of them (scripts.ts parses it with %S+). */
+const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]);
 
 /** One append's result code (see scripts.ts burrowAppend) as an {@link AppendResult}. */
 export function appendResult(r: unknown, frames: readonly NewFrame[], sizes: readonly number[]): AppendResult {

@@ -75,25 +75,37 @@ export class EntryPack {
   readonly #bytes: number[] = [];
   #total = 0;
   #lengths = '';
+  /** Written before every entry (the inbound journal's "owner "), and counted in its length. */
+  readonly #prefix: Buffer | undefined;
+
+  constructor(prefix?: string) {
+    this.#prefix = prefix ? Buffer.from(prefix, 'utf8') : undefined;
+  }
 
   /** Adds a data entry of `bytes` payload bytes. */
   add(data: string | Uint8Array, bytes: number): void {
+    const len = bytes + 1 + (this.#prefix?.length ?? 0);
     this.#data.push(data);
     this.#bytes.push(bytes);
-    this.#total += bytes + 1;
-    this.#lengths += this.#lengths === '' ? String(bytes + 1) : ' ' + String(bytes + 1);
+    this.#total += len;
+    this.#lengths += this.#lengths === '' ? String(len) : ' ' + String(len);
   }
 
   get lengths(): string {
     return this.#lengths;
   }
 
-  /** The entries, encoded as encodeEntry would each, in one Buffer. */
+  /** The entries, encoded as encodeEntry would each (after the prefix), in one Buffer. */
   blob(): Buffer {
     const b = Buffer.allocUnsafe(this.#total);
+    const prefix = this.#prefix;
     let o = 0;
     for (let i = 0; i < this.#data.length; i++) {
       const d = this.#data[i]!;
+      if (prefix) {
+        b.set(prefix, o);
+        o += prefix.length;
+      }
       if (typeof d === 'string') {
         b[o] = TAG_TEXT;
         // A wrong size would shift every entry after it: refused rather than stored garbled.

@@ -61,7 +61,7 @@ declare module 'ioredis' {
     burrowAcceptBuffer(
       ...args: [...keys: SessionKeys, seq: string, owner: string, confirm: string, entry: Entry, force: '1' | '', after: string]
     ): Result<(number | Buffer)[], Context>;
-    /** `seqs` (space-separated), their entries packed (codec.ts EntryPack) → [1 | 0 unknown, inAck, confirm held (1 | 0), k, k statuses, (seq, owner, entry)...]. */
+    /** `seqs` (space-separated), their journal values ("owner entry") packed (codec.ts EntryPack) → [1 | 0 unknown, inAck, confirm held (1 | 0), k, k statuses, (seq, owner, entry)...]. */
     burrowAcceptBatchBuffer(
       ...args: [...keys: SessionKeys, owner: string, confirm: string, after: string, seqs: string, lengths: string, blob: Buffer]
     ): Result<(number | Buffer)[], Context>;

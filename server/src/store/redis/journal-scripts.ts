@@ -7,8 +7,9 @@ import { def, type ScriptDef } from './prelude.js';
 export const JOURNAL_SCRIPTS = {
   /**
    * \`burrowAccept\` for a run of data frames of one session in one step (group commit). ARGV: owner,
-   * confirm, after (as burrowAccept's), seqs (space-separated), lengths and blob (the frames' entries,
-   * packed: codec.ts EntryPack) → {1 (0: unknown, and nothing
+   * confirm, after (as burrowAccept's), seqs (space-separated), lengths and blob (the frames' journal
+   * values, owner .. ' ' .. entry, packed: codec.ts EntryPack with the owner prefix, so the script
+   * builds no string per frame) → {1 (0: unknown, and nothing
    * else), inAck after, confirm held (1 | 0), k, k statuses (as burrowAccept's), journal entries as
    * journalScan returns them (before these were added)...}. The frames are judged in order, each as
    * burrowAccept would judge it alone after the ones before it; the run stops after the first one that
@@ -36,7 +37,7 @@ for s in string.gmatch(ARGV[4], '%d+') do
     inAck = seq
     status = 1
     entries[#entries + 1] = s
-    entries[#entries + 1] = ARGV[1] .. ' ' .. frames[k]
+    entries[#entries + 1] = frames[k]
   elseif seq <= inAck then
     status = 2
   end
@@ -117,7 +118,7 @@ local drop = {}
 for i = 1, #j, 2 do
   if string.sub(j[i + 1], 1, #head) == head and tonumber(j[i]) <= upTo then drop[#drop + 1] = j[i] end
 end
-hdelAll(KEYS[5], drop)
+hdropAll(KEYS[5], drop, #j / 2)
 return 1
 `),
 

@@ -140,7 +140,8 @@ export class InboundJournal {
 
   async #acceptBatch(sid: string, frames: readonly InboundFrame[]): Promise<InboundBatchResult> {
     const confirm = this.#take(sid);
-    const pack = new EntryPack();
+    // Each entry as the journal keeps it ("owner entry"), so the script stores it as it came.
+    const pack = new EntryPack(`${this.#node.id} `);
     let seqs = '';
     for (const f of frames) {
       pack.add(f.data, payloadBytes(f.data));

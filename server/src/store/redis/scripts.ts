@@ -99,6 +99,9 @@ return 1
    * run in the order it made them. Hence a later token of the node in the record means this one ran
    * too, its reply lost (-5). ARGV[7] (optional, '' = none): the session's client ack of the same turn,
    * applied first as \`burrowAck\` would, its result (1 | 0) one more element after the appends'.
+   * A line without a TAB, just a number N, is short for the usual next send of a burst: one frame,
+   * token '<node> N' with the node of the line before, after = the line before's token (parsed once,
+   * not per send: the Lua per send was most of Redis's time per echo, issue #14).
    */
   burrowAppend: def(`
 if redis.call('EXISTS', KEYS[4]) == 0 then return {} end
@@ -131,19 +134,31 @@ local entries = unpackEntries(ARGV[6], ARGV[5])
 local out = {}
 local push = {}
 local e = 1
+-- The token of the line before, parsed: a short line (a number only) continues from it.
+local prevNode, prevN
 for line in string.gmatch(ARGV[4], '([^\\n]*)\\n') do
-  local tok, after, n = string.match(line, '^([^\\t]*)\\t([^\\t]*)\\t(%d+)$')
-  n = tonumber(n)
+  local tokNode, tokN, n, after, afterRan
+  if not string.find(line, '\\t', 1, true) then
+    if not prevNode then return redis.error_reply('burrowAppend: a short line without a token before it') end
+    tokNode, tokN, n = prevNode, tonumber(line), 1
+    local pn = last(tokNode)
+    afterRan = pn ~= nil and pn >= prevN
+  else
+    local tok
+    tok, after, n = string.match(line, '^([^\\t]*)\\t([^\\t]*)\\t(%d+)$')
+    n = tonumber(n)
+    tokNode, tokN = string.match(tok, '^(%S+) (%S+)$')
+    if tokNode then tokN = tonumber(tokN) end
+  end
+  prevNode, prevN = tokNode, tokN
   local first = e
   e = e + n
   local res
-  local tokNode, tokN = string.match(tok, '^(%S+) (%S+)$')
   if tokNode then
-    tokN = tonumber(tokN)
     local pn, pseq = last(tokNode)
     if pn == tokN then res = pseq
     elseif pn ~= nil and pn > tokN then res = -5
-    elseif not ran(after) then res = -4 end
+    elseif afterRan == false or (afterRan == nil and not ran(after)) then res = -4 end
   end
   if res then
     -- judged by its token
