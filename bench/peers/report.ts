@@ -28,8 +28,9 @@ export interface Results {
 
 interface Sat { serverUsPerEcho: number; clientUsPerEcho: number; echoesPerSec: number; serverCpuPct: number; clientCpuPct: number }
 interface Lat { sessions: number; p50: number; p99: number; p999: number; lost: number; sent: number; clientCpuPct: number }
-interface Bcast { msgsPerSec: number; serverUsPerMsg: number; clientCpuPct: number; received: number; expected: number }
-interface Suite { opens: number[]; sat: Sat; latency: Lat[]; bcast: Bcast; transports: string[]; openFailures: number }
+interface Bcast { msgsPerSec: number; serverUsPerMsg: number; clientCpuPct: number; received: number; expected: number; requestsPerMsg?: number }
+interface BcastStep { serverUsPerMsg: number; requestsPerMsg: number; received: number; expected: number }
+interface Suite { opens: number[]; sat: Sat; latency: Lat[]; bcast: Bcast; bcastStep?: BcastStep; transports: string[]; openFailures: number }
 
 const FLOOR: Record<TransportClass, Kind> = { websocket: 'ws', streaming: 'http-sse', polling: 'http-poll' };
 
@@ -61,7 +62,7 @@ export function summarize(r: Results) {
     sat: Agg; clientCpu: number; serverCpu: number; rate: number; clientUs: number;
     open: Agg;
     lat: Map<number, { p50: Agg; p99: Agg; p999: Agg; lost: number; sent: number; clientCpu: number }>;
-    bcast: Agg; bcastUs: number; bcastClientCpu: number;
+    bcast: Agg; bcastUs: number; bcastClientCpu: number; bcastReqs: number; stepUs: Agg; stepReqs: number;
     mem: Map<number, number>;
     transports: string; failures: number;
   }>();
@@ -95,6 +96,9 @@ export function summarize(r: Results) {
       bcast: agg(runs.map((s) => (s.bcast.received >= s.bcast.expected ? s.bcast.msgsPerSec : NaN))),
       bcastUs: median(runs.map((s) => s.bcast.serverUsPerMsg)),
       bcastClientCpu: median(runs.map((s) => s.bcast.clientCpuPct)),
+      bcastReqs: median(runs.map((s) => s.bcast.requestsPerMsg ?? NaN)),
+      stepUs: agg(runs.map((s) => (s.bcastStep && s.bcastStep.received >= s.bcastStep.expected ? s.bcastStep.serverUsPerMsg : NaN))),
+      stepReqs: median(runs.map((s) => s.bcastStep?.requestsPerMsg ?? NaN)),
       mem,
       transports: [...new Set(runs.flatMap((s) => s.transports))].join(', '),
       failures: runs.reduce((a, s) => a + s.openFailures, 0),
@@ -188,16 +192,21 @@ export function render(r: Results): { markdown: string; svg: string } {
     const v = sum.get(k)?.bcast.med;
     return v === undefined || Number.isNaN(v) ? undefined : 1 / v;
   };
+  const stepCost = (k: Kind): number | undefined => {
+    const v = sum.get(k)?.stepUs.med;
+    return v === undefined || Number.isNaN(v) ? undefined : v;
+  };
   L.push('', `## Broadcast fan-out to ${cfg.bcastSessions} sessions`, '');
   L.push(`The server sends ${cfg.bcastRounds} rounds of one 64 B message to every session (one event-loop turn per round); msgs/s from the request to the last message received. Ratios are cost (floor msgs/s ÷ this msgs/s).`, '');
-  L.push('| server | msgs/s delivered | × floor | × best peer | µs server CPU / msg | client CPU |');
-  L.push('| --- | --- | --- | --- | --- | --- |');
+  L.push('HTTP requests / msg: polls (and POSTs) the server answered per delivered message, so how batched each library\'s delivery was (0 for WebSocket): in the burst it depends on how fast the one load process turns each library\'s polls around. Lock-step: the same rounds, each sent only once every session received the one before, so every message is a delivery of its own for every library; its server CPU per message is the fan-out cost at equal work (× best peer on it).', '');
+  L.push('| server | msgs/s delivered | × floor | × best peer | µs server CPU / msg | HTTP requests / msg | client CPU | lock-step µs / msg | × best peer | requests / msg |');
+  L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const k of rows) {
     const s = sum.get(k.kind)!;
     if (s.bcast.n === 0) continue;
     const { floor, best } = refs(sum, k, bcastCost);
     const c = bcastCost(k.kind);
-    L.push(`| ${name(k)} | ${fmtAgg(s.bcast, 0)} | ${ratio(c ?? NaN, floor)} | ${ratio(c ?? NaN, best)} | ${fmt(s.bcastUs)} | ${fmt(s.bcastClientCpu, 0)} %${s.bcastClientCpu >= 90 ? ' ⚠' : ''} |`);
+    L.push(`| ${name(k)} | ${fmtAgg(s.bcast, 0)} | ${ratio(c ?? NaN, floor)} | ${ratio(c ?? NaN, best)} | ${fmt(s.bcastUs)} | ${fmt(s.bcastReqs, 3)} | ${fmt(s.bcastClientCpu, 0)} %${s.bcastClientCpu >= 90 ? ' ⚠' : ''} | ${fmtAgg(s.stepUs)} | ${ratio(s.stepUs.med, refs(sum, k, stepCost).best)} | ${fmt(s.stepReqs, 2)} |`);
   }
 
   // 4. Memory.
@@ -330,6 +339,7 @@ export function render(r: Results): { markdown: string; svg: string } {
     check('server CPU per echo', s.sat.med, satCost);
     for (const n of latNs) check(`p99 latency @ ${n}`, s.lat.get(n)?.p99.med, (kk) => sum.get(kk)?.lat.get(n)?.p99.med);
     check('broadcast cost', bcastCost(k.kind), bcastCost);
+    check('lock-step broadcast server CPU / msg', stepCost(k.kind), stepCost);
     for (const n of memNs) check(`idle RSS @ ${n}`, s.mem.get(n), (kk) => sum.get(kk)?.mem.get(n));
     check('time to open', s.open.med, (kk) => sum.get(kk)?.open.med);
   }

@@ -11,7 +11,9 @@
  * `--cpu-prof` runs each suite's load process under `node --cpu-prof`, writing its profiles (one per
  * thread: tsx's loader runs in a worker) to bench/results/prof/<kind>-r<round>/; summarise them with
  * `bench/peers/profile.ts`. `--server-prof` does the same for each server process
- * (bench/results/prof/<kind>-server-<n>/).
+ * (bench/results/prof/<kind>-server-<n>/). `--server-prof=bcast` profiles only the broadcast step's
+ * measured window instead (started and stopped over the control port: opens, echoes and the other
+ * steps left out), into bench/results/prof/<kind>-bcast-r<round>.cpuprofile.
  *
  * Last, a short paced run in Chromium (browser.ts): each library's browser client forced onto one
  * transport, N sockets in one page. `--only=` picks its rows by kind too; `--only=chromium` (with or
@@ -51,6 +53,8 @@ const numArg = (name: string, dflt: number, min: number, max: number): number =>
 const cpuProf = process.argv.includes('--cpu-prof');
 /** Server CPU profiles (`--server-prof`): into bench/results/prof/<kind>-server-<n>/. */
 const serverProf = process.argv.includes('--server-prof');
+/** `--server-prof=bcast`: the server profiles the broadcast window alone. */
+const bcastProf = process.argv.includes('--server-prof=bcast');
 let serverRuns = 0;
 const profDir = join(outDir, 'prof');
 const ncpu = cpus().length;
@@ -279,7 +283,7 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
-if (cpuProf || serverProf) mkdirSync(profDir, { recursive: true });
+if (cpuProf || serverProf || bcastProf) mkdirSync(profDir, { recursive: true });
 try {
   await waitForQuiet();
   const waited = Date.now() - started;
@@ -318,6 +322,7 @@ try {
           latSessions: cfg.latSessions,
           bcastSessions: cfg.bcastSessions,
           bcastRounds: cfg.bcastRounds,
+          ...(bcastProf ? { bcastProfile: join(profDir, `${kind}-bcast-r${r + 1}.cpuprofile`) } : {}),
         },
         120_000,
         `${kind}-r${r + 1}`,
