@@ -64,13 +64,19 @@ export function summarize(r: Results) {
     lat: Map<number, { p50: Agg; p99: Agg; p999: Agg; lost: number; sent: number; clientCpu: number }>;
     bcast: Agg; bcastUs: number; bcastClientCpu: number; bcastReqs: number; stepUs: Agg; stepReqs: number;
     mem: Map<number, number>;
+    /** V8 heap per session (KB), when measured. */
+    heap: Map<number, number>;
     transports: string; failures: number;
   }>();
   for (const k of KINDS) {
     const runs = (r.suites[k.kind] ?? []).filter((x) => !('error' in x)) as unknown as Suite[];
     const mem = new Map<number, number>();
+    const heap = new Map<number, number>();
     for (const [n, m] of Object.entries(r.memory[k.kind] ?? {})) {
-      if (!('error' in m)) mem.set(Number(n), (m as { bytesPerSession: number }).bytesPerSession / 1024);
+      if ('error' in m) continue;
+      const x = m as { bytesPerSession: number; heapPerSession?: number };
+      mem.set(Number(n), x.bytesPerSession / 1024);
+      if (x.heapPerSession !== undefined) heap.set(Number(n), x.heapPerSession / 1024);
     }
     if (runs.length === 0 && mem.size === 0) continue;
     const lat = new Map<number, { p50: Agg; p99: Agg; p999: Agg; lost: number; sent: number; clientCpu: number }>();
@@ -100,6 +106,7 @@ export function summarize(r: Results) {
       stepUs: agg(runs.map((s) => (s.bcastStep && s.bcastStep.received >= s.bcastStep.expected ? s.bcastStep.serverUsPerMsg : NaN))),
       stepReqs: median(runs.map((s) => s.bcastStep?.requestsPerMsg ?? NaN)),
       mem,
+      heap,
       transports: [...new Set(runs.flatMap((s) => s.transports))].join(', '),
       failures: runs.reduce((a, s) => a + s.openFailures, 0),
     });
@@ -212,17 +219,18 @@ export function render(r: Results): { markdown: string; svg: string } {
   // 4. Memory.
   const memNs = [...new Set(rows.flatMap((k) => [...sum.get(k.kind)!.mem.keys()]))].sort((a, b) => a - b);
   L.push('', '## Memory per idle session', '');
-  L.push('Server RSS after GC with N idle sessions open, minus RSS after GC before any, ÷ N; KB.', '');
-  L.push(`| server | ${memNs.map((n) => `KB @ ${n.toLocaleString('en-US')} | × floor | × best peer`).join(' | ')} |`);
-  L.push(`| --- | ${memNs.map(() => '--- | --- | ---').join(' | ')} |`);
+  L.push('Server RSS after GC with 100 + N idle sessions open, minus RSS after GC with the first 100 open, ÷ N; KB. Every server of this step runs with V8\'s young generation at one fixed size, run through before each sample (bench/README.md, "How it is measured"). Heap: V8 heap in use after GC, the same difference ÷ N (the objects alone, without page residency).', '');
+  L.push(`| server | ${memNs.map((n) => `KB @ ${n.toLocaleString('en-US')} | × floor | × best peer | heap KB`).join(' | ')} |`);
+  L.push(`| --- | ${memNs.map(() => '--- | --- | --- | ---').join(' | ')} |`);
   for (const k of rows) {
     const s = sum.get(k.kind)!;
     if (s.mem.size === 0) continue;
     const cells = memNs.map((n) => {
       const v = s.mem.get(n);
-      if (v === undefined) return '– | – | –';
+      if (v === undefined) return '– | – | – | –';
       const { floor, best } = refs(sum, k, (kk) => sum.get(kk)?.mem.get(n));
-      return `${fmt(v, 1)} | ${ratio(v, floor)} | ${ratio(v, best)}`;
+      const h = s.heap.get(n);
+      return `${fmt(v, 1)} | ${ratio(v, floor)} | ${ratio(v, best)} | ${h === undefined ? '–' : fmt(h, 1)}`;
     });
     L.push(`| ${name(k)} | ${cells.join(' | ')} |`);
   }

@@ -10,11 +10,28 @@
  * /bench-page/ (page.ts), so the browser's sockets are same-origin with their page.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { BENCH_PATHS, type Kind } from './kinds.js';
 import { benchPage } from './page.js';
 
 const kind = process.argv[2] as Kind;
-const gc = (globalThis as { gc?: () => void }).gc;
+/** `--memory`: a server of the memory step (see run.ts, MEMORY_FLAGS). */
+const memoryStep = process.argv.includes('--memory');
+const gc = (globalThis as { gc?: (o?: object) => void }).gc;
+/** Two full GCs: objects freed by the first one's finalizers go in the second. */
+function fullGc(): void {
+  if (memoryStep) {
+    // Short-lived garbage through the whole young generation (32 MB and more), so all of its pages
+    // are resident before every sample, however much the opens happened to touch.
+    let keep: unknown[] = [];
+    for (let i = 0; i < 1_000_000; i++) {
+      keep.push({ i });
+      if (keep.length > 1000) keep = [];
+    }
+  }
+  gc?.();
+  gc?.();
+}
 
 /** What every kind provides to the control server. */
 interface Impl {
@@ -221,12 +238,26 @@ const ctl = createServer((req, res) => {
     const cpu = process.cpuUsage();
     json({ cpuUs: cpu.user + cpu.system, rss: process.memoryUsage.rss(), sessions: impl.sessions(), requests, connections });
   } else if (url.pathname === '/gc') {
-    gc?.();
-    gc?.();
+    fullGc();
     setTimeout(() => {
-      gc?.();
-      json({ rss: process.memoryUsage.rss(), sessions: impl.sessions() });
+      fullGc();
+      // The parts, so a swing in RSS can be told apart: V8's heap (and its new space, which a burst of
+      // opens grows and a GC does not always give back), Buffers, and the rest (malloc'd: sockets, TLS...).
+      const m = process.memoryUsage();
+      const newSpace = getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
+      json({
+        rss: m.rss,
+        sessions: impl.sessions(),
+        heapUsed: m.heapUsed,
+        heapTotal: m.heapTotal,
+        external: m.external,
+        arrayBuffers: m.arrayBuffers,
+        newSpace: newSpace?.space_size ?? 0,
+      });
     }, 300);
+  } else if (url.pathname === '/snap' && process.env.BENCH_SNAPSHOTS) {
+    fullGc();
+    void import('node:v8').then((v8) => json({ file: v8.writeHeapSnapshot(url.searchParams.get('file') ?? undefined) }));
   } else if (url.pathname === '/prof') {
     // A CPU profile of one measured window (`--server-prof=bcast`): start, then stop into `file`.
     const file = url.searchParams.get('stop');
