@@ -66,17 +66,24 @@ export function summarize(r: Results) {
     mem: Map<number, number>;
     /** V8 heap per session (KB), when measured. */
     heap: Map<number, number>;
+    /** RSS per session (KB) over the fresh servers of that N. */
+    memRuns: Map<number, Agg>;
     transports: string; failures: number;
   }>();
   for (const k of KINDS) {
     const runs = (r.suites[k.kind] ?? []).filter((x) => !('error' in x)) as unknown as Suite[];
     const mem = new Map<number, number>();
     const heap = new Map<number, number>();
+    const memRuns = new Map<number, Agg>();
     for (const [n, m] of Object.entries(r.memory[k.kind] ?? {})) {
       if ('error' in m) continue;
-      const x = m as { bytesPerSession: number; heapPerSession?: number };
-      mem.set(Number(n), x.bytesPerSession / 1024);
-      if (x.heapPerSession !== undefined) heap.set(Number(n), x.heapPerSession / 1024);
+      type M = { bytesPerSession: number; heapPerSession?: number };
+      // The first fresh server and any repeats (run.ts, memoryRepeats): their median.
+      const all = [m as M, ...(((m as { repeats?: M[] }).repeats) ?? [])];
+      mem.set(Number(n), median(all.map((x) => x.bytesPerSession)) / 1024);
+      memRuns.set(Number(n), agg(all.map((x) => x.bytesPerSession / 1024)));
+      const h = all.map((x) => x.heapPerSession ?? NaN);
+      if (h.some((x) => !Number.isNaN(x))) heap.set(Number(n), median(h) / 1024);
     }
     if (runs.length === 0 && mem.size === 0) continue;
     const lat = new Map<number, { p50: Agg; p99: Agg; p999: Agg; lost: number; sent: number; clientCpu: number }>();
@@ -107,6 +114,7 @@ export function summarize(r: Results) {
       stepReqs: median(runs.map((s) => s.bcastStep?.requestsPerMsg ?? NaN)),
       mem,
       heap,
+      memRuns,
       transports: [...new Set(runs.flatMap((s) => s.transports))].join(', '),
       failures: runs.reduce((a, s) => a + s.openFailures, 0),
     });
@@ -219,7 +227,7 @@ export function render(r: Results): { markdown: string; svg: string } {
   // 4. Memory.
   const memNs = [...new Set(rows.flatMap((k) => [...sum.get(k.kind)!.mem.keys()]))].sort((a, b) => a - b);
   L.push('', '## Memory per idle session', '');
-  L.push('Server RSS after GC with 100 + N idle sessions open, minus RSS after GC with the first 100 open, ÷ N; KB. Every server of this step runs with V8\'s young generation at one fixed size, run through before each sample (bench/README.md, "How it is measured"). Heap: V8 heap in use after GC, the same difference ÷ N (the objects alone, without page residency).', '');
+  L.push('Server RSS after GC with 100 + N idle sessions open, minus RSS after GC with the first 100 open, ÷ N; KB (with more than one fresh server per kind: their median and min–max). Every server of this step runs with V8\'s young generation at one fixed size, run through before each sample (bench/README.md, "How it is measured"). Heap: V8 heap in use after GC, the same difference ÷ N (the objects alone, without page residency).', '');
   L.push(`| server | ${memNs.map((n) => `KB @ ${n.toLocaleString('en-US')} | × floor | × best peer | heap KB`).join(' | ')} |`);
   L.push(`| --- | ${memNs.map(() => '--- | --- | --- | ---').join(' | ')} |`);
   for (const k of rows) {
@@ -230,7 +238,9 @@ export function render(r: Results): { markdown: string; svg: string } {
       if (v === undefined) return '– | – | – | –';
       const { floor, best } = refs(sum, k, (kk) => sum.get(kk)?.mem.get(n));
       const h = s.heap.get(n);
-      return `${fmt(v, 1)} | ${ratio(v, floor)} | ${ratio(v, best)} | ${h === undefined ? '–' : fmt(h, 1)}`;
+      const runs = s.memRuns.get(n);
+      const cell = runs && runs.n > 1 ? fmtAgg(runs, 1) : fmt(v, 1);
+      return `${cell} | ${ratio(v, floor)} | ${ratio(v, best)} | ${h === undefined ? '–' : fmt(h, 1)}`;
     });
     L.push(`| ${name(k)} | ${cells.join(' | ')} |`);
   }
