@@ -29,12 +29,16 @@ export type Job =
       latSessions: number[];
       bcastSessions: number;
       bcastRounds: number;
+      /** Set: the server profiles the broadcast window into this file (`--server-prof=bcast`). */
+      bcastProfile?: string;
     }
   | { mode: 'memory'; kind: Kind; port: number; ctl: number; n: number }
   | { mode: 'fallback'; lib: FallbackLib; port: number; runs: number; faults: Array<'pass' | 'refuse' | 'hang'> };
 
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;
 const PAYLOAD = 64;
+/** Sessions open before the memory step's baseline (see there). */
+const MEMORY_WARM = 100;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const pad = (s: string): string => s.padEnd(PAYLOAD, '.');
 
@@ -57,10 +61,12 @@ interface Stats {
   cpuUs: number;
   rss: number;
   sessions: number;
+  /** HTTP requests the server has served so far. */
+  requests: number;
 }
 
 /** A measured window: server CPU, client CPU and wall time between start() and stop(). */
-async function window(ctl: number): Promise<() => Promise<{ serverUs: number; clientUs: number; wallMs: number }>> {
+async function window(ctl: number): Promise<() => Promise<{ serverUs: number; clientUs: number; wallMs: number; requests: number }>> {
   const s0 = await ctlGet<Stats>(ctl, '/stats');
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -68,7 +74,7 @@ async function window(ctl: number): Promise<() => Promise<{ serverUs: number; cl
     const wallMs = performance.now() - t0;
     const c1 = process.cpuUsage(c0);
     const s1 = await ctlGet<Stats>(ctl, '/stats');
-    return { serverUs: s1.cpuUs - s0.cpuUs, clientUs: c1.user + c1.system, wallMs };
+    return { serverUs: s1.cpuUs - s0.cpuUs, clientUs: c1.user + c1.system, wallMs, requests: s1.requests - s0.requests };
   };
 }
 
@@ -217,7 +223,7 @@ async function paced(pool: Pool, ctl: number, n: number, rate: number, ms: numbe
 }
 
 /** The server sends `rounds` 64 B messages to every session; msgs/s until the last one arrives. */
-async function broadcast(pool: Pool, ctl: number, rounds: number) {
+async function broadcast(pool: Pool, ctl: number, rounds: number, profile?: string) {
   const n = pool.conns.length;
   const expected = n * rounds;
   let got = 0;
@@ -228,6 +234,7 @@ async function broadcast(pool: Pool, ctl: number, rounds: number) {
       tLast = performance.now();
     }
   };
+  if (profile) await ctlGet(ctl, '/prof');
   const stop = await window(ctl);
   const t0 = performance.now();
   const sent = ctlGet(ctl, `/bcast?k=${rounds}`);
@@ -235,6 +242,7 @@ async function broadcast(pool: Pool, ctl: number, rounds: number) {
   while (got < expected && performance.now() < end) await sleep(2);
   await sent;
   const w = await stop();
+  if (profile) await ctlGet(ctl, `/prof?stop=${encodeURIComponent(profile)}`);
   const ms = (got >= expected ? tLast : performance.now()) - t0;
   return {
     sessions: n,
@@ -243,6 +251,40 @@ async function broadcast(pool: Pool, ctl: number, rounds: number) {
     received: got,
     msgsPerSec: (got / ms) * 1000,
     serverUsPerMsg: w.serverUs / Math.max(1, got),
+    /** HTTP requests (polls, acks, sends) per delivered message: how batched the delivery was. */
+    requestsPerMsg: w.requests / Math.max(1, got),
+    clientCpuPct: (w.clientUs / 1000 / w.wallMs) * 100,
+  };
+}
+
+/**
+ * Lock-step broadcast: one round at a time, the next only once every session received the last. Each
+ * message then reaches each session in a delivery of its own (one poll answer per message on
+ * polling), whatever the client library's speed: in the burst above, a client that turns its polls
+ * around faster gets fewer messages per poll, so its *server* pays more polls per message, and a
+ * single load process for 1,000 sessions makes that turnaround the client library's CPU cost, not
+ * the network's. Server CPU per message here compares the servers' fan-out at equal work.
+ */
+async function lockstep(pool: Pool, ctl: number, rounds: number, first: number) {
+  const n = pool.conns.length;
+  let got = 0;
+  pool.handler = (_i, s) => {
+    if (s.charCodeAt(0) === 98 /* b */) got++;
+  };
+  const stop = await window(ctl);
+  const end = performance.now() + 20_000;
+  for (let r = 0; r < rounds && performance.now() < end; r++) {
+    await ctlGet(ctl, `/bcast?k=1&from=${first + r}`);
+    while (got < n * (r + 1) && performance.now() < end) await sleep(1);
+  }
+  const w = await stop();
+  return {
+    sessions: n,
+    rounds,
+    expected: n * rounds,
+    received: got,
+    serverUsPerMsg: w.serverUs / Math.max(1, got),
+    requestsPerMsg: w.requests / Math.max(1, got),
     clientCpuPct: (w.clientUs / 1000 / w.wallMs) * 100,
   };
 }
@@ -308,29 +350,49 @@ async function main(): Promise<unknown> {
     }
     await pool.grow(job.bcastSessions, 100, 60_000);
     await sleep(200);
-    const bcast = await broadcast(pool, ctl, job.bcastRounds);
+    // An unmeasured burst first: the first fan-out of a process compiles its code (on the server's
+    // one core, in V8's background threads), which cost 2-4x the later ones in every library.
+    let warm = 0;
+    pool.handler = (_i, s) => void (s.charCodeAt(0) === 98 /* b */ && warm++);
+    await ctlGet(ctl, `/bcast?k=5&from=9000`);
+    const warmEnd = performance.now() + 10_000;
+    while (warm < pool.conns.length * 5 && performance.now() < warmEnd) await sleep(5);
+    await sleep(200);
+    const bcast = await broadcast(pool, ctl, job.bcastRounds, job.bcastProfile);
+    await sleep(200);
+    const bcastStep = await lockstep(pool, ctl, job.bcastRounds, 5000);
     const transports = [...new Set(pool.conns.slice(0, 5).map((c) => c.transport()))];
     const failures = pool.failures;
     pool.closeAll();
-    return { kind, opens, sat, latency, bcast, transports, openFailures: failures };
+    return { kind, opens, sat, latency, bcast, bcastStep, transports, openFailures: failures };
   }
   if (job.mode === 'memory') {
     const { kind, port, ctl, n } = job;
-    const before = await ctlGet<{ rss: number }>(ctl, '/gc');
+    type Mem = { rss: number; sessions: number; heapUsed: number };
     const pool = new Pool(kind, port);
+    // The baseline is taken with MEMORY_WARM sessions open: the first sessions of a process compile
+    // its code and fill its pools (parsers, buffers), a few MB that do not scale with sessions and
+    // that, divided by N = 1,000, were a third of some libraries' figure.
+    await pool.grow(MEMORY_WARM, 100, 30_000);
+    await sleep(1000);
+    const before = await ctlGet<Mem>(ctl, '/gc');
     const t0 = performance.now();
-    await pool.grow(n, 200, 120_000);
+    await pool.grow(MEMORY_WARM + n, 200, 120_000);
     const openMs = performance.now() - t0;
     await sleep(1000);
-    const after = await ctlGet<{ rss: number; sessions: number }>(ctl, '/gc');
+    const after = await ctlGet<Mem>(ctl, '/gc');
+    const added = Math.max(1, after.sessions - before.sessions);
     const result = {
       kind,
       n,
+      warm: MEMORY_WARM,
       opened: pool.conns.length - pool.failures,
       serverSessions: after.sessions,
       rssBefore: before.rss,
       rssAfter: after.rss,
-      bytesPerSession: (after.rss - before.rss) / Math.max(1, after.sessions),
+      bytesPerSession: (after.rss - before.rss) / added,
+      /** V8 heap in use after GC per added session: the objects alone, without page residency. */
+      heapPerSession: (after.heapUsed - before.heapUsed) / added,
       openMs,
     };
     return result;

@@ -28,8 +28,9 @@ export interface Results {
 
 interface Sat { serverUsPerEcho: number; clientUsPerEcho: number; echoesPerSec: number; serverCpuPct: number; clientCpuPct: number }
 interface Lat { sessions: number; p50: number; p99: number; p999: number; lost: number; sent: number; clientCpuPct: number }
-interface Bcast { msgsPerSec: number; serverUsPerMsg: number; clientCpuPct: number; received: number; expected: number }
-interface Suite { opens: number[]; sat: Sat; latency: Lat[]; bcast: Bcast; transports: string[]; openFailures: number }
+interface Bcast { msgsPerSec: number; serverUsPerMsg: number; clientCpuPct: number; received: number; expected: number; requestsPerMsg?: number }
+interface BcastStep { serverUsPerMsg: number; requestsPerMsg: number; received: number; expected: number }
+interface Suite { opens: number[]; sat: Sat; latency: Lat[]; bcast: Bcast; bcastStep?: BcastStep; transports: string[]; openFailures: number }
 
 const FLOOR: Record<TransportClass, Kind> = { websocket: 'ws', streaming: 'http-sse', polling: 'http-poll' };
 
@@ -61,15 +62,28 @@ export function summarize(r: Results) {
     sat: Agg; clientCpu: number; serverCpu: number; rate: number; clientUs: number;
     open: Agg;
     lat: Map<number, { p50: Agg; p99: Agg; p999: Agg; lost: number; sent: number; clientCpu: number }>;
-    bcast: Agg; bcastUs: number; bcastClientCpu: number;
+    bcast: Agg; bcastUs: number; bcastClientCpu: number; bcastReqs: number; stepUs: Agg; stepReqs: number;
     mem: Map<number, number>;
+    /** V8 heap per session (KB), when measured. */
+    heap: Map<number, number>;
+    /** RSS per session (KB) over the fresh servers of that N. */
+    memRuns: Map<number, Agg>;
     transports: string; failures: number;
   }>();
   for (const k of KINDS) {
     const runs = (r.suites[k.kind] ?? []).filter((x) => !('error' in x)) as unknown as Suite[];
     const mem = new Map<number, number>();
+    const heap = new Map<number, number>();
+    const memRuns = new Map<number, Agg>();
     for (const [n, m] of Object.entries(r.memory[k.kind] ?? {})) {
-      if (!('error' in m)) mem.set(Number(n), (m as { bytesPerSession: number }).bytesPerSession / 1024);
+      if ('error' in m) continue;
+      type M = { bytesPerSession: number; heapPerSession?: number };
+      // The first fresh server and any repeats (run.ts, memoryRepeats): their median.
+      const all = [m as M, ...(((m as { repeats?: M[] }).repeats) ?? [])];
+      mem.set(Number(n), median(all.map((x) => x.bytesPerSession)) / 1024);
+      memRuns.set(Number(n), agg(all.map((x) => x.bytesPerSession / 1024)));
+      const h = all.map((x) => x.heapPerSession ?? NaN);
+      if (h.some((x) => !Number.isNaN(x))) heap.set(Number(n), median(h) / 1024);
     }
     if (runs.length === 0 && mem.size === 0) continue;
     const lat = new Map<number, { p50: Agg; p99: Agg; p999: Agg; lost: number; sent: number; clientCpu: number }>();
@@ -95,7 +109,12 @@ export function summarize(r: Results) {
       bcast: agg(runs.map((s) => (s.bcast.received >= s.bcast.expected ? s.bcast.msgsPerSec : NaN))),
       bcastUs: median(runs.map((s) => s.bcast.serverUsPerMsg)),
       bcastClientCpu: median(runs.map((s) => s.bcast.clientCpuPct)),
+      bcastReqs: median(runs.map((s) => s.bcast.requestsPerMsg ?? NaN)),
+      stepUs: agg(runs.map((s) => (s.bcastStep && s.bcastStep.received >= s.bcastStep.expected ? s.bcastStep.serverUsPerMsg : NaN))),
+      stepReqs: median(runs.map((s) => s.bcastStep?.requestsPerMsg ?? NaN)),
       mem,
+      heap,
+      memRuns,
       transports: [...new Set(runs.flatMap((s) => s.transports))].join(', '),
       failures: runs.reduce((a, s) => a + s.openFailures, 0),
     });
@@ -188,32 +207,40 @@ export function render(r: Results): { markdown: string; svg: string } {
     const v = sum.get(k)?.bcast.med;
     return v === undefined || Number.isNaN(v) ? undefined : 1 / v;
   };
+  const stepCost = (k: Kind): number | undefined => {
+    const v = sum.get(k)?.stepUs.med;
+    return v === undefined || Number.isNaN(v) ? undefined : v;
+  };
   L.push('', `## Broadcast fan-out to ${cfg.bcastSessions} sessions`, '');
   L.push(`The server sends ${cfg.bcastRounds} rounds of one 64 B message to every session (one event-loop turn per round); msgs/s from the request to the last message received. Ratios are cost (floor msgs/s ÷ this msgs/s).`, '');
-  L.push('| server | msgs/s delivered | × floor | × best peer | µs server CPU / msg | client CPU |');
-  L.push('| --- | --- | --- | --- | --- | --- |');
+  L.push('HTTP requests / msg: polls (and POSTs) the server answered per delivered message, so how batched each library\'s delivery was (0 for WebSocket): in the burst it depends on how fast the one load process turns each library\'s polls around. Lock-step: the same rounds, each sent only once every session received the one before, so every message is a delivery of its own for every library; its server CPU per message is the fan-out cost at equal work (× best peer on it).', '');
+  L.push('| server | msgs/s delivered | × floor | × best peer | µs server CPU / msg | HTTP requests / msg | client CPU | lock-step µs / msg | × best peer | requests / msg |');
+  L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const k of rows) {
     const s = sum.get(k.kind)!;
     if (s.bcast.n === 0) continue;
     const { floor, best } = refs(sum, k, bcastCost);
     const c = bcastCost(k.kind);
-    L.push(`| ${name(k)} | ${fmtAgg(s.bcast, 0)} | ${ratio(c ?? NaN, floor)} | ${ratio(c ?? NaN, best)} | ${fmt(s.bcastUs)} | ${fmt(s.bcastClientCpu, 0)} %${s.bcastClientCpu >= 90 ? ' ⚠' : ''} |`);
+    L.push(`| ${name(k)} | ${fmtAgg(s.bcast, 0)} | ${ratio(c ?? NaN, floor)} | ${ratio(c ?? NaN, best)} | ${fmt(s.bcastUs)} | ${fmt(s.bcastReqs, 3)} | ${fmt(s.bcastClientCpu, 0)} %${s.bcastClientCpu >= 90 ? ' ⚠' : ''} | ${fmtAgg(s.stepUs)} | ${ratio(s.stepUs.med, refs(sum, k, stepCost).best)} | ${fmt(s.stepReqs, 2)} |`);
   }
 
   // 4. Memory.
   const memNs = [...new Set(rows.flatMap((k) => [...sum.get(k.kind)!.mem.keys()]))].sort((a, b) => a - b);
   L.push('', '## Memory per idle session', '');
-  L.push('Server RSS after GC with N idle sessions open, minus RSS after GC before any, ÷ N; KB.', '');
-  L.push(`| server | ${memNs.map((n) => `KB @ ${n.toLocaleString('en-US')} | × floor | × best peer`).join(' | ')} |`);
-  L.push(`| --- | ${memNs.map(() => '--- | --- | ---').join(' | ')} |`);
+  L.push('Server RSS after GC with 100 + N idle sessions open, minus RSS after GC with the first 100 open, ÷ N; KB (with more than one fresh server per kind: their median and min–max). Every server of this step runs with V8\'s young generation at one fixed size, run through before each sample (bench/README.md, "How it is measured"). Heap: V8 heap in use after GC, the same difference ÷ N (the objects alone, without page residency).', '');
+  L.push(`| server | ${memNs.map((n) => `KB @ ${n.toLocaleString('en-US')} | × floor | × best peer | heap KB`).join(' | ')} |`);
+  L.push(`| --- | ${memNs.map(() => '--- | --- | --- | ---').join(' | ')} |`);
   for (const k of rows) {
     const s = sum.get(k.kind)!;
     if (s.mem.size === 0) continue;
     const cells = memNs.map((n) => {
       const v = s.mem.get(n);
-      if (v === undefined) return '– | – | –';
+      if (v === undefined) return '– | – | – | –';
       const { floor, best } = refs(sum, k, (kk) => sum.get(kk)?.mem.get(n));
-      return `${fmt(v, 1)} | ${ratio(v, floor)} | ${ratio(v, best)}`;
+      const h = s.heap.get(n);
+      const runs = s.memRuns.get(n);
+      const cell = runs && runs.n > 1 ? fmtAgg(runs, 1) : fmt(v, 1);
+      return `${cell} | ${ratio(v, floor)} | ${ratio(v, best)} | ${h === undefined ? '–' : fmt(h, 1)}`;
     });
     L.push(`| ${name(k)} | ${cells.join(' | ')} |`);
   }
@@ -330,6 +357,7 @@ export function render(r: Results): { markdown: string; svg: string } {
     check('server CPU per echo', s.sat.med, satCost);
     for (const n of latNs) check(`p99 latency @ ${n}`, s.lat.get(n)?.p99.med, (kk) => sum.get(kk)?.lat.get(n)?.p99.med);
     check('broadcast cost', bcastCost(k.kind), bcastCost);
+    check('lock-step broadcast server CPU / msg', stepCost(k.kind), stepCost);
     for (const n of memNs) check(`idle RSS @ ${n}`, s.mem.get(n), (kk) => sum.get(kk)?.mem.get(n));
     check('time to open', s.open.med, (kk) => sum.get(kk)?.open.med);
   }

@@ -11,7 +11,9 @@
  * `--cpu-prof` runs each suite's load process under `node --cpu-prof`, writing its profiles (one per
  * thread: tsx's loader runs in a worker) to bench/results/prof/<kind>-r<round>/; summarise them with
  * `bench/peers/profile.ts`. `--server-prof` does the same for each server process
- * (bench/results/prof/<kind>-server-<n>/).
+ * (bench/results/prof/<kind>-server-<n>/). `--server-prof=bcast` profiles only the broadcast step's
+ * measured window instead (started and stopped over the control port: opens, echoes and the other
+ * steps left out), into bench/results/prof/<kind>-bcast-r<round>.cpuprofile.
  *
  * Last, a short paced run in Chromium (browser.ts): each library's browser client forced onto one
  * transport, N sockets in one page. `--only=` picks its rows by kind too; `--only=chromium` (with or
@@ -51,6 +53,8 @@ const numArg = (name: string, dflt: number, min: number, max: number): number =>
 const cpuProf = process.argv.includes('--cpu-prof');
 /** Server CPU profiles (`--server-prof`): into bench/results/prof/<kind>-server-<n>/. */
 const serverProf = process.argv.includes('--server-prof');
+/** `--server-prof=bcast`: the server profiles the broadcast window alone. */
+const bcastProf = process.argv.includes('--server-prof=bcast');
 let serverRuns = 0;
 const profDir = join(outDir, 'prof');
 const ncpu = cpus().length;
@@ -76,6 +80,7 @@ const cfg = quick
       bcastSessions: 100,
       bcastRounds: 10,
       memory: [{ n: 1000, kinds: ['ws', 'burrow-ws', 'burrow-sse', 'socketio-ws', 'sockjs-ws'] as Kind[] }],
+      memoryRepeats: 1,
       fallbackRuns: 1,
       chromium: { sockets: numArg('chromium-sockets', 50, 1, 200), rate: numArg('chromium-rate', 500, 10, 5000), warmMs: 500, measureMs: numArg('chromium-ms', 2000, 500, 10_000), drainMs: 2000 },
     }
@@ -91,6 +96,8 @@ const cfg = quick
       latSessions: [100, 1000],
       bcastSessions: 1000,
       bcastRounds: 20,
+      /** Fresh servers per kind at the first N, budget permitting (see the memory section). */
+      memoryRepeats: 3,
       memory: [
         { n: 1000, kinds: KINDS.map((k) => k.kind) },
         { n: 10000, kinds: ['ws', 'burrow-ws', 'burrow-sse', 'socketio-ws', 'sockjs-ws'] as Kind[] },
@@ -131,18 +138,27 @@ interface ServerHandle {
 }
 
 /** Starts a server; a server that cannot start (e.g. a broken source tree) is an error result, not a crash. */
-async function tryServer(kind: Kind): Promise<ServerHandle | { error: string }> {
+async function tryServer(kind: Kind, flags: string[] = []): Promise<ServerHandle | { error: string }> {
   try {
-    return await startServer(kind);
+    return await startServer(kind, flags);
   } catch (err) {
     log(`  ${kind}: ${String(err)}`);
     return { error: String(err) };
   }
 }
 
-async function startServer(kind: Kind): Promise<ServerHandle> {
+/**
+ * The memory step's servers (every kind alike): V8's young generation held at one size (16 MB
+ * semi-spaces, the size it grows to by default under a burst of opens), so whether a run's opens
+ * happened to grow it (+8 MB of RSS, 8 KB a session at N = 1,000) is not counted as per-session
+ * memory; the control port's /gc first runs garbage through it so its pages are resident in both
+ * samples (`--memory` in servers.ts).
+ */
+const MEMORY_FLAGS = ['--min-semi-space-size=16', '--max-semi-space-size=16'];
+
+async function startServer(kind: Kind, flags: string[] = []): Promise<ServerHandle> {
   const prof = serverProf ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, `${kind}-server-${++serverRuns}`)}`] : [];
-  const child = pinned(0, ['--expose-gc', ...prof, ...nodeArgs, join(here, 'servers.ts'), kind]);
+  const child = pinned(0, ['--expose-gc', ...flags, ...prof, ...nodeArgs, join(here, 'servers.ts'), kind, ...(flags === MEMORY_FLAGS ? ['--memory'] : [])]);
   const rl = createInterface({ input: child.stdout! });
   const first = await new Promise<string>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${kind}: server did not start`)), 20_000);
@@ -279,7 +295,7 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
-if (cpuProf || serverProf) mkdirSync(profDir, { recursive: true });
+if (cpuProf || serverProf || bcastProf) mkdirSync(profDir, { recursive: true });
 try {
   await waitForQuiet();
   const waited = Date.now() - started;
@@ -318,6 +334,7 @@ try {
           latSessions: cfg.latSessions,
           bcastSessions: cfg.bcastSessions,
           bcastRounds: cfg.bcastRounds,
+          ...(bcastProf ? { bcastProfile: join(profDir, `${kind}-bcast-r${r + 1}.cpuprofile`) } : {}),
         },
         120_000,
         `${kind}-r${r + 1}`,
@@ -338,22 +355,35 @@ try {
 
   // 2. Memory per idle session: a fresh server per (kind, N).
   sectionEnd = BUDGET_MS * 0.88;
+  const memoryOnce = async (kind: Kind, n: number): Promise<Record<string, unknown>> => {
+    log(`memory ${kind} N=${n}`);
+    const srv = await tryServer(kind, MEMORY_FLAGS);
+    if ('error' in srv) return srv;
+    const res = await runLoad<Record<string, unknown>>({ mode: 'memory', kind, port: srv.port, ctl: srv.ctl, n }, 150_000);
+    await srv.stop();
+    if ('error' in res) log(`  ${kind}: ${String(res.error).slice(0, 300)}`);
+    return res;
+  };
   for (const { n, kinds: memKinds } of cfg.memory) {
     for (const kind of memKinds.filter((k) => kinds.includes(k))) {
       if (overBudget()) {
         results.meta.skipped.push(`memory ${kind} N=${n}`);
         continue;
       }
-      log(`memory ${kind} N=${n}`);
-      const srv = await tryServer(kind);
-      if ('error' in srv) {
-        (results.memory[kind] ??= {})[n] = srv;
-        continue;
-      }
-      const res = await runLoad<Record<string, unknown>>({ mode: 'memory', kind, port: srv.port, ctl: srv.ctl, n }, 150_000);
-      await srv.stop();
-      if ('error' in res) log(`  ${kind}: ${String(res.error).slice(0, 300)}`);
-      (results.memory[kind] ??= {})[n] = res;
+      (results.memory[kind] ??= {})[n] = await memoryOnce(kind, n);
+    }
+  }
+  // At N = 1,000 RSS moves ±1-2 MB between fresh servers of one kind (pages taken and given back in
+  // steps), ±1-2 KB a session: more fresh servers per kind while the budget lasts, every kind in
+  // turn, and the median (bench/README.md, "Idle memory per WebSocket session").
+  const firstN = cfg.memory[0]!.n;
+  for (let rep = 1; rep < cfg.memoryRepeats; rep++) {
+    for (const kind of cfg.memory[0]!.kinds.filter((k) => kinds.includes(k))) {
+      const first = results.memory[kind]?.[firstN] as Record<string, unknown> | undefined;
+      if (!first || 'error' in first || overBudget()) continue;
+      const res = await memoryOnce(kind, firstN);
+      if ('error' in res) continue;
+      ((first.repeats ??= []) as Array<Record<string, unknown>>).push(res);
     }
   }
 

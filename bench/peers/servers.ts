@@ -10,11 +10,28 @@
  * /bench-page/ (page.ts), so the browser's sockets are same-origin with their page.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { BENCH_PATHS, type Kind } from './kinds.js';
 import { benchPage } from './page.js';
 
 const kind = process.argv[2] as Kind;
-const gc = (globalThis as { gc?: () => void }).gc;
+/** `--memory`: a server of the memory step (see run.ts, MEMORY_FLAGS). */
+const memoryStep = process.argv.includes('--memory');
+const gc = (globalThis as { gc?: (o?: object) => void }).gc;
+/** Two full GCs: objects freed by the first one's finalizers go in the second. */
+function fullGc(): void {
+  if (memoryStep) {
+    // Short-lived garbage through the whole young generation (32 MB and more), so all of its pages
+    // are resident before every sample, however much the opens happened to touch.
+    let keep: unknown[] = [];
+    for (let i = 0; i < 1_000_000; i++) {
+      keep.push({ i });
+      if (keep.length > 1000) keep = [];
+    }
+  }
+  gc?.();
+  gc?.();
+}
 
 /** What every kind provides to the control server. */
 interface Impl {
@@ -27,6 +44,19 @@ const server = createServer();
 server.keepAliveTimeout = 60_000;
 server.headersTimeout = 65_000;
 server.requestTimeout = 0;
+/**
+ * HTTP requests served: a polling broadcast's cost depends on how many polls carried it. Counted at
+ * `emit`, as sockjs replaces the server's 'request' listeners with its own.
+ */
+let requests = 0;
+/** TCP connections accepted (HTTP and WebSocket): a client that does not keep its connections alive pays more. */
+let connections = 0;
+const emit = server.emit.bind(server);
+server.emit = ((event: string, ...args: unknown[]) => {
+  if (event === 'request') requests++;
+  else if (event === 'connection') connections++;
+  return emit(event, ...args);
+}) as typeof server.emit;
 let impl: Impl;
 
 if (kind === 'ws') {
@@ -176,27 +206,79 @@ function readBody(req: IncomingMessage, done: (body: string) => void): void {
   req.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
 }
 
+let profiler: import('node:inspector').Session | undefined;
+/** Starts the V8 CPU profiler (no `file`) or stops it and writes the profile to `file`. */
+async function profile(file: string | undefined): Promise<void> {
+  const { Session } = await import('node:inspector');
+  const { writeFileSync } = await import('node:fs');
+  const post = (s: import('node:inspector').Session, method: string): Promise<unknown> =>
+    new Promise((resolve, reject) => s.post(method, (err, r) => (err ? reject(err) : resolve(r))));
+  if (file === undefined) {
+    profiler ??= new Session();
+    profiler.connect();
+    await post(profiler, 'Profiler.enable');
+    // 100 µs rather than 1 ms: a broadcast window is a fraction of a second of CPU.
+    await new Promise<void>((resolve, reject) =>
+      profiler!.post('Profiler.setSamplingInterval', { interval: 100 }, (err) => (err ? reject(err) : resolve())),
+    );
+    await post(profiler, 'Profiler.start');
+    return;
+  }
+  if (!profiler) throw new Error('profiler not started');
+  const { profile: p } = (await post(profiler, 'Profiler.stop')) as { profile: unknown };
+  profiler.disconnect();
+  profiler = undefined;
+  writeFileSync(file, JSON.stringify(p));
+}
+
 const ctl = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://x');
   const json = (o: unknown): void => void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(o));
   if (url.pathname === '/stats') {
     const cpu = process.cpuUsage();
-    json({ cpuUs: cpu.user + cpu.system, rss: process.memoryUsage.rss(), sessions: impl.sessions() });
+    json({ cpuUs: cpu.user + cpu.system, rss: process.memoryUsage.rss(), sessions: impl.sessions(), requests, connections });
   } else if (url.pathname === '/gc') {
-    gc?.();
-    gc?.();
+    fullGc();
     setTimeout(() => {
-      gc?.();
-      json({ rss: process.memoryUsage.rss(), sessions: impl.sessions() });
+      fullGc();
+      // V8 gives freed pages back from a background task after the GC: sampled once that had time.
+      setTimeout(() => sample(), memoryStep ? 300 : 0);
     }, 300);
+    const sample = (): void => {
+      // The parts, so a swing in RSS can be told apart: V8's heap (and its new space, which a burst of
+      // opens grows and a GC does not always give back), Buffers, and the rest (malloc'd: sockets, TLS...).
+      const m = process.memoryUsage();
+      const newSpace = getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
+      json({
+        rss: m.rss,
+        sessions: impl.sessions(),
+        heapUsed: m.heapUsed,
+        heapTotal: m.heapTotal,
+        external: m.external,
+        arrayBuffers: m.arrayBuffers,
+        newSpace: newSpace?.space_size ?? 0,
+      });
+    };
+  } else if (url.pathname === '/snap' && process.env.BENCH_SNAPSHOTS) {
+    fullGc();
+    void import('node:v8').then((v8) => json({ file: v8.writeHeapSnapshot(url.searchParams.get('file') ?? undefined) }));
+  } else if (url.pathname === '/prof') {
+    // A CPU profile of one measured window (`--server-prof=bcast`): start, then stop into `file`.
+    const file = url.searchParams.get('stop');
+    void profile(file ?? undefined).then(
+      () => json({ ok: true }),
+      (err: unknown) => json({ error: String(err) }),
+    );
   } else if (url.pathname === '/bcast') {
     // k rounds, each its own turn of the event loop, so the writes can drain between rounds.
     const k = Math.min(1000, Number(url.searchParams.get('k') ?? 10));
-    let i = 0;
+    // `from`: the first round's number (the lock-step step asks for one round at a time).
+    let i = Math.max(0, Math.min(1e6, Number(url.searchParams.get('from') ?? 0) || 0));
+    const last = i + k;
     const round = (): void => {
       const msg = `b${String(i).padStart(4, '0')}`.padEnd(64, '.');
       impl.broadcast(msg);
-      if (++i < k) setImmediate(round);
+      if (++i < last) setImmediate(round);
       else json({ sent: k, sessions: impl.sessions() });
     };
     round();
