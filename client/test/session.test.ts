@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'vitest';
 import { BurrowSocket, type BurrowSocketOptions, TransportEvent } from '../src/index.js';
-import { FakeWS, fakeOptions, next, record, SID, TOKEN, until } from './helpers.js';
+import { FakeWS, fakeOptions, next, record, SID, sleep, TOKEN, until } from './helpers.js';
 
 const sockets: BurrowSocket[] = [];
 async function opened(protocols?: string | string[], options: BurrowSocketOptions = {}, openExtra = {}, serverProtocol = ''): Promise<{ s: BurrowSocket; ws: FakeWS; log: Event[] }> {
@@ -84,6 +84,18 @@ describe('inbound', () => {
     await until(() => ws.sent.includes('{"t":"ack","ack":3}'));
     assert.deepEqual(datas(log), ['a', 'b', 'c']);
     assert.equal(s.readyState, 1);
+  });
+
+  it('a trickle on WebSocket draws an ack about a second later, not every 50 ms (a broadcast paid one per message)', async () => {
+    const { ws } = await opened();
+    const acks = (): string[] => ws.texts().filter((m) => m.startsWith('{"t":"ack"'));
+    ws.deliver('1:a');
+    await sleep(300);
+    ws.deliver('2:b');
+    await sleep(300);
+    assert.deepEqual(acks(), [], 'no ack within 600 ms');
+    await until(() => acks().length > 0, 3000);
+    assert.deepEqual(acks(), ['{"t":"ack","ack":2}']);
   });
 
   it('acks at once after 128 frames', async () => {

@@ -112,3 +112,11 @@ export interface TransportContext {
    */
   readonly hints?: Readonly<Record<string, string>> | undefined;
 }
+
+/**
+ * How long a standalone ack may wait on SSE and WebSocket (ms). Acks only bound what the server holds
+ * for us, and the engine acks at once after ACK_EVERY frames or ACK_SIZE of payload, so the delay
+ * only decides how many ack frames a trickle costs: at 50 ms a broadcast to 1,000 WebSocket sessions
+ * drew an ack frame per message per session, ~11 % of the server's time (bench/README, broadcast).
+ */
+export const LAZY_ACK_DELAY = 1000;

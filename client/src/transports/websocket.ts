@@ -3,12 +3,12 @@
  * message must be `open`; until it arrives the transport is not up, so a proxy that accepts the
  * upgrade but never delivers a frame is caught by the open timeout.
  */
-import { ACK_DELAY, encodeWsFrame, type Frame, readWsMessage, type WsMessage } from '@burrow/shared';
+import { encodeWsFrame, type Frame, readWsMessage, type WsMessage } from '@burrow/shared';
 import { ABNORMAL, INVALID_PAYLOAD, POLICY, PROTOCOL_ERROR, SERVICE_RESTART, SESSION_UNKNOWN, STATE_LOST, TOO_BIG, TRY_AGAIN_LATER, UNSUPPORTED, UNSUPPORTED_VERSION } from '../close-codes.js';
 import type { WebSocketConstructor, WebSocketLike } from '../types.js';
 import { transportEnd } from './base.js';
 import { endpointUrl } from './http.js';
-import { DOWN_FATAL, DOWN_OVERLOADED, DOWN_RESTART, DOWN_TIMEOUT, type DownReason, FAILED, TIMEOUT, type Transport, type TransportContext, type TransportHandlers } from './transport.js';
+import { DOWN_FATAL, DOWN_OVERLOADED, DOWN_RESTART, DOWN_TIMEOUT, type DownReason, FAILED, LAZY_ACK_DELAY, TIMEOUT, type Transport, type TransportContext, type TransportHandlers } from './transport.js';
 
 /** Close codes that end the session rather than just this transport (resuming would only repeat them). */
 const FATAL_CODES = new Set<number>([
@@ -140,7 +140,7 @@ export function webSocketTransport(WS: WebSocketConstructor, ctx: TransportConte
 
   return {
     name: 'websocket',
-    ackDelay: ACK_DELAY,
+    ackDelay: LAZY_ACK_DELAY,
     send(frames) {
       if (done()) return;
       let last = 0;
