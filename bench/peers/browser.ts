@@ -70,6 +70,10 @@ export interface BrowserResult {
   sendLagP99: number;
   sendLagMax: number;
   serverUsPerEcho: number;
+  /** HTTP requests the server was sent per echo in the window (0 on WebSocket): Chromium's largest cost per echo. */
+  requestsPerEcho?: number;
+  /** TCP connections accepted per echo in the window: above 0, a client or server is not keeping them alive. */
+  connectionsPerEcho?: number;
   serverCpuPct: number;
   /** Chromium's processes together, % of one core over the window. */
   browserCpuPct: number;
@@ -193,12 +197,12 @@ async function runJob(collector: Collector, job: BrowserJob): Promise<BrowserRes
     const t0 = Date.now() + 300;
     answer({ t0, rate: job.rate, total, drainMs: job.drainMs });
     await sleep(Math.max(0, t0 + job.warmMs - Date.now()));
-    const s0 = await ctlGet<{ cpuUs: number }>(job.ctl, '/stats');
+    const s0 = await ctlGet<{ cpuUs: number; requests: number; connections: number }>(job.ctl, '/stats');
     const b0 = descendantsCpu();
     const d0 = process.cpuUsage();
     const w0 = Date.now();
     await sleep(Math.max(0, t0 + job.warmMs + job.measureMs - Date.now()));
-    const s1 = await ctlGet<{ cpuUs: number }>(job.ctl, '/stats');
+    const s1 = await ctlGet<{ cpuUs: number; requests: number; connections: number }>(job.ctl, '/stats');
     const b1 = descendantsCpu();
     const d1 = process.cpuUsage(d0);
     const wallMs = Date.now() - w0;
@@ -261,6 +265,8 @@ async function runJob(collector: Collector, job: BrowserJob): Promise<BrowserRes
       sendLagP99: quantile(lag, 0.99),
       sendLagMax: lag.at(-1) ?? NaN,
       serverUsPerEcho: serverUs / Math.max(1, inWindow - lost),
+      requestsPerEcho: (s1.requests - s0.requests) / Math.max(1, inWindow - lost),
+      connectionsPerEcho: (s1.connections - s0.connections) / Math.max(1, inWindow - lost),
       serverCpuPct: (serverUs / 1000 / wallMs) * 100,
       browserCpuPct: ((b1.total - b0.total) / wallMs) * 100,
       browserCpuBy: pctDiff(b0.byKind, b1.byKind, wallMs),

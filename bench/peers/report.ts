@@ -295,15 +295,15 @@ export function render(r: Results): { markdown: string; svg: string } {
       `Each library's browser build (Burrow's client/dist/burrow.global.js, sockjs-client's and socket.io-client's minified builds) forced onto one transport, in headless Chromium pinned to the load core, launched directly with no automation attached (the page runs the job and reports over HTTP); one socket per iframe of one page, each frame on its own host name mapped to 127.0.0.1, so each socket has its own HTTP/1.1 connection pool (Chromium allows 6 per host; N streaming or polling sockets on one host would starve). Open loop as above: message *i* due at t0 + i/rate on socket i mod N, timed in the page from when it was due; ${crCfg ? `${crCfg.warmMs} ms warm-up, then ${crCfg.measureMs} ms measured` : ''}, one run. Server µs / echo: the server's CPU over the window ÷ echoes. Chromium CPU: all its processes, % of one core over the window (in brackets, its renderer / network service / browser process). "send lag" is how late the page's own timers sent (p99): on a busy machine it is the floor under every latency; "from the send" times each echo from when it actually left, without that lateness. Ratios against the best Socket.IO/SockJS row of the same transport class.`,
       '',
     );
-    L.push('| client (transport) | p50 ms | p99 ms | × best peer (p50) | × best peer (p99) | from the send: p50 / p99 ms | server µs / echo | × best peer | lost | send lag p99 ms | Chromium CPU | server CPU |');
-    L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    L.push('| client (transport) | p50 ms | p99 ms | × best peer (p50) | × best peer (p99) | from the send: p50 / p99 ms | server µs / echo | × best peer | HTTP requests / new connections per echo | lost | send lag p99 ms | Chromium CPU | server CPU |');
+    L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const b of BROWSER_ROWS) {
       const k = info(b.kind);
       const raw = r.chromium?.[b.kind];
       if (!raw) continue;
       const x = cr.get(b.kind);
       if (!x) {
-        L.push(`| ${name(k)} | failed: ${String(raw.error ?? '?').replace(/\|/g, '/').slice(0, 160)} | | | | | | | | | | |`);
+        L.push(`| ${name(k)} | failed: ${String(raw.error ?? '?').replace(/\|/g, '/').slice(0, 160)} | | | | | | | | | | | |`);
         continue;
       }
       const bp50 = refs(sum, k, crCost('p50')).best;
@@ -311,7 +311,7 @@ export function render(r: Results): { markdown: string; svg: string } {
       const bus = refs(sum, k, crCost('serverUsPerEcho')).best;
       const open = x.opened < x.sockets ? ` (${x.opened}/${x.sockets} opened)` : '';
       L.push(
-        `| ${name(k)}${open} | ${fmt(x.p50)} | ${fmt(x.p99)} | ${ratio(x.p50, bp50)} | ${ratio(x.p99, bp99)} | ${fmt(inf(x.fromSendP50))} / ${fmt(inf(x.fromSendP99))} | ${fmt(x.serverUsPerEcho)} | ${ratio(x.serverUsPerEcho, bus)} | ${x.lost}/${x.sent} | ${fmt(x.sendLagP99)} | ${fmt(x.browserCpuPct, 0)} %${byKind(x)} | ${fmt(x.serverCpuPct, 0)} % |`,
+        `| ${name(k)}${open} | ${fmt(x.p50)} | ${fmt(x.p99)} | ${ratio(x.p50, bp50)} | ${ratio(x.p99, bp99)} | ${fmt(inf(x.fromSendP50))} / ${fmt(inf(x.fromSendP99))} | ${fmt(x.serverUsPerEcho)} | ${ratio(x.serverUsPerEcho, bus)} | ${x.requestsPerEcho === undefined ? '–' : `${fmt(x.requestsPerEcho)} / ${fmt(x.connectionsPerEcho ?? NaN)}`} | ${x.lost}/${x.sent} | ${fmt(x.sendLagP99)} | ${fmt(x.browserCpuPct, 0)} %${byKind(x)} | ${fmt(x.serverCpuPct, 0)} % |`,
       );
     }
   }
