@@ -125,20 +125,28 @@ describe('HTTP upstream', () => {
   });
 });
 
-describe('HTTP upstream timing', () => {
-  it.each(['sse', 'polling'] as const)('%s: a send is POSTed once the sending script is done, not a task later (a busy page made that ~200 ms)', async (transport) => {
+describe('HTTP upstream timing (Node)', () => {
+  it.each(['sse', 'polling'] as const)('%s: the echoes of one burst share a POST (a POST per first echo doubled the server\'s work)', async (transport) => {
     const server = new FakeServer();
     const { s } = await open(server, transport);
-    let postsAtNextTask = -1;
-    const nextTask = new Promise<void>((resolve) => setImmediate(() => {
-      postsAtNextTask = server.posts.length;
-      resolve();
-    }));
+    s.onmessage = (ev) => s.send(`re ${String((ev as MessageEvent).data)}`);
+    if (transport === 'sse') server.emit(3);
+    else server.polls.at(-1)!.answer(server.frames(3));
+    await until(() => server.posts.length === 1);
+    assert.deepEqual(texts(server.posts[0]), ['re m1', 're m2', 're m3']);
+    assert.equal(s.bufferedAmount, 15);
+    server.posts[0]!.answer(3);
+    await until(() => s.bufferedAmount === 0);
+    assert.equal(server.posts.length, 1);
+  });
+
+  it.each(['sse', 'polling'] as const)('%s: a send is not POSTed from inside send(), but once the I/O phase is done', async (transport) => {
+    const server = new FakeServer();
+    const { s } = await open(server, transport);
     s.send('a');
     s.send('b');
     assert.equal(server.posts.length, 0, 'not from inside send()');
-    await nextTask;
-    assert.equal(postsAtNextTask, 1);
+    await until(() => server.posts.length === 1);
     assert.deepEqual(texts(server.posts[0]), ['a', 'b']);
   });
 });

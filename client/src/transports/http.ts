@@ -16,6 +16,7 @@ import {
   sessionPath,
 } from '@burrow/shared';
 import { ABNORMAL, NO_STATUS, SERVICE_RESTART, SESSION_UNKNOWN, STATE_LOST, TRY_AGAIN_LATER } from '../close-codes.js';
+import { afterSends } from '../platform/dom.js';
 import type { Cancel, HttpAnswer } from '../platform/http-client.js';
 import type { TransportEnd } from './base.js';
 import { DOWN_FATAL, DOWN_OVERLOADED, DOWN_RESTART, type DownReason, FAILED, type SessionRef, type TransportContext, type TransportHandlers } from './transport.js';
@@ -123,8 +124,9 @@ export interface HttpUpstream {
  *
  * The upstream is POST P/sessions/:sid/send, one batch in flight at a time so batches land in seq
  * order even on different nodes. The response's ack confirms the batch. Frames are not posted from
- * inside `send()`: the POST goes out once the current script is done (a microtask), carrying
- * everything it sent, or, while one is in flight, everything sent until it is answered.
+ * inside `send()`: the POST goes out once the current script is done (browsers) or the current I/O
+ * phase (Node; see `afterSends`), carrying everything sent by then, or, while one is in flight,
+ * everything sent until it is answered.
  * Every POST carries the client's current ack; an ack alone is only worth a POST on SSE, whose
  * downstream cannot carry it (polling's next GET does). A failed POST takes the transport down.
  *
@@ -165,8 +167,7 @@ export function httpUpstream(
   const schedule = (): void => {
     if (done() || inflight || scheduled) return;
     scheduled = true;
-    // A microtask, not a task: it still gathers the turn's sends, without waiting behind every other task of a busy page.
-    queueMicrotask(flush);
+    afterSends(flush);
   };
 
   const flush = (): void => {
