@@ -290,7 +290,7 @@ export class BurrowSocket extends EventTarget {
   #engineEvents(): ConnectionEvents {
     return {
       open: (open: OpenFrame, transport: TransportName) => {
-        this.#soon(() => {
+        this.#task(() => {
           if (this.#readyState !== CONNECTING) return;
           this.#protocol = open.protocol;
           this.#sessionId = open.sid;
@@ -299,14 +299,14 @@ export class BurrowSocket extends EventTarget {
           this.dispatchEvent(new Event('open'));
           // Same task: the first `transport` event always follows `open`, even if onopen closes.
           this.dispatchEvent(new TransportEvent('transport', transport, ''));
-        });
+        }, true);
       },
       message: (data: Payload) => {
-        this.#soon(() => {
+        this.#task(() => {
           // Checked at dispatch, as the spec does: nothing is delivered once close() was called.
           if (this.#readyState !== OPEN) return;
           this.dispatchEvent(new MessageEvent('message', { data: this.#toAppData(data), origin: this.#origin }));
-        });
+        }, true);
       },
       transport: (name: TransportName, previous: TransportName) => {
         this.#task(() => {
@@ -341,30 +341,22 @@ export class BurrowSocket extends EventTarget {
   }
 
   /**
-   * Runs one of this socket's events at the end of the current task when none of its events wait,
-   * else as a task behind them. The engine hears a frame inside the platform task that carried it (a
-   * WebSocket, EventSource or fetch callback), never inside an app call, so "the end of that task" is
-   * what a native socket's own task is; a task of our own waits behind every other task of a busy
-   * page (~200 ms per message in the bench's saturated Chromium, and the page's first render before
-   * `open`). Queued behind what waits, order and "a handler's microtasks run before the next event"
-   * hold.
+   * Schedules one of this socket's events, counted in {@link #queued}: as a task, or, when `soon` and
+   * none of its events wait, at the end of the current task. The engine hears a frame inside the
+   * platform task that carried it (a WebSocket, EventSource or fetch callback), never inside an app
+   * call, so "the end of that task" is what a native socket's own task is; a task of our own waits
+   * behind every other task of a busy page (~200 ms per message in the bench's saturated Chromium, and
+   * the page's first render before `open`). Queued behind what waits, order and "a handler's
+   * microtasks run before the next event" hold.
    */
-  #soon(fn: () => void): void {
+  #task(fn: () => void, soon = false): void {
     const run = (): void => {
       this.#queued--;
       fn();
     };
-    if (this.#queued++ === 0) queueMicrotask(run);
+    if (soon && this.#queued === 0) queueMicrotask(run);
     else scheduleTask(run);
-  }
-
-  /** Schedules one of this socket's events as a task, counted in {@link #queued}. */
-  #task(fn: () => void): void {
     this.#queued++;
-    scheduleTask(() => {
-      this.#queued--;
-      fn();
-    });
   }
 
   #closed(code: number, reason: string, wasClean: boolean): void {
