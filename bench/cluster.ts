@@ -99,6 +99,15 @@ async function measure(url: string, transport: Transport, meter: Meter, latency 
   const s = await open(url, transport);
   let onMsg: (d: string) => void = () => {};
   s.addEventListener('message', (e) => onMsg(String((e as MessageEvent).data)));
+  // A session the server ends (a limit, say) must end the step, not hang it: every wait races this.
+  let closedWith = '';
+  const closed = new Promise<void>((r) =>
+    s.addEventListener('close', (e) => {
+      const c = e as CloseEvent;
+      closedWith = `closed ${c.code}${c.reason ? ` (${c.reason})` : ''}`;
+      r();
+    }, { once: true }),
+  );
 
   // Throughput: MSGS echoes in flight at once (sent in slices), until all are back or CAP_MS.
   let got = 0;
@@ -110,11 +119,11 @@ async function measure(url: string, transport: Transport, meter: Meter, latency 
     };
     setTimeout(resolve, CAP_MS);
   });
-  for (let i = 1; i <= MSGS; i += 250) {
+  for (let i = 1; i <= MSGS && !closedWith; i += 250) {
     for (let k = i; k < i + 250 && k <= MSGS; k++) s.send(`b${k}`);
     await new Promise((r) => setImmediate(r));
   }
-  await done;
+  await Promise.race([done, closed]);
   const rate = got / ((performance.now() - t0) / 1000);
   const used = await meterEnd(meter, m0);
   // Let the remaining echoes (if capped) drain before measuring latency.
@@ -123,23 +132,24 @@ async function measure(url: string, transport: Transport, meter: Meter, latency 
   // Latency: one echo at a time.
   const lat: number[] = [];
   const tEnd = performance.now() + CAP_MS;
-  for (let i = 0; latency && i < PINGS && performance.now() < tEnd; i++) {
+  for (let i = 0; latency && i < PINGS && performance.now() < tEnd && !closedWith; i++) {
     const tag = `p${i}`;
     const t = performance.now();
-    await new Promise<void>((resolve) => {
+    const echoed = new Promise<boolean>((resolve) => {
       onMsg = (d) => {
-        if (d === tag) resolve();
+        if (d === tag) resolve(true);
       };
       s.send(tag);
     });
+    if (!(await Promise.race([echoed, closed.then(() => false)]))) break;
     lat.push(performance.now() - t);
   }
   lat.sort((a, b) => a - b);
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
-  const closed = new Promise((r) => s.addEventListener('close', r, { once: true }));
+  const endedEarly = closedWith;
   s.close();
   await closed;
-  return { rate, got, p50: q(0.5), p99: q(0.99), pings: lat.length, used };
+  return { rate, got, p50: q(0.5), p99: q(0.99), pings: lat.length, used, endedEarly };
 }
 
 const started = performance.now();
@@ -182,7 +192,7 @@ try {
         rows.push(`| ${transport} | ${name} | failed: ${String((e as Error).message ?? e)} | | |`);
         continue;
       }
-      const partial = r.got < MSGS ? ` (${r.got}/${MSGS} in ${CAP_MS} ms cap)` : '';
+      const partial = r.endedEarly ? ` (${r.got}/${MSGS}: session ${r.endedEarly})` : r.got < MSGS ? ` (${r.got}/${MSGS} in ${CAP_MS} ms cap)` : '';
       rows.push(`| ${transport} | ${name} | ${Math.round(r.rate).toLocaleString('en-US')}${partial} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
       const us = (sec: number) => ((sec * 1e6) / Math.max(1, r.got)).toFixed(0);
       const nodeCpu = r.used.cpu.slice(0, meter.admin ? -1 : undefined).reduce((a, b) => a + b, 0);
