@@ -5,7 +5,7 @@
  */
 import { CloseCode } from '@burrow/shared';
 import { BurrowError, storeUnavailable } from '../errors/burrow-error.js';
-import type { NewFrame, OutboundFrame, WakeListener } from '../store/store.js';
+import type { AppendResult, NewFrame, OutboundFrame, WakeListener } from '../store/store.js';
 import type { InboundGate } from './backpressure.js';
 import { RESOLVED } from './handle.js';
 import type { OutageHold } from './outage-hold.js';
@@ -62,8 +62,7 @@ export function sendOne(core: SendTarget & WakeListener, input: SendData): Promi
   return core.host.store.append(core.id, frames, limits, token, order.before(core.id, n)).then(
     (r) => {
       order.settle(core.id, n);
-      if (!r.ok) return appendFailed(core, r.reason);
-      appended(core, r.frames, header);
+      return answered(core, r, header);
     },
     (err: unknown) => settleWhenDone(core, n, core.outageHold().afterFailure(err, size, writer(core, n, token, frames, header), n)),
   );
@@ -78,9 +77,15 @@ function writer(core: SendTarget, n: number, token: string, frames: readonly New
     const order = core.host.appendOrder;
     const r = await core.host.store.append(core.id, frames, core.host.options.limits, token, order.before(core.id, n));
     order.settle(core.id, n);
-    if (!r.ok) return appendFailed(core, r.reason);
-    appended(core, r.frames, header);
+    return answered(core, r, header);
   };
+}
+
+/** The store's answer to a networked send: its frame goes out, or the send fails with why. */
+function answered(core: SendTarget, r: AppendResult, header: Uint8Array | undefined): Promise<never> | undefined {
+  if (!r.ok) return appendFailed(core, r.reason);
+  appended(core, r.frames, header);
+  return undefined;
 }
 
 /** The send numbered `n` settles in the append order once `held` is done, whichever way. */
