@@ -17,6 +17,8 @@ type Transport = (typeof transports)[number];
 
 // A few thousand each way shows order and loss as well as 10,000 did, at a third of the run time.
 const N = 3000;
+/** Echoes one at a time before the flood of the spread test (see there). */
+const PROBES = 6;
 const TIMINGS = { heartbeat: 2000, heartbeatTimeout: 2000, pollTimeout: 3000, resumeWindow: 10_000, closeLinger: 2000 };
 
 let cluster: Cluster;
@@ -152,13 +154,21 @@ describe.each(backends)('on %s Redis', (backend) => {
   describe.each(transports)('cluster over %s (3 nodes, RedisStore, nginx round-robin)', (transport) => {
     it(`requests spread over nodes; ${N} messages each way arrive once and in order`, { timeout: 120_000 }, async ({ annotate }) => {
       const c = await client(transport);
+      // A poll answer carries a whole batch, so the flood below takes only 3-6 polls, and all of them
+      // landed on one node once (~1 run in 9 with 3 polls): a few echoes one at a time first make
+      // that many more polls, each behind a POST, so round robin cannot keep them on one node.
+      const probes = seqOf('probe', 1, PROBES);
+      for (const p of probes) {
+        c.send(p);
+        await waitFor(() => c.got.includes(p), 10_000, `echo of ${p}`);
+      }
       c.send(`flood:${N}`);
       for (let i = 1; i <= N; i++) c.send(`quiet:c${i}`);
-      await waitFor(() => c.got.length >= N && appMessages(c.sid).length >= N + 1, 90_000, () => `client ${c.got.length}/${N}, app ${appMessages(c.sid).length}/${N + 1}`);
+      await waitFor(() => c.got.length >= PROBES + N && appMessages(c.sid).length >= PROBES + N + 1, 90_000, () => `client ${c.got.length}/${PROBES + N}, app ${appMessages(c.sid).length}/${PROBES + N + 1}`);
       assert.deepEqual(cluster.closes(c.sid), [], 'the app saw no close');
       await closeAndSettle(c);
-      sameList(c.got, seqOf('s', 1, N), 'client received');
-      sameList(appMessages(c.sid), [`flood:${N}`, ...seqOf('quiet:c', 1, N)], 'server apps received');
+      sameList(c.got, [...probes, ...seqOf('s', 1, N)], 'client received');
+      sameList(appMessages(c.sid), [...probes, `flood:${N}`, ...seqOf('quiet:c', 1, N)], 'server apps received');
       assert.ok(cluster.received(c.sid).every((r) => !r.redelivered), 'no redelivery without a dead node');
 
       const byNode = new Map<string, number>();
