@@ -33,6 +33,8 @@ export type Job =
       bcastProfile?: string;
     }
   | { mode: 'memory'; kind: Kind; port: number; ctl: number; n: number }
+  /** The paced step alone (bench/paced.ts): for A/Bs of the latency figures without the whole suite. */
+  | { mode: 'paced'; kind: Kind; port: number; ctl: number; latRate: number; latMs: number; latSessions: number[] }
   | { mode: 'fallback'; lib: FallbackLib; port: number; runs: number; faults: Array<'pass' | 'refuse' | 'hang'> };
 
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;
@@ -63,10 +65,12 @@ interface Stats {
   sessions: number;
   /** HTTP requests the server has served so far. */
   requests: number;
+  /** TCP connections the server has accepted so far. */
+  connections: number;
 }
 
 /** A measured window: server CPU, client CPU and wall time between start() and stop(). */
-async function window(ctl: number): Promise<() => Promise<{ serverUs: number; clientUs: number; wallMs: number; requests: number }>> {
+async function window(ctl: number): Promise<() => Promise<{ serverUs: number; clientUs: number; wallMs: number; requests: number; connections: number }>> {
   const s0 = await ctlGet<Stats>(ctl, '/stats');
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -74,7 +78,7 @@ async function window(ctl: number): Promise<() => Promise<{ serverUs: number; cl
     const wallMs = performance.now() - t0;
     const c1 = process.cpuUsage(c0);
     const s1 = await ctlGet<Stats>(ctl, '/stats');
-    return { serverUs: s1.cpuUs - s0.cpuUs, clientUs: c1.user + c1.system, wallMs, requests: s1.requests - s0.requests };
+    return { serverUs: s1.cpuUs - s0.cpuUs, clientUs: c1.user + c1.system, wallMs, requests: s1.requests - s0.requests, connections: s1.connections - s0.connections };
   };
 }
 
@@ -203,6 +207,10 @@ async function paced(pool: Pool, ctl: number, n: number, rate: number, ms: numbe
   const drainEnd = performance.now() + 3000;
   while (got < total && performance.now() < drainEnd) await sleep(5);
   const w = await stop();
+  if (process.env.PACED_SLOW) {
+    const idx = Array.from(lat.keys()).sort((a, b) => lat[b]! - lat[a]!).slice(0, Math.ceil(total / 50));
+    process.stderr.write(`slowest: ${idx.sort((a, b) => a - b).map((i) => `${i}:${lat[i]!.toFixed(0)}`).join(' ')}\n`);
+  }
   const received = Array.from(lat).filter((x) => x >= 0);
   received.sort((a, b) => a - b);
   const lost = total - received.length;
@@ -218,6 +226,10 @@ async function paced(pool: Pool, ctl: number, n: number, rate: number, ms: numbe
     p999: quantile(all, 0.999),
     max: received.at(-1) ?? NaN,
     serverUsPerEcho: w.serverUs / Math.max(1, received.length),
+    /** HTTP requests the server answered per echo (0 on WebSocket): upstream POSTs, polls, ack-only POSTs. */
+    requestsPerEcho: w.requests / Math.max(1, received.length),
+    /** TCP connections the server accepted per echo: a client whose pool lets connections go pays a handshake. */
+    connectionsPerEcho: w.connections / Math.max(1, received.length),
     clientCpuPct: (w.clientUs / 1000 / w.wallMs) * 100,
   };
 }
@@ -335,6 +347,26 @@ async function startProxy(target: number, fault: 'pass' | 'refuse' | 'hang') {
   };
 }
 
+/** Starts a CPU profile here and in the server (its `/prof`); the returned function writes both. */
+async function windowProfile(ctl: number, prefix: string): Promise<() => Promise<void>> {
+  const { Session } = await import('node:inspector');
+  const { writeFileSync } = await import('node:fs');
+  const s = new Session();
+  s.connect();
+  const post = (method: string, params?: object): Promise<unknown> =>
+    new Promise((resolve, reject) => s.post(method, params, (err, r) => (err ? reject(err) : resolve(r))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 100 });
+  await ctlGet(ctl, '/prof');
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    s.disconnect();
+    writeFileSync(`${prefix}-load.cpuprofile`, JSON.stringify(profile));
+    await ctlGet(ctl, `/prof?stop=${encodeURIComponent(`${prefix}-server.cpuprofile`)}`);
+  };
+}
+
 async function main(): Promise<unknown> {
   if (job.mode === 'suite') {
     const { kind, port, ctl } = job;
@@ -365,6 +397,21 @@ async function main(): Promise<unknown> {
     const failures = pool.failures;
     pool.closeAll();
     return { kind, opens, sat, latency, bcast, bcastStep, transports, openFailures: failures };
+  }
+  if (job.mode === 'paced') {
+    const pool = new Pool(job.kind, job.port);
+    const latency: unknown[] = [];
+    // PACED_WINDOW_PROF=dir: CPU profiles of the last window alone, load process and server.
+    const profDir = process.env.PACED_WINDOW_PROF;
+    for (const n of job.latSessions) {
+      await pool.grow(n, 100, 60_000);
+      await sleep(200);
+      const prof = profDir && n === job.latSessions.at(-1) ? await windowProfile(job.ctl, `${profDir}/${job.kind}-N${n}`) : undefined;
+      latency.push(await paced(pool, job.ctl, n, job.latRate, job.latMs));
+      await prof?.();
+    }
+    pool.closeAll();
+    return { kind: job.kind, latency };
   }
   if (job.mode === 'memory') {
     const { kind, port, ctl, n } = job;
