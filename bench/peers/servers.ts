@@ -69,7 +69,7 @@ if (kind === 'ws') {
   impl = { sessions: () => wss.clients.size, broadcast: (m) => wss.clients.forEach((c) => c.send(m)) };
 } else if (kind.startsWith('burrow-')) {
   const { createBurrow } = await import('@burrow/server');
-  const burrow = createBurrow({ path: BENCH_PATHS.burrow, limits: { maxSessions: 20_000 } });
+  const burrow = createBurrow({ path: BENCH_PATHS.burrow, limits: { maxSessions: 20_000 }, ...(process.env.BENCH_ACK_DELAY ? { ackDelay: Number(process.env.BENCH_ACK_DELAY) } : {}) });
   const live = new Set<{ send(d: string): Promise<void> }>();
   burrow.on('connection', (s) => live.add(s));
   burrow.on('close', (s) => live.delete(s));

@@ -42,6 +42,12 @@ export class DeadlineList<T extends object> {
     return this.#due.has(item);
   }
 
+  /** How long ago `item` was armed (ms, whole), or -1 when it is not on the list. */
+  armedFor(item: T): number {
+    const at = this.#due.get(item);
+    return at === undefined ? -1 : now() - (at - this.ms);
+  }
+
   /** Starts `item`'s deadline `ms` from now; an armed one starts over (Node's `timeout.refresh()`). */
   arm(item: T): void {
     const due = this.#due;

@@ -89,7 +89,11 @@ export interface BurrowOptions {
   pollTimeout?: number;
   /** How long a session survives without a transport (ms). Default 60000. */
   resumeWindow?: number;
-  /** Longest delay before an ack is sent on WebSocket (ms). Default 50. */
+  /**
+   * Longest a delivered client frame waits for its ack on WebSocket (ms). Default 2000. Acks are lazy:
+   * one owed for a quarter of this rides on the session's next outbound write, and one goes at once
+   * after 128 frames or 64 Ki of payload. They only bound what the client holds for a resend.
+   */
   ackDelay?: number;
   /** How long a closed session's record is kept so the peer can fetch the close echo (ms). Default 5000. */
   closeLinger?: number;

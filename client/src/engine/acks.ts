@@ -4,15 +4,7 @@
  * lazily: at once after ACK_EVERY frames or ACK_SIZE of payload, else after the live transport's ack
  * delay (none for polling, whose every poll carries the ack).
  */
-import { ACK_EVERY } from '@burrow/shared';
-
-/**
- * An ack goes out at once when this much payload was delivered since the last one (UTF-16 units of
- * text, bytes of binary: a cheap measure, within 3x of the UTF-8 bytes the server's buffer counts),
- * as it does after ACK_EVERY frames: the two bound what the server holds for us, whatever the
- * transport's ack delay.
- */
-export const ACK_SIZE = 64 * 1024;
+import { ACK_EVERY, ACK_SIZE } from '@burrow/shared';
 
 /** What the ack clock needs of the engine. */
 export interface AckHost {

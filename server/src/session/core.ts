@@ -407,6 +407,11 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     return this.#inbound.apply(frames, stopAtGap);
   }
 
+  /** @internal `d` is about to flush this turn's writes: an owed ack may ride along (see {@link InboundQueue.rideAck}). */
+  flushing(d: Downstream): void {
+    if (this.#downstream === d) this.#inbound.rideAck();
+  }
+
   /** See {@link InboundQueue.applyNow}: undefined when the batch must go through {@link inbound}. */
   inboundNow(frames: readonly Frame[], stopAtGap: boolean): InboundOutcome | undefined {
     return this.#inbound.applyNow(frames, stopAtGap);

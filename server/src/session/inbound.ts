@@ -3,7 +3,7 @@
  * order, through the store's inbound journal (`acceptInbound`), then emitted as `message` events; the
  * inbound ack goes back on the wire. Journal entries of a node that died are redelivered here.
  */
-import { ACK_EVERY, CloseCode, payloadSize, type Frame, type ProtocolError, type SequencedFrame } from '@burrow/shared';
+import { ACK_EVERY, ACK_SIZE, CloseCode, payloadSize, type Frame, type ProtocolError, type SequencedFrame } from '@burrow/shared';
 import { protocolError, refusal } from '../errors/refusals.js';
 import type { InboundReplay, InboundResult } from '../store/store.js';
 import type { InboundGate } from './backpressure.js';
@@ -39,6 +39,8 @@ export class InboundQueue {
   #ackedOnWire: number;
   /** On the host's `acksOwed` list: an ack goes out when `ackDelay` passes (one timer for every session). */
   #ackArmed = false;
+  /** Payload delivered since the last ack on the wire (see ACK_SIZE). */
+  #unackedSize = 0;
   /** Inbound journal (networked stores): a look again at another live node's unconfirmed entries. */
   #recheck: NodeJS.Timeout | undefined;
   #journalChecked = false;
@@ -353,13 +355,25 @@ export class InboundQueue {
     const core = this.#core;
     const data = typeof f.data === 'string' ? f.data : Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength);
     core.host.emitMessage(core.handle, data, { seq: f.seq, redelivered: false });
-    // On WebSocket the server acks on a short timer, or at once after a burst.
+    // On WebSocket the server acks lazily (riding on its own writes, see rideAck), or at once past the
+    // bounds of what the client should hold.
     if (core.downstream?.transport !== 'websocket') return;
-    if (this.#inAck - this.#ackedOnWire >= ACK_EVERY) this.#sendAck();
+    this.#unackedSize += typeof f.data === 'string' ? f.data.length : f.data.byteLength;
+    if (this.#inAck - this.#ackedOnWire >= ACK_EVERY || this.#unackedSize >= ACK_SIZE) this.#sendAck();
     else if (!this.#ackArmed) {
       this.#ackArmed = true;
       core.host.acksOwed.arm(this);
     }
+  }
+
+  /**
+   * @internal The downstream is about to flush this turn's writes: an ack owed for a quarter of the
+   * ack delay goes with them, in the same write, instead of in one of its own when the delay passes.
+   * A session that answers each message (an echo, a request/response app) then pays no separate ack
+   * write at all, and at most one ack frame per quarter delay however fast it goes.
+   */
+  rideAck(): void {
+    if (this.#ackArmed && this.#core.host.acksOwed.armedFor(this) * 4 >= this.#core.host.acksOwed.ms) this.#sendAck();
   }
 
   /** @internal The ack delay passed (the host's `acksOwed` list). */
@@ -374,6 +388,7 @@ export class InboundQueue {
     const d = this.#core.downstream;
     if (!d || this.#inAck <= this.#ackedOnWire) return;
     this.#ackedOnWire = this.#inAck;
+    this.#unackedSize = 0;
     d.control({ t: 'ack', ack: this.#inAck });
   }
 }

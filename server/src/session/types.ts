@@ -73,7 +73,12 @@ export interface SessionHost {
   /** Cores whose downstream has a heartbeat ticking (heartbeat.ts). */
   readonly heartbeats: CoreDeadlines;
   /** Inbound queues owing the client an ack on a WebSocket, sent `ackDelay` after the first frame owed (inbound.ts). */
-  readonly acksOwed: CoreDeadlines;
+  readonly acksOwed: CoreDeadlines & {
+    /** The ack delay (ms). */
+    readonly ms: number;
+    /** How long ago the queue's deadline was armed (ms), or -1. */
+    armedFor(queue: object): number;
+  };
 }
 
 /** Outcome of applying an inbound batch. */

@@ -127,6 +127,8 @@ export class WsConnection extends ControlCoalescer implements Downstream, TurnCo
   }
 
   uncorkTurn(): void {
+    // Still corked: an ack written now joins this turn's write.
+    this.#core.flushing(this);
     this.#corked = false;
     socketOf(this.#ws)?.uncork();
   }
