@@ -71,3 +71,23 @@ test('clear drops every deadline', async () => {
   // A deadline of the same length armed afterwards still fires: the list's timer was reset with it.
   await alive(new Promise<void>((resolve) => new DeadlineList<object>(5, () => resolve()).arm({})));
 });
+
+test('armedFor: whole ms since the item was armed, -1 once disarmed or fired (the lazy ack reads it)', async () => {
+  let fired!: () => void;
+  const due = new Promise<void>((r) => (fired = r));
+  const list = new DeadlineList<object>(40, () => fired());
+  const item = {};
+  assert.equal(list.armedFor(item), -1);
+  const t0 = performance.now();
+  list.arm(item);
+  assert.ok(list.armedFor(item) >= 0 && list.armedFor(item) <= 1);
+  // Let some time pass on the real clock, then compare with it (whole ms either way).
+  await new Promise((r) => setTimeout(r, 15));
+  const elapsed = performance.now() - t0;
+  assert.ok(Math.abs(list.armedFor(item) - elapsed) <= 2, `armedFor ${list.armedFor(item)} vs ${elapsed.toFixed(1)} ms`);
+  list.disarm(item);
+  assert.equal(list.armedFor(item), -1);
+  list.arm(item);
+  await alive(due);
+  assert.equal(list.armedFor(item), -1);
+});

@@ -7,7 +7,7 @@ import { connectWs, waitFor } from './helpers.js';
 let srv: TestServer;
 
 beforeAll(async () => {
-  srv = await startTestServer({ handleProtocols: (set) => (set.has('chat') ? 'chat' : false) });
+  srv = await startTestServer({ handleProtocols: (set) => (set.has('chat') ? 'chat' : false), ackDelay: 100 });
   // Echo server: text back as text, binary back as binary; "close-me" closes from the server side.
   srv.burrow.on('message', (session, data) => {
     if (data === 'close-me') void session.close(4000, 'asked to');
@@ -44,7 +44,7 @@ test('open first, then text and binary round trips with acks', async () => {
   const bin = await c.nextFrame();
   assert.equal(bin.kind, 'binary');
   assert.deepEqual(bin.kind === 'binary' && bin.bytes, binaryFrame(2, [0, 1, 255]));
-  // The server acks what it delivered, on a short timer.
+  // The server acks what it delivered, lazily: here within ackDelay (100 ms).
   for (;;) {
     const m = await c.nextJson();
     if (m.t === 'ack' && m.ack === 2) break;

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { ACK_EVERY, ACK_SIZE, type Frame } from '@burrow/shared';
-import { afterAll, beforeAll, describe, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, test, vi } from 'vitest';
 import { InboundQueue, type InboundHost } from '../src/session/inbound.js';
 import { startTestServer, type TestServer } from '@burrow/test-support';
 import { connectWs } from './helpers.js';
@@ -108,26 +108,25 @@ describe('over a real WebSocket', () => {
   beforeAll(async () => {
     // A delay no test waits out: every ack seen here came from a bound, not the timer.
     srv = await startTestServer({ ackDelay: 60_000 });
+    srv.burrow.on('message', (session, data) => void session.send(data));
   });
   afterAll(() => srv.close());
+  afterEach(() => vi.restoreAllMocks());
 
   test('an ack owed for a quarter of ackDelay rides behind the answer to the next message', async () => {
-    srv.burrow.on('message', (session, data) => void session.send(data));
     const c = await connectWs(`${srv.ws}/ws`);
     assert.equal((await c.nextJson()).t, 'open');
     c.ws.send('1:one');
     assert.deepEqual(await c.inbox.next(), { kind: 'text', text: '1:one' });
     // The ack clock (deadlines.ts reads perf_hooks' performance.now) moves on by 20 s: the ack of
     // seq 1 has been owed for a third of the delay, and its own timer (60 s) has not fired.
+    // Restored after each test (afterEach), whether this one passes or times out.
     const realNow = performance.now.bind(performance);
-    performance.now = () => realNow() + 20_000;
-    try {
-      c.ws.send('2:two');
-      assert.deepEqual(await c.inbox.next(), { kind: 'text', text: '2:two' });
-      assert.deepEqual(await c.inbox.next(), { kind: 'text', text: '{"t":"ack","ack":2}' });
-    } finally {
-      delete (performance as { now?: unknown }).now;
-    }
+    vi.spyOn(performance, 'now').mockImplementation(() => realNow() + 20_000);
+    c.ws.send('2:two');
+    assert.deepEqual(await c.inbox.next(), { kind: 'text', text: '2:two' });
+    assert.deepEqual(await c.inbox.next(), { kind: 'text', text: '{"t":"ack","ack":2}' });
+    vi.restoreAllMocks();
     c.ws.close();
   });
 

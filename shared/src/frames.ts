@@ -30,7 +30,8 @@ export const ACK_SIZE = 64 * 1024;
  * bound what the sender holds, which ACK_EVERY and ACK_SIZE do whatever the delay. On WebSocket the
  * server's ack rides on its own writes once owed for a quarter of this (see `InboundQueue.rideAck`);
  * at 50 ms a session that echoed a message every 100 ms paid an ack frame and a write of its own per
- * message. The server's `ackDelay` option defaults to it.
+ * message. The server's `ackDelay` option defaults to it; the Burrow client's own delay is
+ * `LAZY_ACK_DELAY` (about 1 s, at most 2 s).
  */
 export const ACK_DELAY = 2000;
 

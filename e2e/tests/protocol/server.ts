@@ -41,6 +41,8 @@ export function startProtocolServer(overrides: BurrowOptions = {}): Promise<Test
       pollTimeout: 8000, // longer than a test may run: a poll that should answer at once must not be held
       resumeWindow: RESUME_WINDOW,
       bodyTimeout: 400,
+      // Acks are lazy (2 s by default); the suite's waits for one are bounded by T like the rest.
+      ackDelay: 100,
       handleProtocols,
       ...overrides,
     },

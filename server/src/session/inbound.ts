@@ -369,8 +369,10 @@ export class InboundQueue {
   /**
    * @internal The downstream is about to flush this turn's writes: an ack owed for a quarter of the
    * ack delay goes with them, in the same write, instead of in one of its own when the delay passes.
-   * A session that answers each message (an echo, a request/response app) then pays no separate ack
-   * write at all, and at most one ack frame per quarter delay however fast it goes.
+   * A session whose messages come at least every `ackDelay` and are answered (an echo, a
+   * request/response app) then pays no ack write of its own; below the 128-frame and 64 Ki bounds,
+   * at most one ack frame per quarter delay however fast it goes. A lone message, or the last of a
+   * burst, still gets its ack alone when the delay passes.
    */
   rideAck(): void {
     if (this.#ackArmed && this.#core.host.acksOwed.armedFor(this) * 4 >= this.#core.host.acksOwed.ms) this.#sendAck();
@@ -386,7 +388,10 @@ export class InboundQueue {
     if (this.#ackArmed) this.#core.host.acksOwed.disarm(this);
     this.#ackArmed = false;
     const d = this.#core.downstream;
-    if (!d || this.#inAck <= this.#ackedOnWire) return;
+    // Only a WebSocket needs an ack frame: over HTTP every POST answer is one, and a new SSE stream or
+    // poll starts from the ack its request learned (a deadline armed on a WebSocket that was replaced
+    // would otherwise answer a held poll early, for nothing).
+    if (d?.transport !== 'websocket' || this.#inAck <= this.#ackedOnWire) return;
     this.#ackedOnWire = this.#inAck;
     this.#unackedSize = 0;
     d.control({ t: 'ack', ack: this.#inAck });

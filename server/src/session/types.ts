@@ -72,7 +72,7 @@ export interface SessionHost {
   readonly idleCores: CoreDeadlines;
   /** Cores whose downstream has a heartbeat ticking (heartbeat.ts). */
   readonly heartbeats: CoreDeadlines;
-  /** Inbound queues owing the client an ack on a WebSocket, sent `ackDelay` after the first frame owed (inbound.ts). */
+  /** Inbound queues owing the client an ack on a WebSocket, sent `ackDelay` after the first frame owed, or sooner riding on a write (inbound.ts). */
   readonly acksOwed: CoreDeadlines & {
     /** The ack delay (ms). */
     readonly ms: number;
