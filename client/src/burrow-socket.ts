@@ -95,8 +95,12 @@ export class BurrowSocket extends EventTarget {
   #pipelineBytes = 0;
   /** Bytes passed to send() after close: they only grow bufferedAmount, as in browsers. */
   #lateBytes = 0;
-  /** The `on…` handlers that are set; each has {@link #callHandler} registered for its event. */
-  readonly #handlers: Partial<Record<HandlerName, (ev: Event) => unknown>> = {};
+  /**
+   * The `on…` handlers that are set; each has {@link #callHandler} registered for its event. Every
+   * key is there from the start and cleared to null, never deleted: added one by one they made a
+   * dictionary in V8 (~270 B per socket).
+   */
+  readonly #handlers: Record<HandlerName, ((ev: Event) => unknown) | null> = { open: null, message: null, error: null, close: null };
 
   /**
    * @param url `ws:`, `wss:`, `http:` or `https:` URL of the server's mount path, e.g. `wss://host/burrow`.
@@ -161,7 +165,7 @@ export class BurrowSocket extends EventTarget {
 
   /** Bytes passed to send() not yet written by any transport (on HTTP: until the POST carrying them is answered). */
   get bufferedAmount(): number {
-    return this.#conn.bufferedAmount + this.#pipelineBytes + this.#lateBytes;
+    return this.#conn.bufferedAmount() + this.#pipelineBytes + this.#lateBytes;
   }
 
   /** How binary messages are delivered: 'blob' (default) or 'arraybuffer'. Other values are ignored. */
@@ -415,7 +419,7 @@ export class BurrowSocket extends EventTarget {
       this.#handlers[type] = fn as (ev: Event) => unknown;
       if (!had) this.addEventListener(type, this.#callHandler);
     } else if (had) {
-      delete this.#handlers[type];
+      this.#handlers[type] = null;
       this.removeEventListener(type, this.#callHandler);
     }
   }

@@ -56,7 +56,7 @@ export interface Connection {
   /** Starts the first attempt. Separate from creation so the socket is wired up first. */
   start(): void;
   /** Bytes passed to {@link Connection.send} that no transport has written yet. */
-  readonly bufferedAmount: number;
+  bufferedAmount(): number;
   /**
    * Queues one message (`size`: its payload bytes, UTF-8 for text, as the caller counted them); it is
    * sent now if a transport is live, else on the next (re)open.
@@ -105,7 +105,7 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
   const connectTimeout = (): number => {
     const fixed = config.options.connectTimeout;
     if (fixed !== undefined) return fixed;
-    const rtt = heartbeat.rtt;
+    const rtt = heartbeat.rtt();
     return rtt === undefined ? 1500 : Math.min(3000, Math.max(1000, 4 * rtt + 500));
   };
 
@@ -179,7 +179,7 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
     heartbeat.start(terms);
     const previous = liveName;
     liveName = slot.carrier.name;
-    setup.memory.set(slot.carrier.name, heartbeat.rtt ?? openSample);
+    setup.memory.set(slot.carrier.name, heartbeat.rtt() ?? openSample);
     return previous;
   };
 
@@ -229,7 +229,7 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
     acked(ack);
     const rest = out.unacked();
     if (rest.length > 0) transmit(rest);
-    if (acks.behind) acks.schedule();
+    if (acks.behind()) acks.schedule();
   };
 
   const written = (seq: number): void => {
@@ -375,9 +375,8 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
       }
       attempts.begin();
     },
-    get bufferedAmount() {
-      return out.bufferedAmount;
-    },
+    // A function, not a getter: see acks.ts.
+    bufferedAmount: out.bufferedAmount,
     send(data, size) {
       if (link.state === CLOSED || ending) return;
       const frame: SequencedFrame = { t: 'd', seq: out.nextSeq(), data };

@@ -75,5 +75,6 @@ export function createOutbox() {
     const head = queue[first];
     return head ? queue[first + seq - head.frame.seq] : undefined;
   };
-  return { get bufferedAmount() { return bufferedAmount(); }, nextSeq, push, unacked, written, isNewAck, release };
+  // Functions only, no getter: see acks.ts.
+  return { bufferedAmount, nextSeq, push, unacked, written, isNewAck, release };
 }
