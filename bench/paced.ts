@@ -32,7 +32,9 @@ for (let r = 0; r < rounds; r++) {
     const { port, ctl } = JSON.parse(first) as { port: number; ctl: number };
     // PACED_PROF=dir: CPU profiles of the load process and the server, one pair per run.
     const prof = process.env.PACED_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PACED_PROF}/${kind}-load-r${r + 1}`] : [];
-    const load = node(1, [...prof, 'bench/peers/load.ts', JSON.stringify({ mode: 'paced', kind, port, ctl, latRate: 1000, latMs: 2000, latSessions: sessions })]);
+    // PACED_LOAD_FLAGS: extra node flags for the load process (e.g. --trace-gc).
+    const flags = process.env.PACED_LOAD_FLAGS?.split(' ').filter(Boolean) ?? [];
+    const load = node(1, [...flags, ...prof, 'bench/peers/load.ts', JSON.stringify({ mode: 'paced', kind, port, ctl, latRate: 1000, latMs: 2000, latSessions: sessions })]);
     load.on('error', () => {});
     load.stdin.end();
     let out = '';
@@ -40,7 +42,9 @@ for (let r = 0; r < rounds; r++) {
     await new Promise((res) => load.once('exit', res));
     server.kill('SIGTERM');
     await new Promise((res) => server.once('exit', res));
-    const last = out.trim().split('\n').at(-1) ?? '';
+    // --trace-gc and the like print on stdout: the major GCs are shown, the result is the last JSON line.
+    for (const l of out.split('\n')) if (/Mark-Compact|Mark-sweep/i.test(l)) console.log(`  ${kind}: ${l.trim()}`);
+    const last = out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1) ?? '';
     try {
       for (const l of (JSON.parse(last) as { latency: Lat[] }).latency) {
         const f = (x: number) => x.toFixed(2);
