@@ -32,7 +32,8 @@ export type Job =
       /** Set: the server profiles the broadcast window into this file (`--server-prof=bcast`). */
       bcastProfile?: string;
     }
-  | { mode: 'memory'; kind: Kind; port: number; ctl: number; n: number }
+  /** `snapshots`: a path prefix; the server writes heap snapshots `<prefix>-before/after.heapsnapshot` (BENCH_SNAPSHOTS=1). */
+  | { mode: 'memory'; kind: Kind; port: number; ctl: number; n: number; snapshots?: string }
   | { mode: 'fallback'; lib: FallbackLib; port: number; runs: number; faults: Array<'pass' | 'refuse' | 'hang'> };
 
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;
@@ -376,11 +377,13 @@ async function main(): Promise<unknown> {
     await pool.grow(MEMORY_WARM, 100, 30_000);
     await sleep(1000);
     const before = await ctlGet<Mem>(ctl, '/gc');
+    if (job.snapshots) await ctlGet(ctl, `/snap?file=${encodeURIComponent(`${job.snapshots}-before.heapsnapshot`)}`);
     const t0 = performance.now();
     await pool.grow(MEMORY_WARM + n, 200, 120_000);
     const openMs = performance.now() - t0;
     await sleep(1000);
     const after = await ctlGet<Mem>(ctl, '/gc');
+    if (job.snapshots) await ctlGet(ctl, `/snap?file=${encodeURIComponent(`${job.snapshots}-after.heapsnapshot`)}`);
     const added = Math.max(1, after.sessions - before.sessions);
     const result = {
       kind,
