@@ -369,7 +369,7 @@ async function main(): Promise<unknown> {
   }
   if (job.mode === 'memory') {
     const { kind, port, ctl, n } = job;
-    type Mem = { rss: number; sessions: number; heapUsed: number };
+    type Mem = { rss: number; sessions: number; heapUsed: number; heapTotal: number; external: number };
     const pool = new Pool(kind, port);
     // The baseline is taken with MEMORY_WARM sessions open: the first sessions of a process compile
     // its code and fill its pools (parsers, buffers), a few MB that do not scale with sessions and
@@ -396,6 +396,9 @@ async function main(): Promise<unknown> {
       bytesPerSession: (after.rss - before.rss) / added,
       /** V8 heap in use after GC per added session: the objects alone, without page residency. */
       heapPerSession: (after.heapUsed - before.heapUsed) / added,
+      /** V8 heap reserved (used or not) and memory outside it (Buffers, sockets' native parts), per session: where RSS moved. */
+      heapTotalPerSession: (after.heapTotal - before.heapTotal) / added,
+      externalPerSession: (after.external - before.external) / added,
       openMs,
     };
     return result;
