@@ -32,7 +32,8 @@ export type Job =
       /** Set: the server profiles the broadcast window into this file (`--server-prof=bcast`). */
       bcastProfile?: string;
     }
-  | { mode: 'memory'; kind: Kind; port: number; ctl: number; n: number }
+  /** `snapshots`: a path prefix; the server writes heap snapshots `<prefix>-before/after.heapsnapshot` (BENCH_SNAPSHOTS=1). */
+  | { mode: 'memory'; kind: Kind; port: number; ctl: number; n: number; snapshots?: string }
   /** The paced step alone (bench/paced.ts): for A/Bs of the latency figures without the whole suite. */
   | { mode: 'paced'; kind: Kind; port: number; ctl: number; latRate: number; latMs: number; latSessions: number[] }
   | { mode: 'fallback'; lib: FallbackLib; port: number; runs: number; faults: Array<'pass' | 'refuse' | 'hang'> };
@@ -415,7 +416,7 @@ async function main(): Promise<unknown> {
   }
   if (job.mode === 'memory') {
     const { kind, port, ctl, n } = job;
-    type Mem = { rss: number; sessions: number; heapUsed: number };
+    type Mem = { rss: number; sessions: number; heapUsed: number; heapTotal: number; external: number };
     const pool = new Pool(kind, port);
     // The baseline is taken with MEMORY_WARM sessions open: the first sessions of a process compile
     // its code and fill its pools (parsers, buffers), a few MB that do not scale with sessions and
@@ -423,11 +424,13 @@ async function main(): Promise<unknown> {
     await pool.grow(MEMORY_WARM, 100, 30_000);
     await sleep(1000);
     const before = await ctlGet<Mem>(ctl, '/gc');
+    if (job.snapshots) await ctlGet(ctl, `/snap?file=${encodeURIComponent(`${job.snapshots}-before.heapsnapshot`)}`);
     const t0 = performance.now();
     await pool.grow(MEMORY_WARM + n, 200, 120_000);
     const openMs = performance.now() - t0;
     await sleep(1000);
     const after = await ctlGet<Mem>(ctl, '/gc');
+    if (job.snapshots) await ctlGet(ctl, `/snap?file=${encodeURIComponent(`${job.snapshots}-after.heapsnapshot`)}`);
     const added = Math.max(1, after.sessions - before.sessions);
     const result = {
       kind,
@@ -440,6 +443,9 @@ async function main(): Promise<unknown> {
       bytesPerSession: (after.rss - before.rss) / added,
       /** V8 heap in use after GC per added session: the objects alone, without page residency. */
       heapPerSession: (after.heapUsed - before.heapUsed) / added,
+      /** V8 heap reserved (used or not) and memory outside it (Buffers, sockets' native parts), per session: where RSS moved. */
+      heapTotalPerSession: (after.heapTotal - before.heapTotal) / added,
+      externalPerSession: (after.external - before.external) / added,
       openMs,
     };
     return result;

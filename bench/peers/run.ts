@@ -22,6 +22,14 @@
  * pinned to the load core; `CHROMIUM_CORES=all` lets it use every core. It runs with no automation
  * attached (chromium.ts; `CHROMIUM_VIA=playwright` for the old way, whose CDP traffic cost Chromium a
  * third of its core: bench/README.md).
+ *
+ * `--steps=memory` (a comma list of `suite`, `memory`, `fallback`; all by default) runs only those
+ * steps, e.g. `npm run bench -- --steps=memory --only=ws,burrow-ws --no-chromium` for the idle-memory
+ * figures alone; `--memory-n=1000,10000` sets the memory step's N (each kind of the step at every N)
+ * and `--memory-repeats=R` its fresh servers per kind at the first N. Each memory result is also
+ * logged as it comes (heap and RSS per session). With `BENCH_SNAPSHOTS=1` the memory step's servers
+ * write a heap snapshot at the baseline and after the N sessions, into bench/results/snap/
+ * (`bench/peers/snapdiff.ts` compares two).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -43,7 +51,11 @@ const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : undefined;
 /** `--only=chromium[,kinds]`: the Chromium section alone. */
 const chromiumOnly = only?.has('chromium') ?? false;
-const noChromium = process.argv.includes('--no-chromium');
+const noChromium = process.argv.includes('--no-chromium') || process.argv.some((a) => a.startsWith('--steps='));
+const stepsArg = process.argv.find((a) => a.startsWith('--steps='));
+/** The steps to run (`--steps=suite,memory,fallback`); all of them by default. */
+const steps = new Set(stepsArg ? stepsArg.slice('--steps='.length).split(',') : ['suite', 'memory', 'fallback']);
+const memoryNArg = process.argv.find((a) => a.startsWith('--memory-n='));
 const numArg = (name: string, dflt: number, min: number, max: number): number => {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
   const v = a ? Number(a.slice(name.length + 3)) : dflt;
@@ -105,6 +117,12 @@ const cfg = quick
       fallbackRuns: 3,
       chromium: { sockets: numArg('chromium-sockets', 50, 1, 200), rate: numArg('chromium-rate', 500, 10, 5000), warmMs: 1000, measureMs: numArg('chromium-ms', 5000, 500, 10_000), drainMs: 3000 },
     };
+if (memoryNArg) {
+  const ns = memoryNArg.slice('--memory-n='.length).split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0 && n <= 20_000);
+  const memKinds = [...new Set(cfg.memory.flatMap((m) => m.kinds))];
+  cfg.memory = ns.map((n) => ({ n, kinds: memKinds }));
+}
+cfg.memoryRepeats = numArg('memory-repeats', cfg.memoryRepeats, 1, 10);
 /** The Chromium section's own budget, after the others': ~90 s (rows that would not fit are skipped, fallbacks first). */
 const CHROMIUM_BUDGET_MS = 90_000;
 
@@ -303,7 +321,7 @@ try {
   results.meta.waitedS = Math.round(waited / 1000);
   sectionEnd = BUDGET_MS * 0.68;
   // 1. Interleaved rounds: open time, CPU per echo, paced latency, broadcast.
-  for (let r = 0; r < cfg.rounds; r++) {
+  for (let r = 0; r < (steps.has('suite') ? cfg.rounds : 0); r++) {
     const order = kinds.map((_, i) => kinds[(i + r * 3) % kinds.length]!);
     for (const kind of order) {
       if (overBudget()) {
@@ -359,12 +377,15 @@ try {
     log(`memory ${kind} N=${n}`);
     const srv = await tryServer(kind, MEMORY_FLAGS);
     if ('error' in srv) return srv;
-    const res = await runLoad<Record<string, unknown>>({ mode: 'memory', kind, port: srv.port, ctl: srv.ctl, n }, 150_000);
+    const snapshots = process.env.BENCH_SNAPSHOTS ? join(outDir, 'snap', `${kind}-${n}-${Date.now()}`) : undefined;
+    if (snapshots) mkdirSync(join(outDir, 'snap'), { recursive: true });
+    const res = await runLoad<Record<string, unknown>>({ mode: 'memory', kind, port: srv.port, ctl: srv.ctl, n, ...(snapshots ? { snapshots } : {}) }, 150_000);
     await srv.stop();
     if ('error' in res) log(`  ${kind}: ${String(res.error).slice(0, 300)}`);
+    else log(`  ${kind} N=${n}: heap ${((res.heapPerSession as number) / 1024).toFixed(2)} KB, RSS ${((res.bytesPerSession as number) / 1024).toFixed(2)} KB per session`);
     return res;
   };
-  for (const { n, kinds: memKinds } of cfg.memory) {
+  for (const { n, kinds: memKinds } of steps.has('memory') ? cfg.memory : []) {
     for (const kind of memKinds.filter((k) => kinds.includes(k))) {
       if (overBudget()) {
         results.meta.skipped.push(`memory ${kind} N=${n}`);
@@ -377,7 +398,7 @@ try {
   // steps), ±1-2 KB a session: more fresh servers per kind while the budget lasts, every kind in
   // turn, and the median (bench/README.md, "Idle memory per WebSocket session").
   const firstN = cfg.memory[0]!.n;
-  for (let rep = 1; rep < cfg.memoryRepeats; rep++) {
+  for (let rep = 1; rep < (steps.has('memory') ? cfg.memoryRepeats : 0); rep++) {
     for (const kind of cfg.memory[0]!.kinds.filter((k) => kinds.includes(k))) {
       const first = results.memory[kind]?.[firstN] as Record<string, unknown> | undefined;
       if (!first || 'error' in first || overBudget()) continue;
@@ -390,7 +411,7 @@ try {
   sectionEnd = BUDGET_MS;
   // 3. Time to open through a proxy that passes, refuses (403) or black-holes the upgrade.
   for (const { lib, server } of FALLBACK_LIBS) {
-    if ((only && !only.has(server)) || chromiumOnly) continue;
+    if ((only && !only.has(server)) || chromiumOnly || !steps.has('fallback')) continue;
     if (overBudget()) {
       results.meta.skipped.push(`fallback ${lib}`);
       continue;

@@ -198,3 +198,16 @@ test('a touch with another TTL moves the record to that expiry; a delete leaves 
   assert.equal(await s.get(b), undefined);
   await s.close();
 });
+
+test('create keeps a copy of its own, with the optional fields a record has and none it lacks', async () => {
+  const s = new MemoryStore();
+  const plain = record('AAAAAAAAAAAAAAAAAAAAAA');
+  const full: SessionRecord = { ...record('BBBBBBBBBBBBBBBBBBBBBB'), protocol: 'chat', data: { n: 1 }, user: { name: 'u' }, raced: true, inAck: 4, outSeq: 5, outAck: 3, activity: 2 };
+  await s.create(plain, 60000);
+  await s.create(full, 60000);
+  (plain as { inAck: number }).inAck = 9;
+  assert.deepEqual(await s.get(plain.id), { ...record('AAAAAAAAAAAAAAAAAAAAAA') });
+  assert.deepEqual(Object.keys((await s.get(plain.id))!).sort(), Object.keys(record()).sort());
+  assert.deepEqual(await s.get(full.id), full);
+  await s.close();
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, test } from 'vitest';
-import type { Session } from '../src/index.js';
+import { MemoryStore, type Session } from '../src/index.js';
 import { startTestServer, type TestServer } from '@burrow/test-support';
 import { connectWs, waitFor } from './helpers.js';
 
@@ -183,4 +183,44 @@ test('outbound overflow closes the session with 4003 and send rejects buffer_ove
 test('a refused subprotocol refuses the upgrade with 400', async () => {
   const c = connectWs(`${srv.ws}/ws`, ['nope']);
   await assert.rejects(c.then((x) => (x.ws.readyState === x.ws.OPEN ? 'open' : Promise.reject(new Error('refused')))));
+});
+
+test('a core that makes its inbound queue on the first data frame starts it at the session ack: no duplicate, no gap', async () => {
+  // Two nodes on one in-process store: the session's second core (on node b) is made from the record,
+  // and the client's acks and pings there are applied before it has an inbound queue.
+  const store = new MemoryStore();
+  const a = await startTestServer({ store });
+  const b = await startTestServer({ store });
+  try {
+    const c = await connectWs(`${a.ws}/ws`);
+    const open = await c.nextJson();
+    c.ws.send('1:one');
+    c.ws.send('2:two');
+    const sid = String(open.sid);
+    await a.until(() => a.received.get(sid)?.length === 2, 'two messages on node a', 5000);
+    c.ws.terminate();
+    await c.closed;
+
+    const r = await connectWs(`${b.ws}/ws?sid=${sid}&token=${String(open.token)}&ack=0`);
+    const reopen = await r.nextJson();
+    assert.equal(reopen.ack, 2);
+    r.ws.send('{"t":"ping"}');
+    r.ws.send('{"t":"ack","ack":0}');
+    assert.deepEqual(await r.nextJson(), { t: 'pong' });
+    // The client never saw an ack for seq 2 and resends it: a duplicate, dropped; seq 3 is new.
+    r.ws.send('2:two');
+    r.ws.send('3:three');
+    await b.until(() => (b.received.get(sid)?.length ?? 0) >= 1, 'a message on node b', 5000);
+    for (;;) {
+      const m = await r.nextJson();
+      if (m.t === 'ack' && m.ack === 3) break;
+    }
+    assert.deepEqual(b.received.get(sid), ['three']);
+    assert.deepEqual(a.received.get(sid), ['one', 'two']);
+    r.ws.close();
+    await r.closed;
+  } finally {
+    await a.close();
+    await b.close();
+  }
 });

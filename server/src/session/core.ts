@@ -11,17 +11,51 @@ import type { OutboundFrame, SessionRecord, WakeEvent } from '../store/store.js'
 import { InboundGate } from './backpressure.js';
 import type { HeartbeatHost } from './heartbeat.js';
 import { RESOLVED, Session, type TransportName } from './handle.js';
-import { InboundQueue, type InboundHost } from './inbound.js';
+import { applyControlNow, InboundQueue, type InboundHost } from './inbound.js';
 import type { SendData } from './payload.js';
 import { joinRoom, leaveRoom, roomsOf, sendOne } from './send.js';
 import { closeSession, failSession } from './close-handshake.js';
 import { OutageHold } from './outage-hold.js';
-import { OutboundPump, type PumpHost } from './pump.js';
+import { OutboundPump } from './pump.js';
 import { transition, type SessionState } from './state.js';
-import { attachEvent, fromOtherNode, WakeSubscription } from './wake-subscription.js';
+import { attachEvent, fromOtherNode, subscribeWakeups, unsubscribeWakeups, type Subscribed } from './wake-subscription.js';
 import type { Downstream, InboundOutcome, SessionHost } from './types.js';
 
-export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
+/**
+ * Per-session state most sessions never need, made on first use (see {@link SessionCore}): every field
+ * of the core is kept by every idle session, and at 10,000 of them each 8 bytes is 80 KB.
+ */
+interface CoreExtras {
+  /** See {@link SessionCore.gate}: made by the first pause. */
+  gate: InboundGate | undefined;
+  /** Armed in `closing`: ends the downstream if the client never echoes our close. */
+  closeTimer: NodeJS.Timeout | undefined;
+  /**
+   * `send()`s held through a store outage, in order (see outage-hold.ts). Made by the first send
+   * that goes through the store's async path: a session on the in-process store never needs one.
+   */
+  hold: OutageHold | undefined;
+  /** See {@link SessionCore.claimed}. */
+  claimed: (() => void) | undefined;
+}
+
+/** Bits of `SessionCore.#flags`. */
+const UNCLAIMED = 1;
+const ANNOUNCED = 2;
+/**
+ * This node attached the session's latest downstream (no other node's `attach` heard since): the
+ * one node that speaks for the session when no store can decide, as when the store lost its state.
+ */
+const LAST_OWNER = 4;
+/** A ping arrived while no downstream was attached here: answer it on the next one. */
+const PENDING_PONG = 8;
+
+/**
+ * One session's live state on this node (see the file's comment). Its helper methods are TypeScript
+ * `private`, not `#`: V8 gives every instance of a class with `#` methods a brand field, 8 bytes per
+ * session.
+ */
+export class SessionCore extends OutboundPump implements InboundHost, HeartbeatHost {
   readonly id: string;
   readonly protocol: string;
   readonly handle: Session;
@@ -29,38 +63,22 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   data: unknown;
   /** What `authenticate` attached at the handshake (persisted in the record). */
   readonly user: unknown;
-  /** See {@link gate}: made by the first pause. */
-  #gate: InboundGate | undefined;
   #state: SessionState;
-  /** Armed in `closing`: ends the downstream if the client never echoes our close. */
-  #closeTimer: NodeJS.Timeout | undefined;
-  readonly #inbound: InboundQueue;
-  readonly #pump: OutboundPump;
+  /** The booleans of the core, one small integer (see the bits above). */
+  #flags = 0;
+  /** Made on first need (see CoreExtras). */
+  #extras: CoreExtras | undefined;
   /**
-   * `send()`s held through a store outage, in order (see outage-hold.ts). Made by the first send
-   * that goes through the store's async path: a session on the in-process store never needs one.
+   * The inbound queue, made by the first batch that needs one (a data or close frame, anything on a
+   * networked store or with the gate closed). Until then the inbound ack itself: the acks and
+   * heartbeat pings of a client that sends no data need no queue, so an idle session keeps none.
    */
-  #hold: OutageHold | undefined;
+  #inbound: InboundQueue | number;
 
   #downstream: Downstream | undefined;
-  /**
-   * This node attached the session's latest downstream (no other node's `attach` heard since): the
-   * one node that speaks for the session when no store can decide, as when the store lost its state.
-   */
-  #lastOwner = false;
   #transport: TransportName | null = null;
-  readonly #wakeups = new WakeSubscription();
-  /**
-   * Created by a raced attempt (`race=1`) and not yet claimed by the client: not announced, and
-   * discarded without events if the client abandons it (see SessionRegistry.claim).
-   */
-  unclaimed = false;
-  /** `connection` was emitted for this session on this node. */
-  announced = false;
-  /** What claiming does for a raced WebSocket session (announce it and its transport), set by that transport. */
-  claimed: (() => void) | undefined;
-  /** A ping arrived while no downstream was attached here: answer it on the next one. */
-  #pendingPong = false;
+  /** The wake-up subscription (see wake-subscription.ts). */
+  #subscribed: Subscribed = undefined;
 
   /** @internal When the client last showed life on this node (ms epoch); see heartbeat.ts. */
   lastSeen = Date.now();
@@ -69,6 +87,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
 
   /** `after`: see {@link InboundQueue}'s constructor. */
   constructor(host: SessionHost, record: SessionRecord, after?: Promise<unknown>) {
+    super();
     this.host = host;
     this.id = record.id;
     this.protocol = record.protocol;
@@ -76,20 +95,55 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     this.user = record.user;
     this.#state = record.closed !== undefined ? 'ended' : 'open';
     this.activity = record.activity;
-    this.#inbound = new InboundQueue(this, record.inAck, after);
-    this.#pump = new OutboundPump(this);
+    // A queue behind a disposed core's inbound work at once: its frames wait for that work.
+    this.#inbound = after ? new InboundQueue(this, record.inAck, after) : record.inAck;
     this.handle = new Session(this);
-    this.#startIdle();
+    this.startIdle();
+  }
+
+  private ensureExtras(): CoreExtras {
+    return (this.#extras ??= { gate: undefined, closeTimer: undefined, hold: undefined, claimed: undefined });
   }
 
   /** `onBufferFull: 'pause'`: closed while the outbound buffer is full (see backpressure.ts). */
   get gate(): InboundGate {
-    return (this.#gate ??= new InboundGate());
+    const more = this.ensureExtras();
+    return (more.gate ??= new InboundGate());
   }
 
   /** The gate is closed; false for a session that never paused (and so has no gate). */
   get paused(): boolean {
-    return this.#gate?.paused ?? false;
+    return this.#extras?.gate?.paused ?? false;
+  }
+
+  /**
+   * Created by a raced attempt (`race=1`) and not yet claimed by the client: not announced, and
+   * discarded without events if the client abandons it (see SessionRegistry.claim).
+   */
+  get unclaimed(): boolean {
+    return (this.#flags & UNCLAIMED) !== 0;
+  }
+
+  set unclaimed(v: boolean) {
+    this.#flags = v ? this.#flags | UNCLAIMED : this.#flags & ~UNCLAIMED;
+  }
+
+  /** `connection` was emitted for this session on this node. */
+  get announced(): boolean {
+    return (this.#flags & ANNOUNCED) !== 0;
+  }
+
+  set announced(v: boolean) {
+    this.#flags = v ? this.#flags | ANNOUNCED : this.#flags & ~ANNOUNCED;
+  }
+
+  /** What claiming does for a raced WebSocket session (announce it and its transport), set by that transport. */
+  get claimed(): (() => void) | undefined {
+    return this.#extras?.claimed;
+  }
+
+  set claimed(fn: (() => void) | undefined) {
+    if (fn || this.#extras) this.ensureExtras().claimed = fn;
   }
 
   /** See state.ts. */
@@ -113,17 +167,13 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
 
   /** Highest client seq applied in order (what an `open` or a POST answer reports). */
   get inAck(): number {
-    return this.#inbound.inAck;
+    const q = this.#inbound;
+    return typeof q === 'number' ? q : q.inAck;
   }
 
-  /** Outbound frames this node knows were queued but not yet acknowledged by the client. */
-  get unacked(): number {
-    return this.#pump.unacked;
-  }
-
-  /** See #lastOwner. */
+  /** See LAST_OWNER. */
   get lastOwner(): boolean {
-    return this.#lastOwner;
+    return (this.#flags & LAST_OWNER) !== 0;
   }
 
   get attached(): boolean {
@@ -134,7 +184,9 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   refresh(record: SessionRecord): void {
     this.data = record.data;
     if (record.closed) this.ended();
-    this.#inbound.raiseAck(record.inAck);
+    const q = this.#inbound;
+    if (typeof q !== 'number') q.raiseAck(record.inAck);
+    else if (record.inAck > q) this.#inbound = record.inAck;
   }
 
   /** Any sign of life from the client on this node. */
@@ -145,7 +197,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
   /** Sets `data` and persists it; a store failure becomes an `error` event. */
   setData(value: unknown): void {
     this.data = value;
-    this.#guard(this.host.store.setData(this.id, value));
+    this.guard(this.host.store.setData(this.id, value));
   }
 
   // ---- downstream ------------------------------------------------------------------------------
@@ -159,13 +211,13 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     try {
       const old = this.#downstream;
       this.#downstream = d;
-      this.#lastOwner = true;
-      this.#pump.restart(clientAck, outSeq);
+      this.#flags |= LAST_OWNER;
+      this.restartPump(clientAck, outSeq);
       this.seen();
       if (old) old.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
       // A poll leaves the idle deadline armed (it ends only a core with no downstream) and re-arms it
       // per answer; a streaming downstream takes the core off that list while it lasts (below).
-      this.#wakeups.start(this.host.store, this.id, this);
+      this.#subscribed ??= subscribeWakeups(this.host.store, this.id, this);
       const beats = this.host.heartbeats;
       if (d.transport !== 'polling' && !beats.has(this)) {
         beats.arm(this);
@@ -178,7 +230,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
         this.host.emitTransport(this.handle, d.transport);
       }
       const sync = this.host.store.sync;
-      if (!sync || this.paused) return this.#attachAsync(d, clientAck);
+      if (!sync || this.paused) return this.attachAsync(d, clientAck);
       try {
         // Our own listener is not woken for our own attach: only other nodes' cores care.
         sync.ackSync(this.id, clientAck);
@@ -187,14 +239,14 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
         this.transportFailed(d, err);
         return RESOLVED;
       }
-      return this.#attached(d);
+      return this.finishAttach(d);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
   /** {@link attach}'s store calls on a networked store, or with the gate closed. */
-  async #attachAsync(d: Downstream, clientAck: number): Promise<void> {
+  private async attachAsync(d: Downstream, clientAck: number): Promise<void> {
     const store = this.host.store;
     const sync = store.sync;
     try {
@@ -208,21 +260,21 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     } catch (err) {
       return this.transportFailed(d, err);
     }
-    await this.#attached(d);
+    await this.finishAttach(d);
   }
 
   /** The end of an attach, once the store knows of it: owed pong, journal replay, the log. */
-  #attached(d: Downstream): Promise<void> {
+  private finishAttach(d: Downstream): Promise<void> {
     if (this.#downstream !== d) return RESOLVED;
-    if (this.#pendingPong) {
-      this.#pendingPong = false;
+    if (this.#flags & PENDING_PONG) {
+      this.#flags &= ~PENDING_PONG;
       d.control({ t: 'pong' });
     }
     // A resume may follow the death of the node that accepted our last messages: redeliver what it
     // never emitted (a poll checks once per core; its POSTs check on every accept anyway).
     const store = this.host.store;
-    if (store.replayInbound && (d.transport !== 'polling' || !this.#inbound.journalChecked)) this.#inbound.replayJournal();
-    return this.#pump.pump();
+    if (store.replayInbound && (d.transport !== 'polling' || !this.inboundQueue().journalChecked)) this.inboundQueue().replayJournal();
+    return this.pump();
   }
 
   /** `d` is gone (closed by the peer, replaced, timed out). No-op if it is no longer current. */
@@ -233,12 +285,12 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     // The wake-up subscription stays until the core is disposed: a polling client detaches after
     // every response, and re-subscribing per poll costs two store commands and opens a window in
     // which an append from another node goes unheard until the poll times out.
-    this.#startIdle();
+    this.startIdle();
     // The resume window counts from the moment the last transport went away.
     if (this.closed) return;
     const sync = this.host.store.sync;
     if (sync) sync.touchSync(this.id, this.host.options.resumeWindow, false);
-    else this.#guard(this.host.store.touch(this.id, this.host.options.resumeWindow, false));
+    else this.guard(this.host.store.touch(this.id, this.host.options.resumeWindow, false));
   }
 
   /**
@@ -247,10 +299,10 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
    */
   wake(ev: WakeEvent): void {
     const other = ev.type === 'attach' && fromOtherNode(ev, this.host.nodeId);
-    if (other) this.#lastOwner = false;
+    if (other) this.#flags &= ~LAST_OWNER;
     const d = this.#downstream;
     if (!d) return;
-    if (ev.type === 'append') this.#pump.woken(ev.lastSeq);
+    if (ev.type === 'append') this.pumpWoken(ev.lastSeq);
     else if (ev.type === 'attach') {
       // Our own attaches are handled locally; another node taking over means we let go.
       if (other) d.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
@@ -266,23 +318,13 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     if (d && this.#downstream === d) d.end(CloseCode.TryAgainLater, 'store unavailable');
   }
 
-  /** Frames appended by this node outside `send()` (a room fan-out): written at once when next in line. */
-  deliverAppended(frames: readonly OutboundFrame[]): void {
-    this.#pump.deliver(frames);
-  }
-
-  /** @internal The client acknowledged outbound frames up to `ack` (the inbound queue reports it). */
-  clientAcked(ack: number): void {
-    this.#pump.clientAcked(ack);
-  }
-
   /** A ping: answered on the downstream, wherever it is. */
   pong(): void {
     const d = this.#downstream;
     if (d) d.control({ t: 'pong' });
     else {
-      this.#pendingPong = true;
-      this.#guard(this.host.store.publish(this.id, { type: 'pong' }));
+      this.#flags |= PENDING_PONG;
+      this.guard(this.host.store.publish(this.id, { type: 'pong' }));
     }
   }
 
@@ -292,7 +334,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
    * With no transport here, the core is only a cache; drop it once the session could have expired
    * (resumeWindow + closeLinger after the last detach). Re-arming restarts the deadline.
    */
-  #startIdle(): void {
+  private startIdle(): void {
     this.host.idleCores.arm(this);
   }
 
@@ -310,10 +352,13 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
     }
     this.host.heartbeats.disarm(this);
     this.host.idleCores.disarm(this);
-    this.#wakeups.end(this.id, this);
-    if (this.#closeTimer) clearTimeout(this.#closeTimer);
-    this.#closeTimer = undefined;
-    this.#inbound.stop();
+    const sub = this.#subscribed;
+    this.#subscribed = undefined;
+    unsubscribeWakeups(sub, this.id, this);
+    const more = this.#extras;
+    if (more?.closeTimer) clearTimeout(more.closeTimer);
+    if (more) more.closeTimer = undefined;
+    if (typeof this.#inbound !== 'number') this.#inbound.stop();
     this.host.forget(this);
   }
 
@@ -336,17 +381,18 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
 
   /** The store answers again: sends held through the outage are written now, in order. */
   storeUp(): void {
-    this.#hold?.storeUp();
+    this.#extras?.hold?.storeUp();
   }
 
   /** @internal The outage hold of send.ts, made by the first send on a networked store. */
   outageHold(): OutageHold {
-    return (this.#hold ??= new OutageHold(this.host, this.host.options.storeOutageBuffer));
+    const more = this.ensureExtras();
+    return (more.hold ??= new OutageHold(this.host, this.host.options.storeOutageBuffer));
   }
 
   /** @internal Sends are held through an outage right now (a new one queues behind them). */
   get holding(): boolean {
-    return this.#hold?.holding ?? false;
+    return this.#extras?.hold?.holding ?? false;
   }
 
   // ---- close handshake (the diagram is in state.ts) -----------------------------------------------
@@ -368,7 +414,7 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
 
   /** @internal Waits closeLinger for the client's echo of our close (cleared by dispose). */
   awaitEcho(timer: NodeJS.Timeout): void {
-    this.#closeTimer = timer;
+    this.ensureExtras().closeTimer = timer;
   }
 
   /** @internal Frames up to `last` were written to `d`: our close frame written in `closed` ends it. */
@@ -399,26 +445,38 @@ export class SessionCore implements InboundHost, PumpHost, HeartbeatHost {
 
   /** @internal Settles once the inbound work queued so far is done (the registry chains a successor core on it). */
   get inboundTail(): Promise<unknown> {
-    return this.#inbound.tail;
+    const q = this.#inbound;
+    return typeof q === 'number' ? RESOLVED : q.tail;
+  }
+
+  /** The inbound queue, made now if this is its first need (see #inbound). */
+  private inboundQueue(): InboundQueue {
+    const q = this.#inbound;
+    if (typeof q !== 'number') return q;
+    return (this.#inbound = new InboundQueue(this, q));
   }
 
   /** Applies a batch of client frames after every batch queued before it (see inbound.ts). */
   inbound(frames: readonly Frame[], stopAtGap: boolean): Promise<InboundOutcome> {
-    return this.#inbound.apply(frames, stopAtGap);
+    return this.inboundQueue().apply(frames, stopAtGap);
   }
 
   /** @internal `d` is about to flush this turn's writes: an owed ack may ride along (see {@link InboundQueue.rideAck}). */
   flushing(d: Downstream): void {
-    if (this.#downstream === d) this.#inbound.rideAck();
+    const q = this.#inbound;
+    // A number: no queue yet, so no data frame delivered and no ack owed.
+    if (this.#downstream === d && typeof q !== 'number') q.rideAck();
   }
 
   /** See {@link InboundQueue.applyNow}: undefined when the batch must go through {@link inbound}. */
   inboundNow(frames: readonly Frame[], stopAtGap: boolean): InboundOutcome | undefined {
-    return this.#inbound.applyNow(frames, stopAtGap);
+    const q = this.#inbound;
+    if (typeof q !== 'number') return q.applyNow(frames, stopAtGap);
+    return applyControlNow(this, frames, q) ?? this.inboundQueue().applyNow(frames, stopAtGap);
   }
 
   /** Runs a store call whose result nobody waits for; failures become `error` events. */
-  #guard(p: Promise<unknown>): void {
+  private guard(p: Promise<unknown>): void {
     p.catch((err: unknown) => this.host.emitError(err));
   }
 }

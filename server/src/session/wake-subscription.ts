@@ -17,31 +17,23 @@ export function fromOtherNode(ev: { readonly owner: string }, nodeId: string): b
 }
 
 /**
- * One core's subscription to its session's wake-ups. On the in-process store the core itself is the
- * listener (no closure to keep per session), which is also how that store tells a core's own appends
- * from others'; a networked store returns an unsubscribe function.
+ * A core's subscription to its session's wake-ups, kept in one field of the core (an object per
+ * session for it cost 32 bytes more): the in-process store itself while subscribed there, where the
+ * core is the listener (no closure to keep per session, and how that store tells a core's own appends
+ * from others'); a networked store's unsubscribe function; undefined while not subscribed.
  */
-export class WakeSubscription {
-  #subscribed: (() => void) | SyncStore | undefined;
+export type Subscribed = (() => void) | SyncStore | undefined;
 
-  get active(): boolean {
-    return this.#subscribed !== undefined;
-  }
+/** Subscribes `listener` to `sid`'s wake-ups; what comes back is for {@link unsubscribeWakeups}. */
+export function subscribeWakeups(store: Store, sid: string, listener: { wake(ev: WakeEvent): void }): Subscribed {
+  const sync = store.sync;
+  if (!sync) return store.subscribe(sid, (ev) => listener.wake(ev));
+  sync.subscribeSync(sid, listener);
+  return sync;
+}
 
-  /** Subscribes once; later calls do nothing until {@link end}. */
-  start(store: Store, sid: string, listener: { wake(ev: WakeEvent): void }): void {
-    if (this.#subscribed) return;
-    const sync = store.sync;
-    if (sync) {
-      sync.subscribeSync(sid, listener);
-      this.#subscribed = sync;
-    } else this.#subscribed = store.subscribe(sid, (ev) => listener.wake(ev));
-  }
-
-  end(sid: string, listener: WakeListener): void {
-    const s = this.#subscribed;
-    this.#subscribed = undefined;
-    if (typeof s === 'function') s();
-    else s?.unsubscribeSync(sid, listener);
-  }
+/** Ends a subscription made by {@link subscribeWakeups} (no-op for undefined). */
+export function unsubscribeWakeups(s: Subscribed, sid: string, listener: WakeListener): void {
+  if (typeof s === 'function') s();
+  else s?.unsubscribeSync(sid, listener);
 }

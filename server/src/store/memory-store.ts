@@ -32,9 +32,17 @@ interface Entry {
   bytes: number;
   /** The TTL last set: the expiry list the entry is on. */
   ttl: number;
-  /**
   /** Subscribers (see wake-listeners.ts). */
   listeners: WakeListener | WakeListener[] | undefined;
+  /** Made on first need (see EntryExtras). */
+  more: EntryExtras | undefined;
+}
+
+/**
+ * What an entry needs only once another node's core listens to it or it joins a room: apart, so an
+ * idle session on one node keeps no field for it (8 bytes a field, every session).
+ */
+interface EntryExtras {
   /** Events waiting for delivery; delivered on the next turn of the event loop, in order. */
   pending: WakeEvent[] | undefined;
   /**
@@ -45,6 +53,35 @@ interface Entry {
   /** Rooms this session is in (created on first join). */
   rooms: Set<string> | undefined;
 }
+
+function extras(e: Entry): EntryExtras {
+  return (e.more ??= { pending: undefined, pendingOrigin: undefined, rooms: undefined });
+}
+
+/**
+ * The store's own copy of a new record. Field by field for the usual one (no `user`, not raced, not
+ * closed): V8 gives a spread copy two slots of slack, 16 bytes more for every session the store holds.
+ */
+function ownCopy(r: SessionRecord): Mutable<SessionRecord> {
+  if (r.user !== undefined || r.raced || r.closed) return { ...r };
+  const own: Mutable<Required<Omit<SessionRecord, OptionalField>>> = {
+    id: r.id,
+    tokenHash: r.tokenHash,
+    protocol: r.protocol,
+    data: r.data,
+    inAck: r.inAck,
+    outSeq: r.outSeq,
+    outAck: r.outAck,
+    activity: r.activity,
+  };
+  return own;
+}
+/** The fields `ownCopy`'s field-by-field copy leaves out, as they are unset there. */
+type OptionalField = 'user' | 'raced' | 'closed';
+/** Fails to compile when SessionRecord gains an optional field `ownCopy` does not check for. */
+const ownCopyChecksEveryOptionalField: Exclude<OptionalKeys<SessionRecord>, OptionalField> extends never ? true : never = true;
+void ownCopyChecksEveryOptionalField;
+type OptionalKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? K : never }[keyof T];
 
 const UNKNOWN: AppendResult = { ok: false, reason: 'unknown' };
 
@@ -85,15 +122,13 @@ export class MemoryStore implements Store, SyncStore {
   createSync(record: SessionRecord, ttlMs: number): void {
     if (this.#sessions.has(record.id)) throw new Error('session id collision');
     const entry: Entry = {
-      record: { ...record },
+      record: ownCopy(record),
       log: NO_FRAMES,
       head: 0,
       bytes: 0,
       ttl: ttlMs,
       listeners: undefined,
-      pending: undefined,
-      pendingOrigin: undefined,
-      rooms: undefined,
+      more: undefined,
     };
     this.#sessions.set(record.id, entry);
     this.#expiries.arm(entry, entry.ttl);
@@ -172,7 +207,7 @@ export class MemoryStore implements Store, SyncStore {
     e.bytes += bytes;
     this.#totalBytes += bytes;
     // The caller's own listener alone, nothing pending: #publish would wake no one (no event made).
-    if (e.pending || origin === undefined || e.listeners !== origin) this.#publish(e, { type: 'append', lastSeq: e.record.outSeq }, origin);
+    if (e.more?.pending || origin === undefined || e.listeners !== origin) this.#publish(e, { type: 'append', lastSeq: e.record.outSeq }, origin);
     return { ok: true, frames: out };
   }
 
@@ -300,7 +335,8 @@ export class MemoryStore implements Store, SyncStore {
   async join(sid: string, room: string): Promise<boolean> {
     const e = this.#sessions.get(sid);
     if (!e) return false;
-    (e.rooms ??= new Set()).add(room);
+    const more = extras(e);
+    (more.rooms ??= new Set()).add(room);
     let set = this.#rooms.get(room);
     if (!set) this.#rooms.set(room, (set = new Set()));
     set.add(sid);
@@ -308,7 +344,7 @@ export class MemoryStore implements Store, SyncStore {
   }
 
   async leave(sid: string, room: string): Promise<void> {
-    this.#sessions.get(sid)?.rooms?.delete(room);
+    this.#sessions.get(sid)?.more?.rooms?.delete(room);
     const set = this.#rooms.get(room);
     if (!set) return;
     set.delete(sid);
@@ -316,7 +352,7 @@ export class MemoryStore implements Store, SyncStore {
   }
 
   async rooms(sid: string): Promise<readonly string[]> {
-    const r = this.#sessions.get(sid)?.rooms;
+    const r = this.#sessions.get(sid)?.more?.rooms;
     return r ? [...r] : [];
   }
 
@@ -361,14 +397,15 @@ export class MemoryStore implements Store, SyncStore {
   }
 
   #dropMemberships(sid: string, e: Entry): void {
-    if (!e.rooms) return;
-    for (const room of e.rooms) {
+    const rooms = e.more?.rooms;
+    if (!rooms) return;
+    for (const room of rooms) {
       const set = this.#rooms.get(room);
       if (!set) continue;
       set.delete(sid);
       if (set.size === 0) this.#rooms.delete(room);
     }
-    e.rooms = undefined;
+    e.more!.rooms = undefined;
   }
 
   /** Number of records held (for tests and metrics). */
@@ -395,20 +432,22 @@ export class MemoryStore implements Store, SyncStore {
   #publish(e: Entry, event: WakeEvent, origin?: WakeListener): void {
     const n = listenerCount(e);
     if (n === 0) return;
-    if (e.pending) {
-      const last = e.pending[e.pending.length - 1];
-      if (event.type === 'append' && last?.type === 'append') e.pending[e.pending.length - 1] = event;
-      else e.pending.push(event);
-      if (e.pendingOrigin !== origin) e.pendingOrigin = null;
+    const pending = e.more?.pending;
+    if (pending) {
+      const last = pending[pending.length - 1];
+      if (event.type === 'append' && last?.type === 'append') pending[pending.length - 1] = event;
+      else pending.push(event);
+      if (e.more!.pendingOrigin !== origin) e.more!.pendingOrigin = null;
       return;
     }
     if (origin && e.listeners === origin) return;
-    e.pending = [event];
-    e.pendingOrigin = origin;
+    const more = extras(e);
+    more.pending = [event];
+    more.pendingOrigin = origin;
     setImmediate(() => {
-      const events = e.pending ?? [];
-      const skip = e.pendingOrigin;
-      e.pending = e.pendingOrigin = undefined;
+      const events = more.pending ?? [];
+      const skip = more.pendingOrigin;
+      more.pending = more.pendingOrigin = undefined;
       for (const ev of events) {
         for (const l of listenersOf(e)) if (l !== skip) wake(l, ev);
       }

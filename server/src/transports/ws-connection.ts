@@ -67,29 +67,34 @@ function onClose(this: WebSocket): void {
   ws.conn?.closed();
 }
 
+/** Created by a raced attempt: a socket that closes before the client's claim takes the session with it. */
+const RACED = 1;
+/** A store call failed: this socket is done (1013) and nothing more it sent is applied. */
+const BROKEN = 2;
+/** The socket is corked until the end of this turn (ws-cork.ts). */
+const CORKED = 4;
+
 /**
  * One WebSocket serving one session: the session's downstream, and the reader of what the client
- * sends on it. Everything per socket lives in this one object (see ServedSocket).
+ * sends on it. Everything per socket lives in this one object (see ServedSocket). Its helper methods
+ * are TypeScript `private`, not `#`: V8 gives every instance of a class with `#` methods a brand
+ * field, 8 bytes per session.
  */
 export class WsConnection extends ControlCoalescer implements Downstream, TurnCorked {
   readonly #ws: ServedSocket;
   readonly #core: SessionCore;
   readonly #reg: SessionRegistry;
-  /** Created by a raced attempt: a socket that closes before the client's claim takes the session with it. */
-  readonly #raced: boolean;
-  /** A store call failed: this socket is done (1013) and nothing more it sent is applied. */
-  #broken = false;
+  /** The booleans of the connection (see the bits below), one field rather than three. */
+  #flags: number;
   /** onBufferFull 'pause': frames held while the session's outbound buffer is full (made on first need). */
   #hold: WsHold | undefined;
-  /** The socket is corked until the end of this turn (ws-cork.ts). */
-  #corked = false;
 
   constructor(ws: ServedSocket, core: SessionCore, reg: SessionRegistry, raced: boolean) {
     super();
     this.#ws = ws;
     this.#core = core;
     this.#reg = reg;
-    this.#raced = raced;
+    this.#flags = raced ? RACED : 0;
     ws.conn = this;
   }
 
@@ -117,19 +122,19 @@ export class WsConnection extends ControlCoalescer implements Downstream, TurnCo
 
   /** Holds what is written to the socket in this turn for one write at its end (ws-cork.ts). */
   cork(): void {
-    if (this.#corked) return;
+    if (this.#flags & CORKED) return;
     const ws = this.#ws;
     if (ws.readyState !== ws.OPEN) return;
     const socket = socketOf(ws);
     if (!socket) return;
-    this.#corked = true;
+    this.#flags |= CORKED;
     corkForTurn(socket, this);
   }
 
   uncorkTurn(): void {
     // Still corked: an ack written now joins this turn's write.
     this.#core.flushing(this);
-    this.#corked = false;
+    this.#flags &= ~CORKED;
     socketOf(this.#ws)?.uncork();
   }
 
@@ -147,31 +152,31 @@ export class WsConnection extends ControlCoalescer implements Downstream, TurnCo
   /** The socket closed. */
   closed(): void {
     const core = this.#core;
-    if (this.#raced && core.unclaimed) this.#reg.discard(core);
+    if ((this.#flags & RACED) !== 0 && core.unclaimed) this.#reg.discard(core);
     core.detach(this);
   }
 
   message(raw: Buffer, isBinary: boolean): void {
-    if (this.#broken) return;
+    if (this.#flags & BROKEN) return;
     const core = this.#core;
     if (core.unclaimed) core.claimed?.();
     // Corked means this socket's read already answered a message in this turn, which was seen then:
     // one clock read per read, not per message (the heartbeat judges in seconds).
-    if (!this.#corked) core.seen();
+    if (!(this.#flags & CORKED)) core.seen();
     const maxPayload = this.#reg.options.limits.maxPayload;
     const msg = isBinary ? raw : raw.toString('utf8');
     const r = decodeWsMessage(msg, clientDecode(maxPayload));
-    if (!r.ok) return this.#fail(r.error.close, `${r.error.code}: ${r.error.message}`);
+    if (!r.ok) return this.fail(r.error.close, `${r.error.code}: ${r.error.message}`);
     const frame = r.value;
     if (!isBinary && frame.t === 'd' && raw.length - (String(frame.seq).length + 1) > maxPayload) {
-      return this.#fail(CloseCode.TooBig, `payload_too_large: payload exceeds ${maxPayload} bytes`);
+      return this.fail(CloseCode.TooBig, `payload_too_large: payload exceeds ${maxPayload} bytes`);
     }
-    if (this.#held(frame, raw.length)) return;
+    if (this.held(frame, raw.length)) return;
     this.apply(frame);
   }
 
   /** onBufferFull 'pause': true when `frame` was held, to be applied once the gate opens (ws-hold.ts). */
-  #held(frame: Frame, size: number): boolean {
+  private held(frame: Frame, size: number): boolean {
     let hold = this.#hold;
     if (!hold) {
       // Nothing can be held before the gate first closes.
@@ -183,22 +188,22 @@ export class WsConnection extends ControlCoalescer implements Downstream, TurnCo
 
   /** Applies one client frame, in order (held frames first, see ws-hold.ts). */
   apply(frame: Frame): void {
-    if (this.#broken) return;
+    if (this.#flags & BROKEN) return;
     const core = this.#core;
     const batch = [frame];
     const now = core.inboundNow(batch, false);
     if (now) {
-      if (now.error) this.#fail(now.error.close, `${now.error.code}: ${now.error.message}`);
+      if (now.error) this.fail(now.error.close, `${now.error.code}: ${now.error.message}`);
       return;
     }
     core.inbound(batch, false).then(
       (out) => {
-        if (out.error) this.#fail(out.error.close, `${out.error.code}: ${out.error.message}`);
+        if (out.error) this.fail(out.error.close, `${out.error.code}: ${out.error.message}`);
       },
       (err: unknown) => {
         if (isStoreFailure(err)) {
-          if (this.#broken) return;
-          this.#broken = true;
+          if (this.#flags & BROKEN) return;
+          this.#flags |= BROKEN;
           // The session lives on: the client resumes (with backoff) and resends from our ack.
           core.transportFailed(this, err);
           const ws = this.#ws;
@@ -207,13 +212,13 @@ export class WsConnection extends ControlCoalescer implements Downstream, TurnCo
         }
         this.#reg.emitError(err);
         const internal = wsRefusal(refusal('internal'));
-        this.#fail(internal.code, internal.reason);
+        this.fail(internal.code, internal.reason);
       },
     );
   }
 
-  #fail(code: number, reason: string): void {
-    if (this.#broken) return;
+  private fail(code: number, reason: string): void {
+    if (this.#flags & BROKEN) return;
     const reg = this.#reg;
     void this.#core.fail(code, reason).catch((err: unknown) => reg.emitError(err));
   }
