@@ -26,9 +26,17 @@ type Lat = { sessions: number; p50: number; p99: number; p999: number; lost: num
 for (let r = 0; r < rounds; r++) {
   for (const kind of r % 2 ? [...kinds].reverse() : kinds) {
     const sprof = process.env.PACED_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PACED_PROF}/${kind}-server-r${r + 1}`] : [];
-    const server = node(0, ['--expose-gc', ...sprof, 'bench/peers/servers.ts', kind]);
+    // PACED_SERVER_FLAGS: extra node flags for the server (e.g. --trace-gc: its major GCs are shown).
+    const sflags = process.env.PACED_SERVER_FLAGS?.split(' ').filter(Boolean) ?? [];
+    const server = node(0, ['--expose-gc', ...sflags, ...sprof, 'bench/peers/servers.ts', kind]);
     server.on('error', () => {});
-    const first = await new Promise<string>((resolve) => createInterface({ input: server.stdout }).once('line', resolve));
+    const lines = createInterface({ input: server.stdout });
+    const first = await new Promise<string>((resolve) =>
+      lines.on('line', (l) => {
+        if (l.startsWith('{')) resolve(l);
+        else if (/Mark-Compact|Mark-sweep/i.test(l)) console.log(`  ${kind} server: ${l.trim()}`);
+      }),
+    );
     const { port, ctl } = JSON.parse(first) as { port: number; ctl: number };
     // PACED_PROF=dir: CPU profiles of the load process and the server, one pair per run.
     const prof = process.env.PACED_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PACED_PROF}/${kind}-load-r${r + 1}`] : [];
