@@ -76,7 +76,7 @@ end
 -- ap:<node>), and one node's appends of a session run in token order (burrowAppend's \`after\`), so a
 -- number at least \`n\` there means it ran. '' (none) counts as run.
 local function appended(t)
-  local node, n = string.match(t or '', '^(%S+) (%S+)$')
+  local node, n = string.match(t or '', '^(%S+) (%d+)$')
   if not node then return true end
   local prev = redis.call('HGET', KEYS[1], 'ap:' .. node)
   local pn = prev and tonumber(string.match(prev, '^(%S+) '))

@@ -125,7 +125,7 @@ local function last(node)
   return tonumber(pn), tonumber(pseq)
 end
 local function ran(t)
-  local node, n = string.match(t, '^(%S+) (%S+)$')
+  local node, n = string.match(t, '^(%S+) (%d+)$')
   if not node then return true end
   local pn = last(node)
   return pn ~= nil and pn >= tonumber(n)
@@ -147,7 +147,7 @@ for line in string.gmatch(ARGV[4], '([^\\n]*)\\n') do
     local tok
     tok, after, n = string.match(line, '^([^\\t]*)\\t([^\\t]*)\\t(%d+)$')
     n = tonumber(n)
-    tokNode, tokN = string.match(tok, '^(%S+) (%S+)$')
+    tokNode, tokN = string.match(tok, '^(%S+) (%d+)$')
     if tokNode then tokN = tonumber(tokN) end
   end
   prevNode, prevN = tokNode, tokN
