@@ -14,7 +14,7 @@ import { isStoreFailure } from '../errors/burrow-error.js';
 import { refusal, wsRefusal } from '../errors/refusals.js';
 import { destroySocketOnError } from '../http/respond.js';
 import type { SessionCore } from '../session/core.js';
-import type { Downstream } from '../session/types.js';
+import type { Downstream, InboundOutcome } from '../session/types.js';
 import type { SessionRegistry } from '../session/registry.js';
 import type { OutboundFrame } from '../store/store.js';
 
@@ -83,6 +83,14 @@ export class WsConnection extends ControlCoalescer implements Downstream, TurnCo
   #hold: WsHold | undefined;
   /** The socket is corked until the end of this turn (ws-cork.ts). */
   #corked = false;
+  /**
+   * The outcome `apply` listens to last: the frames that joined a queued batch all get that batch's
+   * promise, and one listener answers for them all (not a promise and two closures per frame).
+   */
+  #watched: Promise<InboundOutcome> | undefined;
+  /** The listeners of an outcome, made with the first queued batch (a socket on MemoryStore makes none). */
+  #onOutcome: ((out: InboundOutcome) => void) | undefined;
+  #onFailure: ((err: unknown) => void) | undefined;
 
   constructor(ws: ServedSocket, core: SessionCore, reg: SessionRegistry, raced: boolean) {
     super();
@@ -189,25 +197,31 @@ export class WsConnection extends ControlCoalescer implements Downstream, TurnCo
       if (now.error) this.#fail(now.error.close, `${now.error.code}: ${now.error.message}`);
       return;
     }
-    core.inbound(batch, false).then(
-      (out) => {
+    const outcome = core.inbound(batch, false);
+    if (outcome === this.#watched) return;
+    this.#watched = outcome;
+    outcome.then(
+      (this.#onOutcome ??= (out) => {
         if (out.error) this.#fail(out.error.close, `${out.error.code}: ${out.error.message}`);
-      },
-      (err: unknown) => {
-        if (isStoreFailure(err)) {
-          if (this.#broken) return;
-          this.#broken = true;
-          // The session lives on: the client resumes (with backoff) and resends from our ack.
-          core.transportFailed(this, err);
-          const ws = this.#ws;
-          if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) closeSocket(ws, CloseCode.TryAgainLater, 'store unavailable');
-          return;
-        }
-        this.#reg.emitError(err);
-        const internal = wsRefusal(refusal('internal'));
-        this.#fail(internal.code, internal.reason);
-      },
+      }),
+      (this.#onFailure ??= (err: unknown) => this.#failed(err)),
     );
+  }
+
+  /** A queued batch of this socket's frames failed in the store or the app. */
+  #failed(err: unknown): void {
+    if (isStoreFailure(err)) {
+      if (this.#broken) return;
+      this.#broken = true;
+      // The session lives on: the client resumes (with backoff) and resends from our ack.
+      this.#core.transportFailed(this, err);
+      const ws = this.#ws;
+      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) closeSocket(ws, CloseCode.TryAgainLater, 'store unavailable');
+      return;
+    }
+    this.#reg.emitError(err);
+    const internal = wsRefusal(refusal('internal'));
+    this.#fail(internal.code, internal.reason);
   }
 
   #fail(code: number, reason: string): void {
