@@ -145,6 +145,31 @@ describe('RedisStore group commit', { timeout: 20_000 }, () => {
     assert.deepEqual(await a.acceptInboundBatch(sid(), [f(1)]), { statuses: ['unknown'], ack: 0 });
   });
 
+  it('a long run of inbound frames is journaled in a hash table, one field per frame and nothing else, holding another node back until confirmed', async () => {
+    const id = sid();
+    await a.create(record(id), LONG);
+    const run = Array.from({ length: 40 }, (_, i) => ({ seq: i + 1, data: `m${i + 1}` }));
+    const accepted = await a.acceptInboundBatch(id, run);
+    assert.equal(accepted.ack, 40);
+    assert.ok(accepted.statuses.every((s) => s === 'new'));
+    const admin = new Redis(URL);
+    try {
+      const journal = `${prefix}:{${id}}:journal`;
+      // The script's padding value made Redis build a hash table (no quadratic listpack inserts) and
+      // went again in the same script: the journal holds the run's 40 entries only.
+      assert.equal(await admin.object('ENCODING', journal), 'hashtable');
+      const fields = await admin.hkeys(journal);
+      assert.deepEqual(fields.map(Number).sort((x, y) => x - y), run.map((f) => f.seq));
+    } finally {
+      admin.disconnect();
+    }
+    // Unconfirmed and a alive: b waits behind them; confirmed, b goes on.
+    assert.deepEqual((await b.acceptInboundBatch(id, [{ seq: 41, data: 'm41' }, { seq: 42, data: 'm42' }])).statuses, ['wait']);
+    a.confirmInbound(id, 40);
+    await a.replayInbound(id);
+    assert.deepEqual((await b.acceptInboundBatch(id, [{ seq: 41, data: 'm41' }, { seq: 42, data: 'm42' }])).statuses, ['new', 'new']);
+  });
+
   it("a node's own wake-up reaches its listener after the append's reply, never before", async () => {
     const id = sid();
     await a.create(record(id), LONG);
