@@ -170,6 +170,25 @@ describe('RedisStore group commit', { timeout: 20_000 }, () => {
     assert.deepEqual((await b.acceptInboundBatch(id, [{ seq: 41, data: 'm41' }, { seq: 42, data: 'm42' }])).statuses, ['new', 'new']);
   });
 
+  it('an ack frees exactly the bytes it trims, counted from whichever side of the cut is shorter', async () => {
+    const id = sid();
+    await a.create(record(id), LONG);
+    const limits = { maxBufferedMessages: 100, maxBufferedBytes: 20 };
+    for (const d of ['a', 'bb', 'ccc', 'dddd', 'eeeee']) assert.ok((await a.append(id, [text(d)], limits)).ok);
+    // Trims 1 of 5 (the side that goes is shorter): 14 bytes stay, so 6 more fit and 7 do not.
+    assert.equal(await a.ack(id, 1), true);
+    assert.equal(outcome(await a.append(id, [text('x'.repeat(7))], limits)), 'overflow');
+    assert.deepEqual(outcome(await a.append(id, [text('x'.repeat(6))], limits)), [6]);
+    // Trims 4 of 5 (the side that stays is shorter): the 6 bytes of seq 6 stay.
+    assert.equal(await a.ack(id, 5), true);
+    assert.equal(outcome(await a.append(id, [text('y'.repeat(15))], limits)), 'overflow');
+    assert.deepEqual(outcome(await a.append(id, [text('y'.repeat(14))], limits)), [7]);
+    // Trims everything: nothing stays.
+    assert.equal(await a.ack(id, 7), true);
+    assert.deepEqual(outcome(await a.append(id, [text('z'.repeat(20))], limits)), [8]);
+    assert.deepEqual((await b.read(id, 0, 10, 1000)).map((f) => f.frame.seq), [8]);
+  });
+
   it("a node's own wake-up reaches its listener after the append's reply, never before", async () => {
     const id = sid();
     await a.create(record(id), LONG);
