@@ -100,18 +100,32 @@ describe('RedisStore group commit', { timeout: 20_000 }, () => {
       ['k 5', 'k 4'],
       ['odd token', undefined],
       ['k 7', 'odd token'],
+      // A node whose name starts with the last one's, then back: each a full line, never a short one.
+      ['kk 1', 'k 7'],
+      ['kk 2', 'kk 1'],
+      ['k 8', 'kk 2'],
+      ['k 9', 'k 8'],
+      ['k 10 x', 'k 9'],
+      ['k 11', 'k 10 x'],
     ];
-    const limits = { maxBufferedMessages: 5, maxBufferedBytes: 1 << 20 };
     const settle = (p: Promise<AppendResult>) => p.then(outcome, (e: unknown) => `rejected: ${(e as Error).name}`);
-    const burst = sid();
-    const alone = sid();
-    await Promise.all([a.create(record(burst), LONG), a.create(record(alone), LONG)]);
-    const inOneTurn = await Promise.all(calls.map(([t, after], i) => settle(a.append(burst, [text(`m${i}`)], limits, t, after))));
-    const oneByOne: unknown[] = [];
-    for (const [i, [t, after]] of calls.entries()) oneByOne.push(await settle(a.append(alone, [text(`m${i}`)], limits, t, after)));
-    assert.deepEqual(inOneTurn, oneByOne);
+    const judged = async (limits: { maxBufferedMessages: number; maxBufferedBytes: number }) => {
+      const burst = sid();
+      const alone = sid();
+      await Promise.all([a.create(record(burst), LONG), a.create(record(alone), LONG)]);
+      const inOneTurn = await Promise.all(calls.map(([t, after], i) => settle(a.append(burst, [text(`m${i}`)], limits, t, after))));
+      const oneByOne: unknown[] = [];
+      for (const [i, [t, after]] of calls.entries()) oneByOne.push(await settle(a.append(alone, [text(`m${i}`)], limits, t, after)));
+      assert.deepEqual(inOneTurn, oneByOne);
+      return inOneTurn;
+    };
     // Five fit; k 5 overflows, k 6 waits on it, its retry overflows again, the rest overflow.
-    assert.deepEqual(inOneTurn.slice(0, 8), [[1], [2], [3], [4], [5], 'overflow', 'rejected: AppendBehind', 'overflow']);
+    const capped = await judged({ maxBufferedMessages: 5, maxBufferedBytes: 1 << 20 });
+    assert.deepEqual(capped.slice(0, 8), [[1], [2], [3], [4], [5], 'overflow', 'rejected: AppendBehind', 'overflow']);
+    // With room for all, every append that runs takes the next seq, whichever line shape carried it;
+    // the retry of k 5 after k 6 ran is "ran already", and a token of no known shape is judged as none.
+    const roomyRun = await judged(roomy);
+    assert.deepEqual(roomyRun, [[1], [2], [3], [4], [5], [6], [7], [], [8], [9], [10], [11], [12], [13], [14], [15]]);
   });
 
   it('a batch of inbound frames is judged like single accepts: dups skipped, stops at a gap or behind a live node', async () => {
@@ -129,6 +143,50 @@ describe('RedisStore group commit', { timeout: 20_000 }, () => {
     await a.replayInbound(id); // carries the confirm
     assert.deepEqual((await b.acceptInboundBatch(id, [f(5), f(6)])).statuses, ['new', 'new']);
     assert.deepEqual(await a.acceptInboundBatch(sid(), [f(1)]), { statuses: ['unknown'], ack: 0 });
+  });
+
+  it('a long run of inbound frames is journaled in a hash table, one field per frame and nothing else, holding another node back until confirmed', async () => {
+    const id = sid();
+    await a.create(record(id), LONG);
+    const run = Array.from({ length: 40 }, (_, i) => ({ seq: i + 1, data: `m${i + 1}` }));
+    const accepted = await a.acceptInboundBatch(id, run);
+    assert.equal(accepted.ack, 40);
+    assert.ok(accepted.statuses.every((s) => s === 'new'));
+    const admin = new Redis(URL);
+    try {
+      const journal = `${prefix}:{${id}}:journal`;
+      // The script's padding value made Redis build a hash table (no quadratic listpack inserts) and
+      // went again in the same script: the journal holds the run's 40 entries only.
+      assert.equal(await admin.object('ENCODING', journal), 'hashtable');
+      const fields = await admin.hkeys(journal);
+      assert.deepEqual(fields.map(Number).sort((x, y) => x - y), run.map((f) => f.seq));
+    } finally {
+      admin.disconnect();
+    }
+    // Unconfirmed and a alive: b waits behind them; confirmed, b goes on.
+    assert.deepEqual((await b.acceptInboundBatch(id, [{ seq: 41, data: 'm41' }, { seq: 42, data: 'm42' }])).statuses, ['wait']);
+    a.confirmInbound(id, 40);
+    await a.replayInbound(id);
+    assert.deepEqual((await b.acceptInboundBatch(id, [{ seq: 41, data: 'm41' }, { seq: 42, data: 'm42' }])).statuses, ['new', 'new']);
+  });
+
+  it('an ack frees exactly the bytes it trims, counted from whichever side of the cut is shorter', async () => {
+    const id = sid();
+    await a.create(record(id), LONG);
+    const limits = { maxBufferedMessages: 100, maxBufferedBytes: 20 };
+    for (const d of ['a', 'bb', 'ccc', 'dddd', 'eeeee']) assert.ok((await a.append(id, [text(d)], limits)).ok);
+    // Trims 1 of 5 (the side that goes is shorter): 14 bytes stay, so 6 more fit and 7 do not.
+    assert.equal(await a.ack(id, 1), true);
+    assert.equal(outcome(await a.append(id, [text('x'.repeat(7))], limits)), 'overflow');
+    assert.deepEqual(outcome(await a.append(id, [text('x'.repeat(6))], limits)), [6]);
+    // Trims 4 of 5 (the side that stays is shorter): the 6 bytes of seq 6 stay.
+    assert.equal(await a.ack(id, 5), true);
+    assert.equal(outcome(await a.append(id, [text('y'.repeat(15))], limits)), 'overflow');
+    assert.deepEqual(outcome(await a.append(id, [text('y'.repeat(14))], limits)), [7]);
+    // Trims everything: nothing stays.
+    assert.equal(await a.ack(id, 7), true);
+    assert.deepEqual(outcome(await a.append(id, [text('z'.repeat(20))], limits)), [8]);
+    assert.deepEqual((await b.read(id, 0, 10, 1000)).map((f) => f.frame.seq), [8]);
   });
 
   it("a node's own wake-up reaches its listener after the append's reply, never before", async () => {

@@ -12,37 +12,51 @@
  * outage and the session's next core on this node must see each other's appends.
  */
 
-/** One unsettled append: the send number `n` of its token. */
+/**
+ * One session's unsettled appends, by increasing send number: two arrays rather than an object per
+ * append (one is made per networked `send()`, and lives until the store answers it).
+ */
 interface Unsettled {
-  readonly n: number;
-  readonly token: string;
+  readonly ns: number[];
+  readonly tokens: string[];
 }
 
 export class AppendOrder {
   /** Per session, unsettled appends by increasing `n` (made in that order; they mostly settle in it). */
-  readonly #bySid = new Map<string, Unsettled[]>();
+  readonly #bySid = new Map<string, Unsettled>();
 
   /** An append of `sid` with token `token` (send number `n`, above every earlier one) is on its way. */
   add(sid: string, n: number, token: string): void {
     let list = this.#bySid.get(sid);
-    if (!list) this.#bySid.set(sid, (list = []));
-    list.push({ n, token });
+    if (!list) this.#bySid.set(sid, (list = { ns: [], tokens: [] }));
+    list.ns.push(n);
+    list.tokens.push(token);
   }
 
   /** The append numbered `n` was answered by the store or failed for good. */
   settle(sid: string, n: number): void {
     const list = this.#bySid.get(sid);
     if (!list) return;
-    const i = list.findIndex((u) => u.n === n);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.#bySid.delete(sid);
+    const { ns, tokens } = list;
+    // Usually the oldest: answers come in the order the appends were sent.
+    if (ns[0] === n) {
+      ns.shift();
+      tokens.shift();
+    } else {
+      const i = ns.indexOf(n);
+      if (i < 0) return;
+      ns.splice(i, 1);
+      tokens.splice(i, 1);
+    }
+    if (ns.length === 0) this.#bySid.delete(sid);
   }
 
   /** The token of the newest unsettled append of `sid` numbered below `n` (any, by default). */
   before(sid: string, n = Infinity): string | undefined {
     const list = this.#bySid.get(sid);
     if (!list) return undefined;
-    for (let i = list.length - 1; i >= 0; i--) if (list[i]!.n < n) return list[i]!.token;
+    const ns = list.ns;
+    for (let i = ns.length - 1; i >= 0; i--) if (ns[i]! < n) return list.tokens[i];
     return undefined;
   }
 }

@@ -6,8 +6,13 @@
  * error. `MemoryStore` is never wrapped: it cannot be down, and its fast path stays as it is.
  */
 import { storeUnavailable } from '../errors/burrow-error.js';
-import type { Store } from './store.js';
+import type { AppendLimits, AppendResult, NewFrame, Store } from './store.js';
 import { WrappedStore } from './wrapped-store.js';
+
+/** The rejection handler of every guarded call: one function, not one made per call. */
+function unavailable(err: unknown): never {
+  throw storeUnavailable(err);
+}
 
 export class GuardedStore extends WrappedStore {
   constructor(inner: Store) {
@@ -22,8 +27,18 @@ export class GuardedStore extends WrappedStore {
     } catch (err) {
       return Promise.reject(storeUnavailable(err));
     }
-    return p.then(undefined, (err: unknown) => {
-      throw storeUnavailable(err);
-    });
+    return p.then(undefined, unavailable);
+  }
+
+  /** `around` without the closure: one per networked `send()` (issue #14). */
+  override append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token?: string, after?: string): Promise<AppendResult> {
+    if (this.inner.status() === 'down') return Promise.reject(storeUnavailable());
+    let p: Promise<AppendResult>;
+    try {
+      p = this.inner.append(sid, frames, limits, token, after);
+    } catch (err) {
+      return Promise.reject(storeUnavailable(err));
+    }
+    return p.then(undefined, unavailable);
   }
 }

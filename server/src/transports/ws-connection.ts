@@ -14,7 +14,7 @@ import { isStoreFailure } from '../errors/burrow-error.js';
 import { refusal, wsRefusal } from '../errors/refusals.js';
 import { destroySocketOnError } from '../http/respond.js';
 import type { SessionCore } from '../session/core.js';
-import type { Downstream } from '../session/types.js';
+import type { Downstream, InboundOutcome } from '../session/types.js';
 import type { SessionRegistry } from '../session/registry.js';
 import type { OutboundFrame } from '../store/store.js';
 
@@ -88,6 +88,12 @@ export class WsConnection extends ControlCoalescer implements Downstream, TurnCo
   #flags: number;
   /** onBufferFull 'pause': frames held while the session's outbound buffer is full (made on first need). */
   #hold: WsHold | undefined;
+  /**
+   * Made with the first queued batch (a socket on MemoryStore makes none): the outcome `apply` listens
+   * to last, and the one pair of listeners that answers for every frame that joined it (not a promise
+   * and two closures per frame). One field while idle rather than three.
+   */
+  #watch: OutcomeWatch | undefined;
 
   constructor(ws: ServedSocket, core: SessionCore, reg: SessionRegistry, raced: boolean) {
     super();
@@ -196,25 +202,33 @@ export class WsConnection extends ControlCoalescer implements Downstream, TurnCo
       if (now.error) this.fail(now.error.close, `${now.error.code}: ${now.error.message}`);
       return;
     }
-    core.inbound(batch, false).then(
-      (out) => {
+    const outcome = core.inbound(batch, false);
+    const w = (this.#watch ??= {
+      outcome: undefined,
+      answered: (out) => {
         if (out.error) this.fail(out.error.close, `${out.error.code}: ${out.error.message}`);
       },
-      (err: unknown) => {
-        if (isStoreFailure(err)) {
-          if (this.#flags & BROKEN) return;
-          this.#flags |= BROKEN;
-          // The session lives on: the client resumes (with backoff) and resends from our ack.
-          core.transportFailed(this, err);
-          const ws = this.#ws;
-          if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) closeSocket(ws, CloseCode.TryAgainLater, 'store unavailable');
-          return;
-        }
-        this.#reg.emitError(err);
-        const internal = wsRefusal(refusal('internal'));
-        this.fail(internal.code, internal.reason);
-      },
-    );
+      failed: (err) => this.failed(err),
+    });
+    if (outcome === w.outcome) return;
+    w.outcome = outcome;
+    outcome.then(w.answered, w.failed);
+  }
+
+  /** A queued batch of this socket's frames failed in the store or the app. */
+  private failed(err: unknown): void {
+    if (isStoreFailure(err)) {
+      if (this.#flags & BROKEN) return;
+      this.#flags |= BROKEN;
+      // The session lives on: the client resumes (with backoff) and resends from our ack.
+      this.#core.transportFailed(this, err);
+      const ws = this.#ws;
+      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) closeSocket(ws, CloseCode.TryAgainLater, 'store unavailable');
+      return;
+    }
+    this.#reg.emitError(err);
+    const internal = wsRefusal(refusal('internal'));
+    this.fail(internal.code, internal.reason);
   }
 
   private fail(code: number, reason: string): void {
@@ -222,6 +236,13 @@ export class WsConnection extends ControlCoalescer implements Downstream, TurnCo
     const reg = this.#reg;
     void this.#core.fail(code, reason).catch((err: unknown) => reg.emitError(err));
   }
+}
+
+/** See WsConnection's `#watch`. */
+interface OutcomeWatch {
+  outcome: Promise<InboundOutcome> | undefined;
+  readonly answered: (out: InboundOutcome) => void;
+  readonly failed: (err: unknown) => void;
 }
 
 /** Closes a socket with a code and a reason trimmed to the wire limit; a dead link is just cut. */

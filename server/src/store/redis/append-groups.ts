@@ -27,9 +27,8 @@ export interface AppendWatch {
 }
 
 interface Pending {
+  /** Each with its payload bytes in `size` or measured again by appendResult (no array of sizes per append). */
   readonly frames: readonly NewFrame[];
-  /** Payload bytes of each frame. */
-  readonly sizes: readonly number[];
   readonly resolve: (r: AppendResult) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -89,7 +88,6 @@ export class AppendGroups {
 
   /** `Store.append`, sent with the session's other appends of this turn. */
   append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token = '', after = ''): Promise<AppendResult> {
-    const sizes = frames.map((f) => payloadBytes(f.data, f.size));
     let g = this.#open.get(sid);
     if (
       !g ||
@@ -101,21 +99,28 @@ export class AppendGroups {
       this.#open.set(sid, g);
       this.#groups.push(g);
     }
-    const sp = tokenSplit(token);
-    if (sp > 0 && frames.length === 1 && after === g.lastToken && g.lastNode !== undefined && token.startsWith(g.lastNode) && sp === g.lastNode.length) {
-      // The next send of a burst (the previous one's successor, one frame): its number only.
-      g.meta += `${token.slice(sp + 1)}\n`;
+    const node = g.lastNode;
+    if (frames.length === 1 && node !== undefined && after === g.lastToken && successorOf(token, node)) {
+      // The next send of a burst (the previous one's successor, one frame): its number only. Its node
+      // is the previous one's, checked already: no scan of the token and no new string but the line.
+      g.meta += token.slice(node.length + 1) + '\n';
+      g.lastToken = token;
     } else {
       g.meta += `${token}\t${after}\t${frames.length}\n`;
+      const sp = tokenSplit(token);
+      if (sp > 0) {
+        g.lastToken = token;
+        g.lastNode = node !== undefined && node.length === sp && token.startsWith(node) ? node : token.slice(0, sp);
+      } else g.lastToken = g.lastNode = undefined;
     }
-    if (sp > 0) {
-      g.lastToken = token;
-      g.lastNode = token.slice(0, sp);
-    } else g.lastToken = g.lastNode = undefined;
-    for (let i = 0; i < frames.length; i++) g.pack.add(frames[i]!.data, sizes[i]!);
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!;
+      g.pack.add(f.data, payloadBytes(f.data, f.size));
+    }
     g.entries += frames.length;
     this.#schedule();
-    return new Promise<AppendResult>((resolve, reject) => g.items.push({ frames, sizes, resolve, reject }));
+    const items = g.items;
+    return new Promise<AppendResult>((resolve, reject) => items.push({ frames, resolve, reject }));
   }
 
   /**
@@ -209,14 +214,31 @@ function settleGroup(g: Group, res: Settled): void {
   const codes = Array.isArray(res.value) ? (res.value as unknown[]) : [];
   // The ack's result is the last element (none at all when the session is unknown).
   if (g.ack) settleAck(g.ack, res, codes.length > 0 && codes.pop() === 1);
-  g.items.forEach((p, i) => {
+  const items = g.items;
+  for (let i = 0; i < items.length; i++) {
+    const p = items[i]!;
     try {
       // An empty answer: the session is unknown (every append of the group is).
-      p.resolve(appendResult(codes.length === 0 ? -1 : codes[i], p.frames, p.sizes));
+      p.resolve(appendResult(codes.length === 0 ? -1 : codes[i], p.frames));
     } catch (err) {
       p.reject(err);
     }
-  });
+  }
+}
+
+/**
+ * `token` is '<node> <n>' for the given node (one `tokenSplit` accepted before) and a number n as
+ * tokenSplit allows: the short line of a burst's next send, without scanning the node again.
+ */
+function successorOf(token: string, node: string): boolean {
+  const sp = node.length;
+  const len = token.length;
+  if (len - sp - 1 < 1 || len - sp - 1 > 15 || token.charCodeAt(sp) !== 0x20 || !token.startsWith(node)) return false;
+  for (let i = sp + 1; i < len; i++) {
+    const c = token.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /**
@@ -239,8 +261,11 @@ export function tokenSplit(token: string): number {
 /** What Lua's %s matches: the token's node must have none of them (scripts.ts parses it with %S+). */
 const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]);
 
-/** One append's result code (see scripts.ts burrowAppend) as an {@link AppendResult}. */
-export function appendResult(r: unknown, frames: readonly NewFrame[], sizes: readonly number[]): AppendResult {
+/**
+ * One append's result code (see scripts.ts burrowAppend) as an {@link AppendResult}; a frame's size is
+ * `sizes[i]`, else its own `size`, else measured.
+ */
+export function appendResult(r: unknown, frames: readonly NewFrame[], sizes?: readonly number[]): AppendResult {
   if (r === -1) return { ok: false, reason: 'unknown' };
   if (r === -2) return { ok: false, reason: 'closed' };
   if (r === -3) return { ok: false, reason: 'overflow' };
@@ -251,10 +276,11 @@ export function appendResult(r: unknown, frames: readonly NewFrame[], sizes: rea
   // the log (the pump reads them), their seqs no longer known here.
   if (r === -5) return { ok: true, frames: [] };
   if (typeof r !== 'number') throw new Error('unexpected reply from redis append');
-  const out: OutboundFrame[] = frames.map((f, i) => ({
-    frame: { t: 'd', seq: r + i, data: f.data },
-    size: sizes[i] ?? 0,
-  }));
+  const out: OutboundFrame[] = [];
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i]!;
+    out.push({ frame: { t: 'd', seq: r + i, data: f.data }, size: sizes?.[i] ?? payloadBytes(f.data, f.size) });
+  }
   return { ok: true, frames: out };
 }
 

@@ -46,7 +46,18 @@ for s in string.gmatch(ARGV[4], '%d+') do
 end
 if #entries > 0 then
   redis.call('HSET', KEYS[1], 'inAck', int(inAck))
-  redis.call('HSET', KEYS[5], unpack(entries))
+  if #entries >= 64 then
+    -- A run of 32 frames or more goes into a hash table, not a listpack: one value longer than
+    -- hash-max-listpack-value (64 by default) in the HSET makes Redis convert the hash before it
+    -- inserts, where a listpack searches itself for every field it adds (quadratic in the run).
+    -- The pad goes again at once: no script ever sees it.
+    entries[#entries + 1] = 'pad'
+    entries[#entries + 1] = string.rep(' ', 65)
+    redis.call('HSET', KEYS[5], unpack(entries))
+    redis.call('HDEL', KEYS[5], 'pad')
+  else
+    redis.call('HSET', KEYS[5], unpack(entries))
+  end
   followTtl(KEYS[5])
 end
 local head = {1, inAck, held and 1 or 0, #statuses}

@@ -34,7 +34,8 @@ const RELEASED = 'released:';
 
 /** A confirm not yet in Redis: up to `seq`, once `after()` (see `Store.confirmInbound`) has run. */
 interface PendingConfirm {
-  readonly seq: number;
+  /** Raised in place by the next confirm of the session with the same condition (see `confirm`). */
+  seq: number;
   readonly after: (() => string | undefined) | undefined;
 }
 
@@ -179,7 +180,12 @@ export class InboundJournal {
 
   confirm(sid: string, seq: number, soon = false, after?: () => string | undefined): void {
     if (this.#s.closed()) return;
-    this.#keep(sid, { seq, after });
+    const old = this.#confirms.get(sid);
+    // Every emitted frame of a run confirms with the same condition: the one pending confirm is
+    // raised, not replaced by a new object per frame. (A confirm taken from the map for a call is
+    // never in it at the same time, so nothing on its way to Redis changes under it.)
+    if (old !== undefined && old.after === after && seq > old.seq) old.seq = seq;
+    else this.#keep(sid, { seq, after });
     if (soon) {
       // Another node may be holding the session's next frames behind this entry: the 50 ms of the
       // lazy timer were the ~80 ms p50 of an SSE or polling echo behind a round-robin balancer.

@@ -63,12 +63,26 @@ local function ackUpTo(upTo)
   if upTo > outSeq then upTo = outSeq end
   local n = upTo - tonumber(r[2])
   if n > 0 then
-    local bytes = 0
-    for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, int(n - 1))) do bytes = bytes + sizeOf(e) end
-    redis.call('LTRIM', KEYS[2], int(n), -1)
-    redis.call('HINCRBY', KEYS[1], 'outAck', int(n))
-    -- Not for 0 bytes (close frames, empty texts): -bytes would be a negative zero.
-    if bytes > 0 then redis.call('HINCRBY', KEYS[1], 'outBytes', int(-bytes)) end
+    -- outBytes is the sum of sizeOf over the log, so it can be counted from either side of the cut:
+    -- the entries that stay when they are fewer (a client acks what it has, usually all or most of
+    -- the log: an SSE or polling POST acks every echo of the round before), else those that go.
+    local len = redis.call('LLEN', KEYS[2])
+    if len - n < n then
+      local rest = 0
+      if len > n then
+        for _, e in ipairs(redis.call('LRANGE', KEYS[2], int(n), -1)) do rest = rest + sizeOf(e) end
+      end
+      redis.call('LTRIM', KEYS[2], int(n), -1)
+      redis.call('HINCRBY', KEYS[1], 'outAck', int(n))
+      redis.call('HSET', KEYS[1], 'outBytes', int(rest))
+    else
+      local bytes = 0
+      for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, int(n - 1))) do bytes = bytes + sizeOf(e) end
+      redis.call('LTRIM', KEYS[2], int(n), -1)
+      redis.call('HINCRBY', KEYS[1], 'outAck', int(n))
+      -- Not for 0 bytes (close frames, empty texts): -bytes would be a negative zero.
+      if bytes > 0 then redis.call('HINCRBY', KEYS[1], 'outBytes', int(-bytes)) end
+    end
   end
   return 1
 end
@@ -76,7 +90,7 @@ end
 -- ap:<node>), and one node's appends of a session run in token order (burrowAppend's \`after\`), so a
 -- number at least \`n\` there means it ran. '' (none) counts as run.
 local function appended(t)
-  local node, n = string.match(t or '', '^(%S+) (%S+)$')
+  local node, n = string.match(t or '', '^(%S+) (%d+)$')
   if not node then return true end
   local prev = redis.call('HGET', KEYS[1], 'ap:' .. node)
   local pn = prev and tonumber(string.match(prev, '^(%S+) '))

@@ -114,18 +114,19 @@ local outAck = tonumber(r[2])
 local bytes = tonumber(r[3])
 local maxN = tonumber(ARGV[2])
 local maxB = tonumber(ARGV[3])
--- Tokens this group ran, per node: {n, first seq}, written to the record once at the end.
-local ap = {}
+-- Tokens this group ran, per node: n and first seq (two tables, not a table per send), written to
+-- the record once at the end.
+local apN, apSeq = {}, {}
 local function last(node)
-  local v = ap[node]
-  if v then return v[1], v[2] end
+  local n = apN[node]
+  if n then return n, apSeq[node] end
   local prev = redis.call('HGET', KEYS[1], 'ap:' .. node)
   if not prev then return nil, nil end
   local pn, pseq = string.match(prev, '^(%S+) (%S+)$')
   return tonumber(pn), tonumber(pseq)
 end
 local function ran(t)
-  local node, n = string.match(t, '^(%S+) (%S+)$')
+  local node, n = string.match(t, '^(%S+) (%d+)$')
   if not node then return true end
   local pn = last(node)
   return pn ~= nil and pn >= tonumber(n)
@@ -147,7 +148,7 @@ for line in string.gmatch(ARGV[4], '([^\\n]*)\\n') do
     local tok
     tok, after, n = string.match(line, '^([^\\t]*)\\t([^\\t]*)\\t(%d+)$')
     n = tonumber(n)
-    tokNode, tokN = string.match(tok, '^(%S+) (%S+)$')
+    tokNode, tokN = string.match(tok, '^(%S+) (%d+)$')
     if tokNode then tokN = tonumber(tokN) end
   end
   prevNode, prevN = tokNode, tokN
@@ -174,7 +175,10 @@ for line in string.gmatch(ARGV[4], '([^\\n]*)\\n') do
         for k = first, e - 1 do push[#push + 1] = entries[k] end
         outSeq = outSeq + n
         bytes = bytes + add
-        if tokNode then ap[tokNode] = {tokN, res} end
+        if tokNode then
+          apN[tokNode] = tokN
+          apSeq[tokNode] = res
+        end
       end
     end
   end
@@ -184,7 +188,7 @@ if #push > 0 then
   redis.call('RPUSH', KEYS[2], unpack(push))
   followTtl(KEYS[2])
   redis.call('HSET', KEYS[1], 'outSeq', int(outSeq), 'outBytes', int(bytes))
-  for node, v in pairs(ap) do redis.call('HSET', KEYS[1], 'ap:' .. node, int(v[1]) .. ' ' .. int(v[2])) end
+  for node, n in pairs(apN) do redis.call('HSET', KEYS[1], 'ap:' .. node, int(n) .. ' ' .. int(apSeq[node])) end
   redis.call('PUBLISH', ARGV[1], '{"type":"append","lastSeq":' .. int(outSeq) .. '}')
 end
 if acked then out[#out + 1] = acked end
