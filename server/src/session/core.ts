@@ -20,35 +20,7 @@ import { OutboundPump } from './pump.js';
 import { transition, type SessionState } from './state.js';
 import { attachEvent, fromOtherNode, subscribeWakeups, unsubscribeWakeups, type Subscribed } from './wake-subscription.js';
 import type { Downstream, InboundOutcome, SessionHost } from './types.js';
-
-/**
- * Per-session state most sessions never need, made on first use (see {@link SessionCore}): every field
- * of the core is kept by every idle session, and at 10,000 of them each 8 bytes is 80 KB.
- */
-interface CoreExtras {
-  /** See {@link SessionCore.gate}: made by the first pause. */
-  gate: InboundGate | undefined;
-  /** Armed in `closing`: ends the downstream if the client never echoes our close. */
-  closeTimer: NodeJS.Timeout | undefined;
-  /**
-   * `send()`s held through a store outage, in order (see outage-hold.ts). Made by the first send
-   * that goes through the store's async path: a session on the in-process store never needs one.
-   */
-  hold: OutageHold | undefined;
-  /** See {@link SessionCore.claimed}. */
-  claimed: (() => void) | undefined;
-}
-
-/** Bits of `SessionCore.#flags`. */
-const UNCLAIMED = 1;
-const ANNOUNCED = 2;
-/**
- * This node attached the session's latest downstream (no other node's `attach` heard since): the
- * one node that speaks for the session when no store can decide, as when the store lost its state.
- */
-const LAST_OWNER = 4;
-/** A ping arrived while no downstream was attached here: answer it on the next one. */
-const PENDING_PONG = 8;
+import { ANNOUNCED, type CoreExtras, LAST_OWNER, newExtras, PENDING_PONG, UNCLAIMED } from './core-fields.js';
 
 /**
  * One session's live state on this node (see the file's comment). Its helper methods are TypeScript
@@ -64,7 +36,7 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
   /** What `authenticate` attached at the handshake (persisted in the record). */
   readonly user: unknown;
   #state: SessionState;
-  /** The booleans of the core, one small integer (see the bits above). */
+  /** The booleans of the core, one small integer (its bits: core-fields.ts). */
   #flags = 0;
   /** Made on first need (see CoreExtras). */
   #extras: CoreExtras | undefined;
@@ -102,7 +74,7 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
   }
 
   private ensureExtras(): CoreExtras {
-    return (this.#extras ??= { gate: undefined, closeTimer: undefined, hold: undefined, claimed: undefined });
+    return (this.#extras ??= newExtras());
   }
 
   /** `onBufferFull: 'pause'`: closed while the outbound buffer is full (see backpressure.ts). */
