@@ -6,7 +6,6 @@
  *
  * A base class of the core rather than an object of its own (as the control coalescer is of the
  * downstreams): its state is four fields in the core, where an object of its own cost every session,
- * idle ones too, 72 bytes more (bench/README.md, "Idle memory per WebSocket session").
  * idle ones too, 72 bytes more (bench/README.md, "Idle memory per WebSocket session"). Its helper
  * methods are TypeScript `private`, not `#`: V8 gives every instance of a class with `#` methods a
  * brand field, 8 bytes per session.
@@ -14,7 +13,6 @@
 import type { OutboundFrame, SyncStore } from '../store/store.js';
 import { RESOLVED } from './handle.js';
 import type { Downstream, SessionHost } from './types.js';
-
 
 /**
  * `idle`: no read in flight. `reading`: one read from the log in flight. `again`: a read is in
