@@ -18,7 +18,7 @@ import { closeSession, failSession } from './close-handshake.js';
 import { OutageHold } from './outage-hold.js';
 import { OutboundPump } from './pump.js';
 import { transition, type SessionState } from './state.js';
-import { attachEvent, fromOtherNode, subscribeWakeups, unsubscribeWakeups, type Subscribed } from './wake-subscription.js';
+import { fromOtherNode, storeAttach, subscribeWakeups, unsubscribeWakeups, type Subscribed } from './wake-subscription.js';
 import type { Downstream, InboundOutcome, SessionHost } from './types.js';
 import { ANNOUNCED, type CoreExtras, LAST_OWNER, newExtras, PENDING_PONG, UNCLAIMED } from './core-fields.js';
 
@@ -201,12 +201,9 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
         this.#transport = d.transport;
         this.host.emitTransport(this.handle, d.transport);
       }
-      const sync = this.host.store.sync;
-      if (!sync || this.paused) return this.attachAsync(d, clientAck);
+      if (!this.host.store.sync || this.paused) return this.attachAsync(d, clientAck);
       try {
-        // Our own listener is not woken for our own attach: only other nodes' cores care.
-        sync.ackSync(this.id, clientAck);
-        sync.publishSync(this.id, attachEvent(this.host.nodeId), this);
+        storeAttach(this.host.store, this.host.nodeId, this.id, clientAck, this);
       } catch (err) {
         this.transportFailed(d, err);
         return RESOLVED;
@@ -220,13 +217,8 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
   /** {@link attach}'s store calls on a networked store, or with the gate closed. */
   private async attachAsync(d: Downstream, clientAck: number): Promise<void> {
     const store = this.host.store;
-    const sync = store.sync;
     try {
-      const attached = attachEvent(this.host.nodeId);
-      if (sync) {
-        sync.ackSync(this.id, clientAck);
-        sync.publishSync(this.id, attached, this);
-      } else await Promise.all([store.ack(this.id, clientAck), store.publish(this.id, attached)]);
+      await storeAttach(store, this.host.nodeId, this.id, clientAck, this);
       // A resume's (or a poll's) ack may drain a paused session's buffer.
       if (this.paused) await this.gate.check(store, this.id, this.host.options.limits);
     } catch (err) {

@@ -7,8 +7,22 @@ import type { Store, SyncStore, WakeEvent, WakeListener } from '../store/store.j
 let ownerCounter = 0;
 
 /** An `attach` announcement from this node: unique per attach, prefixed by the node's id. */
-export function attachEvent(nodeId: string): WakeEvent {
+function attachEvent(nodeId: string): WakeEvent {
   return { type: 'attach', owner: `${nodeId}:${++ownerCounter}` };
+}
+
+/**
+ * Tells the store that a downstream of `sid` attached on this node: the log is trimmed to the
+ * client's ack, and every other node's core hears the `attach` and lets its downstream go (`self`,
+ * the attaching core, is not woken by its own). Done within the call on the in-process store
+ * (undefined back); a promise on a networked one. A store failure throws or rejects.
+ */
+export function storeAttach(store: Store, nodeId: string, sid: string, clientAck: number, self: WakeListener): Promise<unknown> | undefined {
+  const sync = store.sync;
+  if (!sync) return Promise.all([store.ack(sid, clientAck), store.publish(sid, attachEvent(nodeId))]);
+  sync.ackSync(sid, clientAck);
+  sync.publishSync(sid, attachEvent(nodeId), self);
+  return undefined;
 }
 
 /** The announcement came from another node (its downstream now replaces ours). */
