@@ -177,13 +177,13 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (this.#servers.has(server)) return this;
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       const { pathname, query } = splitUrl(req.url ?? '/');
-      // Node hands an upgrade's socket over with no 'error' listener of its own.
-      if (this.#relative(pathname) !== undefined) socket.on('error', destroySocketOnError);
       const rest = this.#relative(pathname);
-      if (rest === undefined) {
-        if (server.listenerCount('upgrade') === 1) rejectSocket(socket, refusal('badRequest', 'no WebSocket endpoint here'));
-        return;
-      }
+      // Another listener's upgrade is its own business, its socket included.
+      if (rest === undefined && server.listenerCount('upgrade') > 1) return;
+      // Node hands an upgrade's socket over with no 'error' listener of its own: a reset while the
+      // refusal is written would otherwise be an uncaught 'error' that ends the process.
+      socket.on('error', destroySocketOnError);
+      if (rest === undefined) return rejectSocket(socket, refusal('badRequest', 'no WebSocket endpoint here'));
       if (this.#lifecycle.watching) this.#watch(req, socket, pathname);
       if (!this.#originAllowed(req)) return rejectSocket(socket, refusal('originForbidden'));
       if (this.#closing) return rejectSocket(socket, refusal('goingAway'));

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { Duplex, PassThrough } from 'node:stream';
 import { afterAll, beforeAll, test } from 'vitest';
 import { MemoryStore, type Session } from '../src/index.js';
 import { startTestServer, type TestServer } from '@burrow/test-support';
@@ -48,6 +49,27 @@ test('routing: 404, 405 with Allow, bad session ids, GET with a body, upgrade on
   // Outside the mount path, the app's own handler answers.
   const outside = await fetch(`${srv.http.replace('/burrow', '')}/elsewhere`);
   assert.equal(await outside.text(), 'not burrow');
+});
+
+test('an upgrade outside the mount path, with Burrow the only upgrade listener, is refused with 400 JSON on a socket that has an error listener', async () => {
+  const written: Buffer[] = [];
+  const socket = new Duplex({
+    read() {},
+    write(chunk: Buffer, _enc, cb) {
+      written.push(chunk);
+      cb();
+    },
+  });
+  // Not events.once: it would add an 'error' listener of its own.
+  const closed = new Promise((resolve) => socket.on('close', resolve));
+  const req = Object.assign(new PassThrough(), { url: '/elsewhere/ws', method: 'GET', headers: { upgrade: 'websocket' } });
+  srv.server.emit('upgrade', req, socket, Buffer.alloc(0));
+  // A reset while the refusal is written must land on a listener, not end the process.
+  assert.ok(socket.listenerCount('error') > 0);
+  await closed;
+  const answer = Buffer.concat(written).toString();
+  assert.match(answer, /^HTTP\/1\.1 400 /);
+  assert.equal(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error, 'bad_request');
 });
 
 test('origins: exact match only, on every request', async () => {
