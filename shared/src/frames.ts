@@ -6,6 +6,7 @@
  * delivered; that is what makes a transport switch a plain resume. `close` is sequenced too so that it
  * always arrives after every message sent before it.
  */
+import { BROWSER_BUNDLE } from './target.js';
 
 /** Protocol version spoken by this codec. */
 export const PROTOCOL_VERSION = 1;
@@ -143,11 +144,13 @@ export function utf8Length(s: string): number {
  * carry a lone surrogate (`"\ud800"`) where UTF-8 cannot, so text decoded from JSON goes through this
  * to arrive the same on every transport. Where the platform lacks `isWellFormed` (Chrome < 111,
  * Safari < 16.4), a UTF-8 round trip does the same replacement (the WHATWG encoder's), as the
- * codec tests check against the cases above.
+ * codec tests check against the cases above. The browser bundle takes that way everywhere: it
+ * carries it for the older browsers anyway, and the regular expression is a linear scan as
+ * `isWellFormed` is (issue #16).
  */
 export function wellFormed(s: string): string {
   const native = (s as { isWellFormed?: () => boolean }).isWellFormed;
-  if (native) return native.call(s) ? s : (s as unknown as { toWellFormed(): string }).toWellFormed();
+  if (!BROWSER_BUNDLE && native) return native.call(s) ? s : (s as unknown as { toWellFormed(): string }).toWellFormed();
   // Only text with a surrogate in it pays for the round trip (an emoji does; plain text does not).
   return /[\uD800-\uDFFF]/.test(s) ? new TextDecoder().decode(new TextEncoder().encode(s)) : s;
 }
