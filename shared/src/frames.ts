@@ -123,6 +123,8 @@ export function payloadSize(data: Payload): number {
 
 /** UTF-8 byte length of a string without encoding it. Lone surrogates count as U+FFFD (3 bytes). */
 export function utf8Length(s: string): number {
+  // The browser bundle lets the platform's encoder count (it writes lone surrogates as U+FFFD too).
+  if (BROWSER_BUNDLE) return new TextEncoder().encode(s).length;
   // One byte per UTF-16 unit, plus what the unit needs beyond it.
   let n = s.length;
   for (let i = 0; i < s.length; i++) {
