@@ -406,7 +406,7 @@ export class BurrowSocket extends EventTarget {
   }
 
   #getHandler(type: HandlerName): Handler {
-    return this.#handlers[type] ?? null;
+    return this.#handlers[type];
   }
 
   /**

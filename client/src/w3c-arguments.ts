@@ -20,9 +20,9 @@ export function parseSocketUrl(url: string | URL): URL {
   } catch {
     throw syntaxError(`Invalid URL '${text}'`);
   }
-  if (u.protocol === 'http:') u.protocol = 'ws:';
-  else if (u.protocol === 'https:') u.protocol = 'wss:';
-  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
+  // http: → ws:, https: → wss: (setting a scheme to itself changes nothing).
+  u.protocol = u.protocol.replace(/^http(s?):$/, 'ws$1:');
+  if (!/^wss?:$/.test(u.protocol)) {
     throw syntaxError(`Invalid URL scheme '${u.protocol}'`);
   }
   // `hash` is '' for an empty fragment too ("ws://h/#"); a '#' can only survive in href as the fragment.

@@ -32,7 +32,8 @@ const MIN_BATCH_BYTES = 64 * 1024;
 export function endpointUrl(base: URL, path: string, params: Record<string, string | number> = {}): string {
   const u = new URL(base.href);
   u.pathname = path;
-  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, String(v));
+  // URLSearchParams converts a number itself (WebIDL USVString).
+  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v as string);
   return u.href;
 }
 
