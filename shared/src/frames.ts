@@ -121,10 +121,16 @@ export function payloadSize(data: Payload): number {
   return typeof data === 'string' ? utf8Length(data) : data.byteLength;
 }
 
-/** UTF-8 byte length of a string without encoding it. Lone surrogates count as U+FFFD (3 bytes). */
+/** One encoder for every call: constructing one costs more than encoding a short string. */
+const utf8 = new TextEncoder();
+
+/**
+ * UTF-8 byte length of a string. Lone surrogates count as U+FFFD (3 bytes). Node counts without
+ * encoding; the browser bundle lets the platform's encoder count (it writes lone surrogates as U+FFFD
+ * too): fewer bytes to ship, ~0.3 µs more on a short string, less on a long one.
+ */
 export function utf8Length(s: string): number {
-  // The browser bundle lets the platform's encoder count (it writes lone surrogates as U+FFFD too).
-  if (BROWSER_BUNDLE) return new TextEncoder().encode(s).length;
+  if (BROWSER_BUNDLE) return utf8.encode(s).length;
   // One byte per UTF-16 unit, plus what the unit needs beyond it.
   let n = s.length;
   for (let i = 0; i < s.length; i++) {
@@ -154,5 +160,5 @@ export function wellFormed(s: string): string {
   const native = (s as { isWellFormed?: () => boolean }).isWellFormed;
   if (!BROWSER_BUNDLE && native) return native.call(s) ? s : (s as unknown as { toWellFormed(): string }).toWellFormed();
   // Only text with a surrogate in it pays for the round trip (an emoji does; plain text does not).
-  return /[\uD800-\uDFFF]/.test(s) ? new TextDecoder().decode(new TextEncoder().encode(s)) : s;
+  return /[\uD800-\uDFFF]/.test(s) ? new TextDecoder().decode(utf8.encode(s)) : s;
 }
