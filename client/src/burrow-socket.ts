@@ -237,7 +237,8 @@ export class BurrowSocket extends EventTarget {
       this.#conn.send(text, utf8Length(text));
       return;
     }
-    const blob = typeof Blob === 'function' && data instanceof Blob ? data : undefined;
+    // Blob is a global in every browser and in Node since 18 (the client needs 20).
+    const blob = data instanceof Blob ? data : undefined;
     const payload = blob ? undefined : toPayload(data as string | ArrayBufferLike | ArrayBufferView);
     const item: Outgoing = { size: payload === undefined ? blob!.size : payloadSize(payload), payload };
     if (this.#readyState !== OPEN) {

@@ -30,9 +30,9 @@ const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Decodes standard base64; returns undefined for anything else instead of throwing. */
 export function decodeBase64(s: string): Uint8Array | undefined {
   if (s.length % 4 !== 0 || !BASE64_RE.test(s)) return undefined;
-  const native = (Uint8Array as NativeBase64Ctor).fromBase64;
+  const native = BROWSER_BUNDLE ? undefined : (Uint8Array as NativeBase64Ctor).fromBase64;
   try {
-    if (!BROWSER_BUNDLE && typeof native === 'function') return native(s);
+    if (typeof native === 'function') return native(s);
     const bin = atob(s);
     const out = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
