@@ -113,7 +113,8 @@ export function isSeq(n: unknown): n is number {
 
 /** Is `n` usable as a cumulative ack (0..MAX_SEQ)? */
 export function isAck(n: unknown): n is number {
-  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_SEQ;
+  // A safe integer is at most MAX_SEQ (Number.MAX_SAFE_INTEGER) in magnitude.
+  return Number.isSafeInteger(n) && (n as number) >= 0;
 }
 
 /** Size of a payload in bytes as the limits count it (UTF-8 for text). */

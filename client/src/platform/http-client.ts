@@ -81,7 +81,11 @@ export function fetchHttpClient(fetch: FetchFunction, stream?: (fetch: FetchFunc
         clearTimeout(timer);
         done(a);
       };
-      const init: RequestInit = body === null ? { method, signal: ac.signal } : { method, headers: POST_HEADERS, body, signal: ac.signal };
+      // A string body makes the Fetch standard send exactly POST_CONTENT_TYPE, so the browser bundle
+      // leaves it to the browser's fetch (issue #16); another fetch (Node's, an app's) is told. A GET
+      // may carry a null body.
+      const init: RequestInit =
+        BROWSER_BUNDLE || body === null ? { method, body, signal: ac.signal } : { method, headers: POST_HEADERS, body, signal: ac.signal };
       fetch(url, init)
         .then(async (res) => finish({ status: res.status, text: await res.text(), retryAfter: parseRetryAfter(res.headers.get('retry-after')) }))
         .catch(() => finish(null));
