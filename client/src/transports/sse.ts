@@ -134,7 +134,8 @@ export function sseTransport(open: OpenEventFeed, ctx: TransportContext, session
   };
 
   // JSON escaping makes a frame at most 6 characters per payload byte (`\u0000`), plus its fields.
-  const maxEventChars = 6 * (ctx.maxPayload ?? 1024 * 1024) + 64 * 1024;
+  // Only Burrow's own reader takes a bound; the bundle has none (an EventSource cannot be bounded).
+  const maxEventChars = BROWSER_BUNDLE ? 0 : 6 * (ctx.maxPayload ?? 1024 * 1024) + 64 * 1024;
   try {
     const ack = session ? ctx.ack() : 0;
     const url = session ? sessionUrl(ctx, session, 'sse', { ack, ...ctx.hints }) : sseHandshakeUrl(ctx);
