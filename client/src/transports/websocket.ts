@@ -114,7 +114,7 @@ export function webSocketTransport(WS: WebSocketConstructor, ctx: TransportConte
   const s = ctx.session;
   const ack = ctx.ack();
   const params: Record<string, string | number> = { ...(s ? { sid: s.sid, token: s.token, ack } : {}), ...ctx.hints };
-  const url = endpointUrl(ctx.wsBase, `${ctx.wsBase.pathname}/ws`, params);
+  const url = endpointUrl(ctx.wsBase, '/ws', params);
   // Constructing can throw synchronously (bad URL for this platform, blocked port...): report it
   // as a failure, asynchronously like every other callback.
   let socket: WebSocketLike | undefined;
