@@ -178,7 +178,7 @@ export function httpUpstream(
     if (pending.length === 0 && ackWanted <= postedAck) return;
     const batch = takeBatch();
     let lastSeq = 0;
-    for (const f of batch) if (f.t === 'd' || f.t === 'close') lastSeq = f.seq;
+    for (const f of batch) if ('seq' in f) lastSeq = f.seq;
     inflight = post(batch, (a) => {
       inflight = null;
       if (done()) return;
@@ -193,11 +193,10 @@ export function httpUpstream(
 
   /** Frames from the head of the queue: at most 128, and at most max(maxPayload, 64 KiB) of payload (at least one). */
   const takeBatch = (): Frame[] => {
-    const all = pending;
     const maxBytes = Math.max(ctx.maxPayload ?? 0, MIN_BATCH_BYTES);
     let n = 0;
     let bytes = 0;
-    for (const f of all) {
+    for (const f of pending) {
       if (n === MAX_BATCH_FRAMES) break;
       let size = 16;
       if (f.t === 'd') {
@@ -209,11 +208,7 @@ export function httpUpstream(
       bytes += size;
       n++;
     }
-    if (n === all.length) {
-      pending = [];
-      return all;
-    }
-    return all.splice(0, n);
+    return pending.splice(0, n);
   };
 
   if (session) bind(session);

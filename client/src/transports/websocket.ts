@@ -147,7 +147,8 @@ export function webSocketTransport(WS: WebSocketConstructor, ctx: TransportConte
       try {
         for (const f of frames) {
           ws.send(encodeWsFrame(f));
-          if (f.t === 'd' || f.t === 'close') last = f.seq;
+          // Data and close frames are sequenced, and only they.
+          if ('seq' in f) last = f.seq;
         }
       } catch {
         return down(FAILED);
