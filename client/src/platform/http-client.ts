@@ -48,12 +48,13 @@ export interface HttpClient {
 
 export type StreamFunction = (url: string, sink: StreamSink) => Cancel;
 
+/** Retry-After (seconds, or an HTTP date) in ms from now; 0 when absent, past or unreadable. */
 export function parseRetryAfter(v: string | null | undefined): number {
-  if (!v) return 0;
-  const secs = Number(v);
-  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
-  const at = Date.parse(v);
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : 0;
+  // Number('') and Number(null) are 0; a date is NaN seconds (as is undefined, which no date parses).
+  let ms = Number(v) * 1000;
+  if (!Number.isFinite(ms)) ms = Date.parse(v!) - Date.now();
+  // NaN (no date either) fails the comparison too.
+  return ms > 0 ? ms : 0;
 }
 
 /** POST bodies are JSON sent as text/plain: a simple request, no CORS preflight. */
