@@ -200,9 +200,8 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
   };
 
   const initialIndex = (): number => {
-    const remembered = setup.memory.get();
-    const i = remembered ? setup.chain.indexOf(remembered) : -1;
-    return i >= 0 ? i : 0;
+    // indexOf is -1 for none remembered, or one not in the chain: then the chain's first.
+    return Math.max(0, setup.chain.indexOf(setup.memory.get()!));
   };
 
   /** Hints for an attempt's first downstream request: why it starts (see docs/PROTOCOL.md). */
@@ -220,7 +219,8 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
 
   const tryAt = (index: number): void => {
     const { chain, factories } = setup;
-    cursor = ((index % chain.length) + chain.length) % chain.length;
+    // Never negative: a chain index, or one past it (the next in a round).
+    cursor = index % chain.length;
     roundTried++;
     const name = chain[cursor]!;
     const gen = host.nextGen();
