@@ -197,25 +197,25 @@ export class BurrowSocket extends EventTarget {
   }
 
   get onopen(): Handler<Event> {
-    return this.#getHandler('open') as Handler<Event>;
+    return this.#handlers.open as Handler<Event>;
   }
   set onopen(fn: Handler<Event>) {
     this.#setHandler('open', fn);
   }
   get onmessage(): Handler<BurrowMessageEvent> {
-    return this.#getHandler('message') as Handler<BurrowMessageEvent>;
+    return this.#handlers.message as Handler<BurrowMessageEvent>;
   }
   set onmessage(fn: Handler<BurrowMessageEvent>) {
     this.#setHandler('message', fn);
   }
   get onerror(): Handler<Event> {
-    return this.#getHandler('error') as Handler<Event>;
+    return this.#handlers.error as Handler<Event>;
   }
   set onerror(fn: Handler<Event>) {
     this.#setHandler('error', fn);
   }
   get onclose(): Handler<BurrowCloseEvent> {
-    return this.#getHandler('close') as Handler<BurrowCloseEvent>;
+    return this.#handlers.close as Handler<BurrowCloseEvent>;
   }
   set onclose(fn: Handler<BurrowCloseEvent>) {
     this.#setHandler('close', fn);
@@ -237,7 +237,8 @@ export class BurrowSocket extends EventTarget {
       this.#conn.send(text, utf8Length(text));
       return;
     }
-    const blob = typeof Blob === 'function' && data instanceof Blob ? data : undefined;
+    // Blob is a global in every browser and in Node since 18 (the client needs 20).
+    const blob = data instanceof Blob ? data : undefined;
     const payload = blob ? undefined : toPayload(data as string | ArrayBufferLike | ArrayBufferView);
     const item: Outgoing = { size: payload === undefined ? blob!.size : payloadSize(payload), payload };
     if (this.#readyState !== OPEN) {
@@ -403,10 +404,6 @@ export class BurrowSocket extends EventTarget {
       if (head.payload === null) this.#conn.close(head.code, head.reason);
       else this.#conn.send(head.payload, head.size);
     }
-  }
-
-  #getHandler(type: HandlerName): Handler {
-    return this.#handlers[type] ?? null;
   }
 
   /**

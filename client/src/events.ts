@@ -11,10 +11,12 @@ import type { TransportName } from './types.js';
  * upgrade to WebSocket). Switches never cause `open` or `close` events.
  */
 export class TransportEvent extends Event {
+  // `declare`d, not class fields: the constructor makes them own properties, in this order, and
+  // field definitions before it would only add bytes to the bundle (issue #16).
   /** The transport now carrying the session. */
-  readonly transport: TransportName;
+  declare readonly transport: TransportName;
   /** The transport before, or '' for the first. */
-  readonly previous: TransportName | '';
+  declare readonly previous: TransportName | '';
   constructor(type: string, transport: TransportName, previous: TransportName | '') {
     super(type);
     this.transport = transport;
@@ -29,8 +31,10 @@ export class TransportEvent extends Event {
  * `attempt` rounds (`delay` is 0). Neither changes `readyState`, which stays OPEN, nor loses a message.
  */
 export class ReconnectEvent extends Event {
-  readonly attempt: number;
-  readonly delay: number;
+  /** The round of attempts (see above); `declare`d as in {@link TransportEvent}. */
+  declare readonly attempt: number;
+  /** Ms until the round starts; 0 for `reconnected`. */
+  declare readonly delay: number;
   constructor(type: 'reconnecting' | 'reconnected', attempt: number, delay: number) {
     super(type);
     this.attempt = attempt;

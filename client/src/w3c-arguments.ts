@@ -20,9 +20,9 @@ export function parseSocketUrl(url: string | URL): URL {
   } catch {
     throw syntaxError(`Invalid URL '${text}'`);
   }
-  if (u.protocol === 'http:') u.protocol = 'ws:';
-  else if (u.protocol === 'https:') u.protocol = 'wss:';
-  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
+  // http: → ws:, https: → wss: (setting a scheme to itself changes nothing).
+  u.protocol = u.protocol.replace(/^http(s?):$/, 'ws$1:');
+  if (!/^wss?:$/.test(u.protocol)) {
     throw syntaxError(`Invalid URL scheme '${u.protocol}'`);
   }
   // `hash` is '' for an empty fragment too ("ws://h/#"); a '#' can only survive in href as the fragment.
@@ -49,11 +49,9 @@ export function parseProtocols(protocols: string | string[] | undefined): string
 
 /** WebIDL `[Clamp] unsigned short`. */
 export function clampUnsignedShort(v: unknown): number {
-  const n = Number(v);
-  if (Number.isNaN(n)) return 0;
-  const c = Math.min(65535, Math.max(0, n));
-  const f = Math.floor(c);
-  const diff = c - f;
-  // Round half to even, as WebIDL's [Clamp] does.
-  return diff > 0.5 || (diff === 0.5 && f % 2 === 1) ? f + 1 : f;
+  // NaN (and -0) become 0.
+  const c = Math.min(65535, Math.max(0, Number(v) || 0));
+  // Round half to even, as WebIDL's [Clamp] does: below 2^52, adding 2^52 leaves no fraction bits,
+  // so the addition rounds, and IEEE 754 rounds ties to even.
+  return c + 2 ** 52 - 2 ** 52;
 }

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'vitest';
 import { BurrowSocket } from '../src/index.js';
+import { clampUnsignedShort } from '../src/w3c-arguments.js';
 import { FakeWS, fakeOptions, next, record } from './helpers.js';
 
 const open: BurrowSocket[] = [];
@@ -162,5 +163,18 @@ describe('attributes', () => {
     s.close();
     await next(s, 'close');
     assert.deepEqual(order, ['listener1', 'handler', 'listener2']);
+  });
+});
+
+// WebIDL [Clamp] unsigned short, as close() converts its code: clamped to 0..65535, NaN to 0, and
+// rounded half to even (so 1000.5 is 1000 and 3000.5 is 3000, 3001.5 is 3002).
+describe('clampUnsignedShort', () => {
+  it.each([
+    [0, 0], [-0, 0], [-1, 0], [-Infinity, 0], [NaN, 0], ['x', 0], [undefined, 0], [null, 0],
+    [0.5, 0], [1.5, 2], [2.5, 2], [999.5, 1000], [1000.5, 1000], [1000.49, 1000], [3000.5, 3000], [3001.5, 3002],
+    [4999.4999, 4999], [4999.5, 5000], [65534.5, 65534], [65535.5, 65535], [65536, 65535], [Infinity, 65535],
+    [' 3000 ', 3000], [0.49999999999999994, 0],
+  ] as const)('%s -> %s', (input, expected) => {
+    assert.ok(Object.is(clampUnsignedShort(input), expected));
   });
 });

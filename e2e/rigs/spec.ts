@@ -150,6 +150,9 @@ async function rememberedTransport(rig: Rig, ctx: BrowserContext): Promise<void>
   const expected = rig.def.expected;
   // upgrade off: no background WebSocket probe, so any WebSocket seen would be the opening attempt.
   const path = harness({ upgrade: false });
+  // Earlier cases on this rig may have logged WebSocket attempts already: the first load's own must
+  // be logged before the count is taken, or it lands after it and reads as the second load's.
+  const before = rig.wsAttemptsLogged();
   const first = await ctx.newPage();
   const firstWs: string[] = [];
   first.on('websocket', (ws) => firstWs.push(ws.url()));
@@ -157,7 +160,7 @@ async function rememberedTransport(rig: Rig, ctx: BrowserContext): Promise<void>
   await waitOpen(first);
   assert.equal(await transportOf(first), expected, 'first load falls back');
   assert.equal(firstWs.length, 1, 'first load tried WebSocket once');
-  await waitForLog(() => rig.wsAttemptsLogged() >= 1, 'the proxy logged the WebSocket attempt');
+  await waitForLog(() => rig.wsAttemptsLogged() >= before + 1, 'the proxy logged the WebSocket attempt');
   const logged = rig.wsAttemptsLogged();
   await first.close();
 

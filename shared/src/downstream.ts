@@ -71,6 +71,8 @@ export function readJsonFrame(text: string, max?: number): Frame | undefined {
   return readFrame(parse(text), max);
 }
 
+const SEQ_PREFIX = /^([1-9]\d{0,15}):/;
+
 /** One WebSocket message (ws-codec.ts): binary must be a Uint8Array view of the message bytes. */
 export function readWsMessage(msg: string | Uint8Array, max = Infinity): Frame | undefined {
   if (typeof msg !== 'string') {
@@ -81,15 +83,10 @@ export function readWsMessage(msg: string | Uint8Array, max = Infinity): Frame |
   }
   if (msg.charCodeAt(0) === 0x7b /* { */) return readJsonFrame(msg, max);
   // "<seq>:<text>": a decimal seq of at most 16 digits, no sign, no leading zero.
-  const colon = msg.indexOf(':');
-  let seq = 0;
-  for (let i = 0; i < colon; i++) {
-    const c = msg.charCodeAt(i) - 48;
-    if (c < 0 || c > 9 || (i === 0 && c === 0)) return undefined;
-    seq = seq * 10 + c;
-  }
+  const m = SEQ_PREFIX.exec(msg);
+  const seq = m ? Number(m[1]) : 0;
   // The payload was bounded by the WebSocket's own maxPayload before it got here.
-  return colon <= 16 && isSeq(seq) ? { t: 'd', seq, data: msg.slice(colon + 1) } : undefined;
+  return isSeq(seq) ? { t: 'd', seq, data: msg.slice(m![0].length) } : undefined;
 }
 
 /** The frames of a poll body `{"frames":[…]}`, if it and every frame are valid. */

@@ -25,7 +25,7 @@ export type WsMessage = string | Uint8Array;
 export function encodeWsData(seq: number, data: Payload): WsMessage {
   if (typeof data === 'string') return `${seq}:${data}`;
   const out = new Uint8Array(WS_BINARY_HEADER + data.byteLength);
-  new DataView(out.buffer).setFloat64(0, seq, false);
+  new DataView(out.buffer).setFloat64(0, seq);
   out.set(data, WS_BINARY_HEADER);
   return out;
 }

@@ -70,8 +70,8 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
   let roundTried = 0;
   /** Where a round starts after a loss: the transport that carried the session last. */
   let resumeIndex = 0;
-  /** Why the current attempt's transport is not the one tried before it (sent as hints). */
-  let fallbackHint: { readonly from: TransportName; readonly reason: string } | null = null;
+  /** Why the current attempt's transport is not the one tried before it: its `fallback` and `from` hints. */
+  let fallbackHint: { readonly fallback: string; readonly from: TransportName } | null = null;
   /** When the running attempt started (ms epoch), for the open-time sample. */
   let attemptAt = 0;
   /** Generation of the attempt that was started with `race=1` (its session needs a claim). */
@@ -200,18 +200,13 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
   };
 
   const initialIndex = (): number => {
-    const remembered = setup.memory.get();
-    const i = remembered ? setup.chain.indexOf(remembered) : -1;
-    return i >= 0 ? i : 0;
+    // indexOf is -1 for none remembered, or one not in the chain: then the chain's first.
+    return Math.max(0, setup.chain.indexOf(setup.memory.get()!));
   };
 
   /** Hints for an attempt's first downstream request: why it starts (see docs/PROTOCOL.md). */
   const hintsNow = (): Record<string, string> => {
-    const h: Record<string, string> = {};
-    if (fallbackHint) {
-      h.fallback = fallbackHint.reason;
-      h.from = fallbackHint.from;
-    }
+    const h: Record<string, string> = { ...fallbackHint };
     if (link.state === RECONNECTING) h.resume = '1';
     return h;
   };
@@ -224,7 +219,8 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
 
   const tryAt = (index: number): void => {
     const { chain, factories } = setup;
-    cursor = ((index % chain.length) + chain.length) % chain.length;
+    // Never negative: a chain index, or one past it (the next in a round).
+    cursor = index % chain.length;
     roundTried++;
     const name = chain[cursor]!;
     const gen = host.nextGen();
@@ -353,7 +349,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
     holding = null;
     loses();
     takeOver(racer);
-    fallbackHint = { from, reason: fallbackReason(from, TIMEOUT) };
+    fallbackHint = { fallback: fallbackReason(from, TIMEOUT), from };
     host.sample(took);
     host.establish(open);
     cur = { gen: racer.gen, carrier: startHttp('polling', open, host.handlersFor(racer.gen)) };
@@ -410,7 +406,7 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
     if (why.kind === DOWN_RESTART) return rounds.restartSoon(why.retryAfter);
     if (roundTried < setup.chain.length) {
       const from = attempt.carrier.name;
-      fallbackHint = { from, reason: fallbackReason(from, why) };
+      fallbackHint = { fallback: fallbackReason(from, why), from };
       return tryAt(cursor + 1);
     }
     // A whole round failed. Before the first open that is a failed connection, as in a browser.

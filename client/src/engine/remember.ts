@@ -47,7 +47,8 @@ export function createTransportMemory(option: boolean | RememberStorage | undefi
 
   const set = (name: TransportName, rtt?: number): void => {
     try {
-      storage?.setItem(key, JSON.stringify({ t: name, at: Date.now(), ...(rtt !== undefined ? { rtt: Math.round(rtt) } : {}) }));
+      // JSON leaves out an undefined rtt.
+      storage?.setItem(key, JSON.stringify({ t: name, at: Date.now(), rtt: rtt === undefined ? rtt : Math.round(rtt) }));
     } catch {
       // Quota exceeded or storage disabled: remembering is an optimisation only.
     }

@@ -37,7 +37,8 @@ export const scheduleTask: (fn: () => void) => void = (() => {
  * microtask: the sends of the current script, and of whatever arrives while a POST is in flight.
  */
 export const afterSends: (fn: () => void) => void =
-  !BROWSER_BUNDLE && typeof g.setImmediate === 'function' ? scheduleTask : (fn) => queueMicrotask(fn);
+  // queueMicrotask itself: a global's operation called without a `this` runs on the global.
+  !BROWSER_BUNDLE && typeof g.setImmediate === 'function' ? scheduleTask : queueMicrotask;
 
 /** Init of {@link CloseEvent}, as in the DOM. */
 export interface BurrowCloseEventInit extends EventInit {

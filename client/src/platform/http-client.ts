@@ -48,12 +48,13 @@ export interface HttpClient {
 
 export type StreamFunction = (url: string, sink: StreamSink) => Cancel;
 
+/** Retry-After (seconds, or an HTTP date) in ms from now; 0 when absent, past or unreadable. */
 export function parseRetryAfter(v: string | null | undefined): number {
-  if (!v) return 0;
-  const secs = Number(v);
-  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
-  const at = Date.parse(v);
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : 0;
+  // Number('') and Number(null) are 0; a date is NaN seconds (as is undefined, which no date parses).
+  let ms = Number(v) * 1000;
+  if (!Number.isFinite(ms)) ms = Date.parse(v!) - Date.now();
+  // NaN (no date either) fails the comparison too.
+  return ms > 0 ? ms : 0;
 }
 
 /** POST bodies are JSON sent as text/plain: a simple request, no CORS preflight. */
@@ -81,7 +82,11 @@ export function fetchHttpClient(fetch: FetchFunction, stream?: (fetch: FetchFunc
         clearTimeout(timer);
         done(a);
       };
-      const init: RequestInit = body === null ? { method, signal: ac.signal } : { method, headers: POST_HEADERS, body, signal: ac.signal };
+      // A string body makes the Fetch standard send exactly POST_CONTENT_TYPE, so the browser bundle
+      // leaves it to the browser's fetch (issue #16); another fetch (Node's, an app's) is told. A GET
+      // may carry a null body.
+      const init: RequestInit =
+        BROWSER_BUNDLE || body === null ? { method, body, signal: ac.signal } : { method, headers: POST_HEADERS, body, signal: ac.signal };
       fetch(url, init)
         .then(async (res) => finish({ status: res.status, text: await res.text(), retryAfter: parseRetryAfter(res.headers.get('retry-after')) }))
         .catch(() => finish(null));

@@ -28,16 +28,17 @@ const MAX_BATCH_FRAMES = 128;
 /** Payload bytes per batch when the server's maxPayload is unknown or smaller. */
 const MIN_BATCH_BYTES = 64 * 1024;
 
-/** A URL under the mount path, keeping the app's own query parameters (they may carry auth). */
+/** The URL of `path` under the mount path `base`, keeping the app's own query parameters (they may carry auth). */
 export function endpointUrl(base: URL, path: string, params: Record<string, string | number> = {}): string {
   const u = new URL(base.href);
-  u.pathname = path;
-  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, String(v));
+  u.pathname += path;
+  // URLSearchParams converts a number itself (WebIDL USVString).
+  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v as string);
   return u.href;
 }
 
 export function sessionUrl(ctx: TransportContext, s: SessionRef, what: 'sse' | 'poll' | 'send', params: Record<string, string | number>): string {
-  return endpointUrl(ctx.httpBase, sessionPath(ctx.httpBase.pathname, s.sid, what), { token: s.token, ...params });
+  return endpointUrl(ctx.httpBase, sessionPath('', s.sid, what), { token: s.token, ...params });
 }
 
 /**
@@ -75,7 +76,7 @@ export type HandshakeResult = { readonly ok: true; readonly open: OpenFrame } | 
 export function sseHandshakeUrl(ctx: TransportContext): string {
   const q: Record<string, string | number> = { v: PROTOCOL_VERSION };
   if (ctx.protocols.length > 0) q.protocols = ctx.protocols.join(',');
-  return endpointUrl(ctx.httpBase, `${ctx.httpBase.pathname}/sessions`, { ...q, ...ctx.hints });
+  return endpointUrl(ctx.httpBase, '/sessions', { ...q, ...ctx.hints });
 }
 
 /**
@@ -86,7 +87,7 @@ export function handshake(ctx: TransportContext, done: (r: HandshakeResult) => v
   return ctx.http.request(
     'POST',
     // Hints ride on the handshake too: `race=1` makes the session wait for the client's claim.
-    endpointUrl(ctx.httpBase, `${ctx.httpBase.pathname}/sessions`, ctx.hints),
+    endpointUrl(ctx.httpBase, '/sessions', ctx.hints),
     encodeHandshakeRequest(ctx.protocols),
     ctx.requestTimeout,
     (a) => {
@@ -177,7 +178,7 @@ export function httpUpstream(
     if (pending.length === 0 && ackWanted <= postedAck) return;
     const batch = takeBatch();
     let lastSeq = 0;
-    for (const f of batch) if (f.t === 'd' || f.t === 'close') lastSeq = f.seq;
+    for (const f of batch) if ('seq' in f) lastSeq = f.seq;
     inflight = post(batch, (a) => {
       inflight = null;
       if (done()) return;
@@ -192,11 +193,10 @@ export function httpUpstream(
 
   /** Frames from the head of the queue: at most 128, and at most max(maxPayload, 64 KiB) of payload (at least one). */
   const takeBatch = (): Frame[] => {
-    const all = pending;
     const maxBytes = Math.max(ctx.maxPayload ?? 0, MIN_BATCH_BYTES);
     let n = 0;
     let bytes = 0;
-    for (const f of all) {
+    for (const f of pending) {
       if (n === MAX_BATCH_FRAMES) break;
       let size = 16;
       if (f.t === 'd') {
@@ -208,11 +208,7 @@ export function httpUpstream(
       bytes += size;
       n++;
     }
-    if (n === all.length) {
-      pending = [];
-      return all;
-    }
-    return all.splice(0, n);
+    return pending.splice(0, n);
   };
 
   if (session) bind(session);

@@ -74,8 +74,7 @@ export function eventSourceFeed(ES: EventSourceConstructor, init: Record<string,
     };
     return {
       close() {
-        es.onmessage = null;
-        es.onerror = null;
+        es.onmessage = es.onerror = null;
         es.close();
       },
     };
@@ -107,15 +106,14 @@ export function sseTransport(open: OpenEventFeed, ctx: TransportContext, session
     if (!f) return down(FAILED);
     if (!opened) {
       // The first event is the handshake's `open` on a new session, an `ack` on a resumed one.
-      const first = f.t === 'open' && !bound ? f : undefined;
-      if (!first && (f.t !== 'ack' || !bound)) return down(FAILED);
+      if (f.t === 'open' && !bound) {
+        bound = true;
+        up.bind(f);
+      } else if (f.t !== 'ack' || !bound) return down(FAILED);
       opened = true;
       clearTimeout(timer);
       ctx.ackCarried(urlAck);
-      if (!first) return handlers.onOpen(f.t === 'ack' ? f.ack : 0);
-      bound = true;
-      up.bind(first);
-      return handlers.onOpen(first.ack, first);
+      return handlers.onOpen(f.ack, f.t === 'open' ? f : undefined);
     }
     up.deliver(f);
   };
@@ -134,7 +132,8 @@ export function sseTransport(open: OpenEventFeed, ctx: TransportContext, session
   };
 
   // JSON escaping makes a frame at most 6 characters per payload byte (`\u0000`), plus its fields.
-  const maxEventChars = 6 * (ctx.maxPayload ?? 1024 * 1024) + 64 * 1024;
+  // Only Burrow's own reader takes a bound; the bundle has none (an EventSource cannot be bounded).
+  const maxEventChars = BROWSER_BUNDLE ? 0 : 6 * (ctx.maxPayload ?? 1024 * 1024) + 64 * 1024;
   try {
     const ack = session ? ctx.ack() : 0;
     const url = session ? sessionUrl(ctx, session, 'sse', { ack, ...ctx.hints }) : sseHandshakeUrl(ctx);

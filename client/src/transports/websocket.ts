@@ -11,16 +11,7 @@ import { endpointUrl } from './http.js';
 import { DOWN_FATAL, DOWN_OVERLOADED, DOWN_RESTART, DOWN_TIMEOUT, type DownReason, FAILED, LAZY_ACK_DELAY, TIMEOUT, type Transport, type TransportContext, type TransportHandlers } from './transport.js';
 
 /** Close codes that end the session rather than just this transport (resuming would only repeat them). */
-const FATAL_CODES = new Set<number>([
-  PROTOCOL_ERROR,
-  UNSUPPORTED,
-  INVALID_PAYLOAD,
-  POLICY,
-  TOO_BIG,
-  SESSION_UNKNOWN,
-  UNSUPPORTED_VERSION,
-  STATE_LOST,
-]);
+const FATAL_CODES: readonly number[] = [PROTOCOL_ERROR, UNSUPPORTED, INVALID_PAYLOAD, POLICY, TOO_BIG, SESSION_UNKNOWN, UNSUPPORTED_VERSION, STATE_LOST];
 
 const noop = (): void => {};
 
@@ -104,7 +95,7 @@ export function webSocketTransport(WS: WebSocketConstructor, ctx: TransportConte
     // 1012 service restart (a draining node): resume at once, on whatever node; not a fallback.
     if (code === SERVICE_RESTART) return down({ kind: DOWN_RESTART, retryAfter: 0 });
     // 4001 / 4006 answer a resume even before `open`: the session is gone, no transport can help.
-    if (code === SESSION_UNKNOWN || code === STATE_LOST || (opened && FATAL_CODES.has(code))) {
+    if (code === SESSION_UNKNOWN || code === STATE_LOST || (opened && FATAL_CODES.includes(code))) {
       return down({ kind: DOWN_FATAL, code });
     }
     // Before `open` anything else is a refused or broken upgrade: the engine falls back at once.
@@ -114,7 +105,7 @@ export function webSocketTransport(WS: WebSocketConstructor, ctx: TransportConte
   const s = ctx.session;
   const ack = ctx.ack();
   const params: Record<string, string | number> = { ...(s ? { sid: s.sid, token: s.token, ack } : {}), ...ctx.hints };
-  const url = endpointUrl(ctx.wsBase, `${ctx.wsBase.pathname}/ws`, params);
+  const url = endpointUrl(ctx.wsBase, '/ws', params);
   // Constructing can throw synchronously (bad URL for this platform, blocked port...): report it
   // as a failure, asynchronously like every other callback.
   let socket: WebSocketLike | undefined;
@@ -147,7 +138,8 @@ export function webSocketTransport(WS: WebSocketConstructor, ctx: TransportConte
       try {
         for (const f of frames) {
           ws.send(encodeWsFrame(f));
-          if (f.t === 'd' || f.t === 'close') last = f.seq;
+          // Data and close frames are sequenced, and only they.
+          if ('seq' in f) last = f.seq;
         }
       } catch {
         return down(FAILED);
