@@ -7,7 +7,7 @@
 import type { AppendLimits, AppendResult, CloseResult, NewFrame, OutboundFrame, SessionRecord } from '../store.js';
 import { AppendGroups, appendResult, type AppendWatch } from './append-groups.js';
 import { batch, batchOrThrow, type Command, type Shared } from './commands.js';
-import { EntryPack, count, decodeEntry, decodeRecord, encodeClose, encodeRecord, ms, payloadBytes, seqArg } from './codec.js';
+import { EntryPack, count, decodePacked, decodeRecord, encodeClose, encodeRecord, ms, payloadBytes, seqArg } from './codec.js';
 
 export class SessionRecords {
   readonly #s: Shared;
@@ -108,15 +108,10 @@ export class SessionRecords {
   async read(sid: string, afterSeq: number, maxFrames: number, maxBytes: number): Promise<readonly OutboundFrame[]> {
     if (!(maxFrames >= 1)) return [];
     const r = await this.#s.r.burrowReadBuffer(...this.#s.keys.session(sid), seqArg(afterSeq), count(maxFrames), seqArg(maxBytes));
-    if (!Array.isArray(r) || r.length < 2) return [];
-    const first = r[0];
-    if (typeof first !== 'number') return [];
-    const out: OutboundFrame[] = [];
-    for (let i = 1; i < r.length; i++) {
-      const e: unknown = r[i];
-      if (Buffer.isBuffer(e)) out.push(decodeEntry(first + i - 1, e));
-    }
-    return out;
+    if (!Array.isArray(r) || r.length < 3) return [];
+    const [first, lengths, blob] = r as unknown[];
+    if (typeof first !== 'number' || !Buffer.isBuffer(lengths) || !Buffer.isBuffer(blob)) return [];
+    return decodePacked(first, lengths, blob);
   }
 
   /** Sent with the session's appends of this turn (append-groups.ts): one round trip for both. */

@@ -213,8 +213,11 @@ return {1, redis.call('HGETALL', KEYS[1])}
 `),
 
   /**
-   * ARGV: afterSeq, maxFrames, maxBytes → {firstSeq, entry...}: frames after `afterSeq`, at most
-   * `maxFrames`, stopping before the one that would pass `maxBytes` (but at least one).
+   * ARGV: afterSeq, maxFrames, maxBytes → {firstSeq, lengths, blob}: frames after `afterSeq`, at most
+   * `maxFrames`, stopping before the one that would pass `maxBytes` (but at least one); or {0} when
+   * there is none. Packed as appends are (codec.ts EntryPack: the entries back to back in `blob`, each
+   * one's length in `lengths`, space-separated): one bulk reply for the read instead of one per entry,
+   * which the node's parser and a Buffer per entry cost (issue #14).
    */
   burrowRead: def(`
 local outAck = redis.call('HGET', KEYS[1], 'outAck')
@@ -228,15 +231,16 @@ local stop = start + tonumber(ARGV[2]) - 1
 if stop >= len then stop = len - 1 end
 local items = redis.call('LRANGE', KEYS[2], int(start), int(stop))
 local maxBytes = tonumber(ARGV[3])
-local out = {outAck + start + 1}
+local lens = {}
 local bytes = 0
 for i, e in ipairs(items) do
   local size = sizeOf(e)
   if i > 1 and bytes + size > maxBytes then break end
   bytes = bytes + size
-  out[#out + 1] = e
+  lens[i] = #e
 end
-return out
+if #lens == 0 then return {0} end
+return {outAck + start + 1, table.concat(lens, ' '), table.concat(items, '', 1, #lens)}
 `),
 
   /** ARGV: ack → 1, or 0 when unknown. Clamped to outSeq; subtracts the trimmed bytes. */
