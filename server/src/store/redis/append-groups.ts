@@ -94,10 +94,13 @@ export class AppendGroups {
   #publishes: TurnPublish[] = [];
   #scheduled = false;
   readonly #flush = (): void => this.#send();
+  /** burrowAppend's ARGV[8]: appends of text up to this many bytes carry their frames in the wake. */
+  readonly #wakeFrames: string;
 
-  constructor(shared: Shared, watch: AppendWatch) {
+  constructor(shared: Shared, watch: AppendWatch, wakeFramesMaxBytes: string) {
     this.#s = shared;
     this.#watch = watch;
+    this.#wakeFrames = wakeFramesMaxBytes;
   }
 
   /** `Store.append`, sent with the session's other appends of this turn. */
@@ -186,13 +189,14 @@ export class AppendGroups {
       // A session's ack rides on its first group of the turn.
       g.ack = acks.get(g.sid);
       acks.delete(g.sid);
-      const ackArg = g.ack ? seqArg(g.ack.ack) : undefined;
+      const ackArg = g.ack ? seqArg(g.ack.ack) : '';
+      const wakeFrames = this.#wakeFrames;
       const pack = g.pack!;
       const args = [...keys.session(g.sid), channels[i]!, count(g.limits.maxBufferedMessages), seqArg(g.limits.maxBufferedBytes), g.meta, pack.lengths, pack.blob()] as const;
       g.pack = undefined;
       g.meta = '';
       sent.push({
-        command: ackArg === undefined ? (c) => c.burrowAppend(...args) : (c) => c.burrowAppend(...args, ackArg),
+        command: (c) => c.burrowAppend(...args, ackArg, wakeFrames),
         settle: (res) => settleGroup(g, res),
       });
     });

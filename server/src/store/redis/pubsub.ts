@@ -18,7 +18,7 @@
  * appends on their way when it came are answered (or failed), then goes out: by then the core has
  * written what the replies carried, and reads only what other nodes appended. Delayed, never dropped.
  */
-import type { WakeEvent } from '../store.js';
+import type { OutboundFrame, WakeEvent } from '../store.js';
 import type { AppendWatch } from './append-groups.js';
 import type { Client, Shared } from './commands.js';
 
@@ -36,10 +36,30 @@ function parseWake(message: string): WakeEvent | undefined {
   }
   if (typeof v !== 'object' || v === null) return undefined;
   const o = v as Record<string, unknown>;
-  if (o.type === 'append' && typeof o.lastSeq === 'number') return { type: 'append', lastSeq: o.lastSeq };
+  if (o.type === 'append' && typeof o.lastSeq === 'number') {
+    const frames = carried(o.first, o.texts, o.lastSeq);
+    return frames ? { type: 'append', lastSeq: o.lastSeq, frames } : { type: 'append', lastSeq: o.lastSeq };
+  }
   if (o.type === 'attach' && typeof o.owner === 'string') return { type: 'attach', owner: o.owner };
   if (o.type === 'pong') return { type: 'pong' };
   return undefined;
+}
+
+/**
+ * The text frames an append's wake carries (scripts.ts burrowAppend, ARGV[8]): log entries ('t' +
+ * text) of seqs `first`... ending at `lastSeq`; undefined (the listener reads the log) for anything
+ * else.
+ */
+function carried(first: unknown, texts: unknown, lastSeq: number): OutboundFrame[] | undefined {
+  if (typeof first !== 'number' || !Array.isArray(texts) || texts.length === 0 || first + texts.length - 1 !== lastSeq) return undefined;
+  const out: OutboundFrame[] = [];
+  for (let i = 0; i < texts.length; i++) {
+    const e: unknown = texts[i];
+    if (typeof e !== 'string' || e.charCodeAt(0) !== 0x74) return undefined;
+    const data = e.slice(1);
+    out.push({ frame: { t: 'd', seq: first + i, data }, size: Buffer.byteLength(data, 'utf8') });
+  }
+  return out;
 }
 
 /**

@@ -16,9 +16,13 @@ export class SessionRecords {
 
   readonly #groups: AppendGroups;
 
-  constructor(shared: Shared, graceMs: number, watch: AppendWatch) {
+  /** burrowAppend's ARGV[8] (options.ts `wakeFramesMaxBytes`). */
+  readonly #wakeFrames: string;
+
+  constructor(shared: Shared, graceMs: number, watch: AppendWatch, wakeFramesMaxBytes: string) {
     this.#s = shared;
-    this.#groups = new AppendGroups(shared, watch);
+    this.#wakeFrames = wakeFramesMaxBytes;
+    this.#groups = new AppendGroups(shared, watch, wakeFramesMaxBytes);
     this.#grace = seqArg(graceMs);
   }
 
@@ -78,7 +82,7 @@ export class SessionRecords {
     const bytes = seqArg(limits.maxBufferedBytes);
     const res = await batch(
       this.#s.r,
-      unique.map((sid): Command => (c) => c.burrowAppend(...keys.session(sid), keys.wake(sid), max, bytes, '\t\t1\n', pack.lengths, blob)),
+      unique.map((sid): Command => (c) => c.burrowAppend(...keys.session(sid), keys.wake(sid), max, bytes, '\t\t1\n', pack.lengths, blob, '', this.#wakeFrames)),
     );
     const out = new Map<string, AppendResult>();
     unique.forEach((sid, i) => {

@@ -99,6 +99,10 @@ return 1
    * run in the order it made them. Hence a later token of the node in the record means this one ran
    * too, its reply lost (-5). ARGV[7] (optional, '' = none): the session's client ack of the same turn,
    * applied first as \`burrowAck\` would, its result (1 | 0) one more element after the appends'.
+   * ARGV[8] (optional, '' or '0' = never): when every frame the group appended is text and they
+   * come to at most this many bytes, the wake event carries them too (\`first\`: the seq of the first,
+   * \`texts\`: the log entries, tag included), so the node holding the downstream need not read them;
+   * older nodes read the same JSON and ignore the extra fields.
    * A line without a TAB, just a number N, is short for the usual next send of a burst: one frame,
    * token '<node> N' with the node of the line before, after = the line before's token (parsed once,
    * not per send: the Lua per send was most of Redis's time per echo, issue #14).
@@ -189,7 +193,18 @@ if #push > 0 then
   followTtl(KEYS[2])
   redis.call('HSET', KEYS[1], 'outSeq', int(outSeq), 'outBytes', int(bytes))
   for node, n in pairs(apN) do redis.call('HSET', KEYS[1], 'ap:' .. node, int(n) .. ' ' .. int(apSeq[node])) end
-  redis.call('PUBLISH', ARGV[1], '{"type":"append","lastSeq":' .. int(outSeq) .. '}')
+  local wake = '{"type":"append","lastSeq":' .. int(outSeq)
+  local carry = tonumber(ARGV[8] or '') or 0
+  if carry > 0 then
+    for _, v in ipairs(push) do
+      -- Text only: a binary entry's bytes need not be UTF-8, and JSON carries text.
+      if string.byte(v, 1) ~= 116 then carry = -1; break end
+      carry = carry - #v
+      if carry < 0 then break end
+    end
+    if carry >= 0 then wake = wake .. ',"first":' .. int(outSeq - #push + 1) .. ',"texts":' .. cjson.encode(push) end
+  end
+  redis.call('PUBLISH', ARGV[1], wake .. '}')
 end
 if acked then out[#out + 1] = acked end
 return out
