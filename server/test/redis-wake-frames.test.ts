@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { RedisStore, type RedisStoreOptions } from '../src/store/redis/index.js';
 import type { NewFrame, OutboundFrame, SessionRecord, WakeEvent } from '../src/store/store.js';
 import { OutboundPump } from '../src/session/pump.js';
+import { parseWake } from '../src/store/redis/wake-message.js';
 import type { Downstream, SessionHost } from '../src/session/types.js';
 
 const URL = 'redis://127.0.0.1:6379';
@@ -107,6 +108,36 @@ describe('RedisStore: frames carried in the wake', { timeout: 20_000 }, () => {
     assert.deepEqual(await next(), { type: 'append', lastSeq: 4 });
     await off.append(id, [text('x')], roomy);
     assert.deepEqual(await next(), { type: 'append', lastSeq: 5 });
+  });
+});
+
+describe('parseWake', () => {
+  const framesOf = (m: string) => {
+    const ev = parseWake(m);
+    return ev?.type === 'append' ? [ev.lastSeq, ev.frames?.map((f) => [f.frame.seq, f.frame.t === 'd' && f.frame.data, f.size])] : ev;
+  };
+
+  it("reads the scripts' append wakes by their head, and their frames when asked", () => {
+    assert.deepEqual(framesOf('{"type":"append","lastSeq":12}'), [12, undefined]);
+    assert.deepEqual(framesOf('{"type":"append","lastSeq":3,"first":2,"texts":["tab","t\\u00fc\\/x"]}'), [3, [[2, 'ab', 2], [3, 'ü/x', 4]]]);
+  });
+
+  it('carried frames that do not end at lastSeq, are not text entries, or are not JSON: none (the listener reads)', () => {
+    for (const m of [
+      '{"type":"append","lastSeq":4,"first":2,"texts":["ta"]}',
+      '{"type":"append","lastSeq":2,"first":2,"texts":["ba"]}',
+      '{"type":"append","lastSeq":2,"first":2,"texts":[]}',
+      '{"type":"append","lastSeq":2,"first":2,"texts":["ta"',
+    ]) assert.deepEqual(framesOf(m), [Number(/lastSeq":(\d+)/.exec(m)?.[1]), undefined], m);
+  });
+
+  it('anything else is parsed as JSON as before; garbage is no event', () => {
+    assert.deepEqual(parseWake('{"lastSeq":5,"type":"append"}'), { type: 'append', lastSeq: 5 });
+    assert.deepEqual(parseWake('{"type":"attach","owner":"n1"}'), { type: 'attach', owner: 'n1' });
+    assert.deepEqual(parseWake('{"type":"pong"}'), { type: 'pong' });
+    for (const m of ['{"type":"append","lastSeq":}', '{"type":"append","lastSeq":1x}', 'nope']) {
+      assert.equal(parseWake(m), undefined, m);
+    }
   });
 });
 

@@ -18,49 +18,15 @@
  * appends on their way when it came are answered (or failed), then goes out: by then the core has
  * written what the replies carried, and reads only what other nodes appended. Delayed, never dropped.
  */
-import type { OutboundFrame, WakeEvent } from '../store.js';
+import type { WakeEvent } from '../store.js';
 import type { AppendWatch } from './append-groups.js';
 import type { Client, Shared } from './commands.js';
+import { parseWake } from './wake-message.js';
 
 type Listener = (event: WakeEvent) => void;
 
 /** "You may have missed something: read again." */
 const READ_AGAIN: WakeEvent = { type: 'append', lastSeq: Number.MAX_SAFE_INTEGER };
-
-function parseWake(message: string): WakeEvent | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(message);
-  } catch {
-    return undefined;
-  }
-  if (typeof v !== 'object' || v === null) return undefined;
-  const o = v as Record<string, unknown>;
-  if (o.type === 'append' && typeof o.lastSeq === 'number') {
-    const frames = carried(o.first, o.texts, o.lastSeq);
-    return frames ? { type: 'append', lastSeq: o.lastSeq, frames } : { type: 'append', lastSeq: o.lastSeq };
-  }
-  if (o.type === 'attach' && typeof o.owner === 'string') return { type: 'attach', owner: o.owner };
-  if (o.type === 'pong') return { type: 'pong' };
-  return undefined;
-}
-
-/**
- * The text frames an append's wake carries (scripts.ts burrowAppend, ARGV[8]): log entries ('t' +
- * text) of seqs `first`... ending at `lastSeq`; undefined (the listener reads the log) for anything
- * else.
- */
-function carried(first: unknown, texts: unknown, lastSeq: number): OutboundFrame[] | undefined {
-  if (typeof first !== 'number' || !Array.isArray(texts) || texts.length === 0 || first + texts.length - 1 !== lastSeq) return undefined;
-  const out: OutboundFrame[] = [];
-  for (let i = 0; i < texts.length; i++) {
-    const e: unknown = texts[i];
-    if (typeof e !== 'string' || e.charCodeAt(0) !== 0x74) return undefined;
-    const data = e.slice(1);
-    out.push({ frame: { t: 'd', seq: first + i, data }, size: Buffer.byteLength(data, 'utf8') });
-  }
-  return out;
-}
 
 /**
  * An `append` wake held back: it goes out once this node's appends of the session up to id `waitFor`
