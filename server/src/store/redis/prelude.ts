@@ -93,7 +93,9 @@ local function appended(t)
   local node, n = string.match(t or '', '^(%S+) (%d+)$')
   if not node then return true end
   local prev = redis.call('HGET', KEYS[1], 'ap:' .. node)
-  local pn = prev and tonumber(string.match(prev, '^(%S+) '))
+  -- A missing field is false, not nil: \`prev and ...\` would compare false with a number.
+  local pn
+  if prev then pn = tonumber(string.match(prev, '^(%S+) ')) end
   return pn ~= nil and pn >= tonumber(n)
 end
 -- The inbound journal. Drops the entries of \`owner\` up to \`confirm\` (a number or nil) and returns every
