@@ -107,3 +107,32 @@ test('an accept that overtakes this node\'s confirm flush does not deliver the c
     client.disconnect();
   }
 });
+
+// Regression: `appended()` (prelude.ts) read a missing `ap:<node>` field (false in Lua) as a number,
+// so a confirm held behind an append of a node with none in the record yet failed the script
+// ("attempt to compare number with boolean") instead of being held, on every retry.
+test('a confirm behind an append of a node with no append in the record yet is held, not a script error', async () => {
+  const errors: unknown[] = [];
+  const s = new RedisStore({ redis: 'redis://127.0.0.1:6379', prefix, sweepIntervalMs: 0, onError: (e) => errors.push(e) });
+  stores.push(s);
+  await s.ready();
+  const admin = new Redis('redis://127.0.0.1:6379');
+  const sid = randomBytes(16).toString('base64url');
+  const journal = () => admin.hkeys(`${prefix}:{${sid}}:journal`);
+  try {
+    await s.create({ id: sid, tokenHash: 'ab', protocol: '', data: undefined, inAck: 0, outSeq: 0, outAck: 0, activity: 0 }, 60_000);
+    assert.equal((await s.acceptInbound(sid, 1, { data: 'q1' })).status, 'new');
+    let after = 'ghost 3';
+    s.confirmInbound(sid, 1, true, () => after);
+    await settled(s, sid);
+    assert.deepEqual(await journal(), ['1'], 'held: the append it waits for has not run');
+    // Nothing left to wait for: the held confirm's retry goes through (its timer, bounded here).
+    after = '';
+    const giveUp = Date.now() + 5000;
+    while ((await journal()).length > 0 && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(await journal(), []);
+    assert.deepEqual(errors.map(String), []);
+  } finally {
+    admin.disconnect();
+  }
+});

@@ -87,6 +87,26 @@ describe('RedisStore group commit', { timeout: 20_000 }, () => {
     assert.deepEqual(gone.map(outcome), ['unknown', 'unknown']);
   });
 
+  it("a group whose script fails rejects each of its appends and its ack; another session's group of the same round trip runs", async () => {
+    const bad = sid();
+    const good = sid();
+    await Promise.all([a.create(record(bad), LONG), a.create(record(good), LONG)]);
+    // The log a string, not a list: the group's RPUSH fails, after its ack ran in the same script.
+    const admin = new Redis(URL);
+    await admin.set(`${prefix}:{${bad}}:log`, 'not a list');
+    admin.disconnect();
+    const settled = await Promise.allSettled([
+      a.append(bad, [text('one')], roomy, 'n 1'),
+      a.ack(bad, 0),
+      a.append(good, [text('fine')], roomy),
+      a.append(bad, [text('two'), text('three')], roomy, 'n 2', 'n 1'),
+    ]);
+    assert.deepEqual(
+      settled.map((r) => (r.status === 'fulfilled' ? (typeof r.value === 'boolean' ? r.value : outcome(r.value)) : 'rejected')),
+      ['rejected', 'rejected', [1], 'rejected'],
+    );
+  });
+
   it('a burst of chained one-frame sends (written as short lines) is judged as the same appends one turn each', async () => {
     // [token, after]: a run of node k, broken by node j, a token of another shape and a retry.
     const calls: Array<[string, string | undefined]> = [

@@ -52,9 +52,17 @@ export abstract class OutboundPump {
     if (ack > this.#outAcked) this.#outAcked = ack;
   }
 
-  /** Another node appended up to `lastSeq`: read it if the downstream has not had it. */
-  protected pumpWoken(lastSeq: number): void {
-    if (lastSeq > this.#sentSeq) void this.pump();
+  /**
+   * Another node appended up to `lastSeq`: read it if the downstream has not had it, or write
+   * `frames` (the wake's own copy of the log's frames ending at `lastSeq`) when they are next in line.
+   */
+  protected pumpWoken(lastSeq: number, frames?: readonly OutboundFrame[]): void {
+    if (lastSeq <= this.#sentSeq) return;
+    const first = frames?.[0];
+    if (!frames || !first) return void this.pump();
+    // Those the downstream has had already (a read overtook the wake) are dropped, not written twice.
+    const skip = this.#sentSeq + 1 - first.frame.seq;
+    this.deliverAppended(skip > 0 ? frames.slice(skip) : frames);
   }
 
   /**

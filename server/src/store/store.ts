@@ -132,12 +132,15 @@ export interface InboundResult extends InboundReplay {
  * Events on a session's channel, for the node holding the live downstream:
  * - `append`: frames up to `lastSeq` exist (maybe appended by another node); `lastSeq` =
  *   `Number.MAX_SAFE_INTEGER` means "you may have missed something: read again" (a store sends it
- *   after a (re)subscription becomes effective);
+ *   after a (re)subscription becomes effective). `frames`, when present, are the log's frames that
+ *   end at `lastSeq`, as a read would return them: a listener whose downstream has everything before
+ *   the first may write them instead of reading the log (a networked store can carry small appends in
+ *   the wake itself);
  * - `attach`: the downstream moved to `owner` (any other holder must let go);
  * - `pong`: a ping arrived elsewhere; answer it on the downstream.
  */
 export type WakeEvent =
-  | { readonly type: 'append'; readonly lastSeq: number }
+  | { readonly type: 'append'; readonly lastSeq: number; readonly frames?: readonly OutboundFrame[] }
   | { readonly type: 'attach'; readonly owner: string }
   | { readonly type: 'pong' };
 

@@ -19,6 +19,20 @@ import { EntryPack, count, payloadBytes, seqArg } from './codec.js';
  */
 const GROUP_MAX_ENTRIES = 1000;
 
+/**
+ * A session's journal confirm riding on its append script (journal.ts `ride`): the script's ARGV[9..11],
+ * and what to tell the journal of it: applied (or the session is gone), held, or failed (kept).
+ */
+export interface ConfirmRide {
+  readonly args: readonly [owner: string, upTo: string, after: string];
+  settle(outcome: 'done' | 'held' | 'failed'): void;
+}
+
+/** Hands out a session's pending journal confirm for its append group of this turn (journal.ts). */
+export interface ConfirmRider {
+  ride(sid: string): ConfirmRide | undefined;
+}
+
 /** Told when a group of this node's appends of a session leaves and when it is answered (pubsub.ts). */
 export interface AppendWatch {
   /** Returns an id for `settled`. */
@@ -26,26 +40,42 @@ export interface AppendWatch {
   settled(channel: string, id: number): void;
 }
 
+/**
+ * The appends of a group, in order, as three arrays rather than an object (and an executor closure)
+ * per append: they live until the reply, across a round trip, and the scavenger copies whatever is
+ * alive then (issue #14).
+ */
 interface Pending {
   /** Each with its payload bytes in `size` or measured again by appendResult (no array of sizes per append). */
-  readonly frames: readonly NewFrame[];
-  readonly resolve: (r: AppendResult) => void;
-  readonly reject: (err: unknown) => void;
+  readonly frames: (readonly NewFrame[])[];
+  readonly resolves: ((r: AppendResult) => void)[];
+  readonly rejects: ((err: unknown) => void)[];
+}
+
+/** The resolving functions of the promise `new Promise(capture)` made last: one executor for every append. */
+let madeResolve: ((r: AppendResult) => void) | undefined;
+let madeReject: ((err: unknown) => void) | undefined;
+function capture(resolve: (r: AppendResult) => void, reject: (err: unknown) => void): void {
+  madeResolve = resolve;
+  madeReject = reject;
 }
 
 interface Group {
   readonly sid: string;
   readonly limits: AppendLimits;
-  readonly items: Pending[];
+  readonly items: Pending;
   /** A line per append: token TAB after TAB n, or only N for the next send of a burst (see scripts.ts burrowAppend). */
   meta: string;
   /** The token of the group's last append, when it has the usual '<node> <n>' shape, and its node. */
   lastToken?: string;
   lastNode?: string;
-  readonly pack: EntryPack;
+  /** Dropped once the group's arguments are built: the reply needs only `items`. */
+  pack: EntryPack | undefined;
   entries: number;
   /** The session's client ack of this turn, applied by the group's script before its appends. */
   ack?: TurnAck;
+  /** The session's journal confirm, applied by the group's script after its appends (its last group of the turn). */
+  ride?: ConfirmRide;
 }
 
 /** The client acks of one session made in one turn: the highest goes to Redis, every caller hears the result. */
@@ -80,10 +110,15 @@ export class AppendGroups {
   #publishes: TurnPublish[] = [];
   #scheduled = false;
   readonly #flush = (): void => this.#send();
+  /** burrowAppend's ARGV[8]: appends of text up to this many bytes carry their frames in the wake. */
+  readonly #wakeFrames: string;
+  /** Set once the journal exists (redis-store.ts): confirms ride on the appends of their session. */
+  rider: ConfirmRider | undefined;
 
-  constructor(shared: Shared, watch: AppendWatch) {
+  constructor(shared: Shared, watch: AppendWatch, wakeFramesMaxBytes: string) {
     this.#s = shared;
     this.#watch = watch;
+    this.#wakeFrames = wakeFramesMaxBytes;
   }
 
   /** `Store.append`, sent with the session's other appends of this turn. */
@@ -95,7 +130,7 @@ export class AppendGroups {
       g.limits.maxBufferedBytes !== limits.maxBufferedBytes ||
       g.entries + frames.length > GROUP_MAX_ENTRIES
     ) {
-      g = { sid, limits, items: [], meta: '', pack: new EntryPack(), entries: 0 };
+      g = { sid, limits, items: { frames: [], resolves: [], rejects: [] }, meta: '', pack: new EntryPack(), entries: 0 };
       this.#open.set(sid, g);
       this.#groups.push(g);
     }
@@ -113,14 +148,19 @@ export class AppendGroups {
         g.lastNode = node !== undefined && node.length === sp && token.startsWith(node) ? node : token.slice(0, sp);
       } else g.lastToken = g.lastNode = undefined;
     }
+    const pack = g.pack!;
     for (let i = 0; i < frames.length; i++) {
       const f = frames[i]!;
-      g.pack.add(f.data, payloadBytes(f.data, f.size));
+      pack.add(f.data, payloadBytes(f.data, f.size));
     }
     g.entries += frames.length;
     this.#schedule();
+    const p = new Promise<AppendResult>(capture);
     const items = g.items;
-    return new Promise<AppendResult>((resolve, reject) => items.push({ frames, resolve, reject }));
+    items.frames.push(frames);
+    items.resolves.push(madeResolve!);
+    items.rejects.push(madeReject!);
+    return p;
   }
 
   /**
@@ -163,14 +203,23 @@ export class AppendGroups {
     const sent: Sent[] = [];
     const channels = groups.map((g) => keys.wake(g.sid));
     const ids = channels.map((ch) => this.#watch.sent(ch));
+    // A session's confirm rides on its last group of the turn: its `after` is that group's last append.
+    const lastOf = new Map<string, Group>();
+    for (const g of groups) lastOf.set(g.sid, g);
     groups.forEach((g, i) => {
       // A session's ack rides on its first group of the turn.
       g.ack = acks.get(g.sid);
       acks.delete(g.sid);
-      const ackArg = g.ack ? seqArg(g.ack.ack) : undefined;
-      const args = [...keys.session(g.sid), channels[i]!, count(g.limits.maxBufferedMessages), seqArg(g.limits.maxBufferedBytes), g.meta, g.pack.lengths, g.pack.blob()] as const;
+      const ackArg = g.ack ? seqArg(g.ack.ack) : '';
+      const wakeFrames = this.#wakeFrames;
+      if (this.rider && lastOf.get(g.sid) === g) g.ride = this.rider.ride(g.sid);
+      const confirm = g.ride?.args ?? [];
+      const pack = g.pack!;
+      const args = [...keys.session(g.sid), channels[i]!, count(g.limits.maxBufferedMessages), seqArg(g.limits.maxBufferedBytes), g.meta, pack.lengths, pack.blob()] as const;
+      g.pack = undefined;
+      g.meta = '';
       sent.push({
-        command: ackArg === undefined ? (c) => c.burrowAppend(...args) : (c) => c.burrowAppend(...args, ackArg),
+        command: (c) => c.burrowAppend(...args, ackArg, wakeFrames, ...confirm),
         settle: (res) => settleGroup(g, res),
       });
     });
@@ -207,21 +256,24 @@ function settleAck(a: TurnAck, res: Settled, known: boolean): void {
 
 function settleGroup(g: Group, res: Settled): void {
   if (!res.ok) {
-    for (const p of g.items) p.reject(res.error);
+    for (const reject of g.items.rejects) reject(res.error);
     if (g.ack) settleAck(g.ack, res, false);
+    g.ride?.settle('failed');
     return;
   }
   const codes = Array.isArray(res.value) ? (res.value as unknown[]) : [];
+  // The confirm's result is the last element, the ack's the one before; none when the session is
+  // unknown, and then its journal is gone with it.
+  if (g.ride) g.ride.settle(codes.length === 0 || codes.pop() === 1 ? 'done' : 'held');
   // The ack's result is the last element (none at all when the session is unknown).
   if (g.ack) settleAck(g.ack, res, codes.length > 0 && codes.pop() === 1);
-  const items = g.items;
-  for (let i = 0; i < items.length; i++) {
-    const p = items[i]!;
+  const { frames, resolves, rejects } = g.items;
+  for (let i = 0; i < resolves.length; i++) {
     try {
       // An empty answer: the session is unknown (every append of the group is).
-      p.resolve(appendResult(codes.length === 0 ? -1 : codes[i], p.frames));
+      resolves[i]!(appendResult(codes.length === 0 ? -1 : codes[i], frames[i]!));
     } catch (err) {
-      p.reject(err);
+      rejects[i]!(err);
     }
   }
 }

@@ -6,7 +6,7 @@
  *   't' + UTF-8 text, 'b' + raw bytes, 'c' + JSON {code?, reason?} (a close frame)
  * so STRLEN - 1 is the payload size the buffer limits count (0 for a close).
  */
-import type { JournalEntry, OutboundFrame, SessionRecord } from '../store.js';
+import type { InboundResult, JournalEntry, OutboundFrame, SessionRecord } from '../store.js';
 
 // ---- numbers --------------------------------------------------------------------------------------
 
@@ -121,11 +121,16 @@ export class EntryPack {
 }
 
 export function decodeEntry(seq: number, e: Buffer): OutboundFrame {
-  const tag = e[0];
+  return decodeAt(seq, e, 0, e.byteLength);
+}
+
+/** The entry in `b` from `start` (its tag) to `end`, as the frame of seq `seq`. */
+function decodeAt(seq: number, b: Buffer, start: number, end: number): OutboundFrame {
+  const tag = b[start];
   if (tag === TAG_CLOSE) {
     let info: { code?: unknown; reason?: unknown } = {};
     try {
-      info = JSON.parse(e.toString('utf8', 1)) as typeof info;
+      info = JSON.parse(b.toString('utf8', start + 1, end)) as typeof info;
     } catch {
       // A corrupt entry still closes the session; without a code the peer reports 1005.
     }
@@ -134,11 +139,45 @@ export function decodeEntry(seq: number, e: Buffer): OutboundFrame {
     return { frame: { t: 'close', seq, ...(code !== undefined ? { code } : {}), ...(reason ? { reason } : {}) }, size: 0 };
   }
   if (tag === TAG_BINARY) {
-    const bytes = new Uint8Array(e.byteLength - 1);
-    bytes.set(e.subarray(1));
+    // A copy: the frame may outlive the reply (a downstream's resend), and must not pin all of it.
+    const bytes = new Uint8Array(end - start - 1);
+    bytes.set(b.subarray(start + 1, end));
     return { frame: { t: 'd', seq, data: bytes }, size: bytes.byteLength };
   }
-  return { frame: { t: 'd', seq, data: e.toString('utf8', 1) }, size: e.byteLength - 1 };
+  return { frame: { t: 'd', seq, data: b.toString('utf8', start + 1, end) }, size: end - start - 1 };
+}
+
+/**
+ * Entries packed as {@link EntryPack} packs them (`blob`, and `lengths`: decimal lengths separated by
+ * one space) as the frames of seqs `first`, `first + 1`, ...: one pass over the lengths, no Buffer or
+ * string per entry but its payload. Throws on lengths that do not add up to the blob (a garbled reply
+ * would otherwise shift every frame after the bad length).
+ */
+export function decodePacked(first: number, lengths: Buffer, blob: Buffer): OutboundFrame[] {
+  const out: OutboundFrame[] = [];
+  let o = 0;
+  let len = 0;
+  let digits = 0;
+  for (let i = 0; i <= lengths.length; i++) {
+    const c = i < lengths.length ? lengths[i]! : 0x20;
+    if (c >= 0x30 && c <= 0x39) {
+      len = len * 10 + (c - 0x30);
+      digits++;
+      continue;
+    }
+    if (c !== 0x20 || digits === 0 || len < 1 || o + len > blob.length) throw new Error('garbled packed entries from redis');
+    out.push(decodeAt(first + out.length, blob, o, o + len));
+    o += len;
+    len = 0;
+    digits = 0;
+  }
+  if (o !== blob.length) throw new Error('garbled packed entries from redis');
+  return out;
+}
+
+/** A script's status code (burrowAccept) as an {@link InboundResult} status. */
+export function statusOf(code: unknown): InboundResult['status'] {
+  return code === 1 ? 'new' : code === 2 ? 'dup' : code === 3 ? 'gap' : code === 4 ? 'wait' : 'unknown';
 }
 
 /** A journal entry (encoded like a log entry) as the session core delivers it. */

@@ -48,14 +48,14 @@ declare module 'ioredis' {
      * -4 behind `after`, -5 ran already; [] when the session is unknown.
      */
     burrowAppend(
-      ...args: [...keys: SessionKeys, channel: string, maxMessages: string, maxBytes: string, appends: string, lengths: string, blob: Buffer, ack?: string]
+      ...args: [...keys: SessionKeys, channel: string, maxMessages: string, maxBytes: string, appends: string, lengths: string, blob: Buffer, ack?: string, wakeFramesMaxBytes?: string, ...confirm: [owner: string, upTo: string, after: string] | []]
     ): Result<number[], Context>;
     /** → null (unknown) or [1 first | 0, HGETALL after]. */
     burrowAppendClose(
       ...args: [...keys: SessionKeys, channel: string, by: 'client' | 'server', code: string, reason: string, entry: Buffer]
     ): Result<[0 | 1, string[]] | null, Context>;
-    /** → [seq of the first entry, entry...], or [0] when there is none. */
-    burrowReadBuffer(...args: [...keys: SessionKeys, afterSeq: string, maxFrames: string, maxBytes: string]): Result<(number | Buffer)[], Context>;
+    /** → [seq of the first entry, lengths, entries packed (codec.ts EntryPack)], or [0] when there is none. */
+    burrowReadBuffer(...args: [...keys: SessionKeys, afterSeq: string, maxFrames: string, maxBytes: string]): Result<[number, Buffer, Buffer] | [0], Context>;
     burrowAck(...args: [...keys: SessionKeys, ack: string]): Result<0 | 1, Context>;
     /** → [status, inAck, confirm held (1 | 0), (seq, owner, entry)...] (journal.ts reads it). */
     burrowAcceptBuffer(

@@ -1,5 +1,6 @@
 /** What `new RedisStore(options)` accepts, and the defaults it fills in. */
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import { count } from './codec.js';
 
 export interface RedisStoreOptions {
   /**
@@ -45,6 +46,13 @@ export interface RedisStoreOptions {
    * Default 1000; 0 leaves it to ioredis (no periodic refresh).
    */
   readonly clusterRefreshMs?: number;
+  /**
+   * An append of text frames up to this many bytes (the log's encoding) carries them in its wake-up,
+   * so the node holding the session's downstream writes them without reading the log: a Redis round
+   * trip less per append of another node (issue #14). Larger appends, and any with a binary frame,
+   * wake with the seq only. Each subscribed node receives the bytes; 0 turns it off. Default 16384.
+   */
+  readonly wakeFramesMaxBytes?: number;
 }
 
 /** The options with their defaults applied (the connection ones are read where connections are made). */
@@ -58,6 +66,8 @@ export interface Settings {
   readonly sweepLockMs: number;
   readonly nodeTtlMs: number;
   readonly onError: (err: unknown) => void;
+  /** An integer string; '0': wake-ups never carry frames. */
+  readonly wakeFramesMaxBytes: string;
 }
 
 export function settings(options: RedisStoreOptions): Settings {
@@ -71,5 +81,6 @@ export function settings(options: RedisStoreOptions): Settings {
     sweepLockMs: Math.max(100, Math.floor((every || 30_000) / 2)),
     nodeTtlMs: Math.max(30, options.nodeTtlMs ?? 5000),
     onError: options.onError ?? (() => {}),
+    wakeFramesMaxBytes: count(options.wakeFramesMaxBytes ?? 16_384),
   };
 }

@@ -49,6 +49,16 @@ end
 local function hdropAll(key, fields, total)
   if #fields > 0 and #fields == total then redis.call('DEL', key) else hdelAll(key, fields) end
 end
+-- The owner emitted its journal entries up to \`upTo\` (a number): they go.
+local function confirmUpTo(owner, upTo)
+  local head = owner .. ' '
+  local j = redis.call('HGETALL', KEYS[5])
+  local drop = {}
+  for i = 1, #j, 2 do
+    if string.sub(j[i + 1], 1, #head) == head and tonumber(j[i]) <= upTo then drop[#drop + 1] = j[i] end
+  end
+  hdropAll(KEYS[5], drop, #j / 2)
+end
 local function sizeOf(e)
   if string.byte(e, 1) == 99 then return 0 end
   return #e - 1
@@ -93,7 +103,9 @@ local function appended(t)
   local node, n = string.match(t or '', '^(%S+) (%d+)$')
   if not node then return true end
   local prev = redis.call('HGET', KEYS[1], 'ap:' .. node)
-  local pn = prev and tonumber(string.match(prev, '^(%S+) '))
+  -- A missing field is false, not nil: \`prev and ...\` would compare false with a number.
+  local pn
+  if prev then pn = tonumber(string.match(prev, '^(%S+) ')) end
   return pn ~= nil and pn >= tonumber(n)
 end
 -- The inbound journal. Drops the entries of \`owner\` up to \`confirm\` (a number or nil) and returns every

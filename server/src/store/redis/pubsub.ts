@@ -21,26 +21,12 @@
 import type { WakeEvent } from '../store.js';
 import type { AppendWatch } from './append-groups.js';
 import type { Client, Shared } from './commands.js';
+import { parseWake } from './wake-message.js';
 
 type Listener = (event: WakeEvent) => void;
 
 /** "You may have missed something: read again." */
 const READ_AGAIN: WakeEvent = { type: 'append', lastSeq: Number.MAX_SAFE_INTEGER };
-
-function parseWake(message: string): WakeEvent | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(message);
-  } catch {
-    return undefined;
-  }
-  if (typeof v !== 'object' || v === null) return undefined;
-  const o = v as Record<string, unknown>;
-  if (o.type === 'append' && typeof o.lastSeq === 'number') return { type: 'append', lastSeq: o.lastSeq };
-  if (o.type === 'attach' && typeof o.owner === 'string') return { type: 'attach', owner: o.owner };
-  if (o.type === 'pong') return { type: 'pong' };
-  return undefined;
-}
 
 /**
  * An `append` wake held back: it goes out once this node's appends of the session up to id `waitFor`

@@ -5,9 +5,9 @@
  * without a record behind.
  */
 import type { AppendLimits, AppendResult, CloseResult, NewFrame, OutboundFrame, SessionRecord } from '../store.js';
-import { AppendGroups, appendResult, type AppendWatch } from './append-groups.js';
+import { AppendGroups, appendResult, type AppendWatch, type ConfirmRider } from './append-groups.js';
 import { batch, batchOrThrow, type Command, type Shared } from './commands.js';
-import { EntryPack, count, decodeEntry, decodeRecord, encodeClose, encodeRecord, ms, payloadBytes, seqArg } from './codec.js';
+import { EntryPack, count, decodePacked, decodeRecord, encodeClose, encodeRecord, ms, payloadBytes, seqArg } from './codec.js';
 
 export class SessionRecords {
   readonly #s: Shared;
@@ -16,10 +16,19 @@ export class SessionRecords {
 
   readonly #groups: AppendGroups;
 
-  constructor(shared: Shared, graceMs: number, watch: AppendWatch) {
+  /** burrowAppend's ARGV[8] (options.ts `wakeFramesMaxBytes`). */
+  readonly #wakeFrames: string;
+
+  constructor(shared: Shared, graceMs: number, watch: AppendWatch, wakeFramesMaxBytes: string) {
     this.#s = shared;
-    this.#groups = new AppendGroups(shared, watch);
+    this.#wakeFrames = wakeFramesMaxBytes;
+    this.#groups = new AppendGroups(shared, watch, wakeFramesMaxBytes);
     this.#grace = seqArg(graceMs);
+  }
+
+  /** The journal, whose confirms ride on the appends of their session (append-groups.ts). */
+  set confirmRider(rider: ConfirmRider) {
+    this.#groups.rider = rider;
   }
 
   // ---- the record ---------------------------------------------------------------------------------
@@ -78,7 +87,7 @@ export class SessionRecords {
     const bytes = seqArg(limits.maxBufferedBytes);
     const res = await batch(
       this.#s.r,
-      unique.map((sid): Command => (c) => c.burrowAppend(...keys.session(sid), keys.wake(sid), max, bytes, '\t\t1\n', pack.lengths, blob)),
+      unique.map((sid): Command => (c) => c.burrowAppend(...keys.session(sid), keys.wake(sid), max, bytes, '\t\t1\n', pack.lengths, blob, '', this.#wakeFrames)),
     );
     const out = new Map<string, AppendResult>();
     unique.forEach((sid, i) => {
@@ -108,15 +117,10 @@ export class SessionRecords {
   async read(sid: string, afterSeq: number, maxFrames: number, maxBytes: number): Promise<readonly OutboundFrame[]> {
     if (!(maxFrames >= 1)) return [];
     const r = await this.#s.r.burrowReadBuffer(...this.#s.keys.session(sid), seqArg(afterSeq), count(maxFrames), seqArg(maxBytes));
-    if (!Array.isArray(r) || r.length < 2) return [];
-    const first = r[0];
-    if (typeof first !== 'number') return [];
-    const out: OutboundFrame[] = [];
-    for (let i = 1; i < r.length; i++) {
-      const e: unknown = r[i];
-      if (Buffer.isBuffer(e)) out.push(decodeEntry(first + i - 1, e));
-    }
-    return out;
+    if (!Array.isArray(r) || r.length < 3) return [];
+    const [first, lengths, blob] = r as unknown[];
+    if (typeof first !== 'number' || !Buffer.isBuffer(lengths) || !Buffer.isBuffer(blob)) return [];
+    return decodePacked(first, lengths, blob);
   }
 
   /** Sent with the session's appends of this turn (append-groups.ts): one round trip for both. */

@@ -99,6 +99,13 @@ return 1
    * run in the order it made them. Hence a later token of the node in the record means this one ran
    * too, its reply lost (-5). ARGV[7] (optional, '' = none): the session's client ack of the same turn,
    * applied first as \`burrowAck\` would, its result (1 | 0) one more element after the appends'.
+   * ARGV[8] (optional, '' or '0' = never): when every frame the group appended is text and they
+   * come to at most this many bytes, the wake event carries them too (\`first\`: the seq of the first,
+   * \`texts\`: the log entries, tag included), so the node holding the downstream need not read them;
+   * older nodes read the same JSON and ignore the extra fields. ARGV[9..11] (optional, ARGV[10] '' =
+   * none): owner, upTo, after of the session's journal confirm, applied after the appends as
+   * \`burrowJournalConfirm\` would (held when \`after\` has not run), its result (1 | 0 held) the last
+   * element: the confirm of a POST's frames rides on the app's answers to them (issue #14).
    * A line without a TAB, just a number N, is short for the usual next send of a burst: one frame,
    * token '<node> N' with the node of the line before, after = the line before's token (parsed once,
    * not per send: the Lua per send was most of Redis's time per echo, issue #14).
@@ -189,9 +196,26 @@ if #push > 0 then
   followTtl(KEYS[2])
   redis.call('HSET', KEYS[1], 'outSeq', int(outSeq), 'outBytes', int(bytes))
   for node, n in pairs(apN) do redis.call('HSET', KEYS[1], 'ap:' .. node, int(n) .. ' ' .. int(apSeq[node])) end
-  redis.call('PUBLISH', ARGV[1], '{"type":"append","lastSeq":' .. int(outSeq) .. '}')
+  local wake = '{"type":"append","lastSeq":' .. int(outSeq)
+  local carry = tonumber(ARGV[8] or '') or 0
+  if carry > 0 then
+    for _, v in ipairs(push) do
+      -- Text only: a binary entry's bytes need not be UTF-8, and JSON carries text.
+      if string.byte(v, 1) ~= 116 then carry = -1; break end
+      carry = carry - #v
+      if carry < 0 then break end
+    end
+    if carry >= 0 then wake = wake .. ',"first":' .. int(outSeq - #push + 1) .. ',"texts":' .. cjson.encode(push) end
+  end
+  redis.call('PUBLISH', ARGV[1], wake .. '}')
 end
 if acked then out[#out + 1] = acked end
+if ARGV[10] and ARGV[10] ~= '' then
+  if appended(ARGV[11]) then
+    confirmUpTo(ARGV[9], tonumber(ARGV[10]))
+    out[#out + 1] = 1
+  else out[#out + 1] = 0 end
+end
 return out
 `),
 
@@ -213,8 +237,11 @@ return {1, redis.call('HGETALL', KEYS[1])}
 `),
 
   /**
-   * ARGV: afterSeq, maxFrames, maxBytes → {firstSeq, entry...}: frames after `afterSeq`, at most
-   * `maxFrames`, stopping before the one that would pass `maxBytes` (but at least one).
+   * ARGV: afterSeq, maxFrames, maxBytes → {firstSeq, lengths, blob}: frames after `afterSeq`, at most
+   * `maxFrames`, stopping before the one that would pass `maxBytes` (but at least one); or {0} when
+   * there is none. Packed as appends are (codec.ts EntryPack: the entries back to back in `blob`, each
+   * one's length in `lengths`, space-separated): one bulk reply for the read instead of one per entry,
+   * which the node's parser and a Buffer per entry cost (issue #14).
    */
   burrowRead: def(`
 local outAck = redis.call('HGET', KEYS[1], 'outAck')
@@ -228,15 +255,16 @@ local stop = start + tonumber(ARGV[2]) - 1
 if stop >= len then stop = len - 1 end
 local items = redis.call('LRANGE', KEYS[2], int(start), int(stop))
 local maxBytes = tonumber(ARGV[3])
-local out = {outAck + start + 1}
+local lens = {}
 local bytes = 0
 for i, e in ipairs(items) do
   local size = sizeOf(e)
   if i > 1 and bytes + size > maxBytes then break end
   bytes = bytes + size
-  out[#out + 1] = e
+  lens[i] = #e
 end
-return out
+if #lens == 0 then return {0} end
+return {outAck + start + 1, table.concat(lens, ' '), table.concat(items, '', 1, #lens)}
 `),
 
   /** ARGV: ack → 1, or 0 when unknown. Clamped to outSeq; subtracts the trimmed bytes. */
