@@ -19,20 +19,6 @@ import { EntryPack, count, payloadBytes, seqArg } from './codec.js';
  */
 const GROUP_MAX_ENTRIES = 1000;
 
-/**
- * A session's journal confirm riding on its append script (journal.ts `ride`): the script's ARGV[9..11],
- * and what to tell the journal of it: applied (or the session is gone), held, or failed (kept).
- */
-export interface ConfirmRide {
-  readonly args: readonly [owner: string, upTo: string, after: string];
-  settle(outcome: 'done' | 'held' | 'failed'): void;
-}
-
-/** Hands out a session's pending journal confirm for its append group of this turn (journal.ts). */
-export interface ConfirmRider {
-  ride(sid: string): ConfirmRide | undefined;
-}
-
 /** Told when a group of this node's appends of a session leaves and when it is answered (pubsub.ts). */
 export interface AppendWatch {
   /** Returns an id for `settled`. */
@@ -74,8 +60,6 @@ interface Group {
   entries: number;
   /** The session's client ack of this turn, applied by the group's script before its appends. */
   ack?: TurnAck;
-  /** The session's journal confirm, applied by the group's script after its appends (its last group of the turn). */
-  ride?: ConfirmRide;
 }
 
 /** The client acks of one session made in one turn: the highest goes to Redis, every caller hears the result. */
@@ -112,8 +96,6 @@ export class AppendGroups {
   readonly #flush = (): void => this.#send();
   /** burrowAppend's ARGV[8]: appends of text up to this many bytes carry their frames in the wake. */
   readonly #wakeFrames: string;
-  /** Set once the journal exists (redis-store.ts): confirms ride on the appends of their session. */
-  rider: ConfirmRider | undefined;
 
   constructor(shared: Shared, watch: AppendWatch, wakeFramesMaxBytes: string) {
     this.#s = shared;
@@ -203,23 +185,18 @@ export class AppendGroups {
     const sent: Sent[] = [];
     const channels = groups.map((g) => keys.wake(g.sid));
     const ids = channels.map((ch) => this.#watch.sent(ch));
-    // A session's confirm rides on its last group of the turn: its `after` is that group's last append.
-    const lastOf = new Map<string, Group>();
-    for (const g of groups) lastOf.set(g.sid, g);
     groups.forEach((g, i) => {
       // A session's ack rides on its first group of the turn.
       g.ack = acks.get(g.sid);
       acks.delete(g.sid);
       const ackArg = g.ack ? seqArg(g.ack.ack) : '';
       const wakeFrames = this.#wakeFrames;
-      if (this.rider && lastOf.get(g.sid) === g) g.ride = this.rider.ride(g.sid);
-      const confirm = g.ride?.args ?? [];
       const pack = g.pack!;
       const args = [...keys.session(g.sid), channels[i]!, count(g.limits.maxBufferedMessages), seqArg(g.limits.maxBufferedBytes), g.meta, pack.lengths, pack.blob()] as const;
       g.pack = undefined;
       g.meta = '';
       sent.push({
-        command: (c) => c.burrowAppend(...args, ackArg, wakeFrames, ...confirm),
+        command: (c) => c.burrowAppend(...args, ackArg, wakeFrames),
         settle: (res) => settleGroup(g, res),
       });
     });
@@ -258,13 +235,9 @@ function settleGroup(g: Group, res: Settled): void {
   if (!res.ok) {
     for (const reject of g.items.rejects) reject(res.error);
     if (g.ack) settleAck(g.ack, res, false);
-    g.ride?.settle('failed');
     return;
   }
   const codes = Array.isArray(res.value) ? (res.value as unknown[]) : [];
-  // The confirm's result is the last element, the ack's the one before; none when the session is
-  // unknown, and then its journal is gone with it.
-  if (g.ride) g.ride.settle(codes.length === 0 || codes.pop() === 1 ? 'done' : 'held');
   // The ack's result is the last element (none at all when the session is unknown).
   if (g.ack) settleAck(g.ack, res, codes.length > 0 && codes.pop() === 1);
   const { frames, resolves, rejects } = g.items;

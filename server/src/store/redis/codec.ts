@@ -6,7 +6,7 @@
  *   't' + UTF-8 text, 'b' + raw bytes, 'c' + JSON {code?, reason?} (a close frame)
  * so STRLEN - 1 is the payload size the buffer limits count (0 for a close).
  */
-import type { InboundResult, JournalEntry, OutboundFrame, SessionRecord } from '../store.js';
+import type { JournalEntry, OutboundFrame, SessionRecord } from '../store.js';
 
 // ---- numbers --------------------------------------------------------------------------------------
 
@@ -173,11 +173,6 @@ export function decodePacked(first: number, lengths: Buffer, blob: Buffer): Outb
   }
   if (o !== blob.length) throw new Error('garbled packed entries from redis');
   return out;
-}
-
-/** A script's status code (burrowAccept) as an {@link InboundResult} status. */
-export function statusOf(code: unknown): InboundResult['status'] {
-  return code === 1 ? 'new' : code === 2 ? 'dup' : code === 3 ? 'gap' : code === 4 ? 'wait' : 'unknown';
 }
 
 /** A journal entry (encoded like a log entry) as the session core delivers it. */

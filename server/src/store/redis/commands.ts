@@ -48,7 +48,7 @@ declare module 'ioredis' {
      * -4 behind `after`, -5 ran already; [] when the session is unknown.
      */
     burrowAppend(
-      ...args: [...keys: SessionKeys, channel: string, maxMessages: string, maxBytes: string, appends: string, lengths: string, blob: Buffer, ack?: string, wakeFramesMaxBytes?: string, ...confirm: [owner: string, upTo: string, after: string] | []]
+      ...args: [...keys: SessionKeys, channel: string, maxMessages: string, maxBytes: string, appends: string, lengths: string, blob: Buffer, ack?: string, wakeFramesMaxBytes?: string]
     ): Result<number[], Context>;
     /** → null (unknown) or [1 first | 0, HGETALL after]. */
     burrowAppendClose(

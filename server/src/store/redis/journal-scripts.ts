@@ -122,7 +122,14 @@ return out
    */
   burrowJournalConfirm: def(`
 if not appended(ARGV[3]) then return 0 end
-confirmUpTo(ARGV[1], tonumber(ARGV[2]))
+local head = ARGV[1] .. ' '
+local upTo = tonumber(ARGV[2])
+local j = redis.call('HGETALL', KEYS[5])
+local drop = {}
+for i = 1, #j, 2 do
+  if string.sub(j[i + 1], 1, #head) == head and tonumber(j[i]) <= upTo then drop[#drop + 1] = j[i] end
+end
+hdropAll(KEYS[5], drop, #j / 2)
 return 1
 `),
 

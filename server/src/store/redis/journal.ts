@@ -13,8 +13,7 @@
  */
 import type { InboundBatchResult, InboundData, InboundFrame, InboundReplay, InboundResult, JournalEntry } from '../store.js';
 import { batch, type Settled, type Shared } from './commands.js';
-import type { ConfirmRide } from './append-groups.js';
-import { EntryPack, encodeEntry, journalEntry, payloadBytes, seqArg, statusOf, toStr } from './codec.js';
+import { EntryPack, encodeEntry, journalEntry, payloadBytes, seqArg, toStr } from './codec.js';
 import type { NodeLiveness } from './node-liveness.js';
 
 /** Confirms of emitted inbound frames are flushed this long after the last one when no accept carries them. */
@@ -200,26 +199,6 @@ export class InboundJournal {
       this.#timer = setTimeout(() => void this.flush(), CONFIRM_DELAY_MS);
       this.#timer.unref();
     }
-  }
-
-  /**
-   * The session's pending confirm, to ride on its append script of this turn (append-groups.ts):
-   * a round trip less per POST. `settle` takes how it went, as `flush` does with its own.
-   */
-  ride(sid: string): ConfirmRide | undefined {
-    const c = this.#take(sid);
-    if (c === undefined) return undefined;
-    this.#flushing.set(sid, Math.max(c.seq, this.#flushing.get(sid) ?? 0));
-    return {
-      args: [this.#node.id, seqArg(c.seq), c.after?.() ?? ''],
-      settle: (outcome) => {
-        if (this.#flushing.get(sid) === c.seq) this.#flushing.delete(sid);
-        if (outcome === 'held') return this.#held(sid, c);
-        if (outcome !== 'failed') return;
-        this.#keep(sid, c);
-        if (!this.#s.closed()) (this.#timer ??= setTimeout(() => void this.flush(), this.#flushRetryMs)).unref();
-      },
-    };
   }
 
   async replay(sid: string): Promise<InboundReplay> {
@@ -448,3 +427,7 @@ export class InboundJournal {
   }
 }
 
+/** A script's status code (burrowAccept) as an {@link InboundResult} status. */
+function statusOf(code: unknown): InboundResult['status'] {
+  return code === 1 ? 'new' : code === 2 ? 'dup' : code === 3 ? 'gap' : code === 4 ? 'wait' : 'unknown';
+}

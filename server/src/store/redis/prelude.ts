@@ -49,16 +49,6 @@ end
 local function hdropAll(key, fields, total)
   if #fields > 0 and #fields == total then redis.call('DEL', key) else hdelAll(key, fields) end
 end
--- The owner emitted its journal entries up to \`upTo\` (a number): they go.
-local function confirmUpTo(owner, upTo)
-  local head = owner .. ' '
-  local j = redis.call('HGETALL', KEYS[5])
-  local drop = {}
-  for i = 1, #j, 2 do
-    if string.sub(j[i + 1], 1, #head) == head and tonumber(j[i]) <= upTo then drop[#drop + 1] = j[i] end
-  end
-  hdropAll(KEYS[5], drop, #j / 2)
-end
 local function sizeOf(e)
   if string.byte(e, 1) == 99 then return 0 end
   return #e - 1

@@ -5,7 +5,7 @@
  * without a record behind.
  */
 import type { AppendLimits, AppendResult, CloseResult, NewFrame, OutboundFrame, SessionRecord } from '../store.js';
-import { AppendGroups, appendResult, type AppendWatch, type ConfirmRider } from './append-groups.js';
+import { AppendGroups, appendResult, type AppendWatch } from './append-groups.js';
 import { batch, batchOrThrow, type Command, type Shared } from './commands.js';
 import { EntryPack, count, decodePacked, decodeRecord, encodeClose, encodeRecord, ms, payloadBytes, seqArg } from './codec.js';
 
@@ -24,11 +24,6 @@ export class SessionRecords {
     this.#wakeFrames = wakeFramesMaxBytes;
     this.#groups = new AppendGroups(shared, watch, wakeFramesMaxBytes);
     this.#grace = seqArg(graceMs);
-  }
-
-  /** The journal, whose confirms ride on the appends of their session (append-groups.ts). */
-  set confirmRider(rider: ConfirmRider) {
-    this.#groups.rider = rider;
   }
 
   // ---- the record ---------------------------------------------------------------------------------

@@ -66,7 +66,6 @@ export class RedisStore implements Store {
     this.#records = new SessionRecords(shared, o.graceMs, this.#wake, o.wakeFramesMaxBytes);
     this.#node = new NodeLiveness(shared, o.nodeTtlMs);
     this.#journal = new InboundJournal(shared, this.#node);
-    this.#records.confirmRider = this.#journal;
     this.#expiry = new Expiry(shared, o, () => this.#health.status() === 'up');
 
     this.#health.start({

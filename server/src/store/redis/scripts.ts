@@ -102,10 +102,7 @@ return 1
    * ARGV[8] (optional, '' or '0' = never): when every frame the group appended is text and they
    * come to at most this many bytes, the wake event carries them too (\`first\`: the seq of the first,
    * \`texts\`: the log entries, tag included), so the node holding the downstream need not read them;
-   * older nodes read the same JSON and ignore the extra fields. ARGV[9..11] (optional, ARGV[10] '' =
-   * none): owner, upTo, after of the session's journal confirm, applied after the appends as
-   * \`burrowJournalConfirm\` would (held when \`after\` has not run), its result (1 | 0 held) the last
-   * element: the confirm of a POST's frames rides on the app's answers to them (issue #14).
+   * older nodes read the same JSON and ignore the extra fields.
    * A line without a TAB, just a number N, is short for the usual next send of a burst: one frame,
    * token '<node> N' with the node of the line before, after = the line before's token (parsed once,
    * not per send: the Lua per send was most of Redis's time per echo, issue #14).
@@ -210,12 +207,6 @@ if #push > 0 then
   redis.call('PUBLISH', ARGV[1], wake .. '}')
 end
 if acked then out[#out + 1] = acked end
-if ARGV[10] and ARGV[10] ~= '' then
-  if appended(ARGV[11]) then
-    confirmUpTo(ARGV[9], tonumber(ARGV[10]))
-    out[#out + 1] = 1
-  else out[#out + 1] = 0 end
-end
 return out
 `),
 
