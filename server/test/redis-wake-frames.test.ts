@@ -13,6 +13,7 @@ import { RedisStore, type RedisStoreOptions } from '../src/store/redis/index.js'
 import type { NewFrame, OutboundFrame, SessionRecord, WakeEvent } from '../src/store/store.js';
 import { OutboundPump } from '../src/session/pump.js';
 import { parseWake } from '../src/store/redis/wake-message.js';
+import { settings } from '../src/store/redis/options.js';
 import type { Downstream, SessionHost } from '../src/session/types.js';
 
 const URL = 'redis://127.0.0.1:6379';
@@ -109,6 +110,36 @@ describe('RedisStore: frames carried in the wake', { timeout: 20_000 }, () => {
     await off.append(id, [text('x')], roomy);
     assert.deepEqual(await next(), { type: 'append', lastSeq: 5 });
   });
+
+  it('a broadcast (appendEach) wakes with the seq only: N copies of one message pushed at once could overrun a busy subscriber', async () => {
+    const one = await listen(b);
+    const two = await listen(b);
+    const res = await a.appendEach([one.id, two.id], text('to all'), roomy);
+    assert.ok([...res.values()].every((r) => r.ok));
+    assert.deepEqual(await one.next(), { type: 'append', lastSeq: 1 });
+    assert.deepEqual(await two.next(), { type: 'append', lastSeq: 1 });
+  });
+
+  it("one turn's wakes carry at most 4 × wakeFramesMaxBytes in all; the sessions past it wake with the seq only", async () => {
+    // Each append is 't' + 99 bytes = 100 in the log's encoding: four fit the turn's 400, the rest do not.
+    const capped = await store({ wakeFramesMaxBytes: 100 });
+    const listeners = await Promise.all(Array.from({ length: 6 }, () => listen(b)));
+    const rs = await Promise.all(listeners.map((l) => capped.append(l.id, [text('x'.repeat(99))], roomy)));
+    assert.ok(rs.every((r) => r.ok));
+    const events = await Promise.all(listeners.map((l) => l.next()));
+    assert.deepEqual(
+      events.map((ev) => ev.frames?.length ?? 0),
+      [1, 1, 1, 1, 0, 0],
+    );
+  });
+});
+
+describe('wakeFramesMaxBytes', () => {
+  it('is clamped to 1 MiB, and 0 or less turns it off', () => {
+    assert.equal(settings({ wakeFramesMaxBytes: 1e9 }).wakeFramesMaxBytes, String(1 << 20));
+    assert.equal(settings({ wakeFramesMaxBytes: -5 }).wakeFramesMaxBytes, '0');
+    assert.equal(settings({}).wakeFramesMaxBytes, '16384');
+  });
 });
 
 describe('parseWake', () => {
@@ -168,7 +199,10 @@ class TestPump extends OutboundPump {
     this.restartPump(ack, outSeq);
   }
   woken(lastSeq: number, frames?: readonly OutboundFrame[]): void {
-    this.pumpWoken(lastSeq, frames);
+    this.pumpWoken({ lastSeq, frames });
+  }
+  wokenBy(ev: { readonly lastSeq: number; readonly frames?: readonly OutboundFrame[] }): void {
+    this.pumpWoken(ev);
   }
 }
 
@@ -198,6 +232,21 @@ describe('OutboundPump: a wake that carries frames', () => {
     p.woken(4, [frame(4)]);
     await settle();
     assert.deepEqual([p.written_, p.reads], [[2, 3, 4], [1]]);
+  });
+
+  it("a stale wake (our own append's reply came first) does not ask for its frames: a networked store parses them on first use", async () => {
+    const p = new TestPump([1, 2].map(frame));
+    p.start(2, 2);
+    let asked = 0;
+    p.wokenBy({
+      lastSeq: 2,
+      get frames() {
+        asked++;
+        return [frame(2)];
+      },
+    });
+    await settle();
+    assert.deepEqual([asked, p.written_, p.reads], [0, [], []]);
   });
 
   it('nothing new: neither written nor read', async () => {

@@ -266,7 +266,7 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
     if (other) this.#flags &= ~LAST_OWNER;
     const d = this.#downstream;
     if (!d) return;
-    if (ev.type === 'append') this.pumpWoken(ev.lastSeq, ev.frames);
+    if (ev.type === 'append') this.pumpWoken(ev);
     else if (ev.type === 'attach') {
       // Our own attaches are handled locally; another node taking over means we let go.
       if (other) d.end(CloseCode.TransportReplaced, 'replaced by a newer transport');

@@ -53,11 +53,14 @@ export abstract class OutboundPump {
   }
 
   /**
-   * Another node appended up to `lastSeq`: read it if the downstream has not had it, or write
-   * `frames` (the wake's own copy of the log's frames ending at `lastSeq`) when they are next in line.
+   * Another node appended up to `ev.lastSeq`: read it if the downstream has not had it, or write
+   * `ev.frames` (the wake's own copy of the log's frames ending at `lastSeq`) when they are next in
+   * line. The event, not its frames: a networked store parses them on first use, and a stale wake
+   * (our own append's reply came first) should not pay for that.
    */
-  protected pumpWoken(lastSeq: number, frames?: readonly OutboundFrame[]): void {
-    if (lastSeq <= this.#sentSeq) return;
+  protected pumpWoken(ev: { readonly lastSeq: number; readonly frames?: readonly OutboundFrame[] | undefined }): void {
+    if (ev.lastSeq <= this.#sentSeq) return;
+    const frames = ev.frames;
     const first = frames?.[0];
     if (!frames || !first) return void this.pump();
     // Those the downstream has had already (a read overtook the wake) are dropped, not written twice.

@@ -19,6 +19,12 @@ import { EntryPack, count, payloadBytes, seqArg } from './codec.js';
  */
 const GROUP_MAX_ENTRIES = 1000;
 
+/**
+ * The wakes of one turn's appends carry at most this many times `wakeFramesMaxBytes` in all (a
+ * session's append carries up to `wakeFramesMaxBytes` alone); the rest wake with the seq only.
+ */
+export const WAKE_TURN_FACTOR = 4;
+
 /** Told when a group of this node's appends of a session leaves and when it is answered (pubsub.ts). */
 export interface AppendWatch {
   /** Returns an id for `settled`. */
@@ -96,11 +102,14 @@ export class AppendGroups {
   readonly #flush = (): void => this.#send();
   /** burrowAppend's ARGV[8]: appends of text up to this many bytes carry their frames in the wake. */
   readonly #wakeFrames: string;
+  /** What all the wakes of one turn may carry together (WAKE_TURN_FACTOR × `#wakeFrames`). */
+  readonly #wakeTurnBytes: number;
 
   constructor(shared: Shared, watch: AppendWatch, wakeFramesMaxBytes: string) {
     this.#s = shared;
     this.#watch = watch;
     this.#wakeFrames = wakeFramesMaxBytes;
+    this.#wakeTurnBytes = WAKE_TURN_FACTOR * Number(wakeFramesMaxBytes);
   }
 
   /** `Store.append`, sent with the session's other appends of this turn. */
@@ -185,13 +194,19 @@ export class AppendGroups {
     const sent: Sent[] = [];
     const channels = groups.map((g) => keys.wake(g.sid));
     const ids = channels.map((ch) => this.#watch.sent(ch));
+    // A turn that appends to many sessions (an app's loop over members) would otherwise carry up to
+    // wakeFramesMaxBytes in each of their wakes at once, into subscribers that may be busy: past
+    // Redis's pubsub output limit a subscriber is disconnected, and its node goes `down`.
+    let carryLeft = this.#wakeTurnBytes;
     groups.forEach((g, i) => {
       // A session's ack rides on its first group of the turn.
       g.ack = acks.get(g.sid);
       acks.delete(g.sid);
       const ackArg = g.ack ? seqArg(g.ack.ack) : '';
-      const wakeFrames = this.#wakeFrames;
       const pack = g.pack!;
+      const carries = pack.size <= carryLeft;
+      if (carries) carryLeft -= pack.size;
+      const wakeFrames = carries ? this.#wakeFrames : '0';
       const args = [...keys.session(g.sid), channels[i]!, count(g.limits.maxBufferedMessages), seqArg(g.limits.maxBufferedBytes), g.meta, pack.lengths, pack.blob()] as const;
       g.pack = undefined;
       g.meta = '';

@@ -95,6 +95,11 @@ export class EntryPack {
     return this.#lengths;
   }
 
+  /** Bytes of the blob (what a wake that carries the entries carries, before JSON escaping). */
+  get size(): number {
+    return this.#total;
+  }
+
   /** The entries, encoded as encodeEntry would each (after the prefix), in one Buffer. */
   blob(): Buffer {
     const b = Buffer.allocUnsafe(this.#total);

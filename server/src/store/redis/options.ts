@@ -49,8 +49,13 @@ export interface RedisStoreOptions {
   /**
    * An append of text frames up to this many bytes (the log's encoding) carries them in its wake-up,
    * so the node holding the session's downstream writes them without reading the log: a Redis round
-   * trip less per append of another node (issue #14). Larger appends, and any with a binary frame,
-   * wake with the seq only. Each subscribed node receives the bytes; 0 turns it off. Default 16384.
+   * trip less per append of another node (issue #14). Larger appends, any with a binary frame, and
+   * broadcasts (`appendEach`) wake with the seq only, and the wakes of one turn of a node carry at
+   * most 4 times this in all. Wakes are pushed, not pulled: each subscribed node receives the bytes
+   * (JSON-escaped: text full of control characters grows up to 6×), they count against Redis's
+   * `client-output-buffer-limit pubsub` (a subscriber past it is disconnected, and its node's store
+   * goes `down` until it is back), and on a Redis Cluster a PUBLISH goes to every server of the
+   * cluster. 0 turns it off. Default 16384; at most 1 MiB.
    */
   readonly wakeFramesMaxBytes?: number;
 }
@@ -81,6 +86,6 @@ export function settings(options: RedisStoreOptions): Settings {
     sweepLockMs: Math.max(100, Math.floor((every || 30_000) / 2)),
     nodeTtlMs: Math.max(30, options.nodeTtlMs ?? 5000),
     onError: options.onError ?? (() => {}),
-    wakeFramesMaxBytes: count(options.wakeFramesMaxBytes ?? 16_384),
+    wakeFramesMaxBytes: count(Math.min(options.wakeFramesMaxBytes ?? 16_384, 1 << 20)),
   };
 }

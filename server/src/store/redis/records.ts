@@ -16,12 +16,9 @@ export class SessionRecords {
 
   readonly #groups: AppendGroups;
 
-  /** burrowAppend's ARGV[8] (options.ts `wakeFramesMaxBytes`). */
-  readonly #wakeFrames: string;
 
   constructor(shared: Shared, graceMs: number, watch: AppendWatch, wakeFramesMaxBytes: string) {
     this.#s = shared;
-    this.#wakeFrames = wakeFramesMaxBytes;
     this.#groups = new AppendGroups(shared, watch, wakeFramesMaxBytes);
     this.#grace = seqArg(graceMs);
   }
@@ -80,9 +77,11 @@ export class SessionRecords {
     const { keys } = this.#s;
     const max = count(limits.maxBufferedMessages);
     const bytes = seqArg(limits.maxBufferedBytes);
+    // A fan-out's wakes carry no frames ('0'): one message to N sessions would be N copies of it on
+    // the subscribers' connections at once, where a read is pulled when each node gets to it.
     const res = await batch(
       this.#s.r,
-      unique.map((sid): Command => (c) => c.burrowAppend(...keys.session(sid), keys.wake(sid), max, bytes, '\t\t1\n', pack.lengths, blob, '', this.#wakeFrames)),
+      unique.map((sid): Command => (c) => c.burrowAppend(...keys.session(sid), keys.wake(sid), max, bytes, '\t\t1\n', pack.lengths, blob, '', '0')),
     );
     const out = new Map<string, AppendResult>();
     unique.forEach((sid, i) => {
