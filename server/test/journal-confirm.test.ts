@@ -136,3 +136,24 @@ test('a confirm behind an append of a node with no append in the record yet is h
     admin.disconnect();
   }
 });
+
+test('a journal field that is no seq is dropped by a confirm, not a script error on every retry', async () => {
+  const errors: unknown[] = [];
+  const s = new RedisStore({ redis: 'redis://127.0.0.1:6379', prefix, sweepIntervalMs: 0, onError: (e) => errors.push(e) });
+  stores.push(s);
+  await s.ready();
+  const admin = new Redis('redis://127.0.0.1:6379');
+  const sid = randomBytes(16).toString('base64url');
+  const key = `${prefix}:{${sid}}:journal`;
+  try {
+    await s.create({ id: sid, tokenHash: 'ab', protocol: '', data: undefined, inAck: 0, outSeq: 0, outAck: 0, activity: 0 }, 60_000);
+    assert.equal((await s.acceptInbound(sid, 1, { data: 'q1' })).status, 'new');
+    await admin.hset(key, 'garbage', 'someone q');
+    s.confirmInbound(sid, 1, true);
+    await settled(s, sid);
+    assert.deepEqual(await admin.hkeys(key), []);
+    assert.deepEqual(errors.map(String), []);
+  } finally {
+    admin.disconnect();
+  }
+});

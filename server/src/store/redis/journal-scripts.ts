@@ -118,7 +118,8 @@ return out
 
   /**
    * ARGV: owner, upTo, after (see journalScan) → 1, or 0 when held. Drops the owner's journal entries up
-   * to \`upTo\` (it emitted them).
+   * to \`upTo\` (it emitted them), and a field that is no seq, as journalScan does: compared as one, it
+   * would be a script error on every retry of the confirm.
    */
   burrowJournalConfirm: def(`
 if not appended(ARGV[3]) then return 0 end
@@ -127,7 +128,8 @@ local upTo = tonumber(ARGV[2])
 local j = redis.call('HGETALL', KEYS[5])
 local drop = {}
 for i = 1, #j, 2 do
-  if string.sub(j[i + 1], 1, #head) == head and tonumber(j[i]) <= upTo then drop[#drop + 1] = j[i] end
+  local s = tonumber(j[i])
+  if not s or (s <= upTo and string.sub(j[i + 1], 1, #head) == head) then drop[#drop + 1] = j[i] end
 end
 hdropAll(KEYS[5], drop, #j / 2)
 return 1
