@@ -43,11 +43,7 @@ interface PendingConfirm {
 export class InboundJournal {
   readonly #s: Shared;
   readonly #node: NodeLiveness;
-  /**
-   * Per session, the highest inbound seq emitted here and not yet confirmed to Redis. A flush swaps
-   * in a new Map rather than `clear()` it: a cleared table keeps its entries (their `after`
-   * closures and all they reach) alive through scavenges until a mark-sweep (append-groups.ts #open).
-   */
+  /** Per session, the highest inbound seq emitted here and not yet confirmed to Redis. */
   #confirms = new Map<string, PendingConfirm>();
   /**
    * Per session, the highest seq of a confirm flush on its way. A Redis Cluster does not run one
@@ -265,6 +261,7 @@ export class InboundJournal {
     if (this.#confirms.size === 0) return;
     const { r, keys } = this.#s;
     const pending = [...this.#confirms];
+    // Not clear(): a cleared Map's old table keeps its entries from scavenges (append-groups.ts #open).
     this.#confirms = new Map();
     for (const [sid, c] of pending) this.#flushing.set(sid, Math.max(c.seq, this.#flushing.get(sid) ?? 0));
     let res: Settled[];
