@@ -261,8 +261,7 @@ export class InboundJournal {
     if (this.#confirms.size === 0) return;
     const { r, keys } = this.#s;
     const pending = [...this.#confirms];
-    // Not clear(): a cleared Map's old table keeps its entries from scavenges (append-groups.ts #open).
-    this.#confirms = new Map();
+    this.#confirms = new Map(); // not clear(): its old table would keep them (append-groups.ts #open)
     for (const [sid, c] of pending) this.#flushing.set(sid, Math.max(c.seq, this.#flushing.get(sid) ?? 0));
     let res: Settled[];
     try {
