@@ -4,7 +4,7 @@
  * a Map by giving it a new table and leaving the old table, entries and all, to the GC; with the Map
  * in old space, the dead table kept every turn's groups (their frames, promises and all they reach)
  * alive through each scavenge until the next mark-sweep: ~2 MB promoted per scavenge under the
- * cluster bench's load (bench/README, "What survives a scavenge").
+ * cluster bench's load (bench/README, "what survives a RedisStore node's scavenges").
  *
  * A scavenge treats WeakRef targets as strong, so this measures instead: ballast that only a group
  * reaches, and what of the heap a scavenge leaves. AppendGroups runs alone on a stand-in connection
