@@ -105,8 +105,9 @@ export class AppendGroups {
    * Groups of this turn still taking appends, by session. A new Map per turn, never `clear()`ed: V8
    * clears a Map by giving it a new table and leaves the old one, entries and all, for the GC; once
    * this long-lived Map's table is in old space, every cleared table kept its turn's groups (their
-   * frames, promises and all they reach) alive through each scavenge until the next mark-sweep, ~2 MB
-   * promoted per scavenge under load (issue #14, bench/README "what survives a RedisStore node's scavenges").
+   * frames, promises and all they reach) alive through each scavenge until the next mark-sweep:
+   * ~2 MB promoted per scavenge under load (issue #14; bench/README, "what survives a RedisStore
+   * node's scavenges").
    */
   #open = new Map<string, Group>();
   /** Every group of this turn, in the order they were opened. */
