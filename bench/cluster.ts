@@ -12,7 +12,7 @@
  *   CPU_PROF_DIR=/tmp/p npm run bench:cluster    (also a CPU profile of every node, for bench/peers/profile.ts)
  *   TRANSPORTS=sse PINGS=0 ...                   (one transport, throughput only: a profile of just that)
  */
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { BurrowSocket } from '@burrow/client';
@@ -31,7 +31,15 @@ const CAP_MS = Number(process.env.CAP_MS ?? 4000);
  * RedisStore's, so it skewed the ratio. QUIET=0 brings it back (the figures before 2026-12-02 09:00).
  */
 const QUIET = process.env.QUIET !== '0';
-const nodeArgs = process.env.CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF_DIR}`] : [];
+/**
+ * NODE_FLAGS='--trace-gc-nvp ...' passes V8/Node flags to every node; NODE_TEXT_DIR=/tmp/d writes
+ * each node's non-JSON output (what --trace-gc prints, say) to <dir>/<node>.log.
+ */
+const nodeArgs = [
+  ...(process.env.CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF_DIR}`] : []),
+  ...(process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean),
+];
+const textTo = (name: string) => (process.env.NODE_TEXT_DIR ? (t: string) => appendFileSync(`${process.env.NODE_TEXT_DIR}/${name}.log`, t) : undefined);
 const allTransports = ['websocket', 'sse', 'polling'] as const;
 type Transport = (typeof allTransports)[number];
 /** TRANSPORTS=sse,polling runs those only (e.g. for a profile of one transport). */
@@ -178,11 +186,11 @@ try {
     if (l.kind === 'http') httpLines.set(l.node, (httpLines.get(l.node) ?? 0) + 1);
   };
   const httpOf = (names: string[]) => () => names.reduce((a, n) => a + (httpLines.get(n) ?? 0), 0);
-  const single = await spawnNode({ name: 'single', store: 'memory', quiet: QUIET, timings, fromBuild: true, nodeArgs, onLine });
+  const single = await spawnNode({ name: 'single', store: 'memory', quiet: QUIET, timings, fromBuild: true, nodeArgs, onLine, onText: textTo('single') });
   kill.push(() => single.proc.kill('SIGTERM'));
   const nodeNames = Array.from({ length: NODES }, (_, i) => `n${i + 1}`);
   const nodes = await Promise.all(
-    nodeNames.map((name) => spawnNode({ name, redisUrl: redis.url, prefix: 'burrow-bench:', quiet: QUIET, timings, fromBuild: true, nodeArgs, onLine })),
+    nodeNames.map((name) => spawnNode({ name, redisUrl: redis.url, prefix: 'burrow-bench:', quiet: QUIET, timings, fromBuild: true, nodeArgs, onLine, onText: textTo(name) })),
   );
   for (const n of nodes) kill.push(() => n.proc.kill('SIGTERM'));
   const nginx = await startClusterNginx(nodes.map((n) => n.port));

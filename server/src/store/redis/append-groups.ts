@@ -91,12 +91,19 @@ interface Sent {
 export class AppendGroups {
   readonly #s: Shared;
   readonly #watch: AppendWatch;
-  /** Groups of this turn still taking appends, by session. */
-  readonly #open = new Map<string, Group>();
+  /**
+   * Groups of this turn still taking appends, by session. A new Map per turn, never `clear()`ed: V8
+   * clears a Map by giving it a new table and leaves the old one, entries and all, for the GC; once
+   * this long-lived Map's table is in old space, every cleared table kept its turn's groups (their
+   * frames, promises and all they reach) alive through each scavenge until the next mark-sweep:
+   * ~2 MB promoted per scavenge under load (issue #14; bench/README, "what survives a RedisStore
+   * node's scavenges").
+   */
+  #open = new Map<string, Group>();
   /** Every group of this turn, in the order they were opened. */
   #groups: Group[] = [];
   /** Client acks of this turn, by session: they ride on the session's group, or go alone in the same round trip. */
-  readonly #acks = new Map<string, TurnAck>();
+  #acks = new Map<string, TurnAck>();
   #publishes: TurnPublish[] = [];
   #scheduled = false;
   readonly #flush = (): void => this.#send();
@@ -185,9 +192,10 @@ export class AppendGroups {
     this.#scheduled = false;
     const groups = this.#groups;
     this.#groups = [];
-    this.#open.clear();
-    const acks = new Map(this.#acks);
-    this.#acks.clear();
+    // New maps, not clear(): see #open.
+    this.#open = new Map();
+    const acks = this.#acks;
+    this.#acks = new Map();
     const publishes = this.#publishes;
     this.#publishes = [];
     const { r, keys } = this.#s;

@@ -43,7 +43,7 @@ export class InboundJournal {
   readonly #s: Shared;
   readonly #node: NodeLiveness;
   /** Per session, the highest inbound seq emitted here and not yet confirmed to Redis. */
-  readonly #confirms = new Map<string, PendingConfirm>();
+  #confirms = new Map<string, PendingConfirm>();
   /**
    * Per session, the highest seq of a confirm flush on its way. A Redis Cluster does not run one
    * node's commands in the order they were sent when a failover sends one of them round redirections:
@@ -240,7 +240,7 @@ export class InboundJournal {
     if (this.#confirms.size === 0) return;
     const { r, keys } = this.#s;
     const pending = [...this.#confirms];
-    this.#confirms.clear();
+    this.#confirms = new Map(); // not clear(): its old table would keep them (append-groups.ts #open)
     for (const [sid, c] of pending) this.#flushing.set(sid, Math.max(c.seq, this.#flushing.get(sid) ?? 0));
     let res: Settled[];
     try {
