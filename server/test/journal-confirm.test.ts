@@ -111,16 +111,21 @@ test('an accept that overtakes this node\'s confirm flush does not deliver the c
 // Regression: `appended()` (prelude.ts) read a missing `ap:<node>` field (false in Lua) as a number,
 // so a confirm held behind an append of a node with none in the record yet failed the script
 // ("attempt to compare number with boolean") instead of being held, on every retry.
-test('a confirm behind an append of a node with no append in the record yet is held, not a script error', async () => {
+/** A store that records its `onError` reports, an admin connection, and a fresh session on it. */
+async function watchedSession(): Promise<{ s: RedisStore; errors: unknown[]; admin: Redis; sid: string }> {
   const errors: unknown[] = [];
   const s = new RedisStore({ redis: 'redis://127.0.0.1:6379', prefix, sweepIntervalMs: 0, onError: (e) => errors.push(e) });
   stores.push(s);
   await s.ready();
-  const admin = new Redis('redis://127.0.0.1:6379');
   const sid = randomBytes(16).toString('base64url');
+  await s.create({ id: sid, tokenHash: 'ab', protocol: '', data: undefined, inAck: 0, outSeq: 0, outAck: 0, activity: 0 }, 60_000);
+  return { s, errors, admin: new Redis('redis://127.0.0.1:6379'), sid };
+}
+
+test('a confirm behind an append of a node with no append in the record yet is held, not a script error', async () => {
+  const { s, errors, admin, sid } = await watchedSession();
   const journal = () => admin.hkeys(`${prefix}:{${sid}}:journal`);
   try {
-    await s.create({ id: sid, tokenHash: 'ab', protocol: '', data: undefined, inAck: 0, outSeq: 0, outAck: 0, activity: 0 }, 60_000);
     assert.equal((await s.acceptInbound(sid, 1, { data: 'q1' })).status, 'new');
     let after = 'ghost 3';
     s.confirmInbound(sid, 1, true, () => after);
@@ -138,15 +143,9 @@ test('a confirm behind an append of a node with no append in the record yet is h
 });
 
 test('a journal field that is no seq is dropped by a confirm, not a script error on every retry', async () => {
-  const errors: unknown[] = [];
-  const s = new RedisStore({ redis: 'redis://127.0.0.1:6379', prefix, sweepIntervalMs: 0, onError: (e) => errors.push(e) });
-  stores.push(s);
-  await s.ready();
-  const admin = new Redis('redis://127.0.0.1:6379');
-  const sid = randomBytes(16).toString('base64url');
+  const { s, errors, admin, sid } = await watchedSession();
   const key = `${prefix}:{${sid}}:journal`;
   try {
-    await s.create({ id: sid, tokenHash: 'ab', protocol: '', data: undefined, inAck: 0, outSeq: 0, outAck: 0, activity: 0 }, 60_000);
     assert.equal((await s.acceptInbound(sid, 1, { data: 'q1' })).status, 'new');
     await admin.hset(key, 'garbage', 'someone q');
     s.confirmInbound(sid, 1, true);

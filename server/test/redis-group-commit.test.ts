@@ -8,14 +8,15 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { RedisStore } from '../src/store/redis/index.js';
+import type { RedisStore } from '../src/store/redis/index.js';
+import { REDIS_URL, redisStores } from './redis-fixture.js';
 import type { AppendResult, SessionRecord, WakeEvent } from '../src/store/store.js';
 
-const URL = 'redis://127.0.0.1:6379';
-const prefix = `burrow-group-${randomBytes(6).toString('hex')}`;
+const redis = redisStores('burrow-group');
+const { prefix } = redis;
+const URL = REDIS_URL;
 const LONG = 60_000;
 const roomy = { maxBufferedMessages: 100, maxBufferedBytes: 1 << 20 };
-const stores: RedisStore[] = [];
 
 function sid(): string {
   return randomBytes(12).toString('base64url');
@@ -27,12 +28,7 @@ const text = (data: string) => ({ t: 'd' as const, data });
 const seqsOf = (frames: readonly { frame: { seq: number } }[]) => frames.map((f) => f.frame.seq);
 const outcome = (r: AppendResult) => (r.ok ? r.frames.map((f) => f.frame.seq) : r.reason);
 
-async function store(): Promise<RedisStore> {
-  const s = new RedisStore({ redis: URL, prefix, sweepIntervalMs: 0 });
-  stores.push(s);
-  await s.ready();
-  return s;
-}
+const store = (): Promise<RedisStore> => redis.store();
 
 describe('RedisStore group commit', { timeout: 20_000 }, () => {
   let a: RedisStore;
@@ -40,13 +36,7 @@ describe('RedisStore group commit', { timeout: 20_000 }, () => {
   beforeAll(async () => {
     [a, b] = await Promise.all([store(), store()]);
   });
-  afterAll(async () => {
-    await Promise.all(stores.map((s) => s.close()));
-    const admin = new Redis(URL);
-    const keys = await admin.keys(`${prefix}:*`);
-    if (keys.length) await admin.del(...keys);
-    admin.disconnect();
-  });
+  afterAll(() => redis.cleanup());
 
   it('an append behind one that has not run is refused; once that one ran, an older retry is "ran already"', async () => {
     const id = sid();
@@ -251,9 +241,7 @@ describe('RedisStore group commit', { timeout: 20_000 }, () => {
       sent++;
       return send(...args);
     }) as typeof client.sendCommand;
-    const c = new RedisStore({ redis: client, prefix, sweepIntervalMs: 0 });
-    stores.push(c);
-    await c.ready();
+    const c = await redis.store({ redis: client });
     await c.create(record(id), LONG);
     assert.deepEqual(outcome(await c.append(id, [text('1'), text('2'), text('3')], limits)), [1, 2, 3]);
     try {

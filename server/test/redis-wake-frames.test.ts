@@ -8,31 +8,24 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { Redis } from 'ioredis';
-import { RedisStore, type RedisStoreOptions } from '../src/store/redis/index.js';
+import type { RedisStore, RedisStoreOptions } from '../src/store/redis/index.js';
+import { redisStores } from './redis-fixture.js';
 import type { NewFrame, OutboundFrame, SessionRecord, WakeEvent } from '../src/store/store.js';
 import { OutboundPump } from '../src/session/pump.js';
 import { parseWake } from '../src/store/redis/wake-message.js';
 import { settings } from '../src/store/redis/options.js';
 import type { Downstream, SessionHost } from '../src/session/types.js';
 
-const URL = 'redis://127.0.0.1:6379';
-const prefix = `burrow-wake-${randomBytes(6).toString('hex')}`;
+const redis = redisStores('burrow-wake');
 const LONG = 60_000;
 const roomy = { maxBufferedMessages: 100, maxBufferedBytes: 1 << 20 };
-const stores: RedisStore[] = [];
 const text = (data: string): NewFrame => ({ t: 'd', data });
 
 function record(id: string): SessionRecord {
   return { id, tokenHash: 'ab'.repeat(32), protocol: '', data: undefined, inAck: 0, outSeq: 0, outAck: 0, activity: 0 };
 }
 
-async function store(options: Partial<RedisStoreOptions> = {}): Promise<RedisStore> {
-  const s = new RedisStore({ redis: URL, prefix, sweepIntervalMs: 0, ...options });
-  stores.push(s);
-  await s.ready();
-  return s;
-}
+const store = (options: Partial<RedisStoreOptions> = {}): Promise<RedisStore> => redis.store(options);
 
 /** A session on `on`, and the `append` wakes `on` hears of it (the subscription proven effective first). */
 async function listen(on: RedisStore): Promise<{ id: string; next: () => Promise<Extract<WakeEvent, { type: 'append' }>> }> {
@@ -64,13 +57,7 @@ describe('RedisStore: frames carried in the wake', { timeout: 20_000 }, () => {
   beforeAll(async () => {
     [a, b] = await Promise.all([store(), store()]);
   });
-  afterAll(async () => {
-    await Promise.all(stores.map((s) => s.close()));
-    const admin = new Redis(URL);
-    const keys = await admin.keys(`${prefix}:*`);
-    if (keys.length) await admin.del(...keys);
-    admin.disconnect();
-  });
+  afterAll(() => redis.cleanup());
 
   it("another node's append of text frames wakes the listener with the frames a read returns", async () => {
     const { id, next } = await listen(b);
