@@ -16,7 +16,6 @@ export class SessionRecords {
 
   readonly #groups: AppendGroups;
 
-
   constructor(shared: Shared, graceMs: number, watch: AppendWatch, wakeFramesMaxBytes: string) {
     this.#s = shared;
     this.#groups = new AppendGroups(shared, watch, wakeFramesMaxBytes);
