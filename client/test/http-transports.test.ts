@@ -8,9 +8,11 @@ import { BurrowSocket, type FetchFunction } from '../src/node.js';
 import { openFrame, sleep, until } from './helpers.js';
 
 interface Post {
+  readonly url: URL;
   readonly ack: number;
   readonly frames: Array<{ t: string; seq?: number; text?: string }>;
-  answer(ack: number): void;
+  /** Answers with the ack, and with `frames` carried down when given (a polling POST's answer). */
+  answer(ack: number, frames?: unknown[]): void;
 }
 
 const json = (body: unknown, status = 200): Response => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
@@ -47,7 +49,7 @@ class FakeServer {
         this.polls.at(-1)?.answer([echo]);
         return json({ ack: close.seq });
       }
-      return new Promise((resolve) => this.posts.push({ ack: req.ack, frames: req.frames, answer: (ack) => resolve(json({ ack })) }));
+      return new Promise((resolve) => this.posts.push({ url, ack: req.ack, frames: req.frames, answer: (ack, frames) => resolve(json(frames ? { ack, frames } : { ack })) }));
     }
     if (path.endsWith('/poll')) return new Promise((resolve) => this.polls.push({ url, answer: (frames) => resolve(json({ frames })) }));
     return json({ error: 'not_found' }, 404);
@@ -85,16 +87,18 @@ afterEach(async () => {
   }
 });
 
-async function open(server: FakeServer, transport: 'sse' | 'polling'): Promise<{ s: BurrowSocket; got: string[] }> {
+async function open(server: FakeServer, transport: 'sse' | 'polling'): Promise<{ s: BurrowSocket; got: string[]; reconnects: () => number }> {
   const s = new BurrowSocket('ws://example.test/burrow', undefined, { transports: [transport], fetch: server.fetch, remember: false, upgrade: false });
   sockets.push([s, server]);
   const got: string[] = [];
   s.onmessage = (ev) => got.push((ev as MessageEvent).data as string);
+  let reconnects = 0;
+  s.addEventListener('reconnecting', () => reconnects++);
   await new Promise((resolve, reject) => {
     s.onopen = resolve;
     s.onclose = reject;
   });
-  return { s, got };
+  return { s, got, reconnects: () => reconnects };
 }
 
 const texts = (p: Post | undefined): string[] => (p?.frames ?? []).map((f) => f.text ?? f.t);
@@ -236,5 +240,62 @@ describe('ack cadence over HTTP', () => {
     await until(() => server.polls.length === 3);
     assert.equal(server.polls[2]!.url.searchParams.get('ack'), '203');
     assert.equal(server.posts.length, 0);
+  });
+});
+
+describe('frames on a POST\'s answer (polling)', () => {
+  it('polls and POSTs carry one `down` id; a POST\'s frames are delivered, and a poll answer that came meanwhile waits for them', async () => {
+    const server = new FakeServer();
+    const { s, got, reconnects } = await open(server, 'polling');
+    await until(() => server.polls.length === 1);
+    s.send('a');
+    await until(() => server.posts.length === 1);
+    const down = server.polls[0]!.url.searchParams.get('down');
+    assert.ok(down);
+    assert.equal(server.posts[0]!.url.searchParams.get('down'), down);
+    // The server wrote seq 1 on the POST's answer, then seq 2 on the poll; the poll's answer gets here first.
+    const carried = server.frames(1);
+    server.polls[0]!.answer(server.frames(1));
+    // Nothing to wait for: delivering seq 2 now would be a gap, which would drop the transport.
+    await sleep(20);
+    assert.deepEqual(got, []);
+    assert.equal(server.polls.length, 1, 'the next poll waits too');
+    server.posts[0]!.answer(1, carried);
+    await until(() => got.length === 2);
+    assert.deepEqual(got, ['m1', 'm2']);
+    await until(() => server.polls.length === 2);
+    assert.equal(server.polls[1]!.url.searchParams.get('ack'), '2');
+    assert.equal(server.polls[1]!.url.searchParams.get('down'), down);
+    assert.equal(reconnects(), 0);
+    assert.equal(s.transport, 'polling');
+  });
+
+  it('frames on POST answers do not keep a silent poll alive: the transport is dropped and resumed', async () => {
+    const server = new FakeServer();
+    let gone = false;
+    const s = new BurrowSocket('ws://example.test/burrow', undefined, { transports: ['polling'], fetch: async (input, init) => {
+      const url = new URL(input);
+      // Once the test has seen what it wants, the session is gone: the socket ends (4001) at its next request.
+      if (gone) return json({ error: 'session_unknown', message: 'gone', close: 4001 }, 404);
+      // A session whose heartbeat is short, so that the poll's silence shows within the test.
+      if (url.pathname.endsWith('/sessions')) return json(JSON.parse(openFrame({ heartbeat: 60, heartbeatTimeout: 60 })));
+      return server.fetch(input, init);
+    }, remember: false, upgrade: false });
+    let reconnecting = false;
+    s.addEventListener('reconnecting', () => (reconnecting = true));
+    await new Promise((resolve) => (s.onopen = resolve));
+    await until(() => server.polls.length === 1);
+    // Every POST (the heartbeat's pings) is answered with a frame, and the poll never answers.
+    let answered = 0;
+    while (!reconnecting) {
+      await until(() => server.posts.length > answered || reconnecting);
+      for (const p of server.posts.slice(answered)) p.answer(0, server.frames(1));
+      answered = server.posts.length;
+    }
+    assert.ok(answered > 0, 'the POST answers carried frames');
+    gone = true;
+    const closed = new Promise<CloseEvent>((resolve) => s.addEventListener('close', (ev) => resolve(ev as CloseEvent)));
+    for (const p of server.polls) p.answer([]);
+    assert.equal((await closed).code, 4001);
   });
 });

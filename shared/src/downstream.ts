@@ -89,10 +89,8 @@ export function readWsMessage(msg: string | Uint8Array, max = Infinity): Frame |
   return isSeq(seq) ? { t: 'd', seq, data: msg.slice(m![0].length) } : undefined;
 }
 
-/** The frames of a poll body `{"frames":[…]}`, if it and every frame are valid. */
-export function readPollBody(text: string, max?: number): Frame[] | undefined {
-  const v = parse(text);
-  const list = isObject(v) ? v.frames : undefined;
+/** Frames from a parsed JSON list, if it is one and every frame is valid. */
+function readFrames(list: unknown, max?: number): Frame[] | undefined {
   if (!Array.isArray(list)) return undefined;
   const out: Frame[] = [];
   for (const item of list) {
@@ -103,10 +101,22 @@ export function readPollBody(text: string, max?: number): Frame[] | undefined {
   return out;
 }
 
-/** The ack of a send answer `{"ack":12}`, if it has a valid one. */
-export function readSendAck(text: string): number | undefined {
+/** The frames of a poll body `{"frames":[…]}`, if it and every frame are valid. */
+export function readPollBody(text: string, max?: number): Frame[] | undefined {
   const v = parse(text);
-  return isObject(v) && isAck(v.ack) ? v.ack : undefined;
+  return isObject(v) ? readFrames(v.frames, max) : undefined;
+}
+
+/**
+ * A send answer `{"ack":12}`, or `{"ack":12,"frames":[…]}` when it carries a polling session's
+ * downstream frames (docs/PROTOCOL.md, "Frames on a POST's answer"): its ack and frames (none when
+ * absent), if it and every frame are valid.
+ */
+export function readSendAnswer(text: string, max?: number): { ack: number; frames: Frame[] } | undefined {
+  const v = parse(text);
+  if (!isObject(v) || !isAck(v.ack)) return undefined;
+  const frames = v.frames === undefined ? [] : readFrames(v.frames, max);
+  return frames && { ack: v.ack, frames };
 }
 
 /** The close code of an error body (`{"error":…,"close":4001}`); 1006 when it names none or is not one. */

@@ -3,7 +3,7 @@
  * breaking older peers.
  *
  *   POST {path}/sessions            request  {"v":1,"protocols":["chat"]}      response: an open frame
- *   POST {path}/sessions/:sid/send  request  {"token":"…","ack":7,"frames":[…]}  response {"ack":12}
+ *   POST {path}/sessions/:sid/send  request  {"token":"…","ack":7,"frames":[…]}  response {"ack":12,"frames"?:[…]}
  *   GET  {path}/sessions/:sid/poll  response {"frames":[…]}
  *   errors                          response {"error":"session_unknown","message":"…","close":4001}
  */
@@ -29,6 +29,11 @@ export interface SendRequest {
 export interface SendResponse {
   /** Highest client seq the server holds. */
   readonly ack: number;
+  /**
+   * Downstream frames of a polling session that the answer carries instead of its held poll (only
+   * when the POST asked with `?down=`, docs/PROTOCOL.md "Frames on a POST's answer"); absent: none.
+   */
+  readonly frames?: readonly Frame[];
 }
 
 export interface ErrorBody {
@@ -108,16 +113,22 @@ export function decodeSendRequest(text: string, limits: BatchLimits): Result<Sen
   });
 }
 
-export function encodeSendResponse(res: SendResponse): string {
-  return JSON.stringify(res);
+/**
+ * `{"ack":N}`, or `{"ack":N,"frames":[…]}` with frames already encoded as JSON text (a poll's
+ * collected answer handed to the POST), joined without re-encoding.
+ */
+export function encodeSendResponse(res: { readonly ack: number }, encodedFrames?: readonly string[]): string {
+  return encodedFrames ? `{"ack":${res.ack},"frames":[${encodedFrames.join(',')}]}` : `{"ack":${res.ack}}`;
 }
 
-export function decodeSendResponse(text: string): Result<SendResponse> {
+export function decodeSendResponse(text: string, limits: BatchLimits = { from: 'server' }): Result<SendResponse> {
   const parsed = parseJson(text);
   if (!parsed.ok) return parsed;
   const v = parsed.value;
   if (!isObject(v) || !isAck(v.ack)) return malformed('bad_request', 'send response needs ack');
-  return ok({ ack: v.ack });
+  if (v.frames === undefined) return ok({ ack: v.ack });
+  const frames = decodeFrameArray(v.frames, limits);
+  return frames.ok ? ok({ ack: v.ack, frames: frames.value }) : frames;
 }
 
 /** A poll response body from frames already encoded as JSON text, joined without re-encoding. */

@@ -10,6 +10,7 @@ import {
   decodeJsonFrame,
   decodePollResponse,
   decodeSendResponse,
+  encodeSendResponse,
   decodeWsMessage,
   encodeBase64,
   encodeJsonFrame,
@@ -20,7 +21,7 @@ import {
   readErrorClose,
   readJsonFrame,
   readPollBody,
-  readSendAck,
+  readSendAnswer,
   readWsMessage,
   type Result,
 } from '@burrow/shared';
@@ -125,10 +126,27 @@ describe('downstream readers agree with the full decoders', () => {
     assert.equal(readPollBody(big, 10), undefined);
   });
 
+  it('send answers that carry a polling session\'s frames: every frame read, or none when one is bad', () => {
+    const frames: Frame[] = [{ t: 'd', seq: 4, data: 'x' }, { t: 'd', seq: 5, data: new Uint8Array([1, 2]) }, { t: 'pong' }];
+    const body = encodeSendResponse({ ack: 7 }, frames.map(encodeJsonFrame));
+    assert.deepEqual(readSendAnswer(body), { ack: 7, frames });
+    const full = decodeSendResponse(body);
+    assert.deepEqual(full.ok && full.value, { ack: 7, frames });
+    assert.equal(encodeSendResponse({ ack: 7 }), '{"ack":7}');
+    assert.deepEqual(readSendAnswer(encodeSendResponse({ ack: 7 }, [])), { ack: 7, frames: [] });
+    for (const bad of ['{"ack":7,"frames":[{"t":"d","seq":1,"text":"a"},{"t":"zzz"}]}', '{"ack":7,"frames":{}}', '{"ack":7,"frames":null}', '{"frames":[]}']) {
+      assert.equal(readSendAnswer(bad), undefined, bad);
+      assert.equal(decodeSendResponse(bad).ok, false, bad);
+    }
+    const big = `{"ack":1,"frames":[{"t":"d","seq":1,"bin":"${encodeBase64(new Uint8Array(11))}"}]}`;
+    assert.equal(readSendAnswer(big, 10), undefined);
+    assert.equal(decodeSendResponse(big, { from: 'server', maxPayload: 10 }).ok, false);
+  });
+
   it('send answers and error bodies', () => {
     for (const text of ['{"ack":12}', '{"ack":0}', '{"ack":-1}', '{"ack":"1"}', '{}', 'x', 'null']) {
       const full = decodeSendResponse(text);
-      assert.equal(readSendAck(text), full.ok ? full.value.ack : undefined, text);
+      assert.deepEqual(readSendAnswer(text), full.ok ? { ack: full.value.ack, frames: [] } : undefined, text);
     }
     for (const text of ['{"error":"session_unknown","message":"m","close":4001}', '{"error":"x"}', '{"close":4001}', '{"error":1,"close":4001}', 'x', '']) {
       assert.equal(readErrorClose(text), decodeError(text, 400).close, text);

@@ -133,8 +133,8 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
       if (attempts.owns(g)) attempts.opened(g, ack, open);
       else upgrade.opened(g, ack, open);
     },
-    onFrame: (f) => {
-      if (holds(live, g)) receive(f);
+    onFrame: (f, carried) => {
+      if (holds(live, g)) receive(f, carried);
     },
     onAlive: () => {
       if (holds(live, g)) heartbeat.received();
@@ -247,8 +247,8 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
 
   // ---- inbound --------------------------------------------------------------------------------
 
-  const receive = (f: Frame): void => {
-    heartbeat.received();
+  const receive = (f: Frame, carried?: boolean): void => {
+    if (!carried) heartbeat.received();
     switch (f.t) {
       case 'd':
       case 'close':

@@ -12,7 +12,7 @@ import {
   PROTOCOL_VERSION,
   readErrorClose,
   readJsonFrame,
-  readSendAck,
+  readSendAnswer,
   sessionPath,
 } from '@burrow/shared';
 import { ABNORMAL, NO_STATUS, SERVICE_RESTART, SESSION_UNKNOWN, STATE_LOST, TRY_AGAIN_LATER } from '../close-codes.js';
@@ -45,8 +45,8 @@ export function sessionUrl(ctx: TransportContext, s: SessionRef, what: 'sse' | '
  * A session URL whose last parameter is `name`, given as a prefix to append the value to: the URL is
  * built (and the app's query kept) once per transport, not once per request.
  */
-export function sessionUrlPrefix(ctx: TransportContext, s: SessionRef, what: 'sse' | 'poll' | 'send', name: string): string {
-  const u = new URL(sessionUrl(ctx, s, what, {}));
+export function sessionUrlPrefix(ctx: TransportContext, s: SessionRef, what: 'sse' | 'poll' | 'send', name: string, params: Record<string, string | number> = {}): string {
+  const u = new URL(sessionUrl(ctx, s, what, params));
   u.searchParams.delete(name);
   return `${u.href}${u.search ? '&' : '?'}${encodeURIComponent(name)}=`;
 }
@@ -98,9 +98,9 @@ export function handshake(ctx: TransportContext, done: (r: HandshakeResult) => v
   );
 }
 
-/** What the server's answer to a send POST says: its ack, or why the transport is down. */
-function sendAnswer(a: HttpAnswer | null): number | DownReason {
-  return a?.status !== 200 ? downFromAnswer(a) : (readSendAck(a.text) ?? FAILED);
+/** What the server's answer to a send POST says: its ack and the frames it carries, or why the transport is down. */
+function sendAnswer(a: HttpAnswer | null, max: number | undefined): { ack: number; frames: Frame[] } | DownReason {
+  return a?.status !== 200 ? downFromAnswer(a) : (readSendAnswer(a.text, max) ?? FAILED);
 }
 
 /** What SSE and polling share: see {@link httpUpstream}. */
@@ -116,6 +116,11 @@ export interface HttpUpstream {
    * or why not, unless the transport ended meanwhile.
    */
   probeAck(done: (r: number | DownReason) => void): void;
+  /**
+   * Runs `fn` once no batch POST is in flight (at once when none is). A polling POST's answer may
+   * carry downstream frames: a poll answer that arrives meanwhile may hold later ones, so it waits.
+   */
+  whenIdle(fn: () => void): void;
   /** Cancels the requests in flight; part of the transport's cleanup. */
   cleanup(): void;
 }
@@ -131,14 +136,16 @@ export interface HttpUpstream {
  * Every POST carries the client's current ack; an ack alone is only worth a POST on SSE, whose
  * downstream cannot carry it (polling's next GET does). A failed POST takes the transport down.
  *
- * @param standaloneAcks whether an ack with nothing else to send is worth an empty POST (SSE:
- *   yes; polling: no, the next poll carries it).
+ * @param carrier polling's `down` id, which its polls carry too: the answer of a batch POST may then
+ *   carry downstream frames collected for the held poll (docs/PROTOCOL.md, "Frames on a POST's
+ *   answer"). Undefined on SSE, whose POSTs also post an ack with nothing else to send (its
+ *   downstream cannot carry one; polling's next GET does).
  */
 export function httpUpstream(
   ctx: TransportContext,
   session: SessionRef | null,
   handlers: TransportHandlers,
-  standaloneAcks: boolean,
+  carrier: number | undefined,
   end: TransportEnd,
 ): HttpUpstream {
   const { done, down } = end;
@@ -150,12 +157,14 @@ export function httpUpstream(
   /** Cancels the empty POST of probeAck, if one is in flight. */
   let probe: (() => void) | null = null;
   let scheduled = false;
+  /** A poll answer waiting for the POST in flight (see whenIdle). */
+  let waiting: (() => void) | null = null;
   /** The highest ack the engine asked to send (-1: none); a POST is owed while no POST carried it. */
   let ackWanted = -1;
   let postedAck = -1;
 
   const bind = (s: SessionRef): void => {
-    url = sessionUrl(ctx, s, 'send', {});
+    url = sessionUrl(ctx, s, 'send', carrier ? { down: carrier } : {});
   };
 
   const post = (frames: readonly Frame[], answered: (a: HttpAnswer | null) => void): (() => void) => {
@@ -182,11 +191,18 @@ export function httpUpstream(
     inflight = post(batch, (a) => {
       inflight = null;
       if (done()) return;
-      const r = sendAnswer(a);
-      if (typeof r !== 'number') return down(r);
-      handlers.onAcked(r);
+      const r = sendAnswer(a, ctx.maxPayload);
+      if (!('ack' in r)) return down(r);
+      for (const f of r.frames) {
+        deliver(f, true);
+        if (done()) return;
+      }
+      handlers.onAcked(r.ack);
       if (done()) return;
       if (lastSeq > 0) handlers.onWritten(lastSeq);
+      const w = waiting;
+      waiting = null;
+      w?.();
       schedule();
     });
   };
@@ -211,6 +227,12 @@ export function httpUpstream(
     return pending.splice(0, n);
   };
 
+  /** A downstream frame goes to the engine; an `open` has no place on a downstream and fails the transport. */
+  const deliver = (f: Frame, carried?: boolean): void => {
+    if (f.t === 'open') return down(FAILED);
+    handlers.onFrame(f, carried);
+  };
+
   if (session) bind(session);
   return {
     bind,
@@ -218,22 +240,26 @@ export function httpUpstream(
       if (done()) return;
       for (const f of frames) {
         if (f.t !== 'ack') pending.push(f);
-        else if (standaloneAcks && f.ack > ackWanted) ackWanted = f.ack;
+        else if (!carrier && f.ack > ackWanted) ackWanted = f.ack;
       }
       schedule();
     },
-    deliver(f) {
-      if (f.t === 'open') return down(FAILED);
-      handlers.onFrame(f);
-    },
+    deliver,
     probeAck(answered) {
       probe?.();
       probe = post([], (a) => {
         probe = null;
-        if (!done()) answered(sendAnswer(a));
+        if (done()) return;
+        const r = sendAnswer(a, ctx.maxPayload);
+        answered('ack' in r ? r.ack : r);
       });
     },
+    whenIdle(fn) {
+      if (inflight) waiting = fn;
+      else fn();
+    },
     cleanup() {
+      waiting = null;
       pending = [];
       for (const cancel of [inflight, probe]) cancel?.();
       inflight = probe = null;

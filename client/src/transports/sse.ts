@@ -98,7 +98,7 @@ export function sseTransport(open: OpenEventFeed, ctx: TransportContext, session
     feed?.close();
   });
   const { done, down } = end;
-  const up = httpUpstream(ctx, session, handlers, true, end);
+  const up = httpUpstream(ctx, session, handlers, undefined, end);
 
   const message = (data: string): void => {
     if (done()) return;

@@ -43,8 +43,11 @@ export interface TransportHandlers {
    * `open` is the open frame when the transport received one (WebSocket).
    */
   onOpen(ack: number, open?: OpenFrame): void;
-  /** A frame arrived on the downstream. */
-  onFrame(frame: Frame): void;
+  /**
+   * A frame arrived on the downstream, or (`carried`) on a POST's answer, which proves nothing about
+   * the downstream's liveness (the frames of a dead poll would be stranded behind working POSTs).
+   */
+  onFrame(frame: Frame, carried?: boolean): void;
   /** Something arrived that carried no frame (an empty poll): the downstream is alive. */
   onAlive(): void;
   /**

@@ -21,6 +21,12 @@ export interface Downstream {
   control(frame: AckFrame | PongFrame): void;
   /** Ends the transport (replaced, dead, shutting down, session over); the session itself lives on. */
   end(code: number, reason: string): void;
+  /**
+   * A held poll only: hands over the frames collected for its answer and not yet answered (encoded
+   * as JSON), for the answer of a POST from the same polling transport (`carrier`, the `down` id
+   * both carry); undefined when there are none or the carrier is another. The poll stays held.
+   */
+  take?(carrier: string): string[] | undefined;
 }
 
 /** Per-message counters, plugged in by the metrics module; absent otherwise. */

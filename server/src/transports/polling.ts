@@ -2,6 +2,10 @@
  * The `polling` transport's downstream: `GET {path}/sessions/:sid/poll?token=&ack=N`, held until
  * frames exist or `pollTimeout` passes. A poll never removes frames (only acks do), so a response lost
  * on the way costs nothing: the next poll carries the same ack and gets the same frames.
+ *
+ * Frames collected for a poll may leave in the answer of a POST from the same transport instead
+ * (`take`, see send.ts): the client holds any later poll answer until that POST's answer is in, so
+ * order holds, and a lost POST answer takes the transport down (the client resumes from its ack).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CloseCode, encodeJsonFrame, encodePollResponse, type AckFrame, type PongFrame } from '@burrow/shared';
@@ -27,15 +31,20 @@ class PollDownstream implements Downstream {
   readonly #res: ServerResponse;
   readonly #core: SessionCore;
   readonly #deadlines: DeadlineList<PollDownstream>;
+  /** The `down` id of the polling transport that sent this poll (null: none, nothing is taken). */
+  readonly #carrier: string | null;
   #done = false;
   /** Encoded frames of the answer being collected (sequenced ones, then any control frame). */
   #frames: string[] = [];
   /** Payload bytes of the sequenced frames collected (the bound the store's reads use). */
   #bytes = 0;
+  /** A control frame (a pong) is among those collected: the answer stays the poll's (see take). */
+  #control = false;
   #scheduled = false;
 
-  constructor(res: ServerResponse, core: SessionCore, batchFrames: number, batchBytes: number, deadlines: DeadlineList<PollDownstream>) {
+  constructor(res: ServerResponse, core: SessionCore, batchFrames: number, batchBytes: number, deadlines: DeadlineList<PollDownstream>, carrier: string | null) {
     this.#res = res;
+    this.#carrier = carrier;
     this.#core = core;
     this.batchFrames = batchFrames;
     this.batchBytes = batchBytes;
@@ -64,6 +73,7 @@ class PollDownstream implements Downstream {
   control(frame: AckFrame | PongFrame): void {
     if (this.#done) return;
     this.#frames.push(encodeJsonFrame(frame));
+    this.#control = true;
     this.#schedule();
   }
 
@@ -77,10 +87,29 @@ class PollDownstream implements Downstream {
     else this.flush();
   }
 
+  /**
+   * Never with a control frame among them: a pong answers a ping the client sent because nothing came
+   * down its poll for a beat, and only a poll answer proves the poll alive to it (frames on a POST's
+   * answer do not: a dead poll beside working POSTs would strand what is written to it).
+   */
+  take(carrier: string): string[] | undefined {
+    if (this.#done || this.#control || carrier !== this.#carrier || this.#frames.length === 0) return undefined;
+    const frames = this.#frames;
+    this.#frames = [];
+    this.#bytes = 0;
+    return frames;
+  }
+
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    process.nextTick(flushPoll, this);
+    process.nextTick(tickPoll, this);
+  }
+
+  /** The end of the tick in which frames were collected: answers unless a POST took them all. */
+  tick(): void {
+    this.#scheduled = false;
+    if (this.#frames.length > 0) this.flush();
   }
 
   /** Answers the poll with every frame collected (none: an empty batch). */
@@ -124,9 +153,13 @@ function pollDeadlines(reg: SessionRegistry): DeadlineList<PollDownstream> {
   return list;
 }
 
-/** The end-of-tick (or deadline) answer of a poll (one function for every poll: no closure per write). */
+/** The deadline's answer of a poll (one function for every poll: no closure per write). */
 function flushPoll(d: PollDownstream): void {
   d.flush();
+}
+
+function tickPoll(d: PollDownstream): void {
+  d.tick();
 }
 
 export function handlePoll(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, sid: string, query: URLSearchParams): Promise<void> | void {
@@ -149,7 +182,7 @@ function hold(
   if (res.destroyed) return;
   const { core, record } = found;
   const o = reg.options;
-  const d = new PollDownstream(res, core, o.limits.maxBatchFrames, o.limits.maxPollBytes, pollDeadlines(reg));
+  const d = new PollDownstream(res, core, o.limits.maxBatchFrames, o.limits.maxPollBytes, pollDeadlines(reg), query.get('down'));
   reg.lifecycle?.attached(core.handle, 'polling', query);
   return core.attach(d, ack, record.outSeq);
 }
