@@ -29,7 +29,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  */
 const INTERNAL_NAMES = [
   // Transports and what they are given
-  'ctx', 'handlers', 'cleanup', 'down', 'deliver', 'probeAck', 'ackDelay', 'why', 'retryAfter',
+  'ctx', 'handlers', 'cleanup', 'down', 'deliver', 'probeAck', 'whenIdle', 'ackDelay', 'why', 'retryAfter',
   'onOpen', 'onFrame', 'onAlive', 'onAcked', 'onWritten', 'onDown', 'alive', 'lost',
   'wsBase', 'httpBase', 'session', 'ackCarried', 'openTimeout', 'requestTimeout', 'http',
   // The engine's parts and their hosts

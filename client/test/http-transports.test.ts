@@ -244,15 +244,15 @@ describe('ack cadence over HTTP', () => {
 });
 
 describe('frames on a POST\'s answer (polling)', () => {
-  it('polls and POSTs carry one `down` id; a POST\'s frames are delivered, and a poll answer that came meanwhile waits for them', async () => {
+  it('polls and POSTs carry one `carry` id; a POST\'s frames are delivered, and a poll answer that came meanwhile waits for them', async () => {
     const server = new FakeServer();
     const { s, got, reconnects } = await open(server, 'polling');
     await until(() => server.polls.length === 1);
     s.send('a');
     await until(() => server.posts.length === 1);
-    const down = server.polls[0]!.url.searchParams.get('down');
+    const down = server.polls[0]!.url.searchParams.get('carry');
     assert.ok(down);
-    assert.equal(server.posts[0]!.url.searchParams.get('down'), down);
+    assert.equal(server.posts[0]!.url.searchParams.get('carry'), down);
     // The server wrote seq 1 on the POST's answer, then seq 2 on the poll; the poll's answer gets here first.
     const carried = server.frames(1);
     server.polls[0]!.answer(server.frames(1));
@@ -265,7 +265,7 @@ describe('frames on a POST\'s answer (polling)', () => {
     assert.deepEqual(got, ['m1', 'm2']);
     await until(() => server.polls.length === 2);
     assert.equal(server.polls[1]!.url.searchParams.get('ack'), '2');
-    assert.equal(server.polls[1]!.url.searchParams.get('down'), down);
+    assert.equal(server.polls[1]!.url.searchParams.get('carry'), down);
     assert.equal(reconnects(), 0);
     assert.equal(s.transport, 'polling');
   });

@@ -21,13 +21,13 @@ async function heldPoll(down?: string): Promise<{ sid: string; token: string; se
   const open = await postJson(`${srv.http}/sessions`, { v: 1 });
   const { sid, token } = open.json as { sid: string; token: string };
   const attached = waitFor<[Session]>(srv.burrow, 'transport', (s) => s.id === sid);
-  const poll = getJson(`${srv.http}/sessions/${sid}/poll?token=${token}&ack=0${down ? `&down=${down}` : ''}`);
+  const poll = getJson(`${srv.http}/sessions/${sid}/poll?token=${token}&ack=0${down ? `&carry=${down}` : ''}`);
   const [session] = await attached;
   return { sid, token, session, poll };
 }
 
 const send = (sid: string, token: string, down: string | undefined, frames: unknown[], ack = 0) =>
-  postJson(`${srv.http}/sessions/${sid}/send?token=${token}${down ? `&down=${down}` : ''}`, { ack, frames });
+  postJson(`${srv.http}/sessions/${sid}/send?token=${token}${down ? `&carry=${down}` : ''}`, { ack, frames });
 
 test('a POST from the poll\'s own transport carries the echoes; the held poll gets only what comes later', async () => {
   const { sid, token, session, poll } = await heldPoll('7');
@@ -38,7 +38,7 @@ test('a POST from the poll\'s own transport carries the echoes; the held poll ge
   const p = await poll;
   assert.deepEqual([p.status, p.json.frames], [200, [{ t: 'd', seq: 3, text: 'pushed' }]]);
   // Nothing was removed by carrying it: a poll from an older ack (the POST's answer lost) gets it all again.
-  const again = await getJson(`${srv.http}/sessions/${sid}/poll?token=${token}&ack=0&down=7`);
+  const again = await getJson(`${srv.http}/sessions/${sid}/poll?token=${token}&ack=0&carry=7`);
   assert.deepEqual(again.json.frames.map((f: { seq: number }) => f.seq), [1, 2, 3]);
 });
 

@@ -31,7 +31,7 @@ export interface SendResponse {
   readonly ack: number;
   /**
    * Downstream frames of a polling session that the answer carries instead of its held poll (only
-   * when the POST asked with `?down=`, docs/PROTOCOL.md "Frames on a POST's answer"); absent: none.
+   * when the POST asked with `?carry=`, docs/PROTOCOL.md "Frames on a POST's answer"); absent: none.
    */
   readonly frames?: readonly Frame[];
 }

@@ -136,7 +136,7 @@ export interface HttpUpstream {
  * Every POST carries the client's current ack; an ack alone is only worth a POST on SSE, whose
  * downstream cannot carry it (polling's next GET does). A failed POST takes the transport down.
  *
- * @param carrier polling's `down` id, which its polls carry too: the answer of a batch POST may then
+ * @param carrier polling's `carry` id, which its polls carry too: the answer of a batch POST may then
  *   carry downstream frames collected for the held poll (docs/PROTOCOL.md, "Frames on a POST's
  *   answer"). Undefined on SSE, whose POSTs also post an ack with nothing else to send (its
  *   downstream cannot carry one; polling's next GET does).
@@ -164,7 +164,7 @@ export function httpUpstream(
   let postedAck = -1;
 
   const bind = (s: SessionRef): void => {
-    url = sessionUrl(ctx, s, 'send', carrier ? { down: carrier } : {});
+    url = sessionUrl(ctx, s, 'send', carrier ? { carry: carrier } : {});
   };
 
   const post = (frames: readonly Frame[], answered: (a: HttpAnswer | null) => void): (() => void) => {

@@ -3,7 +3,7 @@
  * next sent as soon as one answers, carrying the new ack), POSTed batches up. A poll never removes
  * frames on the server (only acks do), so a lost poll response loses nothing.
  *
- * Polls and POSTs carry the transport's `down` id: the server may then answer a POST with the frames
+ * Polls and POSTs carry the transport's `carry` id: the server may then answer a POST with the frames
  * collected for the held poll (a message answered by its handler costs one request, not three). A
  * poll answer that comes while a POST is in flight waits for it, since it may hold later frames.
  */
@@ -14,7 +14,7 @@ import { transportEnd } from './base.js';
 import { downFromAnswer, httpUpstream, sessionUrl, sessionUrlPrefix } from './http.js';
 import { FAILED, type SessionRef, type Transport, type TransportContext, type TransportHandlers } from './transport.js';
 
-/** `down` ids, one per polling transport: they only have to tell apart the transports of one session. */
+/** `carry` ids, one per polling transport: they only have to tell apart the transports of one session. */
 let carriers = 0;
 
 /**
@@ -38,7 +38,7 @@ export function pollingTransport(ctx: TransportContext, session: SessionRef, han
 
   const opened = (ack: number): void => {
     if (done()) return;
-    if (!BROWSER_BUNDLE) pollUrl = sessionUrlPrefix(ctx, session, 'poll', 'ack', { down: carrier });
+    if (!BROWSER_BUNDLE) pollUrl = sessionUrlPrefix(ctx, session, 'poll', 'ack', { carry: carrier });
     handlers.onOpen(ack);
     poll();
   };
@@ -50,7 +50,7 @@ export function pollingTransport(ctx: TransportContext, session: SessionRef, han
     hints = undefined;
     // Node builds the URL once per transport (per-request work showed in a loaded client's CPU, issue
     // #12); in a browser a URL per poll costs nothing that shows, and the bundle saves the code.
-    const url = BROWSER_BUNDLE || first ? sessionUrl(ctx, session, 'poll', { ack, down: carrier, ...first }) : `${pollUrl}${ack}`;
+    const url = BROWSER_BUNDLE || first ? sessionUrl(ctx, session, 'poll', { ack, carry: carrier, ...first }) : `${pollUrl}${ack}`;
     ctx.ackCarried(ack);
     // No client-side timeout: the poll is held by design, and the engine drops the transport when
     // nothing arrives for heartbeat + heartbeatTimeout (its pings make the server answer).

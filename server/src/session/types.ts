@@ -23,7 +23,7 @@ export interface Downstream {
   end(code: number, reason: string): void;
   /**
    * A held poll only: hands over the frames collected for its answer and not yet answered (encoded
-   * as JSON), for the answer of a POST from the same polling transport (`carrier`, the `down` id
+   * as JSON), for the answer of a POST from the same polling transport (`carrier`, the `carry` id
    * both carry); undefined when there are none or the carrier is another. The poll stays held.
    */
   take?(carrier: string): string[] | undefined;

@@ -31,7 +31,7 @@ class PollDownstream implements Downstream {
   readonly #res: ServerResponse;
   readonly #core: SessionCore;
   readonly #deadlines: DeadlineList<PollDownstream>;
-  /** The `down` id of the polling transport that sent this poll (null: none, nothing is taken). */
+  /** The `carry` id of the polling transport that sent this poll (null: none, nothing is taken). */
   readonly #carrier: string | null;
   #done = false;
   /** Encoded frames of the answer being collected (sequenced ones, then any control frame). */
@@ -182,7 +182,7 @@ function hold(
   if (res.destroyed) return;
   const { core, record } = found;
   const o = reg.options;
-  const d = new PollDownstream(res, core, o.limits.maxBatchFrames, o.limits.maxPollBytes, pollDeadlines(reg), query.get('down'));
+  const d = new PollDownstream(res, core, o.limits.maxBatchFrames, o.limits.maxPollBytes, pollDeadlines(reg), query.get('carry'));
   reg.lifecycle?.attached(core.handle, 'polling', query);
   return core.attach(d, ack, record.outSeq);
 }

@@ -18,7 +18,7 @@ import { carriesData } from '../session/backpressure.js';
 type Found = { core: SessionCore } | undefined;
 
 /**
- * `?down=<id>`: the POST comes from a polling transport whose polls carry the same id. Its answer
+ * `?carry=<id>`: the POST comes from a polling transport whose polls carry the same id. Its answer
  * takes the frames collected for that transport's held poll and not yet answered (see
  * `PollDownstream.take`), so a message answered by its handler's `send()` is one request, not a
  * POST plus a poll answer plus the next poll. Absent: the answer carries the ack only.
@@ -35,7 +35,7 @@ export function handleSend(reg: SessionRegistry, req: IncomingMessage, res: Serv
   // `abandon=1`: the client lost a race with this session before claiming it (docs/PROTOCOL.md,
   // "Racing transports"): it is discarded with no events. A claimed session ignores it.
   const abandon = query.get('abandon') === '1';
-  const down = query.get('down');
+  const down = query.get('carry');
   if (queryToken === null) return withBody(reg, req, res, sid, undefined, down);
   if (!reg.store.sync) {
     return reg.resume(sid, queryToken, !abandon, req.socket).then((found) => proven(reg, req, res, sid, found, abandon, down));
