@@ -270,6 +270,36 @@ describe('frames on a POST\'s answer (polling)', () => {
     assert.equal(s.transport, 'polling');
   });
 
+  it('a poll answer that follows on goes at once while a POST is in flight: a POST refused meanwhile (paused server) strands nothing', async () => {
+    const server = new FakeServer();
+    const { s, got } = await open(server, 'polling');
+    await until(() => server.polls.length === 1);
+    s.send('a');
+    await until(() => server.posts.length === 1);
+    // The server's buffer is full (onBufferFull 'pause'): the poll answers with what it holds, and
+    // only an ack that moves past it reopens the session. The POST is still in flight.
+    server.polls[0]!.answer(server.frames(3));
+    await until(() => server.polls.length === 2);
+    assert.equal(server.polls[1]!.url.searchParams.get('ack'), '3');
+    await until(() => got.length === 3);
+    assert.deepEqual(got, ['m1', 'm2', 'm3']);
+    server.posts[0]!.answer(1);
+    await until(() => s.bufferedAmount === 0);
+  });
+
+  it('frames on a POST\'s answer are acknowledged by an ack POST after the lazy delay when no request follows', async () => {
+    const server = new FakeServer();
+    const { s, got } = await open(server, 'polling');
+    await until(() => server.polls.length === 1);
+    s.send('a');
+    await until(() => server.posts.length === 1);
+    server.posts[0]!.answer(1, server.frames(2));
+    await until(() => got.length === 2);
+    await until(() => server.posts.length === 2);
+    assert.deepEqual([server.posts[1]!.ack, server.posts[1]!.frames], [2, []]);
+    server.posts[1]!.answer(1);
+  });
+
   it('frames on POST answers do not keep a silent poll alive: the transport is dropped and resumed', async () => {
     const server = new FakeServer();
     let gone = false;

@@ -118,9 +118,11 @@ export interface HttpUpstream {
   probeAck(done: (r: number | DownReason) => void): void;
   /**
    * Runs `fn` once no batch POST is in flight (at once when none is). A polling POST's answer may
-   * carry downstream frames: a poll answer that arrives meanwhile may hold later ones, so it waits.
+   * carry downstream frames: a poll answer that arrives meanwhile with later ones waits for it.
    */
   whenIdle(fn: () => void): void;
+  /** A request beside the POSTs (a poll) carries `ack`: no ack POST is owed for it. */
+  carried(ack: number): void;
   /** Cancels the requests in flight; part of the transport's cleanup. */
   cleanup(): void;
 }
@@ -133,13 +135,13 @@ export interface HttpUpstream {
  * inside `send()`: the POST goes out once the current script is done (browsers) or the current I/O
  * phase (Node; see `afterSends`), carrying everything sent by then, or, while one is in flight,
  * everything sent until it is answered.
- * Every POST carries the client's current ack; an ack alone is only worth a POST on SSE, whose
- * downstream cannot carry it (polling's next GET does). A failed POST takes the transport down.
+ * Every POST carries the client's current ack; an ack alone is worth a POST when the engine asks for
+ * one and no request carried it: on SSE, whose downstream cannot carry it, and on polling for frames
+ * that came on a POST's answer (every poll carries the ack). A failed POST takes the transport down.
  *
  * @param carrier polling's `carry` id, which its polls carry too: the answer of a batch POST may then
  *   carry downstream frames collected for the held poll (docs/PROTOCOL.md, "Frames on a POST's
- *   answer"). Undefined on SSE, whose POSTs also post an ack with nothing else to send (its
- *   downstream cannot carry one; polling's next GET does).
+ *   answer"). Undefined on SSE.
  */
 export function httpUpstream(
   ctx: TransportContext,
@@ -159,18 +161,23 @@ export function httpUpstream(
   let scheduled = false;
   /** A poll answer waiting for the POST in flight (see whenIdle). */
   let waiting: (() => void) | null = null;
-  /** The highest ack the engine asked to send (-1: none); a POST is owed while no POST carried it. */
+  /** The highest ack the engine asked to send (-1: none); a POST is owed while no request carried it. */
   let ackWanted = -1;
+  /** The highest ack a request of this transport carried (a POST, or a poll: see `carried`). */
   let postedAck = -1;
 
   const bind = (s: SessionRef): void => {
     url = sessionUrl(ctx, s, 'send', carrier ? { carry: carrier } : {});
   };
 
-  const post = (frames: readonly Frame[], answered: (a: HttpAnswer | null) => void): (() => void) => {
-    const ack = ctx.ack();
+  const carried = (ack: number): void => {
     postedAck = Math.max(postedAck, ack);
     ctx.ackCarried(ack);
+  };
+
+  const post = (frames: readonly Frame[], answered: (a: HttpAnswer | null) => void): (() => void) => {
+    const ack = ctx.ack();
+    carried(ack);
     return ctx.http.request('POST', url, encodeSendRequest({ ack, frames }), ctx.requestTimeout, answered);
   };
 
@@ -183,7 +190,7 @@ export function httpUpstream(
   const flush = (): void => {
     scheduled = false;
     if (done() || inflight) return;
-    // An ack alone is posted only when no POST carried it yet (one in flight may well have).
+    // An ack alone is posted only when no request carried it yet (a POST in flight may well have).
     if (pending.length === 0 && ackWanted <= postedAck) return;
     const batch = takeBatch();
     let lastSeq = 0;
@@ -240,7 +247,7 @@ export function httpUpstream(
       if (done()) return;
       for (const f of frames) {
         if (f.t !== 'ack') pending.push(f);
-        else if (!carrier && f.ack > ackWanted) ackWanted = f.ack;
+        else if (f.ack > ackWanted) ackWanted = f.ack;
       }
       schedule();
     },
@@ -258,6 +265,7 @@ export function httpUpstream(
       if (inflight) waiting = fn;
       else fn();
     },
+    carried,
     cleanup() {
       waiting = null;
       pending = [];

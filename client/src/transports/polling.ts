@@ -5,14 +5,18 @@
  *
  * Polls and POSTs carry the transport's `carry` id: the server may then answer a POST with the frames
  * collected for the held poll (a message answered by its handler costs one request, not three). A
- * poll answer that comes while a POST is in flight waits for it, since it may hold later frames.
+ * poll answer that does not follow on from what was delivered, while a POST is in flight, waits for
+ * that POST's answer, which carries what comes between. Frames on a POST's answer are acknowledged
+ * by the next request, or by an ack POST after the ack delay (as on SSE): the poll that used to carry
+ * their ack stays held.
  */
 import { readPollBody } from '@burrow/shared';
 import type { HttpAnswer } from '../platform/http-client.js';
 import { BROWSER_BUNDLE } from '../platform/target.js';
 import { transportEnd } from './base.js';
 import { downFromAnswer, httpUpstream, sessionUrl, sessionUrlPrefix } from './http.js';
-import { FAILED, type SessionRef, type Transport, type TransportContext, type TransportHandlers } from './transport.js';
+import { FAILED, LAZY_ACK_DELAY, type SessionRef, type Transport, type TransportContext, type TransportHandlers } from './transport.js';
+import type { Frame } from '@burrow/shared';
 
 /** `carry` ids, one per polling transport: they only have to tell apart the transports of one session. */
 let carriers = 0;
@@ -51,10 +55,10 @@ export function pollingTransport(ctx: TransportContext, session: SessionRef, han
     // Node builds the URL once per transport (per-request work showed in a loaded client's CPU, issue
     // #12); in a browser a URL per poll costs nothing that shows, and the bundle saves the code.
     const url = BROWSER_BUNDLE || first ? sessionUrl(ctx, session, 'poll', { ack, carry: carrier, ...first }) : `${pollUrl}${ack}`;
-    ctx.ackCarried(ack);
+    up.carried(ack);
     // No client-side timeout: the poll is held by design, and the engine drops the transport when
     // nothing arrives for heartbeat + heartbeatTimeout (its pings make the server answer).
-    cancelPoll = ctx.http.request('GET', url, null, 0, (a) => up.whenIdle(() => answered(a)));
+    cancelPoll = ctx.http.request('GET', url, null, 0, answered);
   };
 
   const answered = (a: HttpAnswer | null): void => {
@@ -63,7 +67,17 @@ export function pollingTransport(ctx: TransportContext, session: SessionRef, han
     if (a?.status !== 200) return down(downFromAnswer(a));
     const frames = readPollBody(a.text, ctx.maxPayload);
     if (!frames) return down(FAILED);
+    // The poll is alive whether or not its frames can go yet.
     handlers.onAlive();
+    // Only an answer that leaves a gap waits for the POST in flight (whose answer may fill it): one
+    // that follows on goes at once, so a POST refused meanwhile (503 while the server's buffer is
+    // full and paused) cannot strand frames that the client's ack must move past.
+    const seq = frames.find((f) => 'seq' in f)?.seq;
+    if (seq! > ctx.ack() + 1) up.whenIdle(() => take(frames));
+    else take(frames);
+  };
+
+  const take = (frames: readonly Frame[]): void => {
     for (const f of frames) {
       if (done()) return;
       up.deliver(f);
@@ -73,6 +87,7 @@ export function pollingTransport(ctx: TransportContext, session: SessionRef, han
 
   if (knownAck !== undefined) queueMicrotask(() => opened(knownAck));
   else up.probeAck((r) => (typeof r === 'number' ? opened(r) : down(r)));
-  // Every poll carries the ack: a standalone one is never needed (ackDelay Infinity).
-  return { name: 'polling', ackDelay: Infinity, send: up.send, close: end.close };
+  // Every poll carries the ack; frames on a POST's answer need one of their own when no request
+  // follows (the lazy delay of SSE).
+  return { name: 'polling', ackDelay: LAZY_ACK_DELAY, send: up.send, close: end.close };
 }
