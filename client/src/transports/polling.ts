@@ -73,7 +73,7 @@ export function pollingTransport(ctx: TransportContext, session: SessionRef, han
     // that follows on goes at once, so a POST refused meanwhile (503 while the server's buffer is
     // full and paused) cannot strand frames that the client's ack must move past.
     const seq = frames.find((f) => 'seq' in f)?.seq;
-    if (seq! > ctx.ack() + 1) up.whenIdle(() => take(frames));
+    if (seq !== undefined && seq > ctx.ack() + 1) up.whenIdle(() => take(frames));
     else take(frames);
   };
 

@@ -4,8 +4,9 @@
  * on the way costs nothing: the next poll carries the same ack and gets the same frames.
  *
  * Frames collected for a poll may leave in the answer of a POST from the same transport instead
- * (`take`, see send.ts): the client holds any later poll answer until that POST's answer is in, so
- * order holds, and a lost POST answer takes the transport down (the client resumes from its ack).
+ * (`take`, see send.ts): a later poll answer that reaches the client first leaves a gap, and the
+ * client holds such an answer until that POST's answer is in, so order holds; a lost POST answer
+ * takes the transport down (the client resumes from its ack).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CloseCode, encodeJsonFrame, encodePollResponse, type AckFrame, type PongFrame } from '@burrow/shared';
