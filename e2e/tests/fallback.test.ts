@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { BurrowSocket } from '@burrow/client';
+import { BurrowSocket, type BurrowSocketOptions } from '@burrow/client';
+import { WebSocket } from 'ws';
 import { startTestServer, type TestServer } from '@burrow/test-support';
 import { type RigOptions, startRigProxy } from './fixtures/rig-proxy.js';
 import { once } from './fixtures/wait.js';
@@ -119,6 +120,53 @@ describe('fallback', () => {
       s.close(1000);
       await closing;
       assert.deepEqual(srv.received.get(s.sessionId), got);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('an upgrade probe answered by a node of another protocol version is not promoted (mixed-version rollout)', async () => {
+    const proxy = await startRigProxy({ port: srv.port }, { upgrade: 'refuse' });
+    // A WebSocket whose first message (the probe's `open`) claims version 2, as a newer node would.
+    let probeClosed!: () => void;
+    const probeGone = new Promise<void>((resolve) => (probeClosed = resolve));
+    const onmessage = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage')!;
+    class OtherVersionWS extends WebSocket {
+      #opened = false;
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, protocols);
+        // `ws` declares onmessage as a property: its setter is wrapped on the instance instead.
+        Object.defineProperty(this, 'onmessage', {
+          set: (fn: ((ev: { data: unknown }) => void) | null) =>
+            onmessage.set!.call(this, (ev: { data: unknown }) => {
+              let data = ev.data;
+              if (!this.#opened && typeof data === 'string') data = data.replace('"v":1,', '"v":2,');
+              this.#opened = true;
+              fn?.({ data });
+            }),
+        });
+      }
+      override close(code?: number): void {
+        // Only a socket that got its `open` frame: the refused attempts before it are closed too.
+        if (this.#opened) probeClosed();
+        super.close(code);
+      }
+    }
+    try {
+      const WS = OtherVersionWS as unknown as BurrowSocketOptions['WebSocket'];
+      const s = new BurrowSocket(`ws://127.0.0.1:${proxy.port}/burrow`, undefined, { remember: false, upgradeDelay: 20, WebSocket: WS });
+      await once(s, 'open');
+      assert.equal(s.transport, 'sse');
+      const transports: string[] = [];
+      s.addEventListener('transport', () => transports.push(s.transport));
+      proxy.set({ upgrade: 'pass' });
+      // The probe opens on the v1 server, reads `open` as v2 and is closed by the client; promoting
+      // it instead would fire `transport`.
+      await Promise.race([probeGone, once(s, 'transport')]);
+      await echoes(s);
+      assert.equal(s.transport, 'sse');
+      assert.deepEqual(transports, []);
+      s.close();
     } finally {
       await proxy.close();
     }

@@ -21,6 +21,7 @@ import { createOutbox } from './outbox.js';
 import { type ConnectionConfig, type Setup, setUp } from './setup.js';
 import { holds, type Slot } from './slot.js';
 import { createUpgrade } from './upgrade.js';
+import { refusalOf } from './verdicts.js';
 
 /** Longest wait for the server's answer to our close frame before giving up uncleanly (ms). */
 const CLOSE_TIMEOUT = 30_000;
@@ -360,7 +361,8 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
         const ctx = context(from ? { upgrade: from } : undefined);
         return { gen: g, carrier: setup.factories.websocket(ctx, handlersFor(g)) };
       },
-      accepts: (open): open is OpenFrame => !!open && !!session && open.sid === session.sid && open.resumed && !ending,
+      // The probe's node must speak our version and resume this session, as a resume's must (refusalOf).
+      accepts: (open): open is OpenFrame => !!open && !!session && !refusalOf(open, session, []) && !ending,
       promote,
     },
     setup.timing.upgradeOn && setup.chain.includes('websocket'),
