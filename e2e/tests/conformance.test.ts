@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BurrowSocket } from '@burrow/client';
+import type { Session } from '@burrow/server';
 import { startTestServer, type TestServer } from '@burrow/test-support';
 import { once } from './fixtures/wait.js';
 
@@ -185,5 +186,36 @@ describe.each(transports)('conformance over %s', (transport) => {
     await closeCleanly(s);
     const seen = srv.received.get(s.sessionId)!.slice(1);
     assert.deepEqual(seen, Array.from({ length: N }, (_, i) => `quiet:c${i + 1}`));
+  });
+});
+
+describe.each(transports)('buffer limits below the ack cadence, over %s', (transport) => {
+  // The client acked every 128 frames or 64 Ki (else after ~1 s): a server holding fewer closed a
+  // client that kept up with 4003. The server's `open` now asks for a faster cadence.
+  it.each([
+    ['messages', { maxBufferedMessages: 40 }, 'x'],
+    ['bytes', { maxBufferedBytes: 8 * 1024 }, 'y'.repeat(500)],
+  ] as const)('a client that keeps up never overflows a small buffer (%s)', async (_name, limits, payload) => {
+    const srv = await startTestServer({ limits });
+    try {
+      const connected = new Promise<Session>((resolve) => srv.burrow.on('connection', resolve));
+      const s = await open(srv, transport);
+      const session = await connected;
+      const box = inbox(s);
+      let closed: CloseEvent | undefined;
+      s.addEventListener('close', (e) => (closed = e as CloseEvent));
+      // One message at a time, each sent once the one before arrived: never more than the client's
+      // unacknowledged tail in the buffer. 300 frames, 150 KB on the bytes run: far past either limit.
+      for (let i = 1; i <= 300; i++) {
+        await session.send(`${i}:${payload}`);
+        await box.next(i);
+      }
+      assert.equal(closed, undefined);
+      assert.deepEqual(box.got.slice(-1), [`300:${payload}`]);
+      const ev = await closeCleanly(s);
+      assert.equal(ev.code, 1000);
+    } finally {
+      await srv.close();
+    }
   });
 });

@@ -9,7 +9,7 @@
 import { decodeBase64 } from './base64.js';
 import { isWireCloseCode, MAX_CLOSE_REASON_BYTES } from './close-codes.js';
 import { type Frame, isAck, isSeq, type OpenFrame, utf8Length, wellFormed } from './frames.js';
-import { isObject, OPEN_NUMBERS, OPEN_STRINGS } from './json-codec.js';
+import { isObject, OPEN_NUMBERS, OPEN_OPTIONAL, OPEN_STRINGS } from './json-codec.js';
 import { WS_BINARY_HEADER } from './ws-codec.js';
 
 /** JSON text parsed, or undefined when it is not JSON. */
@@ -62,6 +62,11 @@ function readOpen(v: Record<string, unknown>): OpenFrame | undefined {
     const n = (f[k] = v[k]);
     // A finite number >= 0 (NaN fails both comparisons).
     if (!(typeof n === 'number' && n >= 0 && n < Infinity)) return undefined;
+  }
+  // Optional, and then a finite number >= 1.
+  for (const k of OPEN_OPTIONAL) {
+    const n = v[k];
+    if (n !== undefined && !(typeof n === 'number' && (f[k] = n) >= 1 && n < Infinity)) return undefined;
   }
   return f as unknown as OpenFrame;
 }

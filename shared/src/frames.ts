@@ -62,6 +62,14 @@ export interface OpenFrame {
   readonly maxPayload: number;
   /** How long the server keeps a session without any transport before it expires (ms). */
   readonly resumeWindow: number;
+  /**
+   * Optional: ack at least every this many delivered frames (absent: {@link ACK_EVERY}). Sent by a
+   * server whose outbound buffer limit is smaller than the default cadence keeps: acking at 128 frames
+   * would let a client that keeps up overflow it (4003).
+   */
+  readonly ackEvery?: number;
+  /** Optional: ack at least every this much delivered payload, as {@link ACK_SIZE} counts it (absent: ACK_SIZE). */
+  readonly ackBytes?: number;
 }
 
 /** One application message. */

@@ -149,6 +149,8 @@ function closeFromJson(v: Json): Result<Frame> {
 /** The fields of an `open` frame besides `t`, `ack` and `resumed`, by type (downstream.ts reads them too). */
 export const OPEN_STRINGS = ['sid', 'token', 'protocol'] as const;
 export const OPEN_NUMBERS = ['v', 'heartbeat', 'heartbeatTimeout', 'maxPayload', 'resumeWindow'] as const;
+/** Fields an `open` frame may leave out; when present, each is a number >= 1. */
+export const OPEN_OPTIONAL = ['ackEvery', 'ackBytes'] as const;
 
 function openFromJson(v: Json): Result<Frame> {
   // Only the known fields are copied: a frame is data, never a carrier of whatever else came along.
@@ -160,6 +162,12 @@ function openFromJson(v: Json): Result<Frame> {
   for (const k of OPEN_NUMBERS) {
     const n = v[k];
     if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return badFrame(`open.${k} must be a number >= 0`);
+    frame[k] = n;
+  }
+  for (const k of OPEN_OPTIONAL) {
+    const n = v[k];
+    if (n === undefined) continue;
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 1) return badFrame(`open.${k} must be a number >= 1`);
     frame[k] = n;
   }
   if (!isAck(v.ack)) return malformed('bad_seq', 'open.ack must be an integer >= 0');

@@ -65,6 +65,20 @@ describe('codec round trips', () => {
     assert.deepEqual(r.value, open);
   });
 
+  it('open frame: the optional ack cadence is kept when it is a number >= 1, refused otherwise', () => {
+    const base = {
+      t: 'open', v: 1, sid: 'abcdefghijklmnop', token: 't', ack: 0, resumed: false, protocol: '',
+      heartbeat: 20000, heartbeatTimeout: 10000, maxPayload: 1048576, resumeWindow: 30000,
+    };
+    const cadence = decodeJsonFrame(JSON.stringify({ ...base, ackEvery: 10, ackBytes: 2048 }), { from: 'server' });
+    assert.ok(cadence.ok);
+    assert.deepEqual(cadence.value, { ...base, ackEvery: 10, ackBytes: 2048 });
+    for (const bad of [{ ackEvery: 0 }, { ackEvery: '10' }, { ackBytes: -1 }, { ackBytes: null }]) {
+      const r = decodeJsonFrame(JSON.stringify({ ...base, ...bad }), { from: 'server' });
+      assert.equal(r.ok, false, JSON.stringify(bad));
+    }
+  });
+
   it('binary stays binary on websocket: 8-byte header then the bytes', () => {
     const msg = encodeWsFrame({ t: 'd', seq: 258, data: bytes(9, 8) });
     assert.ok(msg instanceof Uint8Array);

@@ -1,10 +1,10 @@
 /**
  * When the client acknowledges what it delivered. Acks only have to bound what the server holds for
  * us, so they ride on traffic that flows anyway (every HTTP request carries one) and otherwise go out
- * lazily: at once after ACK_EVERY frames or ACK_SIZE of payload, else after the live transport's ack
- * delay (none for polling, whose every poll carries the ack).
+ * lazily: at once after ACK_EVERY frames or ACK_SIZE of payload (or sooner when the server's `open`
+ * asks: its buffer limits are smaller), else after the live transport's ack delay.
  */
-import { ACK_EVERY, ACK_SIZE } from '@burrow/shared';
+import { ACK_EVERY, ACK_SIZE, type OpenFrame } from '@burrow/shared';
 
 /** What the ack clock needs of the engine. */
 export interface AckHost {
@@ -16,6 +16,8 @@ export interface AckHost {
   live(): boolean;
   /** Sends an ack frame for `ack` on the live transport. */
   send(ack: number): void;
+  /** The latest `open` frame: a server with small buffer limits asks for a faster cadence in it. */
+  terms(): OpenFrame | null;
 }
 
 /** See {@link createAckClock}. */
@@ -57,7 +59,8 @@ export function createAckClock(host: AckHost) {
   const schedule = (): void => {
     const delay = host.delay();
     if (delay === Infinity) return;
-    if (host.delivered() - sent >= ACK_EVERY || unackedSize >= ACK_SIZE) return flush();
+    const t = host.terms();
+    if (host.delivered() - sent >= (t?.ackEvery ?? ACK_EVERY) || unackedSize >= (t?.ackBytes ?? ACK_SIZE)) return flush();
     if (timer) return;
     timerSeq = host.delivered();
     timer = setTimeout(due, delay);

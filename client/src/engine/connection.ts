@@ -324,6 +324,7 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
     delay: () => (link.state === CLOSED ? Infinity : (live?.carrier.ackDelay ?? Infinity)),
     live: () => live !== null,
     send: (ack) => transmit([{ t: 'ack', ack }]),
+    terms: () => terms,
   });
 
   const heartbeat = createHeartbeat(

@@ -3,7 +3,7 @@
  * session cores. Transports talk to this, never to the store.
  */
 import { randomBytes } from 'node:crypto';
-import { CloseCode, PROTOCOL_VERSION, SESSION_ID_RE, type OpenFrame } from '@burrow/shared';
+import { ACK_EVERY, ACK_SIZE, CloseCode, PROTOCOL_VERSION, SESSION_ID_RE, type OpenFrame } from '@burrow/shared';
 import { storeUnavailable } from '../errors/burrow-error.js';
 import { GuardedStore } from '../store/guarded-store.js';
 import { DeadlineList } from '../deadlines.js';
@@ -268,6 +268,10 @@ export class SessionRegistry implements SessionHost {
 
   openFrame(core: SessionCore, token: string, resumed: boolean, ack: number): OpenFrame {
     const o = this.options;
+    // Buffer limits below the client's own ack cadence ask for acks at a quarter of the frames and an
+    // eighth of the bytes (the client counts text in UTF-16 units, up to 3x under its UTF-8 bytes).
+    const every = Math.max(1, Math.floor(o.limits.maxBufferedMessages / 4));
+    const bytes = Math.max(1, Math.floor(o.limits.maxBufferedBytes / 8));
     return {
       t: 'open',
       v: PROTOCOL_VERSION,
@@ -280,6 +284,8 @@ export class SessionRegistry implements SessionHost {
       heartbeatTimeout: o.heartbeatTimeout,
       maxPayload: o.limits.maxPayload,
       resumeWindow: o.resumeWindow,
+      ...(every < ACK_EVERY ? { ackEvery: every } : {}),
+      ...(bytes < ACK_SIZE ? { ackBytes: bytes } : {}),
     };
   }
 
