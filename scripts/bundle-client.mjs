@@ -24,8 +24,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  * minifying alone does not do for a property. A name belongs here only if nothing outside the bundle
  * reads or writes it: never a name of the public API or the options, of the wire (JSON keys, URL
  * parameters), of stored data, or of a platform object the client touches. checkInternalNames()
- * refuses a name that the public or wire types declare, or that TypeScript's DOM and ES libraries
- * declare as a member; the browser suites run the renamed bundle.
+ * refuses a name that the public or wire types declare, that the server reads as a URL parameter, or
+ * that TypeScript's DOM and ES libraries declare as a member; the browser suites run the renamed bundle.
  */
 const INTERNAL_NAMES = [
   // Transports and what they are given
@@ -61,6 +61,11 @@ function declaredMembers(dts) {
   return names;
 }
 
+/** The `.ts` files under `dir`, recursively. */
+function tsFiles(dir) {
+  return readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.ts')).map((f) => `${dir}/${f}`);
+}
+
 function checkInternalNames() {
   const tsLib = `${createRequire(import.meta.url).resolve('typescript/package.json').replace(/package\.json$/, '')}lib/`;
   const libs = readdirSync(tsLib).filter((f) => /^lib\.(dom|es\d{4}|es5|esnext)[\w.]*\.d\.ts$/.test(f)).map((f) => tsLib + f);
@@ -72,7 +77,12 @@ function checkInternalNames() {
   const publicTypes = ['burrow-socket', 'events', 'types', 'engine/test-hook'].map((f) => `${root}client/dist/${f}.d.ts`);
   const wireTypes = readdirSync(`${root}shared/dist`).filter((f) => f.endsWith('.d.ts')).map((f) => `${root}shared/dist/${f}`);
   const taken = new Map();
-  // Public and wire types first: OWN_NAMES may be declared by the platform's typings, never by ours.
+  // The URL parameters the server reads (`query.get('name')`): the client writes them as object keys
+  // ({ carry: id }), so a renamed one leaves the wire unnoticed (`down` went out as `?l=` once).
+  for (const file of tsFiles(`${root}server/src`)) {
+    for (const m of readFileSync(file, 'utf8').matchAll(/\bquery\.get\('([\w$]+)'\)/g)) if (!taken.has(m[1])) taken.set(m[1], `${file} (a URL parameter)`);
+  }
+  // Public and wire types next: OWN_NAMES may be declared by the platform's typings, never by ours.
   for (const file of [...publicTypes, ...wireTypes, ...libs]) {
     for (const name of declaredMembers(readFileSync(file, 'utf8'))) if (!taken.has(name)) taken.set(name, file);
   }
