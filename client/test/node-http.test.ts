@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { afterAll, describe, it } from 'vitest';
 import { nodeHttpClient } from '../src/platform/node-http.js';
+import { deadline } from '../src/platform/request-deadlines.js';
 import type { HttpAnswer } from '../src/platform/http-client.js';
 
 const servers: Array<Server | NetServer> = [];
@@ -91,6 +92,38 @@ describe('node:http client', () => {
       }),
     );
     assert.equal(await get(`${cut}/x`), null);
+  });
+
+  it('a request times out as a whole, even while its answer trickles in (as fetch with a signal in browsers)', async () => {
+    // The answer would end after 3 s, a byte every 50 ms: never idle for the 300 ms timeout.
+    const trickle = await listen(
+      createServer((_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        const beat = setInterval(() => res.write('.'), 50);
+        const end = setTimeout(() => res.end('done'), 3000);
+        res.on('close', () => {
+          clearInterval(beat);
+          clearTimeout(end);
+        });
+      }),
+    );
+    const t0 = Date.now();
+    assert.equal(await get(`${trickle}/x`, 'GET', null, 300), null);
+    assert.ok(Date.now() - t0 < 2000, `timed out after ${Date.now() - t0} ms`);
+  });
+
+  it('deadlines of one length share a timer and expire in order; an unarmed one never does', async () => {
+    const expired: string[] = [];
+    let last!: () => void;
+    const allDone = new Promise<void>((resolve) => (last = resolve));
+    deadline(30, () => expired.push('a'));
+    const unarmB = deadline(30, () => expired.push('b'));
+    deadline(30, () => expired.push('c'));
+    // A deadline armed by an expiry is kept, after those before it.
+    deadline(30, () => deadline(30, () => (expired.push('e'), last())));
+    unarmB();
+    await allDone;
+    assert.deepEqual(expired, ['a', 'c', 'e']);
   });
 
   it('a cancelled request never calls back', async () => {

@@ -14,6 +14,7 @@ import { Agent as HttpAgent, type ClientRequest, type IncomingMessage, type Outg
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import { type HttpAnswer, type HttpClient, parseRetryAfter, POST_CONTENT_TYPE } from './http-client.js';
+import { deadline } from './request-deadlines.js';
 
 const agents = {
   http: new HttpAgent({ keepAlive: true, scheduling: 'lifo', noDelay: true } as ConstructorParameters<typeof HttpAgent>[0]),
@@ -66,7 +67,7 @@ function split(url: string): { origin: Origin; path: string } {
   return { origin, path: slash === -1 ? '/' : url.slice(slash) };
 }
 
-function start(url: string, method: string, headers: OutgoingHttpHeaders, timeout: number, onResponse: (res: IncomingMessage) => void): ClientRequest {
+function start(url: string, method: string, headers: OutgoingHttpHeaders, onResponse: (res: IncomingMessage) => void): ClientRequest {
   const { origin, path } = split(url);
   const req = (origin.https ? httpsRequest : httpRequest)(
     {
@@ -78,12 +79,10 @@ function start(url: string, method: string, headers: OutgoingHttpHeaders, timeou
       path,
       method,
       headers,
-      ...(timeout > 0 ? { timeout } : {}),
     },
     onResponse,
   );
   req.on('socket', guard);
-  if (timeout > 0) req.on('timeout', () => req.destroy(new Error('request timed out')));
   return req;
 }
 
@@ -111,11 +110,14 @@ export const nodeHttpClient: HttpClient = {
     let over = false;
     let cancelled = false;
     let req: ClientRequest | undefined;
+    // The whole request's timeout, as fetch's in browsers: its 'error' settles it as failed.
+    const unarm = timeout > 0 ? deadline(timeout, () => req?.destroy(new Error('request timed out'))) : noop;
     // Settled in a microtask: by then the agent has put the socket back in its free list (it does
     // so on the next tick after the body ends), so a request made from `done` reuses it.
     const settle = (a: HttpAnswer | null): void => {
       if (over) return;
       over = true;
+      unarm();
       queueMicrotask(() => {
         if (!cancelled) done(a);
       });
@@ -124,7 +126,7 @@ export const nodeHttpClient: HttpClient = {
       let answered = false;
       let r: ClientRequest;
       try {
-        r = start(url, method, body === null ? GET_HEADERS : POST_HEADERS, timeout, (res) => {
+        r = start(url, method, body === null ? GET_HEADERS : POST_HEADERS, (res) => {
           answered = true;
           res.on('error', () => settle(null));
           readAll(res, settle);
@@ -144,6 +146,7 @@ export const nodeHttpClient: HttpClient = {
     send(true);
     return () => {
       over = cancelled = true;
+      unarm();
       req?.destroy();
     };
   },
@@ -160,7 +163,7 @@ export const nodeHttpClient: HttpClient = {
       let answered = false;
       let r: ClientRequest;
       try {
-        r = start(url, 'GET', STREAM_HEADERS, 0, (res) => {
+        r = start(url, 'GET', STREAM_HEADERS, (res) => {
           answered = true;
           res.on('error', () => end(null));
           if (!sink.head(res.statusCode ?? 0, res.headers['content-type'] ?? '')) return readAll(res, end);
