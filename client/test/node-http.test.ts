@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, it, vi } from 'vitest';
 import { nodeHttpClient } from '../src/platform/node-http.js';
 import { deadline } from '../src/platform/request-deadlines.js';
 import type { HttpAnswer } from '../src/platform/http-client.js';
@@ -124,6 +124,21 @@ describe('node:http client', () => {
     unarmB();
     await allDone;
     assert.deepEqual(expired, ['a', 'c', 'e']);
+  });
+
+  it('a deadline longer than a timer holds is armed at the longest it holds (no 1 ms timer spinning until then)', () => {
+    const delays: number[] = [];
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    let fired = false;
+    try {
+      const unarm = deadline(2 ** 32, () => (fired = true));
+      for (const c of spy.mock.calls) delays.push(Number(c[1]));
+      unarm();
+    } finally {
+      spy.mockRestore();
+    }
+    assert.deepEqual(delays, [2 ** 31 - 1]);
+    assert.equal(fired, false);
   });
 
   it('a cancelled request never calls back', async () => {

@@ -161,6 +161,20 @@ const firstProtocol: HandleProtocols = (protocols) => {
   return false;
 };
 
+/**
+ * The longest delay a timer holds: Node's setTimeout (and a browser's) fires at once, or after 1 ms
+ * with a warning, for anything longer, so a longer duration would turn a timeout into a busy loop
+ * on the server and on the clients that read it from the `open` frame.
+ */
+export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** A positive duration in ms that a timer can hold. */
+function duration(name: string, value: number | undefined, fallback: number): number {
+  const ms = positive(name, value, fallback);
+  if (ms > MAX_TIMER_DELAY) throw new TypeError(`burrow: option ${name} must be at most ${MAX_TIMER_DELAY} ms`);
+  return ms;
+}
+
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
@@ -189,14 +203,17 @@ export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
   const ob = o.storeOutageBuffer ?? {};
   const obBytes = ob.bytes ?? DEFAULT_STORE_OUTAGE_BUFFER.bytes;
   if (typeof obBytes !== 'number' || !Number.isFinite(obBytes) || obBytes < 0) throw new TypeError('burrow: option storeOutageBuffer.bytes must be a number >= 0');
-  const storeOutageBuffer: StoreOutageBuffer = { bytes: obBytes, ms: positive('storeOutageBuffer.ms', ob.ms, DEFAULT_STORE_OUTAGE_BUFFER.ms) };
+  const storeOutageBuffer: StoreOutageBuffer = { bytes: obBytes, ms: duration('storeOutageBuffer.ms', ob.ms, DEFAULT_STORE_OUTAGE_BUFFER.ms) };
   if (o.authenticate !== undefined && typeof o.authenticate !== 'function') throw new TypeError('burrow: option authenticate must be a function');
   const onBufferFull = o.onBufferFull ?? 'close';
   if (onBufferFull !== 'close' && onBufferFull !== 'pause') throw new TypeError("burrow: option onBufferFull must be 'close' or 'pause'");
-  const pollTimeout = positive('pollTimeout', o.pollTimeout, 20000);
+  const pollTimeout = duration('pollTimeout', o.pollTimeout, 20000);
   if (pollTimeout >= MAX_IDLE_INTERVAL) throw new TypeError(`burrow: pollTimeout must be under ${MAX_IDLE_INTERVAL} ms`);
-  const heartbeat = positive('heartbeat', o.heartbeat, 20000);
+  const heartbeat = duration('heartbeat', o.heartbeat, 20000);
   if (heartbeat >= MAX_IDLE_INTERVAL) throw new TypeError(`burrow: heartbeat must be under ${MAX_IDLE_INTERVAL} ms`);
+  // Clients time their requests out after heartbeat + heartbeatTimeout: the sum must fit a timer too.
+  const heartbeatTimeout = duration('heartbeatTimeout', o.heartbeatTimeout, 10000);
+  if (heartbeat + heartbeatTimeout > MAX_TIMER_DELAY) throw new TypeError(`burrow: heartbeat + heartbeatTimeout must be at most ${MAX_TIMER_DELAY} ms`);
   return {
     path,
     store: o.store ?? new MemoryStore(),
@@ -208,12 +225,12 @@ export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
     limits,
     storeOutageBuffer,
     heartbeat,
-    heartbeatTimeout: positive('heartbeatTimeout', o.heartbeatTimeout, 10000),
+    heartbeatTimeout,
     pollTimeout,
-    resumeWindow: positive('resumeWindow', o.resumeWindow, 60000),
-    ackDelay: positive('ackDelay', o.ackDelay, ACK_DELAY),
-    closeLinger: positive('closeLinger', o.closeLinger, 5000),
-    bodyTimeout: positive('bodyTimeout', o.bodyTimeout, 10000),
+    resumeWindow: duration('resumeWindow', o.resumeWindow, 60000),
+    ackDelay: duration('ackDelay', o.ackDelay, ACK_DELAY),
+    closeLinger: duration('closeLinger', o.closeLinger, 5000),
+    bodyTimeout: duration('bodyTimeout', o.bodyTimeout, 10000),
     clientBundleDir: o.clientBundleDir,
   };
 }

@@ -27,6 +27,17 @@ describe('options', () => {
     assert.throws(() => createBurrow({ heartbeat: 30000 }), /heartbeat must be under 25000/);
   });
 
+  it('refuses a duration longer than a timer holds (setTimeout would fire at once, again and again)', async () => {
+    for (const name of ['heartbeatTimeout', 'resumeWindow', 'ackDelay', 'closeLinger', 'bodyTimeout'] as const) {
+      assert.throws(() => createBurrow({ [name]: 2 ** 31 }), new RegExp(`option ${name} must be at most 2147483647 ms`));
+    }
+    assert.throws(() => createBurrow({ storeOutageBuffer: { ms: 2 ** 31 } }), /storeOutageBuffer.ms must be at most/);
+    assert.throws(() => createBurrow({ heartbeat: 20000, heartbeatTimeout: 2 ** 31 - 10000 }), /heartbeat \+ heartbeatTimeout must be at most 2147483647 ms/);
+    // The longest that fits is accepted.
+    const b = createBurrow({ heartbeat: 1000, heartbeatTimeout: 2 ** 31 - 1001, resumeWindow: 2 ** 31 - 1 });
+    await b.close();
+  });
+
   it('refuses nonsense limits with a named error', () => {
     assert.throws(() => createBurrow({ limits: { maxPayload: -1 } }), /limits.maxPayload must be a positive number/);
     assert.throws(() => createBurrow({ path: 'burrow' }), /path must start with/);

@@ -9,7 +9,7 @@
 import { decodeBase64 } from './base64.js';
 import { isWireCloseCode, MAX_CLOSE_REASON_BYTES } from './close-codes.js';
 import { type Frame, isAck, isSeq, type OpenFrame, utf8Length, wellFormed } from './frames.js';
-import { isObject, OPEN_NUMBERS, OPEN_OPTIONAL, OPEN_STRINGS } from './json-codec.js';
+import { isObject, MAX_DELAY, OPEN_DURATIONS, OPEN_NUMBERS, OPEN_OPTIONAL, OPEN_STRINGS } from './json-codec.js';
 import { WS_BINARY_HEADER } from './ws-codec.js';
 
 /** JSON text parsed, or undefined when it is not JSON. */
@@ -62,6 +62,11 @@ function readOpen(v: Record<string, unknown>): OpenFrame | undefined {
     const n = (f[k] = v[k]);
     // A finite number >= 0 (NaN fails both comparisons).
     if (!(typeof n === 'number' && n >= 0 && n < Infinity)) return undefined;
+  }
+  // Durations a timer can hold (json-codec.ts OPEN_DURATIONS).
+  for (const k of OPEN_DURATIONS) {
+    const n = (f[k] = v[k]);
+    if (!(typeof n === 'number' && n >= 0 && n <= MAX_DELAY)) return undefined;
   }
   // Optional, and then a finite number >= 1.
   for (const k of OPEN_OPTIONAL) {

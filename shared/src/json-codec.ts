@@ -148,7 +148,14 @@ function closeFromJson(v: Json): Result<Frame> {
 
 /** The fields of an `open` frame besides `t`, `ack` and `resumed`, by type (downstream.ts reads them too). */
 export const OPEN_STRINGS = ['sid', 'token', 'protocol'] as const;
-export const OPEN_NUMBERS = ['v', 'heartbeat', 'heartbeatTimeout', 'maxPayload', 'resumeWindow'] as const;
+export const OPEN_NUMBERS = ['v', 'maxPayload'] as const;
+/**
+ * The durations (ms) of an `open` frame: clients arm timers with them, and a timer fires at once (a
+ * browser's) or after 1 ms (Node's) for a delay over 2^31 - 1 ms, so a longer one is malformed.
+ */
+export const OPEN_DURATIONS = ['heartbeat', 'heartbeatTimeout', 'resumeWindow'] as const;
+/** The longest delay a timer holds, and so the longest duration an `open` frame may carry. */
+export const MAX_DELAY = 2 ** 31 - 1;
 /** Fields an `open` frame may leave out; when present, each is a number >= 1. */
 export const OPEN_OPTIONAL = ['ackEvery', 'ackBytes'] as const;
 
@@ -162,6 +169,11 @@ function openFromJson(v: Json): Result<Frame> {
   for (const k of OPEN_NUMBERS) {
     const n = v[k];
     if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return badFrame(`open.${k} must be a number >= 0`);
+    frame[k] = n;
+  }
+  for (const k of OPEN_DURATIONS) {
+    const n = v[k];
+    if (typeof n !== 'number' || !(n >= 0 && n <= MAX_DELAY)) return badFrame(`open.${k} must be a number of ms from 0 to ${MAX_DELAY}`);
     frame[k] = n;
   }
   for (const k of OPEN_OPTIONAL) {

@@ -79,6 +79,22 @@ describe('codec round trips', () => {
     }
   });
 
+  it('open frame: a duration a timer cannot hold is refused (a client would time out at once, again and again)', () => {
+    const base = {
+      t: 'open', v: 1, sid: 'abcdefghijklmnop', token: 't', ack: 0, resumed: false, protocol: '',
+      heartbeat: 20000, heartbeatTimeout: 10000, maxPayload: 1048576, resumeWindow: 30000,
+    };
+    for (const k of ['heartbeat', 'heartbeatTimeout', 'resumeWindow']) {
+      const longest = decodeJsonFrame(JSON.stringify({ ...base, [k]: 2 ** 31 - 1 }), { from: 'server' });
+      assert.ok(longest.ok, k);
+      const over = decodeJsonFrame(JSON.stringify({ ...base, [k]: 2 ** 31 }), { from: 'server' });
+      assert.equal(over.ok, false, k);
+      if (!over.ok) assert.match(over.error.message, new RegExp(`open.${k} must be a number of ms from 0 to 2147483647`));
+    }
+    // maxPayload is a size, not a delay: not bounded by timers.
+    assert.ok(decodeJsonFrame(JSON.stringify({ ...base, maxPayload: 2 ** 32 }), { from: 'server' }).ok);
+  });
+
   it('binary stays binary on websocket: 8-byte header then the bytes', () => {
     const msg = encodeWsFrame({ t: 'd', seq: 258, data: bytes(9, 8) });
     assert.ok(msg instanceof Uint8Array);

@@ -6,6 +6,7 @@
  * Callbacks rather than promises: a request settles once, into one callback, with no promise, no
  * AbortController and no Response object on the Node path. Neither function calls back synchronously.
  */
+import { MAX_DELAY } from '@burrow/shared';
 import type { FetchFunction } from '../types.js';
 import { BROWSER_BUNDLE } from './target.js';
 
@@ -75,7 +76,8 @@ export function fetchHttpClient(fetch: FetchFunction, stream?: (fetch: FetchFunc
     request(method, url, body, timeout, done) {
       const ac = new AbortController();
       let over = false;
-      const timer = timeout > 0 ? setTimeout(() => ac.abort(), timeout) : undefined;
+      // A timer fires at once for a delay it cannot hold (the open frame's terms add up past it).
+      const timer = timeout > 0 ? setTimeout(() => ac.abort(), Math.min(timeout, MAX_DELAY)) : undefined;
       const finish = (a: HttpAnswer | null): void => {
         if (over) return;
         over = true;

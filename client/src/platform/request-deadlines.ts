@@ -12,6 +12,7 @@
  * Node-only: imported by `node-http.ts`, never by the browser entry.
  */
 import { performance } from 'node:perf_hooks';
+import { MAX_DELAY } from '@burrow/shared';
 
 interface DeadlineList {
   /** Expiry callback -> its deadline (ms, monotonic), in deadline order. */
@@ -27,7 +28,10 @@ const lists = new Map<number, DeadlineList>();
  * Calls `expire` once `ms` have passed, unless the returned function was called first. The timer is
  * unref()'d: a pending request's deadline does not keep the process alive on its own.
  */
-export function deadline(ms: number, expire: () => void): () => void {
+export function deadline(delay: number, expire: () => void): () => void {
+  // Past what a timer holds, setTimeout fires after 1 ms and fire() would reschedule it every ms
+  // until the deadline (the open frame's terms can add up past it).
+  const ms = Math.min(delay, MAX_DELAY);
   let list = lists.get(ms);
   if (!list) {
     list = { due: new Map(), timer: undefined, firing: false };
