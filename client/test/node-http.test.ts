@@ -4,6 +4,7 @@ import { type AddressInfo, createServer as createNetServer, type Server as NetSe
 import { afterAll, describe, it, vi } from 'vitest';
 import { nodeHttpClient } from '../src/platform/node-http.js';
 import { deadline } from '../src/platform/request-deadlines.js';
+import { postTimeout } from '../src/transports/http.js';
 import type { HttpAnswer } from '../src/platform/http-client.js';
 
 const servers: Array<Server | NetServer> = [];
@@ -139,6 +140,14 @@ describe('node:http client', () => {
     }
     assert.deepEqual(delays, [2 ** 31 - 1]);
     assert.equal(fired, false);
+  });
+
+  it('a send POST gets one more timeout per 256 Ki of body, so a slow upload still flowing is not cut', () => {
+    assert.equal(postTimeout(10_000, 100), 10_000);
+    assert.equal(postTimeout(10_000, 2 ** 18 - 1), 10_000);
+    assert.equal(postTimeout(10_000, 2 ** 18), 20_000);
+    // The largest batch (a 1 MiB message as base64 JSON) on a 45 s timeout: 6 steps.
+    assert.equal(postTimeout(45_000, 1.4 * 2 ** 20), 45_000 * 6);
   });
 
   it('a cancelled request never calls back', async () => {

@@ -98,6 +98,17 @@ export function handshake(ctx: TransportContext, done: (r: HandshakeResult) => v
   );
 }
 
+/**
+ * The timeout of a send POST whose body is `length` UTF-16 units: the timeout is the whole request's
+ * (as `fetch` with a signal has it), so a big batch on a slow link would be cut while its bytes still
+ * flow, resent whole by the next transport and cut again, for ever. Each 256 Ki of body adds one
+ * more `timeout` (at least 10 s): an upload is cut only below ~25 KB/s. Whole steps keep the Node
+ * client's deadline lists few.
+ */
+export function postTimeout(timeout: number, length: number): number {
+  return timeout * (1 + (length >> 18));
+}
+
 /** What the server's answer to a send POST says: its ack and the frames it carries, or why the transport is down. */
 function sendAnswer(a: HttpAnswer | null, max: number | undefined): { ack: number; frames: Frame[] } | DownReason {
   return a?.status !== 200 ? downFromAnswer(a) : (readSendAnswer(a.text, max) ?? FAILED);
@@ -178,7 +189,8 @@ export function httpUpstream(
   const post = (frames: readonly Frame[], answered: (a: HttpAnswer | null) => void): (() => void) => {
     const ack = ctx.ack();
     carried(ack);
-    return ctx.http.request('POST', url, encodeSendRequest({ ack, frames }), ctx.requestTimeout, answered);
+    const body = encodeSendRequest({ ack, frames });
+    return ctx.http.request('POST', url, body, postTimeout(ctx.requestTimeout, body.length), answered);
   };
 
   const schedule = (): void => {
