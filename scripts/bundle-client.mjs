@@ -79,8 +79,14 @@ function checkInternalNames() {
   const taken = new Map();
   // The URL parameters the server reads (`query.get('name')`): the client writes them as object keys
   // ({ carry: id }), so a renamed one leaves the wire unnoticed (`down` went out as `?l=` once).
+  // Every read must name its parameter literally, so that none escapes this check.
+  const read = /\b(?:query|searchParams)\??\.(?:get|getAll|has)\(([^)]*)\)/g;
   for (const file of tsFiles(`${root}server/src`)) {
-    for (const m of readFileSync(file, 'utf8').matchAll(/\bquery\.get\('([\w$]+)'\)/g)) if (!taken.has(m[1])) taken.set(m[1], `${file} (a URL parameter)`);
+    for (const [call, arg] of readFileSync(file, 'utf8').matchAll(read)) {
+      const name = /^\s*(['"`])([\w$]+)\1\s*$/.exec(arg)?.[2];
+      if (name === undefined) throw new Error(`bundle-client: ${file.replace(root, '')} reads a URL parameter by a computed name (${call}): name it literally`);
+      if (!taken.has(name)) taken.set(name, `${file} (a URL parameter)`);
+    }
   }
   // Public and wire types next: OWN_NAMES may be declared by the platform's typings, never by ours.
   for (const file of [...publicTypes, ...wireTypes, ...libs]) {
