@@ -40,6 +40,14 @@ export interface BurrowLimits {
    * (read after `authenticate`). Bodies past it get 413. Default 16 KiB.
    */
   readonly maxUnprovenBodyBytes: number;
+  /**
+   * Most bytes of client frames a WebSocket reads ahead of a networked store: frames read but not yet
+   * applied (a store round trip takes a run of them at a time). Past it the socket is not read until
+   * they are down to half, so TCP holds the client's sends back (its `bufferedAmount` grows) instead
+   * of the node's heap. Each frame counts its payload plus 64 bytes. At least one frame is always
+   * read; an in-process store applies every frame as it is read and never gets here. Default 64 KiB.
+   */
+  readonly maxInboundPendingBytes: number;
 }
 
 /**
@@ -142,6 +150,7 @@ export const DEFAULT_LIMITS: BurrowLimits = {
   maxHandshakesPerSecond: 1000,
   maxTotalBufferedBytes: 256 * 1024 * 1024,
   maxUnprovenBodyBytes: 16 * 1024,
+  maxInboundPendingBytes: 64 * 1024,
 };
 
 /**
@@ -199,6 +208,7 @@ export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
     maxHandshakesPerSecond: positive('limits.maxHandshakesPerSecond', l.maxHandshakesPerSecond, DEFAULT_LIMITS.maxHandshakesPerSecond),
     maxTotalBufferedBytes: positive('limits.maxTotalBufferedBytes', l.maxTotalBufferedBytes, DEFAULT_LIMITS.maxTotalBufferedBytes),
     maxUnprovenBodyBytes: positive('limits.maxUnprovenBodyBytes', l.maxUnprovenBodyBytes, DEFAULT_LIMITS.maxUnprovenBodyBytes),
+    maxInboundPendingBytes: positive('limits.maxInboundPendingBytes', l.maxInboundPendingBytes, DEFAULT_LIMITS.maxInboundPendingBytes),
   };
   const ob = o.storeOutageBuffer ?? {};
   const obBytes = ob.bytes ?? DEFAULT_STORE_OUTAGE_BUFFER.bytes;

@@ -73,6 +73,13 @@ const RACED = 1;
 const BROKEN = 2;
 /** The socket is corked until the end of this turn (ws-cork.ts). */
 const CORKED = 4;
+/** Not read: the frames read ahead of the store passed limits.maxInboundPendingBytes (see `apply`). */
+const READ_AHEAD_FULL = 8;
+
+/** What a frame read ahead of the store counts against limits.maxInboundPendingBytes: its payload plus 64. */
+function pendingCost(frame: Frame): number {
+  return frame.t !== 'd' ? 64 : 64 + (typeof frame.data === 'string' ? frame.data.length : frame.data.byteLength);
+}
 
 /**
  * One WebSocket serving one session: the session's downstream, and the reader of what the client
@@ -205,14 +212,49 @@ export class WsConnection extends ControlCoalescer implements Downstream, TurnCo
     const outcome = core.inbound(batch, false);
     const w = (this.#watch ??= {
       outcome: undefined,
+      run: undefined,
+      pending: 0,
       answered: (out) => {
         if (out.error) this.fail(out.error.close, `${out.error.code}: ${out.error.message}`);
       },
       failed: (err) => this.failed(err),
     });
-    if (outcome === w.outcome) return;
+    // Frames wait here while the store applies the run before them: without a bound, a client that
+    // sends faster than the store answers (any burst on Redis) grows the heap by all it sends, and
+    // every frame outlives a few scavenges on its way. Past the bound the socket is not read, so TCP
+    // holds the rest back; it is read again once half of that is applied.
+    const cost = pendingCost(frame);
+    w.pending += cost;
+    if (w.pending > this.#reg.options.limits.maxInboundPendingBytes) {
+      this.#flags |= READ_AHEAD_FULL;
+      this.#ws.pause();
+    }
+    if (outcome === w.outcome) {
+      w.run!.bytes += cost;
+      return;
+    }
     w.outcome = outcome;
-    outcome.then(w.answered, w.failed);
+    const run = (w.run = { bytes: cost });
+    outcome.then(
+      (out) => {
+        this.applied(run.bytes);
+        w.answered(out);
+      },
+      (err: unknown) => {
+        this.applied(run.bytes);
+        w.failed(err);
+      },
+    );
+  }
+
+  /** `bytes` of frames read ahead were applied (or failed): the socket is read again below half the bound. */
+  private applied(bytes: number): void {
+    const w = this.#watch!;
+    w.pending -= bytes;
+    if (!(this.#flags & READ_AHEAD_FULL) || w.pending > this.#reg.options.limits.maxInboundPendingBytes / 2) return;
+    this.#flags &= ~READ_AHEAD_FULL;
+    // A pause of onBufferFull 'pause' (ws-hold.ts) is that one's to end.
+    if (!this.#hold || this.#hold.heldBytes === 0) this.#ws.resume();
   }
 
   /** A queued batch of this socket's frames failed in the store or the app. */
@@ -241,6 +283,10 @@ export class WsConnection extends ControlCoalescer implements Downstream, TurnCo
 /** See WsConnection's `#watch`. */
 interface OutcomeWatch {
   outcome: Promise<InboundOutcome> | undefined;
+  /** The frames that got `outcome`, by what they count against limits.maxInboundPendingBytes. */
+  run: { bytes: number } | undefined;
+  /** What every frame read ahead of the store and not yet applied counts (see `apply`). */
+  pending: number;
   readonly answered: (out: InboundOutcome) => void;
   readonly failed: (err: unknown) => void;
 }
