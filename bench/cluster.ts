@@ -174,6 +174,7 @@ async function measure(url: string, transport: Transport, meter: Meter, latency 
 const started = performance.now();
 const rows: string[] = [];
 const costRows: string[] = [];
+const peakRows: string[] = [];
 const cmdRows: string[] = [];
 const redis = await startRedis();
 const admin = new Redis(redis.url);
@@ -229,6 +230,10 @@ try {
       process.stderr.write(`.`);
     }
   }
+  // Peak RSS over the whole run (every transport, warm-ups included): what a burst leaves the heap
+  // holding, e.g. frames read ahead of the store (limits.maxInboundPendingBytes).
+  const peak = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+  peakRows.push(`single (MemoryStore) ${peak(single.pid).toFixed(0)} MB; ${nodes.map((n, i) => `${nodeNames[i]} ${peak(n.pid).toFixed(0)} MB`).join(', ')} (RedisStore)`);
 } finally {
   for (const k of kill.reverse()) await k().catch(() => {});
 }
@@ -245,5 +250,6 @@ console.log('\nRedis commands per echo, by command, and Redis time per echo in Â
 console.log('| transport | commands per echo | Âµs per echo |');
 console.log('| --- | --- | --- |');
 for (const r of cmdRows) console.log(r);
+if (peakRows.length) console.log(`\nPeak RSS of each Burrow node process over the run (VmHWM): ${peakRows.join('; ')}`);
 console.log(`\n(total ${((performance.now() - started) / 1000).toFixed(1)} s)`);
 process.exit(0);
