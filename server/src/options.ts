@@ -48,6 +48,12 @@ export interface BurrowLimits {
    * read; an in-process store applies every frame as it is read and never gets here. Default 64 KiB.
    */
   readonly maxInboundPendingBytes: number;
+  /**
+   * Send POSTs of one session this node serves at once, from their proof to their answer (each may
+   * hold up to `maxBatchBytes`); more get 503 + Retry-After and the client resumes and resends from
+   * its ack. A client keeps one batch in flight, two or three across a transport switch. Default 8.
+   */
+  readonly maxSendsInFlight: number;
 }
 
 /**
@@ -151,6 +157,7 @@ export const DEFAULT_LIMITS: BurrowLimits = {
   maxTotalBufferedBytes: 256 * 1024 * 1024,
   maxUnprovenBodyBytes: 16 * 1024,
   maxInboundPendingBytes: 64 * 1024,
+  maxSendsInFlight: 8,
 };
 
 /**
@@ -209,6 +216,7 @@ export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
     maxTotalBufferedBytes: positive('limits.maxTotalBufferedBytes', l.maxTotalBufferedBytes, DEFAULT_LIMITS.maxTotalBufferedBytes),
     maxUnprovenBodyBytes: positive('limits.maxUnprovenBodyBytes', l.maxUnprovenBodyBytes, DEFAULT_LIMITS.maxUnprovenBodyBytes),
     maxInboundPendingBytes: positive('limits.maxInboundPendingBytes', l.maxInboundPendingBytes, DEFAULT_LIMITS.maxInboundPendingBytes),
+    maxSendsInFlight: positive('limits.maxSendsInFlight', l.maxSendsInFlight, DEFAULT_LIMITS.maxSendsInFlight),
   };
   const ob = o.storeOutageBuffer ?? {};
   const obBytes = ob.bytes ?? DEFAULT_STORE_OUTAGE_BUFFER.bytes;

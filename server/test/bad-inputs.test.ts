@@ -158,7 +158,7 @@ describe('slow clients keep memory bounded (BAD-INPUTS 19)', () => {
     sock.destroy();
   });
 
-  it('slowloris POST bodies are cut at bodyTimeout (408) and hold nothing after (BAD-INPUTS 14, 19)', T, async () => {
+  it('slowloris POST bodies are cut at bodyTimeout (408), those past maxSendsInFlight refused at once (503), and hold nothing after (BAD-INPUTS 14, 19)', T, async () => {
     const s = await open();
     const socks = await Promise.all(Array.from({ length: 50 }, () => raw(srv)));
     const outs = socks.map(readAll);
@@ -166,7 +166,9 @@ describe('slow clients keep memory bounded (BAD-INPUTS 19)', () => {
       k.write(`POST /burrow/sessions/${s.sid}/send?token=${s.token} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n{"frames":[`);
     }
     const answers = await Promise.all(outs);
-    for (const a of answers) assert.match(a, /^HTTP\/1.1 408/);
+    // One session's POSTs: the first maxSendsInFlight (8) read until bodyTimeout, the rest never read.
+    assert.equal(answers.filter((a) => /^HTTP\/1.1 408/.test(a)).length, 8);
+    assert.equal(answers.filter((a) => /^HTTP\/1.1 503/.test(a) && a.includes('"error":"overloaded"')).length, 42);
     assert.equal((await fetch(`${srv.http}/health`)).status, 200);
   });
 });

@@ -11,7 +11,7 @@ describe('options', () => {
       {
         maxPayload: 1048576, maxBatchBytes: 8388608, maxBatchFrames: 4096, maxPollBytes: 1048576,
         maxBufferedMessages: 20000, maxBufferedBytes: 16777216, maxSessions: 10000,
-        maxHandshakesPerSecond: 1000, maxTotalBufferedBytes: 268435456, maxUnprovenBodyBytes: 16384, maxInboundPendingBytes: 65536,
+        maxHandshakesPerSecond: 1000, maxTotalBufferedBytes: 268435456, maxUnprovenBodyBytes: 16384, maxInboundPendingBytes: 65536, maxSendsInFlight: 8,
       },
     );
     assert.equal(o.onBufferFull, 'close');

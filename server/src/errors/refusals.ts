@@ -81,6 +81,8 @@ export const REFUSALS = {
   },
   /** `onBufferFull: 'pause'`: a send POST carrying data while the session's outbound buffer is full. */
   paused: { code: 'overloaded', status: 503, close: CloseCode.TryAgainLater, message: 'outbound buffer full: retry later', retryAfter: 1 },
+  /** `maxSendsInFlight`: the session's POSTs this node serves at once; the client resumes and resends from its ack. */
+  sendsInFlight: { code: 'overloaded', status: 503, close: CloseCode.TryAgainLater, message: 'too many send POSTs of this session at once: retry later', retryAfter: 1 },
   /** `close()` was called: no new work. */
   goingAway: { code: 'overloaded', status: 503, close: CloseCode.GoingAway, message: 'server shutting down' },
   storeUnavailable: {

@@ -50,7 +50,22 @@ function proven(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse,
     if (found.core.unclaimed) reg.discard(found.core);
     return sendJson(res, 200, encodeSendResponse({ ack: found.core.inAck }), { Connection: 'close' });
   }
-  return withBody(reg, req, res, sid, found, down);
+  const core = found.core;
+  if (!core.beginSend(reg.options.limits.maxSendsInFlight)) return sendError(res, refusal('sendsInFlight'), { Connection: 'close' });
+  let served: Promise<void> | void;
+  try {
+    served = withBody(reg, req, res, sid, found, down);
+  } catch (err) {
+    core.endSend();
+    throw err;
+  }
+  return counted(core, served);
+}
+
+/** Counts the POST out once `served` settles: at once when it answered within the call. */
+function counted(core: SessionCore, served: Promise<void> | void): Promise<void> | void {
+  if (served === undefined) return core.endSend();
+  return served.finally(() => core.endSend());
 }
 
 /** Reads the body (within the call when it is all in) and applies it. */
@@ -80,15 +95,26 @@ function applyBody(reg: SessionRegistry, res: ServerResponse, sid: string, found
   const decoded = decodeSendRequest(body.text, { from: 'client', maxPayload: o.limits.maxPayload, maxFrames: o.limits.maxBatchFrames });
   if (!decoded.ok) return sendError(res, decoded.error);
   const batch = decoded.value;
+  // Counted in since its proof (see proven).
   if (found) return applyBatch(res, found.core, batch.ack, batch.frames, down);
   // The token came in the body: proven only now.
-  if (reg.store.sync) return afterBodyToken(res, reg.resumeNow(sid, batch.token), batch.ack, batch.frames, down);
-  return reg.resume(sid, batch.token).then((f) => afterBodyToken(res, f, batch.ack, batch.frames, down));
+  if (reg.store.sync) return afterBodyToken(reg, res, reg.resumeNow(sid, batch.token), batch.ack, batch.frames, down);
+  return reg.resume(sid, batch.token).then((f) => afterBodyToken(reg, res, f, batch.ack, batch.frames, down));
 }
 
-function afterBodyToken(res: ServerResponse, found: Found, ack: number | undefined, frames: readonly Frame[], down: Carrier): Promise<void> | void {
+function afterBodyToken(reg: SessionRegistry, res: ServerResponse, found: Found, ack: number | undefined, frames: readonly Frame[], down: Carrier): Promise<void> | void {
   if (!found) return sendError(res, refusal('sessionUnknown'));
-  return applyBatch(res, found.core, ack, frames, down);
+  // Proven only now (its body was held to maxUnprovenBodyBytes): counted from here.
+  const core = found.core;
+  if (!core.beginSend(reg.options.limits.maxSendsInFlight)) return sendError(res, refusal('sendsInFlight'), { Connection: 'close' });
+  let served: Promise<void> | void;
+  try {
+    served = applyBatch(res, core, ack, frames, down);
+  } catch (err) {
+    core.endSend();
+    throw err;
+  }
+  return counted(core, served);
 }
 
 function applyBatch(res: ServerResponse, core: SessionCore, ack: number | undefined, data: readonly Frame[], down: Carrier): Promise<void> | void {
