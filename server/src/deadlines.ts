@@ -10,6 +10,7 @@
  * timer is unref()'d, as the per-session timers were.
  */
 import { performance } from 'node:perf_hooks';
+import { MAX_DELAY } from '@burrow/shared';
 
 /** Monotonic ms, whole (as libuv's loop clock), small enough to stay a small integer for weeks. */
 function now(): number {
@@ -74,7 +75,9 @@ export class DeadlineList<T extends object> {
   }
 
   #schedule(delay: number): void {
-    this.#timer = setTimeout(() => this.#fire(), delay);
+    // Past what a timer holds setTimeout fires after 1 ms, and #fire would reschedule it every ms
+    // until the deadline: a list's length can be a sum of options (resumeWindow + closeLinger).
+    this.#timer = setTimeout(() => this.#fire(), Math.min(delay, MAX_DELAY));
     this.#timer.unref();
   }
 

@@ -1,6 +1,6 @@
 // DeadlineList: many deadlines of one length on one timer, with setTimeout's order and precision.
 import assert from 'node:assert/strict';
-import { test } from 'vitest';
+import { test, vi } from 'vitest';
 import { DeadlineList } from '../src/deadlines.js';
 
 /** The list's timer is unref()'d, as the per-session timers were: keep the loop alive while a test waits. */
@@ -90,4 +90,18 @@ test('armedFor: whole ms since the item was armed, -1 once disarmed or fired (th
   list.arm(item);
   await alive(due);
   assert.equal(list.armedFor(item), -1);
+});
+
+test('a length longer than a timer holds is armed at the longest it holds (resumeWindow + closeLinger can add up past it)', () => {
+  const spy = vi.spyOn(globalThis, 'setTimeout');
+  let fired = false;
+  try {
+    const list = new DeadlineList<object>(2 ** 31 - 1 + 5000, () => (fired = true));
+    list.arm({});
+    assert.deepEqual(spy.mock.calls.map((c) => c[1]), [2 ** 31 - 1]);
+    list.clear();
+  } finally {
+    spy.mockRestore();
+  }
+  assert.equal(fired, false);
 });
