@@ -6,6 +6,8 @@
 import { encodeWsFrame, type Frame, readWsMessage, type WsMessage } from '@burrow/shared';
 import { ABNORMAL, INVALID_PAYLOAD, POLICY, PROTOCOL_ERROR, SERVICE_RESTART, SESSION_UNKNOWN, STATE_LOST, TOO_BIG, TRY_AGAIN_LATER, UNSUPPORTED, UNSUPPORTED_VERSION } from '../close-codes.js';
 import type { WebSocketConstructor, WebSocketLike } from '../types.js';
+import { BROWSER_BUNDLE } from '../platform/target.js';
+import { corkForPhase } from '../platform/ws-cork.js';
 import { transportEnd } from './base.js';
 import { endpointUrl } from './http.js';
 import { DOWN_FATAL, DOWN_OVERLOADED, DOWN_RESTART, DOWN_TIMEOUT, type DownReason, FAILED, LAZY_ACK_DELAY, TIMEOUT, type Transport, type TransportContext, type TransportHandlers } from './transport.js';
@@ -57,6 +59,13 @@ export function webSocketTransport(WS: WebSocketConstructor, ctx: TransportConte
     const seq = unflushed;
     unflushed = 0;
     handlers.onWritten(seq);
+  };
+
+  /** The corked socket's writes went out: what they wrote can be reported (see flush). */
+  const uncorked = (): void => {
+    if (unflushed === 0 || done()) return;
+    clearTimeout(flushTimer);
+    flush();
   };
 
   const message = (data: unknown): void => {
@@ -135,6 +144,8 @@ export function webSocketTransport(WS: WebSocketConstructor, ctx: TransportConte
     send(frames) {
       if (done()) return;
       let last = 0;
+      // Node with `ws`: every send of this I/O phase in one write (platform/ws-cork.ts).
+      if (!BROWSER_BUNDLE) corkForPhase(ws, uncorked);
       try {
         for (const f of frames) {
           ws.send(encodeWsFrame(f));
