@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'vitest';
 import { BurrowSocket, type FetchFunction } from '../src/node.js';
 import { openFrame, sleep, until } from './helpers.js';
+import { downFromAnswer } from '../src/transports/http.js';
+import { DOWN_FATAL, FAILED } from '../src/transports/transport.js';
 
 interface Post {
   readonly url: URL;
@@ -327,5 +329,14 @@ describe('frames on a POST\'s answer (polling)', () => {
     const closed = new Promise<CloseEvent>((resolve) => s.addEventListener('close', (ev) => resolve(ev as CloseEvent)));
     for (const p of server.polls) p.answer([]);
     assert.equal((await closed).code, 4001);
+  });
+});
+
+describe('what an HTTP refusal means for the session', () => {
+  it('408 (a body slower than the server bodyMinRate) takes the transport down, not the session; 400 and 404 end it', () => {
+    const body = (error: string, close: number) => JSON.stringify({ error, message: 'm', close });
+    assert.equal(downFromAnswer({ status: 408, text: body('timeout', 1002), retryAfter: 0 }).kind, FAILED.kind);
+    assert.deepEqual(downFromAnswer({ status: 400, text: body('bad_request', 1002), retryAfter: 0 }), { kind: DOWN_FATAL, code: 1002 });
+    assert.deepEqual(downFromAnswer({ status: 404, text: body('session_unknown', 4001), retryAfter: 0 }), { kind: DOWN_FATAL, code: 4001 });
   });
 });

@@ -111,8 +111,17 @@ export interface BurrowOptions {
   ackDelay?: number;
   /** How long a closed session's record is kept so the peer can fetch the close echo (ms). Default 5000. */
   closeLinger?: number;
-  /** Longest time to receive a POST body (ms); a slower trickle gets 408. Default 10000. */
+  /**
+   * Time to receive a POST body (ms), extended by a second for every `bodyMinRate` bytes received;
+   * a slower trickle gets 408. Default 10000.
+   */
   bodyTimeout?: number;
+  /**
+   * Bytes per second a POST body must keep up once `bodyTimeout` has passed (as Apache's
+   * mod_reqtimeout `MinRate`): a large batch on a slow link is read to its end, a trickle is still
+   * cut. Default 4096.
+   */
+  bodyMinRate?: number;
   /** Directory holding `burrow.esm.js` and `burrow.global.js`. Default: `@burrow/client`'s `dist`. */
   clientBundleDir?: string;
   /**
@@ -142,6 +151,7 @@ export interface ResolvedOptions {
   readonly ackDelay: number;
   readonly closeLinger: number;
   readonly bodyTimeout: number;
+  readonly bodyMinRate: number;
   readonly clientBundleDir: string | undefined;
 }
 
@@ -249,6 +259,7 @@ export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
     ackDelay: duration('ackDelay', o.ackDelay, ACK_DELAY),
     closeLinger: duration('closeLinger', o.closeLinger, 5000),
     bodyTimeout: duration('bodyTimeout', o.bodyTimeout, 10000),
+    bodyMinRate: positive('bodyMinRate', o.bodyMinRate, 4096),
     clientBundleDir: o.clientBundleDir,
   };
 }

@@ -35,3 +35,49 @@ test('a request aborted before readBody listens is refused at once, not after th
   assert.equal(r.ok, false);
   assert.equal(!r.ok && r.error.code, 'bad_request');
 });
+
+/** readBody of a POST whose body the client writes in `chunks` of `bytes`, one every `everyMs`. */
+async function paced(chunks: number, bytes: number, everyMs: number, timeoutMs: number, minRate: number): Promise<{ r: BodyResult; at: number }> {
+  let started = 0;
+  const got = new Promise<{ r: BodyResult; at: number }>((resolve) => {
+    const server = createServer((req, res) => {
+      res.on('error', () => {});
+      req.on('error', () => {});
+      started = performance.now();
+      void readBody(req, 1 << 20, timeoutMs, minRate).then((r) => {
+        resolve({ r, at: performance.now() - started });
+        res.end();
+      });
+    });
+    open.push(server);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      const c = request({ port, host: '127.0.0.1', method: 'POST', headers: { 'content-length': String(chunks * bytes) } });
+      c.on('error', () => {});
+      c.on('response', (res) => res.resume());
+      let sent = 0;
+      const tick = setInterval(() => {
+        if (c.destroyed || sent === chunks) return clearInterval(tick);
+        c.write('x'.repeat(bytes));
+        if (++sent === chunks) c.end();
+      }, everyMs);
+      c.on('close', () => clearInterval(tick));
+    });
+  });
+  return got;
+}
+
+test('a body that keeps up minRate is read to its end past the body timeout (a cut one would be resent, and cut again)', async () => {
+  // 4,000 B/s for 1.2 s against 300 ms plus a second per 1,000 B: read whole.
+  const { r, at } = await paced(24, 200, 50, 300, 1000);
+  assert.equal(r.ok, true);
+  assert.equal(r.ok && r.text.length, 24 * 200);
+  assert.ok(at > 300, `done after ${at} ms, past the body timeout`);
+});
+
+test('a trickle slower than minRate is still cut with 408 before its end', async () => {
+  // 100 B/s for 5 s against 300 ms plus a second per 1,000 B: cut at about 300 / (1 - 0.1) ms.
+  const { r } = await paced(100, 5, 50, 300, 1000);
+  assert.equal(r.ok, false);
+  assert.equal(!r.ok && r.error.code, 'timeout');
+});

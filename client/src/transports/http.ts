@@ -61,8 +61,9 @@ export function downFromAnswer(a: HttpAnswer | null): DownReason {
   if (a.status === 404) return { kind: DOWN_FATAL, code: SESSION_UNKNOWN };
   // 410 state_lost: the server's store lost the session (restarted empty); it cannot be resumed.
   if (a.status === 410) return { kind: DOWN_FATAL, code: STATE_LOST };
-  // 409 poll_replaced: a newer transport took the downstream; never reaches the app.
-  if (a.status === 409 || a.status >= 500 || a.status < 400) return FAILED;
+  // 409 poll_replaced: a newer transport took the downstream; never reaches the app. 408: a body
+  // too slow for the server (bodyMinRate), a state of the link, not of the session: resume.
+  if (a.status === 409 || a.status === 408 || a.status >= 500 || a.status < 400) return FAILED;
   // 400 / 403 / 413: a definitive refusal. 1006 when the body names no code (e.g. no_acceptable_protocol).
   return { kind: DOWN_FATAL, code: close >= 1000 && close !== NO_STATUS ? close : ABNORMAL };
 }

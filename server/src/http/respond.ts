@@ -78,9 +78,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Reads a whole body as UTF-8, refusing more than `maxBytes` (413) and a body slower than
- * `timeoutMs` in total (408), so a trickle cannot hold a request open forever.
+ * `timeoutMs` plus a second per `minRate` bytes received (408): a trickle cannot hold a request
+ * open forever, and a large body on a slow link is not cut while it keeps up `minRate` bytes/s (a
+ * cut one would be resent whole, and cut again).
  */
-export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<BodyResult> {
+export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number, minRate = Infinity): Promise<BodyResult> {
   const now = readBodyNow(req, maxBytes);
   if (now !== undefined) return Promise.resolve(now);
   // Aborted before we started listening (e.g. during the POST's setImmediate): its 'close' is gone,
@@ -113,7 +115,15 @@ export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: numb
     };
     const onError = (): void => finish({ ok: false, error: refusal('badRequest', 'request aborted') });
     const onClose = (): void => finish({ ok: false, error: refusal('badRequest', 'request aborted') });
-    const timer = setTimeout(() => finish({ ok: false, error: refusal('timeout') }), timeoutMs);
+    const started = performance.now();
+    // One timer for the whole body: when it fires, the time earned by what arrived meanwhile (one
+    // second per minRate bytes) re-arms it for the rest, so no chunk touches a timer.
+    const expired = (): void => {
+      const left = timeoutMs + (size * 1000) / minRate - (performance.now() - started);
+      if (left >= 1) timer = setTimeout(expired, Math.min(left, 2 ** 31 - 1));
+      else finish({ ok: false, error: refusal('timeout') });
+    };
+    let timer = setTimeout(expired, timeoutMs);
     req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
 }

@@ -50,7 +50,7 @@ async function admit(
 export async function handleHandshake(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
   if (!acceptableContentType(req)) return sendError(res, refusal('badContentType'), { Connection: 'close' });
   const limits = reg.options.limits;
-  const a = await admit(reg, req, query, () => readBody(req, Math.min(limits.maxUnprovenBodyBytes, limits.maxBatchBytes), reg.options.bodyTimeout));
+  const a = await admit(reg, req, query, () => readBody(req, Math.min(limits.maxUnprovenBodyBytes, limits.maxBatchBytes), reg.options.bodyTimeout, reg.options.bodyMinRate));
   if (!a.ok) return sendError(res, a.error, a.close ? { Connection: 'close' } : undefined);
   sendJson(res, 200, encodeJsonFrame(reg.openFrame(a.core, a.token, false, 0)));
   // `race=1`: the client runs this handshake beside another attempt and may abandon it, so the

@@ -82,7 +82,7 @@ function withBody(reg: SessionRegistry, req: IncomingMessage, res: ServerRespons
   return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
     const later = readBodyNow(req, max);
     if (later !== undefined) return applyBody(reg, res, sid, found, max, later, down);
-    return readBody(req, max, o.bodyTimeout).then((body) => applyBody(reg, res, sid, found, max, body, down));
+    return readBody(req, max, o.bodyTimeout, o.bodyMinRate).then((body) => applyBody(reg, res, sid, found, max, body, down));
   });
 }
 
