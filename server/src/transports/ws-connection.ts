@@ -247,6 +247,11 @@ export class WsConnection extends ControlCoalescer implements Downstream, TurnCo
     );
   }
 
+  /** See HoldTarget (ws-hold.ts). */
+  readingHeldBack(): boolean {
+    return (this.#flags & READ_AHEAD_FULL) !== 0;
+  }
+
   /** `bytes` of frames read ahead were applied (or failed): the socket is read again below half the bound. */
   private applied(bytes: number): void {
     const w = this.#watch!;

@@ -13,6 +13,8 @@ export const PROBE_MS = 100;
 /** Where held frames go once the gate opens: the connection that read them. */
 export interface HoldTarget {
   apply(frame: Frame): void;
+  /** The socket is paused for frames read ahead of the store (limits.maxInboundPendingBytes): not ours to resume. */
+  readingHeldBack(): boolean;
 }
 
 /**
@@ -58,7 +60,9 @@ export class WsHold {
     if (!this.#off) this.#off = this.#gate.onOpen(() => this.#drain());
     this.#ws.pause();
     this.#probe ??= setInterval(() => {
-      // Read again briefly: acks queued behind held data get in (and may open the gate).
+      // Read again briefly: acks queued behind held data get in (and may open the gate). Not while
+      // the store is behind on what was read already: its answers resume the socket.
+      if (this.#target.readingHeldBack()) return;
       this.#ws.resume();
       setImmediate(() => {
         if (this.#held.length > 0 && this.#gate.paused) this.#ws.pause();
@@ -76,7 +80,7 @@ export class WsHold {
     if (this.#probe) clearInterval(this.#probe);
     this.#probe = undefined;
     for (const f of frames) this.#target.apply(f);
-    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.resume();
+    if (this.#ws.readyState === this.#ws.OPEN && !this.#target.readingHeldBack()) this.#ws.resume();
   }
 
   #stop(): void {
