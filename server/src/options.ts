@@ -44,7 +44,7 @@ export interface BurrowLimits {
    * Most bytes of client frames a WebSocket reads ahead of a networked store: frames read but not yet
    * applied (a store round trip takes a run of them at a time). Past it the socket is not read until
    * they are down to half, so TCP holds the client's sends back (its `bufferedAmount` grows) instead
-   * of the node's heap. Each frame counts its payload plus 64 bytes. At least one frame is always
+   * of the node's heap. Each frame counts its payload (text in UTF-16 units, as it is held) plus 64. At least one frame is always
    * read; an in-process store applies every frame as it is read and never gets here. Default 64 KiB.
    */
   readonly maxInboundPendingBytes: number;
