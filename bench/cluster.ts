@@ -205,8 +205,12 @@ try {
     for (const [name, url, meter] of setups) {
       let r: Awaited<ReturnType<typeof measure>>;
       try {
-        // WARMUP=n: n unmetered rounds first, so every node's code is compiled and warm (steady state).
-        for (let w = 0; w < WARMUP; w++) await measure(url, transport, meter, false);
+        // WARMUP=n: n unmetered rounds per node first, so every node's code is compiled and warm
+        // (steady state). Per node: a round's WebSocket lands on the balancer's next node, so with
+        // fewer rounds than nodes the measured round was served by a node never warmed (its TurboFan
+        // compiles showed as 11-17 µs per echo off the main thread).
+        const warmups = WARMUP * meter.pids.length - (meter.admin ? WARMUP : 0);
+        for (let w = 0; w < warmups; w++) await measure(url, transport, meter, false);
         r = await measure(url, transport, meter);
       } catch (e) {
         rows.push(`| ${transport} | ${name} | failed: ${String((e as Error).message ?? e)} | | |`);
