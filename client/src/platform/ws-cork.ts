@@ -25,16 +25,18 @@ const corked = new Map<Corkable, () => void>();
  */
 export function corkForPhase(ws: unknown, uncorked: () => void): void {
   const sock = (ws as { _socket?: Corkable | null })._socket;
-  if (!sock || corked.has(sock)) return;
+  // Only `ws`'s socket: an app's WebSocket may have a `_socket` of another kind.
+  if (typeof sock?.cork !== 'function' || corked.has(sock)) return;
   sock.cork();
   if (corked.size === 0) afterSends(uncorkAll);
   corked.set(sock, uncorked);
 }
 
 function uncorkAll(): void {
-  for (const [sock, uncorked] of corked) {
-    corked.delete(sock);
-    sock.uncork();
-    uncorked();
-  }
+  // Every socket is uncorked, and the map emptied (the next phase's first send schedules its own
+  // uncork), before any callback runs: one that throws must not leave a socket corked for good.
+  const all = [...corked];
+  corked.clear();
+  for (const [sock] of all) sock.uncork();
+  for (const [, uncorked] of all) uncorked();
 }
