@@ -81,3 +81,27 @@ test('a trickle slower than minRate is still cut with 408 before its end', async
   assert.equal(r.ok, false);
   assert.equal(!r.ok && r.error.code, 'timeout');
 });
+
+test('a body that stalls after a burst is cut a body timeout later, not after the time its burst earned', async () => {
+  // 100 KB at once earns 100 s at 1,000 B/s; then nothing more of the 200 KB it declared.
+  let cut!: (r: BodyResult) => void;
+  const result = new Promise<BodyResult>((resolve) => (cut = resolve));
+  const server = createServer((req, res) => {
+    res.on('error', () => {});
+    req.on('error', () => {});
+    void readBody(req, 1 << 20, 200, 1000).then((r) => {
+      cut(r);
+      res.end();
+    });
+  });
+  open.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const c = request({ port: (server.address() as { port: number }).port, host: '127.0.0.1', method: 'POST', headers: { 'content-length': '200000' } });
+  c.on('error', () => {});
+  c.on('response', (res) => res.resume());
+  c.write('x'.repeat(100_000));
+  const r = await result;
+  c.destroy();
+  assert.equal(r.ok, false);
+  assert.equal(!r.ok && r.error.code, 'timeout');
+});

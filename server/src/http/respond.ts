@@ -116,12 +116,17 @@ export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: numb
     const onError = (): void => finish({ ok: false, error: refusal('badRequest', 'request aborted') });
     const onClose = (): void => finish({ ok: false, error: refusal('badRequest', 'request aborted') });
     const started = performance.now();
+    /** The body's size when the timer was last armed. */
+    let seen = 0;
     // One timer for the whole body: when it fires, the time earned by what arrived meanwhile (one
-    // second per minRate bytes) re-arms it for the rest, so no chunk touches a timer.
+    // second per minRate bytes) re-arms it for the rest, so no chunk touches a timer. It is re-armed
+    // for at most timeoutMs at a time, and a body that sent nothing in that time is cut whatever it
+    // earned before (a burst, then a stall, must not hold the request for the burst's credit).
     const expired = (): void => {
       const left = timeoutMs + (size * 1000) / minRate - (performance.now() - started);
-      if (left >= 1) timer = setTimeout(expired, Math.min(left, 2 ** 31 - 1));
-      else finish({ ok: false, error: refusal('timeout') });
+      if (left < 1 || size === seen) return finish({ ok: false, error: refusal('timeout') });
+      seen = size;
+      timer = setTimeout(expired, Math.min(left, timeoutMs));
     };
     let timer = setTimeout(expired, timeoutMs);
     req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
