@@ -113,7 +113,7 @@ export interface BurrowOptions {
   closeLinger?: number;
   /**
    * Time to receive a POST body (ms), extended by a second for every `bodyMinRate` bytes received;
-   * a slower trickle gets 408. Default 10000.
+   * a slower trickle, or a body that sends nothing for this long, gets 408. Default 10000.
    */
   bodyTimeout?: number;
   /**
