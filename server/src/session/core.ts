@@ -420,23 +420,6 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
     return (this.#inbound = new InboundQueue(this, q));
   }
 
-  /**
-   * Counts a send POST in, from its proof (before its body is read) to its answer, unless `max` are
-   * being served already: each may hold up to `maxBatchBytes` while it is read and queued, and a
-   * client keeps one batch in flight (two or three across a transport switch or a retry).
-   */
-  beginSend(max: number): boolean {
-    const q = this.inboundQueue();
-    if (q.sends >= max) return false;
-    q.sends++;
-    return true;
-  }
-
-  /** The POST that {@link beginSend} counted in was answered (or failed). */
-  endSend(): void {
-    this.inboundQueue().sends--;
-  }
-
   /** Applies a batch of client frames after every batch queued before it (see inbound.ts). */
   inbound(frames: readonly Frame[], stopAtGap: boolean): Promise<InboundOutcome> {
     return this.inboundQueue().apply(frames, stopAtGap);

@@ -45,8 +45,6 @@ export class InboundQueue {
   #journalChecked = false;
   /** Batches queued and not yet settled: the synchronous path runs only when this is 0. */
   #pending = 0;
-  /** Send POSTs of the session this node serves now, from their proof to their answer (transports/send.ts). */
-  sends = 0;
   /** Made with the first queued batch: a queue that only ever takes the synchronous path keeps none. */
   #onSettled: (() => void) | undefined;
 

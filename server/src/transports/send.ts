@@ -14,6 +14,7 @@ import { acceptableContentType, readBody, readBodyNow, sendError, sendJson, type
 import type { SessionRegistry } from '../session/registry.js';
 import type { SessionCore } from '../session/core.js';
 import { carriesData } from '../session/backpressure.js';
+import { beginSend, counted } from './sends-in-flight.js';
 
 type Found = { core: SessionCore } | undefined;
 
@@ -50,22 +51,8 @@ function proven(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse,
     if (found.core.unclaimed) reg.discard(found.core);
     return sendJson(res, 200, encodeSendResponse({ ack: found.core.inAck }), { Connection: 'close' });
   }
-  const core = found.core;
-  if (!core.beginSend(reg.options.limits.maxSendsInFlight)) return sendError(res, refusal('sendsInFlight'), { Connection: 'close' });
-  let served: Promise<void> | void;
-  try {
-    served = withBody(reg, req, res, sid, found, down);
-  } catch (err) {
-    core.endSend();
-    throw err;
-  }
-  return counted(core, served);
-}
-
-/** Counts the POST out once `served` settles: at once when it answered within the call. */
-function counted(core: SessionCore, served: Promise<void> | void): Promise<void> | void {
-  if (served === undefined) return core.endSend();
-  return served.finally(() => core.endSend());
+  if (!beginSend(found.core, reg.options.limits.maxSendsInFlight)) return sendError(res, refusal('sendsInFlight'), { Connection: 'close' });
+  return counted(found.core, () => withBody(reg, req, res, sid, found, down));
 }
 
 /** Reads the body (within the call when it is all in) and applies it. */
@@ -106,15 +93,8 @@ function afterBodyToken(reg: SessionRegistry, res: ServerResponse, found: Found,
   if (!found) return sendError(res, refusal('sessionUnknown'));
   // Proven only now (its body was held to maxUnprovenBodyBytes): counted from here.
   const core = found.core;
-  if (!core.beginSend(reg.options.limits.maxSendsInFlight)) return sendError(res, refusal('sendsInFlight'), { Connection: 'close' });
-  let served: Promise<void> | void;
-  try {
-    served = applyBatch(res, core, ack, frames, down);
-  } catch (err) {
-    core.endSend();
-    throw err;
-  }
-  return counted(core, served);
+  if (!beginSend(core, reg.options.limits.maxSendsInFlight)) return sendError(res, refusal('sendsInFlight'), { Connection: 'close' });
+  return counted(core, () => applyBatch(res, core, ack, frames, down));
 }
 
 function applyBatch(res: ServerResponse, core: SessionCore, ack: number | undefined, data: readonly Frame[], down: Carrier): Promise<void> | void {
