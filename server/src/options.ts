@@ -3,7 +3,7 @@
  * tune it; the defaults are what the protocol documentation promises.
  */
 import type { IncomingMessage } from 'node:http';
-import { ACK_DELAY, DEFAULT_PATH } from '@burrow/shared';
+import { ACK_DELAY, DEFAULT_PATH, MAX_DELAY } from '@burrow/shared';
 import type { Authenticate } from './http/auth.js';
 import type { BufferFullPolicy } from './session/backpressure.js';
 import type { StoreOutageBuffer } from './session/outage-hold.js';
@@ -44,8 +44,9 @@ export interface BurrowLimits {
    * Most bytes of client frames a WebSocket reads ahead of a networked store: frames read but not yet
    * applied (a store round trip takes a run of them at a time). Past it the socket is not read until
    * they are down to half, so TCP holds the client's sends back (its `bufferedAmount` grows) instead
-   * of the node's heap. Each frame counts its payload (text in UTF-16 units, as it is held) plus 64. At least one frame is always
-   * read; an in-process store applies every frame as it is read and never gets here. Default 64 KiB.
+   * of the node's heap. Each frame counts its payload (text in UTF-16 units, as it is held) plus 64.
+   * At least one frame is always read; an in-process store applies every frame as it is read and
+   * never gets here. Default 64 KiB.
    */
   readonly maxInboundPendingBytes: number;
   /**
@@ -188,16 +189,13 @@ const firstProtocol: HandleProtocols = (protocols) => {
 };
 
 /**
- * The longest delay a timer holds: Node's setTimeout (and a browser's) fires at once, or after 1 ms
- * with a warning, for anything longer, so a longer duration would turn a timeout into a busy loop
- * on the server and on the clients that read it from the `open` frame.
+ * A positive duration in ms that a timer can hold (shared's MAX_DELAY): past it Node's setTimeout
+ * fires after 1 ms, and a browser's at once, so a timeout would become a busy loop on the server and
+ * on the clients that read it from the `open` frame.
  */
-export const MAX_TIMER_DELAY = 2 ** 31 - 1;
-
-/** A positive duration in ms that a timer can hold. */
 function duration(name: string, value: number | undefined, fallback: number): number {
   const ms = positive(name, value, fallback);
-  if (ms > MAX_TIMER_DELAY) throw new TypeError(`burrow: option ${name} must be at most ${MAX_TIMER_DELAY} ms`);
+  if (ms > MAX_DELAY) throw new TypeError(`burrow: option ${name} must be at most ${MAX_DELAY} ms`);
   return ms;
 }
 
@@ -241,7 +239,7 @@ export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
   if (heartbeat >= MAX_IDLE_INTERVAL) throw new TypeError(`burrow: heartbeat must be under ${MAX_IDLE_INTERVAL} ms`);
   // Clients time their requests out after heartbeat + heartbeatTimeout: the sum must fit a timer too.
   const heartbeatTimeout = duration('heartbeatTimeout', o.heartbeatTimeout, 10000);
-  if (heartbeat + heartbeatTimeout > MAX_TIMER_DELAY) throw new TypeError(`burrow: heartbeat + heartbeatTimeout must be at most ${MAX_TIMER_DELAY} ms`);
+  if (heartbeat + heartbeatTimeout > MAX_DELAY) throw new TypeError(`burrow: heartbeat + heartbeatTimeout must be at most ${MAX_DELAY} ms`);
   return {
     path,
     store: o.store ?? new MemoryStore(),
