@@ -14,6 +14,7 @@ describe('options', () => {
         maxHandshakesPerSecond: 1000, maxTotalBufferedBytes: 268435456, maxUnprovenBodyBytes: 16384, maxInboundPendingBytes: 65536, maxSendsInFlight: 8,
       },
     );
+    assert.equal(o.bodyMinRate, 4096);
     assert.equal(o.onBufferFull, 'close');
     assert.equal(o.authenticate, undefined);
     assert.ok(o.pollTimeout < 25000, `pollTimeout ${o.pollTimeout}`);
@@ -39,6 +40,9 @@ describe('options', () => {
   });
 
   it('refuses nonsense limits with a named error', () => {
+    assert.throws(() => createBurrow({ bodyMinRate: 0 }), /option bodyMinRate must be a positive number/);
+    assert.throws(() => createBurrow({ limits: { maxSendsInFlight: 0 } }), /limits.maxSendsInFlight must be a positive number/);
+    assert.throws(() => createBurrow({ limits: { maxInboundPendingBytes: -1 } }), /limits.maxInboundPendingBytes must be a positive number/);
     assert.throws(() => createBurrow({ limits: { maxPayload: -1 } }), /limits.maxPayload must be a positive number/);
     assert.throws(() => createBurrow({ path: 'burrow' }), /path must start with/);
   });

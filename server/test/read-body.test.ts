@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import { afterEach, test } from 'vitest';
 import { readBody, type BodyResult } from '../src/http/respond.js';
+import { startTestServer } from '@burrow/test-support';
+import { postJson } from './helpers.js';
 
 const open: Server[] = [];
 afterEach(async () => {
@@ -104,4 +106,41 @@ test('a body that stalls after a burst is cut a body timeout later, not after th
   c.destroy();
   assert.equal(r.ok, false);
   assert.equal(!r.ok && r.error.code, 'timeout');
+});
+
+test('bodyMinRate, through a send POST: a batch that keeps up the rate is applied past bodyTimeout', async () => {
+  const srv = await startTestServer({ bodyTimeout: 300, bodyMinRate: 1000 });
+  try {
+    const { json: session } = await postJson(`${srv.http}/sessions`, { v: 1 });
+    const body = JSON.stringify({ frames: [{ t: 'd', seq: 1, text: 'x'.repeat(4800) }] });
+    // ~4,000 B/s for ~1.2 s: past bodyTimeout, and within what the bytes earn.
+    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const c = request(`${srv.http}/sessions/${session.sid}/send?token=${session.token}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) },
+      });
+      c.on('error', reject);
+      c.on('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      let at = 0;
+      const tick = setInterval(() => {
+        c.write(body.slice(at, at + 200));
+        at += 200;
+        if (at >= body.length) {
+          clearInterval(tick);
+          c.end();
+        }
+      }, 50);
+    });
+    const r = await answer;
+    assert.equal(r.status, 200, r.text);
+    assert.equal(JSON.parse(r.text).ack, 1);
+    assert.equal(srv.received.get(session.sid)?.length, 1);
+  } finally {
+    await srv.close();
+  }
 });
