@@ -36,7 +36,7 @@ const INTERNAL_NAMES = [
   'gen', 'carrier', 'chain', 'factories', 'memory', 'owns', 'opened', 'failed', 'fail', 'begin', 'resumeOn',
   'handOver', 'scout', 'settled', 'atOnce', 'later', 'restartSoon', 'giveUp', 'wanted', 'accepts', 'promote', 'establish', 'nextGen', 'handlersFor', 'retrying',
   'delivered', 'behind', 'resendSeen', 'carried', 'schedule', 'live', 'sent', 'received', 'pong',
-  'nextSeq', 'unacked', 'isNewAck', 'cum', 'closing', 'payload',
+  'nextSeq', 'unacked', 'isNewAck', 'cum', 'closing', 'payload', 'cap',
   // The options as the engine holds them (setup.ts Timing), named apart from the options themselves
   'raceMs', 'sseWait', 'backoffMs', 'backoffCap', 'upgradeOn', 'upgradeWait',
 ];
@@ -50,7 +50,7 @@ const INTERNAL_NAMES = [
  * a use on a platform object, or on a bag of strings, fails the build (it refused `resume`, which is
  * also a URL hint written as `h.resume = '1'`).
  */
-const OWN_NAMES = ['written', 'release', 'bind', 'websocket', 'sse', 'polling', 'kind', 'state', 'done', 'name', 'timing', 'context', 'start', 'stop', 'sample', 'hints', 'frame', 'request', 'timer', 'win', 'closeCode', 'handshake', 'flush', 'pause', 'silent', 'options'];
+const OWN_NAMES = ['written', 'release', 'bind', 'websocket', 'sse', 'polling', 'kind', 'state', 'done', 'name', 'timing', 'context', 'start', 'stop', 'sample', 'hints', 'frame', 'request', 'timer', 'win', 'closeCode', 'handshake', 'flush', 'pause', 'silent', 'options', 'upload'];
 
 /** Member names declared in `.d.ts` text: `name:`, `name?:`, `name(`, `get name()`, inline `{ name: …; }` too. */
 function declaredMembers(dts) {

@@ -100,6 +100,7 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
   let openSample: number | undefined;
   let lostTimer: ReturnType<typeof setTimeout> | undefined;
   let closeTimer: ReturnType<typeof setTimeout> | undefined;
+  const upload = { cap: Infinity };
 
   // ---- transports ----------------------------------------------------------------------------
 
@@ -125,6 +126,7 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
       openTimeout,
       requestTimeout: t ? Math.max(DEFAULT_REQUEST_TIMEOUT, t.heartbeat + t.heartbeatTimeout) : DEFAULT_REQUEST_TIMEOUT,
       http: setup.http,
+      upload,
     };
   };
 

@@ -205,12 +205,17 @@ export function httpUpstream(
     if (done() || inflight) return;
     // An ack alone is posted only when no request carried it yet (a POST in flight may well have).
     if (pending.length === 0 && ackWanted <= postedAck) return;
-    const batch = takeBatch();
+    const [batch, bytes] = takeBatch();
     let lastSeq = 0;
     for (const f of batch) if ('seq' in f) lastSeq = f.seq;
     inflight = post(batch, (a) => {
       inflight = null;
       if (done()) return;
+      const { upload } = ctx;
+      // A network failure halves it too: it cannot be told from a timeout, and costs a few small
+      // POSTs. An ack alone (no bytes) says nothing of the link.
+      if (bytes && (!a || a.status === 408)) upload.cap = bytes / 2;
+      else if (a?.status === 200) upload.cap = Math.max(upload.cap, bytes) * 1.25;
       const r = sendAnswer(a, ctx.maxPayload);
       if (!('ack' in r)) return down(r);
       for (const f of r.frames) {
@@ -227,9 +232,12 @@ export function httpUpstream(
     });
   };
 
-  /** Frames from the head of the queue: at most 128, and at most max(maxPayload, 64 KiB) of payload (at least one). */
-  const takeBatch = (): Frame[] => {
-    const maxBytes = Math.max(ctx.maxPayload ?? 0, MIN_BATCH_BYTES);
+  /**
+   * Frames from the head of the queue, and their payload bytes as counted here: at most 128 frames,
+   * and at most max(maxPayload, 64 KiB) of payload or the link's upload cap (at least one frame).
+   */
+  const takeBatch = (): [Frame[], number] => {
+    const maxBytes = Math.min(ctx.upload.cap, Math.max(ctx.maxPayload ?? 0, MIN_BATCH_BYTES));
     let n = 0;
     let bytes = 0;
     for (const f of pending) {
@@ -244,7 +252,7 @@ export function httpUpstream(
       bytes += size;
       n++;
     }
-    return pending.splice(0, n);
+    return [pending.splice(0, n), bytes];
   };
 
   /** A downstream frame goes to the engine; an `open` has no place on a downstream and fails the transport. */

@@ -78,6 +78,17 @@ export interface Transport {
   close(code?: number): void;
 }
 
+/**
+ * Payload bytes one upstream POST may carry, learnt from the link (AIMD, as TCP does with its window).
+ * A batch POST cut for taking too long (no answer, or the server's 408 for a body under its
+ * `bodyMinRate`) halves it to half that batch; each answered batch doubles it. Without it a link too
+ * slow for the largest batch in time resent that same batch for ever, every resume cut again, and the
+ * session never moved (a batch is at least one frame, so it always moves once one frame fits).
+ */
+export interface UploadCap {
+  cap: number;
+}
+
 /** The session a transport resumes. */
 export interface SessionRef {
   readonly sid: string;
@@ -109,6 +120,8 @@ export interface TransportContext {
   readonly requestTimeout: number;
   /** How HTTP requests are made: node:http in Node, fetch in browsers or when the app passes one. */
   readonly http: HttpClient;
+  /** The connection's bound on an upstream batch, kept across its transports: see {@link UploadCap}. */
+  readonly upload: UploadCap;
   /**
    * Optional query parameters telling the server why this transport starts (metrics / lifecycle
    * events): `fallback` + `from`, `upgrade`, `resume`. Sent on the first downstream request only.
