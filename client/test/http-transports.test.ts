@@ -15,6 +15,10 @@ interface Post {
   readonly frames: Array<{ t: string; seq?: number; text?: string }>;
   /** Answers with the ack, and with `frames` carried down when given (a polling POST's answer). */
   answer(ack: number, frames?: unknown[]): void;
+  /** Answers with an error status (the server's JSON error body). */
+  refuse(status: number): void;
+  /** Fails the request: no answer at all, as a reset connection gives. */
+  fail(): void;
 }
 
 const json = (body: unknown, status = 200): Response => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
@@ -51,7 +55,16 @@ class FakeServer {
         this.polls.at(-1)?.answer([echo]);
         return json({ ack: close.seq });
       }
-      return new Promise((resolve) => this.posts.push({ url, ack: req.ack, frames: req.frames, answer: (ack, frames) => resolve(json(frames ? { ack, frames } : { ack })) }));
+      return new Promise((resolve, reject) =>
+        this.posts.push({
+          url,
+          ack: req.ack,
+          frames: req.frames,
+          answer: (ack, frames) => resolve(json(frames ? { ack, frames } : { ack })),
+          refuse: (status) => resolve(json({ error: 'timeout', message: 'refused by the test', close: 1002 }, status)),
+          fail: () => reject(new TypeError('fetch failed')),
+        }),
+      );
     }
     if (path.endsWith('/poll')) return new Promise((resolve) => this.polls.push({ url, answer: (frames) => resolve(json({ frames })) }));
     return json({ error: 'not_found' }, 404);
@@ -338,5 +351,76 @@ describe('what an HTTP refusal means for the session', () => {
     assert.equal(downFromAnswer({ status: 408, text: body('timeout', 1002), retryAfter: 0 }).kind, FAILED.kind);
     assert.deepEqual(downFromAnswer({ status: 400, text: body('bad_request', 1002), retryAfter: 0 }), { kind: DOWN_FATAL, code: 1002 });
     assert.deepEqual(downFromAnswer({ status: 404, text: body('session_unknown', 4001), retryAfter: 0 }), { kind: DOWN_FATAL, code: 4001 });
+  });
+});
+
+describe('HTTP upstream: the upload cap', () => {
+  const dataFrames = (p: Post): number => p.frames.filter((f) => f.t === 'd').length;
+  const lastSeq = (p: Post): number => Math.max(0, ...p.frames.map((f) => f.seq ?? 0));
+
+  /**
+   * Polling, whose transports know the server's maxPayload (1 MiB) from the start, so only the frame
+   * count (128) and the cap bound a batch. A resume's empty POST (its ack probe) is answered with
+   * `acked` on the way; the next POST with data is returned, unanswered.
+   */
+  async function setUp(): Promise<{ s: BurrowSocket; next(): Promise<Post>; answer(p: Post): void; burst(): void }> {
+    const server = new FakeServer();
+    const { s } = await open(server, 'polling');
+    let seen = 0;
+    let acked = 0;
+    const answer = (p: Post): void => {
+      acked = Math.max(acked, lastSeq(p));
+      p.answer(acked);
+    };
+    const next = async (): Promise<Post> => {
+      for (;;) {
+        await until(() => server.posts.length > seen, 3000);
+        const p = server.posts[seen++]!;
+        if (p.frames.length > 0) return p;
+        p.answer(acked);
+      }
+    };
+    // 100 frames of 1,000 characters: counted at 3 bytes each, 300 KB, under 1 MiB and 128 frames.
+    const burst = (): void => {
+      for (let i = 0; i < 100; i++) s.send('x'.repeat(1000));
+    };
+    return { s, next, answer, burst };
+  }
+
+  it('a batch cut by 408 halves the next; small batches do not grow it back (regression: a quiet spell undid the cut)', async () => {
+    const { s, next, answer, burst } = await setUp();
+    burst();
+    let p = await next();
+    assert.equal(dataFrames(p), 100);
+    p.refuse(408);
+    p = await next();
+    assert.equal(dataFrames(p), 50, 'resent in half the bytes');
+    p.refuse(408);
+    p = await next();
+    assert.equal(dataFrames(p), 25);
+    // Answered batches that the cap limited grow it by a quarter each, until the backlog is gone.
+    while (lastSeq(p) < 100) {
+      answer(p);
+      p = await next();
+    }
+    answer(p);
+    // A quiet spell: small messages, each an answered POST far under the cap.
+    for (let i = 0; i < 12; i++) {
+      s.send('small');
+      answer(await next());
+    }
+    burst();
+    const after = dataFrames(await next());
+    assert.ok(after < 100, `the next burst's first batch (${after} frames) stays under the one cut (100)`);
+    assert.ok(after >= 25, `and over the smallest cut (${after} frames)`);
+  });
+
+  it('a POST that fails at once (a reset, a node restarting) does not shrink the next batch', async () => {
+    const { next, burst } = await setUp();
+    burst();
+    const p = await next();
+    assert.equal(dataFrames(p), 100);
+    p.fail();
+    assert.equal(dataFrames(await next()), 100);
   });
 });

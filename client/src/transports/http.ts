@@ -206,16 +206,18 @@ export function httpUpstream(
     // An ack alone is posted only when no request carried it yet (a POST in flight may well have).
     if (pending.length === 0 && ackWanted <= postedAck) return;
     const [batch, bytes] = takeBatch();
+    const sentAt = Date.now();
     let lastSeq = 0;
     for (const f of batch) if ('seq' in f) lastSeq = f.seq;
     inflight = post(batch, (a) => {
       inflight = null;
       if (done()) return;
       const { upload } = ctx;
-      // A network failure halves it too: it cannot be told from a timeout, and costs a few small
-      // POSTs. An ack alone (no bytes) says nothing of the link.
-      if (bytes && (!a || a.status === 408)) upload.cap = bytes / 2;
-      else if (a?.status === 200) upload.cap = Math.max(upload.cap, bytes) * 1.25;
+      // Cut for slowness: the server's 408, or no answer for as long as a request may take. A failure
+      // sooner (refused, reset: a node restarting) says nothing of the link's speed; nor does an
+      // answered batch the cap did not limit (an ack alone, a few small messages), so neither moves it.
+      if (bytes && (a ? a.status === 408 : Date.now() - sentAt >= ctx.requestTimeout)) upload.cap = bytes / 2;
+      else if (a?.status === 200 && bytes * 2 >= upload.cap) upload.cap = Math.max(upload.cap, bytes) * 1.25;
       const r = sendAnswer(a, ctx.maxPayload);
       if (!('ack' in r)) return down(r);
       for (const f of r.frames) {

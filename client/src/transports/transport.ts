@@ -79,11 +79,12 @@ export interface Transport {
 }
 
 /**
- * Payload bytes one upstream POST may carry, learnt from the link (AIMD, as TCP does with its window).
- * A batch POST cut for taking too long (no answer, or the server's 408 for a body under its
- * `bodyMinRate`) halves it to half that batch; each answered batch doubles it. Without it a link too
- * slow for the largest batch in time resent that same batch for ever, every resume cut again, and the
- * session never moved (a batch is at least one frame, so it always moves once one frame fits).
+ * Payload bytes one upstream POST may carry, learnt from the link, as TCP learns its window. A batch
+ * POST cut for taking too long (the server's 408 for a body under its `bodyMinRate`, or no answer
+ * within the request timeout) sets it to half that batch; an answered batch that the cap limited (at
+ * least half of it) grows it by a quarter. Without it a link too slow for the largest batch in time
+ * resent that same batch for ever, every resume cut again, and the session never moved (a batch is at
+ * least one frame, so it always moves once one frame fits).
  */
 export interface UploadCap {
   cap: number;
