@@ -120,7 +120,8 @@ export interface BurrowOptions {
   /**
    * Bytes per second a POST body must keep up once `bodyTimeout` has passed (as Apache's
    * mod_reqtimeout `MinRate`): a large batch on a slow link is read to its end, a trickle is still
-   * cut. Default 4096.
+   * cut. What a body sent ahead carries it through a slower stretch, but not one under a quarter of
+   * this rate for a whole `bodyTimeout`. Default 4096.
    */
   bodyMinRate?: number;
   /** Directory holding `burrow.esm.js` and `burrow.global.js`. Default: `@burrow/client`'s `dist`. */

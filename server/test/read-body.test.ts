@@ -64,6 +64,11 @@ async function paced(chunks: number, bytes: number, everyMs: number, timeoutMs: 
         if (++sent === chunks) c.end();
       }, everyMs);
       c.on('close', () => clearInterval(tick));
+      // The answer ends the exchange: a client still writing a cut body kept the server (and the test) for its whole length.
+      c.on('response', (res) => {
+        res.resume();
+        c.destroy();
+      });
     });
   });
   return got;
@@ -106,6 +111,39 @@ test('a body that stalls after a burst is cut a body timeout later, not after th
   c.destroy();
   assert.equal(r.ok, false);
   assert.equal(!r.ok && r.error.code, 'timeout');
+});
+
+test('regression: a burst, then a byte per body timeout, is cut, not held for the time the burst earned', async () => {
+  // 100 KB at once earns 100 s at 1,000 B/s; then a byte every 150 ms (6.7 B/s, under a quarter of
+  // 1,000) of the 200 KB it declared. Before, each byte re-armed the 200 ms timer: held for 100 s.
+  let cut!: (r: BodyResult) => void;
+  const result = new Promise<BodyResult>((resolve) => (cut = resolve));
+  const server = createServer((req, res) => {
+    res.on('error', () => {});
+    req.on('error', () => {});
+    void readBody(req, 1 << 20, 200, 1000).then((r) => {
+      cut(r);
+      res.end();
+    });
+  });
+  open.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const c = request({ port: (server.address() as { port: number }).port, host: '127.0.0.1', method: 'POST', headers: { 'content-length': '200000' } });
+  c.on('error', () => {});
+  c.on('response', (res) => res.resume());
+  c.write('x'.repeat(100_000));
+  let trickled = 0;
+  const tick = setInterval(() => {
+    c.write('x');
+    trickled++;
+  }, 150);
+  const r = await result;
+  clearInterval(tick);
+  c.destroy();
+  assert.equal(r.ok, false);
+  assert.equal(!r.ok && r.error.code, 'timeout');
+  // Cut at its first check after the burst: a trickle of that size is seconds, not the 100 s earned.
+  assert.ok(trickled < 20, `cut after ${trickled} trickled bytes`);
 });
 
 test('bodyMinRate, through a send POST: a batch that keeps up the rate is applied past bodyTimeout', async () => {

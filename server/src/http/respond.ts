@@ -116,16 +116,20 @@ export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: numb
     const onError = (): void => finish({ ok: false, error: refusal('badRequest', 'request aborted') });
     const onClose = (): void => finish({ ok: false, error: refusal('badRequest', 'request aborted') });
     const started = performance.now();
-    /** The body's size when the timer was last armed. */
+    /** The body's size, and the time, when the timer was last armed. */
     let seen = 0;
+    let armedAt = started;
     // One timer for the whole body: when it fires, the time earned by what arrived meanwhile (one
     // second per minRate bytes) re-arms it for the rest, so no chunk touches a timer. It is re-armed
-    // for at most timeoutMs at a time, and a body that sent nothing in that time is cut whatever it
-    // earned before (a burst, then a stall, must not hold the request for the burst's credit).
+    // for at most timeoutMs at a time, and a body that sent less than a quarter of minRate since it
+    // was last armed is cut whatever it earned before: a burst's credit carries a slow stretch, not a
+    // stall or a trickle (a byte per timeoutMs after an 8 MiB burst held its buffers for half an hour).
     const expired = (): void => {
-      const left = timeoutMs + (size * 1000) / minRate - (performance.now() - started);
-      if (left < 1 || size === seen) return finish({ ok: false, error: refusal('timeout') });
+      const now = performance.now();
+      const left = timeoutMs + (size * 1000) / minRate - (now - started);
+      if (left < 1 || (size - seen) * 4000 < minRate * (now - armedAt)) return finish({ ok: false, error: refusal('timeout') });
       seen = size;
+      armedAt = now;
       timer = setTimeout(expired, Math.min(left, timeoutMs));
     };
     let timer = setTimeout(expired, timeoutMs);
