@@ -198,6 +198,11 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
     heartbeat.stop();
     acks.stop();
     upgrade.pause();
+    // The server's close frame came first: the session is over, whatever took the transport down
+    // (a server ending a session for a violated limit closes its socket right behind the frame, before
+    // our echo is written). Its code and reason are the close; resuming would only be refused.
+    const e = echo;
+    if (e) return finish(e.code, e.reason, true);
     if (why.kind === DOWN_FATAL) return fail(why.code);
     if (link.state !== OPEN) return;
     moveLink(link, RECONNECTING);
