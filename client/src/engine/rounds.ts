@@ -3,6 +3,7 @@
  * or the live transport was lost, at once (with a little jitter) when a draining server asked us to
  * move, and never once the first connection has spent its retry budget. attempts.ts runs the rounds.
  */
+import { MAX_DELAY } from '@burrow/shared';
 import { CONNECTING, RECONNECTING, type Link } from './link.js';
 import type { Timing } from './setup.js';
 
@@ -72,6 +73,8 @@ export function createRounds(timing: Timing, link: Link, host: RoundsHost) {
   };
 
   const next = (delay: number): void => {
+    // A Retry-After past what a timer holds (~24.8 days) would fire at once, round after round.
+    delay = Math.min(delay, MAX_DELAY);
     if (link.state === RECONNECTING) host.retrying(++round, delay);
     clearTimeout(timer);
     timer = setTimeout(() => {
