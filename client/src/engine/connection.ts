@@ -370,7 +370,9 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
         return { gen: g, carrier: setup.factories.websocket(ctx, handlersFor(g)) };
       },
       // The probe's node must speak our version and resume this session, as a resume's must (refusalOf).
-      accepts: (open): open is OpenFrame => !!open && !!session && !refusalOf(open, session, []) && !ending,
+      // Even while the session ends: the server has moved its downstream to the probe (the held poll is
+      // answered 409), so refusing it would leave no transport; the close handshake continues on it.
+      accepts: (open): open is OpenFrame => !!open && !!session && !refusalOf(open, session, []),
       promote,
     },
     setup.timing.upgradeOn && setup.chain.includes('websocket'),
