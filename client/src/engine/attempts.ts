@@ -375,14 +375,19 @@ export function createAttempts(setup: Setup, protocols: readonly string[], link:
     abandon(host.context(), held.open);
   };
 
-  /** No race any more: the timer is off, a running handshake is aborted, a held one abandoned. */
+  /**
+   * No race any more: the timer is off, a held session abandoned, a racing SSE stream closed. A racing
+   * polling handshake is left to answer, and `raced` abandons the session it brought: aborted, it
+   * could still have made one on the server, unclaimed (and counted against maxSessions) until its
+   * claim window ends.
+   */
   const cancelRace = (): void => {
     release();
     clearTimeout(raceTimer);
     raceTimer = undefined;
     const racer = racing;
     racing = null;
-    racer?.carrier.close();
+    if (racer?.carrier.name !== 'polling') racer?.carrier.close();
   };
 
   const startHttp = (name: 'sse' | 'polling', session: SessionRef, h: TransportHandlers): Transport => {

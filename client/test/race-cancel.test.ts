@@ -1,0 +1,41 @@
+/**
+ * Regression: the race torn down (close() while CONNECTING, or the raced WebSocket failing for good)
+ * aborted the polling handshake racing it, so a session the server had made for it was never
+ * abandoned: it stayed, unclaimed and counted against maxSessions, until its claim window ended.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, it } from 'vitest';
+import { BurrowSocket, type FetchFunction, type WebSocketConstructor } from '../src/node.js';
+import { FakeWS, openFrame, SID, until } from './helpers.js';
+
+afterEach(() => FakeWS.reset());
+
+it('regression: close() while the polling handshake races a pending WebSocket: its session is abandoned once it answers', async () => {
+  let answerHandshake: ((r: Response) => void) | undefined;
+  const abandons: URL[] = [];
+  const json = (b: unknown, status = 200): Response => new Response(JSON.stringify(b), { status, headers: { 'content-type': 'application/json' } });
+  const fetch: FetchFunction = async (input) => {
+    const url = new URL(String(input));
+    if (url.pathname.endsWith('/sessions')) {
+      assert.equal(url.searchParams.get('race'), '1');
+      return new Promise((resolve) => (answerHandshake = resolve));
+    }
+    if (url.pathname.endsWith('/send') && url.searchParams.get('abandon') === '1') abandons.push(url);
+    return json({ ack: 0 });
+  };
+  const s = new BurrowSocket('ws://example.test/burrow', [], {
+    transports: ['websocket', 'polling'],
+    fetch,
+    WebSocket: FakeWS as unknown as WebSocketConstructor,
+    remember: false,
+    raceDelay: 1,
+  });
+  const closed = new Promise<CloseEvent>((resolve) => s.addEventListener('close', (e) => resolve(e as CloseEvent)));
+  // The WebSocket attempt never answers; the polling handshake starts beside it.
+  await until(() => answerHandshake !== undefined);
+  s.close();
+  assert.equal((await closed).code, 1006);
+  answerHandshake!(json(JSON.parse(openFrame())));
+  await until(() => abandons.length === 1);
+  assert.equal(abandons[0]!.pathname.split('/').at(-2), SID);
+});
