@@ -13,7 +13,7 @@ import type { HeartbeatHost } from './heartbeat.js';
 import { RESOLVED, Session, type TransportName } from './handle.js';
 import { applyControlNow, InboundQueue, type InboundHost } from './inbound.js';
 import type { SendData } from './payload.js';
-import { joinRoom, leaveRoom, roomsOf, sendOne } from './send.js';
+import { joinRoom, leaveRoom, nextSendNumber, roomsOf, sendOne } from './send.js';
 import { closeSession, failSession } from './close-handshake.js';
 import { OutageHold } from './outage-hold.js';
 import { OutboundPump } from './pump.js';
@@ -374,6 +374,17 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
   /** Ends the session from this side, or records the peer's close (see close-handshake.ts). */
   closeBy(by: 'client' | 'server', code: number | undefined, reason: string | undefined): Promise<void> {
     return closeSession(this, by, code, reason);
+  }
+
+  /**
+   * The client's close frame, accepted: the store moved inAck past it, so a resume's ack tells the
+   * client it arrived and it is never sent again. Recording it may not fail on a store blip then (the
+   * close would be lost, the session left open): it waits in the outage hold, behind the sends held
+   * before it, and the request that carried it is answered once it is written (or past the bound).
+   */
+  clientClose(code: number | undefined, reason: string | undefined): Promise<void> {
+    const write = (): Promise<void> => closeSession(this, 'client', code, reason);
+    return this.host.store.sync ? write() : this.outageHold().send(0, write, nextSendNumber());
   }
 
   /** @internal Waits closeLinger for the client's echo of our close (cleared by dispose). */

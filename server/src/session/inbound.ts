@@ -24,7 +24,8 @@ export interface InboundHost {
   readonly gate: InboundGate;
   /** `gate.paused`, without making a gate for a session that never paused. */
   readonly paused: boolean;
-  closeBy(by: 'client', code: number | undefined, reason: string | undefined): Promise<void>;
+  /** The client's close frame, accepted by the store: the close is recorded (held through an outage). */
+  clientClose(code: number | undefined, reason: string | undefined): Promise<void>;
   pong(): void;
   /** The client acknowledged outbound frames up to `ack`. */
   clientAcked(ack: number): void;
@@ -230,7 +231,7 @@ export class InboundQueue {
             }
             return { ack: this.#inAck, error: badFrame('bad_seq', `expected seq ${r.ack + 1}, got ${g.seq}`) };
           }
-          if (r.status === 'new' && g.t === 'close') await core.closeBy('client', g.code, g.reason);
+          if (r.status === 'new' && g.t === 'close') await core.clientClose(g.code, g.reason);
           else this.#applied(g, r.status, stopAtGap);
           break;
         }

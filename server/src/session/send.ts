@@ -29,6 +29,11 @@ export interface SendTarget {
 /** Numbers this node's sends (the idempotency token of `Store.append`). */
 let sendCounter = 0;
 
+/** A number after every send made so far: a client close held behind them takes its place by it. */
+export function nextSendNumber(): number {
+  return ++sendCounter;
+}
+
 export function sendOne(core: SendTarget & WakeListener, input: SendData): Promise<void> {
   if (core.closed) return Promise.reject(closedError());
   let p: ReturnType<typeof preparePayload>;
