@@ -253,6 +253,22 @@ export function outboundLogSuite(t: Kit, h: Handles): void {
       assert.deepEqual(await a.appendClose(sid(), 'server', 1000, ''), { ok: false, reason: 'unknown' });
     });
 
+    // Regression (RedisStore): its appends went out at the end of the turn and appendClose at once,
+    // so `session.send(x); session.close()` logged the close first and refused x as `closed`.
+    t.it('append, then appendClose in the same turn: the close comes after the frame in the log', async () => {
+      const id = sid();
+      await a.create(record(id), LONG);
+      const sent = a.append(id, [text('bye')], roomy, `${id} 1`);
+      const closed = a.appendClose(id, 'server', 4000, 'done');
+      const r = await sent;
+      assert.ok(r.ok);
+      assert.deepEqual(seqs(r.frames), [1]);
+      const c = await closed;
+      assert.ok(c.ok && c.first);
+      assert.deepEqual(c.frame?.frame, { t: 'close', seq: 2, code: 4000, reason: 'done' });
+      assert.deepEqual(seqs(await b.read(id, 0, 10, 1000)), [1, 2]);
+    });
+
     t.it('appendClose without code or reason', async () => {
       const id = sid();
       await a.create(record(id), LONG);

@@ -106,6 +106,9 @@ export class AppendGroups {
   #acks = new Map<string, TurnAck>();
   #publishes: TurnPublish[] = [];
   #scheduled = false;
+  /** Turns sent and not yet answered, and the settling of the last one sent (see afterTurn). */
+  #inFlight = 0;
+  #lastTurn: Promise<unknown> = Promise.resolve();
   readonly #flush = (): void => this.#send();
   /** burrowAppend's ARGV[8]: appends of text up to this many bytes carry their frames in the wake. */
   readonly #wakeFrames: string;
@@ -181,6 +184,20 @@ export class AppendGroups {
     return new Promise<void>((resolve, reject) => this.#publishes.push({ channel, message, resolve, reject }));
   }
 
+  /**
+   * Runs `fn` once every append made so far has been answered (at once when none is pending), so the
+   * command it sends runs after them in Redis. `appendClose` is sent this way: it does not join a turn,
+   * and `session.send(x); session.close()` in one turn closed the session before x was appended (x
+   * then refused as `closed`, the client sent the close without it), where MemoryStore logs x first.
+   */
+  afterTurn<T>(fn: () => Promise<T>): Promise<T> {
+    if (!this.#scheduled && this.#inFlight === 0) return fn();
+    // A turn still to be sent goes at the end of this one (a microtask queued before this one).
+    return new Promise<void>((resolve) => queueMicrotask(resolve))
+      .then(() => this.#lastTurn)
+      .then(fn, fn);
+  }
+
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
@@ -238,12 +255,16 @@ export class AppendGroups {
           r,
           sent.map((x) => x.command),
         );
-    void answered
+    this.#inFlight++;
+    this.#lastTurn = answered
       .then(
         (res) => sent.forEach((x, i) => x.settle(res[i] ?? { ok: false, error: new Error('redis pipeline aborted') })),
         (error: unknown) => sent.forEach((x) => x.settle({ ok: false, error })),
       )
-      .finally(() => groups.forEach((_, i) => this.#watch.settled(channels[i]!, ids[i]!)));
+      .finally(() => {
+        this.#inFlight--;
+        groups.forEach((_, i) => this.#watch.settled(channels[i]!, ids[i]!));
+      });
   }
 }
 

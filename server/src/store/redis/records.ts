@@ -92,7 +92,12 @@ export class SessionRecords {
     return out;
   }
 
-  async appendClose(sid: string, by: 'client' | 'server', code: number | undefined, reason: string | undefined): Promise<CloseResult> {
+  /** After the appends made before it (append-groups.ts, afterTurn): the close comes last in the log. */
+  appendClose(sid: string, by: 'client' | 'server', code: number | undefined, reason: string | undefined): Promise<CloseResult> {
+    return this.#groups.afterTurn(() => this.#appendClose(sid, by, code, reason));
+  }
+
+  async #appendClose(sid: string, by: 'client' | 'server', code: number | undefined, reason: string | undefined): Promise<CloseResult> {
     const { r, keys } = this.#s;
     const entry = encodeClose(code, reason);
     const res = await r.burrowAppendClose(...keys.session(sid), keys.wake(sid), by, code === undefined ? '' : String(code), reason ?? '', entry);
