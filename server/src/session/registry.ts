@@ -67,6 +67,8 @@ export class SessionRegistry implements SessionHost {
   readonly nodeId = randomBytes(9).toString('base64url');
   readonly appendOrder = new AppendOrder();
   readonly #live = new Map<string, SessionCore>();
+  /** Sessions being created (their record on its way to the store): see {@link full}. */
+  #creating = 0;
   /**
    * Per session, the inbound work still running in a core disposed while it had some: the session's
    * next core on this node applies its frames only after it (see InboundQueue's constructor).
@@ -144,9 +146,13 @@ export class SessionRegistry implements SessionHost {
     return this.#live.size;
   }
 
-  /** Is there room for one more session on this node? */
+  /**
+   * Is there room for one more session on this node? Sessions whose record the store is still
+   * creating count: checked only before, concurrent handshakes (a slow body, an `authenticate`)
+   * all passed, and one burst went past maxSessions by up to the handshake rate's burst.
+   */
   get full(): boolean {
-    return this.#live.size >= this.options.limits.maxSessions;
+    return this.#live.size + this.#creating >= this.options.limits.maxSessions;
   }
 
   /**
@@ -157,7 +163,12 @@ export class SessionRegistry implements SessionHost {
    */
   async create(protocol: string, user?: unknown, raced = false): Promise<{ core: SessionCore; token: string }> {
     const { record, token } = newRecord(protocol, user, raced);
-    await this.store.create(record, this.#createTtl(raced));
+    this.#creating++;
+    try {
+      await this.store.create(record, this.#createTtl(raced));
+    } finally {
+      this.#creating--;
+    }
     return { core: this.#created(record, raced), token };
   }
 

@@ -41,6 +41,8 @@ async function admit(
     if (pick === false || !offered.has(pick)) return { ok: false, error: refusal('noProtocol') };
     protocol = pick;
   }
+  // Again, after the body: other handshakes may have filled the node meanwhile.
+  if (reg.full) return { ok: false, error: refusal('overloaded'), close: true };
   if (!takeHandshake(reg)) return { ok: false, error: refusal('handshakeRate') };
   const raced = query.get('race') === '1';
   const { core, token } = await reg.create(protocol, auth.user, raced);

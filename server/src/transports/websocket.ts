@@ -136,6 +136,11 @@ export class WebSocketTransport {
   /** A new session on an accepted WebSocket: created in this call on an in-process store. */
   #open(ws: WebSocket, protocol: string, user: unknown, query: URLSearchParams): void {
     const reg = this.#registry;
+    // Again, after `authenticate` and the upgrade: other handshakes may have filled the node meanwhile.
+    if (reg.full) {
+      const { code, reason } = wsRefusal(refusal('overloaded'));
+      return closeSocket(ws, code, reason);
+    }
     const raced = query.get('race') === '1';
     let created: ReturnType<SessionRegistry['createNow']>;
     try {
