@@ -34,6 +34,12 @@ export const ANNOUNCED = 2;
 export const LAST_OWNER = 4;
 /** A ping arrived while no downstream was attached here: answer it on the next one. */
 export const PENDING_PONG = 8;
+/**
+ * Created on this node and `connection` not emitted yet (an SSE handshake's stream attaches first; a
+ * raced session waits for its claim): its `transport` event waits for `connection`, and a raced
+ * session discarded unclaimed emits neither.
+ */
+export const UNANNOUNCED = 16;
 
 /** A side object with nothing in it yet, every field present (one shape for all of them). */
 export function newExtras(): CoreExtras {

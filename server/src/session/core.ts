@@ -20,7 +20,7 @@ import { OutboundPump } from './pump.js';
 import { transition, type SessionState } from './state.js';
 import { fromOtherNode, storeAttach, subscribeWakeups, unsubscribeWakeups, type Subscribed } from './wake-subscription.js';
 import type { Downstream, InboundOutcome, SessionHost } from './types.js';
-import { ANNOUNCED, type CoreExtras, LAST_OWNER, newExtras, PENDING_PONG, UNCLAIMED } from './core-fields.js';
+import { ANNOUNCED, type CoreExtras, LAST_OWNER, newExtras, PENDING_PONG, UNANNOUNCED, UNCLAIMED } from './core-fields.js';
 
 /**
  * One session's live state on this node (see the file's comment). Its helper methods are TypeScript
@@ -106,7 +106,16 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
   }
 
   set announced(v: boolean) {
-    this.#flags = v ? this.#flags | ANNOUNCED : this.#flags & ~ANNOUNCED;
+    this.#flags = v ? (this.#flags | ANNOUNCED) & ~UNANNOUNCED : this.#flags & ~ANNOUNCED;
+  }
+
+  /** Created on this node, `connection` still to come: `transport` waits for it (see UNANNOUNCED). */
+  get unannounced(): boolean {
+    return (this.#flags & UNANNOUNCED) !== 0;
+  }
+
+  set unannounced(v: boolean) {
+    this.#flags = v ? this.#flags | UNANNOUNCED : this.#flags & ~UNANNOUNCED;
   }
 
   /** What claiming does for a raced WebSocket session (announce it and its transport), set by that transport. */
@@ -199,7 +208,7 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
       }
       if (this.#transport !== d.transport) {
         this.#transport = d.transport;
-        this.host.emitTransport(this.handle, d.transport);
+        if (!this.unannounced) this.host.emitTransport(this.handle, d.transport);
       }
       if (!this.host.store.sync || this.paused) return this.attachAsync(d, clientAck);
       try {

@@ -192,6 +192,7 @@ export class SessionRegistry implements SessionHost {
   #created(record: SessionRecord, raced: boolean): SessionCore {
     const core = this.#core(record);
     core.unclaimed = raced;
+    core.unannounced = true;
     this.#live.set(record.id, core);
     return core;
   }
@@ -230,6 +231,9 @@ export class SessionRegistry implements SessionHost {
   announce(core: SessionCore): void {
     core.announced = true;
     this.#safely(() => this.#events.connection(core.handle));
+    // The transport that attached before it (an SSE handshake's stream, a raced session's socket).
+    const t = core.transport;
+    if (t && !core.closed) this.emitTransport(core.handle, t);
   }
 
   /**
