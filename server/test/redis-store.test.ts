@@ -453,8 +453,14 @@ describe('RedisStore: numbers the Lua scripts hand back to Redis', { timeout: 20
     }
   });
 
+  it('expiryGraceMs under 1000 ms or not past sweepIntervalMs is refused (an expiry the sweep finds after the grace is never reported)', () => {
+    assert.throws(() => storeOn(server, { prefix: 'g0', expiryGraceMs: 0 }), /expiryGraceMs must be at least 1000 ms and longer than sweepIntervalMs/);
+    assert.throws(() => storeOn(server, { prefix: 'g1', expiryGraceMs: 20_000, sweepIntervalMs: 30_000 }), /expiryGraceMs/);
+    assert.throws(() => storeOn(server, { prefix: 'g2', expiryGraceMs: Number.NaN }), /expiryGraceMs/);
+  });
+
   it('TTLs from 10^17 ms up and a fractional grace reach Redis as plain integers, not 1e+17', async () => {
-    const store = storeOn(server, { prefix: 'huge', expiryGraceMs: 0.5 });
+    const store = storeOn(server, { prefix: 'huge', expiryGraceMs: 60_000.5 });
     try {
       await store.ready();
       for (const ttl of [1e17, 1e21]) {

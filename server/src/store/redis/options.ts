@@ -12,7 +12,12 @@ export interface RedisStoreOptions {
   readonly redis?: Redis | Cluster | RedisOptions | string;
   /** Prefix of every key and channel (a trailing `:` is dropped). Default `'burrow'`. */
   readonly prefix?: string;
-  /** How much longer than the TTL the record lingers for the node that claims its expiry (ms). Default 60000. */
+  /**
+   * How much longer than the TTL the record lingers for the node that claims its expiry (ms). Default
+   * 60000. At least 1000, and longer than `sweepIntervalMs` when that is set: an expiry no node heard
+   * of is found by the sweep, and one found after the grace has no record left to report it from
+   * (no `close` 4002, its rooms kept).
+   */
   readonly expiryGraceMs?: number;
   /** Merge `Ex` into `notify-keyspace-events` at every (re)connect. Default true. */
   readonly configureKeyspaceEvents?: boolean;
@@ -77,10 +82,14 @@ export interface Settings {
 
 export function settings(options: RedisStoreOptions): Settings {
   const every = options.sweepIntervalMs ?? 30_000;
+  const grace = options.expiryGraceMs ?? 60_000;
+  if (!(grace >= 1000) || (every > 0 && grace <= every)) {
+    throw new TypeError(`RedisStore: option expiryGraceMs must be at least 1000 ms and longer than sweepIntervalMs (${every} ms); got ${grace}`);
+  }
   return {
     // 'burrow:' and 'burrow' name the same layout.
     prefix: (options.prefix ?? 'burrow').replace(/:+$/, '') || 'burrow',
-    graceMs: Math.max(0, options.expiryGraceMs ?? 60_000),
+    graceMs: grace,
     configureKeyspaceEvents: options.configureKeyspaceEvents ?? true,
     sweepIntervalMs: every,
     sweepLockMs: Math.max(100, Math.floor((every || 30_000) / 2)),
