@@ -417,7 +417,16 @@ export class InboundJournal {
       }
       if (dead.length > 0) {
         const owners = dead.flatMap((f) => [f.owner, seqArg(f.seq)]);
-        const taken = await this.#s.r.burrowJournalClaim(...this.#s.keys.session(sid), this.#node.id, ...owners);
+        let taken: unknown;
+        try {
+          taken = await this.#s.r.burrowJournalClaim(...this.#s.keys.session(sid), this.#node.id, ...owners);
+        } catch (err) {
+          // The claim may have run, its reply lost with the connection: the entries are ours then,
+          // and with this call failed nobody would emit them (another node waits behind them while we
+          // live). Released as those of an accept whose reply was lost.
+          for (const f of dead) this.#lostReply(sid, f.seq);
+          throw err;
+        }
         const got = new Set<unknown>(Array.isArray(taken) ? taken : []);
         for (const f of dead) if (got.has(f.seq)) own.push(journalEntry(f.seq, f.entry));
       }
