@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, it } from 'vitest';
-import { BurrowSocket, type FetchFunction, type WebSocketConstructor } from '../src/node.js';
-import { FakeWS, openFrame, SID, until } from './helpers.js';
+import { BurrowSocket, type FetchFunction } from '../src/node.js';
+import { FakeWS, fakeOptions, openFrame, SID, until } from './helpers.js';
 
 afterEach(() => FakeWS.reset());
 
@@ -23,13 +23,7 @@ it('regression: close() while the polling handshake races a pending WebSocket: i
     if (url.pathname.endsWith('/send') && url.searchParams.get('abandon') === '1') abandons.push(url);
     return json({ ack: 0 });
   };
-  const s = new BurrowSocket('ws://example.test/burrow', [], {
-    transports: ['websocket', 'polling'],
-    fetch,
-    WebSocket: FakeWS as unknown as WebSocketConstructor,
-    remember: false,
-    raceDelay: 1,
-  });
+  const s = new BurrowSocket('ws://example.test/burrow', [], fakeOptions({ transports: ['websocket', 'polling'], fetch, raceDelay: 1 }));
   const closed = new Promise<CloseEvent>((resolve) => s.addEventListener('close', (e) => resolve(e as CloseEvent)));
   // The WebSocket attempt never answers; the polling handshake starts beside it.
   await until(() => answerHandshake !== undefined);

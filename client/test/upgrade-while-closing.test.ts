@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, it } from 'vitest';
-import { BurrowSocket, type FetchFunction, type WebSocketConstructor } from '../src/node.js';
-import { FakeWS, openFrame, SID, until } from './helpers.js';
+import { BurrowSocket, type FetchFunction } from '../src/node.js';
+import { FakeWS, fakeOptions, openFrame, SID, until } from './helpers.js';
 
 afterEach(() => FakeWS.reset());
 
@@ -25,15 +25,7 @@ it('regression: close() during an upgrade probe: the probe that took the session
     }
     return json({ error: 'not_found' }, 404);
   };
-  const s = new BurrowSocket('ws://example.test/burrow', [], {
-    transports: ['polling', 'websocket'],
-    fetch,
-    WebSocket: FakeWS as unknown as WebSocketConstructor,
-    remember: false,
-    upgradeDelay: 5,
-    reconnectDelay: 1,
-    reconnectDelayMax: 5,
-  });
+  const s = new BurrowSocket('ws://example.test/burrow', [], fakeOptions({ transports: ['polling', 'websocket'], fetch, upgradeDelay: 5 }));
   await new Promise((r) => (s.onopen = r));
   await until(() => FakeWS.instances.length === 1);
   const probe = FakeWS.last();
