@@ -11,7 +11,8 @@ import type { OutboundFrame, SessionRecord, WakeEvent } from '../store/store.js'
 import { InboundGate } from './backpressure.js';
 import type { HeartbeatHost } from './heartbeat.js';
 import { RESOLVED, Session, type TransportName } from './handle.js';
-import { applyControlNow, InboundQueue, type InboundHost } from './inbound.js';
+import { applyControlNow } from './control-now.js';
+import { InboundQueue, type InboundHost } from './inbound.js';
 import type { SendData } from './payload.js';
 import { joinRoom, leaveRoom, nextSendNumber, roomsOf, sendOne } from './send.js';
 import { closeSession, failSession } from './close-handshake.js';

@@ -3,6 +3,7 @@
  * ever sees hashed, and it is compared in constant time so response timing leaks nothing.
  */
 import { hash, randomFillSync, timingSafeEqual } from 'node:crypto';
+import type { SessionRecord } from '../store/store.js';
 
 /**
  * Random bytes for ids and tokens, drawn from one buffer refilled from the CSPRNG when used up (as
@@ -81,4 +82,22 @@ export function tokenProven(socket: object | undefined, sid: string, token: stri
     }
   }
   return true;
+}
+
+/** A new session's record and its token (which only the client keeps). */
+export function newRecord(protocol: string, user: unknown, raced: boolean): { record: SessionRecord; token: string } {
+  const token = newToken();
+  const record: SessionRecord = {
+    id: newSessionId(),
+    tokenHash: hashToken(token),
+    protocol,
+    data: undefined,
+    inAck: 0,
+    outSeq: 0,
+    outAck: 0,
+    activity: 0,
+    ...(user !== undefined ? { user } : {}),
+    ...(raced ? { raced: true as const } : {}),
+  };
+  return { record, token };
 }

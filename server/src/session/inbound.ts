@@ -3,8 +3,9 @@
  * order, through the store's inbound journal (`acceptInbound`), then emitted as `message` events; the
  * inbound ack goes back on the wire. Journal entries of a node that died are redelivered here.
  */
-import { ACK_EVERY, ACK_SIZE, CloseCode, payloadSize, type Frame, type ProtocolError, type SequencedFrame } from '@burrow/shared';
-import { protocolError, refusal } from '../errors/refusals.js';
+import { ACK_EVERY, ACK_SIZE, payloadSize, type Frame, type SequencedFrame } from '@burrow/shared';
+import { refusal } from '../errors/refusals.js';
+import { ACCEPT_RUN_MAX, badFrame, dataRun } from './inbound-runs.js';
 import type { InboundReplay, InboundResult } from '../store/store.js';
 import type { InboundGate } from './backpressure.js';
 import { RESOLVED, type Session, type TransportName } from './handle.js';
@@ -398,34 +399,6 @@ export class InboundQueue {
   }
 }
 
-/**
- * {@link InboundQueue.applyNow} for a batch of acks, pings and pongs alone, when the session has no
- * queue yet: what a client that sends no data sends (its acks and heartbeat pings) is applied without
- * one, so an idle session never makes it. The same preconditions and the same effects as `applyNow`
- * with nothing queued (and with no queue nothing is); undefined when the batch needs the queue.
- */
-export function applyControlNow(core: InboundHost, frames: readonly Frame[], inAck: number): InboundOutcome | undefined {
-  const sync = core.host.store.sync;
-  if (!sync || core.paused) return undefined;
-  let ack = -1;
-  let pinged = false;
-  for (const f of frames) {
-    if (f.t === 'ack') {
-      if (f.ack > ack) ack = f.ack;
-    } else if (f.t === 'ping') pinged = true;
-    else if (f.t !== 'pong') return undefined;
-  }
-  if (pinged) core.pong();
-  core.clientAcked(ack);
-  if (ack >= 0) sync.ackSync(core.id, ack);
-  return { ack: inAck };
-}
-
-/** A client frame that breaks the protocol: the batch stops here (400 / close 1002). */
-function badFrame(code: 'bad_seq' | 'bad_frame', message: string): ProtocolError {
-  return protocolError(code, message, 400, CloseCode.ProtocolError);
-}
-
 /** A queued batch that has not started yet (see `InboundQueue.apply`). */
 interface Waiting {
   readonly frames: Frame[];
@@ -435,17 +408,3 @@ interface Waiting {
 }
 
 const RESOLVED_OUTCOME: Promise<InboundOutcome> = Promise.resolve({ ack: 0 });
-
-/** Most frames offered to the store in one `acceptInboundBatch` (one script's arguments). */
-const ACCEPT_RUN_MAX = 256;
-
-/** The data frames from `frames[i]` on, up to the first other frame or ACCEPT_RUN_MAX. */
-function dataRun(frames: readonly Frame[], i: number): Extract<SequencedFrame, { t: 'd' }>[] {
-  const run: Extract<SequencedFrame, { t: 'd' }>[] = [];
-  for (let j = i; j < frames.length && run.length < ACCEPT_RUN_MAX; j++) {
-    const f = frames[j]!;
-    if (f.t !== 'd') break;
-    run.push(f);
-  }
-  return run;
-}

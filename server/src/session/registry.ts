@@ -4,15 +4,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ACK_EVERY, ACK_SIZE, CloseCode, PROTOCOL_VERSION, SESSION_ID_RE, type OpenFrame } from '@burrow/shared';
-import { storeUnavailable } from '../errors/burrow-error.js';
 import { GuardedStore } from '../store/guarded-store.js';
 import { DeadlineList } from '../deadlines.js';
 import { heartbeat, heartbeatInterval } from './heartbeat.js';
-import { hashToken, newSessionId, newToken } from './ids.js';
+import { newRecord } from './ids.js';
+import { fanout } from './fanout.js';
 import { proveRecord, proveRecordNow } from './prove.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { ResolvedOptions } from '../options.js';
-import { preparePayload, type SendData } from './payload.js';
+import type { SendData } from './payload.js';
 import { AppendOrder } from './append-order.js';
 import { SessionCore } from './core.js';
 import type { InboundQueue } from './inbound.js';
@@ -28,24 +28,6 @@ const CLAIM_WINDOW = 10_000;
 
 /** Reason of the close emitted for sessions whose state the store lost. */
 const STATE_LOST_REASON = 'session state lost';
-
-/** A new session's record and its token (which only the client keeps). */
-function newRecord(protocol: string, user: unknown, raced: boolean): { record: SessionRecord; token: string } {
-  const token = newToken();
-  const record: SessionRecord = {
-    id: newSessionId(),
-    tokenHash: hashToken(token),
-    protocol,
-    data: undefined,
-    inAck: 0,
-    outSeq: 0,
-    outAck: 0,
-    activity: 0,
-    ...(user !== undefined ? { user } : {}),
-    ...(raced ? { raced: true as const } : {}),
-  };
-  return { record, token };
-}
 
 /** Where the registry reports to (the Burrow's events). */
 export interface RegistryEvents {
@@ -344,49 +326,19 @@ export class SessionRegistry implements SessionHost {
 
   // ---- rooms -----------------------------------------------------------------------------------------
 
-  /**
-   * One message to every member of `room` (every open session when undefined), on whatever node
-   * serves each: one append per session through its own seq'd log. A member whose buffer is full is
-   * closed with 4003; the others still get the message.
-   */
-  async fanout(room: string | undefined, input: SendData): Promise<{ delivered: number }> {
-    const { data, size } = preparePayload(input, this.options.limits.maxPayload);
-    if (this.storeDown) throw storeUnavailable();
-    const sids = await this.store.members(room);
-    if (sids.length === 0) return { delivered: 0 };
-    const results = await this.store.appendEach(sids, { t: 'd', data, size }, this.options.limits);
-    let delivered = 0;
-    for (const [sid, r] of results) {
-      if (r.ok) {
-        delivered++;
-        // Held here: written at once; elsewhere the store's wake-up reaches the holder.
-        this.#live.get(sid)?.deliverAppended(r.frames);
-      } else if (r.reason === 'overflow') {
-        // onBufferFull 'pause': the member held here stops being read until it drains (see backpressure.ts).
-        const live = this.options.onBufferFull === 'pause' ? this.#live.get(sid) : undefined;
-        if (live) live.gate.pause();
-        else this.#overflowed(sid).catch((err: unknown) => this.emitError(err));
-      }
-    }
-    return { delivered };
+  /** One message to every member of `room` (every open session when undefined): see fanout.ts. */
+  fanout(room: string | undefined, input: SendData): Promise<{ delivered: number }> {
+    return fanout(this, room, input);
   }
 
-  /** A fan-out found `sid`'s buffer full: the session ends with 4003, from whichever node this is. */
-  async #overflowed(sid: string): Promise<void> {
-    let core = this.#live.get(sid);
-    let transient = false;
-    if (!core) {
-      const record = await this.store.get(sid);
-      if (!record || record.closed) return;
-      core = this.#core(record);
-      transient = true;
-    }
-    try {
-      await core.closeBy('server', CloseCode.BufferOverflow, 'outbound buffer full');
-    } finally {
-      // A core made only to record the close: the node holding the transport delivers the frame.
-      if (transient) core.dispose();
-    }
+  /** The live core of `sid` on this node, if any. */
+  live(sid: string): SessionCore | undefined {
+    return this.#live.get(sid);
+  }
+
+  /** A core for `record` that is not live here (the caller disposes of it): to record a close from this node. */
+  transientCore(record: SessionRecord): SessionCore {
+    return this.#core(record);
   }
 
   // ---- store health ------------------------------------------------------------------------------------
