@@ -12,6 +12,7 @@ import type { BurrowEvents } from './events.js';
 import { internals } from './internals.js';
 import type { Refusal } from './lifecycle.js';
 import { TimingStore } from '../store/timing-store.js';
+import { monotonicNow } from '../deadlines.js';
 
 /**
  * A prom-client `Registry`, as far as these types need to know it: typed structurally so that the
@@ -79,7 +80,7 @@ export function createMetrics(burrow: EventEmitter<BurrowEvents>, options: Metri
     registers,
     collect() {
       const counts: Record<string, number> = { websocket: 0, sse: 0, polling: 0 };
-      const now = Date.now();
+      const now = monotonicNow();
       const o = reg.options;
       for (const core of reg.cores()) {
         if (core.closed || core.transport === null) continue;

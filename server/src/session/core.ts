@@ -6,6 +6,7 @@
  * transports and the registry use it, apps see `Session`.
  */
 import { CloseCode, type Frame } from '@burrow/shared';
+import { type DeadlineLinks, monotonicNow } from '../deadlines.js';
 import { BurrowError, storeUnavailable } from '../errors/burrow-error.js';
 import type { OutboundFrame, SessionRecord, WakeEvent } from '../store/store.js';
 import { InboundGate } from './backpressure.js';
@@ -28,7 +29,7 @@ import { ANNOUNCED, type CoreExtras, LAST_OWNER, newExtras, PENDING_PONG, UNANNO
  * `private`, not `#`: V8 gives every instance of a class with `#` methods a brand field, 8 bytes per
  * session.
  */
-export class SessionCore extends OutboundPump implements InboundHost, HeartbeatHost {
+export class SessionCore extends OutboundPump implements InboundHost, HeartbeatHost, DeadlineLinks {
   readonly id: string;
   readonly protocol: string;
   readonly handle: Session;
@@ -53,8 +54,16 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
   /** The wake-up subscription (see wake-subscription.ts). */
   #subscribed: Subscribed = undefined;
 
-  /** @internal When the client last showed life on this node (ms epoch); see heartbeat.ts. */
-  lastSeen = Date.now();
+  /**
+   * @internal When the client last showed life on this node (monotonic ms, see heartbeat.ts): a
+   * small integer, where an epoch time is a boxed double of 16 bytes per session.
+   */
+  lastSeen = monotonicNow();
+  /** @internal Its place on the idle or the heartbeat list (deadlines.ts). */
+  dlList: object | undefined = undefined;
+  /** @internal */ dlPrev: DeadlineLinks | undefined = undefined;
+  /** @internal */ dlNext: DeadlineLinks | undefined = undefined;
+  /** @internal */ dlAt = 0;
   /** @internal The record's activity counter as the heartbeat last saw it. */
   activity: number;
 
@@ -173,7 +182,7 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
 
   /** Any sign of life from the client on this node. */
   seen(): void {
-    this.lastSeen = Date.now();
+    this.lastSeen = monotonicNow();
   }
 
   /** Sets `data` and persists it; a store failure becomes an `error` event. */

@@ -5,6 +5,7 @@
  * one list (the registry's `heartbeats`, see deadlines.ts), not on a setInterval per session.
  */
 import { CloseCode } from '@burrow/shared';
+import { monotonicNow } from '../deadlines.js';
 import type { ResolvedOptions } from '../options.js';
 import type { SessionRecord } from '../store/store.js';
 import type { Downstream, SessionHost } from './types.js';
@@ -14,7 +15,7 @@ export interface HeartbeatHost {
   readonly id: string;
   readonly host: SessionHost;
   readonly downstream: Downstream | undefined;
-  /** When the client last showed life on this node (ms epoch). */
+  /** When the client last showed life on this node (deadlines.ts `monotonicNow`). */
   lastSeen: number;
   /** The record's activity counter as last seen: a change means the client showed life elsewhere. */
   activity: number;
@@ -64,9 +65,9 @@ function touched(core: HeartbeatHost, d: Downstream, rec: SessionRecord | undefi
     }
     if (rec.activity !== core.activity) {
       core.activity = rec.activity;
-      core.lastSeen = Date.now();
+      core.lastSeen = monotonicNow();
     }
-    if (core.downstream === d && Date.now() - core.lastSeen > o.heartbeat + o.heartbeatTimeout) {
+    if (core.downstream === d && monotonicNow() - core.lastSeen > o.heartbeat + o.heartbeatTimeout) {
       d.end(CloseCode.Abnormal, 'heartbeat timeout');
     }
   } catch (err) {

@@ -5,6 +5,7 @@
  */
 import { ACK_EVERY, ACK_SIZE, payloadSize, type Frame, type SequencedFrame } from '@burrow/shared';
 import { refusal } from '../errors/refusals.js';
+import type { DeadlineLinks } from '../deadlines.js';
 import { ACCEPT_RUN_MAX, badFrame, dataRun } from './inbound-runs.js';
 import type { InboundReplay, InboundResult } from '../store/store.js';
 import type { InboundGate } from './backpressure.js';
@@ -32,7 +33,7 @@ export interface InboundHost {
   clientAcked(ack: number): void;
 }
 
-export class InboundQueue {
+export class InboundQueue implements DeadlineLinks {
   readonly #core: InboundHost;
   /** Inbound frames are applied strictly one batch at a time (the shared settled promise until the first). */
   #queue: Promise<unknown> = RESOLVED;
@@ -49,6 +50,11 @@ export class InboundQueue {
   #pending = 0;
   /** Made with the first queued batch: a queue that only ever takes the synchronous path keeps none. */
   #onSettled: (() => void) | undefined;
+  /** @internal Its place on the host's `acksOwed` list (deadlines.ts). */
+  dlList: object | undefined = undefined;
+  /** @internal */ dlPrev: DeadlineLinks | undefined = undefined;
+  /** @internal */ dlNext: DeadlineLinks | undefined = undefined;
+  /** @internal */ dlAt = 0;
 
   /**
    * The condition of this session's confirms (see `Store.confirmInbound`): the newest append of the

@@ -3,11 +3,12 @@
  * store's own copy of a record. Apart from memory-store.ts because what a session costs the store
  * (issue #12, idle memory per session) is decided here, field by field.
  */
+import type { DeadlineLinks } from '../deadlines.js';
 import type { OutboundFrame, SessionRecord, WakeEvent, WakeListener } from './store.js';
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-export interface Entry {
+export interface Entry extends DeadlineLinks {
   record: Mutable<SessionRecord>;
   /** Unacknowledged frames; `log[head]` has seq `record.outAck + 1`. MemoryStore's shared empty log while empty. */
   log: OutboundFrame[];

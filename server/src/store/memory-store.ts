@@ -69,6 +69,11 @@ export class MemoryStore implements Store, SyncStore {
       ttl: ttlMs,
       listeners: undefined,
       more: undefined,
+      // Its expiry's place (deadlines.ts): four fields, where an entry of a shared Map cost ~91 bytes.
+      dlList: undefined,
+      dlPrev: undefined,
+      dlNext: undefined,
+      dlAt: 0,
     };
     this.#sessions.set(record.id, entry);
     this.#expiries.arm(entry, entry.ttl);

@@ -16,7 +16,7 @@ import { parseAck, sendError, sendJson } from '../http/respond.js';
 import type { SessionCore } from '../session/core.js';
 import type { Downstream } from '../session/types.js';
 import type { Resumed, SessionRegistry } from '../session/registry.js';
-import { DeadlineList } from '../deadlines.js';
+import { type DeadlineLinks, DeadlineList } from '../deadlines.js';
 import type { OutboundFrame } from '../store/store.js';
 
 /**
@@ -25,7 +25,7 @@ import type { OutboundFrame } from '../store/store.js';
  * of 16 messages whose handler echoes each is one poll answer of 16 frames, not one of 1 followed by a
  * re-poll for the other 15.
  */
-class PollDownstream implements Downstream {
+class PollDownstream implements Downstream, DeadlineLinks {
   readonly transport = 'polling' as const;
   readonly batchFrames: number;
   readonly batchBytes: number;
@@ -42,6 +42,11 @@ class PollDownstream implements Downstream {
   /** A control frame (a pong) is among those collected: the answer stays the poll's (see take). */
   #control = false;
   #scheduled = false;
+  /** @internal Its place on the held polls' list (deadlines.ts). */
+  dlList: object | undefined = undefined;
+  /** @internal */ dlPrev: DeadlineLinks | undefined = undefined;
+  /** @internal */ dlNext: DeadlineLinks | undefined = undefined;
+  /** @internal */ dlAt = 0;
 
   constructor(res: ServerResponse, core: SessionCore, batchFrames: number, batchBytes: number, deadlines: DeadlineList<PollDownstream>, carrier: string | null) {
     this.#res = res;
