@@ -415,6 +415,24 @@ describe('HTTP upstream: the upload cap', () => {
     assert.ok(after >= 25, `and over the smallest cut (${after} frames)`);
   });
 
+  it('one frame cut three times in a row ends the socket with 1009 (regression: resent on every resume, for ever)', async () => {
+    const { s, next, answer } = await setUp();
+    const closed = new Promise<CloseEvent>((resolve) => s.addEventListener('close', (ev) => resolve(ev as CloseEvent)));
+    s.send('x'.repeat(1000));
+    // Cut twice, then answered: the count starts over.
+    for (let i = 0; i < 2; i++) (await next()).refuse(408);
+    answer(await next());
+    s.send('y'.repeat(1000));
+    for (let i = 0; i < 2; i++) (await next()).refuse(408);
+    assert.equal(s.readyState, s.OPEN, 'two cuts in a row leave the session open');
+    const third = await next();
+    assert.equal(third.frames.find((f) => f.t === 'd')?.text, 'y'.repeat(1000));
+    third.refuse(408);
+    const ev = await closed;
+    assert.equal(ev.code, 1009);
+    assert.equal(ev.wasClean, false);
+  });
+
   it('a POST that fails at once (a reset, a node restarting) does not shrink the next batch', async () => {
     const { next, burst } = await setUp();
     burst();

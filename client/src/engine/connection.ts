@@ -100,7 +100,7 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
   let openSample: number | undefined;
   let lostTimer: ReturnType<typeof setTimeout> | undefined;
   let closeTimer: ReturnType<typeof setTimeout> | undefined;
-  const upload = { cap: Infinity };
+  const upload = { cap: Infinity, cuts: 0 };
 
   // ---- transports ----------------------------------------------------------------------------
 

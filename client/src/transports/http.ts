@@ -15,11 +15,11 @@ import {
   readSendAnswer,
   sessionPath,
 } from '@burrow/shared';
-import { ABNORMAL, NO_STATUS, SERVICE_RESTART, SESSION_UNKNOWN, STATE_LOST, TRY_AGAIN_LATER } from '../close-codes.js';
+import { ABNORMAL, NO_STATUS, SERVICE_RESTART, SESSION_UNKNOWN, STATE_LOST, TOO_BIG, TRY_AGAIN_LATER } from '../close-codes.js';
 import { afterSends } from '../platform/dom.js';
 import type { Cancel, HttpAnswer } from '../platform/http-client.js';
 import type { TransportEnd } from './base.js';
-import { DOWN_FATAL, DOWN_OVERLOADED, DOWN_RESTART, type DownReason, FAILED, type SessionRef, type TransportContext, type TransportHandlers } from './transport.js';
+import { DOWN_FATAL, DOWN_OVERLOADED, DOWN_RESTART, type DownReason, FAILED, type SessionRef, SINGLE_FRAME_CUTS, type TransportContext, type TransportHandlers } from './transport.js';
 
 export type { HttpAnswer } from '../platform/http-client.js';
 
@@ -216,8 +216,13 @@ export function httpUpstream(
       // Cut for slowness: the server's 408, or no answer for as long as a request may take. A failure
       // sooner (refused, reset: a node restarting) says nothing of the link's speed; nor does an
       // answered batch the cap did not limit (an ack alone, a few small messages), so neither moves it.
-      if (bytes && (a ? a.status === 408 : Date.now() - sentAt >= ctx.requestTimeout)) upload.cap = bytes / 2;
-      else if (a?.status === 200 && bytes * 2 >= upload.cap) upload.cap = Math.max(upload.cap, bytes) * 1.25;
+      if (bytes && (a ? a.status === 408 : Date.now() - sentAt >= ctx.requestTimeout)) {
+        upload.cap = bytes / 2;
+        if (batch.length === 1 && batch[0]!.t === 'd' && ++upload.cuts >= SINGLE_FRAME_CUTS) return down({ kind: DOWN_FATAL, code: TOO_BIG });
+      } else if (a?.status === 200 && bytes) {
+        upload.cuts = 0;
+        if (bytes * 2 >= upload.cap) upload.cap = Math.max(upload.cap, bytes) * 1.25;
+      }
       const r = sendAnswer(a, ctx.maxPayload);
       if (!('ack' in r)) return down(r);
       for (const f of r.frames) {

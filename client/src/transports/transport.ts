@@ -85,10 +85,20 @@ export interface Transport {
  * least half of it) grows it by a quarter. Without it a link too slow for the largest batch in time
  * resent that same batch for ever, every resume cut again, and the session never moved (a batch is at
  * least one frame, so it always moves once one frame fits).
+ *
+ * One frame cannot be made smaller: a frame cut {@link SINGLE_FRAME_CUTS} times in a row (nothing
+ * answered between) ends the socket with 1009, as a WebSocket ends for a message its peer will not
+ * take. Before, it was resent on every resume for as long as the session lived, and nothing after it
+ * ever moved, with no sign to the app but `reconnecting` events.
  */
 export interface UploadCap {
   cap: number;
+  /** Cuts of a batch of one data frame since a data batch was last answered. */
+  cuts: number;
 }
+
+/** Cuts of one frame in a row after which the link is deemed too slow for it (see {@link UploadCap}). */
+export const SINGLE_FRAME_CUTS = 3;
 
 /** The session a transport resumes. */
 export interface SessionRef {
