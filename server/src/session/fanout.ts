@@ -32,6 +32,7 @@ export async function fanout(reg: FanoutHost, room: string | undefined, input: S
   if (sids.length === 0) return { delivered: 0 };
   const results = await reg.store.appendEach(sids, { t: 'd', data, size }, reg.options.limits);
   let delivered = 0;
+  let stale: string[] | undefined;
   for (const [sid, r] of results) {
     if (r.ok) {
       delivered++;
@@ -42,7 +43,14 @@ export async function fanout(reg: FanoutHost, room: string | undefined, input: S
       const live = reg.options.onBufferFull === 'pause' ? reg.live(sid) : undefined;
       if (live) live.gate.pause();
       else overflowed(reg, sid).catch((err: unknown) => reg.emitError(err));
-    }
+    } else if (r.reason === 'unknown' && room !== undefined) (stale ??= []).push(sid);
+  }
+  // A member with no session: a membership whose removal failed (a networked store's SREM after a
+  // refused join, or an expiry's cleanup, during an outage). Left, it would cost every fan-out to the
+  // room an append for ever; the session set itself is the expiry sweep's to clean.
+  if (stale && room !== undefined) {
+    const from = room;
+    await Promise.all(stale.map((sid) => reg.store.leave(sid, from).catch((err: unknown) => reg.emitError(err))));
   }
   return { delivered };
 }
