@@ -244,8 +244,13 @@ export class SessionRegistry implements SessionHost {
   #resumed(found: SessionRecord, record: SessionRecord, claim: boolean): Resumed {
     const sid = record.id;
     let core = this.#live.get(sid);
-    if (core) core.refresh(record);
-    else {
+    if (core) {
+      core.refresh(record);
+      // A core with no downstream here (a POST-only node, a poll between two) is a cache dropped once
+      // the session could have expired; this request just refreshed its TTL, so the cache lives on.
+      // Dropped on a timer while POSTs kept coming, the app saw a new Session object per window.
+      if (this.idleCores.has(core)) this.idleCores.arm(core);
+    } else {
       core = this.#core(record);
       this.#live.set(sid, core);
     }
