@@ -8,6 +8,7 @@
 import { CloseCode, type Frame } from '@burrow/shared';
 import { type DeadlineLinks, monotonicNow } from '../deadlines.js';
 import { BurrowError, storeUnavailable } from '../errors/burrow-error.js';
+import { refusal, wsRefusal } from '../errors/refusals.js';
 import type { OutboundFrame, SessionRecord, WakeEvent } from '../store/store.js';
 import { InboundGate } from './backpressure.js';
 import type { HeartbeatHost } from './heartbeat.js';
@@ -200,6 +201,14 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
    */
   attach(d: Downstream, clientAck: number, outSeq: number): Promise<void> {
     try {
+      const host = this.host;
+      if (host.closing || host.draining) {
+        // Late: the request was past the route's check when the node began to go. The client resumes
+        // (1012: at once, on another node) or learns the node went away (1001), as the live ones did.
+        const { code, reason } = wsRefusal(refusal(host.closing ? 'goingAway' : 'serviceRestart'));
+        d.end(code, reason);
+        return RESOLVED;
+      }
       const old = this.#downstream;
       this.#downstream = d;
       this.#flags |= LAST_OWNER;

@@ -46,6 +46,8 @@ export class SessionRegistry implements SessionHost {
   lifecycle: SessionObserver | undefined;
   /** This node is draining: no new sessions or downstreams (see ops/drain.ts). */
   draining = false;
+  /** {@link closeAll} ran: the node serves nothing new. */
+  closing = false;
   readonly nodeId = randomBytes(9).toString('base64url');
   readonly appendOrder = new AppendOrder();
   readonly #live = new Map<string, SessionCore>();
@@ -307,7 +309,16 @@ export class SessionRegistry implements SessionHost {
   }
 
   /** Ends every transport on this node with `code`; the sessions live on in the store. */
+  /**
+   * Why a new session or downstream is refused now, for a request that was already past the route's
+   * check when the node began to close or drain (it waited on `authenticate` or the store).
+   */
+  shutRefusal(): 'goingAway' | 'serviceRestart' | undefined {
+    return this.closing ? 'goingAway' : this.draining ? 'serviceRestart' : undefined;
+  }
+
   closeAll(code: number, reason: string): void {
+    this.closing = true;
     this.#stopExpiry();
     this.#stopStatus();
     for (const core of [...this.#live.values()]) core.dispose(code, reason);

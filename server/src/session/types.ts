@@ -66,6 +66,13 @@ export interface SessionHost {
   readonly appendOrder: AppendOrder;
   /** The store reports itself `down`: calls would fail, so fail fast without making them. */
   readonly storeDown: boolean;
+  /**
+   * The node is closing (`burrow.close()`) or draining (`burrow.drain()`): a downstream that attaches
+   * now (a request that was past the route's check, waiting on `authenticate` or the store) is ended
+   * at once, with 1001 or 1012, rather than served by a node that is going.
+   */
+  readonly closing: boolean;
+  readonly draining: boolean;
   emitMessage(session: Session, data: string | Buffer, info: MessageInfo): void;
   emitClose(session: Session, code: number, reason: string): void;
   emitTransport(session: Session, name: TransportName): void;

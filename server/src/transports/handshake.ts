@@ -41,7 +41,10 @@ async function admit(
     if (pick === false || !offered.has(pick)) return { ok: false, error: refusal('noProtocol') };
     protocol = pick;
   }
-  // Again, after the body: other handshakes may have filled the node meanwhile.
+  // Again, after the body: other handshakes may have filled the node meanwhile, or it began to close
+  // or drain while `authenticate` or the body kept this request (the route checked before either).
+  const shut = reg.shutRefusal();
+  if (shut) return { ok: false, error: refusal(shut), close: true };
   if (reg.full) return { ok: false, error: refusal('overloaded'), close: true };
   if (!takeHandshake(reg)) return { ok: false, error: refusal('handshakeRate') };
   const raced = query.get('race') === '1';
@@ -54,6 +57,8 @@ export async function handleHandshake(reg: SessionRegistry, req: IncomingMessage
   const limits = reg.options.limits;
   const a = await admit(reg, req, query, () => readBody(req, Math.min(limits.maxUnprovenBodyBytes, limits.maxBatchBytes), reg.options.bodyTimeout, reg.options.bodyMinRate));
   if (!a.ok) return sendError(res, a.error, a.close ? { Connection: 'close' } : undefined);
+  // The client left while the session was being made: it never learns of it (as on SSE, below).
+  if (res.destroyed) return reg.discard(a.core);
   sendJson(res, 200, encodeJsonFrame(reg.openFrame(a.core, a.token, false, 0)));
   // `race=1`: the client runs this handshake beside another attempt and may abandon it, so the
   // session is announced only when the client claims it (its first session request).

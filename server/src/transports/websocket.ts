@@ -115,6 +115,7 @@ export class WebSocketTransport {
       return this.#acceptAndClose(req, socket, head, refusal('internal'));
     }
     if (socket.destroyed) return;
+    if (this.#late(req, socket, head)) return;
     if (!auth.ok) {
       return this.#acceptAndClose(req, socket, head, auth.error.status >= 500 ? refusal('internal') : auth.error);
     }
@@ -204,6 +205,18 @@ export class WebSocketTransport {
     this.#serve(ws, core, token, false, 0, 0, raced);
   }
 
+  /**
+   * The node began to close or drain while this upgrade waited (`authenticate`, the store): refused
+   * as the upgrade route refuses then. Closing, `ws` takes no more upgrades, so it is an HTTP 503
+   * with the JSON body; draining, accepted and closed 1012 so the client resumes elsewhere at once.
+   */
+  #late(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const shut = this.#registry.shutRefusal();
+    if (shut === 'goingAway') rejectSocket(socket, refusal(shut));
+    else if (shut) this.#acceptAndClose(req, socket, head, refusal(shut));
+    return shut !== undefined;
+  }
+
   #storeUnavailable(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (socket.destroyed) return;
     this.#acceptAndClose(req, socket, head, refusal('storeUnavailable'));
@@ -214,6 +227,7 @@ export class WebSocketTransport {
     const ack = parseAck(query.get('ack'));
     if (ack === undefined) return this.#acceptAndClose(req, socket, head, refusal('badAck'));
     const found = await reg.resume(sid, query.get('token'));
+    if (socket.destroyed || this.#late(req, socket, head)) return;
     if (!found) return this.#acceptAndClose(req, socket, head, refusal('sessionUnknown'));
     const { core, record } = found;
     this.#picks.set(req, record.protocol !== '' && offered.has(record.protocol) ? record.protocol : false);
