@@ -242,7 +242,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     const report = (status: number): void => {
       const err = refusalOf.get(target);
       if (!err || status < 400 && status !== 101) return;
-      this.#lifecycle.refused({ status, error: err.code, close: err.close, method: req.method ?? 'GET', path });
+      this.#lifecycle.refused({ status, error: err.code, close: err.close, limit: 'limit' in err ? err.limit : undefined, method: req.method ?? 'GET', path });
     };
     if ('writeHead' in target) target.once('finish', () => report(target.statusCode));
     else target.once('close', () => report(refusalOf.get(target)?.status ?? 0));

@@ -18,6 +18,8 @@ export interface Refusal extends ProtocolError {
   readonly retryAfter?: number;
   /** Close reason when a WebSocket is refused; default `"<code>: <message>"`. */
   readonly wsReason?: string;
+  /** The option whose bound this refusal enforces (the `limit` event and `burrow_limits_total`). */
+  readonly limit?: string;
 }
 
 interface Entry {
@@ -27,6 +29,7 @@ interface Entry {
   readonly message: string;
   readonly retryAfter?: number;
   readonly wsReason?: string;
+  readonly limit?: string;
 }
 
 const P = CloseCode.ProtocolError;
@@ -52,12 +55,13 @@ export const REFUSALS = {
   originForbidden: { code: 'origin_forbidden', status: 403, close: CloseCode.Policy, message: 'origin not allowed' },
   pollReplaced: { code: 'poll_replaced', status: 409, close: CloseCode.TransportReplaced, message: 'replaced by a newer transport' },
   timeout: { code: 'timeout', status: 408, close: P, message: 'request body too slow' },
-  bodyTooLarge: { code: 'body_too_large', status: 413, close: CloseCode.TooBig, message: 'body exceeds {} bytes' },
+  bodyTooLarge: { code: 'body_too_large', status: 413, close: CloseCode.TooBig, message: 'body exceeds {} bytes', limit: 'maxBatchBytes' },
   tokenInQuery: {
     code: 'body_too_large',
     status: 413,
     close: CloseCode.TooBig,
     message: 'a body over {} bytes must carry its session token in the query',
+    limit: 'maxUnprovenBodyBytes',
   },
   stateLost: { code: 'state_lost', status: 410, close: CloseCode.StateLost, message: 'session state lost by the store', wsReason: 'state_lost: session state lost' },
   internal: { code: 'internal', status: 500, close: CloseCode.Internal, message: 'internal server error', wsReason: 'internal error' },
@@ -69,6 +73,7 @@ export const REFUSALS = {
     message: 'too many sessions on this node, retry later',
     retryAfter: 5,
     wsReason: 'too many sessions',
+    limit: 'maxSessions',
   },
   /** `maxHandshakesPerSecond` spent: the client adds its jittered backoff on top. */
   handshakeRate: {
@@ -78,11 +83,12 @@ export const REFUSALS = {
     message: 'too many sessions on this node, retry later',
     retryAfter: 1,
     wsReason: 'overloaded: too many handshakes, retry later',
+    limit: 'maxHandshakesPerSecond',
   },
   /** `onBufferFull: 'pause'`: a send POST carrying data while the session's outbound buffer is full. */
-  paused: { code: 'overloaded', status: 503, close: CloseCode.TryAgainLater, message: 'outbound buffer full: retry later', retryAfter: 1 },
+  paused: { code: 'overloaded', status: 503, close: CloseCode.TryAgainLater, message: 'outbound buffer full: retry later', retryAfter: 1, limit: 'maxBuffered' },
   /** `maxSendsInFlight`: the session's POSTs this node serves at once; the client resumes and resends from its ack. */
-  sendsInFlight: { code: 'overloaded', status: 503, close: CloseCode.TryAgainLater, message: 'too many send POSTs of this session at once: retry later', retryAfter: 1 },
+  sendsInFlight: { code: 'overloaded', status: 503, close: CloseCode.TryAgainLater, message: 'too many send POSTs of this session at once: retry later', retryAfter: 1, limit: 'maxSendsInFlight' },
   /** `close()` was called: no new work. */
   goingAway: { code: 'overloaded', status: 503, close: CloseCode.GoingAway, message: 'server shutting down' },
   storeUnavailable: {

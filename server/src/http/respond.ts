@@ -29,7 +29,7 @@ export function sendJson(res: ServerResponse, status: number, body: string, head
 }
 
 /** The error a response or a refused upgrade's socket was answered with (read by the lifecycle log and metrics). */
-export const refusalOf = new WeakMap<object, ProtocolError>();
+export const refusalOf = new WeakMap<object, ProtocolError | Refusal>();
 
 /** Answers with `{"error","message","close"}` and the error's status. */
 export function sendError(res: ServerResponse, err: ProtocolError | Refusal, headers: Record<string, string> = {}): void {

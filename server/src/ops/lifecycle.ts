@@ -33,6 +33,8 @@ export interface Refusal {
   readonly status: number;
   readonly error: string;
   readonly close: number;
+  /** The option whose bound was hit, when the refusal enforces one (the refusal table's `limit`). */
+  readonly limit?: string | undefined;
   readonly method: string;
   /** Path without the query (which may carry a token). */
   readonly path: string;
@@ -175,8 +177,6 @@ export class Lifecycle implements SessionObserver {
 }
 
 function limitOf(r: Refusal): string | undefined {
-  if (r.close === 1013 && (r.error === 'overloaded' || r.error === 'too many sessions')) return 'maxSessions';
-  if (r.error === 'body_too_large') return 'maxBatchBytes';
-  if (r.error === 'payload_too_large') return 'maxPayload';
-  return undefined;
+  // The table names its bound; a frame's own size check (shared's decoders) is maxPayload's.
+  return r.limit ?? (r.error === 'payload_too_large' ? 'maxPayload' : undefined);
 }

@@ -245,7 +245,7 @@ export class WebSocketTransport {
   #acceptAndClose(req: IncomingMessage, socket: Duplex, head: Buffer, err: ProtocolError | Refusal): void {
     const { code, reason } = wsRefusal(err);
     this.#picks.set(req, false);
-    refusalOf.set(socket, { code: wsRefusalError(code, reason) as ProtocolError['code'], message: reason, status: 101, close: code });
+    refusalOf.set(socket, { code: wsRefusalError(code, reason) as ProtocolError['code'], message: reason, status: 101, close: code, ...('limit' in err && err.limit ? { limit: err.limit } : {}) });
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       // `ws` keeps reading until the client answers our close; a frame it rejects meanwhile (reserved
       // bits, invalid UTF-8, an over-long length) is an 'error' event, which must never go unheard.
