@@ -211,6 +211,8 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 /** Applies defaults and rejects values that would break the protocol. */
 export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
   const path = (o.path ?? DEFAULT_PATH).replace(/\/+$/, '');
+  // The root would make every request of the app Burrow's (the handler answers its whole path space).
+  if (o.path !== undefined && path === '') throw new TypeError('burrow: option path cannot be "/": mount Burrow under a path of its own, e.g. "/burrow"');
   if (!path.startsWith('/')) throw new TypeError('burrow: option path must start with "/"');
   const l = o.limits ?? {};
   const limits: BurrowLimits = {

@@ -30,6 +30,8 @@ async function startNode(options: BurrowOptions = {}, attach = true): Promise<No
     routes: (req, res) => {
       if (req.url !== '/metrics') return false;
       metrics(req, res);
+      // Regression: the handler left both without an 'error' listener (a reset could end the process).
+      assert.ok(req.listenerCount('error') > 0 && res.listenerCount('error') > 0, 'metrics handler listens for errors');
       return true;
     },
   });

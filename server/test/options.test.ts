@@ -45,5 +45,7 @@ describe('options', () => {
     assert.throws(() => createBurrow({ limits: { maxInboundPendingBytes: -1 } }), /limits.maxInboundPendingBytes must be a positive number/);
     assert.throws(() => createBurrow({ limits: { maxPayload: -1 } }), /limits.maxPayload must be a positive number/);
     assert.throws(() => createBurrow({ path: 'burrow' }), /path must start with/);
+    // Regression: '/' was stripped to '' and refused as not starting with '/'.
+    assert.throws(() => createBurrow({ path: '/' }), /path cannot be "\/": mount Burrow under a path of its own/);
   });
 });

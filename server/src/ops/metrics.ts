@@ -171,6 +171,9 @@ export function createMetrics(burrow: EventEmitter<BurrowEvents>, options: Metri
 
   const text = (): Promise<string> => registry.metrics();
   const handler: BurrowMetrics['handler'] = (req, res) => {
+    // A reset mid-answer must not be an uncaught 'error' that ends the process.
+    req.on('error', destroyOnError);
+    res.on('error', destroyOnError);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('method not allowed\n');
       return;
@@ -186,4 +189,8 @@ export function createMetrics(burrow: EventEmitter<BurrowEvents>, options: Metri
     );
   };
   return { registry, handler, text };
+}
+
+function destroyOnError(this: { destroy(): void }): void {
+  this.destroy();
 }
