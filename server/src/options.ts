@@ -16,7 +16,7 @@ export interface BurrowLimits {
   readonly maxPayload: number;
   /** Largest upstream POST body in bytes. Default 8 MiB. */
   readonly maxBatchBytes: number;
-  /** Most frames in one upstream POST. Default 4096. */
+  /** Most frames in one upstream POST (413), and in one poll response. Default 4096. */
   readonly maxBatchFrames: number;
   /** Most payload bytes in one poll response (at least one frame is always sent). Default 1 MiB. */
   readonly maxPollBytes: number;

@@ -22,6 +22,10 @@ const HEARTBEAT_COMMENT = ':hb\n\n';
 
 class SseDownstream extends ControlCoalescer implements Downstream {
   readonly transport = 'sse' as const;
+  /**
+   * Frames the pump reads from the store and writes per step: a stream has no answer to bound, so
+   * this is only the step's size (a networked store's read), not a limit any client meets.
+   */
   readonly batchFrames = 1024;
   readonly batchBytes: number;
   readonly #res: ServerResponse;
