@@ -74,6 +74,21 @@ describe.each(majors)('%s', (_name, make) => {
     ws.close();
   });
 
+  it('regression: a body parser mounted before Burrow gets a 400 that says so at once, not "request aborted"', async () => {
+    const app = make();
+    const parser = (make === majors[0]![1] ? express4 : express5).text();
+    app.use(parser);
+    const burrow = createBurrow();
+    app.use(burrow.middleware());
+    const server = createServer(app);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    open.push({ server, burrow });
+    const hs = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/burrow/sessions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"v":1}' });
+    assert.equal(hs.status, 400);
+    assert.match(((await hs.json()) as { message: string }).message, /already read .*mount Burrow first/);
+  });
+
   it('mounted under a sub-path (app.use("/api", ...)) with path "/api/burrow"', async () => {
     const host = await start(make, '/api', '/api/burrow', 'middleware');
     const hs = await fetch(`http://${host}/api/burrow/sessions`, { method: 'POST', body: '{"v":1}' });

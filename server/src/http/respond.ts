@@ -85,6 +85,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number, minRate = Infinity): Promise<BodyResult> {
   const now = readBodyNow(req, maxBytes);
   if (now !== undefined) return Promise.resolve(now);
+  // Read to its end before us: a body parser (express.text(), express.raw()) ran first. Said so,
+  // rather than waited on an 'end' that is gone and answered as an aborted request.
+  if (req.readableEnded) return Promise.resolve({ ok: false, error: refusal('badRequest', 'the body was already read (a body parser mounted before Burrow? mount Burrow first)') });
   // Aborted before we started listening (e.g. during the POST's setImmediate): its 'close' is gone,
   // and waiting for it would keep the body timer, and the request, until timeoutMs.
   if (req.destroyed) return Promise.resolve({ ok: false, error: refusal('badRequest', 'request aborted') });
