@@ -50,7 +50,8 @@ export function readFrame(v: unknown, max = Infinity): Frame | undefined {
   if (reason !== undefined && (typeof reason !== 'string' || utf8Length(reason) > MAX_CLOSE_REASON_BYTES || (code === undefined && reason !== ''))) {
     return undefined;
   }
-  return { t, seq, code: code as number | undefined, reason: (reason as string | undefined) || undefined };
+  // A lone surrogate becomes U+FFFD, as in text data and in a native WebSocket's close reason.
+  return { t, seq, code: code as number | undefined, reason: reason ? wellFormed(reason as string) : undefined };
 }
 
 /** The known fields of an `open` frame, copied (nothing else that came along), if all are valid. */
@@ -129,8 +130,11 @@ export function readSendAnswer(text: string, max?: number): { ack: number; frame
   return frames && { ack: v.ack, frames };
 }
 
-/** The close code of an error body (`{"error":…,"close":4001}`); 1006 when it names none or is not one. */
+/**
+ * The close code of an error body (`{"error":…,"close":4001}`); 1006 when it names none or none a
+ * close frame could carry (70000, 1000.5 and 1015 would reach the app's `onclose` as no WebSocket's).
+ */
 export function readErrorClose(text: string): number {
   const v = parse(text);
-  return isObject(v) && typeof v.error === 'string' && typeof v.close === 'number' ? v.close : 1006;
+  return isObject(v) && typeof v.error === 'string' && typeof v.close === 'number' && isWireCloseCode(v.close) ? v.close : 1006;
 }

@@ -7,7 +7,7 @@
  *   GET  {path}/sessions/:sid/poll  response {"frames":[…]}
  *   errors                          response {"error":"session_unknown","message":"…","close":4001}
  */
-import { CloseCode } from './close-codes.js';
+import { CloseCode, isWireCloseCode } from './close-codes.js';
 import { PROTOCOL_VERSION, type Frame, isAck } from './frames.js';
 import { type DecodeOptions, encodeJsonFrame, frameFromJson, frameToJson, isObject, parseJson } from './json-codec.js';
 import { fail, malformed, ok, overLimit, type ProtocolError, type Result } from './result.js';
@@ -173,7 +173,7 @@ export function decodeError(text: string, status: number): ErrorBody {
     return {
       error: v.error as string,
       message: typeof v.message === 'string' ? v.message : '',
-      close: typeof v.close === 'number' ? v.close : ABNORMAL,
+      close: typeof v.close === 'number' && isWireCloseCode(v.close) ? v.close : ABNORMAL,
     };
   }
   return { error: 'bad_request', message: `HTTP ${status}`, close: ABNORMAL };

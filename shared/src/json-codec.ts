@@ -142,7 +142,7 @@ function closeFromJson(v: Json): Result<Frame> {
     t: 'close',
     seq: v.seq,
     ...(v.code !== undefined ? { code: v.code as number } : {}),
-    ...(v.reason ? { reason: v.reason as string } : {}),
+    ...(v.reason ? { reason: wellFormed(v.reason as string) } : {}),
   });
 }
 

@@ -153,6 +153,15 @@ describe('downstream readers agree with the full decoders', () => {
     assert.equal(decodeSendResponse(big, { from: 'server', maxPayload: 10 }).ok, false);
   });
 
+  it('regression (codec review): a close reason with a lone surrogate reads as U+FFFD on both decoders, as text data does', () => {
+    const text = '{"t":"close","seq":3,"code":1000,"reason":"a\\ud800b"}';
+    const want = { t: 'close', seq: 3, code: 1000, reason: 'a\ufffdb' };
+    assert.deepEqual(readJsonFrame(text), want);
+    const full = decodeJsonFrame(text, { from: 'server' });
+    assert.ok(full.ok);
+    assert.deepEqual(full.value, want);
+  });
+
   it('send answers and error bodies', () => {
     for (const text of ['{"ack":12}', '{"ack":0}', '{"ack":-1}', '{"ack":"1"}', '{}', 'x', 'null']) {
       const full = decodeSendResponse(text);
@@ -160,6 +169,13 @@ describe('downstream readers agree with the full decoders', () => {
     }
     for (const text of ['{"error":"session_unknown","message":"m","close":4001}', '{"error":"x"}', '{"close":4001}', '{"error":1,"close":4001}', 'x', '']) {
       assert.equal(readErrorClose(text), decodeError(text, 400).close, text);
+    }
+    // Regression (codec review): any number became the close code the app's onclose saw.
+    const closes: Array<[unknown, number]> = [[4001, 4001], [1000, 1000], [3000, 3000], [70000, 1006], [1000.5, 1006], [1015, 1006], [1005, 1006], [2000, 1006], ['1e400', 1006], [-1, 1006]];
+    for (const [close, want] of closes) {
+      const text = typeof close === 'string' ? `{"error":"x","close":${close}}` : JSON.stringify({ error: 'x', close });
+      assert.equal(readErrorClose(text), want, text);
+      assert.equal(decodeError(text, 400).close, want, text);
     }
   });
 });

@@ -60,6 +60,13 @@ export function parseRetryAfter(v: string | null | undefined): number {
 
 /** POST bodies are JSON sent as text/plain: a simple request, no CORS preflight. */
 export const POST_CONTENT_TYPE = 'text/plain;charset=UTF-8';
+
+/**
+ * Most UTF-16 units of one answer or SSE event the Node client reads: half of V8's longest string
+ * (2^29 - 24), past which appending a chunk throws in a 'data' listener, an uncaught exception that
+ * ended the app's process. A server's answers are bounded far below (maxPollBytes, maxPayload).
+ */
+export const MAX_ANSWER_CHARS = 2 ** 28;
 const POST_HEADERS = { 'Content-Type': POST_CONTENT_TYPE };
 /** What an EventSource sends; the server needs neither, proxies may look at both. */
 export const STREAM_HEADERS = { Accept: 'text/event-stream', 'Cache-Control': 'no-cache' } as const;

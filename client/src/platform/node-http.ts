@@ -13,7 +13,7 @@
 import { Agent as HttpAgent, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP, type Socket } from 'node:net';
-import { type HttpAnswer, type HttpClient, parseRetryAfter, POST_CONTENT_TYPE } from './http-client.js';
+import { type HttpAnswer, type HttpClient, MAX_ANSWER_CHARS, parseRetryAfter, POST_CONTENT_TYPE } from './http-client.js';
 import { deadline } from './request-deadlines.js';
 
 const agents = {
@@ -96,6 +96,8 @@ function readAll(res: IncomingMessage, done: (a: HttpAnswer | null) => void): vo
   let text = '';
   res.setEncoding('utf8');
   res.on('data', (c: string) => {
+    // Too long to hold: a failed request (its 'close' comes without 'end'), not a crash.
+    if (text.length + c.length > MAX_ANSWER_CHARS) return void res.destroy();
     text += c;
   });
   res.on('end', () => done({ status: res.statusCode ?? 0, text, retryAfter: parseRetryAfter(res.headers['retry-after'] as string | undefined) }));

@@ -82,8 +82,16 @@ export class SseParser {
     if (start === end) return this.#dispatch();
     const c = text.charCodeAt(start);
     if (c === COLON) return this.#on.comment();
-    let colon = text.indexOf(':', start);
-    if (colon === -1 || colon > end) colon = end;
+    // The names read here are at most 5 characters: a colon further on ends a name ignored anyway, and
+    // a search to the end of the chunk for each line without one made a chunk of them quadratic.
+    let colon = end;
+    for (let i = start, last = Math.min(end, start + 6); i < last; i++) {
+      if (text.charCodeAt(i) === COLON) {
+        colon = i;
+        break;
+      }
+    }
+    if (colon === end && end - start > 5) return;
     let v = colon + 1;
     if (v < end && text.charCodeAt(v) === SPACE) v++;
     const value = v >= end ? '' : text.slice(v, end);

@@ -9,7 +9,7 @@
  * Burrow's own reader over a streamed HTTP body (Node's default: `httpEventFeed` in sse-reader.ts).
  */
 import { readJsonFrame } from '@burrow/shared';
-import type { HttpClient } from '../platform/http-client.js';
+import { type HttpClient, MAX_ANSWER_CHARS } from '../platform/http-client.js';
 import { BROWSER_BUNDLE } from '../platform/target.js';
 import type { EventSourceConstructor, EventSourceLike } from '../types.js';
 import { transportEnd } from './base.js';
@@ -133,7 +133,8 @@ export function sseTransport(open: OpenEventFeed, ctx: TransportContext, session
 
   // JSON escaping makes a frame at most 6 characters per payload byte (`\u0000`), plus its fields.
   // Only Burrow's own reader takes a bound; the bundle has none (an EventSource cannot be bounded).
-  const maxEventChars = BROWSER_BUNDLE ? 0 : 6 * (ctx.maxPayload ?? 1024 * 1024) + 64 * 1024;
+  // Under V8's longest string (2^29 - 24 units) whatever the server's maxPayload: past it, a string append throws.
+  const maxEventChars = BROWSER_BUNDLE ? 0 : Math.min(6 * (ctx.maxPayload ?? 1024 * 1024) + 64 * 1024, MAX_ANSWER_CHARS);
   try {
     const ack = session ? ctx.ack() : 0;
     const url = session ? sessionUrl(ctx, session, 'sse', { ack, ...ctx.hints }) : sseHandshakeUrl(ctx);
