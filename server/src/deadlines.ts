@@ -164,8 +164,16 @@ export class Deadlines<T extends object> {
     this.#onDue = onDue;
   }
 
+  /** Lengths that have a list now (an emptied length's list is dropped). */
+  get lengths(): number {
+    return this.#lists.size;
+  }
+
   /** Starts `item`'s deadline of `ms` (an armed one of the same length starts over). */
   arm(item: T, ms: number): void {
+    // On a list of another length: off it the way disarm does, so an emptied length goes too.
+    const on = (item as Partial<DeadlineLinks>).dlList;
+    if (on instanceof DeadlineList && on.ms !== ms && this.#lists.get(on.ms) === on) this.disarm(item, on.ms);
     let list = this.#lists.get(ms);
     if (!list) this.#lists.set(ms, (list = new DeadlineList(ms, this.#onDue)));
     list.arm(item);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test, vi } from 'vitest';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { DeadlineList, UNLINKED } from '../src/deadlines.js';
+import { DeadlineList, Deadlines, UNLINKED } from '../src/deadlines.js';
 
 /** The list's timer is unref()'d, as the per-session timers were: keep the loop alive while a test waits. */
 async function alive<T>(p: Promise<T>): Promise<T> {
@@ -148,4 +148,18 @@ test('re-arming holds nothing per re-arm: the list costs its items no more than 
   } finally {
     list.clear();
   }
+});
+
+test('Deadlines: an item armed at another length leaves its old list, and an emptied length goes', () => {
+  const d = new Deadlines<object>(() => {});
+  const item = { ...UNLINKED };
+  d.arm(item, 1000);
+  d.arm(item, 2000);
+  const on = (item as { dlList?: DeadlineList<object> }).dlList;
+  assert.equal(on?.ms, 2000);
+  // The 1000 ms list was emptied by the move: disarming at 1000 finds nothing to do and nothing left.
+  d.disarm(item, 1000);
+  assert.equal(on?.has(item), true);
+  assert.equal(d.lengths, 1);
+  d.clear();
 });
