@@ -96,8 +96,10 @@ export function readWsMessage(msg: string | Uint8Array, max = Infinity): Frame |
   // "<seq>:<text>": a decimal seq of at most 16 digits, no sign, no leading zero.
   const m = SEQ_PREFIX.exec(msg);
   const seq = m ? Number(m[1]) : 0;
-  // The payload was bounded by the WebSocket's own maxPayload before it got here.
-  return isSeq(seq) ? { t: 'd', seq, data: msg.slice(m![0].length) } : undefined;
+  if (!isSeq(seq)) return undefined;
+  // Bounded as JSON text is: neither a browser's WebSocket nor the client's `ws` bounds a message.
+  const text = msg.slice(m![0].length);
+  return text.length > max || (text.length * 3 > max && utf8Length(text) > max) ? undefined : { t: 'd', seq, data: text };
 }
 
 /** Frames from a parsed JSON list, if it is one and every frame is valid. */

@@ -162,6 +162,13 @@ describe('downstream readers agree with the full decoders', () => {
     assert.deepEqual(full.value, want);
   });
 
+  it('regression (codec review): WebSocket text over maxPayload is refused as JSON text is, counted in UTF-8 bytes', () => {
+    assert.deepEqual(readWsMessage('7:abcd', 4), { t: 'd', seq: 7, data: 'abcd' });
+    assert.equal(readWsMessage('7:abcde', 4), undefined);
+    assert.deepEqual(readWsMessage('7:\u00e9\u00e9', 4), { t: 'd', seq: 7, data: '\u00e9\u00e9' });
+    assert.equal(readWsMessage('7:\u00e9\u00e9x', 4), undefined, 'five UTF-8 bytes in three units');
+  });
+
   it('send answers and error bodies', () => {
     for (const text of ['{"ack":12}', '{"ack":0}', '{"ack":-1}', '{"ack":"1"}', '{}', 'x', 'null']) {
       const full = decodeSendResponse(text);
