@@ -111,6 +111,8 @@ export class BurrowSocket extends EventTarget {
    *   fragment, or an invalid or duplicated subprotocol.
    */
   constructor(url: string | URL, protocols?: string | string[], options: BurrowSocketOptions = {}) {
+    // WebIDL: a missing required argument is a TypeError (it opened `…/undefined`).
+    if (arguments.length === 0) throw TypeError('1 argument required');
     super();
     const u = parseSocketUrl(url);
     const list = parseProtocols(protocols);
@@ -228,6 +230,8 @@ export class BurrowSocket extends EventTarget {
    *   only grows `bufferedAmount`, as in browsers.
    */
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
+    // WebIDL: a missing required argument is a TypeError (it sent the text "undefined").
+    if (arguments.length === 0) throw TypeError('1 argument required');
     if (this.#readyState === CONNECTING) {
       throw new DOMException('Still in CONNECTING state', 'InvalidStateError');
     }
@@ -237,9 +241,11 @@ export class BurrowSocket extends EventTarget {
       this.#conn.send(text, utf8Length(text));
       return;
     }
-    // Blob is a global in every browser and in Node since 18 (the client needs 20).
-    const blob = data instanceof Blob ? data : undefined;
-    const payload = blob ? undefined : toPayload(data as string | ArrayBufferLike | ArrayBufferView);
+    // By class tag, not instanceof: a Blob or ArrayBuffer made in another realm (an iframe) is no
+    // instance of this one's, and was sent as the text "[object Blob]".
+    const tag = typeof data === 'string' ? '' : Object.prototype.toString.call(data);
+    const blob = tag === '[object Blob]' || tag === '[object File]' ? (data as Blob) : undefined;
+    const payload = blob ? undefined : toPayload(data as string | ArrayBufferLike | ArrayBufferView, tag);
     const item: Outgoing = { size: payload === undefined ? blob!.size : payloadSize(payload), payload };
     if (this.#readyState !== OPEN) {
       this.#lateBytes += item.size;
@@ -428,10 +434,9 @@ export class BurrowSocket extends EventTarget {
 }
 
 /** What send() sends, copied now: bytes of a buffer or view, else the text (WebIDL's USVString: lone surrogates become U+FFFD). */
-function toPayload(data: string | ArrayBufferLike | ArrayBufferView): Payload {
+function toPayload(data: string | ArrayBufferLike | ArrayBufferView, tag: string): Payload {
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
-  if (data instanceof ArrayBuffer || Object.prototype.toString.call(data) === '[object SharedArrayBuffer]') {
-    return new Uint8Array(data as ArrayBufferLike).slice();
-  }
+  // `[object ArrayBuffer]` or `[object SharedArrayBuffer]`, from this realm or another.
+  if (tag.endsWith('ArrayBuffer]')) return new Uint8Array(data as ArrayBufferLike).slice();
   return wellFormed(String(data));
 }

@@ -91,6 +91,8 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
   let liveName: TransportName | '' = '';
 
   const out = createOutbox();
+  /** The seq of our own close frame, once close() was called. */
+  let closeSeq = 0;
   /** Our echo of the server's close frame: once it is written, the close is reported. */
   let echo: { seq: number; code: number; reason: string } | null = null;
 
@@ -287,8 +289,13 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
     const reason = f.reason ?? '';
     acks.flush();
     if (link.state === CLOSED) return;
-    // Our close crossed theirs, or this is the echo of ours: either way the handshake is complete.
-    if (ending === LOCAL) return finish(code, reason, true);
+    // Our close crossed theirs, or this is the echo of ours: either way the handshake is complete, and
+    // what we sent before our close has left (on SSE and polling its POST's answer may still be on the
+    // way: bufferedAmount would keep counting it after a clean close, where a WebSocket's does not).
+    if (ending === LOCAL) {
+      out.written(closeSeq);
+      return finish(code, reason, true);
+    }
     ending = REMOTE;
     events.closing(code, reason);
     const seq = out.nextSeq();
@@ -398,8 +405,9 @@ export function createConnection(config: ConnectionConfig, events: ConnectionEve
     close(code, reason) {
       if (link.state === CLOSED || ending) return;
       ending = LOCAL;
+      closeSeq = out.nextSeq();
       // An absent code or reason stays off the wire (frameToJson leaves out undefined and '').
-      enqueue({ t: 'close', seq: out.nextSeq(), code, reason });
+      enqueue({ t: 'close', seq: closeSeq, code, reason });
       closeTimer = setTimeout(() => fail(ABNORMAL), CLOSE_TIMEOUT);
     },
     abort() {

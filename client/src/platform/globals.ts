@@ -34,6 +34,7 @@ const g = globalThis as unknown as {
   EventSource?: EventSourceConstructor;
   fetch?: FetchFunction;
   location?: { href: string };
+  document?: { baseURI: string };
 };
 
 export function defaultWebSocket(): WebSocketConstructor | undefined {
@@ -59,10 +60,13 @@ export function resolveHttp(f: FetchFunction | undefined): HttpClient | undefine
   return defaults.http;
 }
 
-/** The document's base URL in a browser (relative socket URLs resolve against it), else undefined. */
+/**
+ * The base URL relative socket URLs resolve against: the document's (its `<base href>` included), a
+ * worker's location, else undefined (Node).
+ */
 export function baseUrl(): string | undefined {
   try {
-    return g.location?.href;
+    return g.document?.baseURI ?? g.location?.href;
   } catch {
     return undefined;
   }
