@@ -2,7 +2,11 @@
 // use another port).
 import { startChat } from './app.mjs';
 
-const port = Number(process.env.PORT ?? 3000);
+const port = Number(process.env.PORT || 3000);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`PORT must be a port number (0-65535), not "${process.env.PORT}"`);
+  process.exit(1);
+}
 let chat;
 try {
   chat = await startChat({ port });

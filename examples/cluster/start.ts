@@ -8,10 +8,14 @@
  * tabs carry on.
  */
 import { fileURLToPath } from 'node:url';
-import { freePort, redisCommand, startRedis } from '@burrow/test-support/procs';
+import { assertPortFree, freePort, redisCommand, startRedis } from '@burrow/test-support/procs';
 import { type NodeProc, spawnNode, startClusterNginx } from '../../e2e/cluster/launch.js';
 
-const PORT = Number(process.env.PORT ?? 3000);
+const PORT = Number(process.env.PORT || 3000);
+if (!Number.isInteger(PORT) || PORT < 0 || PORT > 65535) {
+  console.error(`PORT must be a port number (0-65535), not "${process.env.PORT}"`);
+  process.exit(1);
+}
 const NODES = Number(process.env.NODES ?? 3);
 const script = fileURLToPath(new URL('./chat-node.ts', import.meta.url));
 const cleanups: Array<() => Promise<void>> = [];
@@ -26,6 +30,16 @@ process.on('SIGINT', () => void stop());
 process.on('SIGTERM', () => void stop());
 
 try {
+  // Before Redis and the nodes: a busy port says so at once (nginx would fail to bind it, and
+  // whatever already answers there would look like the demo).
+  const port = PORT === 0 ? await freePort() : PORT;
+  try {
+    await assertPortFree(port);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;
+    console.error(`Port ${port} is already in use. Start the demo on another one: PORT=${port + 1} npm run demo:cluster`);
+    await stop(1);
+  }
   let redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   if (!process.env.REDIS_URL && (await redisCommand(6379, 'PING')) !== '+PONG') {
     const redis = await startRedis();
@@ -51,11 +65,11 @@ try {
       if (!stopping) console.log(`node${i} (pid ${node.pid}) exited (${code ?? signal}); the others carry on`);
     });
   }
-  const nginx = await startClusterNginx(nodes.map((n) => n.port), PORT);
+  const nginx = await startClusterNginx(nodes.map((n) => n.port), port);
   cleanups.push(() => nginx.close());
   for (const n of nodes) console.log(`  ${n.name}: http://127.0.0.1:${n.port}  pid ${n.pid}`);
-  console.log(`\nBurrow chat on ${nodes.length} nodes behind nginx (round-robin, no affinity): http://localhost:${PORT}`);
-  console.log(`force a transport: http://localhost:${PORT}/?transport=sse or ?transport=polling   (Ctrl-C stops everything)`);
+  console.log(`\nBurrow chat on ${nodes.length} nodes behind nginx (round-robin, no affinity): http://localhost:${port}`);
+  console.log(`force a transport: http://localhost:${port}/?transport=sse or ?transport=polling   (Ctrl-C stops everything)`);
 } catch (e) {
   console.error(e);
   await stop(1);

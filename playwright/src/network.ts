@@ -219,6 +219,9 @@ export async function restrictNetwork(page: Page, mode: NetworkMode, options: Re
           // The server gets the request and answers; the answer is lost on the way back.
           await route.fetch({ timeout: 0 });
           stats.cuts++;
+        } catch {
+          // The test ended while a poll was held (route.fetch rejects then), or the request failed:
+          // unhandled, Playwright failed the whole run with an error outside any test.
         } finally {
           await route.abort('connectionreset').catch(() => {});
         }

@@ -54,6 +54,20 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Rejects with an error whose `code` is EADDRINUSE when 127.0.0.1:port is taken. Before a daemon is
+ * started on a port the caller chose: waitForPort alone would take whoever already answers there
+ * for the daemon (the cluster demo announced itself over another app).
+ */
+export async function assertPortFree(port: number): Promise<void> {
+  const srv = createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, '127.0.0.1', resolve);
+  });
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+}
+
 export interface TempDir {
   readonly path: string;
   remove(): void;
@@ -144,13 +158,21 @@ export function spawnManaged(name: string, cmd: string, args: readonly string[],
   proc.stderr!.on('data', keep);
   proc.once('error', (e) => (out += `\nspawn error: ${e.message}`));
   let exit: Managed['exit'];
-  const exited = new Promise<void>((resolve) =>
+  const exited = new Promise<void>((resolve) => {
     proc.once('exit', (code, signal) => {
       exit = { code, signal };
       live.delete(proc);
       resolve();
-    }),
-  );
+    });
+    // A binary that cannot be spawned (ENOENT) gets 'error' and never 'exit': without this, stop()
+    // and kill() waited for ever, and so did every cleanup behind them.
+    proc.once('error', () => {
+      if (proc.pid !== undefined) return;
+      exit = { code: proc.exitCode, signal: null };
+      live.delete(proc);
+      resolve();
+    });
+  });
   const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
     if (running(proc)) proc.kill(signal);
     await exited;
@@ -479,6 +501,7 @@ export async function startNginx(config: (dir: string, port: number) => string, 
   cleanup.add('nginx temp dir', () => tmp.remove());
   try {
     const p = port ?? (await freePort());
+    if (port !== undefined) await assertPortFree(port);
     mkdirSync(join(tmp.path, 'logs'));
     const conf = config(tmp.path, p);
     const confFile = join(tmp.path, 'nginx.conf');

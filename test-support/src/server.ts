@@ -100,6 +100,9 @@ export async function startTestServer(burrow: Burrow | BurrowOptions = {}, optio
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {
       server.off('error', reject);
+      // Listening: a later server error (EMFILE on accept) is reported, not an uncaught exception
+      // that ends the test process.
+      server.on('error', (err) => process.emitWarning(`test server: ${err.message}`));
       resolve();
     });
   });
