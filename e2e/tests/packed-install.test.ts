@@ -21,9 +21,10 @@ const run = (cmd: string, args: string[], cwd = dir): string => execFileSync(cmd
 describe('packed packages in a clean project', () => {
   it('pack: types, README and LICENSE in every tarball, no test files', () => {
     // npm test built dist already; --ignore-scripts skips prepack's clean rebuild.
-    const out = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir, '-w', 'shared', '-w', 'server', '-w', 'client'], root);
+    const out = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir, '-w', 'shared', '-w', 'server', '-w', 'client', '-w', 'playwright'], root);
     const packs = JSON.parse(out) as Array<{ name: string; files: Array<{ path: string }> }>;
-    assert.deepEqual(packs.map((p) => p.name).sort(), ['@burrow/client', '@burrow/server', '@burrow/shared']);
+    // The Playwright kit too (review of 2026-12-03: it had no LICENSE, license field or prepack).
+    assert.deepEqual(packs.map((p) => p.name).sort(), ['@burrow/client', '@burrow/playwright', '@burrow/server', '@burrow/shared']);
     for (const p of packs) {
       const paths = p.files.map((f) => f.path);
       assert.ok(paths.includes('dist/index.d.ts'), `${p.name} ships its types`);
