@@ -18,6 +18,7 @@ import { encodeSendRequest, type Frame } from '@burrow/shared';
 import { createBurrow, type Session } from '../src/index.js';
 import { RedisStore } from '../src/store/redis/index.js';
 import { startTestServer, type TestServer } from '@burrow/test-support';
+import { dropRedisPrefix } from './helpers.js';
 
 const URL = 'redis://127.0.0.1:6379';
 const prefix = `burrow-order-${randomBytes(6).toString('hex')}`;
@@ -29,14 +30,7 @@ afterAll(async () => {
   for (const s of servers) await s.close().catch(() => {});
   await Promise.all(stores.map((s) => s.close().catch(() => {})));
   for (const c of clients) c.disconnect();
-  const admin = new Redis(URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await admin.del(...keys);
-  } while (cursor !== '0');
-  admin.disconnect();
+  await dropRedisPrefix(URL, prefix);
 });
 
 /** A node running the echo app on its own connection (which the test may patch). */

@@ -13,7 +13,7 @@ import { createBurrow, type MessageInfo } from '../src/index.js';
 import { RedisStore } from '../src/store/redis/index.js';
 import type { InboundData, InboundResult } from '../src/store/store.js';
 import { startTestServer, type TestServer } from '@burrow/test-support';
-import { connectWs } from './helpers.js';
+import { connectWs, dropRedisPrefix } from './helpers.js';
 
 const URL = 'redis://127.0.0.1:6379';
 const prefix = `burrow-journal-${randomBytes(6).toString('hex')}`;
@@ -101,14 +101,7 @@ afterAll(async () => {
   for (const s of servers) await s.close().catch(() => {});
   await Promise.all(stores.map((s) => s.close().catch(() => {})));
   for (const c of clients) c.disconnect();
-  const admin = new Redis(URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await admin.del(...keys);
-  } while (cursor !== '0');
-  admin.disconnect();
+  await dropRedisPrefix(URL, prefix);
 });
 
 test('a node killed between commit and emit: the next node redelivers the message, flagged, never lost', async () => {

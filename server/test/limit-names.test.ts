@@ -18,25 +18,15 @@ afterEach(async () => {
 
 const handshake = (base: string, body = '{"v":1}') => fetch(`${base}/sessions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body });
 
+/** One handshake that passes, then the one the bound refuses. */
+async function secondHandshake(base: string): Promise<Response> {
+  assert.equal((await handshake(base)).status, 200);
+  return handshake(base);
+}
+
 const cases: Array<[string, BurrowOptions, (base: string) => Promise<Response>, number]> = [
-  [
-    'maxSessions',
-    { limits: { maxSessions: 1 } },
-    async (base) => {
-      assert.equal((await handshake(base)).status, 200);
-      return handshake(base);
-    },
-    503,
-  ],
-  [
-    'maxHandshakesPerSecond',
-    { limits: { maxHandshakesPerSecond: 1 } },
-    async (base) => {
-      assert.equal((await handshake(base)).status, 200);
-      return handshake(base);
-    },
-    503,
-  ],
+  ['maxSessions', { limits: { maxSessions: 1 } }, secondHandshake, 503],
+  ['maxHandshakesPerSecond', { limits: { maxHandshakesPerSecond: 1 } }, secondHandshake, 503],
   ['maxBatchBytes', { limits: { maxBatchBytes: 64, maxUnprovenBodyBytes: 64 } }, (base) => handshake(base, `{"v":1,"protocols":[],"pad":"${'x'.repeat(200)}"}`), 413],
 ];
 

@@ -10,20 +10,15 @@ import { Redis } from 'ioredis';
 import { createBurrow, type Session } from '../src/index.js';
 import { RedisStore } from '../src/store/redis/index.js';
 import { startTestServer } from '@burrow/test-support';
-import { postJson, waitFor } from './helpers.js';
+import { dropRedisPrefix, postJson, waitFor } from './helpers.js';
 
 const URL = 'redis://127.0.0.1:6379';
 const prefix = `burrow-stale-${randomBytes(6).toString('hex')}`;
 const admin = new Redis(URL);
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await admin.del(...keys);
-  } while (cursor !== '0');
   admin.disconnect();
+  await dropRedisPrefix(URL, prefix);
 });
 
 test('a fan-out to a room drops a member whose session is gone; live members still get it', async () => {

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { RedisStore } from '../src/store/redis/index.js';
 import { runStoreConformance, type StoreConformanceFixture } from '../src/testing.js';
+import { dropRedisPrefix } from './helpers.js';
 
 const runner = { describe, it, beforeAll, afterAll };
 
@@ -74,17 +75,7 @@ async function redisFixture(): Promise<StoreConformanceFixture> {
     async cleanup() {
       await Promise.all([a.close(), b.close(), ...extra.map((s) => s.close())]);
       for (const c of clients) c.disconnect();
-      const admin = new Redis(URL);
-      try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length) await admin.del(...keys);
-        } while (cursor !== '0');
-      } finally {
-        admin.disconnect();
-      }
+      await dropRedisPrefix(URL, prefix);
     },
   };
 }
