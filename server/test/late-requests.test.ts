@@ -231,3 +231,46 @@ describe('a poll whose session proof was in the store while the node closed or d
     assert.equal(JSON.parse(p.body).error, 'overloaded');
   });
 });
+
+/** A networked-looking store whose next `create` waits for the test once armed. */
+class GatedCreateStore extends WrappedStore {
+  #gate: Promise<void> | undefined;
+  #entered: (() => void) | undefined;
+  constructor() {
+    super(new MemoryStore());
+  }
+  arm(): { entered: Promise<void>; release: () => void } {
+    let release: () => void = () => {};
+    this.#gate = new Promise<void>((r) => (release = r));
+    const entered = new Promise<void>((r) => (this.#entered = r));
+    return { entered, release };
+  }
+  protected around<T>(op: string, call: () => Promise<T>): Promise<T> {
+    const gate = this.#gate;
+    if (gate && op === 'create') {
+      this.#gate = undefined;
+      this.#entered?.();
+      return gate.then(call);
+    }
+    return call();
+  }
+}
+
+test('a POST handshake whose session the store was creating when close() began: 503, never announced', async () => {
+  const store = new GatedCreateStore();
+  const burrow = createBurrow({ store: store as never });
+  const connections: string[] = [];
+  burrow.on('connection', (s) => connections.push(s.id));
+  const port = await listen(burrow);
+  const { entered, release } = store.arm();
+  const answer = fetch(`http://127.0.0.1:${port}/burrow/sessions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"v":1}' }).then(async (r) => ({ status: r.status, body: await r.text() }));
+  await entered;
+  const closed = burrow.close();
+  release();
+  const a = await answer;
+  await closed;
+  assert.equal(a.status, 503);
+  assert.equal(JSON.parse(a.body).error, 'overloaded');
+  assert.deepEqual(connections, []);
+  assert.equal(burrow.sessions, 0);
+});

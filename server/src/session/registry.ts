@@ -308,7 +308,6 @@ export class SessionRegistry implements SessionHost {
     return new SessionCore(this, record, this.#inboundTails.get(record.id));
   }
 
-  /** Ends every transport on this node with `code`; the sessions live on in the store. */
   /**
    * Why a new session or downstream is refused now, for a request that was already past the route's
    * check when the node began to close or drain (it waited on `authenticate` or the store).
@@ -317,6 +316,7 @@ export class SessionRegistry implements SessionHost {
     return this.closing ? 'goingAway' : this.draining ? 'serviceRestart' : undefined;
   }
 
+  /** Ends every transport on this node with `code`; the sessions live on in the store. */
   closeAll(code: number, reason: string): void {
     this.closing = true;
     this.#stopExpiry();

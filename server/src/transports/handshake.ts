@@ -49,6 +49,13 @@ async function admit(
   if (!takeHandshake(reg)) return { ok: false, error: refusal('handshakeRate') };
   const raced = query.get('race') === '1';
   const { core, token } = await reg.create(protocol, auth.user, raced);
+  // And after the create, which a networked store makes a round trip: close() or drain() may have
+  // begun meanwhile, and the session made must not be announced or served here.
+  const late = reg.shutRefusal();
+  if (late) {
+    reg.discard(core);
+    return { ok: false, error: refusal(late), close: true };
+  }
   return { ok: true, core, token, raced };
 }
 
