@@ -172,23 +172,25 @@ test('a POST handshake whose client left during authenticate is discarded, never
   await burrow.close();
 });
 
-/** A networked-looking store (no `sync`) over MemoryStore whose proof of a session waits for the test once armed. */
+/** A networked-looking store (no `sync`) over MemoryStore whose next call of the armed kind waits for the test. */
 class GatedStore extends WrappedStore {
   #gate: Promise<void> | undefined;
+  #ops: readonly string[] = [];
   #entered: (() => void) | undefined;
   constructor() {
     super(new MemoryStore());
   }
-  /** The next proof (get / touch / touchProven) waits until `release` is called; `entered` resolves once it does. */
-  arm(): { entered: Promise<void>; release: () => void } {
+  /** The next call of one of `ops` waits until `release` is called; `entered` resolves once it does. */
+  arm(ops: readonly string[]): { entered: Promise<void>; release: () => void } {
     let release: () => void = () => {};
     this.#gate = new Promise<void>((r) => (release = r));
+    this.#ops = ops;
     const entered = new Promise<void>((r) => (this.#entered = r));
     return { entered, release };
   }
   protected around<T>(op: string, call: () => Promise<T>): Promise<T> {
     const gate = this.#gate;
-    if (gate && (op === 'get' || op === 'touch' || op === 'touchProven')) {
+    if (gate && this.#ops.includes(op)) {
       this.#gate = undefined;
       this.#entered?.();
       return gate.then(call);
@@ -204,7 +206,7 @@ describe('a poll whose session proof was in the store while the node closed or d
     const port = await listen(burrow);
     const base = `http://127.0.0.1:${port}/burrow`;
     const { sid, token } = (await (await fetch(`${base}/sessions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"v":1}' })).json()) as { sid: string; token: string };
-    const { entered, release } = store.arm();
+    const { entered, release } = store.arm(['get', 'touch', 'touchProven']);
     const poll = fetch(`${base}/sessions/${sid}/poll?token=${token}&ack=0`).then(async (r) => ({ status: r.status, body: await r.text() }));
     await entered;
     return { burrow, poll, release };
@@ -232,37 +234,13 @@ describe('a poll whose session proof was in the store while the node closed or d
   });
 });
 
-/** A networked-looking store whose next `create` waits for the test once armed. */
-class GatedCreateStore extends WrappedStore {
-  #gate: Promise<void> | undefined;
-  #entered: (() => void) | undefined;
-  constructor() {
-    super(new MemoryStore());
-  }
-  arm(): { entered: Promise<void>; release: () => void } {
-    let release: () => void = () => {};
-    this.#gate = new Promise<void>((r) => (release = r));
-    const entered = new Promise<void>((r) => (this.#entered = r));
-    return { entered, release };
-  }
-  protected around<T>(op: string, call: () => Promise<T>): Promise<T> {
-    const gate = this.#gate;
-    if (gate && op === 'create') {
-      this.#gate = undefined;
-      this.#entered?.();
-      return gate.then(call);
-    }
-    return call();
-  }
-}
-
 test('a POST handshake whose session the store was creating when close() began: 503, never announced', async () => {
-  const store = new GatedCreateStore();
+  const store = new GatedStore();
   const burrow = createBurrow({ store: store as never });
   const connections: string[] = [];
   burrow.on('connection', (s) => connections.push(s.id));
   const port = await listen(burrow);
-  const { entered, release } = store.arm();
+  const { entered, release } = store.arm(['create']);
   const answer = fetch(`http://127.0.0.1:${port}/burrow/sessions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"v":1}' }).then(async (r) => ({ status: r.status, body: await r.text() }));
   await entered;
   const closed = burrow.close();
