@@ -24,7 +24,7 @@ export interface CoreExtras {
   claimed: (() => void) | undefined;
 }
 
-/** Bits of `SessionCore.#flags`. */
+/** Bits of the core's `flags` (core-flags.ts). */
 export const UNCLAIMED = 1;
 export const ANNOUNCED = 2;
 /**

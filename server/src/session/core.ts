@@ -19,18 +19,18 @@ import type { SendData } from './payload.js';
 import { joinRoom, leaveRoom, nextSendNumber, roomsOf, sendOne } from './send.js';
 import { closeSession, failSession } from './close-handshake.js';
 import { OutageHold } from './outage-hold.js';
-import { OutboundPump } from './pump.js';
+import { CoreFlags } from './core-flags.js';
 import { transition, type SessionState } from './state.js';
 import { fromOtherNode, storeAttach, subscribeWakeups, unsubscribeWakeups, type Subscribed } from './wake-subscription.js';
 import type { Downstream, InboundOutcome, SessionHost } from './types.js';
-import { ANNOUNCED, type CoreExtras, LAST_OWNER, newExtras, PENDING_PONG, UNANNOUNCED, UNCLAIMED } from './core-fields.js';
+import { type CoreExtras, LAST_OWNER, newExtras, PENDING_PONG } from './core-fields.js';
 
 /**
  * One session's live state on this node (see the file's comment). Its helper methods are TypeScript
  * `private`, not `#`: V8 gives every instance of a class with `#` methods a brand field, 8 bytes per
  * session.
  */
-export class SessionCore extends OutboundPump implements InboundHost, HeartbeatHost, DeadlineLinks {
+export class SessionCore extends CoreFlags implements InboundHost, HeartbeatHost, DeadlineLinks {
   readonly id: string;
   readonly protocol: string;
   readonly handle: Session;
@@ -39,8 +39,6 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
   /** What `authenticate` attached at the handshake (persisted in the record). */
   readonly user: unknown;
   #state: SessionState;
-  /** The booleans of the core, one small integer (its bits: core-fields.ts). */
-  #flags = 0;
   /** Made on first need (see CoreExtras). */
   #extras: CoreExtras | undefined;
   /**
@@ -99,36 +97,6 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
     return this.#extras?.gate?.paused ?? false;
   }
 
-  /**
-   * Created by a raced attempt (`race=1`) and not yet claimed by the client: not announced, and
-   * discarded without events if the client abandons it (see SessionRegistry.claim).
-   */
-  get unclaimed(): boolean {
-    return (this.#flags & UNCLAIMED) !== 0;
-  }
-
-  set unclaimed(v: boolean) {
-    this.#flags = v ? this.#flags | UNCLAIMED : this.#flags & ~UNCLAIMED;
-  }
-
-  /** `connection` was emitted for this session on this node. */
-  get announced(): boolean {
-    return (this.#flags & ANNOUNCED) !== 0;
-  }
-
-  set announced(v: boolean) {
-    this.#flags = v ? (this.#flags | ANNOUNCED) & ~UNANNOUNCED : this.#flags & ~ANNOUNCED;
-  }
-
-  /** Created on this node, `connection` still to come: `transport` waits for it (see UNANNOUNCED). */
-  get unannounced(): boolean {
-    return (this.#flags & UNANNOUNCED) !== 0;
-  }
-
-  set unannounced(v: boolean) {
-    this.#flags = v ? this.#flags | UNANNOUNCED : this.#flags & ~UNANNOUNCED;
-  }
-
   /** What claiming does for a raced WebSocket session (announce it and its transport), set by that transport. */
   get claimed(): (() => void) | undefined {
     return this.#extras?.claimed;
@@ -161,11 +129,6 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
   get inAck(): number {
     const q = this.#inbound;
     return typeof q === 'number' ? q : q.inAck;
-  }
-
-  /** See LAST_OWNER. */
-  get lastOwner(): boolean {
-    return (this.#flags & LAST_OWNER) !== 0;
   }
 
   get attached(): boolean {
@@ -211,7 +174,7 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
       }
       const old = this.#downstream;
       this.#downstream = d;
-      this.#flags |= LAST_OWNER;
+      this.flags |= LAST_OWNER;
       this.restartPump(clientAck, outSeq);
       this.seen();
       if (old) old.end(CloseCode.TransportReplaced, 'replaced by a newer transport');
@@ -258,8 +221,8 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
   /** The end of an attach, once the store knows of it: owed pong, journal replay, the log. */
   private finishAttach(d: Downstream): Promise<void> {
     if (this.#downstream !== d) return RESOLVED;
-    if (this.#flags & PENDING_PONG) {
-      this.#flags &= ~PENDING_PONG;
+    if (this.flags & PENDING_PONG) {
+      this.flags &= ~PENDING_PONG;
       d.control({ t: 'pong' });
     }
     // A resume may follow the death of the node that accepted our last messages: redeliver what it
@@ -291,7 +254,7 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
    */
   wake(ev: WakeEvent): void {
     const other = ev.type === 'attach' && fromOtherNode(ev, this.host.nodeId);
-    if (other) this.#flags &= ~LAST_OWNER;
+    if (other) this.flags &= ~LAST_OWNER;
     const d = this.#downstream;
     if (!d) return;
     if (ev.type === 'append') this.pumpWoken(ev);
@@ -315,7 +278,7 @@ export class SessionCore extends OutboundPump implements InboundHost, HeartbeatH
     const d = this.#downstream;
     if (d) d.control({ t: 'pong' });
     else {
-      this.#flags |= PENDING_PONG;
+      this.flags |= PENDING_PONG;
       this.guard(this.host.store.publish(this.id, { type: 'pong' }));
     }
   }
