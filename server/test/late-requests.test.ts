@@ -224,6 +224,23 @@ describe('a poll whose session proof was in the store while the node closed or d
     await burrow.close();
   });
 
+  test('drain(): a late SSE resume gets 503 service_restart (the client moves at once), not a stream that ends', async () => {
+    const store = new GatedStore();
+    const burrow = createBurrow({ store: store as never });
+    const port = await listen(burrow);
+    const base = `http://127.0.0.1:${port}/burrow`;
+    const { sid, token } = (await (await fetch(`${base}/sessions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"v":1}' })).json()) as { sid: string; token: string };
+    const { entered, release } = store.arm(['get', 'touch', 'touchProven']);
+    const sse = fetch(`${base}/sessions/${sid}/sse?token=${token}&ack=0`).then(async (r) => ({ status: r.status, body: await r.text() }));
+    await entered;
+    await burrow.drain({ deadline: 5000 });
+    release();
+    const a = await sse;
+    assert.equal(a.status, 503);
+    assert.equal(JSON.parse(a.body).error, 'service_restart');
+    await burrow.close();
+  });
+
   test('close(): the late poll gets 503 going away, and nothing is left attached', async () => {
     const { burrow, poll, release } = await pollHeldInTheStore();
     await burrow.close();

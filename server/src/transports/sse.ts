@@ -98,6 +98,10 @@ export async function handleSse(reg: SessionRegistry, req: IncomingMessage, res:
   if (!found) return sendError(res, refusal('sessionUnknown'));
   const { core, record } = found;
   if (res.destroyed) return;
+  // The node began to close or drain while the store proved the session: answered as the route does
+  // then (503), so the client resumes at once elsewhere rather than after a stream that ends at once.
+  const shut = reg.shutRefusal();
+  if (shut) return sendError(res, refusal(shut));
   // The first event proves the stream works end to end; its ack is the inbound ack.
   await streamSse(reg, res, core, { t: 'ack', ack: core.inAck }, ack, record.outSeq, query, false);
 }
