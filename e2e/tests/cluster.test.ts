@@ -392,7 +392,7 @@ describe.each(backends)('on %s Redis', (backend) => {
       await cluster.redis.start({ keepData: true });
       const back = Date.now();
       await annotate(`Redis down for ${back - t0} ms at ${clients.map((c) => c.got.length).join(', ')} of ${K}`);
-      await waitFor(() => clients.every((c) => c.got.length >= K), 30_000, () => `echoes ${clients.map((c) => c.got.length).join(', ')} of ${K}`);
+      await waitFor(() => clients.every((c) => c.got.length >= K), 30_000, () => `echoes ${clients.map((c) => c.got.length).join(', ')} of ${K}; closes ${JSON.stringify(clients.map((c) => c.closes))}`);
       const gaps = at.map((times) => Math.max(...times.slice(1).map((t, j) => t - times[j]!)));
       await annotate(`longest gap between two echoes per client: ${gaps.join(', ')} ms; all done ${Date.now() - back} ms after Redis was back`);
       for (const c of clients) {
