@@ -388,3 +388,84 @@ test('an accept whose reply a failover cut off, then the next frame on the same 
   c.ws.terminate();
   r.ws.close();
 });
+
+test('an accept whose reply a Redis blip cut off, then a new polling transport on a node that already polled: the frames are redelivered there at once', { timeout: 20_000 }, async () => {
+  // Regression (the cluster suite's "Redis blip" case over polling, ~1 run in 20: a client stuck at
+  // 110 of 1000 echoes, no close). Node A's batch accept committed (inAck 20 → 30) and its reply was
+  // lost; A released the entries for any node to take over. The client's next transport learned from
+  // its first POST that they were accepted, so it never sent them again, and it sent nothing new (it
+  // waited for their echoes). Its polls went to B, whose core had looked at the journal on an earlier
+  // poll (once per core) and never looked again: the frames were never emitted.
+  const got: Got[] = [];
+  const mk = async (name: string) => {
+    const client = new Redis(URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    clients.push(client);
+    const store = new RedisStore({ redis: client, prefix, sweepIntervalMs: 0, nodeTtlMs: 5000 });
+    stores.push(store);
+    await store.ready();
+    // A short poll timeout: B's first poll answers (empty) soon after its attach looked at the journal.
+    const burrow = createBurrow({ store, ackDelay: 5, pollTimeout: 300 });
+    burrow.on('message', (s, data, info: MessageInfo) => {
+      got.push({ node: name, sid: s.id, text: String(data), seq: info.seq, redelivered: info.redelivered });
+    });
+    burrow.on('error', () => {});
+    const srv = await startTestServer(burrow);
+    servers.push(srv);
+    return { client, srv };
+  };
+  const a = await mk('A');
+  const b = await mk('B');
+  // A's connection "drops" right after Redis ran its batch accept of seqs 1 and 2.
+  const acceptBatch = a.client.burrowAcceptBatchBuffer.bind(a.client);
+  let cut = true;
+  a.client.burrowAcceptBatchBuffer = (async (...args: Parameters<typeof acceptBatch>) => {
+    const r = await acceptBatch(...args);
+    if (cut && String(args[8]) === '1 2') {
+      cut = false;
+      throw new Error('Connection is closed.');
+    }
+    return r;
+  }) as typeof acceptBatch;
+
+  const open = (await (await fetch(`${a.srv.http}/sessions`, { method: 'POST', body: '{}' })).json()) as { sid: string; token: string };
+  const session = `/sessions/${open.sid}`;
+  const poll = async (base: string, carry: number) => {
+    const r = await fetch(`${base}${session}/poll?token=${open.token}&ack=0&carry=${carry}`);
+    assert.equal(r.status, 200, await r.clone().text());
+    return r.text();
+  };
+  const post = (base: string, carry: number, frames: Frame[]) =>
+    fetch(`${base}${session}/send?token=${open.token}&carry=${carry}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: encodeSendRequest({ ack: 0, frames }) });
+  // Transport 1: a poll on B (its core looks at the journal: empty), then the batch POST to A.
+  await poll(b.srv.http, 1);
+  const d = (seq: number): Frame => ({ t: 'd', seq, data: `m${seq}` });
+  assert.equal((await post(a.srv.http, 1, [d(1), d(2)])).status, 503, 'the cut reply fails the POST');
+  // A hands its entries to no one (its release timer) once Redis answers again, here at once.
+  const admin = new Redis(URL);
+  try {
+    const journal = `${prefix}:{${open.sid}}:journal`;
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const owners = Object.values(await admin.hgetall(journal)).map((v) => v.split(' ')[0]);
+      if (owners.length === 2 && owners.every((o) => o?.startsWith('released:'))) break;
+      assert.ok(Date.now() < deadline, `A never released its entries: ${JSON.stringify(owners)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    admin.disconnect();
+  }
+  // Transport 2: its first POST (an ack alone) learns that 1 and 2 were accepted, so the client never
+  // sends them again; its first poll goes to B, which must look at the journal for this transport.
+  const probe = await post(b.srv.http, 2, []);
+  assert.deepEqual([probe.status, await probe.json()], [200, { ack: 2 }]);
+  const held = fetch(`${b.srv.http}${session}/poll?token=${open.token}&ack=0&carry=2&resume=1`).then((r) => r.text());
+  await until('m1 and m2 redelivered on B', () => got.filter((g) => g.sid === open.sid).length >= 2);
+  await held;
+  assert.deepEqual(
+    got.filter((g) => g.sid === open.sid).map((g) => [g.node, g.seq, g.text, g.redelivered]),
+    [
+      ['B', 1, 'm1', true],
+      ['B', 2, 'm2', true],
+    ],
+  );
+});

@@ -225,10 +225,11 @@ export class SessionCore extends CoreFlags implements InboundHost, HeartbeatHost
       this.flags &= ~PENDING_PONG;
       d.control({ t: 'pong' });
     }
-    // A resume may follow the death of the node that accepted our last messages: redeliver what it
-    // never emitted (a poll checks once per core; its POSTs check on every accept anyway).
+    // A resume may follow the death of the node that accepted our last messages, or a store blip that
+    // cut off its accept's reply: redeliver what it never emitted (a poll checks once per polling
+    // transport, see journalDue; its POSTs check on every accept anyway).
     const store = this.host.store;
-    if (store.replayInbound && (d.transport !== 'polling' || !this.inboundQueue().journalChecked)) this.inboundQueue().replayJournal();
+    if (store.replayInbound && (d.transport !== 'polling' || this.inboundQueue().journalDue(d.carrier))) this.inboundQueue().replayJournal();
     return this.pump();
   }
 

@@ -105,10 +105,24 @@ export class InboundQueue implements DeadlineLinks {
     return this.#inAck;
   }
 
-  /** The store's journal was looked at by this core already (a poll asks once per core). */
-  get journalChecked(): boolean {
-    return this.#journalChecked;
+  /**
+   * Whether the attach of a poll from the polling transport `carrier` should look at the journal: a
+   * poll looks once per transport (its first poll here), not on every poll (a store round trip per
+   * request). Once per core was not enough: a node whose accept committed in the store but whose reply
+   * a store blip cut off releases its entries for another node to take over, and the client, told by
+   * its next transport that they were accepted, never sends them again. If the core holding its polls
+   * had looked already, nothing ever looked again, and the client waited for ever for the answers to
+   * those messages (the polling stall of the cluster suite's Redis blip). A client that sends no
+   * `carry` id gets the old rule: once per core.
+   */
+  journalDue(carrier: string | null | undefined): boolean {
+    if (carrier == null) return !this.#journalChecked;
+    if (carrier === this.#pollCarrier) return false;
+    this.#pollCarrier = carrier;
+    return true;
   }
+  /** The polling transport whose first poll here looked at the journal (see journalDue). */
+  #pollCarrier: string | undefined;
 
   /** Another node applied more (a fresh record). */
   raiseAck(ack: number): void {

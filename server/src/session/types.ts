@@ -27,6 +27,8 @@ export interface Downstream {
    * both carry); undefined when there are none or the carrier is another. The poll stays held.
    */
   take?(carrier: string): string[] | undefined;
+  /** A poll only: the `carry` id of the polling transport that sent it (null: the client sent none). */
+  readonly carrier?: string | null;
 }
 
 /** Per-message counters, plugged in by the metrics module; absent otherwise. */

@@ -33,7 +33,7 @@ class PollDownstream implements Downstream, DeadlineLinks {
   readonly #core: SessionCore;
   readonly #deadlines: DeadlineList<PollDownstream>;
   /** The `carry` id of the polling transport that sent this poll (null: none, nothing is taken). */
-  readonly #carrier: string | null;
+  readonly carrier: string | null;
   #done = false;
   /** Encoded frames of the answer being collected (sequenced ones, then any control frame). */
   #frames: string[] = [];
@@ -50,7 +50,7 @@ class PollDownstream implements Downstream, DeadlineLinks {
 
   constructor(res: ServerResponse, core: SessionCore, batchFrames: number, batchBytes: number, deadlines: DeadlineList<PollDownstream>, carrier: string | null) {
     this.#res = res;
-    this.#carrier = carrier;
+    this.carrier = carrier;
     this.#core = core;
     this.batchFrames = batchFrames;
     this.batchBytes = batchBytes;
@@ -99,7 +99,7 @@ class PollDownstream implements Downstream, DeadlineLinks {
    * answer do not: a dead poll beside working POSTs would strand what is written to it).
    */
   take(carrier: string): string[] | undefined {
-    if (this.#done || this.#control || carrier !== this.#carrier || this.#frames.length === 0) return undefined;
+    if (this.#done || this.#control || carrier !== this.carrier || this.#frames.length === 0) return undefined;
     const frames = this.#frames;
     this.#frames = [];
     this.#bytes = 0;
