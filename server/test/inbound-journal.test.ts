@@ -389,22 +389,44 @@ test('an accept whose reply a failover cut off, then the next frame on the same 
   r.ws.close();
 });
 
-test('an accept whose reply a Redis blip cut off, then a new polling transport on a node that already polled: the frames are redelivered there at once', { timeout: 20_000 }, async () => {
-  // Regression (the cluster suite's "Redis blip" case over polling, ~1 run in 20: a client stuck at
-  // 110 of 1000 echoes, no close). Node A's batch accept committed (inAck 20 → 30) and its reply was
-  // lost; A released the entries for any node to take over. The client's next transport learned from
-  // its first POST that they were accepted, so it never sent them again, and it sent nothing new (it
-  // waited for their echoes). Its polls went to B, whose core had looked at the journal on an earlier
-  // poll (once per core) and never looked again: the frames were never emitted.
+/** A store wrapper whose next `replayInbound` fails, once armed (a store error at that moment). */
+function failingJournalLook() {
+  let armed = false;
+  return {
+    arm: () => void (armed = true),
+    armed: () => armed,
+    wrap: (store: RedisStore): RedisStore =>
+      new Proxy(store, {
+        get(target, key) {
+          if (key === 'replayInbound') {
+            return (sid: string) => {
+              if (!armed) return target.replayInbound(sid);
+              armed = false;
+              return Promise.reject(new Error('Connection is closed.'));
+            };
+          }
+          const v: unknown = Reflect.get(target, key, target);
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      }),
+  };
+}
+
+/**
+ * Two nodes and a session whose batch accept of m1 and m2 on A committed in Redis and lost its reply
+ * (a Redis blip), on polling transport 1; A has released the entries for any node to take over. B's
+ * store may be wrapped (`wrapB`). Transport 2 is the client's next one: it polls with `carry=2`.
+ */
+async function lostBatchReply(wrapB: (s: RedisStore) => RedisStore = (s) => s) {
   const got: Got[] = [];
-  const mk = async (name: string) => {
+  const mk = async (name: string, wrap: (s: RedisStore) => RedisStore) => {
     const client = new Redis(URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
     clients.push(client);
     const store = new RedisStore({ redis: client, prefix, sweepIntervalMs: 0, nodeTtlMs: 5000 });
     stores.push(store);
     await store.ready();
-    // A short poll timeout: B's first poll answers (empty) soon after its attach looked at the journal.
-    const burrow = createBurrow({ store, ackDelay: 5, pollTimeout: 300 });
+    // A short poll timeout: a poll answers (empty) soon after its attach looked at the journal.
+    const burrow = createBurrow({ store: wrap(store), ackDelay: 5, pollTimeout: 300 });
     burrow.on('message', (s, data, info: MessageInfo) => {
       got.push({ node: name, sid: s.id, text: String(data), seq: info.seq, redelivered: info.redelivered });
     });
@@ -413,8 +435,8 @@ test('an accept whose reply a Redis blip cut off, then a new polling transport o
     servers.push(srv);
     return { client, srv };
   };
-  const a = await mk('A');
-  const b = await mk('B');
+  const a = await mk('A', (s) => s);
+  const b = await mk('B', wrapB);
   // A's connection "drops" right after Redis ran its batch accept of seqs 1 and 2.
   const acceptBatch = a.client.burrowAcceptBatchBuffer.bind(a.client);
   let cut = true;
@@ -436,36 +458,85 @@ test('an accept whose reply a Redis blip cut off, then a new polling transport o
   };
   const post = (base: string, carry: number, frames: Frame[]) =>
     fetch(`${base}${session}/send?token=${open.token}&carry=${carry}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: encodeSendRequest({ ack: 0, frames }) });
-  // Transport 1: a poll on B (its core looks at the journal: empty), then the batch POST to A.
-  await poll(b.srv.http, 1);
-  const d = (seq: number): Frame => ({ t: 'd', seq, data: `m${seq}` });
-  assert.equal((await post(a.srv.http, 1, [d(1), d(2)])).status, 503, 'the cut reply fails the POST');
-  // A hands its entries to no one (its release timer) once Redis answers again, here at once.
-  const admin = new Redis(URL);
-  try {
-    const journal = `${prefix}:{${open.sid}}:journal`;
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const owners = Object.values(await admin.hgetall(journal)).map((v) => v.split(' ')[0]);
-      if (owners.length === 2 && owners.every((o) => o?.startsWith('released:'))) break;
-      assert.ok(Date.now() < deadline, `A never released its entries: ${JSON.stringify(owners)}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  } finally {
-    admin.disconnect();
-  }
-  // Transport 2: its first POST (an ack alone) learns that 1 and 2 were accepted, so the client never
-  // sends them again; its first poll goes to B, which must look at the journal for this transport.
-  const probe = await post(b.srv.http, 2, []);
-  assert.deepEqual([probe.status, await probe.json()], [200, { ack: 2 }]);
-  const held = fetch(`${b.srv.http}${session}/poll?token=${open.token}&ack=0&carry=2&resume=1`).then((r) => r.text());
-  await until('m1 and m2 redelivered on B', () => got.filter((g) => g.sid === open.sid).length >= 2);
+  const mine = () => got.filter((g) => g.sid === open.sid).map((g) => [g.node, g.seq, g.text, g.redelivered]);
+  return {
+    a,
+    b,
+    session,
+    token: open.token,
+    poll,
+    mine,
+    /** Transport 1's batch POST to A, cut; resolves once A released the entries (at once: Redis is up). */
+    async cutBatch(): Promise<void> {
+      const d = (seq: number): Frame => ({ t: 'd', seq, data: `m${seq}` });
+      assert.equal((await post(a.srv.http, 1, [d(1), d(2)])).status, 503, 'the cut reply fails the POST');
+      const admin = new Redis(URL);
+      try {
+        const journal = `${prefix}:{${open.sid}}:journal`;
+        const deadline = Date.now() + 5000;
+        for (;;) {
+          const owners = Object.values(await admin.hgetall(journal)).map((v) => v.split(' ')[0]);
+          if (owners.length === 2 && owners.every((o) => o?.startsWith('released:'))) break;
+          assert.ok(Date.now() < deadline, `A never released its entries: ${JSON.stringify(owners)}`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      } finally {
+        admin.disconnect();
+      }
+      // Transport 2's first POST (an ack alone) learns that 1 and 2 were accepted: the client never
+      // sends them again, nor anything new (it waits for their answers).
+      const probe = await post(b.srv.http, 2, []);
+      assert.deepEqual([probe.status, await probe.json()], [200, { ack: 2 }]);
+    },
+    async redelivered(): Promise<void> {
+      await until('m1 and m2 redelivered on B', () => mine().length >= 2);
+      assert.deepEqual(mine(), [
+        ['B', 1, 'm1', true],
+        ['B', 2, 'm2', true],
+      ]);
+    },
+  };
+}
+
+test('an accept whose reply a Redis blip cut off, then a new polling transport on a node that already polled: the frames are redelivered there at once', { timeout: 20_000 }, async () => {
+  // Regression (the cluster suite's "Redis blip" case over polling, ~1 run in 20: a client stuck at
+  // 110 of 1000 echoes, no close). Node A's batch accept committed and its reply was lost; A released
+  // the entries for any node to take over. The client's next transport learned that they were
+  // accepted and sent nothing more; its polls went to B, whose core had looked at the journal on an
+  // earlier poll (once per core) and never looked again: the frames were never emitted.
+  const t = await lostBatchReply();
+  await t.poll(t.b.srv.http, 1); // B's core looks at the journal: empty
+  await t.cutBatch();
+  const held = t.poll(t.b.srv.http, 2);
+  await t.redelivered();
   await held;
-  assert.deepEqual(
-    got.filter((g) => g.sid === open.sid).map((g) => [g.node, g.seq, g.text, g.redelivered]),
-    [
-      ['B', 1, 'm1', true],
-      ['B', 2, 'm2', true],
-    ],
-  );
+});
+
+test('a journal look that failed is made again by the same polling transport\'s next poll', { timeout: 20_000 }, async () => {
+  // Transport 2's first poll on B attaches, but its look at the journal fails (a store error just
+  // then): had that poll used up the transport's one look, nothing would ever look again.
+  const fail = failingJournalLook();
+  const t = await lostBatchReply(fail.wrap);
+  await t.cutBatch();
+  fail.arm();
+  assert.equal(await t.poll(t.b.srv.http, 2), '{"frames":[]}', 'the first poll answers empty at its timeout');
+  assert.equal(fail.armed(), false, 'its journal look was made, and failed');
+  assert.deepEqual(t.mine(), []);
+  const held = t.poll(t.b.srv.http, 2);
+  await t.redelivered();
+  await held;
+});
+
+test('a journal look that failed on an SSE attach is made again by itself: the frames are redelivered with no further request', { timeout: 20_000 }, async () => {
+  // An SSE stream makes one request: a failed look at its attach must not be the last one.
+  const fail = failingJournalLook();
+  const t = await lostBatchReply(fail.wrap);
+  await t.cutBatch();
+  fail.arm();
+  const stream = new AbortController();
+  const res = await fetch(`${t.b.srv.http}${t.session}/sse?token=${t.token}&ack=0`, { signal: stream.signal });
+  assert.equal(res.status, 200);
+  await until('the stream\'s journal look made, and failed', () => !fail.armed());
+  await t.redelivered();
+  stream.abort();
 });

@@ -14,6 +14,8 @@ import type { Downstream, InboundOutcome, SessionHost } from './types.js';
 
 /** Longest an inbound frame waits for another node to emit the frames before it (see #accept). */
 const ACCEPT_WAIT_MS = 12_000;
+/** A journal look that was skipped or failed is made again after this (see #lookAgain). */
+const LOOK_AGAIN_MS = 500;
 
 /** What the inbound queue needs of its core. */
 export interface InboundHost {
@@ -336,13 +338,17 @@ export class InboundQueue implements DeadlineLinks {
       }
       core.host.store.confirmInbound?.(core.id, e.seq, false, this.#appendsRun);
     }
-    if (r.recheckMs !== undefined && !this.#recheck) {
-      this.#recheck = setTimeout(() => {
-        this.#recheck = undefined;
-        this.replayJournal();
-      }, r.recheckMs);
-      this.#recheck.unref();
-    }
+    if (r.recheckMs !== undefined) this.#recheckIn(r.recheckMs);
+  }
+
+  /** Looks at the journal again in `ms`, unless a look is already due. */
+  #recheckIn(ms: number): void {
+    if (this.#recheck) return;
+    this.#recheck = setTimeout(() => {
+      this.#recheck = undefined;
+      this.replayJournal();
+    }, ms);
+    this.#recheck.unref();
   }
 
   /** Asks the store for journal entries to redeliver, in the inbound queue (never beside an accept). */
@@ -354,11 +360,26 @@ export class InboundQueue implements DeadlineLinks {
     this.#pending++;
     this.#waiting = undefined;
     const run = this.#queue.then(async () => {
-      if (core.host.storeDown) return;
+      if (core.host.storeDown) return this.#lookAgain();
       this.#redeliver(await store.replayInbound!(core.id));
     });
     this.#queue = run.then(this.#settled, this.#settled);
-    run.catch((err: unknown) => core.host.emitError(err));
+    run.catch((err: unknown) => {
+      this.#lookAgain();
+      core.host.emitError(err);
+    });
+  }
+
+  /**
+   * A journal look was skipped (the store is down) or failed: entries a node released after losing
+   * its reply may be waiting, and a client that waits for their answers sends nothing that would make
+   * an accept look. The next poll looks again (see journalDue), and so does a timer, for a downstream
+   * that makes no more requests (an SSE stream, a WebSocket).
+   */
+  #lookAgain(): void {
+    this.#journalChecked = false;
+    this.#pollCarrier = undefined;
+    if (!this.#core.closed) this.#recheckIn(LOOK_AGAIN_MS);
   }
 
   /** A new data frame, applied in order: counted and emitted. */
