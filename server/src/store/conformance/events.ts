@@ -171,6 +171,30 @@ export function roomsSuite(t: Kit, h: Handles): void {
       assert.deepEqual(await a.rooms(sid()), []);
     });
 
+    t.it('a closed session is no member of its rooms nor an open session, while its record lingers', async () => {
+      const open = sid();
+      const byServer = sid();
+      const byClient = sid();
+      const room = `r-${sid()}`;
+      for (const id of [open, byServer, byClient]) {
+        await a.create(record(id), LONG);
+        assert.equal(await a.join(id, room), true);
+      }
+      await b.appendClose(byServer, 'server', 1000, '');
+      await a.appendClose(byServer, 'client', 1000, ''); // the echo
+      await a.appendClose(byClient, 'client', 4000, 'bye');
+      // Both records are still there (the close linger), closed.
+      assert.ok((await a.get(byServer))?.closed && (await b.get(byClient))?.closed);
+      assert.deepEqual(await a.members(room), [open]);
+      assert.deepEqual(await b.members(room), [open]);
+      const everyone = await b.members(undefined);
+      assert.ok(everyone.includes(open));
+      assert.ok(!everyone.includes(byServer) && !everyone.includes(byClient));
+      // A join that lands after the close (sent from another node before it heard of it) adds no member.
+      await b.join(byClient, room);
+      assert.deepEqual(await a.members(room), [open]);
+    });
+
     t.it('appendEach appends one frame to each session, each bounded, and wakes each', async () => {
       const ok1 = sid();
       const ok2 = sid();

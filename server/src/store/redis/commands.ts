@@ -50,10 +50,10 @@ declare module 'ioredis' {
     burrowAppend(
       ...args: [...keys: SessionKeys, channel: string, maxMessages: string, maxBytes: string, appends: string, lengths: string, blob: Buffer, ack?: string, wakeFramesMaxBytes?: string]
     ): Result<number[], Context>;
-    /** → null (unknown) or [1 first | 0, HGETALL after]. */
+    /** → null (unknown) or [1 first | 0, HGETALL after, the session's rooms]. */
     burrowAppendClose(
       ...args: [...keys: SessionKeys, channel: string, by: 'client' | 'server', code: string, reason: string, entry: Buffer]
-    ): Result<[0 | 1, string[]] | null, Context>;
+    ): Result<[0 | 1, string[], string[]] | null, Context>;
     /** → [seq of the first entry, lengths, entries packed (codec.ts EntryPack)], or [0] when there is none. */
     burrowReadBuffer(...args: [...keys: SessionKeys, afterSeq: string, maxFrames: string, maxBytes: string]): Result<[number, Buffer, Buffer] | [0], Context>;
     burrowAck(...args: [...keys: SessionKeys, ack: string]): Result<0 | 1, Context>;
@@ -73,7 +73,8 @@ declare module 'ioredis' {
     burrowJournalRelease(...args: [...keys: SessionKeys, owner: string, releasedOwner: string, ...seqs: string[]]): Result<number, Context>;
     /** `owners`: (deadOwner, seq)... → the seqs now owned by `newOwner`. */
     burrowJournalClaim(...args: [...keys: SessionKeys, newOwner: string, ...owners: string[]]): Result<number[], Context>;
-    burrowJoin(...args: [...keys: SessionKeys, room: string]): Result<0 | 1, Context>;
+    /** → 1 joined, 0 unknown, 2 closed (the caller takes it out of the room's set). */
+    burrowJoin(...args: [...keys: SessionKeys, room: string]): Result<0 | 1 | 2, Context>;
     /** → 0 alive, 1 gone already, or [HGETALL, rooms] to the one caller that claimed the expiry. */
     burrowClaim(...keys: SessionKeys): Result<0 | 1 | [string[], string[]], Context>;
     /** → the epoch in force (the candidate when there was none). */

@@ -104,12 +104,24 @@ export class SessionRecords {
     if (!Array.isArray(res)) return { ok: false, reason: 'unknown' };
     const record = decodeRecord(sid, res[1]);
     if (!record) return { ok: false, reason: 'unknown' };
+    await this.#leaveAll(sid, res[2]);
     if (res[0] !== 1) return { ok: true, first: false, record };
     const frame: OutboundFrame = {
       frame: { t: 'close', seq: record.outSeq, ...(code !== undefined ? { code } : {}), ...(reason ? { reason } : {}) },
       size: 0,
     };
     return { ok: true, first: true, frame, record };
+  }
+
+  /**
+   * A closed session is no member of its rooms (their sets are in other slots than the script's). Not
+   * the close's failure when Redis refuses: the close is recorded, and the echo's close or the expiry
+   * claim removes the memberships again.
+   */
+  async #leaveAll(sid: string, rooms: unknown): Promise<void> {
+    if (!Array.isArray(rooms) || rooms.length === 0) return;
+    const { r, keys, onError } = this.#s;
+    await batchOrThrow(r, rooms.map((room): Command => (c) => c.srem(keys.room(String(room)), sid))).catch((err: unknown) => onError(err));
   }
 
   async read(sid: string, afterSeq: number, maxFrames: number, maxBytes: number): Promise<readonly OutboundFrame[]> {
@@ -140,7 +152,8 @@ export class SessionRecords {
     const [, joined] = await batchOrThrow(r, [(c) => c.sadd(keys.room(room), sid), (c) => c.burrowJoin(...keys.session(sid), room)]);
     if (joined === 1) return true;
     await r.srem(keys.room(room), sid);
-    return false;
+    // 2: closed (a close from another node got there first): in its rooms, as on MemoryStore, but no member.
+    return joined === 2;
   }
 
   async leave(sid: string, room: string): Promise<void> {
@@ -154,6 +167,13 @@ export class SessionRecords {
 
   async members(room: string | undefined): Promise<readonly string[]> {
     const { r, keys } = this.#s;
-    return r.smembers(room === undefined ? keys.sessions : keys.room(room));
+    // A closed session left its rooms' sets at the close (#leaveAll).
+    if (room !== undefined) return r.smembers(keys.room(room));
+    // The session set keeps a closed session until its expiry is claimed (the sweep walks it), so the
+    // open ones are told here: one round trip more per broadcast, none per room send. A member with no
+    // record stays listed: appendEach answers it 'unknown'.
+    const sids = await r.smembers(keys.sessions);
+    const closed = await batchOrThrow(r, sids.map((sid): Command => (c) => c.hexists(keys.session(sid)[0], 'closedBy')));
+    return sids.filter((_, i) => closed[i] !== 1);
   }
 }

@@ -212,11 +212,16 @@ return out
 
   /**
    * ARGV: channel, by, code ('' = none), reason ('' = none), entry → nil (unknown) or
-   * {first (1 | 0), HGETALL}. First caller wins; ignores the buffer bounds.
+   * {first (1 | 0), HGETALL, rooms}. First caller wins; ignores the buffer bounds. \`rooms\`: the
+   * session's, for the caller to take it out of each room's set (another slot): a closed session is
+   * no member, though its record lingers for the echo. The later callers get them too, so the echo
+   * retries what a failed first removal left.
    */
   burrowAppendClose: def(`
 if not alive() then return false end
-if redis.call('HEXISTS', KEYS[1], 'closedBy') == 1 then return {0, redis.call('HGETALL', KEYS[1])} end
+if redis.call('HEXISTS', KEYS[1], 'closedBy') == 1 then
+  return {0, redis.call('HGETALL', KEYS[1]), redis.call('SMEMBERS', KEYS[3])}
+end
 redis.call('HSET', KEYS[1], 'closedBy', ARGV[2])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'closedCode', ARGV[3]) end
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'closedReason', ARGV[4]) end
@@ -224,7 +229,7 @@ local seq = redis.call('HINCRBY', KEYS[1], 'outSeq', 1)
 redis.call('RPUSH', KEYS[2], ARGV[5])
 followTtl(KEYS[2])
 redis.call('PUBLISH', ARGV[1], '{"type":"append","lastSeq":' .. string.format('%d', seq) .. '}')
-return {1, redis.call('HGETALL', KEYS[1])}
+return {1, redis.call('HGETALL', KEYS[1]), redis.call('SMEMBERS', KEYS[3])}
 `),
 
   /**
@@ -263,11 +268,16 @@ return {outAck + start + 1, table.concat(lens, ' '), table.concat(items, '', 1, 
 return ackUpTo(ARGV[1])
 `),
 
-  /** ARGV: room → 1, or 0 when unknown. */
+  /**
+   * ARGV: room → 1, or 0 when unknown, or 2 when closed: kept in the session's rooms (as for an open
+   * one) but the caller takes it out of the room's set again, which it added to first — a join that
+   * lands after the close (sent before its node heard of it) must not make a closed session a member.
+   */
   burrowJoin: def(`
 if not alive() then return 0 end
 redis.call('SADD', KEYS[3], ARGV[1])
 followTtl(KEYS[3])
+if redis.call('HEXISTS', KEYS[1], 'closedBy') == 1 then return 2 end
 return 1
 `),
 
