@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'vitest';
 import { BurrowSocket } from '../src/index.js';
-import { FakeWS, fakeOptions, next, until } from './helpers.js';
+import { FakeWS, fakeOptions, next } from './helpers.js';
 
 const sockets: BurrowSocket[] = [];
 afterEach(() => {
@@ -43,6 +43,8 @@ describe('message delivery', () => {
   it('a burst keeps its order, and all a handler queued (however deep) runs before the next message', async () => {
     const { s, ws } = await opened();
     const log: string[] = [];
+    let allDeep!: () => void;
+    const deep = new Promise<void>((resolve) => (allDeep = resolve));
     s.onmessage = async (ev) => {
       const d = String(dataOf(ev));
       log.push(`message ${d}`);
@@ -51,11 +53,12 @@ describe('message delivery', () => {
       await null;
       await null;
       log.push(`deep ${d}`);
+      if (log.length >= 9) allDeep();
     };
     ws.deliver('1:a');
     ws.deliver('2:b');
     ws.deliver('3:c');
-    await until(() => log.length >= 9);
+    await deep;
     assert.deepEqual(log, [
       'message a', 'microtask a', 'deep a',
       'message b', 'microtask b', 'deep b',

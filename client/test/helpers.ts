@@ -1,5 +1,53 @@
-/** Test doubles: a scriptable fake WebSocket and event helpers. */
+/**
+ * Test doubles: a scriptable fake WebSocket and event helpers. Nothing here sleeps or polls: a test
+ * waits for the event that changes what it waits on ({@link Changes}, {@link when}), or for the turn
+ * after the client's own work ({@link turn}).
+ */
 import type { BurrowSocket, BurrowSocketOptions, WebSocketConstructor } from '../src/index.js';
+
+// Taken before any test installs fake timers: a wait's deadline runs on the real clock.
+const realSetTimeout = setTimeout;
+const realClearTimeout = clearTimeout;
+
+/**
+ * What tests wait on instead of polling: whoever changes some state calls `notify()`, and every
+ * waiter checks its condition again. `until` rejects after `timeout` ms on the real clock, naming what
+ * it waited for (a failure, never a way to let time pass).
+ */
+export class Changes {
+  readonly #waiters = new Set<() => void>();
+
+  notify(): void {
+    for (const check of [...this.#waiters]) check();
+  }
+
+  until(cond: () => boolean, what: string, timeout = 2000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const stop = (): void => {
+        realClearTimeout(timer);
+        this.#waiters.delete(check);
+      };
+      const check = (): void => {
+        let ok: boolean;
+        try {
+          ok = cond();
+        } catch (err) {
+          stop();
+          return reject(err as Error);
+        }
+        if (!ok) return;
+        stop();
+        resolve();
+      };
+      const timer = realSetTimeout(() => {
+        stop();
+        reject(new Error(`timed out waiting for ${what}`));
+      }, timeout);
+      this.#waiters.add(check);
+      check();
+    });
+  }
+}
 
 export const SID = 'AAAAAAAAAAAAAAAAAAAAAA';
 export const TOKEN = 'tok';
@@ -14,6 +62,10 @@ export function openFrame(extra: Record<string, unknown> = {}): string {
 /** A WebSocket whose "server side" the test drives. */
 export class FakeWS {
   static instances: FakeWS[] = [];
+  /** Notified when a FakeWS is made, sends, or is asked for its bufferedAmount. */
+  static readonly changes = new Changes();
+  /** Called with each FakeWS once it is made (the client sets its handlers after that, in the same task). */
+  static onCreated: ((ws: FakeWS) => void) | undefined;
   binaryType = 'blob';
   protocol = '';
   readyState = 0;
@@ -27,9 +79,20 @@ export class FakeWS {
   constructor(url: string, readonly protocols?: string | string[]) {
     this.url = new URL(url);
     FakeWS.instances.push(this);
+    FakeWS.onCreated?.(this);
+    FakeWS.changes.notify();
   }
   send(d: string | Uint8Array): void {
     this.sent.push(typeof d === 'string' ? d : d.slice());
+    FakeWS.changes.notify();
+  }
+  /**
+   * Nothing is ever held here. The client's transport reads this right before it reports frames
+   * written (bufferedAmount), synchronously: waiters look again once that is done.
+   */
+  get bufferedAmount(): number {
+    queueMicrotask(() => FakeWS.changes.notify());
+    return 0;
   }
   close(code?: number): void {
     this.closedWith = code ?? 1005;
@@ -74,6 +137,7 @@ export class FakeWS {
   }
   static reset(): void {
     FakeWS.instances = [];
+    FakeWS.onCreated = undefined;
   }
 }
 
@@ -99,13 +163,27 @@ export function next(socket: EventTarget, type: string): Promise<Event> {
   return new Promise((resolve) => socket.addEventListener(type, resolve, { once: true }));
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Waits until `cond` holds (polling every few ms). */
-export async function until(cond: () => boolean, timeout = 2000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeout) throw new Error('timed out waiting for condition');
-    await sleep(2);
-  }
+/**
+ * Resolves once `cond()` holds: checked now, and after each event of `types` on `target` (after the
+ * listeners registered before this call, such as {@link record}'s).
+ */
+export function when(target: EventTarget, types: readonly string[], cond: () => boolean, what: string, timeout = 2000): Promise<void> {
+  const changes = new Changes();
+  const notify = (): void => changes.notify();
+  for (const t of types) target.addEventListener(t, notify);
+  const done = changes.until(cond, what, timeout);
+  const off = (): void => {
+    for (const t of types) target.removeEventListener(t, notify);
+  };
+  done.then(off, off);
+  return done;
 }
+
+/**
+ * One turn of the event loop: resolves in a setImmediate queued now, so after every setImmediate
+ * already queued and whatever microtasks they run. In Node the client queues its upstream flush
+ * (`afterSends`) and its event dispatches (`scheduleTask`) that way, so by then what the client's
+ * last callbacks decided to send or dispatch has been sent or dispatched: the point a negative
+ * check ("no request was made") waits for. Not a sleep: no time passes that the test relies on.
+ */
+export const turn = (): Promise<void> => new Promise((r) => setImmediate(r));

@@ -3,18 +3,21 @@
  * (through the Node entry, whose SSE reader then reads the fetch body stream).
  */
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'vitest';
+import { afterEach, describe, it, vi } from 'vitest';
 import { BurrowSocket, type FetchFunction } from '../src/node.js';
-import { openFrame, sleep, until } from './helpers.js';
+import { Changes, openFrame, turn } from './helpers.js';
 import { downFromAnswer } from '../src/transports/http.js';
-import { DOWN_FATAL, FAILED } from '../src/transports/transport.js';
+import { DOWN_FATAL, FAILED, LAZY_ACK_DELAY } from '../src/transports/transport.js';
 
 interface Post {
   readonly url: URL;
   readonly ack: number;
   readonly frames: Array<{ t: string; seq?: number; text?: string }>;
-  /** Answers with the ack, and with `frames` carried down when given (a polling POST's answer). */
-  answer(ack: number, frames?: unknown[]): void;
+  /**
+   * Answers with the ack, and with `frames` carried down when given (a polling POST's answer).
+   * Resolves once the client has handled the answer (see {@link handled}).
+   */
+  answer(ack: number, frames?: unknown[]): Promise<void>;
   /** Answers with an error status (the server's JSON error body). */
   refuse(status: number): void;
   /** Fails the request: no answer at all, as a reset connection gives. */
@@ -23,12 +26,45 @@ interface Post {
 
 const json = (body: unknown, status = 200): Response => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
+/**
+ * `res`, and a promise that the client has handled it. The client reads the body, and handles the
+ * answer in the microtasks that follow (fetchHttpClient, http-client.ts); what that leads to (its next
+ * POST, its events) it queues as setImmediates (`afterSends`, `scheduleTask`). The first turn after
+ * the body is read may be queued before those; the turn after it comes after all of them.
+ */
+function handled(res: Response): [Response, Promise<void>] {
+  let done!: () => void;
+  const settled = new Promise<void>((resolve) => (done = resolve));
+  const text = res.text.bind(res);
+  res.text = () => {
+    const body = text();
+    void body.then(() => setImmediate(() => setImmediate(done)));
+    return body;
+  };
+  return [res, settled];
+}
+
+/** Answers `resolve` with `res`; resolves once the client has handled it. */
+function answerWith(resolve: (r: Response) => void, res: Response): Promise<void> {
+  const [r, settled] = handled(res);
+  resolve(r);
+  return settled;
+}
+
 /** A Burrow server in fetch terms: the test answers POSTs and polls, and writes SSE events. */
 class FakeServer {
   readonly posts: Post[] = [];
-  readonly polls: Array<{ url: URL; answer(frames: unknown[]): void }> = [];
+  /** Held polls; `answer` resolves once the client has handled the answer (see {@link handled}). */
+  readonly polls: Array<{ url: URL; answer(frames: unknown[]): Promise<void> }> = [];
+  /** Notified at each POST and poll, and by the test's sockets at each message and reconnect (see `open`). */
+  readonly changes = new Changes();
   #sse: ReadableStreamDefaultController<Uint8Array> | undefined;
   #seq = 0;
+
+  /** Resolves once `cond` holds, checked at each change (see `changes`). */
+  until(cond: () => boolean, what: string, timeout?: number): Promise<void> {
+    return this.changes.until(cond, what, timeout);
+  }
 
   readonly fetch: FetchFunction = async (input, init) => {
     const url = new URL(input);
@@ -55,18 +91,24 @@ class FakeServer {
         this.polls.at(-1)?.answer([echo]);
         return json({ ack: close.seq });
       }
-      return new Promise((resolve, reject) =>
+      return new Promise((resolve, reject) => {
         this.posts.push({
           url,
           ack: req.ack,
           frames: req.frames,
-          answer: (ack, frames) => resolve(json(frames ? { ack, frames } : { ack })),
+          answer: (ack, frames) => answerWith(resolve, json(frames ? { ack, frames } : { ack })),
           refuse: (status) => resolve(json({ error: 'timeout', message: 'refused by the test', close: 1002 }, status)),
           fail: () => reject(new TypeError('fetch failed')),
-        }),
-      );
+        });
+        this.changes.notify();
+      });
     }
-    if (path.endsWith('/poll')) return new Promise((resolve) => this.polls.push({ url, answer: (frames) => resolve(json({ frames })) }));
+    if (path.endsWith('/poll')) {
+      return new Promise((resolve) => {
+        this.polls.push({ url, answer: (frames) => answerWith(resolve, json({ frames })) });
+        this.changes.notify();
+      });
+    }
     return json({ error: 'not_found' }, 404);
   };
 
@@ -97,18 +139,35 @@ afterEach(async () => {
     // POSTs a test left unanswered hold the close frame back.
     let highest = 0;
     for (const p of server.posts) for (const f of p.frames) highest = Math.max(highest, f.seq ?? 0);
-    for (const p of server.posts) p.answer(highest);
+    for (const p of server.posts) void p.answer(highest);
     await new Promise((r) => s.addEventListener('close', r));
   }
+  // A test that put the client's timers on a fake clock (the ack cadence).
+  vi.useRealTimers();
 });
+
+/**
+ * Puts `setTimeout` on a fake clock that only the test moves (`vi.advanceTimersByTime`): the ack
+ * clock's timer among them. setImmediate (the client's flushes and event tasks, the SSE reader) and
+ * setInterval (the heartbeat) stay real. Called before the socket is made, so every timer it sets is fake.
+ */
+function fakeClock(): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+}
 
 async function open(server: FakeServer, transport: 'sse' | 'polling'): Promise<{ s: BurrowSocket; got: string[]; reconnects: () => number }> {
   const s = new BurrowSocket('ws://example.test/burrow', undefined, { transports: [transport], fetch: server.fetch, remember: false, upgrade: false });
   sockets.push([s, server]);
   const got: string[] = [];
-  s.onmessage = (ev) => got.push((ev as MessageEvent).data as string);
+  s.onmessage = (ev) => {
+    got.push((ev as MessageEvent).data as string);
+    server.changes.notify();
+  };
   let reconnects = 0;
-  s.addEventListener('reconnecting', () => reconnects++);
+  s.addEventListener('reconnecting', () => {
+    reconnects++;
+    server.changes.notify();
+  });
   await new Promise((resolve, reject) => {
     s.onopen = resolve;
     s.onclose = reject;
@@ -125,22 +184,24 @@ describe('HTTP upstream', () => {
     s.send('a');
     s.send('b');
     s.send('c');
-    await until(() => server.posts.length === 1);
-    await sleep(20);
+    await server.until(() => server.posts.length === 1, 'the first POST');
+    // Every flush the three sends queued has run by the next turn: a second POST would be there.
+    await turn();
     assert.equal(server.posts.length, 1);
     assert.deepEqual(texts(server.posts[0]), ['a', 'b', 'c']);
+    // 'd' and 'e' in turns of their own; a POST either queued would have been made by the turn after it.
     s.send('d');
-    await sleep(5);
+    await turn();
     s.send('e');
-    await sleep(20);
+    await turn();
     assert.equal(server.posts.length, 1, 'one POST in flight');
     assert.equal(s.bufferedAmount, 5);
-    server.posts[0]!.answer(3);
-    await until(() => server.posts.length === 2);
+    await server.posts[0]!.answer(3);
+    await server.until(() => server.posts.length === 2, 'the second POST');
     assert.deepEqual(texts(server.posts[1]), ['d', 'e']);
     assert.equal(s.bufferedAmount, 2);
-    server.posts[1]!.answer(5);
-    await until(() => s.bufferedAmount === 0);
+    await server.posts[1]!.answer(5);
+    assert.equal(s.bufferedAmount, 0);
   });
 });
 
@@ -151,11 +212,12 @@ describe('HTTP upstream timing (Node)', () => {
     s.onmessage = (ev) => s.send(`re ${String((ev as MessageEvent).data)}`);
     if (transport === 'sse') server.emit(3);
     else server.polls.at(-1)!.answer(server.frames(3));
-    await until(() => server.posts.length === 1);
+    await server.until(() => server.posts.length === 1, 'the POST of the echoes');
     assert.deepEqual(texts(server.posts[0]), ['re m1', 're m2', 're m3']);
     assert.equal(s.bufferedAmount, 15);
-    server.posts[0]!.answer(3);
-    await until(() => s.bufferedAmount === 0);
+    // Handled, and the flush it queued has run: nothing is left to POST.
+    await server.posts[0]!.answer(3);
+    assert.equal(s.bufferedAmount, 0);
     assert.equal(server.posts.length, 1);
   });
 
@@ -165,7 +227,7 @@ describe('HTTP upstream timing (Node)', () => {
     s.send('a');
     s.send('b');
     assert.equal(server.posts.length, 0, 'not from inside send()');
-    await until(() => server.posts.length === 1);
+    await server.until(() => server.posts.length === 1, 'the POST');
     assert.deepEqual(texts(server.posts[0]), ['a', 'b']);
   });
 });
@@ -182,78 +244,100 @@ describe('SSE through an app-supplied fetch', () => {
       await null;
       await null;
       log.push(`deep ${d}`);
+      server.changes.notify();
     };
     server.emit(1);
     server.emit(1);
     server.emit(1);
-    await until(() => log.length === 6);
+    await server.until(() => log.length === 6, 'three messages handled');
     assert.deepEqual(log, ['message m1', 'deep m1', 'message m2', 'deep m2', 'message m3', 'deep m3']);
   });
 });
 
 describe('ack cadence over HTTP', () => {
   it('SSE: an ack rides on the next POST; alone it waits about a second, not 50 ms', async () => {
+    // The test moves the ack clock's time itself, and looks at what the client did a turn after each step.
+    fakeClock();
     const server = new FakeServer();
     const { s, got } = await open(server, 'sse');
     server.emit(1);
-    await until(() => got.length === 1);
-    await sleep(300);
-    assert.equal(server.posts.length, 0, 'no ack-only POST after 300 ms');
+    await server.until(() => got.length === 1, 'm1');
+    // About a second, not 50 ms: nothing within 800 ms (the turn after is when its POST would go).
+    vi.advanceTimersByTime(799);
+    await turn();
+    assert.equal(server.posts.length, 0, 'no ack-only POST within 800 ms');
     s.send('x');
-    await until(() => server.posts.length === 1);
+    await server.until(() => server.posts.length === 1, 'the POST of x');
     assert.equal(server.posts[0]!.ack, 1);
-    server.posts[0]!.answer(1);
+    await server.posts[0]!.answer(1);
     server.emit(1);
-    await until(() => got.length === 2);
-    const t0 = Date.now();
-    await until(() => server.posts.length === 2, 3000);
-    const waited = Date.now() - t0;
-    assert.ok(waited >= 800 && waited < 2500, `ack-only POST after ${waited} ms`);
+    await server.until(() => got.length === 2, 'm2');
+    // The ack-only POST for m2: not within 800 ms, and within 2,500 ms.
+    vi.advanceTimersByTime(799);
+    await turn();
+    assert.equal(server.posts.length, 1, 'no ack-only POST within 800 ms of m2');
+    vi.advanceTimersByTime(2499 - 799);
+    await turn();
+    assert.equal(server.posts.length, 2, 'an ack-only POST within 2,500 ms of m2');
     assert.deepEqual([server.posts[1]!.ack, server.posts[1]!.frames.length], [2, 0]);
-    server.posts[1]!.answer(1);
-    await sleep(1300);
+    await server.posts[1]!.answer(1);
+    // Past any timer an ack could still be waiting on (at most twice the delay).
+    vi.advanceTimersByTime(2 * LAZY_ACK_DELAY);
+    await turn();
     assert.equal(server.posts.length, 2, 'nothing more to ack');
-  }, 10_000);
+  });
 
   it('SSE: 128 unacknowledged frames are acked at once', async () => {
+    // The clock does not move: the lazy ack never comes, so an ack POST can only be one made at once.
+    fakeClock();
     const server = new FakeServer();
     const { got } = await open(server, 'sse');
     server.emit(127);
-    await until(() => got.length === 127);
-    await sleep(50);
+    await server.until(() => got.length === 127, '127 messages');
+    // An ack due at once was queued with the frames: its POST would have been made by the next turn.
+    await turn();
     assert.equal(server.posts.length, 0);
     server.emit(1);
-    await until(() => server.posts.length === 1, 500);
+    await server.until(() => server.posts.length === 1, 'the ack POST');
     assert.equal(server.posts[0]!.ack, 128);
   });
 
   it('SSE: 64 Ki characters of unacknowledged payload are acked at once', async () => {
+    // As above: with the clock still, an ack POST is one made at once.
+    fakeClock();
     const server = new FakeServer();
     const { got } = await open(server, 'sse');
     const big = 'x'.repeat(40 * 1024);
     server.emit(1, big);
-    await until(() => got.length === 1);
-    await sleep(50);
+    await server.until(() => got.length === 1, 'the first message');
+    await turn();
     assert.equal(server.posts.length, 0);
     server.emit(1, big);
-    await until(() => server.posts.length === 1, 500);
+    await server.until(() => server.posts.length === 1, 'the ack POST');
     assert.equal(server.posts[0]!.ack, 2);
   });
 
   it('polling: every poll carries the ack, and no POST is made just to ack', async () => {
+    fakeClock();
     const server = new FakeServer();
     const { got } = await open(server, 'polling');
-    await until(() => server.polls.length === 1);
+    await server.until(() => server.polls.length === 1, 'the first poll');
     assert.equal(server.polls[0]!.url.searchParams.get('ack'), '0');
-    server.polls[0]!.answer(server.frames(3));
-    await until(() => server.polls.length === 2);
+    await server.polls[0]!.answer(server.frames(3));
+    await server.until(() => server.polls.length === 2, 'the second poll');
     assert.equal(server.polls[1]!.url.searchParams.get('ack'), '3');
-    await until(() => got.length === 3);
-    await sleep(1200);
+    await server.until(() => got.length === 3, 'm1..m3');
+    // Past the lazy ack delay (twice over: the longest an ack waits), then the turn its POST would go in.
+    vi.advanceTimersByTime(2 * LAZY_ACK_DELAY);
+    await turn();
     assert.equal(server.posts.length, 0);
-    server.polls[1]!.answer(server.frames(200));
-    await until(() => server.polls.length === 3);
+    // 200 frames: the ack due at once after 128 is carried by the next poll, not POSTed.
+    await server.polls[1]!.answer(server.frames(200));
+    await server.until(() => server.polls.length === 3, 'the third poll');
     assert.equal(server.polls[2]!.url.searchParams.get('ack'), '203');
+    assert.equal(server.posts.length, 0);
+    vi.advanceTimersByTime(2 * LAZY_ACK_DELAY);
+    await turn();
     assert.equal(server.posts.length, 0);
   });
 });
@@ -262,23 +346,23 @@ describe('frames on a POST\'s answer (polling)', () => {
   it('polls and POSTs carry one `carry` id; a POST\'s frames are delivered, and a poll answer that came meanwhile waits for them', async () => {
     const server = new FakeServer();
     const { s, got, reconnects } = await open(server, 'polling');
-    await until(() => server.polls.length === 1);
+    await server.until(() => server.polls.length === 1, 'the first poll');
     s.send('a');
-    await until(() => server.posts.length === 1);
+    await server.until(() => server.posts.length === 1, 'the POST');
     const down = server.polls[0]!.url.searchParams.get('carry');
     assert.ok(down);
     assert.equal(server.posts[0]!.url.searchParams.get('carry'), down);
     // The server wrote seq 1 on the POST's answer, then seq 2 on the poll; the poll's answer gets here first.
     const carried = server.frames(1);
-    server.polls[0]!.answer(server.frames(1));
-    // Nothing to wait for: delivering seq 2 now would be a gap, which would drop the transport.
-    await sleep(20);
+    // Handled (and the events it queued dispatched): delivering seq 2 now would be a gap, which would drop the transport.
+    await server.polls[0]!.answer(server.frames(1));
     assert.deepEqual(got, []);
+    assert.equal(reconnects(), 0, 'the transport is not dropped');
     assert.equal(server.polls.length, 1, 'the next poll waits too');
-    server.posts[0]!.answer(1, carried);
-    await until(() => got.length === 2);
+    await server.posts[0]!.answer(1, carried);
+    await server.until(() => got.length === 2, 'm1, m2');
     assert.deepEqual(got, ['m1', 'm2']);
-    await until(() => server.polls.length === 2);
+    await server.until(() => server.polls.length === 2, 'the next poll');
     assert.equal(server.polls[1]!.url.searchParams.get('ack'), '2');
     assert.equal(server.polls[1]!.url.searchParams.get('carry'), down);
     assert.equal(reconnects(), 0);
@@ -288,31 +372,36 @@ describe('frames on a POST\'s answer (polling)', () => {
   it('a poll answer that follows on goes at once while a POST is in flight: a POST refused meanwhile (paused server) strands nothing', async () => {
     const server = new FakeServer();
     const { s, got } = await open(server, 'polling');
-    await until(() => server.polls.length === 1);
+    await server.until(() => server.polls.length === 1, 'the first poll');
     s.send('a');
-    await until(() => server.posts.length === 1);
+    await server.until(() => server.posts.length === 1, 'the POST');
     // The server's buffer is full (onBufferFull 'pause'): the poll answers with what it holds, and
     // only an ack that moves past it reopens the session. The POST is still in flight.
-    server.polls[0]!.answer(server.frames(3));
-    await until(() => server.polls.length === 2);
+    void server.polls[0]!.answer(server.frames(3));
+    await server.until(() => server.polls.length === 2, 'the next poll');
     assert.equal(server.polls[1]!.url.searchParams.get('ack'), '3');
-    await until(() => got.length === 3);
+    await server.until(() => got.length === 3, 'm1..m3');
     assert.deepEqual(got, ['m1', 'm2', 'm3']);
-    server.posts[0]!.answer(1);
-    await until(() => s.bufferedAmount === 0);
+    await server.posts[0]!.answer(1);
+    assert.equal(s.bufferedAmount, 0);
   });
 
   it('frames on a POST\'s answer are acknowledged by an ack POST after the lazy delay when no request follows', async () => {
+    fakeClock();
     const server = new FakeServer();
     const { s, got } = await open(server, 'polling');
-    await until(() => server.polls.length === 1);
+    await server.until(() => server.polls.length === 1, 'the first poll');
     s.send('a');
-    await until(() => server.posts.length === 1);
-    server.posts[0]!.answer(1, server.frames(2));
-    await until(() => got.length === 2);
-    await until(() => server.posts.length === 2);
+    await server.until(() => server.posts.length === 1, 'the POST');
+    await server.posts[0]!.answer(1, server.frames(2));
+    await server.until(() => got.length === 2, 'm1, m2');
+    vi.advanceTimersByTime(LAZY_ACK_DELAY - 1);
+    await turn();
+    assert.equal(server.posts.length, 1, 'no ack POST before the lazy delay');
+    vi.advanceTimersByTime(1);
+    await server.until(() => server.posts.length === 2, 'the ack POST');
     assert.deepEqual([server.posts[1]!.ack, server.posts[1]!.frames], [2, []]);
-    server.posts[1]!.answer(1);
+    void server.posts[1]!.answer(1);
   });
 
   it('frames on POST answers do not keep a silent poll alive: the transport is dropped and resumed', async () => {
@@ -327,20 +416,23 @@ describe('frames on a POST\'s answer (polling)', () => {
       return server.fetch(input, init);
     }, remember: false, upgrade: false });
     let reconnecting = false;
-    s.addEventListener('reconnecting', () => (reconnecting = true));
+    s.addEventListener('reconnecting', () => {
+      reconnecting = true;
+      server.changes.notify();
+    });
     await new Promise((resolve) => (s.onopen = resolve));
-    await until(() => server.polls.length === 1);
+    await server.until(() => server.polls.length === 1, 'the first poll');
     // Every POST (the heartbeat's pings) is answered with a frame, and the poll never answers.
     let answered = 0;
     while (!reconnecting) {
-      await until(() => server.posts.length > answered || reconnecting);
-      for (const p of server.posts.slice(answered)) p.answer(0, server.frames(1));
+      await server.until(() => server.posts.length > answered || reconnecting, 'a POST, or the reconnect');
+      for (const p of server.posts.slice(answered)) void p.answer(0, server.frames(1));
       answered = server.posts.length;
     }
     assert.ok(answered > 0, 'the POST answers carried frames');
     gone = true;
     const closed = new Promise<CloseEvent>((resolve) => s.addEventListener('close', (ev) => resolve(ev as CloseEvent)));
-    for (const p of server.polls) p.answer([]);
+    for (const p of server.polls) void p.answer([]);
     assert.equal((await closed).code, 4001);
   });
 });
@@ -370,14 +462,14 @@ describe('HTTP upstream: the upload cap', () => {
     let acked = 0;
     const answer = (p: Post): void => {
       acked = Math.max(acked, lastSeq(p));
-      p.answer(acked);
+      void p.answer(acked);
     };
     const next = async (): Promise<Post> => {
       for (;;) {
-        await until(() => server.posts.length > seen, 3000);
+        await server.until(() => server.posts.length > seen, 'the next POST', 3000);
         const p = server.posts[seen++]!;
         if (p.frames.length > 0) return p;
-        p.answer(acked);
+        void p.answer(acked);
       }
     };
     // 100 frames of 1,000 characters: counted at 3 bytes each, 300 KB, under 1 MiB and 128 frames.

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { type ClientRequest, createServer, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { afterAll, describe, it, vi } from 'vitest';
 import { nodeHttpClient } from '../src/platform/node-http.js';
@@ -152,10 +153,22 @@ describe('node:http client', () => {
 
   it('a cancelled request never calls back', async () => {
     const base = await listen(createServer((_req, res) => setTimeout(() => res.end('late'), 100)));
+    // The request's end, however it comes: cut (its error) or answered after all (its response).
+    // Its 'close' is the last event it emits; a task later, whatever the client did with it is done.
+    const channels = ['http.client.request.error', 'http.client.response.finish'];
+    const over = new Promise<void>((resolve) => {
+      const seen = (message: unknown): void => {
+        const { request } = message as { request: ClientRequest };
+        if (request.getHeader('host') !== new URL(base).host) return;
+        for (const c of channels) unsubscribe(c, seen);
+        request.once('close', () => setImmediate(resolve));
+      };
+      for (const c of channels) subscribe(c, seen);
+    });
     let called = false;
     const cancel = nodeHttpClient.request('GET', `${base}/x`, null, 0, () => (called = true));
     cancel();
-    await new Promise((r) => setTimeout(r, 200));
+    await over;
     assert.equal(called, false);
   });
 

@@ -1,8 +1,9 @@
 /** The session engine through BurrowSocket on a scripted fake WebSocket: seqs, acks, dedup, resume, close. */
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'vitest';
+import { afterEach, describe, it, vi } from 'vitest';
 import { BurrowSocket, type BurrowSocketOptions, TransportEvent } from '../src/index.js';
-import { FakeWS, fakeOptions, next, record, SID, sleep, TOKEN, until } from './helpers.js';
+import { LAZY_ACK_DELAY } from '../src/transports/transport.js';
+import { FakeWS, fakeOptions, next, record, SID, TOKEN, turn, when } from './helpers.js';
 
 const sockets: BurrowSocket[] = [];
 async function opened(protocols?: string | string[], options: BurrowSocketOptions = {}, openExtra = {}, serverProtocol = ''): Promise<{ s: BurrowSocket; ws: FakeWS; log: Event[] }> {
@@ -24,6 +25,8 @@ afterEach(async () => {
     if ((s.readyState as number) !== 3) await next(s, 'close');
   }
   FakeWS.reset();
+  // The trickle test's fake clock.
+  vi.useRealTimers();
 });
 
 const types = (log: Event[]) => log.map((e) => e.type);
@@ -75,27 +78,41 @@ describe('open', () => {
 
 describe('inbound', () => {
   it('delivers in order, drops duplicates and acks after ackDelay', async () => {
+    // The ack clock's timer on a fake clock the test moves.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { s, ws, log } = await opened();
     ws.deliver('1:a');
     ws.deliver('2:b');
     ws.deliver('2:b');
     ws.deliver('1:a');
     ws.deliver('3:c');
-    await until(() => ws.sent.includes('{"t":"ack","ack":3}'));
+    vi.advanceTimersByTime(LAZY_ACK_DELAY);
+    await FakeWS.changes.until(() => ws.sent.includes('{"t":"ack","ack":3}'), 'the ack');
+    await when(s, ['message'], () => datas(log).length === 3, 'three messages');
+    // Every message the deliveries queued has been dispatched by the next turn: a duplicate would show.
+    await turn();
     assert.deepEqual(datas(log), ['a', 'b', 'c']);
     assert.equal(s.readyState, 1);
   });
 
   it('a trickle on WebSocket draws an ack about a second later, not every 50 ms (a broadcast paid one per message)', async () => {
+    // setTimeout on a fake clock the test moves (the ack clock's timer); setImmediate stays real.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { ws } = await opened();
     const acks = (): string[] => ws.texts().filter((m) => m.startsWith('{"t":"ack"'));
     ws.deliver('1:a');
-    await sleep(300);
+    vi.advanceTimersByTime(300);
     ws.deliver('2:b');
-    await sleep(300);
+    vi.advanceTimersByTime(300);
     assert.deepEqual(acks(), [], 'no ack within 600 ms');
-    await until(() => acks().length > 0, 3000);
+    // Then the clock moves a ms at a time until the first ack (a FakeWS takes the frame in the call).
+    let waited = 600;
+    while (acks().length === 0 && waited < 3600) {
+      vi.advanceTimersByTime(1);
+      waited++;
+    }
     assert.deepEqual(acks(), ['{"t":"ack","ack":2}']);
+    assert.ok(waited >= 800 && waited < 2500, `the ack came ${waited} ms after the first frame`);
   });
 
   it('acks at once after 128 frames', async () => {
@@ -132,7 +149,7 @@ describe('inbound', () => {
     ws.deliver('1:a');
     ws.deliver('3:c');
     assert.notEqual(ws.closedWith, undefined);
-    await until(() => FakeWS.instances.length === 2);
+    await FakeWS.changes.until(() => FakeWS.instances.length === 2, 'the resume\'s WebSocket');
     const ws2 = FakeWS.last();
     assert.equal(ws2.url.searchParams.get('sid'), SID);
     assert.equal(ws2.url.searchParams.get('token'), TOKEN);
@@ -140,7 +157,7 @@ describe('inbound', () => {
     ws2.accept({ resumed: true });
     ws2.deliver('2:b');
     ws2.deliver('3:c');
-    await until(() => datas(log).length === 3);
+    await when(s, ['message'], () => datas(log).length === 3, 'three messages');
     assert.deepEqual(datas(log), ['a', 'b', 'c']);
     assert.deepEqual(types(log).filter((t) => t !== 'message'), ['open', 'transport']);
     assert.equal(s.readyState, 1);
@@ -158,7 +175,8 @@ describe('outbound', () => {
     s.send('after blob');
     assert.deepEqual(ws.texts(), ['1:x', '<bin:2:2>']);
     assert.deepEqual([...(ws.sent[1] as Uint8Array).subarray(8)], [2, 3]);
-    await until(() => ws.sent.length === 4);
+    // The Blob's bytes are read asynchronously; the frames are reported written a task after they are sent.
+    await FakeWS.changes.until(() => ws.sent.length === 4 && s.bufferedAmount === 0, 'all four frames sent and written');
     assert.deepEqual(ws.texts(), ['1:x', '<bin:2:2>', '<bin:3:4>', '4:after blob']);
     assert.equal(s.bufferedAmount, 0);
   });
@@ -173,13 +191,13 @@ describe('outbound', () => {
     s.send('d'); // while reconnecting: queued, counted in bufferedAmount
     // The server's ack arrived after 'a'..'c' were sent, which settles them as written; 'd' is queued.
     assert.equal(s.bufferedAmount, 1);
-    await until(() => FakeWS.instances.length === 2);
+    await FakeWS.changes.until(() => FakeWS.instances.length === 2, 'the resume\'s WebSocket');
     const ws2 = FakeWS.last();
     ws2.accept({ resumed: true, ack: 2 });
     assert.deepEqual(ws2.sent, ['3:c', '4:d']);
     // Written frames leave bufferedAmount in a later task, as in Chromium.
     assert.equal(s.bufferedAmount, 1);
-    await until(() => s.bufferedAmount === 0);
+    await FakeWS.changes.until(() => s.bufferedAmount === 0, 'the resent frames written');
     // Close cleanly: the whole event log shows the resume caused no open/close/error of its own.
     s.close();
     ws2.echoClose();
@@ -190,7 +208,7 @@ describe('outbound', () => {
   it('closes with 4001 (error first) when the resume is refused', async () => {
     const { s, ws, log } = await opened();
     ws.drop(1006);
-    await until(() => FakeWS.instances.length === 2);
+    await FakeWS.changes.until(() => FakeWS.instances.length === 2, 'the resume\'s WebSocket');
     FakeWS.last().drop(4001);
     const ev = (await next(s, 'close')) as CloseEvent;
     assert.equal(ev.code, 4001);
@@ -200,13 +218,10 @@ describe('outbound', () => {
 
   it('fires error + close 1006 when the resume window passes', async () => {
     const { s, ws, log } = await opened([], { reconnectDelay: 20, reconnectDelayMax: 20 }, { resumeWindow: 60 });
+    // Every resume attempt fails, a task after it starts (once the client has set its handlers).
+    FakeWS.onCreated = (w) => setImmediate(() => w.readyState === 0 && w.drop(1006));
     ws.drop(1006);
-    // Every resume attempt fails.
-    const stop = setInterval(() => {
-      for (const w of FakeWS.instances) if (w !== ws && w.readyState === 0) w.drop(1006);
-    }, 2);
     const ev = (await next(s, 'close')) as CloseEvent;
-    clearInterval(stop);
     assert.equal(ev.code, 1006);
     assert.deepEqual(types(log), ['open', 'transport', 'error', 'close']);
   });
