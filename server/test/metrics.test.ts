@@ -9,6 +9,7 @@ import { afterAll, describe, test } from 'vitest';
 import { BurrowSocket } from '@burrow/client';
 import { startTestServer, type TestServer } from '@burrow/test-support';
 import { createBurrow, type BurrowOptions } from '../src/index.js';
+import { waitFor } from './helpers.js';
 
 interface Node extends TestServer {
   /** Lifecycle events, in order, as one line each. */
@@ -63,12 +64,23 @@ async function scrape(node: Node): Promise<string> {
   return res.text();
 }
 
-async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Resolves once `cond()` holds: checked now and after each `type` event on `target` (a client socket). */
+function when(target: EventTarget, type: string, what: string, cond: () => boolean, ms = 5000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      if (!cond()) return;
+      clearTimeout(timer);
+      target.removeEventListener(type, check);
+      resolve();
+    };
+    // A bound on a failing wait, to name it; never a way to let time pass.
+    const timer = setTimeout(() => {
+      target.removeEventListener(type, check);
+      reject(new Error(`timed out waiting for ${what}`));
+    }, ms);
+    target.addEventListener(type, check);
+    check();
+  });
 }
 
 function open(url: string, options: ConstructorParameters<typeof BurrowSocket>[2] = {}): Promise<{ socket: BurrowSocket; got: string[] }> {
@@ -100,7 +112,10 @@ describe('metrics', () => {
     assert.equal(sse.socket.transport, 'sse');
     for (const m of ['a', 'bb', 'ccc']) ws.socket.send(m);
     for (const m of ['dddd', 'eeeee']) sse.socket.send(m);
-    await until('echoes', () => ws.got.length === 3 && sse.got.length === 2);
+    await Promise.all([
+      when(ws.socket, 'message', 'the WebSocket echoes', () => ws.got.length === 3),
+      when(sse.socket, 'message', 'the SSE echoes', () => sse.got.length === 2),
+    ]);
 
     let text = await scrape(node);
     assert.equal(sample(text, 'burrow_sessions', { transport: 'websocket' }), 1);
@@ -125,12 +140,15 @@ describe('metrics', () => {
 
     const c1 = closed(ws.socket);
     const c2 = closed(sse.socket);
+    // The server's close events: the metrics count each as it is emitted (their listener came first).
+    const ended = Promise.all([4000, 1005].map((code) => waitFor(node.burrow, 'close', (_s: unknown, c: number) => c === code)));
     ws.socket.close(4000, 'bye');
     sse.socket.close();
     assert.equal(await c1, 4000);
     assert.equal(await c2, 1005);
-    await until('closes counted', async () => sample(await scrape(node), 'burrow_sessions_closed_total', { code: '1005' }) === 1);
+    await ended;
     text = await scrape(node);
+    assert.equal(sample(text, 'burrow_sessions_closed_total', { code: '1005' }), 1);
     assert.equal(sample(text, 'burrow_sessions_closed_total', { code: '4000' }), 1);
     assert.equal(sample(text, 'burrow_sessions', { transport: 'websocket' }), 0);
     assert.equal(sample(text, 'burrow_sessions', { transport: 'sse' }), 0);
@@ -144,7 +162,7 @@ describe('metrics', () => {
     const b = await open(node.ws, { transports: ['websocket', 'polling'], upgrade: false });
     assert.equal(b.socket.transport, 'polling');
     b.socket.send('x');
-    await until('echo', () => b.got.length === 1);
+    await when(b.socket, 'message', 'the echo', () => b.got.length === 1);
     assert.deepEqual(node.events.filter((e) => e.startsWith('fallback')).sort(), [
       'fallback websocket->polling refused',
       'fallback websocket->sse refused',
@@ -168,14 +186,16 @@ describe('metrics', () => {
     nodes.push(node);
     const s = await open(node.ws, { transports: ['sse', 'websocket'], upgradeDelay: 20 });
     assert.equal(s.socket.transport, 'sse');
-    await until('upgrade', () => s.socket.transport === 'websocket');
+    await when(s.socket, 'transport', 'the upgrade', () => s.socket.transport === 'websocket');
     assert.ok(node.events.includes('upgrade sse->websocket'), node.events.join());
 
     // Cut every connection: the client resumes on WebSocket and says so.
+    const resumed = waitFor(node.burrow, 'resume', (_s: unknown, i: { transport: string }) => i.transport === 'websocket');
     node.killConnections();
-    await until('resume event', () => node.events.includes('resume websocket'));
+    await resumed;
+    assert.ok(node.events.includes('resume websocket'), node.events.join());
     s.socket.send('after');
-    await until('echo after resume', () => s.got.includes('after'));
+    await when(s.socket, 'message', 'the echo after the resume', () => s.got.includes('after'));
 
     const text = await scrape(node);
     assert.equal(sample(text, 'burrow_upgrades_total', { from: 'sse', to: 'websocket' }), 1);

@@ -108,12 +108,47 @@ function statusLog(store: RedisStore): { seen: StoreStatus[]; reach(s: StoreStat
   };
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, poke?: () => Promise<unknown>): Promise<void> {
+/**
+ * What a store's callbacks hand the test, in order. `until` resolves once `cond` holds over what
+ * came: checked now and at each item (the callbacks run in this process: nothing to poll).
+ */
+class Heard<T> {
+  readonly items: T[] = [];
+  readonly #waiters = new Set<() => void>();
+  readonly push = (item: T): void => {
+    this.items.push(item);
+    for (const check of [...this.#waiters]) check();
+  };
+
+  until(what: string, cond: (items: readonly T[]) => boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!cond(this.items)) return;
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        resolve();
+      };
+      // A bound on a failing wait, to name it; never a way to let time pass.
+      const timer = setTimeout(() => {
+        this.#waiters.delete(check);
+        reject(new Error(`timed out waiting for ${what}`));
+      }, 5000);
+      this.#waiters.add(check);
+      check();
+    });
+  }
+}
+
+/**
+ * Calls `poke` until `check` holds, a few ms apart: for a state only Redis knows (a key its own clock
+ * expired, with keyspace events off), which no event announces.
+ */
+async function pollRedis(what: string, check: () => boolean, poke: () => Promise<unknown>): Promise<void> {
   const deadline = Date.now() + 5000;
-  while (!(await check())) {
+  while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    if (poke) await poke();
-    await new Promise((r) => setTimeout(r, 5));
+    await poke();
+    if (!check()) await new Promise((r) => setTimeout(r, 5));
   }
 }
 
@@ -206,24 +241,24 @@ describe('RedisStore: outages and restarts', { timeout: 20_000 }, () => {
     await Promise.all([a.ready(), b.ready()]);
     const id = sid();
     await a.create(record(id), LONG);
-    const events: unknown[] = [];
-    const off = b.subscribe(id, (ev) => events.push(ev));
+    const events = new Heard<unknown>();
+    const off = b.subscribe(id, events.push);
     await server.stop(false);
     rmSync(join(dir, 'dump.rdb'), { force: true });
     await Promise.all([la.reach('down'), lb.reach('down')]);
     await server.start(); // empty, and with notify-keyspace-events back to ''
     await Promise.all([la.reach('up'), lb.reach('up')]);
     // The subscriber is told to re-read after the gap, then hears new events.
-    await until('the catch-up wake', () => events.length > 0);
+    await events.until('the catch-up wake', (e) => e.length > 0);
     await a.create(record(id), LONG);
     await a.publish(id, { type: 'pong' });
-    await until('a wake after the restart', () => events.some((e) => (e as { type: string }).type === 'pong'));
+    await events.until('a wake after the restart', (e) => e.some((ev) => (ev as { type: string }).type === 'pong'));
     off();
-    const heard: string[] = [];
+    const heard = new Heard<string>();
     b.onExpired((r) => heard.push(r.id));
     const exp = sid();
     await a.create(record(exp), TTL);
-    await until('the expiry (keyspace events re-enabled)', () => heard.includes(exp));
+    await heard.until('the expiry (keyspace events re-enabled)', (h) => h.includes(exp));
     await Promise.all([a.close(), b.close()]);
   });
 });
@@ -244,7 +279,7 @@ describe('RedisStore: expiry', { timeout: 20_000 }, () => {
     const a = storeOn(server);
     const b = storeOn(server);
     await Promise.all([a.ready(), b.ready()]);
-    const heard: [string, string][] = [];
+    const heard = new Heard<[string, string]>();
     a.onExpired((r) => heard.push(['a', r.id]));
     b.onExpired((r) => heard.push(['b', r.id]));
     const ids = Array.from({ length: 30 }, sid);
@@ -253,11 +288,11 @@ describe('RedisStore: expiry', { timeout: 20_000 }, () => {
       await a.join(id, 'all');
     }
     await Promise.all(ids.map((id) => b.touch(id, TTL, false)));
-    await until('every expiry', () => ids.every((id) => heard.some(([, h]) => h === id)));
+    await heard.until('every expiry', (h) => ids.every((id) => h.some(([, x]) => x === id)));
     const barrier = sid();
     await a.create(record(barrier), TTL);
-    await until('the barrier', () => heard.some(([, h]) => h === barrier));
-    for (const id of ids) assert.equal(heard.filter(([, h]) => h === id).length, 1, id);
+    await heard.until('the barrier', (h) => h.some(([, x]) => x === barrier));
+    for (const id of ids) assert.equal(heard.items.filter(([, h]) => h === id).length, 1, id);
     assert.deepEqual(await a.members('all'), []);
     assert.deepEqual(await a.members(undefined), []);
     assert.deepEqual(await admin.keys('bt:{*'), []);
@@ -274,7 +309,7 @@ describe('RedisStore: expiry', { timeout: 20_000 }, () => {
     b.onExpired((r) => heard.push(r.id));
     const id = sid();
     await a.create(record(id), TTL);
-    await until('the swept expiry', () => heard.includes(id), () => Promise.all([a.sweep(true), b.sweep(true)]));
+    await pollRedis('the swept expiry', () => heard.includes(id), () => Promise.all([a.sweep(true), b.sweep(true)]));
     await Promise.all([a.sweep(true), b.sweep(true)]);
     assert.deepEqual(heard, [id]);
     await Promise.all([a.close(), b.close()]);
@@ -286,7 +321,7 @@ describe('RedisStore: expiry', { timeout: 20_000 }, () => {
   ])("a TTL set while the node clock is %s by 10 minutes runs on Redis's clock", async (_side, skew) => {
     const store = storeOn(server);
     await store.ready();
-    const heard: string[] = [];
+    const heard = new Heard<string>();
     store.onExpired((r) => heard.push(r.id));
     const realNow = Date.now;
     const short = sid();
@@ -302,8 +337,8 @@ describe('RedisStore: expiry', { timeout: 20_000 }, () => {
     } finally {
       Date.now = realNow;
     }
-    await until('the short expiry', () => heard.includes(short));
-    assert.ok(!heard.includes(long));
+    await heard.until('the short expiry', (h) => h.includes(short));
+    assert.ok(!heard.items.includes(long));
     assert.ok(await store.get(long));
     await store.delete(long);
     await store.close();

@@ -396,8 +396,16 @@ describe("onBufferFull: 'pause'", () => {
     await fill(sid);
     for (let i = 0; i < LIMIT; i++) await c.nextFrame();
     c.ws.send('1:held');
-    await new Promise((r) => setTimeout(r, 150));
+    // A ping behind it: the server applies a client's frames in order (a ping while paused goes the
+    // same queue as data) and answers the ping once it is applied. So the pong comes after the server
+    // read 'held' and held it, or after it applied it: by then a message for it would have been emitted.
+    c.ws.send('{"t":"ping"}');
+    const before: string[] = [];
+    for (let m = await c.inbox.next(); !(m.kind === 'text' && m.text === '{"t":"pong"}'); m = await c.inbox.next()) {
+      before.push(m.kind === 'text' ? m.text : '<binary>');
+    }
     assert.ok(!got.includes('held'), 'not applied while paused');
+    assert.deepEqual(before.filter((t) => t.startsWith('{"t":"ack"')), [], 'not acked while paused');
     c.ws.send(JSON.stringify({ t: 'ack', ack: LIMIT }));
     await waitFor(srv.burrow, 'message', (_s: Session, d: unknown) => d === 'held');
     assert.equal(sessions.get(sid)!.closed, false);
