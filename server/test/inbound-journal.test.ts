@@ -104,6 +104,40 @@ afterAll(async () => {
   await dropRedisPrefix(URL, prefix);
 });
 
+/** A live node on its own connection (liveness TTL 5 s), recording its app's messages into `got`. */
+async function liveNode(name: string, got: Got[], opts: { wrap?: (s: RedisStore) => RedisStore; pollTimeout?: number } = {}) {
+  const client = new Redis(URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  clients.push(client);
+  const store = new RedisStore({ redis: client, prefix, sweepIntervalMs: 0, nodeTtlMs: 5000 });
+  stores.push(store);
+  await store.ready();
+  const burrow = createBurrow({ store: opts.wrap ? opts.wrap(store) : store, ackDelay: 5, ...(opts.pollTimeout ? { pollTimeout: opts.pollTimeout } : {}) });
+  burrow.on('message', (s, data, info: MessageInfo) => {
+    got.push({ node: name, sid: s.id, text: String(data), seq: info.seq, redelivered: info.redelivered });
+  });
+  burrow.on('error', () => {});
+  const srv = await startTestServer(burrow);
+  servers.push(srv);
+  return { client, srv };
+}
+
+/**
+ * `client`'s connection "drops" right after Redis ran the script `script` the first time its argument
+ * `at` is `value`: Redis committed it, and its reply never arrives.
+ */
+function cutReplyOnce(client: Redis, script: 'burrowAcceptBuffer' | 'burrowAcceptBatchBuffer', at: number, value: string): void {
+  const run = (client[script] as (...a: unknown[]) => Promise<unknown>).bind(client);
+  let cut = true;
+  (client as unknown as Record<string, unknown>)[script] = async (...args: unknown[]) => {
+    const r = await run(...args);
+    if (cut && String(args[at]) === value) {
+      cut = false;
+      throw new Error('Connection is closed.');
+    }
+    return r;
+  };
+}
+
 test('a node killed between commit and emit: the next node redelivers the message, flagged, never lost', async () => {
   const got: Got[] = [];
   const a = await node('A', got);
@@ -264,34 +298,9 @@ test('an accept whose reply a Redis blip cut off: the retry on another node goes
   // client's retry went to B, which waited ACCEPT_WAIT_MS (12 s) for A's entry before forcing, and
   // again on every later batch, since the entry of a live owner stayed.
   const got: Got[] = [];
-  const mk = async (name: string) => {
-    const client = new Redis(URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-    clients.push(client);
-    const store = new RedisStore({ redis: client, prefix, sweepIntervalMs: 0, nodeTtlMs: 5000 });
-    stores.push(store);
-    await store.ready();
-    const burrow = createBurrow({ store, ackDelay: 5 });
-    burrow.on('message', (s, data, info: MessageInfo) => {
-      got.push({ node: name, sid: s.id, text: String(data), seq: info.seq, redelivered: info.redelivered });
-    });
-    burrow.on('error', () => {});
-    const srv = await startTestServer(burrow);
-    servers.push(srv);
-    return { client, srv };
-  };
-  const a = await mk('A');
-  const b = await mk('B');
-  // A's connection "drops" right after Redis ran its accept of seq 3: the reply never arrives.
-  const accept = a.client.burrowAcceptBuffer.bind(a.client);
-  let cut = true;
-  a.client.burrowAcceptBuffer = (async (...args: Parameters<typeof accept>) => {
-    const r = await accept(...args);
-    if (cut && String(args[5]) === '3') {
-      cut = false;
-      throw new Error('Connection is closed.');
-    }
-    return r;
-  }) as typeof accept;
+  const a = await liveNode('A', got);
+  const b = await liveNode('B', got);
+  cutReplyOnce(a.client, 'burrowAcceptBuffer', 5, '3');
 
   const open = (await (await fetch(`${a.srv.http}/sessions`, { method: 'POST', body: '{}' })).json()) as { sid: string; token: string };
   const post = (base: string, frames: Frame[]) =>
@@ -348,26 +357,8 @@ test('an accept whose reply a failover cut off, then the next frame on the same 
   // e-122 waited for its release (on a timer, skipped while accepts ran), and the confirm of e-123,
   // cumulative, deleted it first: e-122 was never emitted, its echo never sent.
   const got: Got[] = [];
-  const client = new Redis(URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-  clients.push(client);
-  const store = new RedisStore({ redis: client, prefix, sweepIntervalMs: 0, nodeTtlMs: 5000 });
-  stores.push(store);
-  await store.ready();
-  const burrow = createBurrow({ store, ackDelay: 5 });
-  burrow.on('message', (s, data, info: MessageInfo) => got.push({ node: 'A', sid: s.id, text: String(data), seq: info.seq, redelivered: info.redelivered }));
-  burrow.on('error', () => {});
-  const srv = await startTestServer(burrow);
-  servers.push(srv);
-  const accept = client.burrowAcceptBuffer.bind(client);
-  let cut = true;
-  client.burrowAcceptBuffer = (async (...args: Parameters<typeof accept>) => {
-    const r = await accept(...args);
-    if (cut && String(args[5]) === '2') {
-      cut = false;
-      throw new Error('Connection is closed.');
-    }
-    return r;
-  }) as typeof accept;
+  const { client, srv } = await liveNode('A', got);
+  cutReplyOnce(client, 'burrowAcceptBuffer', 5, '2');
 
   const c = await connectWs(`${srv.ws}/ws`);
   const open = await c.nextJson();
@@ -419,35 +410,11 @@ function failingJournalLook() {
  */
 async function lostBatchReply(wrapB: (s: RedisStore) => RedisStore = (s) => s) {
   const got: Got[] = [];
-  const mk = async (name: string, wrap: (s: RedisStore) => RedisStore) => {
-    const client = new Redis(URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-    clients.push(client);
-    const store = new RedisStore({ redis: client, prefix, sweepIntervalMs: 0, nodeTtlMs: 5000 });
-    stores.push(store);
-    await store.ready();
-    // A short poll timeout: a poll answers (empty) soon after its attach looked at the journal.
-    const burrow = createBurrow({ store: wrap(store), ackDelay: 5, pollTimeout: 300 });
-    burrow.on('message', (s, data, info: MessageInfo) => {
-      got.push({ node: name, sid: s.id, text: String(data), seq: info.seq, redelivered: info.redelivered });
-    });
-    burrow.on('error', () => {});
-    const srv = await startTestServer(burrow);
-    servers.push(srv);
-    return { client, srv };
-  };
-  const a = await mk('A', (s) => s);
-  const b = await mk('B', wrapB);
-  // A's connection "drops" right after Redis ran its batch accept of seqs 1 and 2.
-  const acceptBatch = a.client.burrowAcceptBatchBuffer.bind(a.client);
-  let cut = true;
-  a.client.burrowAcceptBatchBuffer = (async (...args: Parameters<typeof acceptBatch>) => {
-    const r = await acceptBatch(...args);
-    if (cut && String(args[8]) === '1 2') {
-      cut = false;
-      throw new Error('Connection is closed.');
-    }
-    return r;
-  }) as typeof acceptBatch;
+  // A short poll timeout: a poll answers (empty) soon after its attach looked at the journal.
+  const a = await liveNode('A', got, { pollTimeout: 300 });
+  const b = await liveNode('B', got, { wrap: wrapB, pollTimeout: 300 });
+  // Transport 1's batch of seqs 1 and 2 on A.
+  cutReplyOnce(a.client, 'burrowAcceptBatchBuffer', 8, '1 2');
 
   const open = (await (await fetch(`${a.srv.http}/sessions`, { method: 'POST', body: '{}' })).json()) as { sid: string; token: string };
   const session = `/sessions/${open.sid}`;
