@@ -58,7 +58,7 @@ async function node(name: string, got: Got[], nodeTtlMs = NODE_TTL) {
   });
   const burrow = createBurrow({ store: lossy, ackDelay: 5 });
   burrow.on('message', (s, data, info: MessageInfo) => {
-    got.push({ node: name, sid: s.id, text: String(data), seq: info.seq, redelivered: info.redelivered });
+    record(got, { node: name, sid: s.id, text: String(data), seq: info.seq, redelivered: info.redelivered });
   });
   burrow.on('error', () => {});
   const srv = await startTestServer(burrow);
@@ -89,12 +89,34 @@ async function node(name: string, got: Got[], nodeTtlMs = NODE_TTL) {
   };
 }
 
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Waiters of {@link until}: whatever changes what they wait on (an app's message, a store call) wakes them. */
+const waiters = new Set<() => void>();
+function changed(): void {
+  for (const w of [...waiters]) w();
+}
+
+/** An app's message, recorded; wakes the waiters. */
+function record(got: Got[], g: Got): void {
+  got.push(g);
+  changed();
+}
+
+/** Resolves once `check()` holds, looked at again on every change; rejects after 5 s naming `what`. */
+function until(what: string, check: () => boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const w = (): void => {
+      if (!check()) return;
+      clearTimeout(timer);
+      waiters.delete(w);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      waiters.delete(w);
+      reject(new Error(`timed out waiting for ${what}`));
+    }, 5000);
+    waiters.add(w);
+    w();
+  });
 }
 
 afterAll(async () => {
@@ -113,7 +135,7 @@ async function liveNode(name: string, got: Got[], opts: { wrap?: (s: RedisStore)
   await store.ready();
   const burrow = createBurrow({ store: opts.wrap ? opts.wrap(store) : store, ackDelay: 5, ...(opts.pollTimeout ? { pollTimeout: opts.pollTimeout } : {}) });
   burrow.on('message', (s, data, info: MessageInfo) => {
-    got.push({ node: name, sid: s.id, text: String(data), seq: info.seq, redelivered: info.redelivered });
+    record(got, { node: name, sid: s.id, text: String(data), seq: info.seq, redelivered: info.redelivered });
   });
   burrow.on('error', () => {});
   const srv = await startTestServer(burrow);
@@ -259,7 +281,7 @@ test('a drained node disposes a core mid-accept and a retried POST makes a fresh
   });
   const burrow = createBurrow({ store: slow, ackDelay: 5 });
   burrow.on('message', (s, data, info: MessageInfo) => {
-    got.push({ node: 'A', sid: s.id, text: String(data), seq: info.seq, redelivered: info.redelivered });
+    record(got, { node: 'A', sid: s.id, text: String(data), seq: info.seq, redelivered: info.redelivered });
   });
   const errors: unknown[] = [];
   burrow.on('error', (err) => errors.push(err));
@@ -393,6 +415,7 @@ function failingJournalLook() {
             return (sid: string) => {
               if (!armed) return target.replayInbound(sid);
               armed = false;
+              changed();
               return Promise.reject(new Error('Connection is closed.'));
             };
           }
