@@ -140,7 +140,7 @@ async function liveNode(name: string, got: Got[], opts: { wrap?: (s: RedisStore)
   burrow.on('error', () => {});
   const srv = await startTestServer(burrow);
   servers.push(srv);
-  return { client, srv };
+  return { client, srv, burrow };
 }
 
 /**
@@ -402,20 +402,41 @@ test('an accept whose reply a failover cut off, then the next frame on the same 
   r.ws.close();
 });
 
-/** A store wrapper whose next `replayInbound` fails, once armed (a store error at that moment). */
-function failingJournalLook() {
+/**
+ * A store wrapper over the journal looks (`replayInbound`), counted per session: `arm()` makes the
+ * next one fail (a store error at that moment); while `hold()` is on, each is held until `fail(sid)`.
+ */
+function journalLooks() {
   let armed = false;
+  let holding = false;
+  const calls = new Map<string, number>();
+  const held = new Map<string, (err: Error) => void>();
   return {
     arm: () => void (armed = true),
     armed: () => armed,
+    hold: () => void (holding = true),
+    calls: (sid: string) => calls.get(sid) ?? 0,
+    held: (sid: string) => held.has(sid),
+    /** Fails the held look of `sid`. */
+    fail(sid: string): void {
+      held.get(sid)?.(new Error('Connection is closed.'));
+      held.delete(sid);
+    },
     wrap: (store: RedisStore): RedisStore =>
       new Proxy(store, {
         get(target, key) {
           if (key === 'replayInbound') {
             return (sid: string) => {
+              calls.set(sid, (calls.get(sid) ?? 0) + 1);
+              changed();
+              if (holding) {
+                return new Promise((_, reject) => {
+                  held.set(sid, reject);
+                  changed();
+                });
+              }
               if (!armed) return target.replayInbound(sid);
               armed = false;
-              changed();
               return Promise.reject(new Error('Connection is closed.'));
             };
           }
@@ -505,7 +526,7 @@ test('an accept whose reply a Redis blip cut off, then a new polling transport o
 test('a journal look that failed is made again by the same polling transport\'s next poll', { timeout: 20_000 }, async () => {
   // Transport 2's first poll on B attaches, but its look at the journal fails (a store error just
   // then): had that poll used up the transport's one look, nothing would ever look again.
-  const fail = failingJournalLook();
+  const fail = journalLooks();
   const t = await lostBatchReply(fail.wrap);
   await t.cutBatch();
   fail.arm();
@@ -519,7 +540,7 @@ test('a journal look that failed is made again by the same polling transport\'s 
 
 test('a journal look that failed on an SSE attach is made again by itself: the frames are redelivered with no further request', { timeout: 20_000 }, async () => {
   // An SSE stream makes one request: a failed look at its attach must not be the last one.
-  const fail = failingJournalLook();
+  const fail = journalLooks();
   const t = await lostBatchReply(fail.wrap);
   await t.cutBatch();
   fail.arm();
@@ -528,5 +549,63 @@ test('a journal look that failed on an SSE attach is made again by itself: the f
   assert.equal(res.status, 200);
   await until('the stream\'s journal look made, and failed', () => !fail.armed());
   await t.redelivered();
+  stream.abort();
+});
+
+test('a core disposed while its journal look was on its way never looks again (it would run beside the next core\'s accepts)', { timeout: 20_000 }, async () => {
+  // Review finding: a look that failed after its core was disposed (a drain here) armed the look-again
+  // timer on the dead queue, which then looked every 500 ms for ever, beside the session's next core.
+  const got: Got[] = [];
+  const looks = journalLooks();
+  const a = await liveNode('A', got, { wrap: looks.wrap });
+  const b = await liveNode('B', got, { wrap: looks.wrap });
+  const session = async (base: string) => (await (await fetch(`${base}/sessions`, { method: 'POST', body: '{}' })).json()) as { sid: string; token: string };
+  const x = await session(b.srv.http);
+  const y = await session(a.srv.http);
+  looks.hold();
+  const streams = new AbortController();
+  for (const [base, s] of [[b.srv.http, x], [a.srv.http, y]] as const) {
+    const res = await fetch(`${base}/sessions/${s.sid}/sse?token=${s.token}&ack=0`, { signal: streams.signal });
+    assert.equal(res.status, 200);
+  }
+  await until('both SSE attaches looking', () => looks.held(x.sid) && looks.held(y.sid));
+  // B drains: x's core is disposed while its look is on its way; then that look fails.
+  const drained = b.burrow.drain({ deadline: 1000 });
+  looks.fail(x.sid);
+  // y's look (node A, a live core) fails after x's: its look again is armed after any of x's, with the
+  // same delay, so by the time it runs, one of x's would have run.
+  await until('x\'s failure handled', () => !looks.held(x.sid));
+  await new Promise((r) => setImmediate(r));
+  looks.fail(y.sid);
+  await until('y looks again', () => looks.calls(y.sid) === 2);
+  assert.equal(looks.calls(x.sid), 1, 'the disposed core looked again');
+  streams.abort();
+  await drained;
+});
+
+test('a journal look that keeps failing is made again less and less often, with one error event', { timeout: 20_000 }, async () => {
+  // A store that answers but refuses (a script refused, a cluster down) for a while: a look every
+  // 500 ms per session, each with an error event, would add to its load.
+  const got: Got[] = [];
+  const looks = journalLooks();
+  const errors: unknown[] = [];
+  const n = await liveNode('A', got, { wrap: looks.wrap });
+  n.burrow.on('error', (e) => errors.push(e));
+  const s = (await (await fetch(`${n.srv.http}/sessions`, { method: 'POST', body: '{}' })).json()) as { sid: string; token: string };
+  looks.hold();
+  const stream = new AbortController();
+  assert.equal((await fetch(`${n.srv.http}/sessions/${s.sid}/sse?token=${s.token}&ack=0`, { signal: stream.signal })).status, 200);
+  const at: number[] = [];
+  for (let k = 1; k <= 3; k++) {
+    await until(`look ${k}`, () => looks.held(s.sid));
+    at.push(Date.now());
+    looks.fail(s.sid);
+  }
+  await until('look 4', () => looks.held(s.sid));
+  at.push(Date.now());
+  const waits = at.slice(1).map((t, i) => t - at[i]!);
+  // 500, 1000, 2000 ms (a timer fires no earlier than asked, give or take the loop clock's ms).
+  assert.ok(waits[0]! >= 490 && waits[1]! >= 990 && waits[2]! >= 1990, `looks again after ${waits.join(', ')} ms`);
+  assert.equal(errors.length, 1, 'one error event for the run of failures');
   stream.abort();
 });

@@ -14,8 +14,9 @@ import type { Downstream, InboundOutcome, SessionHost } from './types.js';
 
 /** Longest an inbound frame waits for another node to emit the frames before it (see #accept). */
 const ACCEPT_WAIT_MS = 12_000;
-/** A journal look that was skipped or failed is made again after this (see #lookAgain). */
+/** A journal look that was skipped or failed is made again after this, doubling up to the max (see #lookAgain). */
 const LOOK_AGAIN_MS = 500;
+const LOOK_AGAIN_MAX_MS = 8000;
 
 /** What the inbound queue needs of its core. */
 export interface InboundHost {
@@ -133,6 +134,7 @@ export class InboundQueue implements DeadlineLinks {
 
   /** Stops the timers (the core is disposed). */
   stop(): void {
+    this.#stopped = true;
     if (this.#recheck) clearTimeout(this.#recheck);
     this.#recheck = undefined;
     if (this.#ackArmed) this.#core.host.acksOwed.disarm(this);
@@ -341,9 +343,9 @@ export class InboundQueue implements DeadlineLinks {
     if (r.recheckMs !== undefined) this.#recheckIn(r.recheckMs);
   }
 
-  /** Looks at the journal again in `ms`, unless a look is already due. */
+  /** Looks at the journal again in `ms`, unless a look is already due or the core was disposed. */
   #recheckIn(ms: number): void {
-    if (this.#recheck) return;
+    if (this.#recheck || this.#stopped) return;
     this.#recheck = setTimeout(() => {
       this.#recheck = undefined;
       this.replayJournal();
@@ -355,18 +357,23 @@ export class InboundQueue implements DeadlineLinks {
   replayJournal(): void {
     const core = this.#core;
     const store = core.host.store;
-    if (!store.replayInbound || core.closed) return;
+    if (!store.replayInbound || core.closed || this.#stopped) return;
     this.#journalChecked = true;
     this.#pending++;
     this.#waiting = undefined;
     const run = this.#queue.then(async () => {
+      // Disposed meanwhile: the session's next core here looks itself, and only once what was queued
+      // here before the disposal is done; a look of ours beside its accepts could emit a frame twice.
+      if (this.#stopped) return;
       if (core.host.storeDown) return this.#lookAgain();
       this.#redeliver(await store.replayInbound!(core.id));
+      this.#lookMs = 0;
     });
     this.#queue = run.then(this.#settled, this.#settled);
     run.catch((err: unknown) => {
+      // One error event per run of failures (a store that answers but refuses, for a while).
+      if (this.#lookMs === 0) core.host.emitError(err);
       this.#lookAgain();
-      core.host.emitError(err);
     });
   }
 
@@ -374,13 +381,20 @@ export class InboundQueue implements DeadlineLinks {
    * A journal look was skipped (the store is down) or failed: entries a node released after losing
    * its reply may be waiting, and a client that waits for their answers sends nothing that would make
    * an accept look. The next poll looks again (see journalDue), and so does a timer, for a downstream
-   * that makes no more requests (an SSE stream, a WebSocket).
+   * that makes no more requests (an SSE stream, a WebSocket): after 500 ms, then backing off to 8 s
+   * while looks keep failing (a call per session to a store in trouble).
    */
   #lookAgain(): void {
     this.#journalChecked = false;
     this.#pollCarrier = undefined;
-    if (!this.#core.closed) this.#recheckIn(LOOK_AGAIN_MS);
+    if (this.#core.closed) return;
+    this.#lookMs = this.#lookMs === 0 ? LOOK_AGAIN_MS : Math.min(this.#lookMs * 2, LOOK_AGAIN_MAX_MS);
+    this.#recheckIn(this.#lookMs);
   }
+  /** The delay of the last look again (0: the last look went through). */
+  #lookMs = 0;
+  /** stop() ran: the core was disposed, and nothing of this queue looks at the journal any more. */
+  #stopped = false;
 
   /** A new data frame, applied in order: counted and emitted. */
   #received(f: Extract<SequencedFrame, { t: 'd' }>, stopAtGap: boolean): void {
