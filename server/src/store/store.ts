@@ -273,7 +273,12 @@ export interface Store {
   leave(sid: string, room: string): Promise<void>;
   /** Rooms the session is in. */
   rooms(sid: string): Promise<readonly string[]>;
-  /** Session ids in `room`, or of every open session when `room` is undefined. */
+  /**
+   * Session ids in `room`, or of every session when `room` is undefined. A closed session is in no
+   * room. The list of every session may still name one that closed while its record lingers (a
+   * networked store would pay a check per session and per broadcast to leave it out): its append
+   * answers `closed`, so a broadcast skips it anyway.
+   */
   members(room: string | undefined): Promise<readonly string[]>;
   /**
    * Appends one frame to each session's log, each append atomic and bounded like `append` (and each

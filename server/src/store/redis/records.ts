@@ -165,15 +165,11 @@ export class SessionRecords {
     return this.#s.r.smembers(this.#s.keys.roomsOf(sid));
   }
 
-  async members(room: string | undefined): Promise<readonly string[]> {
+  members(room: string | undefined): Promise<readonly string[]> {
     const { r, keys } = this.#s;
-    // A closed session left its rooms' sets at the close (#leaveAll).
-    if (room !== undefined) return r.smembers(keys.room(room));
-    // The session set keeps a closed session until its expiry is claimed (the sweep walks it), so the
-    // open ones are told here: one round trip more per broadcast, none per room send. A member with no
-    // record stays listed: appendEach answers it 'unknown'.
-    const sids = await r.smembers(keys.sessions);
-    const closed = await batchOrThrow(r, sids.map((sid): Command => (c) => c.hexists(keys.session(sid)[0], 'closedBy')));
-    return sids.filter((_, i) => closed[i] !== 1);
+    // A closed session left its rooms' sets at the close (#leaveAll). The sessions set keeps it until
+    // its expiry is claimed (the sweep walks it); telling the open ones apart would cost a command
+    // per session and per broadcast (+25 % at 20,000), for appends that answer 'closed' anyway.
+    return r.smembers(room === undefined ? keys.sessions : keys.room(room));
   }
 }
