@@ -462,8 +462,9 @@ async function lostBatchReply(wrapB: (s: RedisStore) => RedisStore = (s) => s) {
 
   const open = (await (await fetch(`${a.srv.http}/sessions`, { method: 'POST', body: '{}' })).json()) as { sid: string; token: string };
   const session = `/sessions/${open.sid}`;
-  const poll = async (base: string, carry: number) => {
-    const r = await fetch(`${base}${session}/poll?token=${open.token}&ack=0&carry=${carry}`);
+  /** A poll of polling transport `carry`, or of a client that sends no carry id (`null`, with `extra` query). */
+  const poll = async (base: string, carry: number | null, extra = '') => {
+    const r = await fetch(`${base}${session}/poll?token=${open.token}&ack=0${carry === null ? '' : `&carry=${carry}`}${extra}`);
     assert.equal(r.status, 200, await r.clone().text());
     return r.text();
   };
@@ -519,6 +520,17 @@ test('an accept whose reply a Redis blip cut off, then a new polling transport o
   await t.poll(t.b.srv.http, 1); // B's core looks at the journal: empty
   await t.cutBatch();
   const held = t.poll(t.b.srv.http, 2);
+  await t.redelivered();
+  await held;
+});
+
+test('a client that sends no carry id: its resumed transport\'s first poll looks at the journal on a node that already polled', { timeout: 20_000 }, async () => {
+  // `carry` is optional in the protocol: such a client's first poll after a lost transport says so
+  // with the resume=1 hint, and that poll looks, as a new carry id's first poll does.
+  const t = await lostBatchReply();
+  await t.poll(t.b.srv.http, null); // B's core looks at the journal: empty
+  await t.cutBatch();
+  const held = t.poll(t.b.srv.http, null, '&resume=1');
   await t.redelivered();
   await held;
 });

@@ -229,7 +229,7 @@ export class SessionCore extends CoreFlags implements InboundHost, HeartbeatHost
     // cut off its accept's reply: redeliver what it never emitted (a poll checks once per polling
     // transport, see journalDue; its POSTs check on every accept anyway).
     const store = this.host.store;
-    if (store.replayInbound && (d.transport !== 'polling' || this.inboundQueue().journalDue(d.carrier))) this.inboundQueue().replayJournal();
+    if (store.replayInbound && (d.transport !== 'polling' || this.inboundQueue().journalDue(d.carrier, d.resumed === true))) this.inboundQueue().replayJournal();
     return this.pump();
   }
 

@@ -116,10 +116,11 @@ export class InboundQueue implements DeadlineLinks {
    * its next transport that they were accepted, never sends them again. If the core holding its polls
    * had looked already, nothing ever looked again, and the client waited for ever for the answers to
    * those messages (the polling stall of the cluster suite's Redis blip). A client that sends no
-   * `carry` id gets the old rule: once per core.
+   * `carry` id (it is optional) is looked for once per core, and on every poll that says it starts a
+   * transport after a lost one (`resumed`: the `resume=1` hint).
    */
-  journalDue(carrier: string | null | undefined): boolean {
-    if (carrier == null) return !this.#journalChecked;
+  journalDue(carrier: string | null | undefined, resumed: boolean): boolean {
+    if (carrier == null) return resumed || !this.#journalChecked;
     if (carrier === this.#pollCarrier) return false;
     this.#pollCarrier = carrier;
     return true;

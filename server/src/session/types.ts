@@ -29,6 +29,8 @@ export interface Downstream {
   take?(carrier: string): string[] | undefined;
   /** A poll only: the `carry` id of the polling transport that sent it (null: the client sent none). */
   readonly carrier?: string | null;
+  /** A poll only: its client says it starts a transport after a lost one (the `resume=1` hint). */
+  readonly resumed?: boolean;
 }
 
 /** Per-message counters, plugged in by the metrics module; absent otherwise. */

@@ -34,6 +34,8 @@ class PollDownstream implements Downstream, DeadlineLinks {
   readonly #deadlines: DeadlineList<PollDownstream>;
   /** The `carry` id of the polling transport that sent this poll (null: none, nothing is taken). */
   readonly carrier: string | null;
+  /** The `resume=1` hint: the first poll of a transport after a lost one. */
+  readonly resumed: boolean;
   #done = false;
   /** Encoded frames of the answer being collected (sequenced ones, then any control frame). */
   #frames: string[] = [];
@@ -48,9 +50,10 @@ class PollDownstream implements Downstream, DeadlineLinks {
   /** @internal */ dlNext: DeadlineLinks | undefined = undefined;
   /** @internal */ dlAt = 0;
 
-  constructor(res: ServerResponse, core: SessionCore, batchFrames: number, batchBytes: number, deadlines: DeadlineList<PollDownstream>, carrier: string | null) {
+  constructor(res: ServerResponse, core: SessionCore, batchFrames: number, batchBytes: number, deadlines: DeadlineList<PollDownstream>, query: URLSearchParams) {
     this.#res = res;
-    this.carrier = carrier;
+    this.carrier = query.get('carry');
+    this.resumed = query.get('resume') === '1';
     this.#core = core;
     this.batchFrames = batchFrames;
     this.batchBytes = batchBytes;
@@ -188,7 +191,7 @@ function hold(
   if (res.destroyed) return;
   const { core, record } = found;
   const o = reg.options;
-  const d = new PollDownstream(res, core, o.limits.maxBatchFrames, o.limits.maxPollBytes, pollDeadlines(reg), query.get('carry'));
+  const d = new PollDownstream(res, core, o.limits.maxBatchFrames, o.limits.maxPollBytes, pollDeadlines(reg), query);
   reg.lifecycle?.attached(core.handle, 'polling', query);
   return core.attach(d, ack, record.outSeq);
 }
