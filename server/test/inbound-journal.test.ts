@@ -621,3 +621,50 @@ test('a journal look that keeps failing is made again less and less often, with 
   assert.equal(errors.length, 1, 'one error event for the run of failures');
   stream.abort();
 });
+
+test('a journal look skipped while the store is down is made again every 500 ms, not less and less often', { timeout: 20_000 }, async () => {
+  // A skipped look costs no store call: backing it off like a failed one only delays the recovery
+  // of a downstream that makes no more requests (an SSE stream) once the store is back.
+  let armDown = false;
+  let down = false;
+  /** When the node asked for the store's status while it was down: the skipped looks (nothing else runs here then). */
+  const askedWhileDown: number[] = [];
+  const t = await lostBatchReply(
+    (store) =>
+      new Proxy(store, {
+        get(target, key) {
+          if (key === 'status') {
+            return () => {
+              if (!down) return target.status();
+              askedWhileDown.push(Date.now());
+              changed();
+              return 'down';
+            };
+          }
+          if (key === 'publish') {
+            // The attach's announcement: the store "goes down" once it is through, before the look runs.
+            return async (...a: Parameters<RedisStore['publish']>) => {
+              await target.publish(...a);
+              if (armDown) [armDown, down] = [false, true];
+            };
+          }
+          const v: unknown = Reflect.get(target, key, target);
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      }),
+  );
+  await t.cutBatch();
+  armDown = true;
+  const stream = new AbortController();
+  assert.equal((await fetch(`${t.b.srv.http}${t.session}/sse?token=${t.token}&ack=0`, { signal: stream.signal })).status, 200);
+  // A look asks a few times within a turn or two: the looks are the asks more than 100 ms apart.
+  const looks = () => askedWhileDown.filter((at, i) => i === 0 || at - askedWhileDown[i - 1]! > 100);
+  await until('four looks skipped', () => looks().length >= 4);
+  down = false;
+  await t.redelivered();
+  const at = looks();
+  const waits = at.slice(1, 4).map((x, i) => x - at[i]!);
+  // Every 500 ms (backing off, the third wait would be 2 s; the bound leaves a loaded machine room).
+  assert.ok(waits.every((w) => w >= 490) && waits[2]! < 1500, `looked again after ${waits.join(', ')} ms`);
+  stream.abort();
+});

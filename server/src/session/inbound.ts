@@ -366,7 +366,7 @@ export class InboundQueue implements DeadlineLinks {
       // Disposed meanwhile: the session's next core here looks itself, and only once what was queued
       // here before the disposal is done; a look of ours beside its accepts could emit a frame twice.
       if (this.#stopped) return;
-      if (core.host.storeDown) return this.#lookAgain();
+      if (core.host.storeDown) return this.#lookAgain(false);
       this.#redeliver(await store.replayInbound!(core.id));
       this.#lookMs = 0;
     });
@@ -374,7 +374,7 @@ export class InboundQueue implements DeadlineLinks {
     run.catch((err: unknown) => {
       // One error event per run of failures (a store that answers but refuses, for a while).
       if (this.#lookMs === 0) core.host.emitError(err);
-      this.#lookAgain();
+      this.#lookAgain(true);
     });
   }
 
@@ -382,17 +382,18 @@ export class InboundQueue implements DeadlineLinks {
    * A journal look was skipped (the store is down) or failed: entries a node released after losing
    * its reply may be waiting, and a client that waits for their answers sends nothing that would make
    * an accept look. The next poll looks again (see journalDue), and so does a timer, for a downstream
-   * that makes no more requests (an SSE stream, a WebSocket): after 500 ms, then backing off to 8 s
-   * while looks keep failing (a call per session to a store in trouble).
+   * that makes no more requests (an SSE stream, a WebSocket): after 500 ms, then, while looks keep
+   * `failed`, backing off to 8 s (a call per session to a store in trouble). A look skipped because
+   * the store is down costs no call: those go on every 500 ms, so one comes soon after it is back.
    */
-  #lookAgain(): void {
+  #lookAgain(failed: boolean): void {
     this.#journalChecked = false;
     this.#pollCarrier = undefined;
     if (this.#core.closed) return;
-    this.#lookMs = this.#lookMs === 0 ? LOOK_AGAIN_MS : Math.min(this.#lookMs * 2, LOOK_AGAIN_MAX_MS);
-    this.#recheckIn(this.#lookMs);
+    if (failed) this.#lookMs = this.#lookMs === 0 ? LOOK_AGAIN_MS : Math.min(this.#lookMs * 2, LOOK_AGAIN_MAX_MS);
+    this.#recheckIn(failed ? this.#lookMs : LOOK_AGAIN_MS);
   }
-  /** The delay of the last look again (0: the last look went through). */
+  /** The delay of the last look again after a failure (0: the last look went through). */
   #lookMs = 0;
   /** stop() ran: the core was disposed, and nothing of this queue looks at the journal any more. */
   #stopped = false;
