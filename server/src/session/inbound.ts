@@ -1,22 +1,21 @@
 /**
  * The inbound half of a session core: client frames are applied strictly one batch at a time, in seq
  * order, through the store's inbound journal (`acceptInbound`), then emitted as `message` events; the
- * inbound ack goes back on the wire. Journal entries of a node that died are redelivered here.
+ * inbound ack goes back on the wire. Journal entries of a node that died are redelivered first
+ * (journal-looks.ts).
  */
 import { ACK_EVERY, ACK_SIZE, payloadSize, type Frame, type SequencedFrame } from '@burrow/shared';
 import { refusal } from '../errors/refusals.js';
 import type { DeadlineLinks } from '../deadlines.js';
 import { ACCEPT_RUN_MAX, badFrame, dataRun } from './inbound-runs.js';
-import type { InboundReplay, InboundResult } from '../store/store.js';
+import type { InboundResult } from '../store/store.js';
+import { JournalLooks } from './journal-looks.js';
 import type { InboundGate } from './backpressure.js';
 import { RESOLVED, type Session, type TransportName } from './handle.js';
 import type { Downstream, InboundOutcome, SessionHost } from './types.js';
 
 /** Longest an inbound frame waits for another node to emit the frames before it (see #accept). */
 const ACCEPT_WAIT_MS = 12_000;
-/** A journal look that was skipped or failed is made again after this, doubling up to the max (see #lookAgain). */
-const LOOK_AGAIN_MS = 500;
-const LOOK_AGAIN_MAX_MS = 8000;
 
 /** What the inbound queue needs of its core. */
 export interface InboundHost {
@@ -46,9 +45,8 @@ export class InboundQueue implements DeadlineLinks {
   #ackArmed = false;
   /** Payload delivered since the last ack on the wire (see ACK_SIZE). */
   #unackedSize = 0;
-  /** Inbound journal (networked stores): a look again at another live node's unconfirmed entries. */
-  #recheck: NodeJS.Timeout | undefined;
-  #journalChecked = false;
+  /** The journal's looks (networked stores), made with the first. */
+  #journal: JournalLooks | undefined;
   /** Batches queued and not yet settled: the synchronous path runs only when this is 0. */
   #pending = 0;
   /** Made with the first queued batch: a queue that only ever takes the synchronous path keeps none. */
@@ -108,25 +106,14 @@ export class InboundQueue implements DeadlineLinks {
     return this.#inAck;
   }
 
-  /**
-   * Whether the attach of a poll from the polling transport `carrier` should look at the journal: a
-   * poll looks once per transport (its first poll here), not on every poll (a store round trip per
-   * request). Once per core was not enough: a node whose accept committed in the store but whose reply
-   * a store blip cut off releases its entries for another node to take over, and the client, told by
-   * its next transport that they were accepted, never sends them again. If the core holding its polls
-   * had looked already, nothing ever looked again, and the client waited for ever for the answers to
-   * those messages (the polling stall of the cluster suite's Redis blip). A client that sends no
-   * `carry` id (it is optional) is looked for once per core, and on every poll that says it starts a
-   * transport after a lost one (`resumed`: the `resume=1` hint).
-   */
+  /** See {@link JournalLooks.due}. */
   journalDue(carrier: string | null | undefined, resumed: boolean): boolean {
-    if (carrier == null) return resumed || !this.#journalChecked;
-    if (carrier === this.#pollCarrier) return false;
-    this.#pollCarrier = carrier;
-    return true;
+    return this.#looks.due(carrier, resumed);
   }
-  /** The polling transport whose first poll here looked at the journal (see journalDue). */
-  #pollCarrier: string | undefined;
+
+  get #looks(): JournalLooks {
+    return (this.#journal ??= new JournalLooks(this.#core, (task) => this.#enqueueLook(task), this.#appendsRun));
+  }
 
   /** Another node applied more (a fresh record). */
   raiseAck(ack: number): void {
@@ -135,9 +122,7 @@ export class InboundQueue implements DeadlineLinks {
 
   /** Stops the timers (the core is disposed). */
   stop(): void {
-    this.#stopped = true;
-    if (this.#recheck) clearTimeout(this.#recheck);
-    this.#recheck = undefined;
+    this.#journal?.stop();
     if (this.#ackArmed) this.#core.host.acksOwed.disarm(this);
     this.#ackArmed = false;
   }
@@ -238,7 +223,7 @@ export class InboundQueue implements DeadlineLinks {
           if (f.t === 'd' && frames[i + 1]?.t === 'd' && core.host.store.acceptInboundBatch) {
             const run = dataRun(frames, i);
             const b = await core.host.store.acceptInboundBatch(core.id, run);
-            if (b.replay || b.recheckMs !== undefined) this.#redeliver(b);
+            if (b.replay || b.recheckMs !== undefined) this.#looks.redeliver(b);
             const last = b.statuses.length - 1;
             for (let k = 0; k < last; k++) this.#applied(run[k]!, b.statuses[k]!, stopAtGap);
             const status = b.statuses[last] ?? 'unknown';
@@ -305,11 +290,11 @@ export class InboundQueue implements DeadlineLinks {
     for (;;) {
       const r = await store.acceptInbound(this.#core.id, f.seq, frame, Date.now() >= giveUpAt);
       if (r.status !== 'wait') {
-        if (r.replay || r.recheckMs !== undefined) this.#redeliver(r);
+        if (r.replay || r.recheckMs !== undefined) this.#looks.redeliver(r);
         return r;
       }
       if (r.replay) {
-        this.#redeliver({ replay: r.replay });
+        this.#looks.redeliver({ replay: r.replay });
         continue;
       }
       await new Promise((done) => setTimeout(done, Math.min(delay, r.recheckMs ?? delay)));
@@ -327,76 +312,19 @@ export class InboundQueue implements DeadlineLinks {
     return { ack: this.#inAck };
   }
 
-  /**
-   * Journal entries the store handed to this node (their node died, or our reply was lost): emitted
-   * first, in seq order, flagged `redelivered`, then confirmed. Runs inside the inbound queue.
-   */
-  #redeliver(r: InboundReplay): void {
-    const core = this.#core;
-    this.#journalChecked = true;
-    for (const e of r.replay ?? []) {
-      if (!core.closed) {
-        const data = typeof e.data === 'string' ? e.data : Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
-        core.host.emitMessage(core.handle, data, { seq: e.seq, redelivered: true });
-      }
-      core.host.store.confirmInbound?.(core.id, e.seq, false, this.#appendsRun);
-    }
-    if (r.recheckMs !== undefined) this.#recheckIn(r.recheckMs);
-  }
-
-  /** Looks at the journal again in `ms`, unless a look is already due or the core was disposed. */
-  #recheckIn(ms: number): void {
-    if (this.#recheck || this.#stopped) return;
-    this.#recheck = setTimeout(() => {
-      this.#recheck = undefined;
-      this.replayJournal();
-    }, ms);
-    this.#recheck.unref();
-  }
-
-  /** Asks the store for journal entries to redeliver, in the inbound queue (never beside an accept). */
+  /** Asks the store for journal entries to redeliver (see {@link JournalLooks.look}). */
   replayJournal(): void {
-    const core = this.#core;
-    const store = core.host.store;
-    if (!store.replayInbound || core.closed || this.#stopped) return;
-    this.#journalChecked = true;
+    if (this.#core.host.store.replayInbound) this.#looks.look();
+  }
+
+  /** Queues a journal look behind every batch queued so far; nothing joins a batch across it. */
+  #enqueueLook(task: () => Promise<void>): Promise<void> {
     this.#pending++;
     this.#waiting = undefined;
-    const run = this.#queue.then(async () => {
-      // Disposed meanwhile: the session's next core here looks itself, and only once what was queued
-      // here before the disposal is done; a look of ours beside its accepts could emit a frame twice.
-      if (this.#stopped) return;
-      if (core.host.storeDown) return this.#lookAgain(false);
-      this.#redeliver(await store.replayInbound!(core.id));
-      this.#lookMs = 0;
-    });
+    const run = this.#queue.then(task);
     this.#queue = run.then(this.#settled, this.#settled);
-    run.catch((err: unknown) => {
-      // One error event per run of failures (a store that answers but refuses, for a while).
-      if (this.#lookMs === 0) core.host.emitError(err);
-      this.#lookAgain(true);
-    });
+    return run;
   }
-
-  /**
-   * A journal look was skipped (the store is down) or failed: entries a node released after losing
-   * its reply may be waiting, and a client that waits for their answers sends nothing that would make
-   * an accept look. The next poll looks again (see journalDue), and so does a timer, for a downstream
-   * that makes no more requests (an SSE stream, a WebSocket): after 500 ms, then, while looks keep
-   * `failed`, backing off to 8 s (a call per session to a store in trouble). A look skipped because
-   * the store is down costs no call: those go on every 500 ms, so one comes soon after it is back.
-   */
-  #lookAgain(failed: boolean): void {
-    this.#journalChecked = false;
-    this.#pollCarrier = undefined;
-    if (this.#core.closed) return;
-    if (failed) this.#lookMs = this.#lookMs === 0 ? LOOK_AGAIN_MS : Math.min(this.#lookMs * 2, LOOK_AGAIN_MAX_MS);
-    this.#recheckIn(failed ? this.#lookMs : LOOK_AGAIN_MS);
-  }
-  /** The delay of the last look again after a failure (0: the last look went through). */
-  #lookMs = 0;
-  /** stop() ran: the core was disposed, and nothing of this queue looks at the journal any more. */
-  #stopped = false;
 
   /** A new data frame, applied in order: counted and emitted. */
   #received(f: Extract<SequencedFrame, { t: 'd' }>, stopAtGap: boolean): void {
