@@ -43,11 +43,13 @@ export async function fanout(reg: FanoutHost, room: string | undefined, input: S
       const live = reg.options.onBufferFull === 'pause' ? reg.live(sid) : undefined;
       if (live) live.gate.pause();
       else overflowed(reg, sid).catch((err: unknown) => reg.emitError(err));
-    } else if (r.reason === 'unknown' && room !== undefined) (stale ??= []).push(sid);
+    } else if (room !== undefined) (stale ??= []).push(sid);
   }
-  // A member with no session: a membership whose removal failed (a networked store's SREM after a
-  // refused join, or an expiry's cleanup, during an outage). Left, it would cost every fan-out to the
-  // room an append for ever; the session set itself is the expiry sweep's to clean.
+  // A member with no session, or a closed one: a membership whose removal failed (a networked store's
+  // SREM after a refused join, or an expiry's cleanup, during an outage), or a join whose SADD landed
+  // after the close's SREM (on Redis Cluster the room's set and the session are on different slots, so
+  // no script sees both). Left, it would cost every fan-out to the room an append until the record
+  // expires, and `members` would name it; the session set itself is the expiry sweep's to clean.
   if (stale && room !== undefined) {
     const from = room;
     await Promise.all(stale.map((sid) => reg.store.leave(sid, from).catch((err: unknown) => reg.emitError(err))));
