@@ -3,7 +3,7 @@
  * run on WebSocket, SSE or long polling and survives transport switches and reconnects unseen.
  */
 import { isAppCloseCode, MAX_CLOSE_REASON_BYTES, type OpenFrame, type Payload, payloadSize, utf8Length, wellFormed } from '@burrow/shared';
-import { ABNORMAL, NORMAL } from './close-codes.js';
+import { ABNORMAL } from './close-codes.js';
 import { type Connection, type ConnectionEvents, createConnection } from './engine/connection.js';
 import { testHook } from './engine/test-hook.js';
 import { CloseEventImpl, scheduleTask } from './platform/dom.js';
@@ -267,12 +267,14 @@ export class BurrowSocket extends EventTarget {
   /**
    * Closes the socket. While CONNECTING the attempt is abandoned (`error`, then `close` 1006);
    * while OPEN a close frame follows everything sent so far and `close` fires with the server's echo.
-   * @param code 1000 or 3000–4999, else DOMException `InvalidAccessError`.
+   * @param code 1000 or 3000–4999 (needed when a reason is given), else DOMException `InvalidAccessError`.
    * @param reason at most 123 UTF-8 bytes, else DOMException `SyntaxError`.
    */
   close(code?: number, reason?: string): void {
     let c: number | undefined;
-    if (code !== undefined) {
+    // A reason needs a code: Chromium converts an undefined code given with a reason to 0, which it
+    // refuses (the WHATWG spec would send 1000; a drop-in matches Chromium).
+    if (code !== undefined || reason !== undefined) {
       c = clampUnsignedShort(code);
       if (!isAppCloseCode(c)) {
         throw new DOMException(`Invalid close code ${c} (1000, 3000-4999)`, 'InvalidAccessError');
@@ -291,8 +293,6 @@ export class BurrowSocket extends EventTarget {
       return;
     }
     this.#setState(CLOSING);
-    // A reason without a code is sent with 1000, as the WHATWG spec says.
-    if (c === undefined && r) c = NORMAL;
     this.#push({ size: 0, payload: null, code: c, reason: r || undefined });
   }
 

@@ -47,11 +47,11 @@ export function parseProtocols(protocols: string | string[] | undefined): string
   return list;
 }
 
-/** WebIDL `[Clamp] unsigned short`. */
+/**
+ * `[Clamp] unsigned short` as Chromium converts it: clamped to 0..65535 (NaN to 0), then truncated
+ * toward zero. WebIDL rounds half to even there, but Chromium's WebSocket does not (`close(3999.6)`
+ * sends 3999, `close(999.5)` throws), and a drop-in matches Chromium's (e2e `conversions` scenario).
+ */
 export function clampUnsignedShort(v: unknown): number {
-  // NaN (and -0) become 0.
-  const c = Math.min(65535, Math.max(0, Number(v) || 0));
-  // Round half to even, as WebIDL's [Clamp] does: below 2^52, adding 2^52 leaves no fraction bits,
-  // so the addition rounds, and IEEE 754 rounds ties to even.
-  return c + 2 ** 52 - 2 ** 52;
+  return Math.trunc(Math.min(65535, Math.max(0, Number(v) || 0)));
 }

@@ -166,14 +166,14 @@ describe('attributes', () => {
   });
 });
 
-// WebIDL [Clamp] unsigned short, as close() converts its code: clamped to 0..65535, NaN to 0, and
-// rounded half to even (so 1000.5 is 1000 and 3000.5 is 3000, 3001.5 is 3002).
+// [Clamp] unsigned short as Chromium's close() converts its code: clamped to 0..65535, NaN to 0, then
+// truncated toward zero (WebIDL would round half to even; Chromium sends 3999 for 3999.6).
 describe('clampUnsignedShort', () => {
   it.each([
     [0, 0], [-0, 0], [-1, 0], [-Infinity, 0], [NaN, 0], ['x', 0], [undefined, 0], [null, 0],
-    [0.5, 0], [1.5, 2], [2.5, 2], [999.5, 1000], [1000.5, 1000], [1000.49, 1000], [3000.5, 3000], [3001.5, 3002],
-    [4999.4999, 4999], [4999.5, 5000], [65534.5, 65534], [65535.5, 65535], [65536, 65535], [Infinity, 65535],
-    [' 3000 ', 3000], [0.49999999999999994, 0],
+    [0.5, 0], [1.5, 1], [2.5, 2], [999.5, 999], [1000.5, 1000], [1000.9, 1000], [3000.5, 3000], [3999.6, 3999],
+    [4999.4999, 4999], [4999.5, 4999], [65534.5, 65534], [65535.5, 65535], [65536, 65535], [Infinity, 65535],
+    [' 3000 ', 3000], [-0.5, 0],
   ] as const)('%s -> %s', (input, expected) => {
     assert.ok(Object.is(clampUnsignedShort(input), expected));
   });
