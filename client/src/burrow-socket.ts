@@ -418,7 +418,9 @@ export class BurrowSocket extends EventTarget {
    */
   #setHandler<E extends Event>(type: HandlerName, fn: Handler<E>): void {
     const had = this.#handlers[type];
-    if (typeof fn === 'function') {
+    // Any object is kept, as Chromium keeps it ([LegacyTreatNonObjectAsNull]); one that is not
+    // callable then throws a TypeError when its event fires, which is reported, as there.
+    if (Object(fn) === fn) {
       this.#handlers[type] = fn as (ev: Event) => unknown;
       if (!had) this.addEventListener(type, this.#callHandler);
     } else if (had) {

@@ -145,6 +145,17 @@ describe('attributes', () => {
     assert.equal(s.binaryType, 'arraybuffer');
   });
 
+  // Regression (differential scenario eventShapes): an object was dropped (null) where Chromium keeps it.
+  it('an event handler attribute keeps any object, and drops what is not one', () => {
+    const s = make();
+    const obj = { handleEvent() {} };
+    (s as unknown as { onmessage: unknown }).onmessage = obj;
+    assert.equal(s.onmessage, obj);
+    (s as unknown as { onmessage: unknown }).onmessage = 'x';
+    assert.equal(s.onmessage, null);
+    s.close();
+  });
+
   it('event handler attributes work alongside addEventListener, in registration order', async () => {
     const s = make();
     const order: string[] = [];
