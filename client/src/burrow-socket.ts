@@ -437,8 +437,15 @@ export class BurrowSocket extends EventTarget {
 
 /** What send() sends, copied now: bytes of a buffer or view, else the text (WebIDL's USVString: lone surrogates become U+FFFD). */
 function toPayload(data: string | ArrayBufferLike | ArrayBufferView, tag: string): Payload {
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
-  // `[object ArrayBuffer]` or `[object SharedArrayBuffer]`, from this realm or another.
-  if (tag.endsWith('ArrayBuffer]')) return new Uint8Array(data as ArrayBufferLike).slice();
-  return wellFormed(String(data));
+  try {
+    if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+    // `[object ArrayBuffer]` or `[object SharedArrayBuffer]`, from this realm or another.
+    if (tag.endsWith('ArrayBuffer]')) return new Uint8Array(data as ArrayBufferLike).slice();
+  } catch {
+    // A detached buffer, or a view of one, cannot be read (it threw a TypeError): Chromium sends an
+    // empty binary message for it.
+    return new Uint8Array(0);
+  }
+  // A template, not String(): a Symbol throws a TypeError here, as WebIDL's conversion does.
+  return wellFormed(`${data as string}`);
 }

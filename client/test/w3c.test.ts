@@ -134,6 +134,23 @@ describe('send()', () => {
     s.send(new Blob(['abc']));
     assert.equal(s.bufferedAmount, 23);
   });
+
+  // Regression (differential scenario sendKinds): a Symbol was sent as the text "Symbol(s)", and a
+  // detached buffer threw a TypeError; Chromium throws for the first and sends nothing for the second.
+  it('converts as Chromium: a Symbol throws TypeError, a detached buffer or view is an empty message', async () => {
+    const s = make();
+    s.close();
+    await next(s, 'close');
+    const detached = new ArrayBuffer(4);
+    const view = new Uint8Array(detached, 1, 2);
+    const dataView = new DataView(detached);
+    structuredClone(detached, { transfer: [detached] });
+    assert.throws(() => s.send(Symbol('s') as unknown as string), TypeError);
+    for (const v of [detached, view, dataView]) s.send(v);
+    assert.equal(s.bufferedAmount, 0);
+    s.send({ toString: () => 'obj' } as unknown as string);
+    assert.equal(s.bufferedAmount, 3);
+  });
 });
 
 describe('attributes', () => {
