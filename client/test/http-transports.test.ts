@@ -232,6 +232,32 @@ describe('HTTP upstream timing (Node)', () => {
   });
 });
 
+describe('the URL of the HTTP transports', () => {
+  // Regression (differential scenario constructorArgs): fetch and EventSource refuse a URL with
+  // credentials, so `ws://user:pw@host/…` failed on SSE and polling where Chromium's WebSocket opens.
+  it.each(['sse', 'polling'] as const)('%s: credentials in the socket URL are left out of every request; url keeps them', async (transport) => {
+    const server = new FakeServer();
+    const urls: string[] = [];
+    const s = new BurrowSocket('ws://user:pw@example.test/burrow', undefined, {
+      transports: [transport],
+      // As a platform fetch does: a Request cannot be made from a URL with credentials.
+      fetch: (input, init) => {
+        urls.push(new Request(String(input)).url);
+        return server.fetch(input, init);
+      },
+      remember: false,
+      upgrade: false,
+    });
+    sockets.push([s, server]);
+    await new Promise((resolve, reject) => {
+      s.onopen = resolve;
+      s.onclose = reject;
+    });
+    assert.equal(s.url, 'ws://user:pw@example.test/burrow');
+    assert.ok(urls.length > 0 && urls.every((u) => u.startsWith('http://example.test/burrow/')), urls.join(' '));
+  });
+});
+
 describe('SSE through an app-supplied fetch', () => {
   it('chunks already buffered in the stream: each handler\'s awaits finish before the next message', async () => {
     const server = new FakeServer();

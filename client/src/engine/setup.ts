@@ -96,9 +96,13 @@ export function setUp(config: ConnectionConfig): Setup {
   const memory = createTransportMemory(o.remember, wsBase, o.rememberFor ?? 24 * 60 * 60 * 1000);
   const race = raceDelay(o.raceDelay, memory.rtt());
   const chain = [...new Set(wanted)].filter((n) => TRANSPORT_NAMES.includes(n) && available(n));
+  const httpBase = new URL(wsBase.href.replace(/^ws/, 'http'));
+  // fetch and EventSource refuse a URL with credentials in it, where a WebSocket takes one (and
+  // Chromium's opens): the HTTP transports leave them out.
+  httpBase.username = httpBase.password = '';
   return {
     wsBase,
-    httpBase: new URL(wsBase.href.replace(/^ws/, 'http')),
+    httpBase,
     chain,
     http: http!,
     factories,
