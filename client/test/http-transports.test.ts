@@ -258,6 +258,56 @@ describe('the URL of the HTTP transports', () => {
   });
 });
 
+describe('an app-supplied fetch that throws', () => {
+  // Regression (client platform review): a fetch that threw instead of rejecting threw out of the
+  // constructor (the handshake) or out of a setImmediate flush (a POST), which ended the process.
+  it('on the handshake: the socket fails as on a network error (error, close 1006), the constructor does not throw', async () => {
+    const s = new BurrowSocket('ws://example.test/burrow', undefined, {
+      transports: ['polling'],
+      fetch: () => {
+        throw new TypeError('refused by the wrapper');
+      },
+      remember: false,
+      upgrade: false,
+    });
+    const seen: string[] = [];
+    s.onerror = () => seen.push('error');
+    const code = await new Promise<number>((resolve) => (s.onclose = (e) => resolve(e.code)));
+    assert.deepEqual([seen, code], [['error'], 1006]);
+  });
+
+  it.each(['sse', 'polling'] as const)('%s: on a POST, the transport goes down and the socket reconnects', async (transport) => {
+    const server = new FakeServer();
+    let refuse = false;
+    const s = new BurrowSocket('ws://example.test/burrow', undefined, {
+      transports: [transport],
+      fetch: (input, init) => {
+        if (refuse && String(input).includes('/send')) throw new TypeError('refused by the wrapper');
+        return server.fetch(input, init);
+      },
+      remember: false,
+      upgrade: false,
+    });
+    sockets.push([s, server]);
+    await new Promise((resolve, reject) => {
+      s.onopen = resolve;
+      s.onclose = reject;
+    });
+    refuse = true;
+    const reconnecting = new Promise((resolve) => s.addEventListener('reconnecting', resolve, { once: true }));
+    s.send('hi');
+    await reconnecting;
+    refuse = false;
+    // The next transport sends it again (the empty POSTs before it ask for the server's ack).
+    let answered = 0;
+    while (!server.posts.some((p) => p.frames.some((f) => f.t === 'd'))) {
+      await server.until(() => server.posts.length > answered, 'a POST of the next transport');
+      for (const p of server.posts.slice(answered)) void p.answer(0);
+      answered = server.posts.length;
+    }
+  });
+});
+
 describe('SSE through an app-supplied fetch', () => {
   it('chunks already buffered in the stream: each handler\'s awaits finish before the next message', async () => {
     const server = new FakeServer();

@@ -96,9 +96,14 @@ export function fetchHttpClient(fetch: FetchFunction, stream?: (fetch: FetchFunc
       // may carry a null body.
       const init: RequestInit =
         BROWSER_BUNDLE || body === null ? { method, body, signal: ac.signal } : { method, headers: POST_HEADERS, body, signal: ac.signal };
-      fetch(url, init)
-        .then(async (res) => finish({ status: res.status, text: await res.text(), retryAfter: parseRetryAfter(res.headers.get('retry-after')) }))
-        .catch(() => finish(null));
+      // Through a promise's executor: an app's fetch that throws (or returns no promise) fails the
+      // request as a rejection does, where it threw out of a constructor or a flush (and ended a
+      // Node process). `finish` runs after the catch, so an exception of the engine's is not taken
+      // for a failed request and dropped.
+      new Promise<Response>((r) => r(fetch(url, init)))
+        .then(async (res): Promise<HttpAnswer> => ({ status: res.status, text: await res.text(), retryAfter: parseRetryAfter(res.headers.get('retry-after')) }))
+        .catch(() => null)
+        .then(finish);
       return () => {
         over = true;
         clearTimeout(timer);
