@@ -22,6 +22,15 @@ import type { Frame } from '@burrow/shared';
 let carriers = 0;
 
 /**
+ * A held poll answered within this many ms with nothing new is a wasted one: the server holds a poll
+ * until it has frames or its pollTimeout, so a run of them is a cache or proxy answering for it.
+ */
+export const QUICK_POLL_MS = 1000;
+/** The first wait before the next poll after two wasted ones in a row (ms); it doubles up to MAX_POLL_WAIT. */
+export const POLL_WAIT = 100;
+export const MAX_POLL_WAIT = 10_000;
+
+/**
  * @param knownAck the server's ack when already known (a session fresh from the handshake, to
  *   which nothing was sent yet); otherwise an empty POST asks for it first.
  */
@@ -31,10 +40,15 @@ export function pollingTransport(ctx: TransportContext, session: SessionRef, han
   /** The first poll's hints (why this transport starts); later polls carry none. */
   let hints: Readonly<Record<string, string>> | undefined = ctx.hints;
   let cancelPoll: (() => void) | undefined;
+  /** When the poll in flight left (ms epoch), and how many answers in a row were wasted (see QUICK_POLL_MS). */
+  let polledAt = 0;
+  let wasted = 0;
+  let waitTimer: ReturnType<typeof setTimeout> | undefined;
   const end = transportEnd(handlers, () => {
     up.cleanup();
     cancelPoll?.();
     cancelPoll = undefined;
+    clearTimeout(waitTimer);
   });
   const { done, down } = end;
   const carrier = ++carriers;
@@ -56,6 +70,7 @@ export function pollingTransport(ctx: TransportContext, session: SessionRef, han
     // #12); in a browser a URL per poll costs nothing that shows, and the bundle saves the code.
     const url = BROWSER_BUNDLE || first ? sessionUrl(ctx, session, 'poll', { ack, carry: carrier, ...first }) : `${pollUrl}${ack}`;
     up.carried(ack);
+    polledAt = Date.now();
     // No client-side timeout: the poll is held by design, and the engine drops the transport when
     // nothing arrives for heartbeat + heartbeatTimeout (its pings make the server answer).
     cancelPoll = ctx.http.request('GET', url, null, 0, answered);
@@ -67,8 +82,14 @@ export function pollingTransport(ctx: TransportContext, session: SessionRef, han
     if (a?.status !== 200) return down(downFromAnswer(a));
     const frames = readPollBody(a.text, ctx.maxPayload);
     if (!frames) return down(FAILED);
+    // Wasted: quick and with nothing in it, or only frames delivered already (a cache serving an old
+    // answer; a control frame, an ack or a pong, is something). Polling again at once would spin for
+    // as long as that goes on, and such an answer proves nothing about the poll: the engine's
+    // heartbeat then drops a transport that only ever gets them.
+    const before = ctx.ack();
+    wasted = Date.now() - polledAt < QUICK_POLL_MS && frames.every((f) => 'seq' in f && f.seq <= before) ? wasted + 1 : 0;
     // The poll is alive whether or not its frames can go yet.
-    handlers.onAlive();
+    if (!wasted) handlers.onAlive();
     // Only an answer that leaves a gap waits for the POST in flight (whose answer may fill it): one
     // that follows on goes at once, so a POST refused meanwhile (503 while the server's buffer is
     // full and paused) cannot strand frames that the client's ack must move past.
@@ -82,7 +103,8 @@ export function pollingTransport(ctx: TransportContext, session: SessionRef, han
       if (done()) return;
       up.deliver(f);
     }
-    poll();
+    if (wasted < 2) return poll();
+    waitTimer = setTimeout(poll, Math.min(MAX_POLL_WAIT, POLL_WAIT * 2 ** (wasted - 2)));
   };
 
   if (knownAck !== undefined) queueMicrotask(() => opened(knownAck));
