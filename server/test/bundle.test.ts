@@ -21,9 +21,9 @@ beforeAll(async () => {
 });
 afterAll(() => srv.close());
 
-function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+function get(path: string, headers: Record<string, string> = {}, base = srv.http): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${srv.http}${path}`, { headers }, (res) => {
+    const req = request(`${base}${path}`, { headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -88,5 +88,46 @@ describe('client bundle route', () => {
     const r = await get('/client.global.js');
     assert.equal(r.status, 404);
     assert.equal(JSON.parse(r.body.toString()).error, 'not_found');
+  });
+});
+
+/** The field names of a `Vary` header, lower-cased and sorted. */
+const varyOf = (v: unknown): string[] => String(v).split(',').map((f) => f.trim().toLowerCase()).sort();
+
+// Regressions (review of the HTTP edge, 2026-12-03).
+describe('client bundle route: caches and CORS', () => {
+  it('with allowedOrigins, Vary names both Origin and Accept-Encoding on 200 and 304 (it was Accept-Encoding alone)', async () => {
+    const origin = 'https://app.example';
+    const cors = await startTestServer({ clientBundleDir: dir, allowedOrigins: [origin] });
+    try {
+      const ok = await get('/client.js', { origin, 'accept-encoding': 'gzip' }, cors.http);
+      assert.equal(ok.status, 200);
+      assert.equal(ok.headers['access-control-allow-origin'], origin);
+      assert.deepEqual(varyOf(ok.headers.vary), ['accept-encoding', 'origin']);
+      const same = await get('/client.js', { origin, 'accept-encoding': 'gzip', 'if-none-match': String(ok.headers.etag) }, cors.http);
+      assert.equal(same.status, 304);
+      assert.deepEqual(varyOf(same.headers.vary), ['accept-encoding', 'origin']);
+    } finally {
+      await cors.close();
+    }
+  });
+
+  it('each content coding has its own ETag; If-None-Match validates the coding the request gets, and its 304 carries that tag', async () => {
+    const tag = async (accept: string): Promise<string> => String((await get('/client.js', { 'accept-encoding': accept })).headers.etag);
+    const br = await tag('br');
+    const gz = await tag('gzip');
+    const id = await tag('identity');
+    assert.equal(new Set([br, gz, id]).size, 3, `${br} ${gz} ${id}`);
+    for (const [accept, etag] of [['br', br], ['gzip', gz], ['identity', id]] as const) {
+      const r = await get('/client.js', { 'accept-encoding': accept, 'if-none-match': etag });
+      assert.deepEqual([r.status, r.headers.etag, r.body.length], [304, etag, 0], accept);
+    }
+    // The identity copy does not validate the brotli body: that body is sent, with its own tag.
+    const other = await get('/client.js', { 'accept-encoding': 'br', 'if-none-match': id });
+    assert.deepEqual([other.status, other.headers.etag, other.headers['content-encoding']], [200, br, 'br']);
+    assert.equal(brotliDecompressSync(other.body).toString(), esm);
+    // A cache holding several variants sends all their tags: the 304 names the one it validates.
+    const several = await get('/client.js', { 'accept-encoding': 'gzip', 'if-none-match': `${id}, W/${gz}, ${br}` });
+    assert.deepEqual([several.status, several.headers.etag], [304, gz]);
   });
 });

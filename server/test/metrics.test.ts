@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { afterAll, describe, test } from 'vitest';
 import { BurrowSocket } from '@burrow/client';
 import { startTestServer, type TestServer } from '@burrow/test-support';
@@ -238,5 +238,34 @@ describe('metrics', () => {
     assert.equal((await fetch(`http://127.0.0.1:${port}/`, { method: 'POST' })).status, 405);
     server.close();
     await burrow.close();
+  });
+
+  test("the handler's 405 before a declared body arrived closes the connection (Connection: close)", async () => {
+    const burrow = createBurrow();
+    const server = createServer((req, res) => burrow.metricsHandler()(req, res));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    try {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => {});
+      const closed = new Promise((resolve) => socket.on('close', resolve));
+      let got = '';
+      const head = new Promise<string>((resolve) => {
+        socket.on('data', (d: Buffer) => {
+          got += d.toString('latin1');
+          if (got.includes('\r\n\r\n')) resolve(got);
+        });
+      });
+      socket.write('POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc');
+      const answer = await head;
+      assert.match(answer, /^HTTP\/1\.1 405 /);
+      assert.match(answer, /\r\nconnection: close\r\n/i);
+      await closed;
+    } finally {
+      server.closeAllConnections();
+      server.close();
+      await burrow.close();
+    }
   });
 });

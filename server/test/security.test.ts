@@ -2,6 +2,7 @@
 // the handshake rate limit, the node-wide buffer cap and onBufferFull 'pause'.
 import assert from 'node:assert/strict';
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createBurrow, MemoryStore, type Session } from '../src/index.js';
@@ -239,6 +240,43 @@ describe('allowedOrigins and CORS (every transport)', () => {
     const bad = await req(`${srv.http}/sessions`, { method: 'OPTIONS', headers: { origin: 'https://evil.com', 'access-control-request-method': 'POST' } });
     assert.equal(bad.status, 403);
     assert.equal(bad.headers['access-control-allow-origin'], undefined);
+  });
+
+  it('an allowed origin can read Retry-After: every actual answer with Allow-Origin exposes it, as the 503 of a draining node needs', T, async () => {
+    const ok = await post(`${srv.http}/sessions`, '{"v":1}', { origin: GOOD });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers['access-control-expose-headers'], 'Retry-After');
+    const refused = await post(`${srv.http}/sessions`, '{"v":1}', { origin: 'https://evil.com' });
+    assert.equal(refused.headers['access-control-expose-headers'], undefined);
+    const draining = await startTestServer({ allowedOrigins: [GOOD] });
+    try {
+      await draining.burrow.drain({ deadline: 0 });
+      const r = await post(`${draining.http}/sessions`, '{"v":1}', { origin: GOOD });
+      assert.deepEqual([r.status, r.json.error, r.headers['retry-after']], [503, 'service_restart', '1']);
+      assert.equal(r.headers['access-control-allow-origin'], GOOD);
+      assert.equal(r.headers['access-control-expose-headers'], 'Retry-After');
+    } finally {
+      await draining.close();
+    }
+  });
+
+  it('a preflight answered before its declared body arrived closes the connection (Connection: close), as every other early answer does', T, async () => {
+    const socket = connect(srv.port, '127.0.0.1');
+    socket.on('error', () => {});
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    let got = '';
+    const head = new Promise<string>((resolve) => {
+      socket.on('data', (d: Buffer) => {
+        got += d.toString('latin1');
+        if (got.includes('\r\n\r\n')) resolve(got);
+      });
+    });
+    // The body is declared and never sent whole: the 204 comes before it.
+    socket.write(`OPTIONS /burrow/sessions HTTP/1.1\r\nHost: x\r\nOrigin: ${GOOD}\r\nContent-Length: 100000\r\n\r\nabc`);
+    const answer = await head;
+    assert.match(answer, /^HTTP\/1\.1 204 /);
+    assert.match(answer, /\r\nconnection: close\r\n/i);
+    await closed;
   });
 
   it('without allowedOrigins no CORS header is ever sent (browsers keep the HTTP transports same-origin)', T, async () => {

@@ -6,8 +6,10 @@
  *
  * Each file is read and compressed once per version on disk (size and mtime), off the event loop
  * (zlib's thread pool), by the first request that misses it, the others of the moment waiting for that
- * same load; then served from memory with a strong ETag (304 on `If-None-Match`), `Last-Modified` (304 on `If-Modified-Since`),
- * and brotli or gzip when the request accepts it.
+ * same load; then served from memory with `Last-Modified` (304 on `If-Modified-Since`), brotli or gzip
+ * when the request accepts it, and a strong ETag per content coding (304 on `If-None-Match` naming the
+ * tag of the coding the request would get): the three bodies are different representations, and a
+ * cache must not take one for another.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -18,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { brotliCompress, constants as zlib, gzip } from 'node:zlib';
 import { refusal } from '../errors/refusals.js';
+import { addVary } from './cors.js';
 import { sendError } from './respond.js';
 
 const JS = 'text/javascript; charset=utf-8';
@@ -48,10 +51,13 @@ function defaultBundleDir(): string | undefined {
   return undefined;
 }
 
+type Coding = 'identity' | 'gzip' | 'br';
+
 /** One file as served: its bytes in each encoding, computed once per version on disk. */
 interface Served {
   readonly version: string;
-  readonly etag: string;
+  /** The strong ETag of each coding's body. */
+  readonly etag: { readonly [C in Coding]: string };
   readonly lastModified: string;
   readonly identity: Buffer;
   readonly gzip: Buffer;
@@ -91,9 +97,10 @@ async function build(path: string, version: string, mtimeMs: number): Promise<Se
       gzipAsync(identity, { level: 9 }),
       brotliAsync(identity, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: identity.length } }),
     ]);
+    const tag = createHash('sha256').update(identity).digest('base64url').slice(0, 22);
     return {
       version,
-      etag: `"${createHash('sha256').update(identity).digest('base64url').slice(0, 22)}"`,
+      etag: { identity: `"${tag}"`, gzip: `"${tag}-gzip"`, br: `"${tag}-br"` },
       lastModified: new Date(Math.floor(mtimeMs / 1000) * 1000).toUTCString(),
       identity,
       gzip: gz,
@@ -105,8 +112,8 @@ async function build(path: string, version: string, mtimeMs: number): Promise<Se
 }
 
 /** The best encoding the request accepts (brotli, then gzip), ignoring those it gives q=0. */
-function pickEncoding(header: string | undefined): 'br' | 'gzip' | undefined {
-  if (!header) return undefined;
+function pickEncoding(header: string | undefined): Coding {
+  if (!header) return 'identity';
   const accepted = new Set<string>();
   for (const part of header.split(',')) {
     const [name = '', ...params] = part.trim().toLowerCase().split(';');
@@ -116,13 +123,16 @@ function pickEncoding(header: string | undefined): 'br' | 'gzip' | undefined {
   }
   if (accepted.has('br')) return 'br';
   if (accepted.has('gzip') || accepted.has('*')) return 'gzip';
-  return undefined;
+  return 'identity';
 }
 
-/** Is the client's copy current (RFC 9110: If-None-Match wins over If-Modified-Since)? */
-function notModified(req: IncomingMessage, s: Served): boolean {
+/**
+ * Is the client's copy of the representation it would get (`etag`) current (RFC 9110: If-None-Match,
+ * weak comparison, wins over If-Modified-Since)?
+ */
+function notModified(req: IncomingMessage, s: Served, etag: string): boolean {
   const inm = req.headers['if-none-match'];
-  if (inm !== undefined) return inm.split(',').some((t) => t.trim().replace(/^W\//, '') === s.etag || t.trim() === '*');
+  if (inm !== undefined) return inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*');
   const ims = req.headers['if-modified-since'];
   if (ims === undefined) return false;
   const since = Date.parse(ims);
@@ -134,24 +144,25 @@ export async function serveBundle(dir: string | undefined, rest: string, req: In
   const base = dir ?? defaultBundleDir();
   const served = route && base ? await load(join(base, route.file)) : undefined;
   if (!route || !served) return sendError(res, refusal('bundleMissing'));
+  const encoding = pickEncoding(req.headers['accept-encoding']);
+  // Added to the `Vary: Origin` CORS may have set: a cache keyed on one alone would mix them up.
+  addVary(res, 'Accept-Encoding');
   const common = {
-    ETag: served.etag,
+    ETag: served.etag[encoding],
     'Last-Modified': served.lastModified,
     'Cache-Control': 'public, max-age=300',
-    Vary: 'Accept-Encoding',
   };
-  if (notModified(req, served)) {
+  if (notModified(req, served, served.etag[encoding])) {
     res.writeHead(304, common);
     res.end();
     return;
   }
-  const encoding = pickEncoding(req.headers['accept-encoding']);
-  const body = encoding === 'br' ? served.br : encoding === 'gzip' ? served.gzip : served.identity;
+  const body = served[encoding];
   res.writeHead(200, {
     ...common,
     'Content-Type': route.type,
     'Content-Length': String(body.length),
-    ...(encoding ? { 'Content-Encoding': encoding } : {}),
+    ...(encoding === 'identity' ? {} : { 'Content-Encoding': encoding }),
   });
   res.end(req.method === 'HEAD' ? undefined : body);
 }

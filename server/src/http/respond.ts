@@ -17,7 +17,7 @@ export function sendJson(res: ServerResponse, status: number, body: string, head
   // Node read and discard the rest of it, which a trickling client stretches to Node's requestTimeout
   // (300 s). Closing it frees the socket as soon as the answer is written.
   const req = res.req as IncomingMessage | undefined;
-  const unread = req !== undefined && !req.complete && hasBody(req);
+  const unread = req !== undefined && unreadBody(req);
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': String(Buffer.byteLength(body)),
@@ -58,6 +58,11 @@ export function rejectSocket(socket: Duplex, err: ProtocolError): void {
     );
   }
   socket.destroy();
+}
+
+/** Has the request a declared body that has not all arrived (an answer now should close the connection)? */
+export function unreadBody(req: IncomingMessage): boolean {
+  return !req.complete && hasBody(req);
 }
 
 /** Does the request carry a body (a GET must not)? */

@@ -13,6 +13,7 @@ import { internals } from './internals.js';
 import type { Refusal } from './lifecycle.js';
 import { TimingStore } from '../store/timing-store.js';
 import { monotonicNow } from '../deadlines.js';
+import { unreadBody } from '../http/respond.js';
 
 /**
  * A prom-client `Registry`, as far as these types need to know it: typed structurally so that the
@@ -175,7 +176,8 @@ export function createMetrics(burrow: EventEmitter<BurrowEvents>, options: Metri
     req.on('error', destroyOnError);
     res.on('error', destroyOnError);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('method not allowed\n');
+      // Answered before a declared body arrived: close rather than let Node drain it (docs/SECURITY.md).
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain', ...(unreadBody(req) ? { Connection: 'close' } : {}) }).end('method not allowed\n');
       return;
     }
     text().then(
