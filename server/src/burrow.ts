@@ -28,6 +28,7 @@ import type { BurrowEvents } from './ops/events.js';
 import { Lifecycle, resolveDebug } from './ops/lifecycle.js';
 import { createMetrics, type BurrowMetrics, type MetricsOptions } from './ops/metrics.js';
 import { answerPreflight, applyCors, isOriginAllowed } from './http/cors.js';
+import { addUpgradeRoute, removeUpgradeRoute, type UpgradeRoute } from './http/upgrades.js';
 
 /** What `burrow.health()` and `GET {path}/health` report. */
 export interface BurrowHealth {
@@ -63,7 +64,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   readonly options: ResolvedOptions;
   readonly #registry: SessionRegistry;
   readonly #ws: WebSocketTransport;
-  readonly #servers = new Map<Server, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>();
+  readonly #servers = new Set<Server>();
   #closing: Promise<void> | undefined;
   readonly #lifecycle: Lifecycle;
   #drain: Promise<DrainResult> | undefined;
@@ -172,31 +173,40 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   /**
    * Serves WebSocket upgrades to `{path}/ws` on `server`. Upgrades elsewhere under the path get 400;
    * upgrades outside it are left to other listeners, or refused with 400 when Burrow is the only one.
+   * Several Burrows (different paths) may attach to one server: they share one `upgrade` listener,
+   * and an upgrade outside all of their paths gets exactly one answer. An upgrade to another protocol
+   * (`Upgrade: h2c`) is not Burrow's: left to other listeners, or else answered by the server's
+   * `request` listeners as a plain request, as Node does without an upgrade listener.
    */
   attach(server: Server): this {
     if (this.#servers.has(server)) return this;
-    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    this.#servers.add(server);
+    addUpgradeRoute(server, this.#upgrades);
+    return this;
+  }
+
+  /** This Burrow's part in the upgrades of the servers it is attached to. */
+  readonly #upgrades: UpgradeRoute = {
+    take: (req, socket, head) => {
       const { pathname, query } = splitUrl(req.url ?? '/');
       const rest = this.#relative(pathname);
-      // Another listener's upgrade is its own business, its socket included.
-      if (rest === undefined && server.listenerCount('upgrade') > 1) return;
+      if (rest === undefined) return false;
       // Node hands an upgrade's socket over with no 'error' listener of its own: a reset while the
       // refusal is written would otherwise be an uncaught 'error' that ends the process.
       socket.on('error', destroySocketOnError);
-      if (rest === undefined) return rejectSocket(socket, refusal('badRequest', 'no WebSocket endpoint here'));
       if (this.#lifecycle.watching) this.#watch(req, socket, pathname);
-      if (!this.#originAllowed(req)) return rejectSocket(socket, refusal('originForbidden'));
-      if (this.#closing) return rejectSocket(socket, refusal('goingAway'));
-      if (rest !== '/ws' || req.method !== 'GET') return rejectSocket(socket, refusal('badRequest', 'WebSocket upgrades go to /ws'));
-      this.#ws.handleUpgrade(req, socket, head, new URLSearchParams(query)).catch((err: unknown) => {
-        this.#error(err);
-        rejectSocket(socket, refusal('internal'));
-      });
-    };
-    server.on('upgrade', onUpgrade);
-    this.#servers.set(server, onUpgrade);
-    return this;
-  }
+      if (!this.#originAllowed(req)) rejectSocket(socket, refusal('originForbidden'));
+      else if (this.#closing) rejectSocket(socket, refusal('goingAway'));
+      else if (rest !== '/ws' || req.method !== 'GET') rejectSocket(socket, refusal('badRequest', 'WebSocket upgrades go to /ws'));
+      else {
+        this.#ws.handleUpgrade(req, socket, head, new URLSearchParams(query)).catch((err: unknown) => {
+          this.#error(err);
+          rejectSocket(socket, refusal('internal'));
+        });
+      }
+      return true;
+    },
+  };
 
   /** True once `drain()` was called. */
   get draining(): boolean {
@@ -251,7 +261,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   /** Ends every transport on this node with 1001 and stops all timers. Sessions live on in the store. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      for (const [server, listener] of this.#servers) server.off('upgrade', listener);
+      for (const server of this.#servers) removeUpgradeRoute(server, this.#upgrades);
       this.#servers.clear();
       this.#registry.closeAll(CloseCode.GoingAway, 'server going away');
       await this.#ws.close();
@@ -276,6 +286,8 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (req.method === 'OPTIONS') return answerPreflight(this.options.allowedOrigins, req, res);
     applyCors(this.options.allowedOrigins, req, res);
     if (!this.#originAllowed(req)) return sendError(res, refusal('originForbidden'));
+    // An upgrade after close() reaches here (the upgrade listener is gone): the documented 503, not a 400.
+    if (this.#closing && req.headers.upgrade !== undefined) return sendError(res, refusal('goingAway'), { Connection: 'close' });
     if (req.headers.upgrade !== undefined) {
       return sendError(res, refusal('badRequest', 'no upgrade on this route'), { Connection: 'close' });
     }

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { once } from 'node:events';
+import { createServer, request } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { Duplex, PassThrough } from 'node:stream';
 import { afterAll, beforeAll, test } from 'vitest';
-import { MemoryStore, type Session } from '../src/index.js';
+import { createBurrow, MemoryStore, type Session } from '../src/index.js';
 import { startTestServer, type TestServer } from '@burrow/test-support';
-import { getJson, postJson, waitFor } from './helpers.js';
+import { connectWs, getJson, postJson, waitFor } from './helpers.js';
 
 let srv: TestServer;
 
@@ -70,6 +72,89 @@ test('an upgrade outside the mount path, with Burrow the only upgrade listener, 
   const answer = Buffer.concat(written).toString();
   assert.match(answer, /^HTTP\/1\.1 400 /);
   assert.equal(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error, 'bad_request');
+});
+
+/** Writes `text` on a new socket to `port` and resolves with all that came back once the server closes it. */
+function rawExchange(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let got = '';
+    socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(got));
+    socket.end(text);
+  });
+}
+
+const wsUpgrade = (path: string): string =>
+  `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+
+// Regression (review of the HTTP edge, 2026-12-03): each Burrow took the other for "another upgrade
+// listener" and left the upgrade to it, so nobody answered and the socket stayed open for good.
+test('two Burrows attached to one server: an upgrade to a path neither serves gets one 400 and is closed; each still serves its own', async () => {
+  const a = createBurrow({ path: '/a' });
+  const b = createBurrow({ path: '/b' });
+  const server = createServer((req, res) => {
+    if (!a.handle(req, res) && !b.handle(req, res)) res.writeHead(404).end();
+  });
+  a.attach(server);
+  b.attach(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  try {
+    const answer = await rawExchange(port, wsUpgrade('/c/ws'));
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.equal(answer.match(/HTTP\/1\.1 /g)?.length, 1);
+    assert.equal(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error, 'bad_request');
+    for (const path of ['/a', '/b']) {
+      const c = await connectWs(`ws://127.0.0.1:${port}${path}/ws`);
+      assert.equal((await c.nextJson()).t, 'open', path);
+      c.ws.terminate();
+    }
+    // With /a gone, /b still serves; with both gone, no upgrade listener is left behind.
+    await a.close();
+    assert.match(await rawExchange(port, wsUpgrade('/c/ws')), /^HTTP\/1\.1 400 /);
+    const c = await connectWs(`ws://127.0.0.1:${port}/b/ws`);
+    assert.equal((await c.nextJson()).t, 'open');
+    c.ws.terminate();
+    await b.close();
+    assert.equal(server.listenerCount('upgrade'), 0);
+  } finally {
+    await a.close();
+    await b.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+// Regression (review of the HTTP edge, 2026-12-03): once attach() was called, `curl --http2` on an
+// http:// URL (`Upgrade: h2c`, which a server may ignore) got Burrow's 400 on every route of the app.
+test('an upgrade that is not WebSocket is answered by the app as a plain request: its own route 200, a Burrow route 400, one with a body 400', async () => {
+  const app = await startTestServer({}, {
+    routes: (req, res) => {
+      if (req.url !== '/app') return false;
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`app route, upgrade=${req.headers.upgrade}`);
+      return true;
+    },
+  });
+  const h2c = (line: string, extra = ''): string =>
+    `${line} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n${extra}\r\n`;
+  try {
+    const own = await rawExchange(app.port, h2c('GET /app'));
+    assert.match(own, /^HTTP\/1\.1 200 /);
+    assert.match(own, /\r\nConnection: close\r\n/i);
+    assert.match(own, /app route, upgrade=h2c/);
+    const burrow = await rawExchange(app.port, h2c('GET /burrow/health'));
+    assert.match(burrow, /^HTTP\/1\.1 400 /);
+    assert.equal(JSON.parse(burrow.slice(burrow.indexOf('\r\n\r\n') + 4)).error, 'bad_request');
+    // Node left the body unparsed, so it cannot be handed on.
+    assert.match(await rawExchange(app.port, h2c('POST /app', 'Content-Type: text/plain\r\nContent-Length: 5\r\n') + 'hello'), /^HTTP\/1\.1 400 /);
+    // WebSocket upgrades are still Burrow's alone.
+    assert.match(await rawExchange(app.port, wsUpgrade('/app')), /^HTTP\/1\.1 400 /);
+  } finally {
+    await app.close();
+  }
 });
 
 test('origins: exact match only, on every request', async () => {

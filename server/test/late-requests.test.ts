@@ -269,3 +269,58 @@ test('a POST handshake whose session the store was creating when close() began: 
   assert.deepEqual(connections, []);
   assert.equal(burrow.sessions, 0);
 });
+
+/** The HTTP answer (status, content type, body) a raw WebSocket upgrade gets when refused. */
+function refusedUpgrade(port: number): Promise<{ status: number; type: string; body: string }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/burrow/ws`);
+  ws.on('error', () => {});
+  return new Promise((resolve, reject) => {
+    ws.on('open', () => reject(new Error('the upgrade was accepted')));
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('error', reject);
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+    });
+  });
+}
+
+// Regressions (review of the HTTP edge, 2026-12-03).
+test('a WebSocket upgrade after close() (no upgrade listener left) gets the documented 503 overloaded, not 400', async () => {
+  const burrow = createBurrow();
+  const port = await listen(burrow);
+  await burrow.close();
+  assert.equal(server!.listenerCount('upgrade'), 0);
+  const r = await refusedUpgrade(port);
+  assert.equal(r.status, 503);
+  assert.match(r.type, /application\/json/);
+  assert.deepEqual(JSON.parse(r.body), { error: 'overloaded', message: 'server shutting down', close: 1001 });
+});
+
+describe('drain() with a deadline already reached still tells every live transport to move', () => {
+  test.each([
+    ['deadline: 0', 0],
+    ['a past Date', new Date(Date.now() - 60_000)],
+  ] as const)('%s: the SSE stream is ended and counted as moved', async (_name, deadline) => {
+    const burrow = createBurrow();
+    const port = await listen(burrow);
+    const base = `http://127.0.0.1:${port}/burrow`;
+    const { sid, token } = (await (await fetch(`${base}/sessions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"v":1}' })).json()) as { sid: string; token: string };
+    const streaming = new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: `/burrow/sessions/${sid}/sse?token=${token}&ack=0` }, resolve);
+      req.on('error', reject);
+      req.end();
+    });
+    const res = await streaming;
+    res.on('error', () => {});
+    const ended = new Promise<void>((resolve) => res.on('end', resolve));
+    // The first event is written when the stream attaches: only then is it live on the node.
+    await new Promise((resolve) => res.once('data', resolve));
+    res.resume();
+    assert.deepEqual(await burrow.drain({ deadline }), { moved: 1, remaining: 0 });
+    await ended;
+    assert.equal(burrow.sessions, 0);
+    await burrow.close();
+  });
+});

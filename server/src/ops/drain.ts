@@ -17,7 +17,10 @@ export function refusedWhileDraining(rest: string): boolean {
 }
 
 export interface DrainOptions {
-  /** How long to wait for the transports to leave, in ms from now (or a Date). Default 30000. */
+  /**
+   * How long to wait for the transports to leave, in ms from now (or a Date). Default 30000. Every
+   * live transport is told to move at once even when it is 0 or past.
+   */
   deadline?: number | Date;
 }
 
@@ -39,7 +42,8 @@ const SETTLE_TICKS = 3;
 
 /**
  * Ends every live transport with 1012 and keeps doing so for any that attaches late (a request that
- * was already past the draining check), until none is left or the deadline passes.
+ * was already past the draining check), until none is left or the deadline passes. The first pass
+ * runs whatever the deadline: a deadline of 0 or in the past still tells every transport to move.
  */
 export async function drainTransports(host: DrainHost, options: DrainOptions): Promise<DrainResult> {
   const d = options.deadline;
@@ -49,12 +53,12 @@ export async function drainTransports(host: DrainHost, options: DrainOptions): P
   for (;;) {
     const cores = [...host.cores()];
     const live = cores.filter((c) => c.attached);
-    if (Date.now() >= until) return { moved, remaining: live.length };
     moved += live.length;
     // Cached cores go too (a polling session between two polls has no downstream attached).
     for (const core of cores) core.dispose(MOVE.code, MOVE.reason);
     quiet = live.length === 0 ? quiet + 1 : 0;
     if (quiet >= SETTLE_TICKS) return { moved, remaining: 0 };
+    if (Date.now() >= until) return { moved, remaining: [...host.cores()].filter((c) => c.attached).length };
     await new Promise((r) => setTimeout(r, TICK));
   }
 }
