@@ -41,3 +41,17 @@ describe('the limit event names the option whose bound a refusal enforces', () =
     assert.equal(info.limit, name);
   });
 });
+
+describe('a handshake body over maxUnprovenBodyBytes (review of the HTTP edge, 2026-12-03: named maxBatchBytes)', () => {
+  it('is reported as maxUnprovenBodyBytes with the default limits', async () => {
+    const burrow = createBurrow();
+    srv = await startTestServer(burrow);
+    const limit = waitFor<[unknown, LimitInfo]>(burrow, 'limit');
+    const over = burrow.options.limits.maxUnprovenBodyBytes + 1;
+    const res = await handshake(srv.http, `{"v":1,"protocols":[],"pad":"${'x'.repeat(over)}"}`);
+    assert.equal(res.status, 413);
+    assert.equal(((await res.json()) as { error: string }).error, 'body_too_large');
+    const [, info] = await limit;
+    assert.equal(info.limit, 'maxUnprovenBodyBytes');
+  });
+});

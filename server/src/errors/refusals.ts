@@ -56,6 +56,8 @@ export const REFUSALS = {
   pollReplaced: { code: 'poll_replaced', status: 409, close: CloseCode.TransportReplaced, message: 'replaced by a newer transport' },
   timeout: { code: 'timeout', status: 408, close: P, message: 'request body too slow' },
   bodyTooLarge: { code: 'body_too_large', status: 413, close: CloseCode.TooBig, message: 'body exceeds {} bytes', limit: 'maxBatchBytes' },
+  /** A handshake body over `maxUnprovenBodyBytes` (no session proves it yet). */
+  unprovenBodyTooLarge: { code: 'body_too_large', status: 413, close: CloseCode.TooBig, message: 'body exceeds {} bytes', limit: 'maxUnprovenBodyBytes' },
   tokenInQuery: {
     code: 'body_too_large',
     status: 413,

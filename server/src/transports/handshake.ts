@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeHandshakeRequest, encodeJsonFrame, type ProtocolError } from '@burrow/shared';
 import { type Refusal, refusal } from '../errors/refusals.js';
-import { acceptableContentType, readBody, sendError, sendJson } from '../http/respond.js';
+import { acceptableContentType, type BodyResult, readBody, sendError, sendJson } from '../http/respond.js';
 import type { SessionCore } from '../session/core.js';
 import type { SessionRegistry } from '../session/registry.js';
 import { authenticateRequest } from '../http/auth.js';
@@ -61,8 +61,14 @@ async function admit(
 
 export async function handleHandshake(reg: SessionRegistry, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
   if (!acceptableContentType(req)) return sendError(res, refusal('badContentType'), { Connection: 'close' });
-  const limits = reg.options.limits;
-  const a = await admit(reg, req, query, () => readBody(req, Math.min(limits.maxUnprovenBodyBytes, limits.maxBatchBytes), reg.options.bodyTimeout, reg.options.bodyMinRate));
+  const { maxUnprovenBodyBytes: unproven, maxBatchBytes: batch } = reg.options.limits;
+  const body = async (): Promise<BodyResult> => {
+    const r = await readBody(req, Math.min(unproven, batch), reg.options.bodyTimeout, reg.options.bodyMinRate);
+    // Named after the bound that bit (the `limit` event, metrics): the unproven one unless the batch one is lower.
+    if (!r.ok && r.error.code === 'body_too_large' && unproven < batch) return { ok: false, error: refusal('unprovenBodyTooLarge', unproven) };
+    return r;
+  };
+  const a = await admit(reg, req, query, body);
   if (!a.ok) return sendError(res, a.error, a.close ? { Connection: 'close' } : undefined);
   // The client left while the session was being made: it never learns of it (as on SSE, below).
   if (res.destroyed) return reg.discard(a.core);
