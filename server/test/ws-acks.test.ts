@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { ACK_EVERY, ACK_SIZE, type Frame } from '@burrow/shared';
 import { afterAll, afterEach, beforeAll, describe, test, vi } from 'vitest';
-import { InboundQueue, type InboundHost } from '../src/session/inbound.js';
+import { InboundQueue } from '../src/session/inbound.js';
+import type { InboundHost } from '../src/session/types.js';
 import { startTestServer, type TestServer } from '@burrow/test-support';
 import { connectWs } from './helpers.js';
 

@@ -3,7 +3,7 @@
  * client sends never makes it one (inbound.ts).
  */
 import type { Frame } from '@burrow/shared';
-import type { InboundHost } from './inbound.js';
+import type { InboundHost } from './types.js';
 import type { InboundOutcome } from './types.js';
 
 /**

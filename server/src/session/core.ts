@@ -14,7 +14,7 @@ import { InboundGate } from './backpressure.js';
 import type { HeartbeatHost } from './heartbeat.js';
 import { RESOLVED, Session, type TransportName } from './handle.js';
 import { applyControlNow } from './control-now.js';
-import { InboundQueue, type InboundHost } from './inbound.js';
+import { InboundQueue } from './inbound.js';
 import type { SendData } from './payload.js';
 import { joinRoom, leaveRoom, nextSendNumber, roomsOf, sendOne } from './send.js';
 import { closeSession, failSession } from './close-handshake.js';
@@ -22,7 +22,7 @@ import { OutageHold } from './outage-hold.js';
 import { CoreFlags } from './core-flags.js';
 import { transition, type SessionState } from './state.js';
 import { fromOtherNode, storeAttach, subscribeWakeups, unsubscribeWakeups, type Subscribed } from './wake-subscription.js';
-import type { Downstream, InboundOutcome, SessionHost } from './types.js';
+import type { Downstream, InboundHost, InboundOutcome, SessionHost } from './types.js';
 import { type CoreExtras, LAST_OWNER, newExtras, PENDING_PONG } from './core-fields.js';
 
 /**

@@ -12,28 +12,11 @@ import type { InboundResult } from '../store/store.js';
 import { JournalLooks } from './journal-looks.js';
 import type { InboundGate } from './backpressure.js';
 import { RESOLVED, type Session, type TransportName } from './handle.js';
-import type { Downstream, InboundOutcome, SessionHost } from './types.js';
+import type { InboundHost, InboundOutcome } from './types.js';
 
 /** Longest an inbound frame waits for another node to emit the frames before it (see #accept). */
 const ACCEPT_WAIT_MS = 12_000;
 
-/** What the inbound queue needs of its core. */
-export interface InboundHost {
-  readonly id: string;
-  readonly host: SessionHost;
-  readonly handle: Session;
-  readonly closed: boolean;
-  readonly transport: TransportName | null;
-  readonly downstream: Downstream | undefined;
-  readonly gate: InboundGate;
-  /** `gate.paused`, without making a gate for a session that never paused. */
-  readonly paused: boolean;
-  /** The client's close frame, accepted by the store: the close is recorded (held through an outage). */
-  clientClose(code: number | undefined, reason: string | undefined): Promise<void>;
-  pong(): void;
-  /** The client acknowledged outbound frames up to `ack`. */
-  clientAcked(ack: number): void;
-}
 
 export class InboundQueue implements DeadlineLinks {
   readonly #core: InboundHost;

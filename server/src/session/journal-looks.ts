@@ -6,7 +6,7 @@
  * beside an accept.
  */
 import type { InboundReplay } from '../store/store.js';
-import type { InboundHost } from './inbound.js';
+import type { InboundHost } from './types.js';
 
 /** A look that was skipped or failed is made again after this; failed ones back off to the max (see #lookAgain). */
 const LOOK_AGAIN_MS = 500;

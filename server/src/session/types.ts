@@ -8,6 +8,7 @@ import type { ResolvedOptions } from '../options.js';
 import type { OutboundFrame, Store } from '../store/store.js';
 import type { AppendOrder } from './append-order.js';
 import type { MessageInfo, Session, TransportName } from './handle.js';
+import type { InboundGate } from './backpressure.js';
 
 /** A transport's downstream half, as the session core drives it. */
 export interface Downstream {
@@ -104,4 +105,22 @@ export interface InboundOutcome {
   readonly ack: number;
   /** Set when the batch broke the protocol or the session is gone. */
   readonly error?: ProtocolError;
+}
+
+/** What the inbound queue needs of its core. */
+export interface InboundHost {
+  readonly id: string;
+  readonly host: SessionHost;
+  readonly handle: Session;
+  readonly closed: boolean;
+  readonly transport: TransportName | null;
+  readonly downstream: Downstream | undefined;
+  readonly gate: InboundGate;
+  /** `gate.paused`, without making a gate for a session that never paused. */
+  readonly paused: boolean;
+  /** The client's close frame, accepted by the store: the close is recorded (held through an outage). */
+  clientClose(code: number | undefined, reason: string | undefined): Promise<void>;
+  pong(): void;
+  /** The client acknowledged outbound frames up to `ack`. */
+  clientAcked(ack: number): void;
 }
