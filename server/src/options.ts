@@ -83,6 +83,12 @@ export interface BurrowOptions {
    * Resumes are proven by the session token and not re-authenticated. Default: everyone, no user.
    */
   authenticate?: Authenticate;
+  /**
+   * How long `authenticate` may take (ms). Past it the handshake is refused with 503 `overloaded`
+   * (`Retry-After: 1`; WebSocket: close 1013) and its socket let go: a hook waiting on an auth service
+   * that never answers held every handshake's socket for good. Default 10000.
+   */
+  authenticateTimeout?: number;
   /** What a full outbound buffer does: `'close'` the session with 4003 (default), or `'pause'` reading from it. */
   onBufferFull?: BufferFullPolicy;
   /** Size and count limits; each one defaults separately. */
@@ -143,6 +149,7 @@ export interface ResolvedOptions {
   readonly allowedOrigins: readonly (string | RegExp)[] | undefined;
   readonly handleProtocols: HandleProtocols;
   readonly authenticate: Authenticate | undefined;
+  readonly authenticateTimeout: number;
   readonly onBufferFull: BufferFullPolicy;
   readonly limits: BurrowLimits;
   readonly storeOutageBuffer: StoreOutageBuffer;
@@ -250,6 +257,7 @@ export function resolveOptions(o: BurrowOptions = {}): ResolvedOptions {
     allowedOrigins: o.allowedOrigins,
     handleProtocols: o.handleProtocols ?? firstProtocol,
     authenticate: o.authenticate,
+    authenticateTimeout: duration('authenticateTimeout', o.authenticateTimeout, 10000),
     onBufferFull,
     limits,
     storeOutageBuffer,

@@ -29,7 +29,7 @@ describe('options', () => {
   });
 
   it('refuses a duration longer than a timer holds (setTimeout would fire at once, again and again)', async () => {
-    for (const name of ['heartbeatTimeout', 'resumeWindow', 'ackDelay', 'closeLinger', 'bodyTimeout'] as const) {
+    for (const name of ['heartbeatTimeout', 'resumeWindow', 'ackDelay', 'closeLinger', 'bodyTimeout', 'authenticateTimeout'] as const) {
       assert.throws(() => createBurrow({ [name]: 2 ** 31 }), new RegExp(`option ${name} must be at most 2147483647 ms`));
     }
     assert.throws(() => createBurrow({ storeOutageBuffer: { ms: 2 ** 31 } }), /storeOutageBuffer.ms must be at most/);

@@ -79,11 +79,14 @@ describe('authenticate (every transport)', () => {
   const connected: Session[] = [];
   beforeAll(async () => {
     srv = await startTestServer({
+      authenticateTimeout: 200,
       authenticate: async (r) => {
         calls++;
         await new Promise((res) => setImmediate(res));
         const auth = r.headers.authorization;
         if (auth === undefined) return false;
+        // An auth service that never answers.
+        if (auth === 'Bearer hang') return new Promise<never>(() => {});
         if (auth === 'Bearer banned') return { reject: 'forbidden', message: 'banned user' };
         if (auth === 'Bearer throw') throw new Error('hook bug');
         return { user: { name: auth.slice(7) } };
@@ -108,6 +111,26 @@ describe('authenticate (every transport)', () => {
         assert.equal(r.status, 401);
         assert.deepEqual([r.json.error, r.json.close], ['unauthorized', 1008]);
       }
+      assert.equal(srv.burrow.sessions, before);
+    });
+
+    // Regression (review of the HTTP layer): a hook that never settled held the handshake's socket for good.
+    it('a hook that does not answer within authenticateTimeout → 503 overloaded, Retry-After 1 / close 1013; a limit event; nothing created', T, async () => {
+      const before = srv.burrow.sessions;
+      const limited = waitFor<[unknown, { limit: string; code: number }]>(srv.burrow, 'limit');
+      const headers = { authorization: 'Bearer hang' };
+      if (transport === 'websocket') {
+        const a = await wsAttempt(`${srv.ws}/ws`, headers);
+        assert.equal(a.close?.code, 1013);
+        assert.equal(a.close?.reason, 'overloaded: authentication timed out');
+      } else {
+        const r = await post(`${srv.http}/sessions`, '{"v":1}', headers);
+        assert.equal(r.status, 503);
+        assert.equal(r.headers['retry-after'], '1');
+        assert.deepEqual([r.json.error, r.json.close], ['overloaded', 1013]);
+      }
+      const [, info] = await limited;
+      assert.deepEqual([info.limit, info.code], ['authenticateTimeout', 1013]);
       assert.equal(srv.burrow.sessions, before);
     });
 

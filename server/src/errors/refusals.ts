@@ -87,6 +87,16 @@ export const REFUSALS = {
     wsReason: 'overloaded: too many handshakes, retry later',
     limit: 'maxHandshakesPerSecond',
   },
+  /** `authenticateTimeout`: the hook did not answer in time (an auth service down or slow). */
+  authTimeout: {
+    code: 'overloaded',
+    status: 503,
+    close: CloseCode.TryAgainLater,
+    message: 'authenticate did not answer in time, retry later',
+    retryAfter: 1,
+    wsReason: 'overloaded: authentication timed out',
+    limit: 'authenticateTimeout',
+  },
   /** `onBufferFull: 'pause'`: a send POST carrying data while the session's outbound buffer is full. */
   paused: { code: 'overloaded', status: 503, close: CloseCode.TryAgainLater, message: 'outbound buffer full: retry later', retryAfter: 1, limit: 'maxBuffered' },
   /** `maxSendsInFlight`: the session's POSTs this node serves at once; the client resumes and resends from its ack. */

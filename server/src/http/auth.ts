@@ -39,10 +39,25 @@ export const AuthErrors = {
     protocolError('forbidden' as 'unauthorized', message.slice(0, MAX_MESSAGE), 403, CloseCode.Policy),
 } as const;
 
-/** Runs the hook (if any). Throws what the hook throws; the caller answers 500 / 1011. */
-export async function authenticateRequest(hook: Authenticate | undefined, req: IncomingMessage): Promise<AuthOutcome> {
+/** What a hook that has not answered within its timeout is taken to have said. */
+const TIMED_OUT = Symbol('timed out');
+
+/**
+ * Runs the hook (if any), for at most `timeoutMs` (then 503 `overloaded`). Throws what the hook
+ * throws; the caller answers 500 / 1011.
+ */
+export async function authenticateRequest(hook: Authenticate | undefined, req: IncomingMessage, timeoutMs: number): Promise<AuthOutcome> {
   if (!hook) return { ok: true, user: undefined };
-  const r = await hook(req);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(resolve, timeoutMs, TIMED_OUT)));
+  let r: AuthenticateResult | typeof TIMED_OUT;
+  try {
+    // The race keeps a handler on the hook's promise: a rejection after the timeout is no unhandled one.
+    r = await Promise.race([hook(req), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (r === TIMED_OUT) return { ok: false, error: refusal('authTimeout') };
   if (r === undefined || r === true) return { ok: true, user: undefined };
   if (r === false || r === null) return { ok: false, error: AuthErrors.unauthorized() };
   if (typeof r === 'object') {

@@ -27,7 +27,7 @@ async function admit(
   query: URLSearchParams,
   body: () => Promise<{ ok: true; text: string } | { ok: false; error: ProtocolError }>,
 ): Promise<Admitted | { readonly ok: false; readonly error: ProtocolError | Refusal; readonly close?: boolean }> {
-  const auth = await authenticateRequest(reg.options.authenticate, req);
+  const auth = await authenticateRequest(reg.options.authenticate, req, reg.options.authenticateTimeout);
   if (!auth.ok) return { ok: false, error: auth.error, close: true };
   if (reg.full) return { ok: false, error: refusal('overloaded'), close: true };
   const text = await body();

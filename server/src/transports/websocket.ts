@@ -108,7 +108,7 @@ export class WebSocketTransport {
     const reg = this.#registry;
     let auth: Awaited<ReturnType<typeof authenticateRequest>>;
     try {
-      auth = await authenticateRequest(reg.options.authenticate, req);
+      auth = await authenticateRequest(reg.options.authenticate, req, reg.options.authenticateTimeout);
     } catch (err) {
       // A hook that throws is the app's bug: reported, and the client told 1011 as documented.
       reg.emitError(err);
@@ -117,7 +117,7 @@ export class WebSocketTransport {
     if (socket.destroyed) return;
     if (this.#late(req, socket, head)) return;
     if (!auth.ok) {
-      return this.#acceptAndClose(req, socket, head, auth.error.status >= 500 ? refusal('internal') : auth.error);
+      return this.#acceptAndClose(req, socket, head, auth.error);
     }
     this.#accept(req, socket, head, query, pick, auth.user);
   }
