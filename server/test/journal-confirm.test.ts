@@ -118,7 +118,7 @@ test('an accept that overtakes this node\'s confirm flush does not deliver the c
 async function watchedSession(): Promise<{ s: RedisStore; errors: unknown[]; admin: Redis; sid: string; flushed(): Promise<void> }> {
   const errors: unknown[] = [];
   // The store's own client, its pipelines watched: a confirm flush (held or not) is one, so a test
-  // waits for the next one to come back rather than polling Redis on a timer.
+  // waits for the next one to start and come back rather than polling Redis on a timer.
   const client = new Redis('redis://127.0.0.1:6379');
   clients.push(client);
   let waiters: (() => void)[] = [];
@@ -127,11 +127,14 @@ async function watchedSession(): Promise<{ s: RedisStore; errors: unknown[]; adm
     const p = pipeline(...args);
     const exec = p.exec.bind(p);
     p.exec = (async (...e: Parameters<typeof exec>) => {
+      // Only a flush that starts after flushed() was called counts: one already in flight when it
+      // was called was built before (a held retry of the old `after`), and resolving on it was a
+      // race that failed under load.
+      const w = waiters;
+      waiters = [];
       try {
         return await exec(...e);
       } finally {
-        const w = waiters;
-        waiters = [];
         for (const f of w) f();
       }
     }) as typeof p.exec;
