@@ -155,8 +155,14 @@ function fakeClock(): void {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
 }
 
-async function open(server: FakeServer, transport: 'sse' | 'polling'): Promise<{ s: BurrowSocket; got: string[]; reconnects: () => number }> {
-  const s = new BurrowSocket('ws://example.test/burrow', undefined, { transports: [transport], fetch: server.fetch, remember: false, upgrade: false });
+/** A socket on `transport`, open; through `fetch` when given (one that wraps the server's), at `url`. */
+async function open(
+  server: FakeServer,
+  transport: 'sse' | 'polling',
+  fetch: FetchFunction = server.fetch,
+  url = 'ws://example.test/burrow',
+): Promise<{ s: BurrowSocket; got: string[]; reconnects: () => number }> {
+  const s = new BurrowSocket(url, undefined, { transports: [transport], fetch, remember: false, upgrade: false });
   sockets.push([s, server]);
   const got: string[] = [];
   s.onmessage = (ev) => {
@@ -238,21 +244,12 @@ describe('the URL of the HTTP transports', () => {
   it.each(['sse', 'polling'] as const)('%s: credentials in the socket URL are left out of every request; url keeps them', async (transport) => {
     const server = new FakeServer();
     const urls: string[] = [];
-    const s = new BurrowSocket('ws://user:pw@example.test/burrow', undefined, {
-      transports: [transport],
-      // As a platform fetch does: a Request cannot be made from a URL with credentials.
-      fetch: (input, init) => {
-        urls.push(new Request(String(input)).url);
-        return server.fetch(input, init);
-      },
-      remember: false,
-      upgrade: false,
-    });
-    sockets.push([s, server]);
-    await new Promise((resolve, reject) => {
-      s.onopen = resolve;
-      s.onclose = reject;
-    });
+    // As a platform fetch does: a Request cannot be made from a URL with credentials.
+    const fetch: FetchFunction = (input, init) => {
+      urls.push(new Request(String(input)).url);
+      return server.fetch(input, init);
+    };
+    const { s } = await open(server, transport, fetch, 'ws://user:pw@example.test/burrow');
     assert.equal(s.url, 'ws://user:pw@example.test/burrow');
     assert.ok(urls.length > 0 && urls.every((u) => u.startsWith('http://example.test/burrow/')), urls.join(' '));
   });
@@ -279,24 +276,14 @@ describe('an app-supplied fetch that throws', () => {
   it.each(['sse', 'polling'] as const)('%s: on a POST, the transport goes down and the socket reconnects', async (transport) => {
     const server = new FakeServer();
     let refuse = false;
-    const s = new BurrowSocket('ws://example.test/burrow', undefined, {
-      transports: [transport],
-      fetch: (input, init) => {
-        if (refuse && String(input).includes('/send')) throw new TypeError('refused by the wrapper');
-        return server.fetch(input, init);
-      },
-      remember: false,
-      upgrade: false,
-    });
-    sockets.push([s, server]);
-    await new Promise((resolve, reject) => {
-      s.onopen = resolve;
-      s.onclose = reject;
-    });
+    const fetch: FetchFunction = (input, init) => {
+      if (refuse && String(input).includes('/send')) throw new TypeError('refused by the wrapper');
+      return server.fetch(input, init);
+    };
+    const { s, reconnects } = await open(server, transport, fetch);
     refuse = true;
-    const reconnecting = new Promise((resolve) => s.addEventListener('reconnecting', resolve, { once: true }));
     s.send('hi');
-    await reconnecting;
+    await server.until(() => reconnects() > 0, 'the socket reconnecting');
     refuse = false;
     // The next transport sends it again (the empty POSTs before it ask for the server's ack).
     let answered = 0;

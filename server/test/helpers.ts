@@ -1,6 +1,7 @@
 // Test helpers: a raw WebSocket client with an awaitable message queue, an event waiter and JSON
 // over fetch. The server they talk to is @burrow/test-support's startTestServer. Nothing here sleeps;
 // everything waits for the event it needs.
+import { connect as connectTcp } from 'node:net';
 import { once, type EventEmitter } from 'node:events';
 import { WebSocket } from 'ws';
 
@@ -105,4 +106,23 @@ export async function dropRedisPrefix(url: string, prefix: string): Promise<void
   } finally {
     admin.disconnect();
   }
+}
+
+/**
+ * Writes `raw` on a new TCP connection to `port` (a request whose body may never come whole);
+ * resolves with the answer's head once it arrived, and `closed`, settled when the connection closes.
+ */
+export async function rawAnswerHead(port: number, raw: string): Promise<{ head: string; closed: Promise<unknown> }> {
+  const socket = connectTcp(port, '127.0.0.1');
+  socket.on('error', () => {});
+  const closed = new Promise((resolve) => socket.on('close', resolve));
+  let got = '';
+  const head = new Promise<string>((resolve) => {
+    socket.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      if (got.includes('\r\n\r\n')) resolve(got);
+    });
+  });
+  socket.write(raw);
+  return { head: await head, closed };
 }

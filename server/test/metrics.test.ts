@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, describe, test } from 'vitest';
 import { BurrowSocket } from '@burrow/client';
 import { startTestServer, type TestServer } from '@burrow/test-support';
 import { createBurrow, type BurrowOptions } from '../src/index.js';
-import { waitFor } from './helpers.js';
+import { rawAnswerHead, waitFor } from './helpers.js';
 
 interface Node extends TestServer {
   /** Lifecycle events, in order, as one line each. */
@@ -247,18 +247,7 @@ describe('metrics', () => {
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
     try {
-      const socket = connect(port, '127.0.0.1');
-      socket.on('error', () => {});
-      const closed = new Promise((resolve) => socket.on('close', resolve));
-      let got = '';
-      const head = new Promise<string>((resolve) => {
-        socket.on('data', (d: Buffer) => {
-          got += d.toString('latin1');
-          if (got.includes('\r\n\r\n')) resolve(got);
-        });
-      });
-      socket.write('POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc');
-      const answer = await head;
+      const { head: answer, closed } = await rawAnswerHead(port, 'POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc');
       assert.match(answer, /^HTTP\/1\.1 405 /);
       assert.match(answer, /\r\nconnection: close\r\n/i);
       await closed;

@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterAll, test } from 'vitest';
 import { Redis } from 'ioredis';
-import { createBurrow, type Session } from '../src/index.js';
+import { type Burrow, createBurrow, type Session } from '../src/index.js';
 import { RedisStore } from '../src/store/redis/index.js';
-import { startTestServer } from '@burrow/test-support';
+import { startTestServer, type TestServer } from '@burrow/test-support';
 import { dropRedisPrefix, postJson, waitFor } from './helpers.js';
 
 const URL = 'redis://127.0.0.1:6379';
@@ -23,13 +23,18 @@ afterAll(async () => {
   await dropRedisPrefix(URL, prefix);
 });
 
-test('a fan-out to a room drops a member whose session is gone; live members still get it', async () => {
+/** A Burrow node on RedisStore, its error events collected. */
+async function node(): Promise<{ store: RedisStore; burrow: Burrow; errors: unknown[]; srv: TestServer }> {
   const store = new RedisStore({ redis: URL, prefix, sweepIntervalMs: 0 });
   await store.ready();
   const burrow = createBurrow({ store });
   const errors: unknown[] = [];
   burrow.on('error', (err) => errors.push(err));
-  const srv = await startTestServer(burrow);
+  return { store, burrow, errors, srv: await startTestServer(burrow) };
+}
+
+test('a fan-out to a room drops a member whose session is gone; live members still get it', async () => {
+  const { store, burrow, errors, srv } = await node();
   try {
     const connected = waitFor<[Session]>(burrow, 'connection');
     const { status } = await postJson(`${srv.http}/sessions`, { v: 1 });
@@ -51,12 +56,7 @@ test('a fan-out to a room drops a member whose session is gone; live members sti
 });
 
 test('a fan-out to a room drops a member whose session closed after a late join; members() names it no more', async () => {
-  const store = new RedisStore({ redis: URL, prefix, sweepIntervalMs: 0 });
-  await store.ready();
-  const burrow = createBurrow({ store });
-  const errors: unknown[] = [];
-  burrow.on('error', (err) => errors.push(err));
-  const srv = await startTestServer(burrow);
+  const { store, burrow, errors, srv } = await node();
   try {
     const sessions: Session[] = [];
     burrow.on('connection', (s) => sessions.push(s));

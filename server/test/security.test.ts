@@ -2,13 +2,12 @@
 // the handshake rate limit, the node-wide buffer cap and onBufferFull 'pause'.
 import assert from 'node:assert/strict';
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createBurrow, MemoryStore, type Session } from '../src/index.js';
 import { hashToken } from '../src/session/ids.js';
 import { startTestServer, type TestServer } from '@burrow/test-support';
-import { connectWs, waitFor } from './helpers.js';
+import { connectWs, rawAnswerHead, waitFor } from './helpers.js';
 
 const T = { timeout: 5000 };
 const TRANSPORTS = ['websocket', 'sse', 'polling'] as const;
@@ -284,19 +283,8 @@ describe('allowedOrigins and CORS (every transport)', () => {
   });
 
   it('a preflight answered before its declared body arrived closes the connection (Connection: close), as every other early answer does', T, async () => {
-    const socket = connect(srv.port, '127.0.0.1');
-    socket.on('error', () => {});
-    const closed = new Promise((resolve) => socket.on('close', resolve));
-    let got = '';
-    const head = new Promise<string>((resolve) => {
-      socket.on('data', (d: Buffer) => {
-        got += d.toString('latin1');
-        if (got.includes('\r\n\r\n')) resolve(got);
-      });
-    });
     // The body is declared and never sent whole: the 204 comes before it.
-    socket.write(`OPTIONS /burrow/sessions HTTP/1.1\r\nHost: x\r\nOrigin: ${GOOD}\r\nContent-Length: 100000\r\n\r\nabc`);
-    const answer = await head;
+    const { head: answer, closed } = await rawAnswerHead(srv.port, `OPTIONS /burrow/sessions HTTP/1.1\r\nHost: x\r\nOrigin: ${GOOD}\r\nContent-Length: 100000\r\n\r\nabc`);
     assert.match(answer, /^HTTP\/1\.1 204 /);
     assert.match(answer, /\r\nconnection: close\r\n/i);
     await closed;
