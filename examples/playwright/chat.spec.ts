@@ -4,9 +4,9 @@
  * check where it ended up and that people can still talk.
  */
 import { type Page } from '@playwright/test';
-import { expectTransport, installBurrowHook, NETWORK_MODES, planBehind, restrictNetwork } from '@burrow/playwright';
+import { expectTransport, installBurrowHook, NETWORK_MODES, type NetworkMode, type NetworkRestriction, planBehind, restrictNetwork } from '@burrow/playwright';
 import { cutTransports } from '@burrow/server/testing';
-import { expect, test } from './fixtures.js';
+import { expect, recordWebSockets, type SocketRecord, test, webSockets } from './fixtures.js';
 
 /** Opens the chat as `name` and waits until it is connected. */
 async function join(page: Page, name: string): Promise<void> {
@@ -14,6 +14,38 @@ async function join(page: Page, name: string): Promise<void> {
   await expect(page.locator('#state')).toHaveAttribute('data-state', 'open');
   await page.locator('#name').fill(name);
   await page.locator('#name').dispatchEvent('change');
+}
+
+/**
+ * What `mode` did to the page's WebSockets, as the chat sees them, and to its SSE:
+ * - ws-refused: every WebSocket closed by the network, never opened;
+ * - ws-blackhole: never opened, and still CONNECTING or given up by the page itself, never closed by
+ *   the network;
+ * - ws-silent: opened, and not one message arrived;
+ * - sse-buffered: SSE responses held, and upgrades refused as ws-refused.
+ */
+async function expectSignature(page: Page, mode: NetworkMode, net: NetworkRestriction): Promise<void> {
+  const all = (check: (s: SocketRecord) => boolean) => async () => {
+    const list = await webSockets(page);
+    return list.length > 0 && list.every(check) ? 'yes' : JSON.stringify(list);
+  };
+  const opts = { intervals: [50, 100, 200] };
+  const refused = (s: SocketRecord) => !s.opened && s.closed !== null && !s.closed.byClient;
+  if (mode === 'ws-refused') {
+    expect(net.blocked).toBeGreaterThan(0);
+    await expect.poll(all(refused), { message: 'every WebSocket refused by the network', ...opts }).toBe('yes');
+  } else if (mode === 'ws-blackhole') {
+    expect(net.blocked).toBeGreaterThan(0);
+    expect(await all((s) => !s.opened && (s.readyState === 0 || s.closeCalled) && !(s.closed && !s.closed.byClient))(), 'every WebSocket unanswered').toBe('yes');
+  } else if (mode === 'ws-silent') {
+    expect(net.blocked).toBeGreaterThan(0);
+    await expect.poll(all((s) => s.opened && s.messages === 0), { message: 'every WebSocket opened and got nothing', ...opts }).toBe('yes');
+  } else if (mode === 'sse-buffered') {
+    expect(net.held).toBeGreaterThan(0);
+    await expect.poll(all(refused), { message: 'every WebSocket refused by the network', ...opts }).toBe('yes');
+  } else {
+    throw new Error(`no signature for ${mode}`);
+  }
 }
 
 /** `from` says `text`; it must show up on every page in `to`. */
@@ -47,6 +79,7 @@ test.describe('behind a hostile network', () => {
         if (plan!.hook) await installBurrowHook(page, plan!.hook);
         // Fast idle cuts, so the test meets some; a few mid-stream cuts.
         const net = await restrictNetwork(page, mode, { idleSeconds: 0.5, cutAfter: 3 });
+        await recordWebSockets(page);
         await join(page, 'alice');
         await expectTransport(page, plan!.expected);
         await expect(page.locator('#transport')).toHaveText(plan!.expected);
@@ -54,7 +87,8 @@ test.describe('behind a hostile network', () => {
           // The network really cut something before the exchange below has to cross it.
           await expect.poll(() => net.cuts, { intervals: [50, 100, 200] }).toBeGreaterThan(0);
         } else {
-          expect(net.blocked + net.held).toBeGreaterThan(0);
+          // The network did what its mode says, and not what another mode does.
+          await expectSignature(page, mode, net);
         }
         // Messages go out through the restricted network and come back as the server's broadcast.
         await say(page, 'through the bad network', [page]);
@@ -69,10 +103,17 @@ test.describe('behind a hostile network', () => {
 test('the server drops every connection mid-chat and nobody notices', async ({ page, chat, burrowTransport }) => {
   await join(page, 'alice');
   await say(page, 'before', [page]);
+  const sessionId = () => page.evaluate(() => (window as unknown as { chatSocket: { sessionId: string } }).chatSocket.sessionId);
+  const before = await sessionId();
+  expect(before).toBeTruthy();
   // A polling session has nothing to cut between two polls: cut until a held poll was among them (it
   // was >= 0 on polling, which could never fail).
   await expect.poll(() => cutTransports(chat.burrow), { intervals: [20, 50, 100] }).toBeGreaterThan(0);
   await say(page, 'after', [page]);
   await expectTransport(page, burrowTransport as 'websocket');
   await expect(page.locator('#state')).toHaveAttribute('data-state', 'open');
+  // Nobody noticed: the same session carried on (a lost one would rejoin, as a new session, and say so).
+  expect(await sessionId()).toBe(before);
+  await expect(page.locator('#log li', { hasText: 'connection lost' })).toHaveCount(0);
+  await expect(page.locator('#log li', { hasText: /^connected$/ })).toHaveCount(1);
 });
