@@ -52,19 +52,55 @@ export async function startChat({ port = 3000, host = '127.0.0.1', burrowOptions
       broadcast({ type: 'say', name, text, at: Date.now() });
     }
   });
-  // The live panel (/stats): sessions per transport on this node and messages per second, from events.
-  const transports = new Map(); // sid -> transport
+  // "served by": each node tells a session it carries so, over the session itself, whenever the
+  // session takes a transport here (new, switched, resumed or upgraded), so the page names the node
+  // its connection is on, not whichever node a balancer sent its GET /stats to. Coalesced per tick:
+  // one attach may raise several of these events.
+  const announce = new Map(); // sid -> session, to tell on the next tick
+  const tellNode = (session) => {
+    if (announce.size === 0) setImmediate(flushNode);
+    announce.set(session.id, session);
+  };
+  const flushNode = () => {
+    const due = [...announce.values()];
+    announce.clear();
+    for (const session of due) {
+      if (!session.closed) session.send(JSON.stringify({ type: 'node', node, transport: session.transport })).catch(() => {});
+    }
+  };
+  burrow.on('transport', tellNode);
+  burrow.on('resume', tellNode);
+  burrow.on('upgrade', tellNode);
+
+  // The live panel (/stats): sessions with a live transport on this node, by transport, and messages
+  // per second received here. The counts are Burrow's own `burrow_sessions` gauge: counting from
+  // events cannot work on a cluster (a session raises `transport` on every node it attaches to, but
+  // `close` on one only, and nothing when its transport leaves a node). The gauge needs prom-client
+  // (a dev dependency of the repository); without it the counts read "–".
   const recent = []; // timestamps of messages in the last WINDOW ms
   const WINDOW = 5000;
-  burrow.on('transport', (session, name) => transports.set(session.id, name));
   burrow.on('message', () => recent.push(Date.now()));
-  burrow.on('close', (session) => transports.delete(session.id));
-  const stats = () => {
+  let metrics;
+  try {
+    metrics = burrow.metrics();
+  } catch {
+    // No prom-client: no counts.
+  }
+  const sessionCounts = async () => {
+    if (!metrics) return null;
+    try {
+      const text = await metrics.text();
+      const sessions = { websocket: 0, sse: 0, polling: 0 };
+      for (const m of text.matchAll(/^burrow_sessions\{transport="(websocket|sse|polling)"\} (\d+)$/gm)) sessions[m[1]] = Number(m[2]);
+      return sessions;
+    } catch {
+      return null;
+    }
+  };
+  const stats = async () => {
     const now = Date.now();
     while (recent.length > 0 && recent[0] < now - WINDOW) recent.shift();
-    const sessions = { websocket: 0, sse: 0, polling: 0 };
-    for (const t of transports.values()) sessions[t]++;
-    return { node, sessions, messagesPerSecond: Math.round((recent.length / (WINDOW / 1000)) * 10) / 10 };
+    return { node, sessions: await sessionCounts(), messagesPerSecond: Math.round((recent.length / (WINDOW / 1000)) * 10) / 10 };
   };
 
   burrow.on('close', async (session) => {
@@ -76,9 +112,9 @@ export async function startChat({ port = 3000, host = '127.0.0.1', burrowOptions
   app.disable('x-powered-by');
   app.use(burrow.middleware());
   const [html, js] = await Promise.all([readFile(page, 'utf8'), readFile(script, 'utf8')]);
-  app.get('/stats', (_req, res) => {
+  app.get('/stats', async (_req, res) => {
     res.set('Cache-Control', 'no-store');
-    res.json(stats());
+    res.json(await stats());
   });
   app.get('/chat.js', (_req, res) => {
     res.set('Content-Type', 'text/javascript; charset=utf-8');
@@ -97,7 +133,9 @@ export async function startChat({ port = 3000, host = '127.0.0.1', burrowOptions
     server.listen(port, host, resolve);
   });
   const addr = server.address();
-  const url = `http://${host === '127.0.0.1' ? 'localhost' : host}:${addr.port}`;
+  // The address it is bound to, not "localhost": that name may resolve to ::1 first, where another
+  // program can hold the same port (a busy port there is never reported here).
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
   return {
     url,
     port: addr.port,

@@ -3,7 +3,11 @@ import { BurrowSocket } from '/burrow/client.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const forced = params.get('transport');
+const TRANSPORTS = ['websocket', 'sse', 'polling'];
+const asked = params.get('transport');
+// Only a transport the client knows (any case): anything else (`ws`, a typo) would leave the socket
+// with no transport to try, reconnecting for ever. It is said on the page and ignored.
+const forced = asked ? TRANSPORTS.find((t) => t === asked.trim().toLowerCase()) : undefined;
 $('force').value = forced ?? '';
 $('force').addEventListener('change', (e) => {
   const u = new URL(location.href);
@@ -26,6 +30,7 @@ function line(parts) {
   $('log').scrollTop = $('log').scrollHeight;
 }
 const notice = (text) => line([['notice', text]]);
+if (asked && !forced) notice(`unknown transport "${asked}" (use websocket, sse or polling): using auto`);
 const setState = (state) => { $('state').dataset.state = state; $('state-text').textContent = state; };
 
 const url = new URL('/burrow', location.href);
@@ -38,6 +43,18 @@ let rejoinDelay = 250;
 function showTransport() {
   $('transport').textContent = socket.transport || '…';
   document.body.dataset.transport = socket.transport;
+}
+
+/**
+ * "served by": the nodes that said they carry this session (a `node` message on each attach, see
+ * app.mjs). A WebSocket or SSE stream is on one node: the latest. Polling behind a round-robin
+ * balancer sends each poll to the next node: every node it has been polled on since it went polling.
+ */
+let servedBy = [];
+function showNode(msg) {
+  if (msg) servedBy = [...servedBy.filter((m) => m.transport === msg.transport && m.node !== msg.node), msg];
+  const last = servedBy[servedBy.length - 1];
+  $('stat-node').textContent = !last ? '–' : last.transport === 'polling' ? servedBy.map((m) => m.node).sort().join(', ') : last.node;
 }
 
 function hello() {
@@ -54,30 +71,38 @@ function hello() {
  * unreachable past the resume window: 1006), the page joins again with a new one.
  */
 function connect() {
-  socket = new BurrowSocket(url, [], options);
-  window.chatSocket = socket; // for the e2e tests
+  const s = new BurrowSocket(url, [], options);
+  socket = s;
+  window.chatSocket = s; // for the e2e tests
   named = false;
-  socket.addEventListener('transport', showTransport);
-  socket.addEventListener('reconnecting', () => setState('reconnecting'));
-  socket.addEventListener('reconnected', () => setState('open'));
-  socket.onopen = () => {
+  servedBy = [];
+  showNode();
+  // A socket that is no longer the page's (left behind by a rejoin) has nothing more to say.
+  const current = (fn) => (e) => {
+    if (s === socket) fn(e);
+  };
+  s.addEventListener('transport', current(showTransport));
+  s.addEventListener('reconnecting', current(() => setState('reconnecting')));
+  s.addEventListener('reconnected', current(() => setState('open')));
+  s.onopen = current(() => {
     rejoinDelay = 250;
     setState('open');
     showTransport();
     $('send').disabled = false;
     notice('connected');
     if ($('name').value.trim()) hello();
-  };
-  socket.onmessage = (e) => {
+  });
+  s.onmessage = current((e) => {
     const msg = JSON.parse(e.data);
-    if (msg.type === 'say') {
+    if (msg.type === 'node') showNode(msg);
+    else if (msg.type === 'say') {
       const t = new Date(msg.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
       line([['name', msg.name], ['text', msg.text], ['time', t]]);
     } else if (msg.type === 'joined') notice(`${msg.name} joined · ${msg.online} online`);
     else if (msg.type === 'left') notice(`${msg.name} left · ${msg.online} online`);
     else if (msg.type === 'welcome') notice(`${msg.online} online`);
-  };
-  socket.onclose = (e) => {
+  });
+  s.onclose = current((e) => {
     $('send').disabled = true;
     if (leaving || e.code === 1000) {
       setState('closed');
@@ -88,7 +113,7 @@ function connect() {
     notice(`connection lost (${e.code}${e.reason ? ': ' + e.reason : ''}) — rejoining…`);
     setTimeout(connect, rejoinDelay);
     rejoinDelay = Math.min(rejoinDelay * 2, 8000);
-  };
+  });
 }
 
 // Leaving the page ends the session at once, so the others' online count is right (not a minute late).
@@ -96,6 +121,18 @@ let leaving = false;
 addEventListener('pagehide', () => {
   leaving = true;
   socket.close(1000, 'page closed');
+});
+// Back (or forward) to this page from the browser's back/forward cache: the page is as it was left,
+// its session closed by pagehide. Join again with a new one.
+addEventListener('pageshow', (e) => {
+  if (!e.persisted) return;
+  leaving = false;
+  rejoinDelay = 250;
+  $('send').disabled = true;
+  setState('connecting');
+  $('transport').textContent = '…';
+  notice('back on the page — rejoining…');
+  connect();
 });
 
 connect();
@@ -112,14 +149,16 @@ $('form').addEventListener('submit', (e) => {
   $('text').value = '';
 });
 
-// The live panel: sessions per transport on this node and messages per second (GET /stats).
+// The live panel. "served by": the node that carries this page's session, as that node tells the
+// session itself (a `node` message, see app.mjs). The counts: sessions per transport and messages per
+// second on whichever node answers GET /stats (behind a round-robin balancer, any of them), named.
 async function refreshStats() {
   try {
     const res = await fetch('/stats', { cache: 'no-store' });
     if (!res.ok) return;
     const s = await res.json();
-    $('stat-node').textContent = s.node ?? '–';
-    for (const t of ['websocket', 'sse', 'polling']) $(`stat-${t}`).textContent = String(s.sessions?.[t] ?? 0);
+    $('stats-node').textContent = s.node ?? '–';
+    for (const t of TRANSPORTS) $(`stat-${t}`).textContent = s.sessions ? String(s.sessions[t] ?? 0) : '–';
     $('stat-rate').textContent = String(s.messagesPerSecond ?? 0);
   } catch {
     // The server is away: keep the last numbers.

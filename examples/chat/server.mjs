@@ -1,4 +1,4 @@
-// `npm start`: the chat demo on the in-memory store at http://localhost:3000 (PORT=8080 npm start to
+// `npm start`: the chat demo on the in-memory store at http://127.0.0.1:3000 (PORT=8080 npm start to
 // use another port).
 import { startChat } from './app.mjs';
 
