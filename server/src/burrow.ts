@@ -315,7 +315,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (rest === '/ws') {
       return {
         methods: ['GET'],
-        run: (_req, res) => sendError(res, { ...refusal('badRequest', 'WebSocket upgrade required'), status: 426 }, { Upgrade: 'websocket' }),
+        run: (_req, res) => sendError(res, { ...refusal('badRequest', 'WebSocket upgrade required'), status: 426 }, { Upgrade: 'websocket', Connection: 'Upgrade' }),
       };
     }
     if (rest === '/sessions') {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, request } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { Duplex, PassThrough } from 'node:stream';
 import { afterAll, beforeAll, test } from 'vitest';
@@ -39,6 +39,16 @@ test('routing: 404, 405 with Allow, bad session ids, GET with a body, upgrade on
   }
   r = await getJson(`${srv.http}/ws`);
   assert.equal(r.status, 426);
+  // RFC 9110 15.5.22 and 7.8: a 426 names the protocol in Upgrade, and a sender of Upgrade lists it in Connection.
+  const head = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
+    const req = request(`${srv.http}/ws`, (res) => {
+      res.resume();
+      resolve(res.headers);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.deepEqual([head.upgrade, head.connection?.toLowerCase()], ['websocket', 'upgrade']);
   const status = await new Promise<number>((resolve, reject) => {
     const req = request(`${srv.http}/sessions/AAAAAAAAAAAAAAAAAAAAAA/poll`, { method: 'GET', headers: { 'content-length': '5' } }, (res) => {
       res.resume();
