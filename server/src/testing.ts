@@ -12,12 +12,22 @@
  *   return { a, b, cleanup: async () => { await a.close?.(); await b.close?.(); } };
  * });
  *
- * // node:test
+ * // node:test: its timeout goes in the options, not as a third argument
  * import { after, before, describe, it } from 'node:test';
- * runStoreConformance({ describe, it, beforeAll: before, afterAll: after }, 'MyStore', factory);
+ * runStoreConformance(
+ *   { describe, it: (name, fn, ms) => it(name, { timeout: ms }, fn), beforeAll: before, afterAll: after },
+ *   'MyStore',
+ *   factory,
+ * );
  * ```
  *
- * A store with an inbound journal passes `{ inboundJournal: true }` and a fixture with `node()`.
+ * A store with an inbound journal passes `{ inboundJournal: true }` and a fixture with `node()`; one
+ * that keeps append tokens and `after` (see `Store.append`), `{ appendTokens: true }`. Whether
+ * `maxTotalBufferedBytes` is held to is `{ maxTotalBufferedBytes }` (default: when the store has `sync`).
+ * Optional parts of the contract (`touchProven`, `acceptInboundBatch`, `sync`) are tested when present.
+ *
+ * Every test is bounded (the runner's timeout, and the kit's own just before it, which also runs the
+ * test's cleanups: a hung test leaves no `onExpired` listener behind for the next one).
  *
  * Nothing waits on a timer for synchronisation: events are awaited, and "did not happen" is checked
  * against a later event that must come after it. Session ids are random, so the suites share a store.

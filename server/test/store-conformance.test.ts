@@ -80,4 +80,4 @@ async function redisFixture(): Promise<StoreConformanceFixture> {
   };
 }
 
-runStoreConformance(runner, 'RedisStore', redisFixture, { inboundJournal: true });
+runStoreConformance(runner, 'RedisStore', redisFixture, { inboundJournal: true, appendTokens: true });

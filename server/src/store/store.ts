@@ -62,8 +62,9 @@ export interface AppendLimits {
   readonly maxBufferedBytes: number;
   /**
    * Optional node-wide cap on the unacknowledged bytes an in-process store holds for all sessions
-   * together; an append that would cross it is refused as `overflow`. Stores that keep logs outside
-   * the process may ignore it.
+   * together; an append that would cross it is refused as `overflow` (bytes count until acked, or
+   * until their session is deleted or expires). An in-process store enforces it; stores that keep logs
+   * outside the process may ignore it.
    */
   readonly maxTotalBufferedBytes?: number;
 }
@@ -155,10 +156,16 @@ export type StoreStatus = 'up' | 'down' | 'lost';
 
 /** Storage of sessions. `MemoryStore` is the default; a networked store makes nodes share sessions. */
 export interface Store {
-  /** Creates a record that expires after `ttlMs` unless touched. */
+  /**
+   * Creates a record that expires after `ttlMs` unless touched (not before: still there until about
+   * `ttlMs` has passed). Keeps every field given, `user` as JSON would and `raced`. Rejects when `id` exists.
+   */
   create(record: SessionRecord, ttlMs: number): Promise<void>;
   get(sid: string): Promise<SessionRecord | undefined>;
-  /** Resets the TTL; `activity` also bumps `record.activity` (client-driven requests). */
+  /**
+   * Resets the TTL: the record now expires `ttlMs` from now, also when `ttlMs` is the TTL it has (a
+   * heartbeat) and with `activity`, which also bumps `record.activity` (client-driven requests).
+   */
   touch(sid: string, ttlMs: number, activity: boolean): Promise<SessionRecord | undefined>;
   /**
    * `get` and `touch` of a request that presents a token, in one step (one round trip on a networked
@@ -189,7 +196,8 @@ export interface Store {
    * token order, a retry whose token is older than one that ran since had run too: the store answers
    * `ok` with no frames (they are in the log; their seqs are not known).
    *
-   * A store may ignore both (an in-process store never loses a reply).
+   * A store may ignore both (an in-process store never loses a reply): each such call is then a plain
+   * append, answered with its frames.
    */
   append(sid: string, frames: readonly NewFrame[], limits: AppendLimits, token?: string, after?: string): Promise<AppendResult>;
   /**
@@ -198,7 +206,10 @@ export interface Store {
    * Ignores the buffer bounds: a close must always be deliverable.
    */
   appendClose(sid: string, by: 'client' | 'server', code: number | undefined, reason: string | undefined): Promise<CloseResult>;
-  /** Up to `maxFrames` / `maxBytes` frames with seq > `afterSeq`, oldest first; at least one if any exist. */
+  /**
+   * Up to `maxFrames` / `maxBytes` frames with seq > `afterSeq`, oldest first (by seq, as numbers); at
+   * least one if any exist. Every frame after the ack is there, however many were trimmed before it.
+   */
   read(sid: string, afterSeq: number, maxFrames: number, maxBytes: number): Promise<readonly OutboundFrame[]>;
   /**
    * Client acknowledged every seq up to `ack`: trims the log. Clamped to the highest assigned seq so an
@@ -263,7 +274,8 @@ export interface Store {
   subscribe(sid: string, listener: (event: WakeEvent) => void): () => void;
   /**
    * Called with the last state of each record whose TTL ran out. Each expiry reaches exactly one
-   * listener across all nodes (a networked store claims it), so `close` is emitted once.
+   * listener across all nodes (a networked store claims it), and only once, however late (a sweep
+   * never reports it again), so `close` is emitted once.
    */
   onExpired(listener: (record: SessionRecord) => void): () => void;
   // ---- rooms: fan-out that reaches every member on every node, exactly once ----
@@ -271,7 +283,11 @@ export interface Store {
   /** Adds the session to `room`; false when the session is unknown. Memberships die with the session. */
   join(sid: string, room: string): Promise<boolean>;
   leave(sid: string, room: string): Promise<void>;
-  /** Rooms the session is in. */
+  /**
+   * Rooms the session is in. A closed session, while its record lingers, still lists the rooms it was
+   * in (and any it joined after the close), though it is a member of none (see `members`): a networked
+   * store's close and expiry read them to take it out of each room. Empty once the record is gone.
+   */
   rooms(sid: string): Promise<readonly string[]>;
   /**
    * Session ids in `room`, or of every session when `room` is undefined. A closed session is in no
@@ -284,6 +300,8 @@ export interface Store {
    * Appends one frame to each session's log, each append atomic and bounded like `append` (and each
    * publishing its wake event), all in one round trip where the store is networked (a pipeline of
    * single-session scripts, so it also works when sessions live on different Redis Cluster slots).
+   * A session listed more than once gets the frame once (one result for it): each member of a room
+   * gets a room message once.
    */
   appendEach(sids: readonly string[], frame: NewFrame, limits: AppendLimits): Promise<ReadonlyMap<string, AppendResult>>;
 

@@ -1,7 +1,7 @@
 /** Conformance suites: wake-ups, expiry, rooms and health. */
 import assert from 'node:assert/strict';
 import type { Store, AppendLimits, SessionRecord } from '../store.js';
-import { TTL, LONG, roomy, sid, record, text, until, recorder, seqs, type Handles, type Kit } from './kit.js';
+import { TTL, LONG, roomy, sid, record, text, until, recorder, seqs, type Handles, type Kit, type TestContext } from './kit.js';
 
 export function wakeUpsSuite(t: Kit, h: Handles): void {
   t.describe('wake-ups', () => {
@@ -31,6 +31,26 @@ export function wakeUpsSuite(t: Kit, h: Handles): void {
       await a.appendClose(id, 'server', 1000, '');
       await until('the close event', () => rec.events.some((e) => e.type === 'append' && e.lastSeq === 3));
       rec.stop();
+    });
+
+    t.it('an append wake that carries frames carries the log\'s frames ending at its lastSeq', async (c) => {
+      const id = sid();
+      await a.create(record(id), LONG);
+      const rec = await recorder(b, a, id);
+      c.defer(rec.stop);
+      await a.append(id, [text('one')], roomy);
+      await a.append(id, [text('two'), text('three'), text('4')], roomy);
+      await b.append(id, [text('five'), text('six')], roomy);
+      await until('the last append event', () => rec.events.some((e) => e.type === 'append' && e.lastSeq === 6));
+      const log = await a.read(id, 0, 100, 1 << 20);
+      const entry = (f: { frame: unknown; size: number }): [unknown, number] => [f.frame, f.size];
+      for (const e of rec.events) {
+        if (e.type !== 'append' || e.frames === undefined) continue; // a store may wake with the seq only
+        assert.ok(e.frames.length > 0, 'frames, when present, are not empty');
+        const want = log.filter((f) => f.frame.seq <= e.lastSeq).slice(-e.frames.length);
+        assert.deepEqual(e.frames.map(entry), want.map(entry), `the frames of the wake for ${e.lastSeq}`);
+        assert.equal(e.frames[e.frames.length - 1]?.frame.seq, e.lastSeq);
+      }
     });
 
     t.it('an unsubscribed listener hears nothing more; other listeners still do', async () => {
@@ -64,76 +84,126 @@ export function expirySuite(t: Kit, h: Handles): void {
       ({ a, b } = h);
     });
 
-    t.it('a TTL that runs out reaches exactly one onExpired listener across nodes, with the last state', async () => {
+    /**
+     * Every expiry any listener of this suite heard, with when, for the last test: a duplicate that
+     * comes a while later (a sweep that claims an expiry again) lands here after its test ended.
+     */
+    const reported: { id: string; at: number }[] = [];
+    /** `store.onExpired(fn)`, logged in `reported`, and unsubscribed when the test ends however it ends. */
+    const onExpired = (c: TestContext, store: Store, fn: (r: SessionRecord) => void): (() => void) =>
+      c.defer(
+        store.onExpired((r) => {
+          reported.push({ id: r.id, at: Date.now() });
+          fn(r);
+        }),
+      );
+    /** Resolves once `id` is gone, as the store's own `get` sees it (no listener needed). */
+    const gone = (store: Store, id: string): Promise<void> => until(`${id} to expire`, async () => (await store.get(id)) === undefined);
+
+    t.it('a TTL that runs out reaches exactly one onExpired listener across nodes, with the last state', async (c) => {
       const id = sid();
       const id2 = sid();
       const room = `r-${sid()}`;
       const heard: [string, SessionRecord][] = [];
-      const offs = [a.onExpired((r) => heard.push(['a', r])), b.onExpired((r) => heard.push(['b', r]))];
-      try {
-        await a.create(record(id), LONG);
-        await b.setData(id, { last: 'state' });
-        await b.append(id, [text('pending')], roomy);
-        await a.acceptInbound(id, 1);
-        assert.equal(await a.join(id, room), true);
-        await b.touch(id, TTL, false);
-        await a.create(record(id2), TTL);
-        await until('both expiries', () => heard.filter(([, r]) => r.id === id || r.id === id2).length >= 2);
-        // A barrier: an expiry set up after these ones has been reported; no duplicate came before it.
-        const barrier = sid();
-        await a.create(record(barrier), TTL);
-        await until('the barrier expiry', () => heard.some(([, r]) => r.id === barrier));
-        assert.equal(heard.filter(([, r]) => r.id === id).length, 1);
-        assert.equal(heard.filter(([, r]) => r.id === id2).length, 1);
-        const got = heard.find(([, r]) => r.id === id)?.[1];
-        assert.deepEqual(got?.data, { last: 'state' });
-        assert.equal(got?.outSeq, 1);
-        assert.equal(got?.inAck, 1);
-        assert.equal(await a.get(id), undefined);
-        assert.equal(await b.touch(id, LONG, true), undefined);
-        assert.deepEqual(await b.members(room), []);
-        assert.ok(!(await a.members(undefined)).includes(id));
-      } finally {
-        for (const off of offs) off();
-      }
+      onExpired(c, a, (r) => heard.push(['a', r]));
+      onExpired(c, b, (r) => heard.push(['b', r]));
+      await a.create(record(id), LONG);
+      await b.setData(id, { last: 'state' });
+      await b.append(id, [text('pending')], roomy);
+      await a.acceptInbound(id, 1);
+      assert.equal(await a.join(id, room), true);
+      await b.touch(id, TTL, false);
+      await a.create(record(id2), TTL);
+      await until('both expiries', () => heard.filter(([, r]) => r.id === id || r.id === id2).length >= 2);
+      // A barrier: an expiry set up after these ones has been reported; no duplicate came before it.
+      // (The suite's last test looks for later ones.)
+      const barrier = sid();
+      await a.create(record(barrier), TTL);
+      await until('the barrier expiry', () => heard.some(([, r]) => r.id === barrier));
+      assert.equal(heard.filter(([, r]) => r.id === id).length, 1);
+      assert.equal(heard.filter(([, r]) => r.id === id2).length, 1);
+      const got = heard.find(([, r]) => r.id === id)?.[1];
+      assert.deepEqual(got?.data, { last: 'state' });
+      assert.equal(got?.outSeq, 1);
+      assert.equal(got?.inAck, 1);
+      assert.equal(await a.get(id), undefined);
+      assert.equal(await b.touch(id, LONG, true), undefined);
+      assert.deepEqual(await b.members(room), []);
+      assert.ok(!(await a.members(undefined)).includes(id));
     });
 
-    t.it('touch pushes the expiry back; a closed record expires too', async () => {
+    t.it('touch pushes the expiry back; a closed record expires too', async (c) => {
       const kept = sid();
       const closed = sid();
       const witness = sid();
       const heard: string[] = [];
-      const off = a.onExpired((r) => heard.push(r.id));
-      try {
-        await a.create(record(kept), TTL);
-        await a.create(record(closed), LONG);
-        await b.touch(kept, LONG, false);
-        await b.appendClose(closed, 'server', 1000, '');
-        await a.touch(closed, TTL, false); // the close linger
-        await a.create(record(witness), TTL * 2);
-        await until('the witness expiry', () => heard.includes(witness));
-        assert.ok(heard.includes(closed));
-        assert.ok(!heard.includes(kept));
-        assert.ok(await b.get(kept));
-      } finally {
-        off();
-      }
+      onExpired(c, a, (r) => heard.push(r.id));
+      await a.create(record(kept), TTL);
+      await a.create(record(closed), LONG);
+      await b.touch(kept, LONG, false);
+      await b.appendClose(closed, 'server', 1000, '');
+      await a.touch(closed, TTL, false); // the close linger
+      await a.create(record(witness), TTL * 2);
+      await until('the witness expiry', () => heard.includes(witness));
+      assert.ok(heard.includes(closed));
+      assert.ok(!heard.includes(kept));
+      assert.ok(await b.get(kept));
     });
 
-    t.it('delete is not an expiry', async () => {
+    // A heartbeat touches with the TTL the record already has: that must push the expiry back too.
+    t.it('touch with the same TTL, with or without activity, pushes the expiry back; nothing expires well before its TTL', async () => {
+      const long = TTL * 3; // 450 ms
+      const beat = sid();
+      const client = sid();
+      const half = sid();
+      /** Creates a record with `ttl` and resolves once it is gone, failing if that came well before `ttl`. */
+      const lasts = async (id: string, ttl: number): Promise<void> => {
+        const start = Date.now();
+        await a.create(record(id), ttl);
+        await gone(b, id);
+        const lived = Date.now() - start;
+        assert.ok(lived >= ttl * 0.9, `a record with a TTL of ${ttl} ms expired after ${lived} ms`);
+      };
+      await a.create(record(beat), long);
+      await b.create(record(client), long);
+      await lasts(half, long / 2);
+      // Half the TTL has passed: both are still there.
+      assert.ok(await b.get(beat), 'still there at half its TTL');
+      assert.ok(await a.get(client), 'still there at half its TTL');
+      assert.equal((await b.touch(beat, long, false))?.id, beat);
+      assert.equal((await a.touch(client, long, true))?.activity, 1);
+      // Past the first deadline (long/2 + long*2/3 > long after the creates), well before the new one.
+      await lasts(sid(), (long * 2) / 3);
+      assert.ok(await a.get(beat), 'a touch with the same TTL pushed the expiry back');
+      assert.ok(await b.get(client), 'a touch with activity pushed the expiry back');
+    });
+
+    t.it('delete is not an expiry', async (c) => {
       const id = sid();
       const witness = sid();
       const heard: string[] = [];
-      const off = b.onExpired((r) => heard.push(r.id));
-      try {
-        await a.create(record(id), TTL);
-        await a.create(record(witness), TTL * 2);
-        await b.delete(id);
-        await until('the witness expiry', () => heard.includes(witness));
-        assert.ok(!heard.includes(id));
-      } finally {
-        off();
-      }
+      onExpired(c, b, (r) => heard.push(r.id));
+      await a.create(record(id), TTL);
+      await a.create(record(witness), TTL * 2);
+      await b.delete(id);
+      await until('the witness expiry', () => heard.includes(witness));
+      assert.ok(!heard.includes(id));
+    });
+
+    // Last in the suite: the tests before it give a late duplicate (a second claim, a sweep) time to
+    // show, so this one waits only what is left of LATER_MS after the first expiry heard.
+    t.it('no expiry reached a listener twice, also a while later', async (c) => {
+      const LATER_MS = 1200;
+      const heard: string[] = [];
+      onExpired(c, a, (r) => heard.push(r.id));
+      onExpired(c, b, (r) => heard.push(r.id));
+      const first = reported[0]?.at ?? Date.now();
+      const barrier = sid();
+      await a.create(record(barrier), Math.max(TTL, first + LATER_MS - Date.now()));
+      await until('the barrier expiry', () => heard.includes(barrier));
+      const count = new Map<string, number>();
+      for (const { id } of reported) count.set(id, (count.get(id) ?? 0) + 1);
+      assert.deepEqual([...count].filter(([, n]) => n > 1), [], 'expiries reported more than once');
     });
   });
 }
@@ -191,6 +261,42 @@ export function roomsSuite(t: Kit, h: Handles): void {
       // A join that lands after the close (sent from another node before it heard of it) adds no member.
       await b.join(byClient, room);
       assert.deepEqual(await a.members(room), [open]);
+    });
+
+    t.it('rooms() of a closed session lists the rooms it was in while its record lingers; none once it is gone', async () => {
+      const id = sid();
+      const r1 = `r-${sid()}`;
+      const r2 = `r-${sid()}`;
+      await a.create(record(id), LONG);
+      assert.equal(await a.join(id, r1), true);
+      assert.equal(await b.join(id, r2), true);
+      await b.appendClose(id, 'server', 1000, '');
+      await a.appendClose(id, 'client', 1000, ''); // the echo
+      assert.deepEqual([...(await a.rooms(id))].sort(), [r1, r2].sort());
+      assert.deepEqual([...(await b.rooms(id))].sort(), [r1, r2].sort());
+      assert.deepEqual(await a.members(r1), []);
+      await b.leave(id, r2);
+      assert.deepEqual(await a.rooms(id), [r1]);
+      await a.delete(id);
+      assert.deepEqual(await b.rooms(id), []);
+    });
+
+    t.it('appendEach with a session listed twice appends to it once', async (c) => {
+      const s1 = sid();
+      const s2 = sid();
+      for (const id of [s1, s2]) await a.create(record(id), LONG);
+      const rec = await recorder(a, b, s1);
+      c.defer(rec.stop);
+      const res = await b.appendEach([s1, s2, s1, s1], text('once'), roomy);
+      assert.deepEqual([...res.keys()].sort(), [s1, s2].sort());
+      for (const id of [s1, s2]) {
+        const r = res.get(id);
+        assert.ok(r?.ok);
+        assert.deepEqual(seqs(r.frames), [1]);
+        assert.deepEqual((await a.read(id, 0, 10, 1000)).map((f) => [f.frame.seq, f.frame.t === 'd' ? f.frame.data : null]), [[1, 'once']]);
+        assert.equal((await b.get(id))?.outSeq, 1);
+      }
+      await until('the wake event', () => rec.events.some((e) => e.type === 'append' && e.lastSeq === 1));
     });
 
     t.it('appendEach appends one frame to each session, each bounded, and wakes each', async () => {

@@ -24,11 +24,17 @@ type Body = () => Promise<void> | void;
 
 /**
  * The part of a test runner the kit uses: vitest's and Jest's `{ describe, it, beforeAll, afterAll }`
- * as they are; for node:test, `{ describe, it, beforeAll: before, afterAll: after }`.
+ * as they are; for node:test, `{ describe, it: (n, fn, ms) => it(n, { timeout: ms }, fn), beforeAll:
+ * before, afterAll: after }` (node:test takes its timeout in the options, not as a third argument).
  */
 export interface TestRunner {
   describe: { (name: string, fn: () => void): unknown; skip(name: string, fn: () => void): unknown };
-  /** `timeoutMs` is the kit's bound for one test (vitest and Jest take it; node:test ignores it). */
+  /**
+   * `timeoutMs` is the kit's bound for one test: pass it on as the runner's timeout (vitest and Jest
+   * take it as a third argument; node:test in its options, see above). The kit also fails a test
+   * itself a little before it, and runs the test's cleanups then, so nothing of a hung test (an
+   * `onExpired` listener, say) reaches the next one.
+   */
   it(name: string, fn: Body, timeoutMs?: number): unknown;
   beforeAll(fn: Body): unknown;
   afterAll(fn: Body): unknown;
@@ -40,12 +46,34 @@ export interface StoreConformanceOptions {
    * fixture must provide `node()`. Default false: that suite is registered as skipped.
    */
   inboundJournal?: boolean;
+  /**
+   * The store keeps append tokens and honours `after` (see `Store.append`): a repeated token is not
+   * appended again, and an append whose `after` has not run is refused until it has. Default false:
+   * the store may ignore both, and is then held to ignoring them (a plain append).
+   */
+  appendTokens?: boolean;
+  /**
+   * The store enforces `AppendLimits.maxTotalBufferedBytes`. Default: true for an in-process store
+   * (one with `sync`), false otherwise (a store that keeps logs outside the process may ignore it).
+   */
+  maxTotalBufferedBytes?: boolean;
 }
+
+/** What a test body gets from the kit. */
+export interface TestContext {
+  /**
+   * Runs `fn` when the test ends, however it ends: passed, failed, or bounded by the kit (a hung
+   * test). Returns `fn`, so `const off = c.defer(store.onExpired(...))` still unsubscribes early.
+   */
+  defer<F extends () => unknown>(fn: F): F;
+}
+
+type KitBody = (c: TestContext) => Promise<void> | void;
 
 /** The runner as the suites use it: every test gets the kit's own bound ({@link TEST_MS}). */
 export interface Kit {
   describe: TestRunner['describe'];
-  it(name: string, fn: Body): unknown;
+  it(name: string, fn: KitBody): unknown;
   beforeAll(fn: Body): unknown;
   afterAll(fn: Body): unknown;
   readonly options: StoreConformanceOptions;
@@ -54,11 +82,51 @@ export interface Kit {
 export function kit(runner: TestRunner, options: StoreConformanceOptions): Kit {
   return {
     describe: runner.describe,
-    it: (name, fn) => runner.it(name, fn, TEST_MS),
+    it: (name, fn) => runner.it(name, () => bounded(fn), TEST_MS),
     beforeAll: (fn) => runner.beforeAll(fn),
     afterAll: (fn) => runner.afterAll(fn),
     options,
   };
+}
+
+/**
+ * Runs a test body with its cleanups, failing it after {@link KIT_MS} (before the runner's own
+ * timeout, or instead of it where the runner has none): its cleanups run then, though the body may
+ * still be stuck in a store call.
+ */
+async function bounded(fn: KitBody): Promise<void> {
+  const cleanups: (() => unknown)[] = [];
+  const c: TestContext = {
+    defer(f) {
+      cleanups.push(f);
+      return f;
+    },
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the test did not finish in ${KIT_MS} ms`)), KIT_MS);
+  });
+  let failed = false;
+  let error: unknown;
+  try {
+    await Promise.race([Promise.resolve().then(() => fn(c)), late]);
+  } catch (err) {
+    failed = true;
+    error = err;
+  }
+  clearTimeout(timer);
+  // Last registered first. A failing cleanup keeps neither the others from running nor the test's own error.
+  for (const f of cleanups.reverse()) {
+    try {
+      await f();
+    } catch (err) {
+      if (!failed) {
+        failed = true;
+        error = err;
+      }
+    }
+  }
+  if (failed) throw error;
 }
 
 /** The two handles and the fixture, filled in by the outer `beforeAll` of {@link runStoreConformance}. */
@@ -72,6 +140,8 @@ export interface Handles {
 export const WAIT_MS = 5000;
 /** A test's own bound: a few awaited events, plus store calls that should each take milliseconds. */
 export const TEST_MS = 3 * WAIT_MS;
+/** The kit's own bound for a test, a little under {@link TEST_MS} so it runs the cleanups first. */
+export const KIT_MS = TEST_MS - 1000;
 /** Short TTL for expiry tests. */
 export const TTL = 150;
 export const LONG = 60_000;

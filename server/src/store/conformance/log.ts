@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import type { Store, AppendLimits } from '../store.js';
 import { LONG, roomy, sid, record, text, seqs, type Handles, type Kit } from './kit.js';
 
+/** A log entry as the contract defines it (a store may add cached encodings). */
+const entry = (f: { frame: unknown; size: number }): [unknown, number] => [f.frame, f.size];
+
 export function recordsSuite(t: Kit, h: Handles): void {
   t.describe('records', () => {
     let a: Store;
@@ -19,6 +22,22 @@ export function recordsSuite(t: Kit, h: Handles): void {
       assert.deepEqual(await b.get(id), rec);
       assert.equal(await a.get(sid()), undefined);
       assert.equal(await b.get('__proto__'), undefined);
+    });
+
+    t.it('create keeps user (as JSON would) and raced', async () => {
+      const id = sid();
+      const user = { name: 'zoë', roles: ['admin', 'dev'], n: 1.5, none: null, deep: { ok: true } };
+      await a.create(record(id, { user, raced: true }), LONG);
+      for (const got of [await a.get(id), await b.get(id)]) {
+        assert.deepEqual(got?.user, user);
+        assert.equal(got?.raced, true);
+      }
+      assert.deepEqual((await b.touch(id, LONG, false))?.user, user);
+      const plain = sid();
+      await a.create(record(plain, { user: 'ann' }), LONG);
+      const p = await b.get(plain);
+      assert.equal(p?.user, 'ann');
+      assert.ok(!p?.raced, 'not raced unless created so');
     });
 
     t.it('create refuses an id that exists', async () => {
@@ -225,6 +244,138 @@ export function outboundLogSuite(t: Kit, h: Handles): void {
       assert.equal(await a.ack(sid(), 1), false);
     });
 
+    t.it('read returns frames oldest first by seq, past seq 10 too', async () => {
+      const id = sid();
+      await a.create(record(id), LONG);
+      const data = Array.from({ length: 13 }, (_, i) => `m${i + 1}`);
+      assert.ok((await a.append(id, data.slice(0, 7).map((d) => text(d)), roomy)).ok);
+      assert.ok((await b.append(id, data.slice(7).map((d) => text(d)), roomy)).ok);
+      const all = await b.read(id, 0, 100, 1 << 20);
+      assert.deepEqual(seqs(all), Array.from({ length: 13 }, (_, i) => i + 1));
+      assert.deepEqual(all.map((f) => (f.frame.t === 'd' ? f.frame.data : null)), data);
+      assert.deepEqual(seqs(await a.read(id, 8, 100, 1 << 20)), [9, 10, 11, 12, 13]);
+      assert.deepEqual(seqs(await a.read(id, 1, 10, 1 << 20)), [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+      assert.equal(await a.ack(id, 9), true);
+      assert.deepEqual(seqs(await b.read(id, 0, 100, 1 << 20)), [10, 11, 12, 13]);
+    });
+
+    t.it('after an ack of more than 1024 frames, read returns every frame after it', async () => {
+      const id = sid();
+      const big: AppendLimits = { maxBufferedMessages: 5000, maxBufferedBytes: 1 << 20 };
+      await a.create(record(id), LONG);
+      const n = 1100;
+      for (let from = 1; from <= n; from += 500) {
+        const batch = Array.from({ length: Math.min(500, n - from + 1) }, (_, i) => text(`f${from + i}`));
+        assert.ok((await a.append(id, batch, big)).ok);
+      }
+      // Past a thousand trimmed frames: a store that compacts its log does it here.
+      assert.equal(await b.ack(id, 1030), true);
+      const rest = await a.read(id, 0, 5000, 1 << 20);
+      assert.deepEqual(seqs(rest), Array.from({ length: n - 1030 }, (_, i) => 1031 + i));
+      assert.deepEqual(rest.map((f) => (f.frame.t === 'd' ? f.frame.data : null)), seqs(rest).map((s) => `f${s}`));
+      assert.deepEqual(seqs(await b.read(id, 1030, 3, 1 << 20)), [1031, 1032, 1033]);
+      assert.ok((await b.append(id, [text('late')], big)).ok);
+      assert.equal(await a.ack(id, 1099), true);
+      assert.deepEqual((await b.read(id, 0, 10, 1 << 20)).map((f) => [f.frame.seq, f.frame.t === 'd' ? f.frame.data : null]), [
+        [1100, 'f1100'],
+        [1101, 'late'],
+      ]);
+    });
+
+    t.it('maxTotalBufferedBytes (where the store enforces it): crossing it is overflow; acked bytes are freed', async () => {
+      if (!(t.options.maxTotalBufferedBytes ?? a.sync !== undefined)) return; // a store keeping logs elsewhere may ignore it
+      const id = sid();
+      const probe = sid();
+      const many: AppendLimits = { maxBufferedMessages: 1000, maxBufferedBytes: 1 << 20 };
+      await a.create(record(id), LONG);
+      await a.create(record(probe), LONG);
+      // Other tests' sessions hold bytes too: find what the store holds now (B) by the smallest cap an
+      // empty frame fits under (it adds nothing).
+      const fits = async (cap: number): Promise<boolean> => (await a.append(probe, [text('')], { ...many, maxTotalBufferedBytes: cap })).ok;
+      let lo = 0;
+      let hi = 1;
+      while (!(await fits(hi))) {
+        lo = hi + 1;
+        hi *= 2;
+        assert.ok(hi < 2 ** 40, 'an empty frame fits under some cap');
+      }
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (await fits(mid)) hi = mid;
+        else lo = mid + 1;
+      }
+      const held = lo;
+      const cap = (extra: number): AppendLimits => ({ ...many, maxTotalBufferedBytes: held + extra });
+      assert.deepEqual(await b.append(id, [text('0123456789')], cap(9)), { ok: false, reason: 'overflow' });
+      assert.deepEqual(await b.append(id, [text('01234'), text('56789')], cap(9)), { ok: false, reason: 'overflow' });
+      const r = await b.append(id, [text('0123456789')], cap(10)); // exactly at the cap
+      assert.ok(r.ok);
+      assert.deepEqual(seqs(r.frames), [1]);
+      assert.deepEqual(await a.append(id, [text('x')], cap(10)), { ok: false, reason: 'overflow' });
+      assert.ok((await a.append(id, [text('')], cap(10))).ok);
+      // The ack releases the bytes: the same append fits again.
+      assert.equal(await a.ack(id, 2), true);
+      const again = await b.append(id, [text('abcdefghij')], cap(10));
+      assert.ok(again.ok);
+      assert.deepEqual(seqs(again.frames), [3]);
+      assert.deepEqual(await a.append(id, [text('x')], cap(10)), { ok: false, reason: 'overflow' });
+      // So does a delete.
+      await a.delete(id);
+      assert.ok((await a.append(probe, [text('abcdefghij')], cap(10))).ok);
+      await a.delete(probe);
+    });
+
+    t.it('append tokens and after: a repeated token is not a second message; after holds an append back (where kept)', async () => {
+      const id = sid();
+      const node = `n${sid().slice(0, 8)}`;
+      await a.create(record(id), LONG);
+      const log = async () => (await b.read(id, 0, 100, 1 << 20)).map((f) => (f.frame.t === 'd' ? f.frame.data : null));
+      const first = await a.append(id, [text('one')], roomy, `${node} 1`);
+      assert.ok(first.ok);
+      assert.deepEqual(seqs(first.frames), [1]);
+      if (!t.options.appendTokens) {
+        // A store that ignores tokens and `after` makes every such call a plain append: its frames,
+        // in the log, with the seqs it answers — never an `ok` without them.
+        const again = await a.append(id, [text('one')], roomy, `${node} 1`);
+        assert.ok(again.ok);
+        const want = ['one'];
+        if (seqs(again.frames)[0] === 2) want.push('one');
+        else assert.deepEqual(seqs(again.frames), [1], 'a repeated token answers its first seq, or is appended as a plain append');
+        const held = await a.append(id, [text('two')], roomy, `${node} 3`, `${node} 2`).then(
+          (r) => r,
+          () => undefined, // a store that keeps `after` after all: refused until node 2 runs
+        );
+        if (held !== undefined) {
+          assert.ok(held.ok);
+          assert.deepEqual(seqs(held.frames), [want.length + 1], 'an append with `after` ignored is a plain append, with its frames');
+          want.push('two');
+        }
+        assert.deepEqual(await log(), want);
+        return;
+      }
+      // A repeated token (a retry after a lost reply) answers the first seq and appends nothing.
+      const retry = await b.append(id, [text('one')], roomy, `${node} 1`);
+      assert.ok(retry.ok);
+      assert.deepEqual(seqs(retry.frames), [1]);
+      assert.deepEqual(await log(), ['one']);
+      // `after` names an append of this node that has not run: refused (as a store failure) until it has.
+      await assert.rejects(a.append(id, [text('three')], roomy, `${node} 3`, `${node} 2`));
+      assert.deepEqual(await log(), ['one']);
+      const two = await b.append(id, [text('two')], roomy, `${node} 2`, `${node} 1`);
+      assert.ok(two.ok);
+      assert.deepEqual(seqs(two.frames), [2]);
+      const three = await a.append(id, [text('three')], roomy, `${node} 3`, `${node} 2`);
+      assert.ok(three.ok);
+      assert.deepEqual(seqs(three.frames), [3]);
+      // A retry overtaken by a later append of its node ran already: ok, nothing appended.
+      assert.deepEqual(await b.append(id, [text('two')], roomy, `${node} 2`, `${node} 1`), { ok: true, frames: [] });
+      assert.deepEqual(await log(), ['one', 'two', 'three']);
+      // Another node's tokens are its own.
+      const other = await a.append(id, [text('four')], roomy, `m${node} 1`);
+      assert.ok(other.ok);
+      assert.deepEqual(seqs(other.frames), [4]);
+    });
+
     t.it('appendClose: first caller wins across nodes, ignores the bounds, ends appends', async () => {
       const id = sid();
       const full: AppendLimits = { maxBufferedMessages: 1, maxBufferedBytes: 1 };
@@ -300,6 +451,64 @@ export function inboundSuite(t: Kit, h: Handles): void {
       assert.deepEqual(await a.acceptInbound(id, 2), { status: 'dup', ack: 2 });
       assert.equal((await a.get(id))?.inAck, 2);
       assert.equal((await a.acceptInbound(sid(), 1)).status, 'unknown');
+    });
+
+    t.it('the sync twins (when the store has them) answer exactly as the async calls', async () => {
+      const sync = a.sync;
+      if (!sync) return; // optional: a networked store has none
+      // The same calls on two sessions, one through each side; every answer is compared.
+      const viaAsync = sid();
+      const viaSync = sid();
+      const limits: AppendLimits = { maxBufferedMessages: 4, maxBufferedBytes: 12 };
+      await a.create(record(viaAsync), LONG);
+      sync.createSync(record(viaSync), LONG);
+      assert.throws(() => sync.createSync(record(viaSync), LONG));
+      const strip = (v: unknown): unknown =>
+        Array.isArray(v)
+          ? v.map(strip)
+          : v && typeof v === 'object' && 'frame' in v && 'size' in v
+            ? entry(v as { frame: unknown; size: number })
+            : v && typeof v === 'object' && 'frames' in v
+              ? { ...v, frames: strip((v as { frames: unknown }).frames) }
+              : v;
+      const norm = (id: string, v: unknown): unknown => JSON.parse(JSON.stringify(strip(v) ?? null).split(id).join('<sid>'));
+      const steps: [string, (id: string) => Promise<unknown>, (id: string) => unknown][] = [];
+      const step = (name: string, async: (id: string) => Promise<unknown>, twin: (id: string) => unknown) => steps.push([name, async, twin]);
+      for (const seq of [1, 1, 3, 2, 0, 4, 3, 6, 5]) {
+        step(`acceptInbound ${seq}`, (id) => a.acceptInbound(id, seq), (id) => sync.acceptInboundSync(id, seq));
+      }
+      const batches = [['ab', 'cd'], ['efghijkl'], ['e'], ['fg', 'hi'], ['j'], ['k'], ['l', 'm'], ['\u{1F994}']];
+      batches.forEach((batch, i) => {
+        step(`append ${i}`, (id) => a.append(id, batch.map((d) => text(d)), limits), (id) => sync.appendSync(id, batch.map((d) => text(d)), limits));
+        for (const [after, max, bytes] of [[0, 100, 1000], [1, 2, 1000], [0, 100, 3], [2, 100, 0], [99, 10, 10]] as const) {
+          step(`read ${i} ${after} ${max} ${bytes}`, (id) => a.read(id, after, max, bytes), (id) => sync.readSync(id, after, max, bytes));
+        }
+        if (i % 2 === 1) {
+          const ack = i + 1;
+          step(`ack ${ack}`, (id) => a.ack(id, ack), (id) => sync.ackSync(id, ack));
+        }
+      });
+      step('ack past outSeq', (id) => a.ack(id, 1000), (id) => sync.ackSync(id, 1000));
+      step('ack lower', (id) => a.ack(id, 1), (id) => sync.ackSync(id, 1));
+      step('append after', (id) => a.append(id, [text('n'), text('o')], limits), (id) => sync.appendSync(id, [text('n'), text('o')], limits));
+      step('read after', (id) => a.read(id, 0, 100, 1000), (id) => sync.readSync(id, 0, 100, 1000));
+      step('touch', (id) => a.touch(id, LONG, true), (id) => sync.touchSync(id, LONG, true));
+      step('touch, no activity', (id) => a.touch(id, LONG, false), (id) => sync.touchSync(id, LONG, false));
+      step('get', (id) => a.get(id), (id) => ({ ...sync.peekSync(id)! }));
+      for (const [name, async, twin] of steps) {
+        assert.deepEqual(norm(viaSync, twin(viaSync)), norm(viaAsync, await async(viaAsync)), name);
+      }
+      // Unknown sessions alike.
+      const unknown = sid();
+      assert.deepEqual(sync.acceptInboundSync(unknown, 1), await a.acceptInbound(unknown, 1));
+      assert.deepEqual(sync.appendSync(unknown, [text('x')], limits), await a.append(unknown, [text('x')], limits));
+      assert.deepEqual(sync.readSync(unknown, 0, 10, 10), await a.read(unknown, 0, 10, 10));
+      assert.equal(sync.ackSync(unknown, 1), await a.ack(unknown, 1));
+      assert.equal(sync.touchSync(unknown, LONG, true), await a.touch(unknown, LONG, true));
+      assert.equal(sync.peekSync(unknown), await a.get(unknown));
+      // And either side's writes are the other's to read.
+      assert.deepEqual(norm(viaSync, await a.read(viaSync, 0, 100, 1000)), norm(viaAsync, sync.readSync(viaAsync, 0, 100, 1000)));
+      assert.deepEqual(norm(viaSync, await a.get(viaSync)), norm(viaAsync, { ...sync.peekSync(viaAsync)! }));
     });
 
     t.it('the same seq offered on both nodes at once is new exactly once', async () => {
