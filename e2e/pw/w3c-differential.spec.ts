@@ -13,7 +13,7 @@ import { expect, test } from './fixtures.js';
 const scenarios = [
   'echoAndClose', 'closeWithoutCode', 'serverCloses', 'closeWhileConnecting', 'exceptions',
   'binary', 'sendAfterClose', 'subprotocols', 'unreachable', 'handlers', 'burst',
-  'crossRealm', 'cleanCloseBuffered', 'missingArgument', 'documentBase', 'conversions', 'eventShapes', 'sendKinds', 'constructorArgs', 'receiveShapes', 'bufferedAmountDrains', 'serverCloseAfterMessages',
+  'crossRealm', 'cleanCloseBuffered', 'missingArgument', 'documentBase', 'conversions', 'eventShapes', 'sendKinds', 'constructorArgs', 'receiveShapes', 'bufferedAmountDrains', 'serverCloseAfterMessages', 'handlerErrors',
 ];
 
 /** What the scenarios page (tests/fixtures/w3c-scenarios.js) puts on `window`. */
