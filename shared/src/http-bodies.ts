@@ -50,9 +50,12 @@ export interface BatchLimits extends DecodeOptions {
 /** RFC 6455 token characters; a subprotocol must be one. */
 const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-/** Is `p` a valid subprotocol name (an RFC 7230 token)? */
+/**
+ * Is `p` a valid subprotocol name (an RFC 7230 token)? Of any length, as Chromium's WebSocket takes
+ * one: what bounds it is the request it travels in (the handshake body's 16 KiB, Node's header size).
+ */
 export function isProtocolToken(p: unknown): p is string {
-  return typeof p === 'string' && p.length <= 256 && TOKEN_RE.test(p);
+  return typeof p === 'string' && TOKEN_RE.test(p);
 }
 
 export function encodeHandshakeRequest(protocols: readonly string[]): string {
