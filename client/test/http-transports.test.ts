@@ -7,7 +7,7 @@ import { afterEach, describe, it, vi } from 'vitest';
 import { BurrowSocket, type FetchFunction } from '../src/node.js';
 import { Changes, openFrame, turn } from './helpers.js';
 import { downFromAnswer } from '../src/transports/http.js';
-import { DOWN_FATAL, FAILED, LAZY_ACK_DELAY } from '../src/transports/transport.js';
+import { DOWN_FATAL, FAILED, LAZY_ACK_DELAY, SSE_ACK_DELAY } from '../src/transports/transport.js';
 
 interface Post {
   readonly url: URL;
@@ -373,34 +373,34 @@ describe('SSE through an app-supplied fetch', () => {
 });
 
 describe('ack cadence over HTTP', () => {
-  it('SSE: an ack rides on the next POST; alone it waits about a second, not 50 ms', async () => {
+  it('SSE: an ack rides on the next POST; alone it waits about 5 s (an ack POST per message of a trickle at 1 s)', async () => {
     // The test moves the ack clock's time itself, and looks at what the client did a turn after each step.
     fakeClock();
     const server = new FakeServer();
     const { s, got } = await open(server, 'sse');
     server.emit(1);
     await server.until(() => got.length === 1, 'm1');
-    // About a second, not 50 ms: nothing within 800 ms (the turn after is when its POST would go).
-    vi.advanceTimersByTime(799);
+    // Not at 1 s (a POST per message of a 1 msg/s trickle), nothing within 4 s (the turn after is when its POST would go).
+    vi.advanceTimersByTime(3999);
     await turn();
-    assert.equal(server.posts.length, 0, 'no ack-only POST within 800 ms');
+    assert.equal(server.posts.length, 0, 'no ack-only POST within 4 s');
     s.send('x');
     await server.until(() => server.posts.length === 1, 'the POST of x');
     assert.equal(server.posts[0]!.ack, 1);
     await server.posts[0]!.answer(1);
     server.emit(1);
     await server.until(() => got.length === 2, 'm2');
-    // The ack-only POST for m2: not within 800 ms, and within 2,500 ms.
-    vi.advanceTimersByTime(799);
+    // The ack-only POST for m2: not within 4 s, and within 12 s (at most twice the delay after m2).
+    vi.advanceTimersByTime(3999);
     await turn();
-    assert.equal(server.posts.length, 1, 'no ack-only POST within 800 ms of m2');
-    vi.advanceTimersByTime(2499 - 799);
+    assert.equal(server.posts.length, 1, 'no ack-only POST within 4 s of m2');
+    vi.advanceTimersByTime(2 * SSE_ACK_DELAY - 3999);
     await turn();
-    assert.equal(server.posts.length, 2, 'an ack-only POST within 2,500 ms of m2');
+    assert.equal(server.posts.length, 2, 'an ack-only POST within twice the delay of m2');
     assert.deepEqual([server.posts[1]!.ack, server.posts[1]!.frames.length], [2, 0]);
     await server.posts[1]!.answer(1);
     // Past any timer an ack could still be waiting on (at most twice the delay).
-    vi.advanceTimersByTime(2 * LAZY_ACK_DELAY);
+    vi.advanceTimersByTime(2 * SSE_ACK_DELAY);
     await turn();
     assert.equal(server.posts.length, 2, 'nothing more to ack');
   });

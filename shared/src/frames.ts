@@ -32,7 +32,8 @@ export const ACK_SIZE = 64 * 1024;
  * server's ack rides on its own writes once owed for a quarter of this (see `InboundQueue.rideAck`);
  * at 50 ms a session that echoed a message every 100 ms paid an ack frame and a write of its own per
  * message. The server's `ackDelay` option defaults to it; the Burrow client's own delay is
- * `LAZY_ACK_DELAY` (about 1 s, at most 2 s).
+ * `LAZY_ACK_DELAY` (about 1 s, at most 2 s), and `SSE_ACK_DELAY` on SSE (about 5 s, at most 10 s: an ack
+ * alone is a POST there).
  */
 export const ACK_DELAY = 2000;
 

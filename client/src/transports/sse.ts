@@ -14,7 +14,7 @@ import { BROWSER_BUNDLE } from '../platform/target.js';
 import type { EventSourceConstructor, EventSourceLike } from '../types.js';
 import { transportEnd } from './base.js';
 import { downFromAnswer, httpUpstream, sessionUrl, sseHandshakeUrl } from './http.js';
-import { type DownReason, FAILED, LAZY_ACK_DELAY, type SessionRef, TIMEOUT, type Transport, type TransportContext, type TransportHandlers } from './transport.js';
+import { type DownReason, FAILED, type SessionRef, SSE_ACK_DELAY, TIMEOUT, type Transport, type TransportContext, type TransportHandlers } from './transport.js';
 
 
 /** What a feed reports. Never called synchronously from opening it. */
@@ -151,5 +151,5 @@ export function sseTransport(open: OpenEventFeed, ctx: TransportContext, session
   } catch {
     queueMicrotask(() => down(FAILED));
   }
-  return { name: 'sse', ackDelay: LAZY_ACK_DELAY, send: up.send, close: end.close };
+  return { name: 'sse', ackDelay: SSE_ACK_DELAY, send: up.send, close: end.close };
 }

@@ -147,3 +147,11 @@ export interface TransportContext {
  * drew an ack frame per message per session, ~11 % of the server's time (bench/README, broadcast).
  */
 export const LAZY_ACK_DELAY = 1000;
+
+/**
+ * The same on SSE, where an ack alone costs a POST (on WebSocket a frame, on polling nothing: the
+ * next poll carries it). ACK_EVERY and ACK_SIZE bound what the server holds whatever the delay, and
+ * a quiet client's heartbeat ping carries one anyway; at 1 s a trickle of broadcasts drew a POST per
+ * message from every SSE client.
+ */
+export const SSE_ACK_DELAY = 5000;
