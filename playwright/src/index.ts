@@ -13,6 +13,7 @@
 export { burrowProjects, expect, test, type BurrowFixtures, type BurrowOptions, type BurrowProject } from './fixtures.js';
 export { BURROW_TRANSPORTS, installBurrowHook, pinTransport, type BurrowTestHook, type BurrowTransport } from './hook.js';
 export { currentTransport, expectTransport, waitForBurrow, type BurrowWaitOptions } from './inspect.js';
+export { recordWebSockets, type SocketRecord, webSockets } from './sockets.js';
 export {
   NETWORK_MODES,
   restrictNetwork,
