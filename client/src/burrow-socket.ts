@@ -9,7 +9,7 @@ import { testHook } from './engine/test-hook.js';
 import { CloseEventImpl, scheduleTask } from './platform/dom.js';
 import { type AnyListener, type BurrowCloseEvent, type BurrowMessageEvent, type BurrowSocketEventMap, type ListenerOptions, ReconnectEvent, TransportEvent } from './events.js';
 import type { BurrowSocketOptions, TransportName } from './types.js';
-import { clampUnsignedShort, parseProtocols, parseSocketUrl, syntaxError } from './w3c-arguments.js';
+import { clampUnsignedShort, parseProtocols, parseSocketUrl, syntaxError, toPayload } from './w3c-arguments.js';
 
 /**
  * `readyState` values, as in the W3C WebSocket. It only moves forward (CONNECTING to OPEN, CLOSING or
@@ -433,19 +433,4 @@ export class BurrowSocket extends EventTarget {
   readonly #callHandler = (ev: Event): void => {
     this.#handlers[ev.type as HandlerName]?.call(this, ev);
   };
-}
-
-/** What send() sends, copied now: bytes of a buffer or view, else the text (WebIDL's USVString: lone surrogates become U+FFFD). */
-function toPayload(data: string | ArrayBufferLike | ArrayBufferView, tag: string): Payload {
-  try {
-    if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
-    // `[object ArrayBuffer]` or `[object SharedArrayBuffer]`, from this realm or another.
-    if (tag.endsWith('ArrayBuffer]')) return new Uint8Array(data as ArrayBufferLike).slice();
-  } catch {
-    // A detached buffer, or a view of one, cannot be read (it threw a TypeError): Chromium sends an
-    // empty binary message for it.
-    return new Uint8Array(0);
-  }
-  // A template, not String(): a Symbol throws a TypeError here, as WebIDL's conversion does.
-  return wellFormed(`${data as string}`);
 }

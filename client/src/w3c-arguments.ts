@@ -1,10 +1,11 @@
 /**
- * The argument steps of the WebSocket constructor and `close()` as the WHATWG spec writes them, so a
- * BurrowSocket refuses exactly what a browser's WebSocket does, with the same exception names. The
+ * The argument steps of the WebSocket constructor, `send()` and `close()` as Chromium runs them (the
+ * WHATWG spec's, but where Chromium departs from it), so a BurrowSocket refuses and converts exactly
+ * what Chromium's WebSocket does, with the same exception names. The
  * messages name the refused value in a few words rather than Chromium's sentences (browsers word
  * them differently anyway, and they were 1.5% of the gzipped bundle: issue #16).
  */
-import { isProtocolToken } from '@burrow/shared';
+import { isProtocolToken, type Payload, wellFormed } from '@burrow/shared';
 import { baseUrl } from './platform/globals.js';
 
 export function syntaxError(message: string): DOMException {
@@ -54,4 +55,19 @@ export function parseProtocols(protocols: string | string[] | undefined): string
  */
 export function clampUnsignedShort(v: unknown): number {
   return Math.trunc(Math.min(65535, Math.max(0, Number(v) || 0)));
+}
+
+/** What send() sends, copied now: bytes of a buffer or view, else the text (WebIDL's USVString: lone surrogates become U+FFFD). */
+export function toPayload(data: string | ArrayBufferLike | ArrayBufferView, tag: string): Payload {
+  try {
+    if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+    // `[object ArrayBuffer]` or `[object SharedArrayBuffer]`, from this realm or another.
+    if (tag.endsWith('ArrayBuffer]')) return new Uint8Array(data as ArrayBufferLike).slice();
+  } catch {
+    // A detached buffer, or a view of one, cannot be read (it threw a TypeError): Chromium sends an
+    // empty binary message for it.
+    return new Uint8Array(0);
+  }
+  // A template, not String(): a Symbol throws a TypeError here, as WebIDL's conversion does.
+  return wellFormed(`${data as string}`);
 }
