@@ -43,7 +43,9 @@ import { expirySuite, healthSuite, roomsSuite, wakeUpsSuite } from './store/conf
 import { inboundJournalSuite } from './store/conformance/journal.js';
 import { type Handles, kit, type StoreConformanceFixture, type StoreConformanceOptions, type TestRunner } from './store/conformance/kit.js';
 import type { Store } from './store/store.js';
-import { inboundSuite, outboundLogSuite, recordsSuite } from './store/conformance/log.js';
+import { inboundSuite } from './store/conformance/inbound.js';
+import { outboundLogSuite } from './store/conformance/log.js';
+import { recordsSuite } from './store/conformance/records.js';
 
 export type { StoreConformanceFixture, StoreConformanceOptions, TestRunner } from './store/conformance/kit.js';
 
