@@ -70,9 +70,6 @@ if (kind === 'ws') {
 } else if (kind.startsWith('burrow-')) {
   const { createBurrow } = await import('@burrow/server');
   const burrow = createBurrow({ path: BENCH_PATHS.burrow, limits: { maxSessions: 20_000 }, ...(process.env.BENCH_ACK_DELAY ? { ackDelay: Number(process.env.BENCH_ACK_DELAY) } : {}) });
-  const live = new Set<{ send(d: string): Promise<void> }>();
-  burrow.on('connection', (s) => live.add(s));
-  burrow.on('close', (s) => live.delete(s));
   burrow.on('message', (s, data) => void s.send(data));
   burrow.on('error', () => {});
   server.on('request', (req, res) => {
@@ -81,9 +78,8 @@ if (kind === 'ws') {
   burrow.attach(server);
   impl = {
     sessions: () => burrow.sessions,
-    broadcast: (m) => {
-      for (const s of live) void s.send(m);
-    },
+    // Burrow's own fan-out, as Socket.IO's row uses `io.emit`: no set of sessions kept by the app.
+    broadcast: (m) => void burrow.broadcast(m),
   };
 } else if (kind.startsWith('socketio-')) {
   const { Server } = await import('socket.io');
