@@ -172,6 +172,12 @@ async function saturate(pool: Pool, ctl: number, n: number, inFlight: number, wa
     clientUsPerEcho: w.clientUs / Math.max(1, echoes),
     serverCpuPct: (w.serverUs / 1000 / w.wallMs) * 100,
     clientCpuPct: (w.clientUs / 1000 / w.wallMs) * 100,
+    /**
+     * HTTP requests the server answered per echo (0 on WebSocket): on SSE and polling the server's
+     * cost per echo is mostly cost per request × this, and this is set by how many echoes each
+     * library's client batches into one POST or poll at the rate the load process reaches.
+     */
+    requestsPerEcho: w.requests / Math.max(1, echoes),
   };
 }
 

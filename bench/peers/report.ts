@@ -60,6 +60,8 @@ const ratio = (x: number, ref: number | undefined): string =>
 export function summarize(r: Results) {
   const out = new Map<Kind, {
     sat: Agg; clientCpu: number; serverCpu: number; rate: number; clientUs: number;
+    /** HTTP requests the server answered per echo at saturation (NaN in runs from before it was counted). */
+    satReqs: number;
     open: Agg;
     lat: Map<number, { p50: Agg; p99: Agg; p999: Agg; lost: number; sent: number; clientCpu: number }>;
     bcast: Agg; bcastUs: number; bcastClientCpu: number; bcastReqs: number; stepUs: Agg; stepReqs: number;
@@ -104,6 +106,7 @@ export function summarize(r: Results) {
       serverCpu: median(runs.map((s) => s.sat.serverCpuPct)),
       rate: median(runs.map((s) => s.sat.echoesPerSec)),
       clientUs: median(runs.map((s) => s.sat.clientUsPerEcho)),
+      satReqs: median(runs.map((s) => (s.sat as { requestsPerEcho?: number }).requestsPerEcho ?? NaN)),
       open: agg(runs.flatMap((s) => s.opens)),
       lat,
       bcast: agg(runs.map((s) => (s.bcast.received >= s.bcast.expected ? s.bcast.msgsPerSec : NaN))),
@@ -132,14 +135,36 @@ function byKind(x: BrowserResult): string {
 }
 
 /** The Chromium rows that ran (errors left out); lost messages make p50 / p99 infinite, as JSON null. */
-function chromiumRows(r: Results): Map<Kind, BrowserResult> {
-  const out = new Map<Kind, BrowserResult>();
+function chromiumRows(r: Results): Map<Kind, BrowserResult & { runs?: number; p99s?: number[] }> {
+  const out = new Map<Kind, BrowserResult & { runs?: number; p99s?: number[] }>();
   for (const b of BROWSER_ROWS) {
     const x = r.chromium?.[b.kind];
     if (!x || 'error' in x) continue;
-    const y = x as unknown as BrowserResult;
     const inf = (v: number | null): number => (v === null ? Number.POSITIVE_INFINITY : v);
-    out.set(b.kind, { ...y, p50: inf(y.p50), p99: inf(y.p99) });
+    // Every run of the row (run.ts, chromium.runs): each figure is the median over them, lost and
+    // sent their sums; a run that lost messages has infinite latencies, so it counts as the slowest.
+    const runs = [x, ...(((x as { repeats?: unknown[] }).repeats) ?? [])] as unknown as BrowserResult[];
+    const med = (f: (y: BrowserResult) => number | null | undefined): number => median(runs.map((y) => { const v = f(y); return v === null ? Number.POSITIVE_INFINITY : (v ?? NaN); }));
+    const y = runs[0]!;
+    const cpuBy: Record<string, number> = {};
+    for (const key of Object.keys(y.browserCpuBy ?? {})) cpuBy[key] = med((z) => z.browserCpuBy?.[key]);
+    out.set(b.kind, {
+      ...y,
+      runs: runs.length,
+      p50: med((z) => z.p50),
+      p99: med((z) => z.p99),
+      p99s: runs.map((z) => inf(z.p99)),
+      fromSendP50: med((z) => z.fromSendP50),
+      fromSendP99: med((z) => z.fromSendP99),
+      sendLagP99: med((z) => z.sendLagP99),
+      serverUsPerEcho: med((z) => z.serverUsPerEcho),
+      ...(y.requestsPerEcho !== undefined ? { requestsPerEcho: med((z) => z.requestsPerEcho), connectionsPerEcho: med((z) => z.connectionsPerEcho) } : {}),
+      serverCpuPct: med((z) => z.serverCpuPct),
+      browserCpuPct: med((z) => z.browserCpuPct),
+      browserCpuBy: cpuBy,
+      lost: runs.reduce((a, z) => a + z.lost, 0),
+      sent: runs.reduce((a, z) => a + z.sent, 0),
+    });
   }
   return out;
 }
@@ -175,14 +200,14 @@ export function render(r: Results): { markdown: string; svg: string } {
   // 1. CPU per echo.
   const satCost = (k: Kind): number | undefined => sum.get(k)?.sat.med;
   L.push('## Server CPU per echo at saturation', '');
-  L.push('100 sessions, 16 × 64 B messages in flight per session (closed loop), server user+sys CPU ÷ echoes. Client CPU near 100 % marks a client-bound run (the server figure is still per message).', '');
-  L.push('| server | µs server CPU / echo | × floor | × best peer | echoes/s | server CPU | client CPU | client µs / echo |');
-  L.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  L.push('100 sessions, 16 × 64 B messages in flight per session (closed loop), server user+sys CPU ÷ echoes. Client CPU near 100 % marks a client-bound run (the server figure is still per message). HTTP requests / echo: POSTs and polls the server answered per echo (0 on WebSocket), i.e. how many echoes each library\'s client batches into one request at the rate reached.', '');
+  L.push('| server | µs server CPU / echo | × floor | × best peer | echoes/s | server CPU | client CPU | client µs / echo | HTTP requests / echo |');
+  L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const k of rows) {
     const s = sum.get(k.kind)!;
     const { floor, best } = refs(sum, k, satCost);
     const bound = s.clientCpu >= 90 ? ' ⚠ client-bound' : '';
-    L.push(`| ${name(k)} | ${fmtAgg(s.sat)} | ${ratio(s.sat.med, floor)} | ${ratio(s.sat.med, best)} | ${fmt(s.rate, 0)} | ${fmt(s.serverCpu, 0)} % | ${fmt(s.clientCpu, 0)} %${bound} | ${fmt(s.clientUs)} |`);
+    L.push(`| ${name(k)} | ${fmtAgg(s.sat)} | ${ratio(s.sat.med, floor)} | ${ratio(s.sat.med, best)} | ${fmt(s.rate, 0)} | ${fmt(s.serverCpu, 0)} % | ${fmt(s.clientCpu, 0)} %${bound} | ${fmt(s.clientUs)} | ${Number.isNaN(s.satReqs) ? '–' : s.satReqs.toFixed(3)} |`);
   }
 
   // 2. Latency.
@@ -278,7 +303,9 @@ export function render(r: Results): { markdown: string; svg: string } {
 
   // 6. Chromium.
   const cr = chromiumRows(r);
-  const crCfg = (m.config as { chromium?: { sockets: number; rate: number; warmMs: number; measureMs: number } }).chromium;
+  const crCfg = (m.config as { chromium?: { sockets: number; rate: number; warmMs: number; measureMs: number; runs?: number } }).chromium;
+  const crRuns = Math.max(0, ...[...cr.values()].map((x) => x.runs ?? 1));
+  const runs = crRuns <= 1 ? 'one run.' : `${crRuns} runs per row, interleaved (every row, then every row again), each figure their median (the p99 column lists every run's).`;
   const inf = (v: number | null | undefined): number => (v === null ? Number.POSITIVE_INFINITY : (v ?? NaN));
   const crCost = (what: 'p50' | 'p99' | 'serverUsPerEcho') => (k: Kind): number | undefined => cr.get(k)?.[what];
   /** The best peer of `kind`'s class in Chromium; one that lost messages counts, as infinitely slow. */
@@ -292,7 +319,7 @@ export function render(r: Results): { markdown: string; svg: string } {
   if (cr.size || BROWSER_ROWS.some((b) => r.chromium?.[b.kind])) {
     L.push('', `## In Chromium: ${crCfg?.sockets ?? '?'} sockets in one page, ${crCfg?.rate ?? '?'} msg/s total, paced`, '');
     L.push(
-      `Each library's browser build (Burrow's client/dist/burrow.global.js, sockjs-client's and socket.io-client's minified builds) forced onto one transport, in headless Chromium pinned to the load core, launched directly with no automation attached (the page runs the job and reports over HTTP); one socket per iframe of one page, each frame on its own host name mapped to 127.0.0.1, so each socket has its own HTTP/1.1 connection pool (Chromium allows 6 per host; N streaming or polling sockets on one host would starve). Open loop as above: message *i* due at t0 + i/rate on socket i mod N, timed in the page from when it was due; ${crCfg ? `${crCfg.warmMs} ms warm-up, then ${crCfg.measureMs} ms measured` : ''}, one run. Server µs / echo: the server's CPU over the window ÷ echoes. Chromium CPU: all its processes, % of one core over the window (in brackets, its renderer / network service / browser process). "send lag" is how late the page's own timers sent (p99): on a busy machine it is the floor under every latency; "from the send" times each echo from when it actually left, without that lateness. Ratios against the best Socket.IO/SockJS row of the same transport class.`,
+      `Each library's browser build (Burrow's client/dist/burrow.global.js, sockjs-client's and socket.io-client's minified builds) forced onto one transport, in headless Chromium pinned to the load core, launched directly with no automation attached (the page runs the job and reports over HTTP); one socket per iframe of one page, each frame on its own host name mapped to 127.0.0.1, so each socket has its own HTTP/1.1 connection pool (Chromium allows 6 per host; N streaming or polling sockets on one host would starve). Open loop as above: message *i* due at t0 + i/rate on socket i mod N, timed in the page from when it was due; ${crCfg ? `${crCfg.warmMs} ms warm-up, then ${crCfg.measureMs} ms measured` : ''}, ${runs} Server µs / echo: the server's CPU over the window ÷ echoes. Chromium CPU: all its processes, % of one core over the window (in brackets, its renderer / network service / browser process). "send lag" is how late the page's own timers sent (p99): on a busy machine it is the floor under every latency; "from the send" times each echo from when it actually left, without that lateness. Ratios against the best Socket.IO/SockJS row of the same transport class.`,
       '',
     );
     L.push('| client (transport) | p50 ms | p99 ms | × best peer (p50) | × best peer (p99) | from the send: p50 / p99 ms | server µs / echo | × best peer | HTTP requests / new connections per echo | lost | send lag p99 ms | Chromium CPU | server CPU |');
@@ -311,7 +338,7 @@ export function render(r: Results): { markdown: string; svg: string } {
       const bus = refs(sum, k, crCost('serverUsPerEcho')).best;
       const open = x.opened < x.sockets ? ` (${x.opened}/${x.sockets} opened)` : '';
       L.push(
-        `| ${name(k)}${open} | ${fmt(x.p50)} | ${fmt(x.p99)} | ${ratio(x.p50, bp50)} | ${ratio(x.p99, bp99)} | ${fmt(inf(x.fromSendP50))} / ${fmt(inf(x.fromSendP99))} | ${fmt(x.serverUsPerEcho)} | ${ratio(x.serverUsPerEcho, bus)} | ${x.requestsPerEcho === undefined ? '–' : `${fmt(x.requestsPerEcho)} / ${fmt(x.connectionsPerEcho ?? NaN)}`} | ${x.lost}/${x.sent} | ${fmt(x.sendLagP99)} | ${fmt(x.browserCpuPct, 0)} %${byKind(x)} | ${fmt(x.serverCpuPct, 0)} % |`,
+        `| ${name(k)}${open} | ${fmt(x.p50)} | ${fmt(x.p99)}${x.p99s && x.p99s.length > 1 ? ` (${x.p99s.map((q) => fmt(q)).join(', ')})` : ''} | ${ratio(x.p50, bp50)} | ${ratio(x.p99, bp99)} | ${fmt(inf(x.fromSendP50))} / ${fmt(inf(x.fromSendP99))} | ${fmt(x.serverUsPerEcho)} | ${ratio(x.serverUsPerEcho, bus)} | ${x.requestsPerEcho === undefined ? '–' : `${fmt(x.requestsPerEcho)} / ${fmt(x.connectionsPerEcho ?? NaN)}`} | ${x.lost}/${x.sent} | ${fmt(x.sendLagP99)} | ${fmt(x.browserCpuPct, 0)} %${byKind(x)} | ${fmt(x.serverCpuPct, 0)} % |`,
       );
     }
   }
