@@ -4,7 +4,10 @@
  * Network domain, among others, on every page and frame, so Chromium serialises each WebSocket frame
  * and each HTTP request to the driver; with 50 sockets at 500 msg/s that cost Chromium more CPU than
  * the sockets themselves (bench/README.md, "Chromium"). `CHROMIUM_VIA=playwright` opens the same page
- * through Playwright instead, to measure that cost again.
+ * through Playwright instead, to measure that cost again; with `CHROMIUM_PROF=<dir>` also, the
+ * renderer's JavaScript is profiled (CDP `Profiler`, 200 µs sampling) for the whole job, into
+ * `<dir>/<host>-<time>.cpuprofile` (same-site frames share the renderer's isolate: one profile covers
+ * every socket of the page). Read it with `bench/peers/profile.ts`.
  *
  * Direct: `/usr/bin/chromium --headless ... <url>` in its own process group, a fresh user-data-dir in
  * the temp dir, and `--remote-debugging-pipe` on which nothing is ever sent: it ties the browser's life
@@ -12,7 +15,7 @@
  * and attaches nothing to any page. Stopping kills the whole group and removes the profile.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHROMIUM, launchChromium } from '../../e2e/tests/fixtures/browser.js';
@@ -114,12 +117,26 @@ async function viaPlaywright(url: string, domain: string): Promise<PageBrowser> 
   browser.on('disconnected', () => void (gone = true));
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await ctx.newPage();
+  const profDir = process.env.CHROMIUM_PROF;
+  const cdp = profDir ? await ctx.newCDPSession(page) : undefined;
+  if (cdp) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+    await cdp.send('Profiler.start');
+  }
   // Not awaited to the end: the page runs the job and reports to the collector itself.
   void page.goto(url, { timeout: 30_000 }).catch(() => {});
   return {
     stderrTail: () => '',
     exited: () => gone,
     stop: async () => {
+      if (cdp && profDir && !gone) {
+        const r = await cdp.send('Profiler.stop').catch(() => undefined);
+        if (r) {
+          mkdirSync(profDir, { recursive: true });
+          writeFileSync(join(profDir, `${new URL(url).hostname}-${Date.now()}.cpuprofile`), JSON.stringify(r.profile));
+        }
+      }
       await Promise.race([browser.close().catch(() => {}), new Promise((r) => setTimeout(r, 3 * STOP_GRACE_MS))]);
     },
   };
