@@ -207,7 +207,7 @@ async function startServer(kind: Kind, flags: string[] = []): Promise<ServerHand
 
 async function runLoad<T>(job: Job, timeoutMs: number, profName?: string): Promise<T | { error: string }> {
   const prof = cpuProf && profName ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, profName)}`] : [];
-  const child = pinned(1, [...prof, ...nodeArgs, join(here, 'load.ts'), JSON.stringify(job)]);
+  const child = pinned(1, [...prof, '--expose-gc', ...nodeArgs, join(here, 'load.ts'), JSON.stringify(job)]);
   child.stdin!.end();
   let out = '';
   child.stdout!.setEncoding('utf8');
