@@ -74,7 +74,7 @@ const pin = ncpu >= 2;
 let started = Date.now();
 /**
  * Past this (counted after the wait for a quiet machine, which is at most 10 s / 45 s), remaining
- * steps are skipped and reported as skipped, so the suite stays bounded: < 2 min quick, < 11 min full.
+ * steps are skipped and reported as skipped, so the suite stays bounded: < 2 min quick, < 13 min full (Chromium apart).
  */
 const BUDGET_MS = quick ? 95_000 : 760_000;
 
@@ -203,6 +203,17 @@ async function startServer(kind: Kind, flags: string[] = []): Promise<ServerHand
         child.kill('SIGTERM');
       }),
   };
+}
+
+type Runs = Record<string | number, Record<string, unknown> | undefined>;
+/**
+ * One more run of a measurement repeated on fresh servers or browsers: the first good one is the
+ * entry, later ones go into its `repeats` (report.ts takes the median over all of them).
+ */
+function addRun(into: Runs, key: string | number, res: Record<string, unknown>): void {
+  const first = into[key];
+  if (!first || 'error' in first) into[key] = res;
+  else if (!('error' in res)) ((first.repeats ??= []) as Array<Record<string, unknown>>).push(res);
 }
 
 async function runLoad<T>(job: Job, timeoutMs: number, profName?: string): Promise<T | { error: string }> {
@@ -393,12 +404,7 @@ try {
   // every N, with `memoryRepeats` fresh servers each, interleaved, and the report takes the median;
   // the other kinds get one server each, then more at the first N, while the budget lasts (bench/README.md,
   // "Idle memory per WebSocket session").
-  const record = (kind: Kind, n: number, res: Record<string, unknown>): void => {
-    const byN = (results.memory[kind] ??= {});
-    const first = byN[n] as Record<string, unknown> | undefined;
-    if (!first || 'error' in first) byN[n] = res;
-    else if (!('error' in res)) ((first.repeats ??= []) as Array<Record<string, unknown>>).push(res);
-  };
+  const record = (kind: Kind, n: number, res: Record<string, unknown>): void => addRun((results.memory[kind] ??= {}) as Runs, n, res);
   const memPlan = steps.has('memory') ? cfg.memory.map(({ n, kinds: k }) => ({ n, kinds: k.filter((x) => kinds.includes(x)) })) : [];
   const isTargetPair = (k: Kind): boolean => k === 'ws' || k === 'burrow-ws';
   for (let rep = 0; rep < cfg.memoryRepeats; rep++) {
@@ -517,11 +523,7 @@ async function chromiumSection(): Promise<void> {
     // by how long the last one took.
     let rowMs = c.warmMs + c.measureMs + 6000;
     /** A row's first run is its result; later runs of it go into its `repeats` (the report takes medians). */
-    const keep = (kind: Kind, res: Record<string, unknown>): void => {
-      const first = results.chromium![kind];
-      if (!first || 'error' in first) results.chromium![kind] = res;
-      else if (!('error' in res)) ((first.repeats ??= []) as Array<Record<string, unknown>>).push(res);
-    };
+    const keep = (kind: Kind, res: Record<string, unknown>): void => addRun(results.chromium as Runs, kind, res);
     for (let i = 0; i < schedule.length; i++) {
       const row = schedule[i]!;
       const pending = nextSrv;
