@@ -303,7 +303,7 @@ export function render(r: Results): { markdown: string; svg: string } {
 
   // 6. Chromium.
   const cr = chromiumRows(r);
-  const crCfg = (m.config as { chromium?: { sockets: number; rate: number; warmMs: number; measureMs: number; runs?: number } }).chromium;
+  const crCfg = (m.config as { chromium?: { sockets: number; rate: number; warmMs: number; measureMs: number } }).chromium;
   const crRuns = Math.max(0, ...[...cr.values()].map((x) => x.runs ?? 1));
   const runs = crRuns <= 1 ? 'one run.' : `${crRuns} runs per row, interleaved (every row, then every row again), each figure their median (the p99 column lists every run's).`;
   const inf = (v: number | null | undefined): number => (v === null ? Number.POSITIVE_INFINITY : (v ?? NaN));

@@ -79,7 +79,7 @@ if (kind === 'ws') {
   impl = {
     sessions: () => burrow.sessions,
     // Burrow's own fan-out, as Socket.IO's row uses `io.emit`: no set of sessions kept by the app.
-    broadcast: (m) => void burrow.broadcast(m),
+    broadcast: (m) => void burrow.broadcast(m).catch(() => {}),
   };
 } else if (kind.startsWith('socketio-')) {
   const { Server } = await import('socket.io');
