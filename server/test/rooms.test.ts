@@ -151,3 +151,63 @@ describe('rooms across two nodes sharing a store', () => {
     m.client.ws.close();
   });
 });
+
+describe('fan-out on one node (the in-process fast path)', () => {
+  it('a store whose members() names a session twice: the member gets the message once', async () => {
+    // `members` of a custom in-process store may repeat an id; appendEach's contract is once per
+    // session, and the fast path (appendSync per member) keeps it.
+    class Repeating extends MemoryStore {
+      override async members(room: string | undefined): Promise<readonly string[]> {
+        const ids = await super.members(room);
+        return [...ids, ...ids];
+      }
+    }
+    const store = new Repeating();
+    const node = await startTestServer({ store });
+    try {
+      assert.ok(store.sync, 'the fast path needs an in-process store');
+      const m = await member(node);
+      const r = await node.burrow.broadcast('once');
+      assert.deepEqual(r, { delivered: 1 });
+      await m.session.send('next');
+      assert.equal(await nextText(m.client), '1:once');
+      assert.equal(await nextText(m.client), '2:next');
+      m.client.ws.close();
+    } finally {
+      await node.close();
+      await store.close();
+    }
+  });
+
+  it('broadcasts interleaved with sends reach each live session in seq order, each once', async () => {
+    const store = new MemoryStore();
+    const node = await startTestServer({ store });
+    try {
+      const ms = [await member(node), await member(node), await member(node)];
+      const rounds = 20;
+      const pending: Promise<unknown>[] = [];
+      for (let i = 0; i < rounds; i++) {
+        pending.push(node.burrow.broadcast(`b${i}`));
+        for (const m of ms) pending.push(m.session.send(`s${i}`));
+      }
+      await Promise.all(pending);
+      for (const m of ms) {
+        const got: string[] = [];
+        for (let k = 0; k < rounds * 2; k++) got.push(await nextText(m.client));
+        // Seqs 1..2n with no gap or repeat, and each round's broadcast and send both there.
+        assert.deepEqual(got.map((t) => Number(t.slice(0, t.indexOf(':')))), Array.from({ length: rounds * 2 }, (_, k) => k + 1));
+        const texts = got.map((t) => t.slice(t.indexOf(':') + 1));
+        for (let i = 0; i < rounds; i++) {
+          assert.equal(texts.filter((t) => t === `b${i}`).length, 1);
+          assert.equal(texts.filter((t) => t === `s${i}`).length, 1);
+        }
+        // A session's own sends keep their order.
+        assert.deepEqual(texts.filter((t) => t.startsWith('s')), Array.from({ length: rounds }, (_, i) => `s${i}`));
+        m.client.ws.close();
+      }
+    } finally {
+      await node.close();
+      await store.close();
+    }
+  });
+});

@@ -6,7 +6,7 @@ import { CloseCode } from '@burrow/shared';
 import { storeUnavailable } from '../errors/burrow-error.js';
 import { preparePayload, type SendData } from './payload.js';
 import type { ResolvedOptions } from '../options.js';
-import type { SessionRecord, Store } from '../store/store.js';
+import type { AppendResult, SessionRecord, Store } from '../store/store.js';
 import type { SessionCore } from './core.js';
 
 /** What a fan-out needs of the node's registry. */
@@ -30,10 +30,10 @@ export async function fanout(reg: FanoutHost, room: string | undefined, input: S
   if (reg.storeDown) throw storeUnavailable();
   const sids = await reg.store.members(room);
   if (sids.length === 0) return { delivered: 0 };
-  const results = await reg.store.appendEach(sids, { t: 'd', data, size }, reg.options.limits);
+  const frame = { t: 'd' as const, data, size };
   let delivered = 0;
   let stale: string[] | undefined;
-  for (const [sid, r] of results) {
+  const settle = (sid: string, r: AppendResult): void => {
     if (r.ok) {
       delivered++;
       // Held here: written at once; elsewhere the store's wake-up reaches the holder.
@@ -44,6 +44,29 @@ export async function fanout(reg: FanoutHost, room: string | undefined, input: S
       if (live) live.gate.pause();
       else overflowed(reg, sid).catch((err: unknown) => reg.emitError(err));
     } else if (room !== undefined) (stale ??= []).push(sid);
+  };
+  const sync = reg.store.sync;
+  if (sync) {
+    // In-process store: each member's core appends as its own sender (the origin), so the store
+    // schedules no wake-up for a core that writes the frame itself. Through appendEach every live
+    // member cost a wake-up event, an extras object and a setImmediate per broadcast, and the
+    // wake-up a pump that found nothing to write: half the GC of a 1,000-session fan-out.
+    const one = [frame];
+    const { limits } = reg.options;
+    // Once per session however often `members` names it, as appendEach does.
+    const seen = new Set<string>();
+    for (const sid of sids) {
+      if (seen.size === seen.add(sid).size) continue;
+      const core = reg.live(sid);
+      const r = sync.appendSync(sid, one, limits, core);
+      if (r.ok) {
+        delivered++;
+        core?.deliverAppended(r.frames);
+      } else settle(sid, r);
+    }
+  } else {
+    const results = await reg.store.appendEach(sids, frame, reg.options.limits);
+    for (const [sid, r] of results) settle(sid, r);
   }
   // A member with no session, or a closed one: a membership whose removal failed (a networked store's
   // SREM after a refused join, or an expiry's cleanup, during an outage), or a join whose SADD landed
